@@ -1,0 +1,203 @@
+// `agentvine task submit|get|list|logs|cancel|retry|wait`: the TaskClient from the command line.
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { TaskClient, TaskClientError, TERMINAL, type NewTaskRequest, type Task } from "../client/task-client.ts";
+
+const USAGE = `Usage: agentvine task <command> [options]
+
+Commands:
+  submit --type TYPE --title TITLE [--params JSON] [--param k=v ...] [--priority high|default|low]
+         [--depends-on ID,ID] [--requires cap,cap] [--timeout S] [--max-retries N] [--file task.json|-] [--wait]
+  get ID                 show a task
+  list [--status S] [--type T] [--q TEXT] [--limit N]
+  logs ID [--follow]     the log of a task's latest execution
+  cancel ID | retry ID
+  wait ID [--timeout S]  wait until the task finishes; exit 1 unless it succeeded
+
+Every command takes --server URL (AGENTVINE_SERVER, default http://localhost:8080),
+--token KEY (AGENTVINE_TOKEN) and --json (print raw JSON).`;
+
+const common = {
+  server: { type: "string" },
+  token: { type: "string" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+type Out = { log: (s: string) => void; error: (s: string) => void };
+
+export async function taskCommand(argv: string[], env = process.env, out: Out = console): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === "help" || command === "--help" || command === "-h") {
+    out.log(USAGE);
+    return command ? 0 : 2;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        ...common,
+        type: { type: "string" },
+        title: { type: "string" },
+        description: { type: "string" },
+        params: { type: "string" },
+        param: { type: "string", multiple: true },
+        priority: { type: "string" },
+        "depends-on": { type: "string" },
+        requires: { type: "string" },
+        timeout: { type: "string" },
+        "max-retries": { type: "string" },
+        file: { type: "string", short: "f" },
+        wait: { type: "boolean", default: false },
+        follow: { type: "boolean", default: false },
+        status: { type: "string" },
+        q: { type: "string" },
+        limit: { type: "string" },
+      },
+    });
+  } catch (err) {
+    out.error(`agentvine task ${command}: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values: o, positionals } = parsed;
+  if (o.help) {
+    out.log(USAGE);
+    return 0;
+  }
+  const client = new TaskClient({ server: o.server ?? env.AGENTVINE_SERVER ?? "http://localhost:8080", token: o.token ?? env.AGENTVINE_TOKEN });
+  const print = (task: Task) => out.log(o.json ? JSON.stringify(task, null, 2) : describe(task));
+  const needId = () => {
+    const id = positionals[0];
+    if (!id) throw new UsageError(`agentvine task ${command} needs a task id`);
+    return id;
+  };
+  try {
+    switch (command) {
+      case "submit": {
+        const body = buildSubmission(o);
+        let task = await client.submit(body);
+        if (!o.wait) {
+          print(task);
+          return 0;
+        }
+        if (!o.json) out.log(`submitted ${task.id}; waiting…`);
+        task = await client.wait(task.id);
+        print(task);
+        return task.status === "succeeded" ? 0 : 1;
+      }
+      case "get":
+        print(await client.get(needId()));
+        return 0;
+      case "list": {
+        const page = await client.list({ status: o.status, task_type: o.type, q: o.q, per_page: o.limit ? Number(o.limit) : 20 });
+        if (o.json) out.log(JSON.stringify(page, null, 2));
+        else {
+          for (const t of page.items) out.log(`${t.id}  ${t.status.padEnd(13)} ${t.task_type.padEnd(8)} ${t.title}`);
+          out.log(`(${page.items.length} of ${page.total})`);
+        }
+        return 0;
+      }
+      case "logs": {
+        const id = needId();
+        const executions = await client.executions(id);
+        const latest = executions.items[0];
+        if (!latest) {
+          out.error(`task ${id} has not run yet`);
+          return 1;
+        }
+        const lines = o.follow ? client.follow(latest.id) : (async function* () {
+          let after = 0;
+          for (;;) {
+            const page = await client.logs(latest.id, { after, limit: 5000 });
+            yield* page.items;
+            if (page.items.length < 5000) return;
+            after = page.next_after;
+          }
+        })();
+        for await (const line of lines) out.log(o.json ? JSON.stringify(line) : `${line.ts} ${line.level.toUpperCase().padEnd(5)} ${line.message}`);
+        return 0;
+      }
+      case "cancel":
+        print(await client.cancel(needId()));
+        return 0;
+      case "retry":
+        print(await client.retry(needId()));
+        return 0;
+      case "wait": {
+        const task = await client.wait(needId(), { timeoutSeconds: o.timeout ? Number(o.timeout) : undefined });
+        print(task);
+        if (!TERMINAL.has(task.status)) return 124;
+        return task.status === "succeeded" ? 0 : 1;
+      }
+      default:
+        out.error(`unknown command 'task ${command}'\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      out.error(err.message);
+      return 2;
+    }
+    if (err instanceof TaskClientError) {
+      out.error(`error: ${err.message}`);
+      for (const d of err.details) out.error(`  - ${d.field ? `${d.field}: ` : ""}${d.message}`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+class UsageError extends Error {}
+
+function parseValue(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
+
+function buildSubmission(o: Record<string, unknown>): NewTaskRequest {
+  let body: Record<string, unknown> = {};
+  if (typeof o.file === "string") {
+    const text = o.file === "-" ? readFileSync(0, "utf8") : readFileSync(o.file, "utf8");
+    try {
+      body = JSON.parse(text);
+    } catch (err) {
+      throw new UsageError(`--file: not valid JSON (${(err as Error).message})`);
+    }
+  }
+  if (typeof o.params === "string") {
+    try {
+      body.params = JSON.parse(o.params);
+    } catch (err) {
+      throw new UsageError(`--params: not valid JSON (${(err as Error).message})`);
+    }
+  }
+  for (const kv of (o.param as string[] | undefined) ?? []) {
+    const eq = kv.indexOf("=");
+    if (eq < 1) throw new UsageError(`--param ${kv}: expected key=value`);
+    body.params = { ...(body.params as object), [kv.slice(0, eq)]: parseValue(kv.slice(eq + 1)) };
+  }
+  if (o.type) body.task_type = o.type;
+  if (o.title) body.title = o.title;
+  if (o.description) body.description = o.description;
+  if (o.priority) body.priority = o.priority;
+  if (o["depends-on"]) body.depends_on = String(o["depends-on"]).split(",").filter(Boolean);
+  if (o.requires) body.requires = String(o.requires).split(",").filter(Boolean);
+  if (o.timeout) body.timeout_seconds = Number(o.timeout);
+  if (o["max-retries"]) body.max_retries = Number(o["max-retries"]);
+  if (!body.task_type) throw new UsageError("task submit needs --type (or task_type in --file)");
+  body.title ??= `${body.task_type} task`;
+  return body as unknown as NewTaskRequest;
+}
+
+function describe(t: Task): string {
+  const lines = [`${t.id}  ${t.status}  ${t.task_type}  "${t.title}"`];
+  if (t.error) lines.push(`error:  ${t.error}`);
+  if (t.result !== null && t.result !== undefined) lines.push(`result: ${JSON.stringify(t.result, null, 2)}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,83 @@
+// Flags + AGENTVINE_* environment → one typed, validated Config; a bad value names itself and exits.
+import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+
+const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const ServeConfigSchema = z.object({
+  port: int(0, 65535).default(8080),
+  host: z.string().min(1).default("127.0.0.1"),
+  dataDir: z.string().min(1).default("./data"),
+  workers: int(0, 256).default(Math.max(1, availableParallelism())),
+  logLevel: z.enum(LOG_LEVELS).default("info"),
+  /** How long SIGTERM waits for running tasks before putting them back in the queue. */
+  shutdownGraceSeconds: int(0, 3600).default(30),
+  maxBodyBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  defaultTimeoutSeconds: int(1, 7 * 24 * 3600).default(3600),
+  defaultMaxRetries: int(0, 100).default(0),
+  /** `FULL` fsyncs every commit (power-loss safe); `NORMAL` is crash safe and much faster. */
+  dbSynchronous: z.enum(["NORMAL", "FULL"]).default("NORMAL"),
+  /** Capability labels of the local threads (comma separated): tasks that require others wait for a worker that has them. */
+  capabilities: z
+    .string()
+    .default("")
+    .transform((s) => s.split(",").map((c) => c.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,62}$/, "capability labels are lowercase letters, digits, . _ : -"))),
+});
+export type ServeConfig = z.infer<typeof ServeConfigSchema> & { dbPath: string };
+
+/** flag name → [config key, env var]. Every flag has an AGENTVINE_* twin. */
+const SERVE_FLAGS = {
+  port: ["port", "AGENTVINE_PORT"],
+  host: ["host", "AGENTVINE_HOST"],
+  "data-dir": ["dataDir", "AGENTVINE_DATA_DIR"],
+  workers: ["workers", "AGENTVINE_WORKERS"],
+  "log-level": ["logLevel", "AGENTVINE_LOG_LEVEL"],
+  "shutdown-grace": ["shutdownGraceSeconds", "AGENTVINE_SHUTDOWN_GRACE"],
+  "max-body-bytes": ["maxBodyBytes", "AGENTVINE_MAX_BODY_BYTES"],
+  "default-timeout": ["defaultTimeoutSeconds", "AGENTVINE_DEFAULT_TIMEOUT"],
+  "default-max-retries": ["defaultMaxRetries", "AGENTVINE_DEFAULT_MAX_RETRIES"],
+  "db-synchronous": ["dbSynchronous", "AGENTVINE_DB_SYNCHRONOUS"],
+  capabilities: ["capabilities", "AGENTVINE_CAPABILITIES"],
+} as const;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Parses `--flag value` / `--flag=value` and the env twins; flags win over env. */
+export function loadServeConfig(argv: string[], env: Env = process.env): ServeConfig {
+  const options = Object.fromEntries(Object.keys(SERVE_FLAGS).map((k) => [k, { type: "string" as const }]));
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const raw: Record<string, unknown> = {};
+  for (const [flag, [key, envName]] of Object.entries(SERVE_FLAGS)) {
+    const value = values[flag] ?? env[envName];
+    if (value !== undefined && value !== "") raw[key] = value;
+  }
+  const parsed = ServeConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const flagOf = (key: string) => Object.entries(SERVE_FLAGS).find(([, [k]]) => k === key);
+    const lines = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0]);
+      const entry = flagOf(key);
+      const name = entry ? `--${entry[0]} (${entry[1][1]})` : key;
+      return `invalid ${name}: ${issue.message} (got ${JSON.stringify(raw[key])})`;
+    });
+    throw new ConfigError(lines.join("\n"));
+  }
+  const dataDir = resolve(parsed.data.dataDir);
+  return { ...parsed.data, dataDir, dbPath: resolve(dataDir, "agentvine.db") };
+}
+
+export const LOG_LEVEL_ORDER: Record<(typeof LOG_LEVELS)[number], number> = { debug: 10, info: 20, warn: 30, error: 40 };

@@ -1,0 +1,53 @@
+// Opens the one SQLite connection the process writes through, with the pragmas the engine relies on.
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import * as schema from "./schema.ts";
+
+export type Drizzle = BunSQLiteDatabase<typeof schema>;
+
+export interface Db {
+  /** The raw bun:sqlite handle: hot paths use cached prepared statements on it. */
+  sqlite: Database;
+  /** drizzle over the same connection, for the rest. */
+  orm: Drizzle;
+  path: string;
+  close(): void;
+}
+
+export interface OpenOptions {
+  /** `FULL` fsyncs every commit (survives power loss); `NORMAL` (default) survives a process crash. */
+  synchronous?: "NORMAL" | "FULL";
+}
+
+export function openDatabase(path: string, options: OpenOptions = {}): Db {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new Database(path, { create: true, strict: true });
+  // busy_timeout first, so the WAL switch itself waits for another process instead of failing.
+  sqlite.run("PRAGMA busy_timeout = 5000");
+  sqlite.run("PRAGMA journal_mode = WAL");
+  sqlite.run(`PRAGMA synchronous = ${options.synchronous ?? "NORMAL"}`);
+  sqlite.run("PRAGMA foreign_keys = ON");
+  sqlite.run("PRAGMA temp_store = MEMORY");
+  sqlite.run("PRAGMA cache_size = -32000");
+  const orm = drizzle({ client: sqlite, schema });
+  return {
+    sqlite,
+    orm,
+    path,
+    close() {
+      try {
+        sqlite.run("PRAGMA optimize");
+      } catch {
+        // optimize is advisory; a closing connection must not fail on it.
+      }
+      sqlite.close();
+    },
+  };
+}
+
+/** Runs `fn` in one IMMEDIATE transaction. `fn` must be synchronous: bun:sqlite commits at the first await. */
+export function transaction<T>(db: Db, fn: () => T): T {
+  return db.sqlite.transaction(fn).immediate();
+}

@@ -1,0 +1,6 @@
+// The embedded list of SQL migrations: imported as text so the compiled binary carries them.
+// drizzle-kit writes migrations/NNNN_name.sql and meta/_journal.json; add one import per new file
+// (a test fails if the journal names a migration this list lacks).
+import m0000 from "../../migrations/0000_init.sql" with { type: "text" };
+
+export const MIGRATIONS: ReadonlyArray<{ tag: string; sql: string }> = [{ tag: "0000_init", sql: m0000 }];

@@ -1,0 +1,240 @@
+// The drizzle schema: every table of the engine, its CHECK-enforced state machines and indexes.
+// Times are integer milliseconds since the epoch (UTC); the API renders them as ISO-8601.
+import { sql } from "drizzle-orm";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const TASK_STATUSES = [
+  "pending",
+  "queued",
+  "running",
+  "waiting_input",
+  "succeeded",
+  "failed",
+  "cancelled",
+  "timed_out",
+] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = ["succeeded", "failed", "cancelled", "timed_out"];
+
+export const PRIORITIES = ["high", "default", "low"] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export const QUEUES = ["high_priority", "default", "low_priority"] as const;
+export type QueueName = (typeof QUEUES)[number];
+
+export const WORK_ORDER_STATUSES = ["queued", "claimed", "completed", "failed", "dead", "expired", "cancelled"] as const;
+export type WorkOrderStatus = (typeof WORK_ORDER_STATUSES)[number];
+
+export const EXECUTION_STATUSES = ["running", "succeeded", "failed", "timed_out", "cancelled"] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const WORKER_TYPES = ["local", "remote"] as const;
+export const WORKER_STATUSES = ["idle", "busy", "offline", "error"] as const;
+
+const inList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(", "));
+
+export const tasks = sqliteTable(
+  "tasks",
+  {
+    id: text("id").primaryKey(),
+    title: text("title").notNull(),
+    description: text("description"),
+    task_type: text("task_type").notNull(),
+    params: text("params", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
+    priority: text("priority").$type<Priority>().notNull().default("default"),
+    status: text("status").$type<TaskStatus>().notNull(),
+    result: text("result", { mode: "json" }).$type<unknown>(),
+    error: text("error"),
+    repository_url: text("repository_url"),
+    branch_name: text("branch_name"),
+    issue_number: integer("issue_number"),
+    pr_number: integer("pr_number"),
+    context: text("context", { mode: "json" }).$type<unknown>(),
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>(),
+    parent_task_id: text("parent_task_id").references((): any => tasks.id, { onDelete: "cascade" }),
+    requires: text("requires", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    timeout_seconds: integer("timeout_seconds").notNull(),
+    max_retries: integer("max_retries").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    created_by: text("created_by"),
+    assigned_to: text("assigned_to"),
+    created_at: integer("created_at").notNull(),
+    updated_at: integer("updated_at").notNull(),
+    started_at: integer("started_at"),
+    finished_at: integer("finished_at"),
+  },
+  (t) => [
+    check("tasks_status_check", sql`${t.status} IN (${inList(TASK_STATUSES)})`),
+    check("tasks_priority_check", sql`${t.priority} IN (${inList(PRIORITIES)})`),
+    check("tasks_timeout_check", sql`${t.timeout_seconds} > 0`),
+    check("tasks_retries_check", sql`${t.max_retries} >= 0`),
+    index("tasks_created_idx").on(t.created_at),
+    index("tasks_status_created_idx").on(t.status, t.created_at),
+    index("tasks_type_created_idx").on(t.task_type, t.created_at),
+    index("tasks_priority_created_idx").on(t.priority, t.created_at),
+    index("tasks_parent_idx").on(t.parent_task_id),
+  ],
+);
+
+export const taskDependencies = sqliteTable(
+  "task_dependencies",
+  {
+    task_id: text("task_id")
+      .notNull()
+      .references(() => tasks.id, { onDelete: "cascade" }),
+    depends_on_id: text("depends_on_id")
+      .notNull()
+      .references(() => tasks.id, { onDelete: "cascade" }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.task_id, t.depends_on_id] }),
+    check("task_dependencies_self_check", sql`${t.task_id} <> ${t.depends_on_id}`),
+    index("task_dependencies_depends_on_idx").on(t.depends_on_id),
+  ],
+);
+
+export const workOrders = sqliteTable(
+  "work_orders",
+  {
+    id: text("id").primaryKey(),
+    task_id: text("task_id").references(() => tasks.id, { onDelete: "cascade" }),
+    queue: text("queue").$type<QueueName>().notNull(),
+    // 0 = high, 1 = default, 2 = low: the claim orders by it.
+    priority: integer("priority").notNull(),
+    status: text("status").$type<WorkOrderStatus>().notNull(),
+    payload: text("payload", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
+    result: text("result", { mode: "json" }).$type<unknown>(),
+    error: text("error"),
+    // Every attempt's error, appended: [{attempt, at, error}].
+    errors: text("errors", { mode: "json" }).notNull().default(sql`'[]'`).$type<unknown[]>(),
+    requires: text("requires", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    retry_count: integer("retry_count").notNull().default(0),
+    max_retries: integer("max_retries").notNull(),
+    timeout_seconds: integer("timeout_seconds").notNull(),
+    run_at: integer("run_at").notNull(),
+    expires_at: integer("expires_at"),
+    claimed_by: text("claimed_by"),
+    claimed_at: integer("claimed_at"),
+    lease_token: text("lease_token"),
+    lease_until: integer("lease_until"),
+    created_at: integer("created_at").notNull(),
+    updated_at: integer("updated_at").notNull(),
+    finished_at: integer("finished_at"),
+  },
+  (t) => [
+    check("work_orders_status_check", sql`${t.status} IN (${inList(WORK_ORDER_STATUSES)})`),
+    check("work_orders_queue_check", sql`${t.queue} IN (${inList(QUEUES)})`),
+    check("work_orders_priority_check", sql`${t.priority} IN (0, 1, 2)`),
+    check(
+      "work_orders_lease_check",
+      sql`(${t.status} = 'claimed') = (${t.claimed_by} IS NOT NULL AND ${t.lease_until} IS NOT NULL AND ${t.lease_token} IS NOT NULL)`,
+    ),
+    check("work_orders_retry_check", sql`${t.retry_count} >= 0 AND ${t.retry_count} <= ${t.max_retries} + 1`),
+    uniqueIndex("work_orders_task_idx").on(t.task_id),
+    // Matches the claim's WHERE status = 'queued' ORDER BY priority, run_at, id exactly.
+    index("work_orders_claim_idx").on(t.priority, t.run_at, t.id).where(sql`status = 'queued'`),
+    index("work_orders_lease_idx").on(t.lease_until).where(sql`status = 'claimed'`),
+    index("work_orders_claimed_by_idx").on(t.claimed_by).where(sql`status = 'claimed'`),
+    index("work_orders_expires_idx").on(t.expires_at).where(sql`status = 'queued' AND expires_at IS NOT NULL`),
+    index("work_orders_status_idx").on(t.status, t.queue),
+  ],
+);
+
+export const workers = sqliteTable(
+  "workers",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    worker_type: text("worker_type").notNull(),
+    status: text("status").notNull(),
+    hostname: text("hostname"),
+    version: text("version"),
+    capabilities: text("capabilities", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    max_concurrent_tasks: integer("max_concurrent_tasks").notNull(),
+    last_heartbeat_at: integer("last_heartbeat_at"),
+    created_at: integer("created_at").notNull(),
+    updated_at: integer("updated_at").notNull(),
+  },
+  (t) => [
+    check("workers_type_check", sql`${t.worker_type} IN (${inList(WORKER_TYPES)})`),
+    check("workers_status_check", sql`${t.status} IN (${inList(WORKER_STATUSES)})`),
+    check("workers_concurrency_check", sql`${t.max_concurrent_tasks} >= 0`),
+  ],
+);
+
+export const workerAssignments = sqliteTable(
+  "worker_assignments",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    work_order_id: text("work_order_id")
+      .notNull()
+      .references(() => workOrders.id, { onDelete: "cascade" }),
+    worker_id: text("worker_id").notNull(),
+    execution_id: text("execution_id"),
+    assigned_at: integer("assigned_at").notNull(),
+    released_at: integer("released_at"),
+    outcome: text("outcome"),
+  },
+  (t) => [
+    index("worker_assignments_order_idx").on(t.work_order_id),
+    index("worker_assignments_worker_idx").on(t.worker_id, t.assigned_at),
+  ],
+);
+
+export const executions = sqliteTable(
+  "executions",
+  {
+    id: text("id").primaryKey(),
+    task_id: text("task_id")
+      .notNull()
+      .references(() => tasks.id, { onDelete: "cascade" }),
+    work_order_id: text("work_order_id").notNull(),
+    worker_id: text("worker_id").notNull(),
+    attempt: integer("attempt").notNull(),
+    status: text("status").$type<ExecutionStatus>().notNull(),
+    exit_code: integer("exit_code"),
+    error: text("error"),
+    stdout: text("stdout"),
+    stderr: text("stderr"),
+    duration_ms: integer("duration_ms"),
+    cpu_ms: integer("cpu_ms"),
+    max_rss_bytes: integer("max_rss_bytes"),
+    log_count: integer("log_count").notNull().default(0),
+    started_at: integer("started_at").notNull(),
+    finished_at: integer("finished_at"),
+  },
+  (t) => [
+    check("executions_status_check", sql`${t.status} IN (${inList(EXECUTION_STATUSES)})`),
+    index("executions_task_idx").on(t.task_id, t.started_at),
+    index("executions_worker_idx").on(t.worker_id, t.started_at),
+    index("executions_status_idx").on(t.status, t.started_at),
+    index("executions_started_idx").on(t.started_at),
+  ],
+);
+
+export const executionLogs = sqliteTable(
+  "execution_logs",
+  {
+    execution_id: text("execution_id")
+      .notNull()
+      .references(() => executions.id, { onDelete: "cascade" }),
+    seq: integer("seq").notNull(),
+    level: text("level").$type<LogLevel>().notNull(),
+    message: text("message").notNull(),
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>(),
+    ts: integer("ts").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.execution_id, t.seq] }),
+    check("execution_logs_level_check", sql`${t.level} IN (${inList(LOG_LEVELS)})`),
+  ],
+);
+
+export type TaskRow = typeof tasks.$inferSelect;
+export type WorkOrderRow = typeof workOrders.$inferSelect;
+export type ExecutionRow = typeof executions.$inferSelect;
+export type ExecutionLogRow = typeof executionLogs.$inferSelect;
+export type WorkerRow = typeof workers.$inferSelect;

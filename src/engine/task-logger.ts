@@ -1,0 +1,142 @@
+// The TaskLogger's main-thread side: every log line of an execution goes to the event bus at once,
+// and in batches to `execution_logs` and to a JSONL file per execution under the data dir.
+import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Db } from "../db/client.ts";
+import type { LogLevel } from "../db/schema.ts";
+import type { EventBus, LogEvent } from "../events/bus.ts";
+import type { LogTuple } from "../runtime/protocol.ts";
+
+export interface LogLine {
+  execution_id: string;
+  seq: number;
+  level: LogLevel;
+  message: string;
+  metadata: Record<string, unknown> | null;
+  ts: number;
+}
+
+const MAX_MESSAGE = 64 * 1024;
+const LEVEL_RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+export interface TaskLoggerOptions {
+  db: Db;
+  bus: EventBus;
+  /** Root of the JSONL files: <logDir>/<yyyy-mm-dd>/<execution id>.jsonl */
+  logDir: string;
+  flushIntervalMs?: number;
+  maxBuffered?: number;
+}
+
+export class TaskLogger {
+  #buffer: LogEvent[] = [];
+  #nextSeq = new Map<string, number>();
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  readonly #flushIntervalMs: number;
+  readonly #maxBuffered: number;
+
+  constructor(private readonly opts: TaskLoggerOptions) {
+    this.#flushIntervalMs = opts.flushIntervalMs ?? 25;
+    this.#maxBuffered = opts.maxBuffered ?? 2000;
+  }
+
+  /** Appends lines of one execution; they are published now and persisted within a flush interval. */
+  append(executionId: string, taskId: string, lines: LogTuple[]): LogEvent[] {
+    let seq = this.#nextSeq.get(executionId) ?? this.#loadLastSeq(executionId);
+    const events: LogEvent[] = [];
+    for (const [level, message, metadata, ts] of lines) {
+      const text = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}… [truncated]` : message;
+      const event: LogEvent = { executionId, taskId, seq: ++seq, level, message: text, metadata, ts };
+      events.push(event);
+      this.#buffer.push(event);
+      this.opts.bus.emit("log:appended", event);
+    }
+    this.#nextSeq.set(executionId, seq);
+    if (this.#buffer.length >= this.#maxBuffered) this.flush();
+    else if (!this.#timer) this.#timer = setTimeout(() => this.flush(), this.#flushIntervalMs);
+    return events;
+  }
+
+  /** Writes everything buffered: one transaction for the rows, one append per execution file. */
+  flush(): void {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    if (this.#buffer.length === 0) return;
+    const batch = this.#buffer;
+    this.#buffer = [];
+    const { sqlite } = this.opts.db;
+    // A line whose execution was deleted meanwhile is dropped, not allowed to fail the whole batch.
+    const insert = sqlite.query(
+      `INSERT OR IGNORE INTO execution_logs (execution_id, seq, level, message, metadata, ts)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM executions WHERE id = ?1)`,
+    );
+    const count = sqlite.query("UPDATE executions SET log_count = log_count + ? WHERE id = ?");
+    const perExecution = new Map<string, string[]>();
+    sqlite.transaction(() => {
+      for (const e of batch) {
+        insert.run(e.executionId, e.seq, e.level, e.message, e.metadata ? JSON.stringify(e.metadata) : null, e.ts);
+        let lines = perExecution.get(e.executionId);
+        if (!lines) perExecution.set(e.executionId, (lines = []));
+        lines.push(JSON.stringify({ seq: e.seq, ts: new Date(e.ts).toISOString(), level: e.level, message: e.message, metadata: e.metadata }));
+      }
+      for (const [id, lines] of perExecution) count.run(lines.length, id);
+    })();
+    for (const [id, lines] of perExecution) {
+      const file = this.filePath(id);
+      try {
+        appendFileSync(file, `${lines.join("\n")}\n`);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+        mkdirSync(join(file, ".."), { recursive: true });
+        appendFileSync(file, `${lines.join("\n")}\n`);
+      }
+    }
+  }
+
+  /** The execution is over: flush and forget its sequence counter. */
+  close(executionId: string): void {
+    this.#nextSeq.delete(executionId);
+  }
+
+  /** Lines after `after` (a seq), optionally at or above a level; flushes first so nothing is missed. */
+  history(executionId: string, opts: { after?: number; level?: LogLevel; limit?: number } = {}): LogLine[] {
+    this.flush();
+    const rows = this.opts.db.sqlite
+      .query<LogLine & { metadata: string | null }, Record<string, string | number>>(
+        `SELECT execution_id, seq, level, message, metadata, ts FROM execution_logs
+          WHERE execution_id = $id AND seq > $after
+            AND CASE level WHEN 'debug' THEN 0 WHEN 'info' THEN 1 WHEN 'warn' THEN 2 ELSE 3 END >= $rank
+          ORDER BY seq LIMIT $limit`,
+      )
+      .all({ id: executionId, after: opts.after ?? 0, rank: LEVEL_RANK[opts.level ?? "debug"], limit: opts.limit ?? 1000 });
+    for (const r of rows) (r as LogLine).metadata = r.metadata ? JSON.parse(r.metadata) : null;
+    return rows as LogLine[];
+  }
+
+  /** The JSONL file: dated by the execution id (a UUIDv7 carries its creation time). */
+  filePath(executionId: string): string {
+    const ms = Number.parseInt(executionId.replace(/-/g, "").slice(0, 12), 16);
+    const day = Number.isFinite(ms) ? new Date(ms).toISOString().slice(0, 10) : "unknown";
+    return join(this.opts.logDir, day, `${executionId}.jsonl`);
+  }
+
+  readFile(executionId: string): string | null {
+    try {
+      return readFileSync(this.filePath(executionId), "utf8");
+    } catch {
+      return null;
+    }
+  }
+
+  #loadLastSeq(executionId: string): number {
+    const row = this.opts.db.sqlite
+      .query<{ seq: number | null }, [string]>("SELECT max(seq) AS seq FROM execution_logs WHERE execution_id = ?")
+      .get(executionId);
+    const pending = this.#buffer.filter((e) => e.executionId === executionId).at(-1)?.seq ?? 0;
+    return Math.max(row?.seq ?? 0, pending);
+  }
+}
+
+export const levelAtLeast = (level: LogLevel, min: LogLevel) => LEVEL_RANK[level] >= LEVEL_RANK[min];

@@ -1,0 +1,93 @@
+// The typed in-process event bus: `noun:verb` events that services publish and SSE, waiters and the
+// dispatcher subscribe to.
+import type { LogLevel, TaskStatus } from "../db/schema.ts";
+
+export interface TaskEvent {
+  taskId: string;
+  status: TaskStatus;
+  taskType: string;
+  parentTaskId: string | null;
+  at: number;
+  error?: string | null;
+}
+
+export interface LogEvent {
+  executionId: string;
+  taskId: string;
+  seq: number;
+  level: LogLevel;
+  message: string;
+  metadata: Record<string, unknown> | null;
+  ts: number;
+}
+
+export interface ExecutionEvent {
+  executionId: string;
+  taskId: string;
+  workerId: string;
+  status: string;
+  attempt: number;
+  at: number;
+}
+
+export interface EventMap {
+  /** A task row changed status (created, queued, started, finished, cancelled, retried). */
+  "task:changed": TaskEvent;
+  /** A task's editable fields changed without a status change. */
+  "task:updated": { taskId: string; at: number };
+  "task:deleted": { taskId: string; at: number };
+  /** A running task was asked to stop (cancel); the runtime holding it acts. */
+  "task:cancel_requested": { taskId: string; workOrderId: string; claimedBy: string };
+  "execution:started": ExecutionEvent;
+  "execution:finished": ExecutionEvent;
+  "log:appended": LogEvent;
+  /** Work became claimable (enqueue, retry, lease reaped, dependency satisfied). */
+  "queue:ready": { count: number; requires?: string[] };
+}
+
+export type EventName = keyof EventMap;
+type Listener<K extends EventName> = (payload: EventMap[K]) => void;
+
+export class EventBus {
+  #listeners = new Map<EventName, Set<Listener<any>>>();
+
+  on<K extends EventName>(event: K, listener: Listener<K>): () => void {
+    let set = this.#listeners.get(event);
+    if (!set) this.#listeners.set(event, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /** Resolves with the first payload matching `predicate`, or rejects after `timeoutMs`. */
+  once<K extends EventName>(event: K, predicate: (p: EventMap[K]) => boolean = () => true, timeoutMs = 30_000): Promise<EventMap[K]> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${event}`));
+      }, timeoutMs);
+      const off = this.on(event, (p) => {
+        if (!predicate(p)) return;
+        clearTimeout(timer);
+        off();
+        resolve(p);
+      });
+    });
+  }
+
+  emit<K extends EventName>(event: K, payload: EventMap[K]): void {
+    const set = this.#listeners.get(event);
+    if (!set || set.size === 0) return;
+    for (const listener of set) {
+      try {
+        listener(payload);
+      } catch (err) {
+        // One broken subscriber (a closed SSE stream) must not stop the others or the publisher.
+        console.error(`[bus] listener for ${event} threw:`, err);
+      }
+    }
+  }
+
+  listenerCount(event: EventName): number {
+    return this.#listeners.get(event)?.size ?? 0;
+  }
+}

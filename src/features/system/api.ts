@@ -1,0 +1,82 @@
+// Health, about, the task-type catalogue and the OpenAPI document.
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../../http/context.ts";
+import { openApiDocument, route } from "../../http/openapi.ts";
+import { TASK_TYPES } from "../../task-types/index.ts";
+import { queueStatus } from "../queue/service.ts";
+
+const tags = ["system"];
+
+const HealthOut = z.object({
+  status: z.enum(["ok", "degraded"]),
+  version: z.string(),
+  uptime_seconds: z.number(),
+  checks: z.object({
+    db: z.object({ ok: z.boolean(), latency_ms: z.number(), error: z.string().optional() }),
+    queue: z.object({ ok: z.boolean(), queued: z.number(), claimed: z.number() }),
+    workers: z.object({ ok: z.boolean(), local_threads: z.number(), busy: z.number() }),
+  }),
+});
+
+const health = route({ method: "get", path: "/health", summary: "Liveness and readiness (no auth)", tags, responses: { 200: HealthOut, 503: HealthOut } });
+const about = route({ method: "get", path: "/about", summary: "Version and build facts", tags, responses: { 200: z.record(z.string(), z.unknown()) } });
+const types = route({
+  method: "get",
+  path: "/task-types",
+  summary: "Registered task types with the JSON Schema of their params",
+  tags,
+  responses: { 200: z.object({ items: z.array(z.object({ name: z.string(), description: z.string(), params_schema: z.unknown() })) }) },
+});
+const spec = route({ method: "get", path: "/openapi.json", summary: "This document", tags, responses: { 200: "OpenAPI 3.1 document" } });
+
+export const systemApi = new Hono<AppEnv>()
+  .get(health.spec.path, (c) => {
+    const s = c.var;
+    const started = performance.now();
+    let db: { ok: boolean; latency_ms: number; error?: string };
+    try {
+      s.deps.db.sqlite.query("SELECT 1").get();
+      db = { ok: true, latency_ms: +(performance.now() - started).toFixed(3) };
+    } catch (err) {
+      db = { ok: false, latency_ms: +(performance.now() - started).toFixed(3), error: (err as Error).message };
+    }
+    let queue = { ok: false, queued: 0, claimed: 0 };
+    if (db.ok) {
+      const q = queueStatus(s);
+      queue = { ok: true, queued: q.totals.queued, claimed: q.totals.claimed };
+    }
+    const workers = { ok: true, local_threads: s.pool?.size ?? 0, busy: s.pool?.busyCount ?? 0 };
+    const ok = db.ok && queue.ok;
+    return c.json(
+      {
+        status: ok ? ("ok" as const) : ("degraded" as const),
+        version: s.version,
+        uptime_seconds: Math.round((Date.now() - s.startedAt) / 1000),
+        checks: { db, queue, workers },
+      },
+      ok ? 200 : 503,
+    );
+  })
+  .get(about.spec.path, (c) =>
+    c.json({
+      name: "AgentVine",
+      version: c.var.version,
+      bun: Bun.version,
+      compiled: Bun.isStandaloneExecutable,
+      started_at: new Date(c.var.startedAt).toISOString(),
+      worker_id: c.var.workerId,
+      task_types: [...TASK_TYPES.keys()],
+      docs: "/api/v1/openapi.json",
+    }),
+  )
+  .get(types.spec.path, (c) =>
+    c.json({
+      items: [...TASK_TYPES.values()].map((t) => ({
+        name: t.name,
+        description: t.description,
+        params_schema: z.toJSONSchema(t.params, { io: "input", unrepresentable: "any" }),
+      })),
+    }),
+  )
+  .get(spec.spec.path, (c) => c.json(openApiDocument({ version: c.var.version, serverUrl: new URL(c.req.url).origin })));

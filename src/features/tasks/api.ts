@@ -1,0 +1,105 @@
+// /api/v1/tasks: the JSON API of tasks — create, list, read, edit, delete, cancel, retry, wait, events.
+import { Hono } from "hono";
+
+import { cancelTask, retryTask } from "../../engine/lifecycle.ts";
+import { dependenciesOf, taskToJson } from "../../engine/task-record.ts";
+import type { AppEnv } from "../../http/context.ts";
+import { route } from "../../http/openapi.ts";
+import { sseResponse } from "../../http/sse.ts";
+import { CreateTaskBody, ListTasksQuery, listOf, TaskOut, UpdateTaskBody, WaitQuery } from "./schemas.ts";
+import { createTask, deleteTask, getTask, listTasks, updateTask } from "./service.ts";
+
+const tags = ["tasks"];
+
+const create = route({
+  method: "post",
+  path: "/tasks",
+  summary: "Submit a task",
+  description: "Validates params against the task type's schema; stores the task and its work order in one transaction.",
+  tags,
+  body: CreateTaskBody,
+  responses: { 201: TaskOut },
+});
+const list = route({ method: "get", path: "/tasks", summary: "List tasks", tags, query: ListTasksQuery, responses: { 200: listOf(TaskOut) } });
+const get = route({ method: "get", path: "/tasks/:id", summary: "Get a task", tags, responses: { 200: TaskOut } });
+const patch = route({ method: "patch", path: "/tasks/:id", summary: "Edit a task", tags, body: UpdateTaskBody, responses: { 200: TaskOut } });
+const del = route({ method: "delete", path: "/tasks/:id", summary: "Delete a task that is not running", tags, responses: { 204: "Deleted" } });
+const cancel = route({ method: "post", path: "/tasks/:id/cancel", summary: "Cancel a task", tags, responses: { 200: TaskOut } });
+const retry = route({ method: "post", path: "/tasks/:id/retry", summary: "Run a failed, cancelled or timed-out task again", tags, responses: { 200: TaskOut } });
+const wait = route({
+  method: "get",
+  path: "/tasks/:id/wait",
+  summary: "Long-poll until the task is finished",
+  description: "Answers as soon as the task reaches a terminal status, or after `timeout` seconds with its current state.",
+  tags,
+  query: WaitQuery,
+  responses: { 200: TaskOut },
+});
+const events = route({
+  method: "get",
+  path: "/tasks/:id/events",
+  summary: "Live events of a task (SSE)",
+  description: "Events: `task` (the task, on every change), `execution` (started/finished), `log` (each log line).",
+  tags,
+  responses: { 200: "text/event-stream" },
+});
+
+export const tasksApi = new Hono<AppEnv>()
+  .post(create.spec.path, ...create.json, (c) => {
+    const { deps, config } = c.var;
+    const task = createTask(deps, c.req.valid("json"), { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries });
+    return c.json(task, 201, { Location: `/api/v1/tasks/${task.id}` });
+  })
+  .get(list.spec.path, list.query, (c) => c.json(listTasks(c.var.deps, c.req.valid("query"))))
+  .get(get.spec.path, (c) => c.json(getTask(c.var.deps, c.req.param("id"))))
+  .patch(patch.spec.path, ...patch.json, (c) => c.json(updateTask(c.var.deps, c.req.param("id"), c.req.valid("json"))))
+  .delete(del.spec.path, (c) => {
+    deleteTask(c.var.deps, c.req.param("id"));
+    return c.body(null, 204);
+  })
+  .post(cancel.spec.path, (c) => {
+    const task = cancelTask(c.var.deps, c.req.param("id"));
+    return c.json(taskToJson(task, dependenciesOf(c.var.deps.db, task.id)));
+  })
+  .post(retry.spec.path, (c) => {
+    const task = retryTask(c.var.deps, c.req.param("id"));
+    return c.json(taskToJson(task, dependenciesOf(c.var.deps.db, task.id)));
+  })
+  .get(wait.spec.path, wait.query, async (c) => {
+    c.var.holdOpen();
+    const { timeout } = c.req.valid("query");
+    return c.json(await c.var.waiters.wait(c.req.param("id"), timeout * 1000, c.req.raw.signal));
+  })
+  .get(events.spec.path, (c) => {
+    const { deps } = c.var;
+    const id = c.req.param("id");
+    const initial = getTask(deps, id); // 404 before the stream opens
+    c.var.holdOpen();
+    return sseResponse(c.req.raw.signal, (sse) => {
+      sse.send("task", initial);
+      const offs = [
+        deps.bus.on("task:changed", (e) => {
+          if (e.taskId === id) sse.send("task", getTask(deps, id));
+        }),
+        deps.bus.on("task:updated", (e) => {
+          if (e.taskId === id) sse.send("task", getTask(deps, id));
+        }),
+        deps.bus.on("task:deleted", (e) => {
+          if (e.taskId !== id) return;
+          sse.send("deleted", { id });
+          sse.close();
+        }),
+        deps.bus.on("execution:started", (e) => {
+          if (e.taskId === id) sse.send("execution", e);
+        }),
+        deps.bus.on("execution:finished", (e) => {
+          if (e.taskId === id) sse.send("execution", e);
+        }),
+        deps.bus.on("log:appended", (e) => {
+          if (e.taskId === id) sse.send("log", e, `${e.executionId}:${e.seq}`);
+        }),
+      ];
+      return () => offs.forEach((off) => off());
+    });
+  });
+

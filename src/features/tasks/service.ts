@@ -1,0 +1,206 @@
+// Tasks: submit (params checked against the type's schema), list, read, edit, delete, wait.
+import { and, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { tasks, TERMINAL_TASK_STATUSES, type TaskStatus } from "../../db/schema.ts";
+import { submitTasks, type EngineDeps, type NewTask } from "../../engine/lifecycle.ts";
+import {
+  dependenciesOf,
+  dependenciesOfMany,
+  getTaskRecord,
+  PRIORITY_QUEUE,
+  taskToJson,
+  type TaskJson,
+  type TaskRecord,
+} from "../../engine/task-record.ts";
+import { conflict, invalid, notFound, zodDetails } from "../../http/errors.ts";
+import { requeueWithPriority } from "../../queue/work-orders.ts";
+import { getTaskType, TASK_TYPES } from "../../task-types/index.ts";
+import type { CreateTaskBody, ListTasksQuery, UpdateTaskBody } from "./schemas.ts";
+
+export interface TaskDefaults {
+  timeoutSeconds: number;
+  maxRetries: number;
+}
+
+/** Checks the type exists and its params fit; returns the params with the type's defaults applied. */
+export function validateTaskParams(taskType: string, params: unknown, fieldPrefix = ""): Record<string, unknown> {
+  const type = getTaskType(taskType);
+  if (!type) {
+    const known = [...TASK_TYPES.keys()].join(", ");
+    throw invalid(`unknown task type '${taskType}'`, [{ field: `${fieldPrefix}task_type`, message: `unknown task type; known types: ${known}` }]);
+  }
+  const parsed = type.params.safeParse(params);
+  if (!parsed.success) {
+    const details = zodDetails(parsed.error, `${fieldPrefix}params`);
+    const summary = details.slice(0, 3).map((d) => `${d.field}: ${d.message}`).join("; ");
+    throw invalid(`params do not fit task type '${taskType}': ${summary}`, details);
+  }
+  return parsed.data as Record<string, unknown>;
+}
+
+export function toNewTask(body: CreateTaskBody, defaults: TaskDefaults, createdBy: string | null = null): NewTask {
+  const { expires_at, ...rest } = body;
+  return {
+    ...rest,
+    params: validateTaskParams(body.task_type, body.params),
+    timeout_seconds: body.timeout_seconds ?? defaults.timeoutSeconds,
+    max_retries: body.max_retries ?? defaults.maxRetries,
+    expires_at: expires_at ? Date.parse(expires_at) : null,
+    created_by: createdBy,
+  };
+}
+
+export function createTask(deps: EngineDeps, body: CreateTaskBody, defaults: TaskDefaults, createdBy: string | null = null): TaskJson {
+  const [task] = submitTasks(deps, [toNewTask(body, defaults, createdBy)]);
+  return taskToJson(task!, body.depends_on ?? []);
+}
+
+export function getTask(deps: EngineDeps, id: string): TaskJson {
+  const task = getTaskRecord(deps.db, id);
+  if (!task) throw notFound("task", id);
+  return taskToJson(task, dependenciesOf(deps.db, id));
+}
+
+export function listTasks(deps: EngineDeps, q: ListTasksQuery) {
+  const filters: (SQL | undefined)[] = [
+    q.status ? inArray(tasks.status, q.status) : undefined,
+    q.task_type ? eq(tasks.task_type, q.task_type) : undefined,
+    q.priority ? eq(tasks.priority, q.priority) : undefined,
+    q.parent_task_id ? eq(tasks.parent_task_id, q.parent_task_id) : undefined,
+  ];
+  if (q.q) {
+    const pattern = `%${q.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+    filters.push(sql`(${tasks.title} LIKE ${pattern} ESCAPE '\\' OR ${tasks.description} LIKE ${pattern} ESCAPE '\\')`);
+  }
+  const where = and(...filters);
+  const orm = deps.db.orm;
+  const rows = orm
+    .select()
+    .from(tasks)
+    .where(where)
+    .orderBy(desc(tasks.created_at), desc(tasks.id))
+    .limit(q.per_page)
+    .offset((q.page - 1) * q.per_page)
+    .all();
+  const total = orm.select({ n: count() }).from(tasks).where(where).get()?.n ?? 0;
+  const depsMap = dependenciesOfMany(deps.db, rows.map((r) => r.id));
+  return {
+    items: rows.map((r) => taskToJson(r as unknown as TaskRecord, depsMap.get(r.id) ?? [])),
+    total,
+    page: q.page,
+    per_page: q.per_page,
+  };
+}
+
+const COLUMN_OF: Record<keyof UpdateTaskBody, string> = {
+  title: "title",
+  description: "description",
+  priority: "priority",
+  repository_url: "repository_url",
+  branch_name: "branch_name",
+  issue_number: "issue_number",
+  pr_number: "pr_number",
+  context: "context",
+  metadata: "metadata",
+  assigned_to: "assigned_to",
+};
+
+export function updateTask(deps: EngineDeps, id: string, patch: UpdateTaskBody): TaskJson {
+  const { db } = deps;
+  const at = (deps.clock ?? Date.now)();
+  const task = db.sqlite
+    .transaction(() => {
+      const current = getTaskRecord(db, id);
+      if (!current) throw notFound("task", id);
+      const sets: string[] = [];
+      const values: Record<string, string | number | null> = { id, now: at };
+      for (const [key, value] of Object.entries(patch) as [keyof UpdateTaskBody, unknown][]) {
+        if (value === undefined) continue;
+        const column = COLUMN_OF[key];
+        sets.push(`${column} = $${column}`);
+        values[column] = key === "context" || key === "metadata" ? (value === null ? null : JSON.stringify(value)) : (value as string | number | null);
+      }
+      db.sqlite.query(`UPDATE tasks SET ${sets.join(", ")}, updated_at = $now WHERE id = $id`).run(values);
+      if (patch.priority && patch.priority !== current.priority) {
+        requeueWithPriority(db, id, PRIORITY_QUEUE[patch.priority], at);
+      }
+      return getTaskRecord(db, id)!;
+    })
+    .immediate();
+  deps.bus.emit("task:updated", { taskId: id, at });
+  return taskToJson(task, dependenciesOf(db, id));
+}
+
+const ACTIVE: TaskStatus[] = ["running", "waiting_input"];
+
+/** Deletes a task that is not running (cancel it first), with its executions, logs and subtasks. */
+export function deleteTask(deps: EngineDeps, id: string): void {
+  const { db } = deps;
+  db.sqlite
+    .transaction(() => {
+      const task = getTaskRecord(db, id);
+      if (!task) throw notFound("task", id);
+      if (ACTIVE.includes(task.status)) throw conflict(`task '${id}' is ${task.status}; cancel it before deleting it`);
+      const runningChild = db.sqlite
+        .query<{ id: string }, [string]>(
+          `WITH RECURSIVE sub(id) AS (SELECT id FROM tasks WHERE parent_task_id = ? UNION SELECT t.id FROM tasks t JOIN sub ON t.parent_task_id = sub.id)
+           SELECT id FROM tasks WHERE id IN (SELECT id FROM sub) AND status IN ('running', 'waiting_input') LIMIT 1`,
+        )
+        .get(id);
+      if (runningChild) throw conflict(`subtask '${runningChild.id}' is still running; cancel the task before deleting it`);
+      const dependants = db.sqlite
+        .query<{ task_id: string }, [string]>(
+          `SELECT d.task_id FROM task_dependencies d JOIN tasks t ON t.id = d.task_id
+            WHERE d.depends_on_id = ? AND t.status IN ('pending', 'queued', 'running', 'waiting_input') LIMIT 1`,
+        )
+        .get(id);
+      if (dependants) throw conflict(`task '${dependants.task_id}' still depends on it; cancel or delete that task first`);
+      db.sqlite.query("DELETE FROM tasks WHERE id = ?").run(id);
+    })
+    .immediate();
+  deps.bus.emit("task:deleted", { taskId: id, at: Date.now() });
+}
+
+export const isTerminal = (status: TaskStatus) => TERMINAL_TASK_STATUSES.includes(status);
+
+/**
+ * Resolves when the task reaches a terminal status, or after `timeoutMs` with its current state.
+ * One bus subscription serves every waiter.
+ */
+export class TaskWaiters {
+  #waiters = new Map<string, Set<() => void>>();
+  #off: () => void;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.#off = deps.bus.on("task:changed", (e) => {
+      if (!isTerminal(e.status)) return;
+      const set = this.#waiters.get(e.taskId);
+      if (!set) return;
+      this.#waiters.delete(e.taskId);
+      for (const fn of set) fn();
+    });
+  }
+
+  async wait(id: string, timeoutMs: number, signal?: AbortSignal): Promise<TaskJson> {
+    const first = getTask(this.deps, id);
+    if (isTerminal(first.status) || timeoutMs <= 0) return first;
+    await new Promise<void>((resolve) => {
+      let set = this.#waiters.get(id);
+      if (!set) this.#waiters.set(id, (set = new Set()));
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        set!.delete(done);
+        if (set!.size === 0 && this.#waiters.get(id) === set) this.#waiters.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      signal?.addEventListener("abort", done, { once: true });
+      set.add(done);
+    });
+    return getTask(this.deps, id);
+  }
+
+  close() {
+    this.#off();
+  }
+}

@@ -1,0 +1,130 @@
+// Route specs: each API route declares its zod schemas once; the same spec validates the request
+// (through @hono/zod-validator) and feeds the OpenAPI document.
+import { zValidator } from "@hono/zod-validator";
+import type { Context, MiddlewareHandler } from "hono";
+import { z } from "zod";
+import { invalid, validationError } from "./errors.ts";
+
+export type Method = "get" | "post" | "put" | "patch" | "delete";
+
+export interface RouteSpec<B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined, P extends string = string> {
+  method: Method;
+  /** Hono path relative to /api/v1, e.g. `/tasks/:id`. */
+  path: P;
+  summary: string;
+  tags: string[];
+  body?: B;
+  query?: Q;
+  /** status → response schema (or a description for non-JSON answers). */
+  responses: Record<number, z.ZodType | string>;
+  description?: string;
+}
+
+const registry: RouteSpec<any, any, string>[] = [];
+
+export function registeredRoutes(): ReadonlyArray<RouteSpec<any, any, string>> {
+  return registry;
+}
+
+const hook = (result: { success: boolean; error?: unknown }, _c: Context) => {
+  if (!result.success) throw validationError(result.error as z.ZodError);
+};
+
+/** Refuses a body that is not declared JSON before hono's validator silently reads it as `{}`. */
+const requireJson: MiddlewareHandler = async (c, next) => {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/([a-z0-9.+-]*\+)?json\b/i.test(type)) {
+    throw invalid("Content-Type must be application/json", [{ field: "content-type", message: `got '${type || "none"}'` }]);
+  }
+  await next();
+};
+
+/** Declares a route: registers it for the OpenAPI document and returns its validators. */
+export function route<const P extends string, B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined>(
+  spec: RouteSpec<B, Q, P>,
+) {
+  registry.push(spec);
+  return {
+    spec,
+    json: [requireJson, zValidator("json", (spec.body ?? z.unknown()) as Exclude<B, undefined>, hook)] as const,
+    query: zValidator("query", (spec.query ?? z.object({})) as Exclude<Q, undefined>, hook),
+  };
+}
+
+const toSchema = (schema: z.ZodType, io: "input" | "output") =>
+  z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any" }) as Record<string, unknown>;
+
+/** Builds the OpenAPI 3.1 document from every registered route. */
+export function openApiDocument(info: { version: string; serverUrl?: string }) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of registry) {
+    const path = `/api/v1${r.path}`.replace(/:([A-Za-z_]+)/g, "{$1}");
+    const params = [...r.path.matchAll(/:([A-Za-z_]+)/g)].map((m) => ({
+      name: m[1],
+      in: "path",
+      required: true,
+      schema: { type: "string" },
+    }));
+    if (r.query) {
+      const q = toSchema(r.query, "input") as { properties?: Record<string, unknown>; required?: string[] };
+      for (const [name, schema] of Object.entries(q.properties ?? {})) {
+        params.push({ name, in: "query", required: q.required?.includes(name) ?? false, schema: schema as any });
+      }
+    }
+    const responses: Record<string, unknown> = {};
+    for (const [status, res] of Object.entries(r.responses)) {
+      responses[status] =
+        typeof res === "string"
+          ? { description: res }
+          : { description: `HTTP ${status}`, content: { "application/json": { schema: strip(toSchema(res, "output")) } } };
+    }
+    responses.default = { description: "Error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
+    (paths[path] ??= {})[r.method] = {
+      summary: r.summary,
+      ...(r.description ? { description: r.description } : {}),
+      tags: r.tags,
+      operationId: `${r.method}${r.path.replace(/[/:{}-]+(\w)?/g, (_, ch: string | undefined) => (ch ?? "").toUpperCase())}`,
+      ...(params.length ? { parameters: params } : {}),
+      ...(r.body ? { requestBody: { required: true, content: { "application/json": { schema: strip(toSchema(r.body, "input")) } } } } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "AgentVine API",
+      version: info.version,
+      description: "Control plane for automated work and AI coding agents. Errors are always {error: {code, message, details}}.",
+    },
+    ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
+    paths,
+    components: {
+      schemas: {
+        Error: {
+          type: "object",
+          required: ["error"],
+          properties: {
+            error: {
+              type: "object",
+              required: ["code", "message", "details"],
+              properties: {
+                code: {
+                  type: "string",
+                  enum: ["validation_failed", "unauthorized", "forbidden", "not_found", "conflict", "payload_too_large", "rate_limited", "internal"],
+                },
+                message: { type: "string" },
+                details: { type: "array", items: { type: "object" } },
+              },
+            },
+          },
+        },
+      },
+    },
+  };
+}
+
+/** Inline schemas carry their own $schema key, which OpenAPI does not want inside an operation. */
+function strip(schema: Record<string, unknown>) {
+  const { $schema: _ignored, ...rest } = schema;
+  return rest;
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/env bun
+// The CLI entry: `agentvine serve|migrate|healthcheck|version|task …` — parse, load config, start.
+import { parseArgs } from "node:util";
+import { taskCommand } from "./cli/task.ts";
+import { ConfigError, loadServeConfig } from "./config.ts";
+import { openDatabase } from "./db/client.ts";
+import { migrate } from "./db/migrate.ts";
+import { startServer } from "./server.ts";
+import { VERSION } from "./version.ts";
+
+const HELP = `AgentVine ${VERSION} — control plane for automated work and AI coding agents
+
+Usage: agentvine [command] [options]
+
+Commands:
+  serve          start the server, UI, controller and local worker threads (default)
+  migrate        apply database migrations and exit
+  healthcheck    exit 0 when the server at --url answers healthy
+  task           submit, inspect and wait for tasks (agentvine task help)
+  version        print the version
+
+serve options (each also an environment variable):
+  --port N              AGENTVINE_PORT (8080)
+  --host ADDR           AGENTVINE_HOST (127.0.0.1; use 0.0.0.0 to listen on every interface)
+  --data-dir DIR        AGENTVINE_DATA_DIR (./data)
+  --workers N           AGENTVINE_WORKERS (one per core; 0 = no local threads)
+  --log-level L         AGENTVINE_LOG_LEVEL (debug|info|warn|error)
+  --shutdown-grace S    AGENTVINE_SHUTDOWN_GRACE (30)
+  --max-body-bytes N    AGENTVINE_MAX_BODY_BYTES (1048576)
+  --default-timeout S   AGENTVINE_DEFAULT_TIMEOUT (3600)
+  --default-max-retries N  AGENTVINE_DEFAULT_MAX_RETRIES (0)
+  --db-synchronous M    AGENTVINE_DB_SYNCHRONOUS (NORMAL|FULL)
+  --capabilities a,b    AGENTVINE_CAPABILITIES (labels of the local threads)`;
+
+async function serve(argv: string[]): Promise<number> {
+  const config = loadServeConfig(argv);
+  const server = await startServer(config);
+  const log = (msg: string) => config.logLevel !== "error" && console.log(msg);
+  log(`AgentVine ${VERSION} listening on ${server.url}`);
+  log(`  data:    ${config.dbPath}`);
+  log(`  workers: ${config.workers} local thread${config.workers === 1 ? "" : "s"}`);
+  if (server.recovered) log(`  recovered ${server.recovered} task(s) that were running when the server last stopped`);
+  log(`  try:     curl -s -X POST ${server.url}/api/v1/tasks -H 'content-type: application/json' \\`);
+  log(`             -d '{"title":"hi","task_type":"hello","params":{"name":"world"}}'`);
+  return new Promise((resolve) => {
+    let signals = 0;
+    const shutdown = (signal: string) => {
+      if (++signals > 1) {
+        console.error(`${signal} again: exiting now`);
+        process.exit(1);
+      }
+      log(`${signal}: stopping (running tasks get ${config.shutdownGraceSeconds}s; press Ctrl-C again to force)`);
+      server.stop().then(
+        ({ requeued }) => {
+          if (requeued) log(`requeued ${requeued} unfinished task(s)`);
+          resolve(0);
+        },
+        (err) => {
+          console.error("shutdown failed:", err);
+          resolve(1);
+        },
+      );
+    };
+    process.on("SIGTERM", () => shutdown("SIGTERM"));
+    process.on("SIGINT", () => shutdown("SIGINT"));
+  });
+}
+
+function migrateCommand(argv: string[]): number {
+  const config = loadServeConfig(argv);
+  const db = openDatabase(config.dbPath);
+  const { applied, current } = migrate(db);
+  db.close();
+  console.log(applied.length ? `applied ${applied.join(", ")}` : `up to date (${current})`);
+  return 0;
+}
+
+async function healthcheck(argv: string[], env = process.env): Promise<number> {
+  const { values } = parseArgs({ args: argv, strict: true, options: { url: { type: "string" }, timeout: { type: "string" } } });
+  const port = env.AGENTVINE_PORT ?? "8080";
+  const url = values.url ?? env.AGENTVINE_URL ?? `http://127.0.0.1:${port}`;
+  try {
+    const res = await fetch(`${url.replace(/\/+$/, "")}/api/v1/health`, { signal: AbortSignal.timeout(Number(values.timeout ?? 5) * 1000) });
+    const body = (await res.json().catch(() => ({}))) as { status?: string };
+    console.log(`${res.status} ${body.status ?? ""}`.trim());
+    return res.ok ? 0 : 1;
+  } catch (err) {
+    console.error(`unhealthy: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  const command = !first || first.startsWith("-") ? "serve" : first;
+  const args = command === "serve" && first !== "serve" ? argv : rest;
+  try {
+    switch (command) {
+      case "serve":
+        return await serve(args);
+      case "migrate":
+        return migrateCommand(args);
+      case "healthcheck":
+        return await healthcheck(args);
+      case "task":
+        return await taskCommand(args);
+      case "version":
+      case "--version":
+        console.log(VERSION);
+        return 0;
+      case "help":
+        console.log(HELP);
+        return 0;
+      default:
+        console.error(`unknown command '${command}'\n\n${HELP}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`agentvine: ${err.message}`);
+      return 2;
+    }
+    if ((err as { code?: string }).code === "EADDRINUSE") {
+      console.error(`agentvine: port already in use (${(err as Error).message})`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  process.exit(code);
+}

@@ -1,0 +1,300 @@
+// The local worker pool: Bun Worker threads that each run one task at a time. The main thread claims
+// work for idle threads, enforces timeouts, replaces crashed threads and records outcomes in group commits.
+import { join } from "node:path";
+import { claimTasks, finishExecutions, releaseWorker, type Claim, type EngineDeps, type Outcome } from "../engine/lifecycle.ts";
+import type { TaskLogger } from "../engine/task-logger.ts";
+import { nextRunAt } from "../queue/work-orders.ts";
+import type { FromThread, ToThread } from "./protocol.ts";
+
+export interface PoolOptions extends EngineDeps {
+  size: number;
+  workerId: string;
+  logger: TaskLogger;
+  dataDir: string;
+  capabilities?: string[];
+  /** How long a cancelled task may take to stop by itself before its thread is terminated. */
+  cancelGraceMs?: number;
+  threadUrl?: URL;
+}
+
+interface Slot {
+  index: number;
+  thread: Worker;
+  claim: Claim | null;
+  startedAt: number;
+  pids: Set<number>;
+  timeout: ReturnType<typeof setTimeout> | null;
+  cancelTimer: ReturnType<typeof setTimeout> | null;
+}
+
+/** Where the thread entry lives: next to this file in development, an extra entrypoint inside the binary. */
+export function threadEntryUrl(): URL {
+  if (Bun.isStandaloneExecutable) return new URL("./src/runtime/thread.js", Bun.pathToFileURL(Bun.main));
+  return new URL("./thread.ts", import.meta.url);
+}
+
+export class WorkerPool {
+  #slots: Slot[] = [];
+  #pending: Array<{ slot: Slot; outcome: Outcome }> = [];
+  #flushScheduled = false;
+  #dispatchScheduled = false;
+  #wakeTimer: ReturnType<typeof setTimeout> | null = null;
+  #stopping = false;
+  #idleWaiters: Array<() => void> = [];
+  #unsubscribe: Array<() => void> = [];
+  readonly #threadUrl: URL;
+
+  constructor(private readonly opts: PoolOptions) {
+    this.#threadUrl = opts.threadUrl ?? threadEntryUrl();
+  }
+
+  get size() {
+    return this.#slots.length;
+  }
+
+  get busyCount() {
+    return this.#slots.filter((s) => s.claim).length;
+  }
+
+  /** Currently running claims (for status pages and shutdown). */
+  running(): Claim[] {
+    return this.#slots.flatMap((s) => (s.claim ? [s.claim] : []));
+  }
+
+  start(): void {
+    for (let i = 0; i < this.opts.size; i++) this.#slots.push(this.#spawn(i));
+    const { bus } = this.opts;
+    this.#unsubscribe.push(
+      bus.on("queue:ready", () => this.schedule()),
+      bus.on("task:cancel_requested", (e) => {
+        if (e.claimedBy === this.opts.workerId) this.#cancel(e.taskId);
+      }),
+    );
+    this.schedule();
+  }
+
+  /** Coalesces wake-ups: many enqueues in one tick cost one claim. */
+  schedule(): void {
+    if (this.#dispatchScheduled || this.#stopping) return;
+    this.#dispatchScheduled = true;
+    queueMicrotask(() => {
+      this.#dispatchScheduled = false;
+      this.dispatch();
+    });
+  }
+
+  /** Claims work for every idle thread in one statement and hands it out. */
+  dispatch(): number {
+    if (this.#stopping) return 0;
+    const idle = this.#slots.filter((s) => !s.claim);
+    if (idle.length === 0) return 0;
+    const claims = claimTasks(this.opts, {
+      workerId: this.opts.workerId,
+      limit: idle.length,
+      capabilities: this.opts.capabilities,
+    });
+    claims.forEach((claim, i) => this.#run(idle[i]!, claim));
+    if (claims.length < idle.length) this.#armWakeTimer();
+    return claims.length;
+  }
+
+  #run(slot: Slot, claim: Claim) {
+    slot.claim = claim;
+    slot.startedAt = performance.now();
+    slot.pids.clear();
+    slot.timeout = setTimeout(() => this.#onTimeout(slot, claim), claim.timeoutSeconds * 1000);
+    const msg: ToThread = {
+      type: "run",
+      job: {
+        taskId: claim.taskId,
+        executionId: claim.executionId,
+        attempt: claim.attempt,
+        taskType: claim.taskType,
+        params: claim.params,
+        workspaceRoot: join(this.opts.dataDir, "workspaces"),
+      },
+    };
+    slot.thread.postMessage(msg);
+  }
+
+  /** Nothing claimable now: wake up when the earliest backed-off order becomes due. */
+  #armWakeTimer() {
+    if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+    this.#wakeTimer = null;
+    const at = nextRunAt(this.opts.db);
+    if (at == null) return;
+    const delay = Math.max(0, at - Date.now());
+    if (delay === 0) return; // claimable now but filtered (capabilities, expired): wait for the next event
+    this.#wakeTimer = setTimeout(() => {
+      this.#wakeTimer = null;
+      this.schedule();
+    }, Math.min(delay + 5, 2 ** 31 - 1));
+  }
+
+  #spawn(index: number): Slot {
+    const thread = new Worker(this.#threadUrl.href);
+    const slot: Slot = { index, thread, claim: null, startedAt: 0, pids: new Set(), timeout: null, cancelTimer: null };
+    thread.onmessage = (event: MessageEvent<FromThread>) => this.#onMessage(slot, event.data);
+    thread.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      this.#onCrash(slot, `worker thread crashed: ${event.message || "unknown error"}`);
+    };
+    thread.addEventListener("close", () => {
+      if (this.#slots[slot.index] === slot && !this.#stopping) this.#onCrash(slot, "worker thread exited unexpectedly");
+    });
+    return slot;
+  }
+
+  #onMessage(slot: Slot, msg: FromThread) {
+    const claim = slot.claim;
+    if (!claim || msg.executionId !== claim.executionId) return;
+    switch (msg.type) {
+      case "log":
+        this.opts.logger.append(claim.executionId, claim.taskId, msg.lines);
+        return;
+      case "pid":
+        if (msg.exited) slot.pids.delete(msg.pid);
+        else slot.pids.add(msg.pid);
+        return;
+      case "done": {
+        const durationMs = Math.round(performance.now() - slot.startedAt);
+        const base = { claim, durationMs, exitCode: msg.exitCode, stdout: msg.stdout, stderr: msg.stderr, result: msg.result };
+        const outcome: Outcome = msg.ok
+          ? { ...base, kind: "succeeded", cpuMs: msg.cpuMs, maxRssBytes: msg.maxRssBytes }
+          : { ...base, kind: msg.timedOut ? "timed_out" : "failed", error: msg.error, retryable: msg.retryable };
+        this.#release(slot);
+        this.#record(slot, outcome);
+        return;
+      }
+    }
+  }
+
+  #release(slot: Slot) {
+    if (slot.timeout) clearTimeout(slot.timeout);
+    if (slot.cancelTimer) clearTimeout(slot.cancelTimer);
+    slot.timeout = slot.cancelTimer = null;
+    slot.claim = null;
+  }
+
+  /** Queues an outcome for the next group commit (one transaction for everything finished this tick). */
+  #record(slot: Slot, outcome: Outcome) {
+    this.#pending.push({ slot, outcome });
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.flushOutcomes());
+  }
+
+  flushOutcomes(): void {
+    this.#flushScheduled = false;
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length > 0) {
+      this.opts.logger.flush();
+      try {
+        finishExecutions(this.opts, batch.map((b) => b.outcome));
+      } catch (err) {
+        // The outcome is lost only from memory: the order's lease expires and it runs again.
+        console.error("[pool] recording outcomes failed:", err);
+      }
+      for (const b of batch) this.opts.logger.close(b.outcome.claim.executionId);
+    }
+    if (this.busyCount === 0) this.#notifyIdle();
+    this.dispatch();
+  }
+
+  #killProcesses(slot: Slot) {
+    for (const pid of slot.pids) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    }
+    slot.pids.clear();
+  }
+
+  /** Terminates a slot's thread (and its processes) and puts a fresh thread in its place. */
+  #replace(slot: Slot) {
+    this.#killProcesses(slot);
+    this.#slots[slot.index] = this.#spawn(slot.index);
+    slot.thread.terminate();
+  }
+
+  #onTimeout(slot: Slot, claim: Claim) {
+    if (slot.claim !== claim) return;
+    this.opts.logger.append(claim.executionId, claim.taskId, [["error", `timed out after ${claim.timeoutSeconds}s; killed`, null, Date.now()]]);
+    const durationMs = Math.round(performance.now() - slot.startedAt);
+    this.#release(slot);
+    this.#replace(slot);
+    this.#record(slot, { claim, kind: "timed_out", error: `timed out after ${claim.timeoutSeconds}s`, durationMs });
+  }
+
+  #onCrash(slot: Slot, error: string) {
+    if (this.#slots[slot.index] !== slot) return; // already replaced
+    const claim = slot.claim;
+    this.#release(slot);
+    this.#replace(slot);
+    if (claim) {
+      this.opts.logger.append(claim.executionId, claim.taskId, [["error", error, null, Date.now()]]);
+      this.#record(slot, { claim, kind: "failed", error, durationMs: Math.round(performance.now() - slot.startedAt) });
+    } else this.schedule();
+  }
+
+  #cancel(taskId: string) {
+    const slot = this.#slots.find((s) => s.claim?.taskId === taskId);
+    if (!slot?.claim) return;
+    const claim = slot.claim;
+    slot.thread.postMessage({ type: "cancel", executionId: claim.executionId } satisfies ToThread);
+    this.#killProcesses(slot);
+    slot.cancelTimer = setTimeout(() => {
+      if (slot.claim !== claim) return;
+      this.#release(slot);
+      this.#replace(slot);
+      this.#record(slot, { claim, kind: "failed", error: "cancelled", durationMs: Math.round(performance.now() - slot.startedAt) });
+    }, this.opts.cancelGraceMs ?? 5000);
+  }
+
+  #notifyIdle() {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /**
+   * Graceful stop: claim nothing more, let running tasks finish within `graceMs`, then kill what is
+   * left and put its work orders back in the queue. Resolves with the number requeued.
+   */
+  async stop(graceMs: number): Promise<number> {
+    this.#stopping = true;
+    for (const off of this.#unsubscribe) off();
+    if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+    if (this.busyCount > 0 && graceMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.#idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    // Record whatever finished in the meantime before giving the rest back.
+    if (this.#pending.length) this.flushOutcomes();
+    const leftover = this.running();
+    for (const slot of this.#slots) {
+      this.#release(slot);
+      this.#killProcesses(slot);
+      slot.thread.terminate();
+    }
+    this.opts.logger.flush();
+    let requeued = 0;
+    if (leftover.length > 0) {
+      requeued = releaseWorker(this.opts, this.opts.workerId, "server shut down before the task finished", leftover.map((c) => c.workOrderId));
+    }
+    this.#slots = [];
+    return requeued;
+  }
+}

@@ -1,0 +1,48 @@
+// The typed messages between the main thread (which owns the database) and a task thread.
+import type { LogLevel } from "../db/schema.ts";
+
+export interface Job {
+  taskId: string;
+  executionId: string;
+  attempt: number;
+  taskType: string;
+  params: Record<string, unknown>;
+  /** Directory under which the thread creates this execution's workspace. */
+  workspaceRoot: string;
+}
+
+export type ToThread = { type: "run"; job: Job } | { type: "cancel"; executionId: string };
+
+/** [level, message, metadata, ts] — compact, since a chatty command sends thousands. */
+export type LogTuple = [LogLevel, string, Record<string, unknown> | null, number];
+
+export interface DoneOk {
+  type: "done";
+  executionId: string;
+  ok: true;
+  result: unknown;
+  exitCode?: number | null;
+  stdout?: string;
+  stderr?: string;
+  cpuMs?: number | null;
+  maxRssBytes?: number | null;
+}
+
+export interface DoneFailed {
+  type: "done";
+  executionId: string;
+  ok: false;
+  error: string;
+  result?: unknown;
+  exitCode?: number | null;
+  stdout?: string;
+  stderr?: string;
+  retryable?: boolean;
+  timedOut?: boolean;
+}
+
+export type FromThread =
+  | { type: "log"; executionId: string; lines: LogTuple[] }
+  | { type: "pid"; executionId: string; pid: number; exited: boolean }
+  | DoneOk
+  | DoneFailed;

@@ -1,0 +1,144 @@
+// A task thread's entry: receives one job at a time, runs its task type, sends logs and the outcome back.
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { LogLevel } from "../db/schema.ts";
+import { getTaskType } from "../task-types/index.ts";
+import { isOutput, TaskFailure, type SpawnOptions, type TaskContext, type TaskLog } from "../task-types/types.ts";
+import type { DoneFailed, DoneOk, FromThread, Job, LogTuple, ToThread } from "./protocol.ts";
+
+declare const self: Worker;
+
+const send = (msg: FromThread) => self.postMessage(msg);
+
+/** Environment a subprocess inherits: enough to find programs, nothing of the server's secrets. */
+const BASE_ENV_KEYS = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "SHELL", "TERM"];
+
+let current: { executionId: string; abort: AbortController } | null = null;
+
+function makeLogger(executionId: string) {
+  let buffer: LogTuple[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (buffer.length === 0) return;
+    const lines = buffer;
+    buffer = [];
+    send({ type: "log", executionId, lines });
+  };
+  const write = (level: LogLevel, message: string, metadata?: Record<string, unknown>) => {
+    buffer.push([level, String(message), metadata ?? null, Date.now()]);
+    if (buffer.length >= 500) flush();
+    else if (!scheduled) {
+      scheduled = true;
+      setTimeout(flush, 0);
+    }
+  };
+  const log: TaskLog = {
+    write,
+    debug: (m, meta) => write("debug", m, meta),
+    info: (m, meta) => write("info", m, meta),
+    warn: (m, meta) => write("warn", m, meta),
+    error: (m, meta) => write("error", m, meta),
+  };
+  return { log, flush };
+}
+
+async function runJob(job: Job) {
+  const abort = new AbortController();
+  current = { executionId: job.executionId, abort };
+  const { log, flush } = makeLogger(job.executionId);
+  let workspace: string | null = null;
+  const finish = (msg: DoneOk | DoneFailed) => {
+    flush();
+    if (workspace && msg.ok) rmSync(workspace, { recursive: true, force: true });
+    current = null;
+    send(msg);
+  };
+  const type = getTaskType(job.taskType);
+  if (!type) return finish({ type: "done", executionId: job.executionId, ok: false, error: `unknown task type '${job.taskType}'`, retryable: false });
+  const parsed = type.params.safeParse(job.params);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join(".") || "params"}: ${i.message}`).join("; ");
+    return finish({ type: "done", executionId: job.executionId, ok: false, error: `invalid params: ${detail}`, retryable: false });
+  }
+  const ctx: TaskContext<unknown> = {
+    taskId: job.taskId,
+    executionId: job.executionId,
+    attempt: job.attempt,
+    params: parsed.data,
+    get workspace() {
+      if (!workspace) {
+        workspace = join(job.workspaceRoot, job.executionId);
+        mkdirSync(workspace, { recursive: true });
+      }
+      return workspace;
+    },
+    log,
+    signal: abort.signal,
+    spawn(cmd: string[], options: SpawnOptions = {}) {
+      const env: Record<string, string> = {};
+      for (const key of BASE_ENV_KEYS) if (process.env[key]) env[key] = process.env[key]!;
+      Object.assign(env, options.env, {
+        AGENTVINE_TASK_ID: job.taskId,
+        AGENTVINE_EXECUTION_ID: job.executionId,
+        AGENTVINE_WORKSPACE: ctx.workspace,
+      });
+      const proc = Bun.spawn(cmd, {
+        cwd: options.cwd ?? ctx.workspace,
+        env,
+        stdin: options.stdin !== undefined ? new TextEncoder().encode(options.stdin) : "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+        // Its own process group, so a kill reaches everything it started.
+        detached: true,
+      });
+      send({ type: "pid", executionId: job.executionId, pid: proc.pid, exited: false });
+      const onAbort = () => {
+        try {
+          process.kill(-proc.pid, "SIGKILL");
+        } catch {
+          proc.kill("SIGKILL");
+        }
+      };
+      abort.signal.addEventListener("abort", onAbort, { once: true });
+      void proc.exited.then(() => {
+        abort.signal.removeEventListener("abort", onAbort);
+        send({ type: "pid", executionId: job.executionId, pid: proc.pid, exited: true });
+      });
+      return proc as any;
+    },
+  };
+  try {
+    const value = await type.run(ctx);
+    if (isOutput(value)) {
+      const { result, exitCode, stdout, stderr, cpuMs, maxRssBytes } = value;
+      finish({ type: "done", executionId: job.executionId, ok: true, result, exitCode, stdout, stderr, cpuMs, maxRssBytes });
+    } else finish({ type: "done", executionId: job.executionId, ok: true, result: value ?? null });
+  } catch (err) {
+    if (err instanceof TaskFailure) {
+      const d = err.details;
+      finish({
+        type: "done",
+        executionId: job.executionId,
+        ok: false,
+        error: err.message,
+        result: d.result,
+        exitCode: d.exitCode,
+        stdout: d.stdout,
+        stderr: d.stderr,
+        retryable: d.retryable,
+        timedOut: d.timedOut,
+      });
+    } else {
+      const e = err as Error;
+      log.error(e?.stack ?? String(err));
+      finish({ type: "done", executionId: job.executionId, ok: false, error: e?.message ?? String(err) });
+    }
+  }
+}
+
+self.onmessage = (event: MessageEvent<ToThread>) => {
+  const msg = event.data;
+  if (msg.type === "run") void runJob(msg.job);
+  else if (msg.type === "cancel" && current?.executionId === msg.executionId) current.abort.abort(new Error("cancelled"));
+};

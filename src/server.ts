@@ -1,0 +1,132 @@
+// Starts everything `agentvine serve` runs: database, recovery, the worker pool, the reaper, HTTP.
+import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { createApp } from "./app.ts";
+import type { ServeConfig } from "./config.ts";
+import { openDatabase, type Db } from "./db/client.ts";
+import { migrate } from "./db/migrate.ts";
+import { reap, releaseWorker, type EngineDeps } from "./engine/lifecycle.ts";
+import { TaskLogger } from "./engine/task-logger.ts";
+import { EventBus } from "./events/bus.ts";
+import { TaskWaiters } from "./features/tasks/service.ts";
+import type { AppServices } from "./http/context.ts";
+import { WorkerPool } from "./runtime/pool.ts";
+import { VERSION } from "./version.ts";
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  services: AppServices;
+  db: Db;
+  /** Recovered work orders: claimed by this server's threads when it last stopped abruptly. */
+  recovered: number;
+  /** Graceful stop: no new claims, running tasks get `graceSeconds`, the rest is requeued. */
+  stop(graceSeconds?: number): Promise<{ requeued: number }>;
+}
+
+export type StartOptions = Pick<
+  ServeConfig,
+  "port" | "host" | "dataDir" | "dbPath" | "workers" | "shutdownGraceSeconds" | "maxBodyBytes" | "defaultTimeoutSeconds" | "defaultMaxRetries" | "dbSynchronous"
+> & { capabilities?: string[]; reapIntervalMs?: number; threadUrl?: URL };
+
+export function localWorkerId(): string {
+  return `local-${hostname()}`;
+}
+
+export async function startServer(config: StartOptions): Promise<RunningServer> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const db = openDatabase(config.dbPath, { synchronous: config.dbSynchronous });
+  migrate(db);
+  const bus = new EventBus();
+  const deps: EngineDeps = { db, bus };
+  const logger = new TaskLogger({ db, bus, logDir: join(config.dataDir, "logs") });
+  const workerId = localWorkerId();
+  const startedAt = Date.now();
+  upsertLocalWorker(db, workerId, config.workers, config.capabilities ?? [], startedAt);
+
+  // Whatever this server's threads held when it last died is not running anymore: run it again.
+  const recovered = releaseWorker(deps, workerId, "the server stopped while the task ran; requeued at restart");
+
+  const pool =
+    config.workers > 0
+      ? new WorkerPool({ ...deps, size: config.workers, workerId, logger, dataDir: config.dataDir, capabilities: config.capabilities, threadUrl: config.threadUrl })
+      : null;
+  const waiters = new TaskWaiters(deps);
+  const services: AppServices = {
+    deps,
+    config: {
+      defaultTimeoutSeconds: config.defaultTimeoutSeconds,
+      defaultMaxRetries: config.defaultMaxRetries,
+      maxBodyBytes: config.maxBodyBytes,
+      dataDir: config.dataDir,
+    },
+    logger,
+    waiters,
+    pool,
+    workerId,
+    version: VERSION,
+    startedAt,
+  };
+  const app = createApp(services);
+  const server = Bun.serve({
+    port: config.port,
+    hostname: config.host,
+    fetch: app.fetch,
+    idleTimeout: 60,
+    // The API's own limit (413 with a clear message) is enforced by the app; this is the hard stop.
+    maxRequestBodySize: Math.max(config.maxBodyBytes * 4, 16 * 1024 * 1024),
+  });
+
+  pool?.start();
+  const reaper = setInterval(() => {
+    try {
+      reap(deps);
+    } catch (err) {
+      console.error("[reaper] pass failed:", err);
+    }
+  }, config.reapIntervalMs ?? 1000);
+  const heartbeat = setInterval(() => touchLocalWorker(db, workerId, pool), 10_000);
+
+  let stopping: Promise<{ requeued: number }> | null = null;
+  const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`,
+    port: server.port!,
+    services,
+    db,
+    recovered,
+    stop(graceSeconds = config.shutdownGraceSeconds) {
+      stopping ??= (async () => {
+        clearInterval(reaper);
+        clearInterval(heartbeat);
+        const requeued = pool ? await pool.stop(graceSeconds * 1000) : 0;
+        await server.stop(true);
+        waiters.close();
+        logger.flush();
+        db.sqlite.query("UPDATE workers SET status = 'offline', updated_at = ? WHERE id = ?").run(Date.now(), workerId);
+        db.close();
+        return { requeued };
+      })();
+      return stopping;
+    },
+  };
+}
+
+function upsertLocalWorker(db: Db, id: string, threads: number, capabilities: string[], now: number) {
+  db.sqlite
+    .query(
+      `INSERT INTO workers (id, name, worker_type, status, hostname, version, capabilities, max_concurrent_tasks, last_heartbeat_at, created_at, updated_at)
+       VALUES ($id, $name, 'local', 'idle', $host, $version, $caps, $threads, $now, $now, $now)
+       ON CONFLICT(id) DO UPDATE SET status = 'idle', version = $version, capabilities = $caps, max_concurrent_tasks = $threads,
+         last_heartbeat_at = $now, updated_at = $now`,
+    )
+    .run({ id, name: `${hostname()} (local threads)`, host: hostname(), version: VERSION, caps: JSON.stringify(capabilities), threads, now });
+}
+
+function touchLocalWorker(db: Db, id: string, pool: WorkerPool | null) {
+  const now = Date.now();
+  db.sqlite
+    .query("UPDATE workers SET status = ?, last_heartbeat_at = ?, updated_at = ? WHERE id = ?")
+    .run(pool && pool.busyCount > 0 ? "busy" : "idle", now, now, id);
+}

@@ -1,0 +1,5 @@
+// Lets TypeScript accept `import x from "./file.sql" with { type: "text" }` (Bun inlines the text).
+declare module "*.sql" {
+  const text: string;
+  export default text;
+}

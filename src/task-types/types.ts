@@ -1,0 +1,77 @@
+// What a task type is: a name, a zod schema for its params, and a run(ctx) executed in a worker thread.
+import type { Subprocess } from "bun";
+import type { z } from "zod";
+import type { LogLevel } from "../db/schema.ts";
+
+export interface TaskLog {
+  debug(message: string, metadata?: Record<string, unknown>): void;
+  info(message: string, metadata?: Record<string, unknown>): void;
+  warn(message: string, metadata?: Record<string, unknown>): void;
+  error(message: string, metadata?: Record<string, unknown>): void;
+  write(level: LogLevel, message: string, metadata?: Record<string, unknown>): void;
+}
+
+export interface SpawnOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  stdin?: string;
+}
+
+export interface TaskContext<P> {
+  taskId: string;
+  executionId: string;
+  attempt: number;
+  params: P;
+  /** The execution's own directory under the data dir, created on first use. */
+  readonly workspace: string;
+  log: TaskLog;
+  /** Aborted when the task is cancelled or the server shuts down. */
+  signal: AbortSignal;
+  /**
+   * Starts a subprocess in its own process group and registers it with the main thread, so a
+   * timeout or cancel kills it and everything it started.
+   */
+  spawn(cmd: string[], options?: SpawnOptions): Subprocess<"pipe", "pipe", "pipe">;
+  // A later issue adds `ask(question)`: the controller answers, the task waits on it here.
+}
+
+/** Throw from run() to fail with a result attached (exit code, captured output). */
+export class TaskFailure extends Error {
+  constructor(
+    message: string,
+    readonly details: { result?: unknown; exitCode?: number | null; stdout?: string; stderr?: string; retryable?: boolean; timedOut?: boolean } = {},
+  ) {
+    super(message);
+    this.name = "TaskFailure";
+  }
+}
+
+export interface TaskOutput {
+  result: unknown;
+  exitCode?: number | null;
+  stdout?: string;
+  stderr?: string;
+  cpuMs?: number | null;
+  maxRssBytes?: number | null;
+}
+
+export interface TaskType<S extends z.ZodType = z.ZodType> {
+  name: string;
+  description: string;
+  params: S;
+  /** Runs in a worker thread. Return the result (or a TaskOutput via `output()`), throw to fail. */
+  run(ctx: TaskContext<z.infer<S>>): Promise<unknown> | unknown;
+}
+
+export function defineTaskType<S extends z.ZodType>(t: TaskType<S>): TaskType<S> {
+  return t;
+}
+
+const OUTPUT = Symbol.for("agentvine.task-output");
+/** Wraps a result with execution facts (exit code, captured output, resource use). */
+export function output(o: TaskOutput): TaskOutput {
+  return Object.assign(o, { [OUTPUT]: true });
+}
+export function isOutput(v: unknown): v is TaskOutput {
+  return typeof v === "object" && v !== null && (v as Record<symbol, unknown>)[OUTPUT] === true;
+}

@@ -1,0 +1,97 @@
+// Test helpers: a fresh data dir and database per test, a real server on a free loopback port, waitFor.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openDatabase, type Db } from "../src/db/client.ts";
+import { migrate } from "../src/db/migrate.ts";
+import type { EngineDeps } from "../src/engine/lifecycle.ts";
+import { EventBus, type EventMap, type EventName } from "../src/events/bus.ts";
+import { startServer, type RunningServer, type StartOptions } from "../src/server.ts";
+import { registerTestTaskTypes } from "./fixtures/test-task-types.ts";
+
+export const TEST_THREAD_URL = new URL("./fixtures/test-thread.ts", import.meta.url);
+
+const cleanups: Array<() => void | Promise<void>> = [];
+
+/** Runs registered cleanups; call from afterEach. */
+export async function cleanup() {
+  while (cleanups.length) await cleanups.pop()!();
+}
+
+export function tempDir(prefix = "agentvine-test-"): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A migrated SQLite file in a temp dir, with a bus: what the engine functions need. */
+export function freshDeps(): EngineDeps & { dir: string } {
+  const dir = tempDir();
+  const db: Db = openDatabase(join(dir, "agentvine.db"));
+  migrate(db);
+  cleanups.push(() => db.close());
+  return { db, bus: new EventBus(), dir };
+}
+
+/** A real server on 127.0.0.1 with a free port, a temp data dir and the test task types. */
+export async function startTestServer(overrides: Partial<StartOptions> = {}): Promise<RunningServer & { api: (path: string, init?: RequestInit) => Promise<Response> }> {
+  registerTestTaskTypes();
+  const dataDir = overrides.dataDir ?? tempDir();
+  const server = await startServer({
+    port: 0,
+    host: "127.0.0.1",
+    dataDir,
+    dbPath: join(dataDir, "agentvine.db"),
+    workers: 2,
+    shutdownGraceSeconds: 5,
+    maxBodyBytes: 1024 * 1024,
+    defaultTimeoutSeconds: 3600,
+    defaultMaxRetries: 0,
+    dbSynchronous: "NORMAL",
+    threadUrl: TEST_THREAD_URL,
+    ...overrides,
+  });
+  let stopped = false;
+  const stop = server.stop;
+  server.stop = (grace?: number) => {
+    stopped = true;
+    return stop(grace);
+  };
+  cleanups.push(async () => {
+    if (!stopped) await stop(0);
+  });
+  const api = (path: string, init: RequestInit = {}) => {
+    const headers = new Headers(init.headers);
+    if (init.body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
+    return fetch(`${server.url}/api/v1${path}`, { ...init, headers });
+  };
+  return Object.assign(server, { api });
+}
+
+/** Resolves with the first event matching `predicate`; fails the test after `timeoutMs`. */
+export function waitFor<K extends EventName>(bus: EventBus, event: K, predicate: (p: EventMap[K]) => boolean = () => true, timeoutMs = 20_000) {
+  return bus.once(event, predicate, timeoutMs);
+}
+
+/** Polls `check` after every event of the given kinds until it returns a value (bounded by `timeoutMs`). */
+export async function until<T>(bus: EventBus, events: EventName[], check: () => T | undefined | null | false, timeoutMs = 20_000): Promise<T> {
+  const first = check();
+  if (first) return first;
+  return new Promise<T>((resolve, reject) => {
+    const offs: Array<() => void> = [];
+    const timer = setTimeout(() => {
+      offs.forEach((o) => o());
+      reject(new Error(`condition not met within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const test = () => {
+      const v = check();
+      if (!v) return;
+      clearTimeout(timer);
+      offs.forEach((o) => o());
+      resolve(v);
+    };
+    for (const e of events) offs.push(bus.on(e, () => queueMicrotask(test)));
+  });
+}
+
+export const json = (body: unknown): RequestInit => ({ method: "POST", body: JSON.stringify(body) });
