@@ -10,6 +10,9 @@ import { tasksApi } from "./features/tasks/api.ts";
 import type { AppEnv, AppServices } from "./http/context.ts";
 import { AppError, errorBody, jsonError } from "./http/errors.ts";
 import { metricsText } from "./http/metrics.ts";
+import { TASK_TYPES } from "./task-types/index.ts";
+import faviconPath from "../public/favicon.svg" with { type: "file" };
+import { HomePage } from "../views/home.tsx";
 
 export function createApp(services: AppServices) {
   const app = new Hono<AppEnv>();
@@ -34,20 +37,12 @@ export function createApp(services: AppServices) {
   api.route("/", tasksApi);
   api.route("/", executionsApi);
   api.route("/", queueApi);
-  api.notFound((c) => c.json(errorBody("not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
 
   app.route("/api/v1", api);
 
   app.get("/metrics", (c) => c.text(metricsText(services), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
-  app.get("/", (c) =>
-    c.html(
-      `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
-        `<title>AgentVine</title></head><body style="font-family:system-ui;max-width:40rem;margin:3rem auto;padding:0 1rem">` +
-        `<h1>AgentVine ${services.version}</h1><p>The control plane is running.</p><ul>` +
-        `<li><a href="/api/v1/health">Health</a></li><li><a href="/api/v1/openapi.json">OpenAPI document</a></li>` +
-        `<li><a href="/api/v1/tasks">Tasks (JSON)</a></li><li><a href="/metrics">Metrics</a></li></ul></body></html>`,
-    ),
-  );
+  app.get("/favicon.svg", () => new Response(Bun.file(faviconPath), { headers: { "content-type": "image/svg+xml", "cache-control": "public, max-age=86400" } }));
+  app.get("/", (c) => c.html(`<!doctype html>${HomePage({ version: services.version, taskTypes: [...TASK_TYPES.keys()] })}`));
 
   app.onError((err, c) => {
     if (c.req.path.startsWith("/api/")) return jsonError(c, err);
@@ -55,7 +50,12 @@ export function createApp(services: AppServices) {
     if (status === 500) console.error(`[error] request ${c.get("requestId")}:`, err);
     return c.text(status === 500 ? "Internal error" : err.message, status);
   });
-  app.notFound((c) => c.text("Not found", 404));
+  // A sub-app's notFound is not consulted once it is mounted with app.route(), so the API's JSON 404 lives here.
+  app.notFound((c) =>
+    c.req.path.startsWith("/api/")
+      ? c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`), 404)
+      : c.text("Not found", 404),
+  );
   return app;
 }
 

@@ -20,6 +20,8 @@ export interface PoolOptions extends EngineDeps {
 interface Slot {
   index: number;
   thread: Worker;
+  /** The thread loaded and said so; only ready threads get work. */
+  ready: boolean;
   claim: Claim | null;
   startedAt: number;
   pids: Set<number>;
@@ -29,7 +31,7 @@ interface Slot {
 
 /** Where the thread entry lives: next to this file in development, an extra entrypoint inside the binary. */
 export function threadEntryUrl(): URL {
-  if (Bun.isStandaloneExecutable) return new URL("./src/runtime/thread.js", Bun.pathToFileURL(Bun.main));
+  if (Bun.isStandaloneExecutable) return new URL("./runtime/thread.js", Bun.pathToFileURL(Bun.main));
   return new URL("./thread.ts", import.meta.url);
 }
 
@@ -40,6 +42,8 @@ export class WorkerPool {
   #dispatchScheduled = false;
   #wakeTimer: ReturnType<typeof setTimeout> | null = null;
   #stopping = false;
+  /** Threads that died before they were ready in a row: a broken build or entry path, not a task's fault. */
+  #startFailures = 0;
   #idleWaiters: Array<() => void> = [];
   #unsubscribe: Array<() => void> = [];
   readonly #threadUrl: URL;
@@ -54,6 +58,10 @@ export class WorkerPool {
 
   get busyCount() {
     return this.#slots.filter((s) => s.claim).length;
+  }
+
+  get readyCount() {
+    return this.#slots.filter((s) => s.ready).length;
   }
 
   /** Currently running claims (for status pages and shutdown). */
@@ -86,7 +94,7 @@ export class WorkerPool {
   /** Claims work for every idle thread in one statement and hands it out. */
   dispatch(): number {
     if (this.#stopping) return 0;
-    const idle = this.#slots.filter((s) => !s.claim);
+    const idle = this.#slots.filter((s) => s.ready && !s.claim);
     if (idle.length === 0) return 0;
     const claims = claimTasks(this.opts, {
       workerId: this.opts.workerId,
@@ -133,7 +141,7 @@ export class WorkerPool {
 
   #spawn(index: number): Slot {
     const thread = new Worker(this.#threadUrl.href);
-    const slot: Slot = { index, thread, claim: null, startedAt: 0, pids: new Set(), timeout: null, cancelTimer: null };
+    const slot: Slot = { index, thread, ready: false, claim: null, startedAt: 0, pids: new Set(), timeout: null, cancelTimer: null };
     thread.onmessage = (event: MessageEvent<FromThread>) => this.#onMessage(slot, event.data);
     thread.onerror = (event: ErrorEvent) => {
       event.preventDefault();
@@ -146,6 +154,12 @@ export class WorkerPool {
   }
 
   #onMessage(slot: Slot, msg: FromThread) {
+    if (msg.type === "ready") {
+      slot.ready = true;
+      this.#startFailures = 0;
+      this.schedule();
+      return;
+    }
     const claim = slot.claim;
     if (!claim || msg.executionId !== claim.executionId) return;
     switch (msg.type) {
@@ -235,6 +249,16 @@ export class WorkerPool {
 
   #onCrash(slot: Slot, error: string) {
     if (this.#slots[slot.index] !== slot) return; // already replaced
+    if (!slot.ready) {
+      // It never loaded: respawning at once would spin. Back off, and say why loudly.
+      const delay = Math.min(30_000, 100 * 2 ** this.#startFailures++);
+      console.error(`[pool] task thread ${slot.index} failed to start (${error}); retrying in ${delay} ms`);
+      slot.thread.terminate();
+      setTimeout(() => {
+        if (!this.#stopping && this.#slots[slot.index] === slot) this.#slots[slot.index] = this.#spawn(slot.index);
+      }, delay);
+      return;
+    }
     const claim = slot.claim;
     this.#release(slot);
     this.#replace(slot);

@@ -42,6 +42,7 @@ export interface DoneFailed {
 }
 
 export type FromThread =
+  | { type: "ready" }
   | { type: "log"; executionId: string; lines: LogTuple[] }
   | { type: "pid"; executionId: string; pid: number; exited: boolean }
   | DoneOk

@@ -142,3 +142,6 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
   if (msg.type === "run") void runJob(msg.job);
   else if (msg.type === "cancel" && current?.executionId === msg.executionId) current.abort.abort(new Error("cancelled"));
 };
+
+// Tells the pool this thread loaded (its imports resolved) and can take work.
+send({ type: "ready" });

@@ -46,8 +46,9 @@ export const systemApi = new Hono<AppEnv>()
       const q = queueStatus(s);
       queue = { ok: true, queued: q.totals.queued, claimed: q.totals.claimed };
     }
-    const workers = { ok: true, local_threads: s.pool?.size ?? 0, busy: s.pool?.busyCount ?? 0 };
-    const ok = db.ok && queue.ok;
+    // Threads that cannot start (a broken build) make the server unable to run anything: not healthy.
+    const workers = { ok: !s.pool || s.pool.readyCount > 0, local_threads: s.pool?.readyCount ?? 0, busy: s.pool?.busyCount ?? 0 };
+    const ok = db.ok && queue.ok && workers.ok;
     return c.json(
       {
         status: ok ? ("ok" as const) : ("degraded" as const),

@@ -1,0 +1,37 @@
+// `npm run build`: compiles AgentVine into one executable, dist/agentvine, with everything embedded
+// (migrations are imported as text, the thread entry is an extra entrypoint, public assets as files).
+import { mkdirSync, rmSync } from "node:fs";
+import { VERSION } from "../src/version.ts";
+
+const outfile = process.env.AGENTVINE_OUTFILE ?? "dist/agentvine";
+rmSync(outfile, { force: true });
+mkdirSync("dist", { recursive: true });
+
+const started = performance.now();
+const result = await Bun.build({
+  // Both entries sit under src/, so inside the binary the thread is ./runtime/thread.js next to main
+  // (src/runtime/pool.ts resolves it so; the binary end-to-end test proves it).
+  entrypoints: ["./src/main.ts", "./src/runtime/thread.ts"],
+  compile: {
+    outfile,
+    // The binary reads its configuration from flags and AGENTVINE_* only, never a stray file in its cwd.
+    autoloadBunfig: false,
+    autoloadDotenv: false,
+    autoloadTsconfig: false,
+    autoloadPackageJson: false,
+  },
+  target: "bun",
+  format: "esm",
+  minify: true,
+  bytecode: true,
+  sourcemap: "inline",
+  define: { "process.env.NODE_ENV": JSON.stringify("production") },
+});
+if (!result.success) {
+  for (const log of result.logs) console.error(log);
+  process.exit(1);
+}
+// The source map is embedded in the binary; the loose copies next to it are not needed to run it.
+for (const output of result.outputs) if (output.path.endsWith(".map")) rmSync(output.path, { force: true });
+const size = Bun.file(outfile).size;
+console.log(`built ${outfile} (AgentVine ${VERSION}, ${(size / 1024 / 1024).toFixed(1)} MB) in ${Math.round(performance.now() - started)} ms`);

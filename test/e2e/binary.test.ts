@@ -1,0 +1,81 @@
+// Builds the single executable and runs it the way a user would: from an empty directory, without Bun on PATH.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, rmSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnServer, waitHealthy, type ServerProcess } from "../process.ts";
+
+const root = join(import.meta.dir, "..", "..");
+const work = mkdtempSync(join(tmpdir(), "agentvine-bin-"));
+const binary = join(work, "agentvine");
+let server: ServerProcess;
+
+beforeAll(async () => {
+  const build = Bun.spawnSync(["bun", "scripts/build.ts"], { cwd: root, env: { ...process.env, AGENTVINE_OUTFILE: binary } });
+  if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`);
+}, 120_000);
+
+afterAll(() => {
+  server?.proc.kill("SIGKILL");
+  rmSync(work, { recursive: true, force: true });
+});
+
+const run = (args: string[], cwd: string) => Bun.spawnSync([binary, ...args], { cwd, env: { PATH: "/usr/bin:/bin", HOME: cwd } });
+
+describe("the compiled binary", () => {
+  test("prints its version and refuses a bad flag with a message naming it", () => {
+    const empty = mkdtempSync(join(work, "v-"));
+    const version = run(["version"], empty);
+    expect(version.exitCode).toBe(0);
+    expect(version.stdout.toString().trim()).toMatch(/^\d+\.\d+\.\d+/);
+
+    const bad = run(["serve", "--port", "not-a-port"], empty);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr.toString()).toContain("--port");
+    expect(existsSync(join(empty, "data"))).toBe(false); // nothing created on a bad config
+  });
+
+  test("serves from an empty directory: migrations, threads and the hello world task", async () => {
+    const cwd = mkdtempSync(join(work, "serve-"));
+    expect(readdirSync(cwd)).toEqual([]);
+    server = await spawnServer([binary, "serve", "--port", "0", "--workers", "2"], { cwd });
+    await waitHealthy(server.url);
+    expect(existsSync(join(cwd, "data", "agentvine.db"))).toBe(true);
+
+    const created = await fetch(`${server.url}/api/v1/tasks`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ title: "hi", task_type: "hello", params: { name: "world" } }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const done = (await (await fetch(`${server.url}/api/v1/tasks/${id}/wait?timeout=20`)).json()) as any;
+    expect(done.status).toBe("succeeded");
+    expect(done.result.message).toBe("Hello, world!");
+
+    const executions = (await (await fetch(`${server.url}/api/v1/executions?task_id=${id}`)).json()) as any;
+    expect(executions.items).toHaveLength(1);
+    const logs = (await (await fetch(`${server.url}/api/v1/executions/${executions.items[0].id}/logs`)).json()) as any;
+    expect(logs.items.map((l: any) => l.message)).toEqual(["Saying hello to world"]);
+
+    const health = run(["healthcheck", "--url", server.url], cwd);
+    expect(health.exitCode).toBe(0);
+
+    const cli = run(["task", "submit", "--server", server.url, "--type", "hello", "--param", "name=binary", "--wait", "--json"], cwd);
+    expect(cli.exitCode).toBe(0);
+    expect(JSON.parse(cli.stdout.toString().slice(cli.stdout.toString().indexOf("{"))).result.message).toBe("Hello, binary!");
+
+    server.proc.kill("SIGTERM");
+    expect(await server.proc.exited).toBe(0);
+    expect(run(["healthcheck", "--url", server.url], cwd).exitCode).toBe(1);
+  });
+
+  test("migrate applies the embedded migrations once", () => {
+    const cwd = mkdtempSync(join(work, "migrate-"));
+    const first = run(["migrate"], cwd);
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout.toString()).toContain("applied 0000_init");
+    const second = run(["migrate"], cwd);
+    expect(second.stdout.toString()).toContain("up to date");
+  });
+});

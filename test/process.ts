@@ -1,0 +1,55 @@
+// Helpers for tests that run AgentVine as a real process: spawn, read the URL it prints, stop it.
+import type { Subprocess } from "bun";
+
+export interface ServerProcess {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  url: string;
+  output: () => string;
+}
+
+/** Starts `cmd … serve --port 0` and resolves with the URL it prints (bounded by `timeoutMs`). */
+export async function spawnServer(cmd: string[], opts: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<ServerProcess> {
+  const proc = Bun.spawn(cmd, {
+    cwd: opts.cwd,
+    env: { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: opts.cwd, ...opts.env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let out = "";
+  let err = "";
+  void (async () => {
+    for await (const chunk of proc.stderr as unknown as AsyncIterable<Uint8Array>) err += new TextDecoder().decode(chunk);
+  })();
+  const reader = proc.stdout.getReader();
+  const decoder = new TextDecoder();
+  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+  let url: string | undefined;
+  while (!url) {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`server did not print its URL in time\nstdout: ${out}\nstderr: ${err}`);
+    const chunk = await Promise.race([reader.read(), proc.exited.then(() => ({ done: true, value: undefined }))]);
+    if (chunk.done && !chunk.value) throw new Error(`server exited (${proc.exitCode}) before listening\nstdout: ${out}\nstderr: ${err}`);
+    if (chunk.value) out += decoder.decode(chunk.value);
+    url = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+  }
+  void (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      out += decoder.decode(value);
+    }
+  })();
+  return { proc, url, output: () => `${out}\n${err}` };
+}
+
+/** Waits until GET /api/v1/health answers 200 (the threads are up), bounded. */
+export async function waitHealthy(url: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${url}/api/v1/health`).catch(() => null);
+    if (res?.ok) return;
+    if (Date.now() > deadline) throw new Error(`${url} not healthy after ${timeoutMs} ms (last status ${res?.status})`);
+    await Bun.sleep(20); // polling a starting server; there is no event to wait on from outside
+  }
+}
