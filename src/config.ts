@@ -62,7 +62,8 @@ export function loadServeConfig(argv: string[], env: Env = process.env): ServeCo
   }
   const raw: Record<string, unknown> = {};
   for (const [flag, [key, envName]] of Object.entries(SERVE_FLAGS)) {
-    const value = values[flag] ?? env[envName];
+    // Blank counts as unset: z.coerce.number() would read "  " as 0 (e.g. zero workers, silently).
+    const value = (values[flag] ?? env[envName])?.toString().trim();
     if (value !== undefined && value !== "") raw[key] = value;
   }
   const parsed = ServeConfigSchema.safeParse(raw);

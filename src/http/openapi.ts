@@ -39,6 +39,39 @@ const requireJson: MiddlewareHandler = async (c, next) => {
   await next();
 };
 
+/** Deeper JSON than this is refused: storing it (JSON.stringify) would overflow the stack and answer 500. */
+const MAX_JSON_DEPTH = 100;
+
+/** Nesting depth of a parsed JSON value, measured without recursion (the value may be deeper than the stack). */
+function jsonDepth(value: unknown, limit: number): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth > max) {
+      max = depth;
+      if (max > limit) return max;
+    }
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return max;
+}
+
+const limitJsonDepth: MiddlewareHandler = async (c, next) => {
+  let body: unknown;
+  try {
+    body = await c.req.json(); // cached: the validator below reads the same text
+  } catch (err) {
+    if (err instanceof SyntaxError) return next(); // malformed: the validator answers that
+    throw err;
+  }
+  if (jsonDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw invalid(`JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`, [{ message: `nesting deeper than ${MAX_JSON_DEPTH} levels` }]);
+  }
+  await next();
+};
+
 /** Declares a route: registers it for the OpenAPI document and returns its validators. */
 export function route<const P extends string, B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined>(
   spec: RouteSpec<B, Q, P>,
@@ -46,7 +79,7 @@ export function route<const P extends string, B extends z.ZodType | undefined = 
   registry.push(spec);
   return {
     spec,
-    json: [requireJson, zValidator("json", (spec.body ?? z.unknown()) as Exclude<B, undefined>, hook)] as const,
+    json: [requireJson, limitJsonDepth, zValidator("json", (spec.body ?? z.unknown()) as Exclude<B, undefined>, hook)] as const,
     query: zValidator("query", (spec.query ?? z.object({})) as Exclude<Q, undefined>, hook),
   };
 }

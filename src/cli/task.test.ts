@@ -1,0 +1,143 @@
+// `agentvine task …` against a real server: what it prints and the exit code a script relies on.
+import { afterEach, describe, expect, test } from "bun:test";
+import type { TaskJson } from "../engine/task-record.ts";
+import { cleanup, json, startTestServer } from "../../test/helpers.ts";
+import { taskCommand } from "./task.ts";
+
+afterEach(cleanup);
+
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+
+/** Runs the command with --server and a capturing console; no environment leaks in. */
+async function run(server: Server | null, ...argv: string[]) {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const args = server ? [...argv, "--server", server.url] : argv;
+  const code = await taskCommand(args, {}, { log: (s) => stdout.push(s), error: (s) => stderr.push(s) });
+  return { code, out: stdout.join("\n"), err: stderr.join("\n") };
+}
+
+async function submitParked(server: Server): Promise<TaskJson> {
+  const res = await server.api("/tasks", json({ title: "parked", task_type: "hello", params: { name: "p" }, requires: ["gpu"] }));
+  expect(res.status).toBe(201);
+  return (await res.json()) as TaskJson;
+}
+
+describe("agentvine task", () => {
+  test("submit --wait runs a hello task, exits 0 and prints the result", async () => {
+    const server = await startTestServer();
+    const r = await run(server, "submit", "--type", "hello", "--param", "name=cli", "--wait");
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^submitted \S+; waiting…/);
+    expect(r.out).toContain("succeeded  hello");
+    expect(r.out).toContain('"message": "Hello, cli!"');
+    const id = /^submitted (\S+);/.exec(r.out)![1]!;
+    const stored = (await (await server.api(`/tasks/${id}`)).json()) as TaskJson;
+    expect(stored).toMatchObject({ status: "succeeded", title: "hello task", params: { name: "cli" } });
+  });
+
+  test("submit --wait of a failing shell task exits 1 and prints the error", async () => {
+    const server = await startTestServer();
+    const r = await run(server, "submit", "--type", "shell", "--params", '{"command":"exit 3","shell":true}', "--title", "fails", "--wait");
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('failed  shell  "fails"');
+    expect(r.out).toContain("error:  command exited with code 3");
+  });
+
+  test("submit --json prints the created task as JSON without waiting", async () => {
+    const server = await startTestServer();
+    const r = await run(server, "submit", "--type", "hello", "--param", "name=json", "--requires", "gpu", "--priority", "high", "--json");
+    expect(r.code).toBe(0);
+    const task = JSON.parse(r.out) as TaskJson;
+    expect(task).toMatchObject({ status: "queued", priority: "high", requires: ["gpu"], params: { name: "json" } });
+  });
+
+  test("get, list --json and logs show a finished task", async () => {
+    const server = await startTestServer();
+    const submitted = await run(server, "submit", "--type", "hello", "--param", "name=logs", "--title", "greeter", "--wait");
+    expect(submitted.code).toBe(0);
+    const id = /^submitted (\S+);/.exec(submitted.out)![1]!;
+
+    const get = await run(server, "get", id);
+    expect(get.code).toBe(0);
+    expect(get.out).toContain(`${id}  succeeded  hello  "greeter"`);
+    expect(get.out).toContain("Hello, logs!");
+
+    const list = await run(server, "list", "--json");
+    expect(list.code).toBe(0);
+    const page = JSON.parse(list.out) as { items: TaskJson[]; total: number };
+    expect(page.total).toBe(1);
+    expect(page.items.map((t) => t.id)).toEqual([id]);
+    const filtered = await run(server, "list", "--status", "failed", "--json");
+    expect((JSON.parse(filtered.out) as { total: number }).total).toBe(0);
+    const table = await run(server, "list");
+    expect(table.out).toContain(`${id}  succeeded`);
+    expect(table.out).toContain("(1 of 1)");
+
+    const logs = await run(server, "logs", id);
+    expect(logs.code).toBe(0);
+    expect(logs.out).toMatch(/^\d{4}-\d{2}-\d{2}T\S+Z INFO  Saying hello to logs$/m);
+  });
+
+  test("logs of a task that has not run yet exits 1", async () => {
+    const server = await startTestServer();
+    const task = await submitParked(server);
+    const r = await run(server, "logs", task.id);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`task ${task.id} has not run yet`);
+  });
+
+  test("cancel cancels a queued task; a second cancel exits 1 with the server's reason", async () => {
+    const server = await startTestServer();
+    const task = await submitParked(server);
+    const r = await run(server, "cancel", task.id);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`${task.id}  cancelled`);
+    expect(((await (await server.api(`/tasks/${task.id}`)).json()) as TaskJson).status).toBe("cancelled");
+
+    const again = await run(server, "cancel", task.id);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain("already cancelled");
+  });
+
+  test("wait --timeout 0 on an unfinished task exits 124", async () => {
+    const server = await startTestServer();
+    const task = await submitParked(server);
+    const r = await run(server, "wait", task.id, "--timeout", "0");
+    expect(r.code).toBe(124);
+    expect(r.out).toContain(`${task.id}  queued`);
+  });
+
+  test("a request the server refuses exits 1 and prints the details", async () => {
+    const server = await startTestServer();
+    const r = await run(server, "submit", "--type", "hello", "--params", '{"name":""}');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("params do not fit task type 'hello'");
+    expect(r.err).toContain("  - params.name:");
+    const unknown = await run(server, "get", "no-such-task");
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain("task 'no-such-task' not found");
+  });
+
+  test("an unreachable server exits 1 and says so", async () => {
+    const r = await run(null, "get", "some-id", "--server", "http://127.0.0.1:9");
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("cannot reach http://127.0.0.1:9/api/v1");
+  });
+
+  test.each([
+    ["no command", [], /Usage: agentvine task/],
+    ["unknown command", ["teleport"], /unknown command 'task teleport'/],
+    ["unknown flag", ["list", "--colour", "red"], /--colour/],
+    ["submit without --type", ["submit", "--param", "name=x"], /needs --type/],
+    ["get without an id", ["get"], /needs a task id/],
+    ["--param without =", ["submit", "--type", "hello", "--param", "name"], /--param name: expected key=value/],
+    ["--params not JSON", ["submit", "--type", "hello", "--params", "{name"], /--params: not valid JSON/],
+  ] as const)("bad usage exits 2 with a message: %s", async (_name, argv, message) => {
+    // A server nobody listens on: bad usage must be caught before any request is made.
+    const r = await run(null, ...(argv.length ? [...argv, "--server", "http://127.0.0.1:9"] : []));
+    expect(r.code).toBe(2);
+    expect(`${r.err}${r.out}`).toMatch(message);
+  });
+});

@@ -1,0 +1,103 @@
+// loadServeConfig: defaults, flags over AGENTVINE_* environment, and errors that name the flag and its env twin.
+import { describe, expect, test } from "bun:test";
+import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
+import { ConfigError, loadServeConfig } from "./config.ts";
+
+function configError(argv: string[], env: Record<string, string> = {}): ConfigError {
+  try {
+    loadServeConfig(argv, env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify({ argv, env })}`);
+}
+
+describe("loadServeConfig", () => {
+  test("with no flags and no environment: the documented defaults", () => {
+    expect(loadServeConfig([], {})).toEqual({
+      port: 8080,
+      host: "127.0.0.1",
+      dataDir: resolve("./data"),
+      dbPath: resolve("./data/agentvine.db"),
+      workers: Math.max(1, availableParallelism()),
+      logLevel: "info",
+      shutdownGraceSeconds: 30,
+      maxBodyBytes: 1024 * 1024,
+      defaultTimeoutSeconds: 3600,
+      defaultMaxRetries: 0,
+      dbSynchronous: "NORMAL",
+      capabilities: [],
+    });
+  });
+
+  test("every flag has an AGENTVINE_* twin", () => {
+    const config = loadServeConfig([], {
+      AGENTVINE_PORT: "9000",
+      AGENTVINE_HOST: "0.0.0.0",
+      AGENTVINE_DATA_DIR: "/srv/agentvine",
+      AGENTVINE_WORKERS: "0",
+      AGENTVINE_LOG_LEVEL: "debug",
+      AGENTVINE_SHUTDOWN_GRACE: "5",
+      AGENTVINE_MAX_BODY_BYTES: "2048",
+      AGENTVINE_DEFAULT_TIMEOUT: "60",
+      AGENTVINE_DEFAULT_MAX_RETRIES: "3",
+      AGENTVINE_DB_SYNCHRONOUS: "FULL",
+      AGENTVINE_CAPABILITIES: "gpu, linux",
+    });
+    expect(config).toEqual({
+      port: 9000,
+      host: "0.0.0.0",
+      dataDir: "/srv/agentvine",
+      dbPath: "/srv/agentvine/agentvine.db",
+      workers: 0,
+      logLevel: "debug",
+      shutdownGraceSeconds: 5,
+      maxBodyBytes: 2048,
+      defaultTimeoutSeconds: 60,
+      defaultMaxRetries: 3,
+      dbSynchronous: "FULL",
+      capabilities: ["gpu", "linux"],
+    });
+  });
+
+  test("a flag beats its environment twin, in both --flag value and --flag=value forms", () => {
+    const env = { AGENTVINE_PORT: "7000", AGENTVINE_WORKERS: "8", AGENTVINE_DATA_DIR: "/from/env" };
+    const config = loadServeConfig(["--port", "9001", "--workers=2"], env);
+    expect(config.port).toBe(9001);
+    expect(config.workers).toBe(2);
+    expect(config.dataDir).toBe("/from/env"); // no flag: the environment applies
+  });
+
+  test("an empty or blank environment variable counts as unset", () => {
+    const config = loadServeConfig([], { AGENTVINE_PORT: "", AGENTVINE_WORKERS: "  " });
+    expect(config.port).toBe(8080);
+    expect(config.workers).toBe(Math.max(1, availableParallelism()));
+  });
+
+  test("--port abc names the flag, its env var and the value", () => {
+    const err = configError(["--port", "abc"]);
+    expect(err.message).toContain("--port (AGENTVINE_PORT)");
+    expect(err.message).toContain('"abc"');
+  });
+
+  test("AGENTVINE_WORKERS=-1 names the flag, its env var and the value", () => {
+    const err = configError([], { AGENTVINE_WORKERS: "-1" });
+    expect(err.message).toContain("--workers (AGENTVINE_WORKERS)");
+    expect(err.message).toContain('"-1"');
+  });
+
+  test("several bad values are all reported", () => {
+    const err = configError(["--db-synchronous", "OFF"], { AGENTVINE_PORT: "70000", AGENTVINE_CAPABILITIES: "GPU" });
+    expect(err.message).toContain("--port (AGENTVINE_PORT)");
+    expect(err.message).toContain("--db-synchronous (AGENTVINE_DB_SYNCHRONOUS)");
+    expect(err.message).toContain("--capabilities (AGENTVINE_CAPABILITIES)");
+  });
+
+  test("an unknown flag, a flag without its value, or a positional argument is a ConfigError naming it", () => {
+    expect(configError(["--prot", "8080"]).message).toContain("--prot");
+    expect(configError(["--port"]).message).toContain("--port");
+    expect(configError(["8080"]).message).toContain("8080");
+  });
+});
