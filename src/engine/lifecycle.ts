@@ -37,6 +37,10 @@ class Outbox {
   taskChanged(t: { id: string; status: TaskStatus; task_type: string; parent_task_id: string | null }, at: number, error?: string | null) {
     this.add("task:changed", { taskId: t.id, status: t.status, taskType: t.task_type, parentTaskId: t.parent_task_id, at, error });
   }
+  /** An execution closed outside a normal finish (cancel, release, refused): its log tail must end too. */
+  executionsClosed(rows: Array<{ id: string; task_id: string; worker_id: string; attempt: number }>, status: string, at: number) {
+    for (const r of rows) this.add("execution:finished", { executionId: r.id, taskId: r.task_id, workerId: r.worker_id, status, attempt: r.attempt, at });
+  }
   publish(bus: EventBus) {
     for (const [event, payload] of this.#events) bus.emit(event, payload as never);
   }
@@ -66,6 +70,14 @@ export interface NewTask {
 }
 
 const FAILED_STATES: TaskStatus[] = ["failed", "cancelled", "timed_out"];
+
+interface ClosedExecution {
+  id: string;
+  task_id: string;
+  worker_id: string;
+  attempt: number;
+}
+const CLOSED_COLUMNS = "id, task_id, worker_id, attempt";
 
 /**
  * Inserts tasks, their dependency edges and the work orders of those ready to run, in one transaction.
@@ -303,7 +315,7 @@ export function finishExecutions(deps: EngineDeps, outcomes: Outcome[]): FinishR
         let error: string | null = null;
         if (o.kind === "succeeded") {
           if (!completeWorkOrder(db, ref, o.result ?? null, at)) {
-            out.push(refused(db, o, at));
+            out.push(refused(db, o, at, outbox));
             continue;
           }
           taskStatus = "succeeded";
@@ -317,7 +329,7 @@ export function finishExecutions(deps: EngineDeps, outcomes: Outcome[]): FinishR
             retryable: o.retryable !== false,
           });
           if (!failed) {
-            out.push(refused(db, o, at));
+            out.push(refused(db, o, at, outbox));
             continue;
           }
           finishExecution.run({ ...execBase, status: o.kind, error });
@@ -349,14 +361,17 @@ export function finishExecutions(deps: EngineDeps, outcomes: Outcome[]): FinishR
 }
 
 /** A late or stale outcome: the order is no longer this holder's. Close the execution, change nothing else. */
-function refused(db: Db, o: Outcome, at: number): FinishResult {
+function refused(db: Db, o: Outcome, at: number, outbox: Outbox): FinishResult {
   const order = db.sqlite
     .query<{ status: string }, [string]>("SELECT status FROM work_orders WHERE id = ?")
     .get(o.claim.workOrderId);
   const status = order?.status === "cancelled" ? "cancelled" : "failed";
-  db.sqlite
-    .query(`UPDATE executions SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status = 'running'`)
-    .run(status, status === "cancelled" ? "cancelled" : "result refused: the lease had expired or moved to another worker", at, o.claim.executionId);
+  const closed = db.sqlite
+    .query<ClosedExecution, [string, string, number, string]>(
+      `UPDATE executions SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status = 'running' RETURNING ${CLOSED_COLUMNS}`,
+    )
+    .all(status, status === "cancelled" ? "cancelled" : "result refused: the lease had expired or moved to another worker", at, o.claim.executionId);
+  outbox.executionsClosed(closed, status, at);
   return { executionId: o.claim.executionId, accepted: false };
 }
 
@@ -424,9 +439,11 @@ export function cancelTask(deps: EngineDeps, taskId: string, reason = "cancelled
       db.sqlite
         .query("UPDATE tasks SET status = 'cancelled', error = ?, finished_at = ?, updated_at = ? WHERE id = ?")
         .run(reason, at, at, taskId);
-      db.sqlite
-        .query("UPDATE executions SET status = 'cancelled', error = ?, finished_at = ? WHERE task_id = ? AND status = 'running'")
-        .run(reason, at, taskId);
+      const closed = db.sqlite
+        .query<ClosedExecution, [string, number, string]>(
+          `UPDATE executions SET status = 'cancelled', error = ?, finished_at = ? WHERE task_id = ? AND status = 'running' RETURNING ${CLOSED_COLUMNS}`,
+        )
+        .all(reason, at, taskId);
       db.sqlite
         .query("UPDATE worker_assignments SET released_at = ?, outcome = 'cancelled' WHERE work_order_id = ? AND released_at IS NULL")
         .run(at, order?.id ?? "");
@@ -434,6 +451,7 @@ export function cancelTask(deps: EngineDeps, taskId: string, reason = "cancelled
         outbox.add("task:cancel_requested", { taskId, workOrderId: order.id, claimedBy: order.claimed_by });
       }
       outbox.taskChanged({ ...task, status: "cancelled" }, at, reason);
+      outbox.executionsClosed(closed, "cancelled", at);
       failDependants(deps, taskId, `dependency ${taskId} cancelled`, at, outbox);
     })
     .immediate();
@@ -472,11 +490,46 @@ export function retryTask(deps: EngineDeps, taskId: string): TaskRecord {
         queued++;
       }
       outbox.taskChanged({ ...task, status }, at);
+      reviveDependants(deps, taskId, at, outbox);
     })
     .immediate();
   outbox.publish(deps.bus);
   if (queued) deps.bus.emit("queue:ready", { count: queued });
   return getTaskRecord(db, taskId)!;
+}
+
+/**
+ * Puts the dependants that failed because a dependency failed back to `pending`, once none of their
+ * dependencies is failed anymore; they are queued when their dependencies succeed. Inside retryTask's transaction.
+ */
+function reviveDependants(deps: EngineDeps, taskId: string, at: number, outbox: Outbox) {
+  const { db } = deps;
+  const candidates = db.sqlite
+    .query<{ id: string; task_type: string; parent_task_id: string | null }, [string]>(
+      `WITH RECURSIVE downstream(id) AS (
+          SELECT task_id FROM task_dependencies WHERE depends_on_id = ?1
+          UNION SELECT d.task_id FROM task_dependencies d JOIN downstream ON d.depends_on_id = downstream.id)
+        SELECT id, task_type, parent_task_id FROM tasks
+         WHERE id IN (SELECT id FROM downstream) AND status = 'failed' AND error LIKE 'dependency %'`,
+    )
+    .all(taskId);
+  const blockedBy = db.sqlite.query<{ id: string }, [string]>(
+    `SELECT t.id FROM task_dependencies d JOIN tasks t ON t.id = d.depends_on_id
+      WHERE d.task_id = ? AND t.status IN ('failed', 'cancelled', 'timed_out') LIMIT 1`,
+  );
+  const revive = db.sqlite.query("UPDATE tasks SET status = 'pending', error = NULL, finished_at = NULL, updated_at = ? WHERE id = ?");
+  // Until nothing changes: reviving one task can unblock a task further down.
+  const left = new Map(candidates.map((c) => [c.id, c]));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const c of left.values()) {
+      if (blockedBy.get(c.id)) continue;
+      revive.run(at, c.id);
+      outbox.taskChanged({ ...c, status: "pending" }, at);
+      left.delete(c.id);
+      changed = true;
+    }
+  }
 }
 
 /** Puts released orders' tasks back to `queued` and closes their open executions. Inside a transaction. */
@@ -485,18 +538,19 @@ function requeueReleased(deps: EngineDeps, released: ReleasedOrder[], reason: st
     `UPDATE tasks SET status = 'queued', updated_at = $now WHERE id = $id AND status IN ('running', 'waiting_input')
       RETURNING id, task_type, parent_task_id`,
   );
-  const closeExecutions = deps.db.sqlite.query(
-    "UPDATE executions SET status = 'failed', error = ?, finished_at = ? WHERE work_order_id = ? AND status = 'running'",
+  const closeExecutions = deps.db.sqlite.query<ClosedExecution, [string, number, string]>(
+    `UPDATE executions SET status = 'failed', error = ?, finished_at = ? WHERE work_order_id = ? AND status = 'running' RETURNING ${CLOSED_COLUMNS}`,
   );
   const release = deps.db.sqlite.query(
     "UPDATE worker_assignments SET released_at = ?, outcome = 'released' WHERE work_order_id = ? AND released_at IS NULL",
   );
   for (const order of released) {
-    closeExecutions.run(reason, at, order.id);
+    const closed = closeExecutions.all(reason, at, order.id);
     release.run(at, order.id);
     if (!order.task_id) continue;
     const task = requeue.get({ id: order.task_id, now: at });
     if (task) outbox.taskChanged({ ...task, status: "queued" }, at, reason);
+    outbox.executionsClosed(closed, "failed", at);
   }
 }
 

@@ -17,6 +17,9 @@ export interface PoolOptions extends EngineDeps {
   threadUrl?: URL;
 }
 
+/** How long a replaced thread may take to reap the processes it started before it is terminated anyway. */
+const REAP_GRACE_MS = 2000;
+
 interface Slot {
   index: number;
   thread: Worker;
@@ -46,6 +49,7 @@ export class WorkerPool {
   #startFailures = 0;
   #idleWaiters: Array<() => void> = [];
   #unsubscribe: Array<() => void> = [];
+  #retiring = new Set<Promise<void>>();
   readonly #threadUrl: URL;
 
   constructor(private readonly opts: PoolOptions) {
@@ -231,11 +235,40 @@ export class WorkerPool {
     slot.pids.clear();
   }
 
-  /** Terminates a slot's thread (and its processes) and puts a fresh thread in its place. */
-  #replace(slot: Slot) {
-    this.#killProcesses(slot);
+  /** Kills a slot's processes and puts a fresh thread in its place; resolves once the old thread is terminated. */
+  #replace(slot: Slot): Promise<void> {
+    const retired = this.#retire(slot);
     this.#slots[slot.index] = this.#spawn(slot.index);
-    slot.thread.terminate();
+    return retired;
+  }
+
+  /**
+   * Kills a slot's processes and terminates its thread once they exited: only the thread that started
+   * them can reap them, so terminating it first would leave zombies behind. A thread that does not
+   * report them gone within REAP_GRACE_MS (stuck, or dead) is terminated anyway.
+   */
+  #retire(slot: Slot): Promise<void> {
+    const dying = new Set(slot.pids);
+    this.#killProcesses(slot);
+    const retired = new Promise<void>((resolve) => {
+      if (dying.size === 0) {
+        slot.thread.terminate();
+        return resolve();
+      }
+      const terminate = () => {
+        clearTimeout(timer);
+        slot.thread.terminate();
+        resolve();
+      };
+      const timer = setTimeout(terminate, REAP_GRACE_MS);
+      slot.thread.addEventListener("message", (event: MessageEvent<FromThread>) => {
+        const msg = event.data;
+        if (msg.type === "pid" && msg.exited && dying.delete(msg.pid) && dying.size === 0) terminate();
+      });
+    });
+    this.#retiring.add(retired);
+    void retired.then(() => this.#retiring.delete(retired));
+    return retired;
   }
 
   #onTimeout(slot: Slot, claim: Claim) {
@@ -243,8 +276,10 @@ export class WorkerPool {
     this.opts.logger.append(claim.executionId, claim.taskId, [["error", `timed out after ${claim.timeoutSeconds}s; killed`, null, Date.now()]]);
     const durationMs = Math.round(performance.now() - slot.startedAt);
     this.#release(slot);
-    this.#replace(slot);
-    this.#record(slot, { claim, kind: "timed_out", error: `timed out after ${claim.timeoutSeconds}s`, durationMs });
+    // Recorded once its processes are gone: a task reported timed out is no longer running anything.
+    void this.#replace(slot).then(() =>
+      this.#record(slot, { claim, kind: "timed_out", error: `timed out after ${claim.timeoutSeconds}s`, durationMs }),
+    );
   }
 
   #onCrash(slot: Slot, error: string) {
@@ -261,7 +296,7 @@ export class WorkerPool {
     }
     const claim = slot.claim;
     this.#release(slot);
-    this.#replace(slot);
+    void this.#replace(slot);
     if (claim) {
       this.opts.logger.append(claim.executionId, claim.taskId, [["error", error, null, Date.now()]]);
       this.#record(slot, { claim, kind: "failed", error, durationMs: Math.round(performance.now() - slot.startedAt) });
@@ -277,7 +312,7 @@ export class WorkerPool {
     slot.cancelTimer = setTimeout(() => {
       if (slot.claim !== claim) return;
       this.#release(slot);
-      this.#replace(slot);
+      void this.#replace(slot);
       this.#record(slot, { claim, kind: "failed", error: "cancelled", durationMs: Math.round(performance.now() - slot.startedAt) });
     }, this.opts.cancelGraceMs ?? 5000);
   }
@@ -305,14 +340,15 @@ export class WorkerPool {
         });
       });
     }
-    // Record whatever finished in the meantime before giving the rest back.
+    // Record whatever finished in the meantime (timeouts included) before giving the rest back.
+    await Promise.all(this.#retiring);
     if (this.#pending.length) this.flushOutcomes();
     const leftover = this.running();
-    for (const slot of this.#slots) {
+    const retired = this.#slots.map((slot) => {
       this.#release(slot);
-      this.#killProcesses(slot);
-      slot.thread.terminate();
-    }
+      return this.#retire(slot);
+    });
+    await Promise.all(retired);
     this.opts.logger.flush();
     let requeued = 0;
     if (leftover.length > 0) {
