@@ -158,8 +158,8 @@ describe("a task's way through", () => {
     expect(execution(e.db, claim.executionId)).toMatchObject({ status: "succeeded", exit_code: 0, duration_ms: 99, finished_at: T0 + 100 });
     expect(e.db.sqlite.query("SELECT released_at, outcome FROM worker_assignments").all()).toEqual([{ released_at: T0 + 100, outcome: "succeeded" }]);
     expect(e.take().map((x) => [x.event, x.payload.status, x.committedStatus])).toEqual([
-      ["task:changed", "succeeded", "succeeded"],
       ["execution:finished", "succeeded", "succeeded"],
+      ["task:changed", "succeeded", "succeeded"],
     ]);
   });
 
@@ -178,8 +178,8 @@ describe("a task's way through", () => {
     expect(order.run_at - T0).toBeLessThanOrEqual(1200);
     expect(execution(e.db, first.executionId)).toMatchObject({ status: "failed", error: "flaky" });
     expect(e.take().map((x) => [x.event, x.payload.status ?? x.payload.count])).toEqual([
-      ["task:changed", "queued"],
       ["execution:finished", "failed"],
+      ["task:changed", "queued"],
       ["queue:ready", 1],
     ]);
 
@@ -255,8 +255,8 @@ describe("stale outcomes", () => {
     expect(getTaskRecord(e.db, t!.id)!.status).toBe("queued");
     expect(execution(e.db, old.executionId)).toMatchObject({ status: "failed", error: expect.stringContaining("lease expired") });
     expect(e.take().map((x) => [x.event, x.payload.status ?? x.payload.count])).toEqual([
-      ["task:changed", "queued"],
       ["execution:finished", "failed"],
+      ["task:changed", "queued"],
       ["queue:ready", 1],
     ]);
 
@@ -481,8 +481,8 @@ describe("releasing and reaping", () => {
     expect(execution(e.db, give.executionId)).toMatchObject({ status: "failed", error: "draining" });
     expect(getTaskRecord(e.db, b!.id)!.status).toBe("running");
     expect(e.take().map((x) => [x.event, x.payload.taskId ?? x.payload.count])).toEqual([
-      ["task:changed", a!.id],
       ["execution:finished", a!.id],
+      ["task:changed", a!.id],
       ["queue:ready", 1],
     ]);
 

@@ -338,7 +338,8 @@ export function finishExecutions(deps: EngineDeps, outcomes: Outcome[]): FinishR
         release.run(at, taskStatus === "queued" ? "retry" : taskStatus, o.claim.executionId);
         const final = taskStatus !== "queued";
         const task = finishTask.get({ id: o.claim.taskId, status: taskStatus, result: resultJson, error, now: at, final: final ? 1 : 0 });
-        if (task) outbox.taskChanged({ ...task, status: taskStatus }, at, error);
+        // The attempt's end goes out before the task's new status, so a client that stops listening at
+        // the terminal status has already seen the execution finish.
         outbox.add("execution:finished", {
           executionId: o.claim.executionId,
           taskId: o.claim.taskId,
@@ -347,6 +348,7 @@ export function finishExecutions(deps: EngineDeps, outcomes: Outcome[]): FinishR
           attempt: o.claim.attempt,
           at,
         });
+        if (task) outbox.taskChanged({ ...task, status: taskStatus }, at, error);
         if (taskStatus === "succeeded") readied += queueReadyDependants(deps, o.claim.taskId, at, outbox);
         else if (taskStatus === "queued") readied++;
         else failDependants(deps, o.claim.taskId, `dependency ${o.claim.taskId} ${taskStatus}: ${error}`, at, outbox);
@@ -450,8 +452,8 @@ export function cancelTask(deps: EngineDeps, taskId: string, reason = "cancelled
       if (order?.previous_status === "claimed" && order.claimed_by) {
         outbox.add("task:cancel_requested", { taskId, workOrderId: order.id, claimedBy: order.claimed_by });
       }
-      outbox.taskChanged({ ...task, status: "cancelled" }, at, reason);
       outbox.executionsClosed(closed, "cancelled", at);
+      outbox.taskChanged({ ...task, status: "cancelled" }, at, reason);
       failDependants(deps, taskId, `dependency ${taskId} cancelled`, at, outbox);
     })
     .immediate();
@@ -547,10 +549,10 @@ function requeueReleased(deps: EngineDeps, released: ReleasedOrder[], reason: st
   for (const order of released) {
     const closed = closeExecutions.all(reason, at, order.id);
     release.run(at, order.id);
+    outbox.executionsClosed(closed, "failed", at);
     if (!order.task_id) continue;
     const task = requeue.get({ id: order.task_id, now: at });
     if (task) outbox.taskChanged({ ...task, status: "queued" }, at, reason);
-    outbox.executionsClosed(closed, "failed", at);
   }
 }
 

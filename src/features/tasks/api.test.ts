@@ -272,6 +272,25 @@ describe("DELETE /tasks/:id", () => {
     expect(logRows?.n).toBe(0);
   });
 
+  test("deleting a parent removes its subtasks and tells their waiters; a task outside still waiting on one blocks it", async () => {
+    const server = await startTestServer();
+    const parent = await create(server, parked({ title: "parent" }));
+    const child = await create(server, parked({ title: "child", parent_task_id: parent.id }));
+    const outsider = await create(server, parked({ title: "outsider", depends_on: [child.id] }));
+
+    const blocked = await server.api(`/tasks/${parent.id}`, { method: "DELETE" });
+    expect(blocked.status).toBe(409);
+    expect(((await blocked.json()) as { error: { message: string } }).error.message).toContain(outsider.id);
+    expect(statusOf(server, child.id)).toBe("queued"); // untouched by the refused delete
+
+    expect((await server.api(`/tasks/${outsider.id}`, { method: "DELETE" })).status).toBe(204);
+    const deleted: string[] = [];
+    server.services.deps.bus.on("task:deleted", (e) => deleted.push(e.taskId));
+    expect((await server.api(`/tasks/${parent.id}`, { method: "DELETE" })).status).toBe(204);
+    expect(deleted.sort()).toEqual([parent.id, child.id].sort());
+    expect((await server.api(`/tasks/${child.id}`)).status).toBe(404);
+  });
+
   test("refuses a running task with 409 and keeps it; cancelled, it can be deleted", async () => {
     const server = await startTestServer();
     const task = await create(server, { title: "long", task_type: "test_sleep", params: { ms: 60_000 } });
