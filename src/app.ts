@@ -13,11 +13,20 @@ import { metricsText } from "./http/metrics.ts";
 import { TASK_TYPES } from "./task-types/index.ts";
 import faviconPath from "../public/favicon.svg" with { type: "file" };
 import { HomePage } from "../views/home.tsx";
+import { enabled, logger } from "./log.ts";
+
+const log = logger("http");
 
 export function createApp(services: AppServices) {
   const app = new Hono<AppEnv>();
 
   app.use(requestId({ headerName: "X-Request-Id" }));
+  app.use(async function accessLog(c, next) {
+    if (!enabled("debug")) return next();
+    const started = performance.now();
+    await next();
+    log.debug(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - started).toFixed(1)}ms id=${c.get("requestId")}`);
+  });
   app.use(async function provideServices(c, next) {
     for (const [key, value] of Object.entries(services)) c.set(key as keyof AppServices, value as never);
     c.set("holdOpen", () => (c.env as Server<unknown> | undefined)?.timeout?.(c.req.raw, 0));
@@ -47,7 +56,7 @@ export function createApp(services: AppServices) {
   app.onError((err, c) => {
     if (c.req.path.startsWith("/api/")) return jsonError(c, err);
     const status = err instanceof AppError ? err.status : 500;
-    if (status === 500) console.error(`[error] request ${c.get("requestId")}:`, err);
+    if (status === 500) log.error(`request ${c.get("requestId")} failed:`, err);
     return c.text(status === 500 ? "Internal error" : err.message, status);
   });
   // A sub-app's notFound is not consulted once it is mounted with app.route(), so the API's JSON 404 lives here.

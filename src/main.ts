@@ -7,6 +7,7 @@ import { openDatabase } from "./db/client.ts";
 import { migrate } from "./db/migrate.ts";
 import { startServer } from "./server.ts";
 import { VERSION } from "./version.ts";
+import { enabled, setLogLevel } from "./log.ts";
 
 const HELP = `AgentVine ${VERSION} — control plane for automated work and AI coding agents
 
@@ -35,7 +36,9 @@ serve options (each also an environment variable):
 async function serve(argv: string[]): Promise<number> {
   const config = loadServeConfig(argv);
   const server = await startServer(config);
-  const log = (msg: string) => config.logLevel !== "error" && console.log(msg);
+  setLogLevel(config.logLevel);
+  // The banner is what a newcomer reads first: it shows unless the level is warn or error.
+  const log = (msg: string) => enabled("info") && console.log(msg);
   log(`AgentVine ${VERSION} listening on ${server.url}`);
   log(`  data:    ${config.dbPath}`);
   log(`  workers: ${config.workers} local thread${config.workers === 1 ? "" : "s"}`);

@@ -13,6 +13,9 @@ import { TaskWaiters } from "./features/tasks/service.ts";
 import type { AppServices } from "./http/context.ts";
 import { WorkerPool } from "./runtime/pool.ts";
 import { VERSION } from "./version.ts";
+import { logger } from "./log.ts";
+
+const log = logger("server");
 
 export interface RunningServer {
   url: string;
@@ -83,7 +86,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     try {
       reap(deps);
     } catch (err) {
-      console.error("[reaper] pass failed:", err);
+      log.error("reaper pass failed:", err);
     }
   }, config.reapIntervalMs ?? 1000);
   const heartbeat = setInterval(() => touchLocalWorker(db, workerId, pool), 10_000);

@@ -1,6 +1,9 @@
 // The typed in-process event bus: `noun:verb` events that services publish and SSE, waiters and the
 // dispatcher subscribe to.
 import type { LogLevel, TaskStatus } from "../db/schema.ts";
+import { logger } from "../log.ts";
+
+const log = logger("bus");
 
 export interface TaskEvent {
   taskId: string;
@@ -82,7 +85,7 @@ export class EventBus {
         listener(payload);
       } catch (err) {
         // One broken subscriber (a closed SSE stream) must not stop the others or the publisher.
-        console.error(`[bus] listener for ${event} threw:`, err);
+        log.error(`a listener for ${event} threw:`, err);
       }
     }
   }

@@ -3,6 +3,9 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
+import { logger } from "../log.ts";
+
+const log = logger("http");
 
 export type ErrorCode =
   | "validation_failed"
@@ -84,7 +87,7 @@ export function toErrorResponse(err: unknown, requestId: string): { status: Cont
     const code = STATUS_CODES[status] ?? (status >= 500 ? "internal" : "validation_failed");
     return { status, body: errorBody(code, err.message || "Request failed") };
   }
-  console.error(`[error] request ${requestId}:`, err);
+  log.error(`request ${requestId} failed:`, err);
   return { status: 500, body: errorBody("internal", `Internal error (request id ${requestId})`) };
 }
 

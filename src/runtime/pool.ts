@@ -5,6 +5,9 @@ import { claimTasks, finishExecutions, releaseWorker, type Claim, type EngineDep
 import type { TaskLogger } from "../engine/task-logger.ts";
 import { nextRunAt } from "../queue/work-orders.ts";
 import type { FromThread, ToThread } from "./protocol.ts";
+import { logger } from "../log.ts";
+
+const log = logger("pool");
 
 export interface PoolOptions extends EngineDeps {
   size: number;
@@ -212,7 +215,7 @@ export class WorkerPool {
         finishExecutions(this.opts, batch.map((b) => b.outcome));
       } catch (err) {
         // The outcome is lost only from memory: the order's lease expires and it runs again.
-        console.error("[pool] recording outcomes failed:", err);
+        log.error("recording outcomes failed; the leases will expire and the work run again:", err);
       }
       for (const b of batch) this.opts.logger.close(b.outcome.claim.executionId);
     }
@@ -287,7 +290,7 @@ export class WorkerPool {
     if (!slot.ready) {
       // It never loaded: respawning at once would spin. Back off, and say why loudly.
       const delay = Math.min(30_000, 100 * 2 ** this.#startFailures++);
-      console.error(`[pool] task thread ${slot.index} failed to start (${error}); retrying in ${delay} ms`);
+      log.error(`task thread ${slot.index} failed to start (${error}); retrying in ${delay} ms`);
       slot.thread.terminate();
       setTimeout(() => {
         if (!this.#stopping && this.#slots[slot.index] === slot) this.#slots[slot.index] = this.#spawn(slot.index);
