@@ -101,6 +101,8 @@ export interface ClaimOptions {
 /**
  * Claims up to `limit` orders in one `UPDATE … RETURNING` that sets a fresh lease on each.
  * The inner SELECT walks work_orders_claim_idx (priority, run_at, id WHERE status='queued') in order.
+ * It is named with INDEXED BY: left to itself the planner prefers work_orders_status_idx and sorts
+ * every queued row per claim (measured: ~45 claims/s instead of ~20,000/s at 100k queued).
  */
 export function claimWorkOrders(db: Db, opts: ClaimOptions): ClaimedWorkOrder[] {
   const rows = db.sqlite
@@ -113,7 +115,7 @@ export function claimWorkOrders(db: Db, opts: ClaimOptions): ClaimedWorkOrder[] 
               lease_until = CASE WHEN $lease_ms IS NULL THEN $now + timeout_seconds * 1000 + 30000 ELSE $now + $lease_ms END,
               updated_at = $now
         WHERE id IN (
-          SELECT id FROM work_orders
+          SELECT id FROM work_orders INDEXED BY work_orders_claim_idx
            WHERE status = 'queued'
              AND run_at <= $now
              AND (expires_at IS NULL OR expires_at > $now)
@@ -336,11 +338,19 @@ function parseWorkOrder(row: Record<string, any>): WorkOrderRecord {
   } as WorkOrderRecord;
 }
 
-/** The earliest time a queued order becomes claimable, if any is waiting on backoff. */
-export function nextRunAt(db: Db): number | null {
+/**
+ * The earliest future time a queued order becomes claimable (backoff), if any: one index seek per
+ * priority, so it stays cheap however deep the queue is.
+ */
+export function nextRunAt(db: Db, now: number): number | null {
   const row = db.sqlite
-    .query<{ at: number | null }, []>(`SELECT min(run_at) AS at FROM work_orders WHERE status = 'queued'`)
-    .get();
+    .query<{ at: number | null }, { now: number }>(
+      `SELECT min(at) AS at FROM (
+         SELECT (SELECT run_at FROM work_orders INDEXED BY work_orders_claim_idx
+                  WHERE status = 'queued' AND priority = p.value AND run_at > $now ORDER BY run_at LIMIT 1) AS at
+           FROM json_each('[0,1,2]') p)`,
+    )
+    .get({ now });
   return row?.at ?? null;
 }
 

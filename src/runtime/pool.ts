@@ -136,10 +136,10 @@ export class WorkerPool {
   #armWakeTimer() {
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
     this.#wakeTimer = null;
-    const at = nextRunAt(this.opts.db);
+    const now = Date.now();
+    const at = nextRunAt(this.opts.db, now);
     if (at == null) return;
-    const delay = Math.max(0, at - Date.now());
-    if (delay === 0) return; // claimable now but filtered (capabilities, expired): wait for the next event
+    const delay = Math.max(1, at - now);
     this.#wakeTimer = setTimeout(() => {
       this.#wakeTimer = null;
       this.schedule();
