@@ -118,7 +118,6 @@ CREATE TABLE `work_orders` (
 CREATE UNIQUE INDEX `work_orders_task_idx` ON `work_orders` (`task_id`);--> statement-breakpoint
 CREATE INDEX `work_orders_claim_idx` ON `work_orders` (`priority`,`run_at`,`id`) WHERE status = 'queued';--> statement-breakpoint
 CREATE INDEX `work_orders_lease_idx` ON `work_orders` (`lease_until`) WHERE status = 'claimed';--> statement-breakpoint
-CREATE INDEX `work_orders_claimed_by_idx` ON `work_orders` (`claimed_by`) WHERE status = 'claimed';--> statement-breakpoint
 CREATE INDEX `work_orders_expires_idx` ON `work_orders` (`expires_at`) WHERE status = 'queued' AND expires_at IS NOT NULL;--> statement-breakpoint
 CREATE INDEX `work_orders_status_idx` ON `work_orders` (`status`,`queue`);--> statement-breakpoint
 CREATE TABLE `worker_assignments` (

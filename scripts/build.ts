@@ -9,9 +9,9 @@ mkdirSync("dist", { recursive: true });
 
 const started = performance.now();
 const result = await Bun.build({
-  // Both entries sit under src/, so inside the binary the thread is ./runtime/thread.js next to main
-  // (src/runtime/pool.ts resolves it so; the binary end-to-end test proves it).
-  entrypoints: ["./src/main.ts", "./src/runtime/thread.ts"],
+  // Every entry sits under src/, so inside the binary the threads are ./runtime/thread.js and
+  // ./db/checkpointer.js next to main (pool.ts and checkpoints.ts resolve them so; the binary test proves it).
+  entrypoints: ["./src/main.ts", "./src/runtime/thread.ts", "./src/db/checkpointer.ts"],
   compile: {
     outfile,
     // The binary reads its configuration from flags and AGENTVINE_* only, never a stray file in its cwd.

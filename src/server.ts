@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createApp } from "./app.ts";
 import type { ServeConfig } from "./config.ts";
 import { openDatabase, type Db } from "./db/client.ts";
+import { startCheckpointer } from "./db/checkpoints.ts";
 import { migrate } from "./db/migrate.ts";
 import { reap, releaseWorker, type EngineDeps } from "./engine/lifecycle.ts";
 import { TaskLogger } from "./engine/task-logger.ts";
@@ -41,6 +42,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   mkdirSync(config.dataDir, { recursive: true });
   const db = openDatabase(config.dbPath, { synchronous: config.dbSynchronous });
   migrate(db);
+  const checkpointer = startCheckpointer(db);
   const bus = new EventBus();
   const deps: EngineDeps = { db, bus };
   const logger = new TaskLogger({ db, bus, logDir: join(config.dataDir, "logs") });
@@ -84,7 +86,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   pool?.start();
   const reaper = setInterval(() => {
     try {
-      reap(deps);
+      reap(deps, { exceptWorkerId: workerId });
     } catch (err) {
       log.error("reaper pass failed:", err);
     }
@@ -106,7 +108,8 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
         const requeued = pool ? await pool.stop(graceSeconds * 1000) : 0;
         await server.stop(true);
         waiters.close();
-        logger.flush();
+        await logger.drain();
+        await checkpointer.stop();
         db.sqlite.query("UPDATE workers SET status = 'offline', updated_at = ? WHERE id = ?").run(Date.now(), workerId);
         db.close();
         return { requeued };

@@ -31,6 +31,8 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
   sqlite.run("PRAGMA foreign_keys = ON");
   sqlite.run("PRAGMA temp_store = MEMORY");
   sqlite.run("PRAGMA cache_size = -32000");
+  // After a checkpoint resets the WAL, truncate it back to 64 MiB rather than keep its high-water mark.
+  sqlite.run("PRAGMA journal_size_limit = 67108864");
   const orm = drizzle({ client: sqlite, schema });
   return {
     sqlite,

@@ -137,7 +137,6 @@ export const workOrders = sqliteTable(
     // Matches the claim's WHERE status = 'queued' ORDER BY priority, run_at, id exactly.
     index("work_orders_claim_idx").on(t.priority, t.run_at, t.id).where(sql`status = 'queued'`),
     index("work_orders_lease_idx").on(t.lease_until).where(sql`status = 'claimed'`),
-    index("work_orders_claimed_by_idx").on(t.claimed_by).where(sql`status = 'claimed'`),
     index("work_orders_expires_idx").on(t.expires_at).where(sql`status = 'queued' AND expires_at IS NOT NULL`),
     index("work_orders_status_idx").on(t.status, t.queue),
   ],

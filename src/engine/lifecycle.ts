@@ -198,58 +198,97 @@ export interface ClaimRequest {
   leaseMs?: number | null;
 }
 
-/** Claims work for a worker: leases the orders, opens an execution per order, marks the tasks running. */
-export function claimTasks(deps: EngineDeps, req: ClaimRequest): Claim[] {
+/** Leases up to `limit` orders (inside the caller's transaction) and describes them as claims. */
+function leaseOrders(deps: EngineDeps, req: ClaimRequest, at: number): Claim[] {
+  const orders: ClaimedWorkOrder[] = claimWorkOrders(deps.db, {
+    workerId: req.workerId,
+    limit: req.limit,
+    now: at,
+    leaseMs: req.leaseMs,
+    capabilities: req.capabilities,
+  });
+  const out: Claim[] = [];
+  for (const order of orders) {
+    if (!order.task_id) continue; // bare queue entries (POST /queue/enqueue) have no task
+    out.push({
+      workOrderId: order.id,
+      taskId: order.task_id,
+      executionId: Bun.randomUUIDv7(),
+      workerId: req.workerId,
+      leaseToken: order.lease_token,
+      leaseUntil: order.lease_until,
+      attempt: order.retry_count + 1,
+      taskType: String(order.payload.task_type),
+      params: (order.payload.params ?? {}) as Record<string, unknown>,
+      timeoutSeconds: order.timeout_seconds,
+      claimedAt: at,
+    });
+  }
+  return out;
+}
+
+/**
+ * Opens an execution per started claim and marks its task running (inside the caller's transaction).
+ * Guarded: a claim whose order was cancelled or moved meanwhile starts nothing. Returns those started.
+ */
+function openExecutions(deps: EngineDeps, starts: Array<{ claim: Claim; at: number }>, outbox: Outbox): Claim[] {
   const { db } = deps;
+  const insertExecution = db.sqlite.query(`INSERT INTO executions (id, task_id, work_order_id, worker_id, attempt, status, started_at)
+    SELECT $id, $task, $order, $worker, $attempt, 'running', $at
+     WHERE EXISTS (SELECT 1 FROM work_orders WHERE id = $order AND status = 'claimed' AND lease_token = $token)`);
+  const startTask = db.sqlite.query<{ id: string; task_type: string; parent_task_id: string | null }, Record<string, string | number>>(
+    `UPDATE tasks SET status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, $at), updated_at = $at
+      WHERE id = $id AND status = 'queued' RETURNING id, task_type, parent_task_id`,
+  );
+  const assign = db.sqlite.query("INSERT INTO worker_assignments (work_order_id, worker_id, execution_id, assigned_at) VALUES (?, ?, ?, ?)");
+  const started: Claim[] = [];
+  for (const { claim: c, at } of starts) {
+    const inserted = insertExecution.run({
+      id: c.executionId,
+      task: c.taskId,
+      order: c.workOrderId,
+      worker: c.workerId,
+      attempt: c.attempt,
+      at,
+      token: c.leaseToken,
+    });
+    if (inserted.changes === 0) continue;
+    const task = startTask.get({ id: c.taskId, at });
+    assign.run(c.workOrderId, c.workerId, c.executionId, at);
+    if (task) outbox.taskChanged({ ...task, status: "running" }, at);
+    outbox.add("execution:started", { executionId: c.executionId, taskId: c.taskId, workerId: c.workerId, status: "running", attempt: c.attempt, at });
+    started.push(c);
+  }
+  return started;
+}
+
+/** Claims work for a worker that starts it at once: leases the orders, opens their executions, marks the tasks running. */
+export function claimTasks(deps: EngineDeps, req: ClaimRequest): Claim[] {
   const at = now(deps);
   const outbox = new Outbox();
-  const claims = db.sqlite
-    .transaction(() => {
-      const orders: ClaimedWorkOrder[] = claimWorkOrders(db, {
-        workerId: req.workerId,
-        limit: req.limit,
-        now: at,
-        leaseMs: req.leaseMs,
-        capabilities: req.capabilities,
-      });
-      const insertExecution = db.sqlite.query(`INSERT INTO executions (id, task_id, work_order_id, worker_id, attempt, status, started_at)
-        VALUES ($id, $task, $order, $worker, $attempt, 'running', $now)`);
-      const startTask = db.sqlite.query<{ id: string; task_type: string; parent_task_id: string | null }, Record<string, string | number>>(
-        `UPDATE tasks SET status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, $now), updated_at = $now
-          WHERE id = $id RETURNING id, task_type, parent_task_id`,
-      );
-      const assign = db.sqlite.query(
-        "INSERT INTO worker_assignments (work_order_id, worker_id, execution_id, assigned_at) VALUES (?, ?, ?, ?)",
-      );
-      const out: Claim[] = [];
-      for (const order of orders) {
-        if (!order.task_id) continue; // bare queue entries (POST /queue/enqueue) have no task
-        const executionId = Bun.randomUUIDv7();
-        const attempt = order.retry_count + 1;
-        insertExecution.run({ id: executionId, task: order.task_id, order: order.id, worker: req.workerId, attempt, now: at });
-        const task = startTask.get({ id: order.task_id, now: at });
-        assign.run(order.id, req.workerId, executionId, at);
-        if (task) outbox.taskChanged({ ...task, status: "running" }, at);
-        outbox.add("execution:started", { executionId, taskId: order.task_id, workerId: req.workerId, status: "running", attempt, at });
-        out.push({
-          workOrderId: order.id,
-          taskId: order.task_id,
-          executionId,
-          workerId: req.workerId,
-          leaseToken: order.lease_token,
-          leaseUntil: order.lease_until,
-          attempt,
-          taskType: String(order.payload.task_type),
-          params: (order.payload.params ?? {}) as Record<string, unknown>,
-          timeoutSeconds: order.timeout_seconds,
-          claimedAt: at,
-        });
-      }
-      return out;
-    })
+  const claims = deps.db.sqlite
+    .transaction(() => openExecutions(deps, leaseOrders(deps, req, at).map((claim) => ({ claim, at })), outbox))
     .immediate();
   outbox.publish(deps.bus);
   return claims;
+}
+
+/**
+ * Leases orders without starting them: the local pool keeps a few claimed orders in memory so a
+ * thread that finishes gets its next task without a database round trip. Their tasks stay `queued`
+ * until `startExecutions` records that a thread really began them.
+ */
+export function reserveTasks(deps: EngineDeps, req: ClaimRequest): Claim[] {
+  const at = now(deps);
+  return deps.db.sqlite.transaction(() => leaseOrders(deps, req, at)).immediate();
+}
+
+/** Records that reserved claims started (group commit). Returns the ones still held; the rest were cancelled. */
+export function startExecutions(deps: EngineDeps, starts: Array<{ claim: Claim; at: number }>): Claim[] {
+  const outbox = new Outbox();
+  const started = deps.db.sqlite.transaction(() => openExecutions(deps, starts, outbox)).immediate();
+  outbox.publish(deps.bus);
+  return started;
 }
 
 export type OutcomeKind = "succeeded" | "failed" | "timed_out";
@@ -295,7 +334,8 @@ export function finishExecutions(deps: EngineDeps, outcomes: Outcome[]): FinishR
         RETURNING id, task_type, parent_task_id`,
       );
       const release = db.sqlite.query(
-        "UPDATE worker_assignments SET released_at = ?, outcome = ? WHERE execution_id = ? AND released_at IS NULL",
+        // By work order first: worker_assignments_order_idx finds the row without scanning history.
+        "UPDATE worker_assignments SET released_at = ?, outcome = ? WHERE work_order_id = ? AND execution_id = ? AND released_at IS NULL",
       );
       const out: FinishResult[] = [];
       for (const o of outcomes) {
@@ -335,7 +375,7 @@ export function finishExecutions(deps: EngineDeps, outcomes: Outcome[]): FinishR
           finishExecution.run({ ...execBase, status: o.kind, error });
           taskStatus = failed.status === "queued" ? "queued" : o.kind === "timed_out" ? "timed_out" : "failed";
         }
-        release.run(at, taskStatus === "queued" ? "retry" : taskStatus, o.claim.executionId);
+        release.run(at, taskStatus === "queued" ? "retry" : taskStatus, o.claim.workOrderId, o.claim.executionId);
         const final = taskStatus !== "queued";
         const task = finishTask.get({ id: o.claim.taskId, status: taskStatus, result: resultJson, error, now: at, final: final ? 1 : 0 });
         // The attempt's end goes out before the task's new status, so a client that stops listening at
@@ -380,9 +420,11 @@ function refused(db: Db, o: Outcome, at: number, outbox: Outbox): FinishResult {
 /** Queues pending dependants whose dependencies have now all succeeded. Runs inside the caller's transaction. */
 function queueReadyDependants(deps: EngineDeps, taskId: string, at: number, outbox: Outbox): number {
   const { db } = deps;
+  // Most tasks have no dependants: one index probe answers that before the join below.
+  if (!db.sqlite.query("SELECT 1 FROM task_dependencies WHERE depends_on_id = ? LIMIT 1").get(taskId)) return 0;
   const ready = db.sqlite
     .query<Record<string, any>, [string]>(
-      `SELECT t.* FROM task_dependencies d JOIN tasks t ON t.id = d.task_id
+      `SELECT t.* FROM task_dependencies d INDEXED BY task_dependencies_depends_on_idx JOIN tasks t ON t.id = d.task_id
         WHERE d.depends_on_id = ? AND t.status = 'pending'
           AND NOT EXISTS (SELECT 1 FROM task_dependencies d2 JOIN tasks t2 ON t2.id = d2.depends_on_id
                            WHERE d2.task_id = t.id AND t2.status <> 'succeeded')`,
@@ -578,12 +620,12 @@ export interface ReapResult {
 }
 
 /** The reaper's pass: expired leases go back to the queue, orders past `expires_at` fail their tasks. */
-export function reap(deps: EngineDeps): ReapResult {
+export function reap(deps: EngineDeps, opts: { exceptWorkerId?: string } = {}): ReapResult {
   const at = now(deps);
   const outbox = new Outbox();
   const result = deps.db.sqlite
     .transaction(() => {
-      const released = releaseExpiredLeases(deps.db, at);
+      const released = releaseExpiredLeases(deps.db, at, opts.exceptWorkerId ?? null);
       requeueReleased(deps, released, "lease expired: the worker stopped responding", at, outbox);
       const expired = expireUnclaimed(deps.db, at);
       const failTask = deps.db.sqlite.query<{ id: string; task_type: string; parent_task_id: string | null }, Record<string, string | number>>(

@@ -6,6 +6,7 @@ import type { ClaimerReport } from "../../test/fixtures/claimer-thread.ts";
 import type { Db } from "../db/client.ts";
 import {
   backoffMs,
+  CLAIM_SQL,
   claimWorkOrders,
   completeWorkOrder,
   enqueueWorkOrders,
@@ -308,5 +309,28 @@ describe("concurrent claimers", () => {
     // Each order was completed by the claimer that reported it.
     const holders = db.sqlite.query<{ id: string; claimed_by: string }, []>("SELECT id, claimed_by FROM work_orders").all();
     for (const h of holders) expect(h.claimed_by).toBe(claimedBy.get(h.id)!);
+  });
+});
+
+describe("the claim's query plan", () => {
+  test("walks work_orders_claim_idx in order, with no sort, however deep the queue", () => {
+    const { db } = freshDeps();
+    const now = Date.now();
+    enqueueWorkOrders(
+      db,
+      Array.from({ length: 2000 }, (_, i) => ({ taskId: null, queue: "default" as const, payload: {}, maxRetries: 0, timeoutSeconds: 60, runAt: now - i })),
+      now,
+    );
+    const planOf = () =>
+      db.sqlite
+        .query<{ detail: string }, Record<string, string | number | null>>(`EXPLAIN QUERY PLAN ${CLAIM_SQL}`)
+        .all({ worker: "w", now, lease_ms: null, caps: "[]", limit: 10 })
+        .map((r) => r.detail)
+        .join("\n");
+    // Without statistics (a fresh database) the planner would pick work_orders_status_idx and sort.
+    expect(planOf()).toContain("USING INDEX work_orders_claim_idx");
+    expect(planOf()).not.toContain("TEMP B-TREE");
+    db.sqlite.run("ANALYZE");
+    expect(planOf()).toContain("USING INDEX work_orders_claim_idx");
   });
 });

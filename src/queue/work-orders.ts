@@ -98,16 +98,8 @@ export interface ClaimOptions {
   capabilities?: string[];
 }
 
-/**
- * Claims up to `limit` orders in one `UPDATE … RETURNING` that sets a fresh lease on each.
- * The inner SELECT walks work_orders_claim_idx (priority, run_at, id WHERE status='queued') in order.
- * It is named with INDEXED BY: left to itself the planner prefers work_orders_status_idx and sorts
- * every queued row per claim (measured: ~45 claims/s instead of ~20,000/s at 100k queued).
- */
-export function claimWorkOrders(db: Db, opts: ClaimOptions): ClaimedWorkOrder[] {
-  const rows = db.sqlite
-    .query<ClaimedWorkOrder & { payload: string }, Record<string, string | number | null>>(
-      `UPDATE work_orders
+/** The claim statement (exported so a test can check its query plan). */
+export const CLAIM_SQL = `UPDATE work_orders
           SET status = 'claimed',
               claimed_by = $worker,
               claimed_at = $now,
@@ -125,7 +117,18 @@ export function claimWorkOrders(db: Db, opts: ClaimOptions): ClaimedWorkOrder[] 
            ORDER BY priority, run_at, id
            LIMIT $limit)
       RETURNING id, task_id, queue, payload, retry_count, max_retries, timeout_seconds,
-                lease_token, lease_until, claimed_at, run_at, priority`,
+                lease_token, lease_until, claimed_at, run_at, priority`;
+
+/**
+ * Claims up to `limit` orders in one `UPDATE … RETURNING` that sets a fresh lease on each.
+ * The inner SELECT walks work_orders_claim_idx (priority, run_at, id WHERE status='queued') in order.
+ * It is named with INDEXED BY: left to itself the planner prefers work_orders_status_idx and sorts
+ * every queued row per claim (measured: ~45 claims/s instead of ~20,000/s at 100k queued).
+ */
+export function claimWorkOrders(db: Db, opts: ClaimOptions): ClaimedWorkOrder[] {
+  const rows = db.sqlite
+    .query<ClaimedWorkOrder & { payload: string }, Record<string, string | number | null>>(
+      CLAIM_SQL,
     )
     .all({
       worker: opts.workerId,
@@ -228,18 +231,20 @@ export interface ReleasedOrder {
 /**
  * Returns orders to the queue without spending a retry: their holder vanished (lease expired, the
  * server restarted, a graceful shutdown gave them back). At-least-once: they will run again.
+ * `exceptWorkerId` is the calling server's own pool: it knows first-hand whether its threads still
+ * hold their orders (timeouts kill them), and a crash is recovered at the next start.
  */
-export function releaseExpiredLeases(db: Db, now: number): ReleasedOrder[] {
+export function releaseExpiredLeases(db: Db, now: number, exceptWorkerId: string | null = null): ReleasedOrder[] {
   return db.sqlite
-    .query<ReleasedOrder, Record<string, number>>(
+    .query<ReleasedOrder, Record<string, number | string | null>>(
       `UPDATE work_orders
           SET status = 'queued', run_at = $now,
               errors = json_insert(errors, '$[#]', json_object('attempt', retry_count + 1, 'at', $now, 'error', 'lease expired (worker ' || claimed_by || ' stopped responding)')),
               lease_token = NULL, lease_until = NULL, updated_at = $now
-        WHERE status = 'claimed' AND lease_until <= $now
+        WHERE status = 'claimed' AND lease_until <= $now AND claimed_by IS NOT $except
       RETURNING id, task_id, claimed_by`,
     )
-    .all({ now });
+    .all({ now, except: exceptWorkerId });
 }
 
 /** Returns the orders a given worker holds to the queue (its process restarted or is shutting down). */

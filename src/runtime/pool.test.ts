@@ -227,6 +227,7 @@ describe("task logs", () => {
     expect(exec).toMatchObject({ log_count: 6, stdout: "out 1\nout 2\nout 3\nout 4\n", stderr: "err 1\nerr 2\n" });
 
     const day = exec!.started_at.slice(0, 10);
+    await server.services.logger.drain(); // the JSONL copy is written off the main thread
     const file = join(server.services.config.dataDir, "logs", day, `${exec!.id}.jsonl`);
     const one = (await (await server.api(`/executions/${exec!.id}`)).json()) as Json;
     expect(one.log_file).toBe(file);

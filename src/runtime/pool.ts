@@ -1,7 +1,16 @@
 // The local worker pool: Bun Worker threads that each run one task at a time. The main thread claims
-// work for idle threads, enforces timeouts, replaces crashed threads and records outcomes in group commits.
+// work in batches into a small in-memory reserve, hands it to idle threads, enforces timeouts,
+// replaces crashed threads and records starts and outcomes in group commits.
 import { join } from "node:path";
-import { claimTasks, finishExecutions, releaseWorker, type Claim, type EngineDeps, type Outcome } from "../engine/lifecycle.ts";
+import {
+  finishExecutions,
+  releaseWorker,
+  reserveTasks,
+  startExecutions,
+  type Claim,
+  type EngineDeps,
+  type Outcome,
+} from "../engine/lifecycle.ts";
 import type { TaskLogger } from "../engine/task-logger.ts";
 import { nextRunAt } from "../queue/work-orders.ts";
 import type { FromThread, ToThread } from "./protocol.ts";
@@ -22,6 +31,15 @@ export interface PoolOptions extends EngineDeps {
 
 /** How long a replaced thread may take to reap the processes it started before it is terminated anyway. */
 const REAP_GRACE_MS = 2000;
+
+/**
+ * The reserve: while tasks are short (EWMA of their duration under SHORT_TASK_MS) the pool claims up to
+ * RESERVE_PER_THREAD orders per thread in one statement and keeps them in memory, so a thread that
+ * finishes starts its next task at once and claims are amortised. Long tasks get no reserve: an order
+ * never waits claimed behind a long task while another worker could have taken it.
+ */
+const RESERVE_PER_THREAD = 8;
+const SHORT_TASK_MS = 50;
 
 interface Slot {
   index: number;
@@ -44,6 +62,14 @@ export function threadEntryUrl(): URL {
 export class WorkerPool {
   #slots: Slot[] = [];
   #pending: Array<{ slot: Slot; outcome: Outcome }> = [];
+  /** Claimed orders no thread has started yet, in queue order. Their tasks are still `queued`. */
+  #reserve: Claim[] = [];
+  /** Starts not yet recorded (group-committed with the outcomes). */
+  #starts: Array<{ claim: Claim; at: number }> = [];
+  /** A claim came back short: nothing is claimable until a queue:ready event (or the wake timer) says so. */
+  #queueDrained = false;
+  /** Moving average of task duration, deciding whether a reserve pays off. */
+  #avgTaskMs = SHORT_TASK_MS;
   #flushScheduled = false;
   #dispatchScheduled = false;
   #wakeTimer: ReturnType<typeof setTimeout> | null = null;
@@ -76,11 +102,21 @@ export class WorkerPool {
     return this.#slots.flatMap((s) => (s.claim ? [s.claim] : []));
   }
 
+  /** Claimed orders waiting in memory for a thread. */
+  get reserved(): number {
+    return this.#reserve.length;
+  }
+
   start(): void {
     for (let i = 0; i < this.opts.size; i++) this.#slots.push(this.#spawn(i));
     const { bus } = this.opts;
+    // Starts must be rows before their log lines are: the logger flushes them first.
+    this.opts.logger.beforeFlush = () => this.#flushStarts();
     this.#unsubscribe.push(
-      bus.on("queue:ready", () => this.schedule()),
+      bus.on("queue:ready", () => {
+        this.#queueDrained = false;
+        this.schedule();
+      }),
       bus.on("task:cancel_requested", (e) => {
         if (e.claimedBy === this.opts.workerId) this.#cancel(e.taskId);
       }),
@@ -98,25 +134,37 @@ export class WorkerPool {
     });
   }
 
-  /** Claims work for every idle thread in one statement and hands it out. */
+  /** Refills the reserve in one claim when it runs low, and gives every idle thread its next task. */
   dispatch(): number {
     if (this.#stopping) return 0;
     const idle = this.#slots.filter((s) => s.ready && !s.claim);
-    if (idle.length === 0) return 0;
-    const claims = claimTasks(this.opts, {
-      workerId: this.opts.workerId,
-      limit: idle.length,
-      capabilities: this.opts.capabilities,
-    });
-    claims.forEach((claim, i) => this.#run(idle[i]!, claim));
-    if (claims.length < idle.length) this.#armWakeTimer();
-    return claims.length;
+    const size = this.#slots.length;
+    const target = idle.length + (this.#avgTaskMs < SHORT_TASK_MS ? size * RESERVE_PER_THREAD : 0);
+    if (!this.#queueDrained && this.#reserve.length < target && (this.#reserve.length < idle.length || this.#reserve.length <= size)) {
+      const limit = target - this.#reserve.length;
+      const claims = reserveTasks(this.opts, { workerId: this.opts.workerId, limit, capabilities: this.opts.capabilities });
+      if (claims.length < limit) {
+        this.#queueDrained = true;
+        this.#armWakeTimer();
+      }
+      if (claims.length) this.#reserve.push(...claims);
+    }
+    let started = 0;
+    for (const slot of idle) {
+      const next = this.#reserve.shift();
+      if (!next) break;
+      this.#run(slot, next);
+      started++;
+    }
+    return started;
   }
 
   #run(slot: Slot, claim: Claim) {
     slot.claim = claim;
     slot.startedAt = performance.now();
     slot.pids.clear();
+    this.#starts.push({ claim, at: Date.now() });
+    this.#scheduleFlush();
     slot.timeout = setTimeout(() => this.#onTimeout(slot, claim), claim.timeoutSeconds * 1000);
     const msg: ToThread = {
       type: "run",
@@ -142,6 +190,7 @@ export class WorkerPool {
     const delay = Math.max(1, at - now);
     this.#wakeTimer = setTimeout(() => {
       this.#wakeTimer = null;
+      this.#queueDrained = false;
       this.schedule();
     }, Math.min(delay + 5, 2 ** 31 - 1));
   }
@@ -183,8 +232,12 @@ export class WorkerPool {
         const outcome: Outcome = msg.ok
           ? { ...base, kind: "succeeded", cpuMs: msg.cpuMs, maxRssBytes: msg.maxRssBytes }
           : { ...base, kind: msg.timedOut ? "timed_out" : "failed", error: msg.error, retryable: msg.retryable };
+        this.#avgTaskMs = this.#avgTaskMs * 0.8 + durationMs * 0.2;
         this.#release(slot);
         this.#record(slot, outcome);
+        // The next task from the reserve starts now; the database hears of both in the next group commit.
+        const next = this.#stopping ? undefined : this.#reserve.shift();
+        if (next) this.#run(slot, next);
         return;
       }
     }
@@ -200,13 +253,27 @@ export class WorkerPool {
   /** Queues an outcome for the next group commit (one transaction for everything finished this tick). */
   #record(slot: Slot, outcome: Outcome) {
     this.#pending.push({ slot, outcome });
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush() {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     setImmediate(() => this.flushOutcomes());
   }
 
+  /** Records the starts handed to threads since the last flush; a thread running a cancelled order is told to stop. */
+  #flushStarts() {
+    if (this.#starts.length === 0) return;
+    const starts = this.#starts;
+    this.#starts = [];
+    const started = new Set(startExecutions(this.opts, starts).map((c) => c.executionId));
+    for (const { claim } of starts) if (!started.has(claim.executionId)) this.#cancel(claim.taskId);
+  }
+
   flushOutcomes(): void {
     this.#flushScheduled = false;
+    this.#flushStarts();
     const batch = this.#pending;
     this.#pending = [];
     if (batch.length > 0) {
@@ -307,6 +374,11 @@ export class WorkerPool {
   }
 
   #cancel(taskId: string) {
+    const reserved = this.#reserve.findIndex((c) => c.taskId === taskId);
+    if (reserved >= 0) {
+      this.#reserve.splice(reserved, 1); // never started: its order is already cancelled, nothing to stop
+      return;
+    }
     const slot = this.#slots.find((s) => s.claim?.taskId === taskId);
     if (!slot?.claim) return;
     const claim = slot.claim;
@@ -345,8 +417,8 @@ export class WorkerPool {
     }
     // Record whatever finished in the meantime (timeouts included) before giving the rest back.
     await Promise.all(this.#retiring);
-    if (this.#pending.length) this.flushOutcomes();
-    const leftover = this.running();
+    this.flushOutcomes();
+    const leftover = [...this.running(), ...this.#reserve.splice(0)];
     const retired = this.#slots.map((slot) => {
       this.#release(slot);
       return this.#retire(slot);

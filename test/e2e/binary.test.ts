@@ -65,6 +65,9 @@ describe("the compiled binary", () => {
     expect(cli.exitCode).toBe(0);
     expect(JSON.parse(cli.stdout.toString().slice(cli.stdout.toString().indexOf("{"))).result.message).toBe("Hello, binary!");
 
+    // Every embedded thread entry loaded: no fallback warnings from the pool or the checkpointer.
+    expect(server.output()).not.toMatch(/failed to start|checkpointer thread unavailable/);
+
     server.proc.kill("SIGTERM");
     expect(await server.proc.exited).toBe(0);
     expect(run(["healthcheck", "--url", server.url], cwd).exitCode).toBe(1);
