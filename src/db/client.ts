@@ -48,8 +48,3 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
     },
   };
 }
-
-/** Runs `fn` in one IMMEDIATE transaction. `fn` must be synchronous: bun:sqlite commits at the first await. */
-export function transaction<T>(db: Db, fn: () => T): T {
-  return db.sqlite.transaction(fn).immediate();
-}

@@ -646,10 +646,3 @@ export function reap(deps: EngineDeps, opts: { exceptWorkerId?: string } = {}): 
   if (result.released) deps.bus.emit("queue:ready", { count: result.released });
   return result;
 }
-
-export function assertTaskExists(deps: EngineDeps, taskId: string): TaskRecord {
-  const task = getTaskRecord(deps.db, taskId);
-  if (!task) throw notFound("task", taskId);
-  return task;
-}
-

@@ -1,6 +1,6 @@
 // The TaskLogger's main-thread side: every log line of an execution goes to the event bus at once,
 // and in batches to `execution_logs` and to a JSONL file per execution under the data dir.
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { appendFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Db } from "../db/client.ts";
@@ -150,13 +150,6 @@ export class TaskLogger {
     return join(this.opts.logDir, day, `${executionId}.jsonl`);
   }
 
-  readFile(executionId: string): string | null {
-    try {
-      return readFileSync(this.filePath(executionId), "utf8");
-    } catch {
-      return null;
-    }
-  }
 
   #loadLastSeq(executionId: string): number {
     const row = this.opts.db.sqlite

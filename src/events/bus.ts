@@ -89,8 +89,4 @@ export class EventBus {
       }
     }
   }
-
-  listenerCount(event: EventName): number {
-    return this.#listeners.get(event)?.size ?? 0;
-  }
 }

@@ -210,18 +210,6 @@ export function failWorkOrder(db: Db, ref: LeaseRef, opts: FailOptions): FailOut
   );
 }
 
-/** Extends the lease of an order its holder still has. */
-export function extendLease(db: Db, ref: LeaseRef, leaseUntil: number, now: number): boolean {
-  return (
-    db.sqlite
-      .query(
-        `UPDATE work_orders SET lease_until = $until, updated_at = $now
-          WHERE id = $id AND status = 'claimed' AND claimed_by = $worker AND lease_token = $token`,
-      )
-      .run({ id: ref.id, worker: ref.workerId, token: ref.leaseToken, until: leaseUntil, now }).changes === 1
-  );
-}
-
 export interface ReleasedOrder {
   id: string;
   task_id: string | null;
