@@ -8,6 +8,7 @@ import { openDatabase, type Db } from "./db/client.ts";
 import { startCheckpointer } from "./db/checkpoints.ts";
 import { migrate } from "./db/migrate.ts";
 import { reap, releaseWorker, type EngineDeps } from "./engine/lifecycle.ts";
+import { SubmitBatcher } from "./engine/submit-batcher.ts";
 import { TaskLogger } from "./engine/task-logger.ts";
 import { EventBus } from "./events/bus.ts";
 import { TaskWaiters } from "./features/tasks/service.ts";
@@ -68,6 +69,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     },
     logger,
     waiters,
+    submitter: new SubmitBatcher(deps),
     pool,
     workerId,
     version: VERSION,

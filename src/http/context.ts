@@ -1,6 +1,7 @@
 // The typed context every route sees: `c.var.deps`, `c.var.config`, … set once per request by createApp.
 import type { ServeConfig } from "../config.ts";
 import type { EngineDeps } from "../engine/lifecycle.ts";
+import type { SubmitBatcher } from "../engine/submit-batcher.ts";
 import type { TaskLogger } from "../engine/task-logger.ts";
 import type { TaskWaiters } from "../features/tasks/service.ts";
 import type { WorkerPool } from "../runtime/pool.ts";
@@ -12,6 +13,8 @@ export interface AppServices {
   config: AppConfig;
   logger: TaskLogger;
   waiters: TaskWaiters;
+  /** Group-commits concurrent task submissions. */
+  submitter: SubmitBatcher;
   pool: WorkerPool | null;
   workerId: string;
   version: string;

@@ -107,6 +107,22 @@ describe("POST /tasks", () => {
   });
 });
 
+describe("concurrent submissions", () => {
+  test("share a commit, yet one bad submission fails alone with its own error and the rest are stored", async () => {
+    const server = await startTestServer();
+    const bodies = Array.from({ length: 40 }, (_, i) => parked({ title: `batch ${i}` }));
+    bodies[17] = parked({ title: "bad one", depends_on: ["no-such-task"] });
+    const responses = await Promise.all(bodies.map((b) => server.api("/tasks", json(b))));
+    expect(responses.map((r) => r.status)).toEqual(bodies.map((_, i) => (i === 17 ? 400 : 201)));
+    const bad = (await responses[17]!.json()) as { error: { code: string; details: Array<{ field: string }> } };
+    expect(bad.error.code).toBe("validation_failed");
+    expect(bad.error.details[0]!.field).toBe("depends_on"); // not "tasks[17].depends_on": it failed alone
+    const stored = server.db.sqlite.query<{ n: number }, []>("SELECT count(*) AS n FROM tasks WHERE title LIKE 'batch %'").get();
+    expect(stored!.n).toBe(39);
+    expect(server.db.sqlite.query("SELECT 1 FROM tasks WHERE title = 'bad one'").get()).toBeNull();
+  });
+});
+
 describe("GET /tasks", () => {
   test("filters by one status or a comma-separated list", async () => {
     const server = await startTestServer();

@@ -45,9 +45,10 @@ const events = route({
 });
 
 export const tasksApi = new Hono<AppEnv>()
-  .post(create.spec.path, ...create.json, (c) => {
-    const { deps, config } = c.var;
-    const task = createTask(deps, c.req.valid("json"), { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries });
+  .post(create.spec.path, ...create.json, async (c) => {
+    const { submitter, config } = c.var;
+    const defaults = { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries };
+    const task = await createTask(submitter, c.req.valid("json"), defaults);
     return c.json(task, 201, { Location: `/api/v1/tasks/${task.id}` });
   })
   .get(list.spec.path, list.query, (c) => c.json(listTasks(c.var.deps, c.req.valid("query"))))

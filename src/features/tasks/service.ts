@@ -1,7 +1,8 @@
 // Tasks: submit (params checked against the type's schema), list, read, edit, delete, wait.
 import { and, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { tasks, TERMINAL_TASK_STATUSES, type TaskStatus } from "../../db/schema.ts";
-import { submitTasks, type EngineDeps, type NewTask } from "../../engine/lifecycle.ts";
+import type { EngineDeps, NewTask } from "../../engine/lifecycle.ts";
+import type { SubmitBatcher } from "../../engine/submit-batcher.ts";
 import {
   dependenciesOf,
   dependenciesOfMany,
@@ -49,9 +50,15 @@ export function toNewTask(body: CreateTaskBody, defaults: TaskDefaults, createdB
   };
 }
 
-export function createTask(deps: EngineDeps, body: CreateTaskBody, defaults: TaskDefaults, createdBy: string | null = null): TaskJson {
-  const [task] = submitTasks(deps, [toNewTask(body, defaults, createdBy)]);
-  return taskToJson(task!, body.depends_on ?? []);
+/** Validates and submits one task; concurrent submissions share one commit (resolves after it). */
+export async function createTask(
+  submitter: SubmitBatcher,
+  body: CreateTaskBody,
+  defaults: TaskDefaults,
+  createdBy: string | null = null,
+): Promise<TaskJson> {
+  const task = await submitter.submit(toNewTask(body, defaults, createdBy));
+  return taskToJson(task, [...new Set(body.depends_on ?? [])]);
 }
 
 export function getTask(deps: EngineDeps, id: string): TaskJson {
