@@ -236,3 +236,46 @@ describe("task logs", () => {
     for (const l of lines) expect(Number.isNaN(Date.parse(l.ts))).toBe(false);
   });
 });
+
+describe("the reserve of claimed orders", () => {
+  const orderStatus = (db: Db, taskId: string) =>
+    db.sqlite.query<{ status: string; claimed_by: string | null }, [string]>("SELECT status, claimed_by FROM work_orders WHERE task_id = ?").get(taskId)!;
+
+  test("while tasks are short, orders wait claimed in memory with their tasks still queued; a cancel there runs nothing", async () => {
+    const server = await startTestServer();
+    // Short tasks first, so the pool learns that a reserve pays off.
+    const warm = await Promise.all(Array.from({ length: 20 }, (_, i) => submit(server, { task_type: "hello", params: { name: `w${i}` } })));
+    for (const t of warm) expect((await finished(server, t.id)).status).toBe("succeeded");
+    // Both threads busy for a while.
+    const sleepers = await Promise.all([0, 1].map(() => submit(server, { task_type: "test_sleep", params: { ms: 60_000 } })));
+    await allRunning(server, sleepers.map((s) => s.id));
+    const waiting = await Promise.all(Array.from({ length: 6 }, (_, i) => submit(server, { task_type: "hello", params: { name: `r${i}` } })));
+    const reserved = () => waiting.every((t) => orderStatus(server.db, t.id).status === "claimed");
+    await until(server.services.deps.bus, ["task:changed", "queue:ready"], reserved);
+    expect(server.services.pool!.reserved).toBe(6);
+    for (const t of waiting) {
+      expect(orderStatus(server.db, t.id)).toEqual({ status: "claimed", claimed_by: localWorkerId() });
+      expect(statusesIn(server.db, [t.id])).toEqual(["queued"]); // no thread started it: not "running"
+    }
+
+    const victim = waiting[2]!;
+    expect((await server.api(`/tasks/${victim.id}/cancel`, { method: "POST" })).status).toBe(200);
+    expect(server.services.pool!.reserved).toBe(5);
+    for (const s of sleepers) expect((await server.api(`/tasks/${s.id}/cancel`, { method: "POST" })).status).toBe(200);
+
+    for (const t of waiting.filter((t) => t !== victim)) expect((await finished(server, t.id)).status).toBe("succeeded");
+    expect((await finished(server, victim.id)).status).toBe("cancelled");
+    expect(await executionsOf(server, victim.id)).toEqual([]); // it never ran
+  });
+
+  test("long tasks get no reserve: a queued order stays unclaimed while every thread is busy", async () => {
+    const server = await startTestServer();
+    const sleepers = await Promise.all([0, 1].map(() => submit(server, { task_type: "test_sleep", params: { ms: 60_000 } })));
+    await allRunning(server, sleepers.map((s) => s.id));
+    const next = await submit(server, { task_type: "hello", params: { name: "later" } });
+    // The pool reacts to the enqueue in the same turn; by the time a GET answers, it has decided.
+    expect((await server.api(`/tasks/${next.id}`)).status).toBe(200);
+    expect(orderStatus(server.db, next.id)).toEqual({ status: "queued", claimed_by: null });
+    expect(server.services.pool!.reserved).toBe(0);
+  });
+});
