@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { executionsApi } from "./features/executions/api.ts";
+import { plansApi } from "./features/plans/api.ts";
 import { queueApi } from "./features/queue/api.ts";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
@@ -46,6 +47,7 @@ export function createApp(services: AppServices) {
   api.route("/", tasksApi);
   api.route("/", executionsApi);
   api.route("/", queueApi);
+  api.route("/", plansApi);
 
   app.route("/api/v1", api);
 

@@ -2,5 +2,9 @@
 // drizzle-kit writes migrations/NNNN_name.sql and meta/_journal.json; add one import per new file
 // (a test fails if the journal names a migration this list lacks).
 import m0000 from "../../migrations/0000_init.sql" with { type: "text" };
+import m0001 from "../../migrations/0001_plans.sql" with { type: "text" };
 
-export const MIGRATIONS: ReadonlyArray<{ tag: string; sql: string }> = [{ tag: "0000_init", sql: m0000 }];
+export const MIGRATIONS: ReadonlyArray<{ tag: string; sql: string }> = [
+  { tag: "0000_init", sql: m0000 },
+  { tag: "0001_plans", sql: m0001 },
+];

@@ -237,3 +237,50 @@ export type WorkOrderRow = typeof workOrders.$inferSelect;
 export type ExecutionRow = typeof executions.$inferSelect;
 export type ExecutionLogRow = typeof executionLogs.$inferSelect;
 export type WorkerRow = typeof workers.$inferSelect;
+
+export const plans = sqliteTable(
+  "plans",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    description: text("description"),
+    /** The current version; every saved change adds a row to plan_versions. */
+    version: integer("version").notNull(),
+    created_by: text("created_by"),
+    created_at: integer("created_at").notNull(),
+    updated_at: integer("updated_at").notNull(),
+  },
+  (t) => [uniqueIndex("plans_name_idx").on(t.name), index("plans_updated_idx").on(t.updated_at), check("plans_version_check", sql`${t.version} >= 1`)],
+);
+
+export const planVersions = sqliteTable(
+  "plan_versions",
+  {
+    plan_id: text("plan_id")
+      .notNull()
+      .references(() => plans.id, { onDelete: "cascade" }),
+    version: integer("version").notNull(),
+    description: text("description"),
+    steps: text("steps", { mode: "json" }).notNull().$type<unknown[]>(),
+    created_at: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.plan_id, t.version] })],
+);
+
+/** Which task is a run of which plan version (the run itself is a task of type `plan`). */
+export const planRuns = sqliteTable(
+  "plan_runs",
+  {
+    task_id: text("task_id")
+      .primaryKey()
+      .references(() => tasks.id, { onDelete: "cascade" }),
+    plan_id: text("plan_id")
+      .notNull()
+      .references(() => plans.id, { onDelete: "cascade" }),
+    version: integer("version").notNull(),
+    created_at: integer("created_at").notNull(),
+  },
+  (t) => [index("plan_runs_plan_idx").on(t.plan_id, t.created_at)],
+);
+
+export type PlanRow = typeof plans.$inferSelect;

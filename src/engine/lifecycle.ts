@@ -1,50 +1,17 @@
-// The task lifecycle: every transition that spans tasks, work orders, executions and dependencies,
-// each in one synchronous transaction, with bus events published only after the commit.
+// The task lifecycle: submit, claim, start and finish — each in one transaction (`transact`), with
+// bus events published only after the commit. Cancel, retry, release and reap are in control.ts.
 import type { Db } from "../db/client.ts";
 import type { Priority, TaskStatus } from "../db/schema.ts";
-import type { EventBus, EventMap } from "../events/bus.ts";
-import { conflict, invalid, notFound } from "../http/errors.ts";
-import {
-  backoffMs,
-  cancelWorkOrderOfTask,
-  claimWorkOrders,
-  completeWorkOrder,
-  expireUnclaimed,
-  failWorkOrder,
-  insertWorkOrders,
-  releaseExpiredLeases,
-  releaseWorkerLeases,
-  resetWorkOrder,
-  type ClaimedWorkOrder,
-  type ReleasedOrder,
-} from "../queue/work-orders.ts";
-import { getTaskRecord, PRIORITY_QUEUE, type TaskRecord } from "./task-record.ts";
+import { invalid } from "../http/errors.ts";
+import { backoffMs, claimWorkOrders, completeWorkOrder, failWorkOrder, insertWorkOrders, type ClaimedWorkOrder } from "../queue/work-orders.ts";
+import { failDependants, queueReadyDependants, workOrderFor } from "./dependencies.ts";
+import type { EngineDeps } from "./deps.ts";
+import { getTaskType } from "../task-types/index.ts";
+import { transact, type Outbox, type Tx } from "./outbox.ts";
+import { getTaskRecord, type TaskRecord } from "./task-record.ts";
 
-export interface EngineDeps {
-  db: Db;
-  bus: EventBus;
-  clock?: () => number;
-}
-
-const now = (deps: EngineDeps) => (deps.clock ?? Date.now)();
-
-/** Events collected inside a transaction and published once it committed. */
-class Outbox {
-  #events: Array<[keyof EventMap, unknown]> = [];
-  add<K extends keyof EventMap>(event: K, payload: EventMap[K]) {
-    this.#events.push([event, payload]);
-  }
-  taskChanged(t: { id: string; status: TaskStatus; task_type: string; parent_task_id: string | null }, at: number, error?: string | null) {
-    this.add("task:changed", { taskId: t.id, status: t.status, taskType: t.task_type, parentTaskId: t.parent_task_id, at, error });
-  }
-  /** An execution closed outside a normal finish (cancel, release, refused): its log tail must end too. */
-  executionsClosed(rows: Array<{ id: string; task_id: string; worker_id: string; attempt: number }>, status: string, at: number) {
-    for (const r of rows) this.add("execution:finished", { executionId: r.id, taskId: r.task_id, workerId: r.worker_id, status, attempt: r.attempt, at });
-  }
-  publish(bus: EventBus) {
-    for (const [event, payload] of this.#events) bus.emit(event, payload as never);
-  }
-}
+export type { EngineDeps } from "./deps.ts";
+export { cancelTask, reap, releaseWorker, retryTask, type ReapResult } from "./control.ts";
 
 export interface NewTask {
   id?: string;
@@ -71,7 +38,7 @@ export interface NewTask {
 
 const FAILED_STATES: TaskStatus[] = ["failed", "cancelled", "timed_out"];
 
-interface ClosedExecution {
+export interface ClosedExecution {
   id: string;
   task_id: string;
   worker_id: string;
@@ -80,25 +47,22 @@ interface ClosedExecution {
 const CLOSED_COLUMNS = "id, task_id, worker_id, attempt";
 
 /**
- * Inserts tasks, their dependency edges and the work orders of those ready to run, in one transaction.
- * Dependencies may name existing tasks or earlier tasks of the same batch.
+ * Inserts tasks, their dependency edges and the work orders of those ready to run, in one transaction
+ * (with whatever `within` adds to it). Dependencies may name existing tasks or earlier tasks of the batch.
  */
-export function submitTasks(deps: EngineDeps, inputs: NewTask[]): TaskRecord[] {
+export function submitTasks(deps: EngineDeps, inputs: NewTask[], within?: (tx: Tx) => void): TaskRecord[] {
   const { db } = deps;
-  const at = now(deps);
-  const outbox = new Outbox();
-  let queued = 0;
-  const ids = db.sqlite
-    .transaction(() => {
+  const ids = transact(deps, (tx) => {
+      const { outbox, at } = tx;
       const inBatch = new Map<string, TaskStatus>();
       const statusOf = db.sqlite.query<{ status: TaskStatus; title: string }, [string]>("SELECT status, title FROM tasks WHERE id = ?");
       const insertTask = db.sqlite.query(`INSERT INTO tasks
           (id, title, description, task_type, params, priority, status, error, repository_url, branch_name, issue_number,
            pr_number, context, metadata, parent_task_id, requires, timeout_seconds, max_retries, created_by, assigned_to,
-           created_at, updated_at, finished_at)
+           created_at, updated_at, started_at, finished_at)
         VALUES ($id, $title, $description, $task_type, $params, $priority, $status, $error, $repository_url, $branch_name,
            $issue_number, $pr_number, $context, $metadata, $parent_task_id, $requires, $timeout_seconds, $max_retries,
-           $created_by, $assigned_to, $now, $now, $finished_at)`);
+           $created_by, $assigned_to, $now, $now, $started_at, $finished_at)`);
       const insertDep = db.sqlite.query("INSERT INTO task_dependencies (task_id, depends_on_id) VALUES (?, ?)");
       const created: string[] = [];
       inputs.forEach((input, index) => {
@@ -110,7 +74,9 @@ export function submitTasks(deps: EngineDeps, inputs: NewTask[]): TaskRecord[] {
           ]);
         }
         const dependsOn = [...new Set(input.depends_on ?? [])];
-        let status: TaskStatus = "queued";
+        // A parent (a plan run) never runs itself: it is running from the start, its children do the work.
+        const isParent = getTaskType(input.task_type)?.kind === "parent";
+        let status: TaskStatus = isParent ? "running" : "queued";
         let error: string | null = null;
         for (const depId of dependsOn) {
           const depStatus = inBatch.get(depId) ?? statusOf.get(depId)?.status;
@@ -146,35 +112,22 @@ export function submitTasks(deps: EngineDeps, inputs: NewTask[]): TaskRecord[] {
           created_by: input.created_by ?? null,
           assigned_to: input.assigned_to ?? null,
           now: at,
+          started_at: isParent ? at : null,
           finished_at: status === "failed" ? at : null,
         });
         for (const depId of dependsOn) insertDep.run(id, depId);
         if (status === "queued") {
           insertWorkOrders(db, [workOrderFor(id, input)], at);
-          queued++;
+          outbox.ready(1);
         }
         inBatch.set(id, status);
         created.push(id);
         outbox.taskChanged({ id, status, task_type: input.task_type, parent_task_id: input.parent_task_id ?? null }, at, error);
       });
+      within?.(tx);
       return created;
-    })
-    .immediate();
-  outbox.publish(deps.bus);
-  if (queued > 0) deps.bus.emit("queue:ready", { count: queued });
+  });
   return ids.map((id) => getTaskRecord(db, id)!);
-}
-
-function workOrderFor(taskId: string, t: Pick<NewTask, "task_type" | "params" | "priority" | "requires" | "timeout_seconds" | "max_retries" | "expires_at">) {
-  return {
-    taskId,
-    queue: PRIORITY_QUEUE[t.priority ?? "default"],
-    payload: { task_type: t.task_type, params: t.params },
-    maxRetries: t.max_retries,
-    timeoutSeconds: t.timeout_seconds,
-    requires: t.requires ?? [],
-    expiresAt: t.expires_at ?? null,
-  };
 }
 
 export interface Claim {
@@ -264,13 +217,7 @@ function openExecutions(deps: EngineDeps, starts: Array<{ claim: Claim; at: numb
 
 /** Claims work for a worker that starts it at once: leases the orders, opens their executions, marks the tasks running. */
 export function claimTasks(deps: EngineDeps, req: ClaimRequest): Claim[] {
-  const at = now(deps);
-  const outbox = new Outbox();
-  const claims = deps.db.sqlite
-    .transaction(() => openExecutions(deps, leaseOrders(deps, req, at).map((claim) => ({ claim, at })), outbox))
-    .immediate();
-  outbox.publish(deps.bus);
-  return claims;
+  return transact(deps, ({ outbox, at }) => openExecutions(deps, leaseOrders(deps, req, at).map((claim) => ({ claim, at })), outbox));
 }
 
 /**
@@ -279,16 +226,12 @@ export function claimTasks(deps: EngineDeps, req: ClaimRequest): Claim[] {
  * until `startExecutions` records that a thread really began them.
  */
 export function reserveTasks(deps: EngineDeps, req: ClaimRequest): Claim[] {
-  const at = now(deps);
-  return deps.db.sqlite.transaction(() => leaseOrders(deps, req, at)).immediate();
+  return transact(deps, ({ at }) => leaseOrders(deps, req, at));
 }
 
 /** Records that reserved claims started (group commit). Returns the ones still held; the rest were cancelled. */
 export function startExecutions(deps: EngineDeps, starts: Array<{ claim: Claim; at: number }>): Claim[] {
-  const outbox = new Outbox();
-  const started = deps.db.sqlite.transaction(() => openExecutions(deps, starts, outbox)).immediate();
-  outbox.publish(deps.bus);
-  return started;
+  return transact(deps, ({ outbox }) => openExecutions(deps, starts, outbox));
 }
 
 export type OutcomeKind = "succeeded" | "failed" | "timed_out";
@@ -318,11 +261,8 @@ export interface FinishResult {
 /** Records the outcome of many attempts in one transaction (group commit). */
 export function finishExecutions(deps: EngineDeps, outcomes: Outcome[]): FinishResult[] {
   const { db } = deps;
-  const at = now(deps);
-  const outbox = new Outbox();
-  let readied = 0;
-  const results = db.sqlite
-    .transaction(() => {
+  return transact(deps, (tx) => {
+      const { outbox, at } = tx;
       const finishExecution = db.sqlite.query(`UPDATE executions
           SET status = $status, exit_code = $exit_code, error = $error, stdout = $stdout, stderr = $stderr,
               duration_ms = $duration_ms, cpu_ms = $cpu_ms, max_rss_bytes = $rss, finished_at = $now
@@ -389,17 +329,13 @@ export function finishExecutions(deps: EngineDeps, outcomes: Outcome[]): FinishR
           at,
         });
         if (task) outbox.taskChanged({ ...task, status: taskStatus }, at, error);
-        if (taskStatus === "succeeded") readied += queueReadyDependants(deps, o.claim.taskId, at, outbox);
-        else if (taskStatus === "queued") readied++;
-        else failDependants(deps, o.claim.taskId, `dependency ${o.claim.taskId} ${taskStatus}: ${error}`, at, outbox);
+        if (taskStatus === "succeeded") queueReadyDependants(deps, o.claim.taskId, tx);
+        else if (taskStatus === "queued") outbox.ready(1);
+        else failDependants(deps, o.claim.taskId, `dependency ${o.claim.taskId} ${taskStatus}: ${error}`, tx);
         out.push({ executionId: o.claim.executionId, accepted: true, taskStatus });
       }
       return out;
-    })
-    .immediate();
-  outbox.publish(deps.bus);
-  if (readied > 0) deps.bus.emit("queue:ready", { count: readied });
-  return results;
+  });
 }
 
 /** A late or stale outcome: the order is no longer this holder's. Close the execution, change nothing else. */
@@ -415,234 +351,4 @@ function refused(db: Db, o: Outcome, at: number, outbox: Outbox): FinishResult {
     .all(status, status === "cancelled" ? "cancelled" : "result refused: the lease had expired or moved to another worker", at, o.claim.executionId);
   outbox.executionsClosed(closed, status, at);
   return { executionId: o.claim.executionId, accepted: false };
-}
-
-/** Queues pending dependants whose dependencies have now all succeeded. Runs inside the caller's transaction. */
-function queueReadyDependants(deps: EngineDeps, taskId: string, at: number, outbox: Outbox): number {
-  const { db } = deps;
-  // Most tasks have no dependants: one index probe answers that before the join below.
-  if (!db.sqlite.query("SELECT 1 FROM task_dependencies WHERE depends_on_id = ? LIMIT 1").get(taskId)) return 0;
-  const ready = db.sqlite
-    .query<Record<string, any>, [string]>(
-      `SELECT t.* FROM task_dependencies d INDEXED BY task_dependencies_depends_on_idx JOIN tasks t ON t.id = d.task_id
-        WHERE d.depends_on_id = ? AND t.status = 'pending'
-          AND NOT EXISTS (SELECT 1 FROM task_dependencies d2 JOIN tasks t2 ON t2.id = d2.depends_on_id
-                           WHERE d2.task_id = t.id AND t2.status <> 'succeeded')`,
-    )
-    .all(taskId);
-  const queue = db.sqlite.query("UPDATE tasks SET status = 'queued', updated_at = ? WHERE id = ? AND status = 'pending'");
-  for (const row of ready) {
-    queue.run(at, row.id);
-    insertWorkOrders(
-      db,
-      [
-        workOrderFor(row.id, {
-          task_type: row.task_type,
-          params: JSON.parse(row.params),
-          priority: row.priority,
-          requires: JSON.parse(row.requires),
-          timeout_seconds: row.timeout_seconds,
-          max_retries: row.max_retries,
-        }),
-      ],
-      at,
-    );
-    outbox.taskChanged({ id: row.id, status: "queued", task_type: row.task_type, parent_task_id: row.parent_task_id }, at);
-  }
-  return ready.length;
-}
-
-/** Fails every pending task downstream of `taskId` (they can never run). Inside the caller's transaction. */
-function failDependants(deps: EngineDeps, taskId: string, reason: string, at: number, outbox: Outbox) {
-  const failed = deps.db.sqlite
-    .query<{ id: string; task_type: string; parent_task_id: string | null }, Record<string, string | number>>(
-      `WITH RECURSIVE downstream(id) AS (
-          SELECT task_id FROM task_dependencies WHERE depends_on_id = $task
-          UNION SELECT d.task_id FROM task_dependencies d JOIN downstream ON d.depends_on_id = downstream.id)
-        UPDATE tasks SET status = 'failed', error = $reason, finished_at = $now, updated_at = $now
-         WHERE id IN (SELECT id FROM downstream) AND status = 'pending'
-        RETURNING id, task_type, parent_task_id`,
-    )
-    .all({ task: taskId, reason, now: at });
-  for (const t of failed) outbox.taskChanged({ ...t, status: "failed" }, at, reason);
-}
-
-/** Cancels a task that has not finished. A running attempt is told to stop; its late result is refused. */
-export function cancelTask(deps: EngineDeps, taskId: string, reason = "cancelled by user"): TaskRecord {
-  const { db } = deps;
-  const at = now(deps);
-  const outbox = new Outbox();
-  db.sqlite
-    .transaction(() => {
-      const task = getTaskRecord(db, taskId);
-      if (!task) throw notFound("task", taskId);
-      if (["succeeded", "failed", "cancelled", "timed_out"].includes(task.status)) {
-        throw conflict(`task '${taskId}' already ${task.status}; only unfinished tasks can be cancelled`);
-      }
-      const order = cancelWorkOrderOfTask(db, taskId, at);
-      db.sqlite
-        .query("UPDATE tasks SET status = 'cancelled', error = ?, finished_at = ?, updated_at = ? WHERE id = ?")
-        .run(reason, at, at, taskId);
-      const closed = db.sqlite
-        .query<ClosedExecution, [string, number, string]>(
-          `UPDATE executions SET status = 'cancelled', error = ?, finished_at = ? WHERE task_id = ? AND status = 'running' RETURNING ${CLOSED_COLUMNS}`,
-        )
-        .all(reason, at, taskId);
-      db.sqlite
-        .query("UPDATE worker_assignments SET released_at = ?, outcome = 'cancelled' WHERE work_order_id = ? AND released_at IS NULL")
-        .run(at, order?.id ?? "");
-      if (order?.previous_status === "claimed" && order.claimed_by) {
-        outbox.add("task:cancel_requested", { taskId, workOrderId: order.id, claimedBy: order.claimed_by });
-      }
-      outbox.executionsClosed(closed, "cancelled", at);
-      outbox.taskChanged({ ...task, status: "cancelled" }, at, reason);
-      failDependants(deps, taskId, `dependency ${taskId} cancelled`, at, outbox);
-    })
-    .immediate();
-  outbox.publish(deps.bus);
-  return getTaskRecord(db, taskId)!;
-}
-
-/** Runs a finished task again with a fresh retry budget (and its dependants again, if they failed because of it). */
-export function retryTask(deps: EngineDeps, taskId: string): TaskRecord {
-  const { db } = deps;
-  const at = now(deps);
-  const outbox = new Outbox();
-  let queued = 0;
-  db.sqlite
-    .transaction(() => {
-      const task = getTaskRecord(db, taskId);
-      if (!task) throw notFound("task", taskId);
-      if (!["failed", "cancelled", "timed_out"].includes(task.status)) {
-        throw conflict(`task '${taskId}' is ${task.status}; only failed, cancelled or timed-out tasks can be retried`);
-      }
-      const blocked = db.sqlite
-        .query<{ id: string; status: TaskStatus }, [string]>(
-          `SELECT t.id, t.status FROM task_dependencies d JOIN tasks t ON t.id = d.depends_on_id
-            WHERE d.task_id = ? AND t.status <> 'succeeded'`,
-        )
-        .all(taskId);
-      const status: TaskStatus = blocked.length === 0 ? "queued" : "pending";
-      db.sqlite
-        .query("UPDATE tasks SET status = ?, error = NULL, result = NULL, finished_at = NULL, updated_at = ? WHERE id = ?")
-        .run(status, at, taskId);
-      if (status === "queued") {
-        const payload = { task_type: task.task_type, params: task.params };
-        if (!resetWorkOrder(db, taskId, PRIORITY_QUEUE[task.priority], payload, at)) {
-          insertWorkOrders(db, [workOrderFor(taskId, task)], at);
-        }
-        queued++;
-      }
-      outbox.taskChanged({ ...task, status }, at);
-      reviveDependants(deps, taskId, at, outbox);
-    })
-    .immediate();
-  outbox.publish(deps.bus);
-  if (queued) deps.bus.emit("queue:ready", { count: queued });
-  return getTaskRecord(db, taskId)!;
-}
-
-/**
- * Puts the dependants that failed because a dependency failed back to `pending`, once none of their
- * dependencies is failed anymore; they are queued when their dependencies succeed. Inside retryTask's transaction.
- */
-function reviveDependants(deps: EngineDeps, taskId: string, at: number, outbox: Outbox) {
-  const { db } = deps;
-  const candidates = db.sqlite
-    .query<{ id: string; task_type: string; parent_task_id: string | null }, [string]>(
-      `WITH RECURSIVE downstream(id) AS (
-          SELECT task_id FROM task_dependencies WHERE depends_on_id = ?1
-          UNION SELECT d.task_id FROM task_dependencies d JOIN downstream ON d.depends_on_id = downstream.id)
-        SELECT id, task_type, parent_task_id FROM tasks
-         WHERE id IN (SELECT id FROM downstream) AND status = 'failed' AND error LIKE 'dependency %'`,
-    )
-    .all(taskId);
-  const blockedBy = db.sqlite.query<{ id: string }, [string]>(
-    `SELECT t.id FROM task_dependencies d JOIN tasks t ON t.id = d.depends_on_id
-      WHERE d.task_id = ? AND t.status IN ('failed', 'cancelled', 'timed_out') LIMIT 1`,
-  );
-  const revive = db.sqlite.query("UPDATE tasks SET status = 'pending', error = NULL, finished_at = NULL, updated_at = ? WHERE id = ?");
-  // Until nothing changes: reviving one task can unblock a task further down.
-  const left = new Map(candidates.map((c) => [c.id, c]));
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const c of left.values()) {
-      if (blockedBy.get(c.id)) continue;
-      revive.run(at, c.id);
-      outbox.taskChanged({ ...c, status: "pending" }, at);
-      left.delete(c.id);
-      changed = true;
-    }
-  }
-}
-
-/** Puts released orders' tasks back to `queued` and closes their open executions. Inside a transaction. */
-function requeueReleased(deps: EngineDeps, released: ReleasedOrder[], reason: string, at: number, outbox: Outbox) {
-  const requeue = deps.db.sqlite.query<{ id: string; task_type: string; parent_task_id: string | null }, Record<string, string | number>>(
-    `UPDATE tasks SET status = 'queued', updated_at = $now WHERE id = $id AND status IN ('running', 'waiting_input')
-      RETURNING id, task_type, parent_task_id`,
-  );
-  const closeExecutions = deps.db.sqlite.query<ClosedExecution, [string, number, string]>(
-    `UPDATE executions SET status = 'failed', error = ?, finished_at = ? WHERE work_order_id = ? AND status = 'running' RETURNING ${CLOSED_COLUMNS}`,
-  );
-  const release = deps.db.sqlite.query(
-    "UPDATE worker_assignments SET released_at = ?, outcome = 'released' WHERE work_order_id = ? AND released_at IS NULL",
-  );
-  for (const order of released) {
-    const closed = closeExecutions.all(reason, at, order.id);
-    release.run(at, order.id);
-    outbox.executionsClosed(closed, "failed", at);
-    if (!order.task_id) continue;
-    const task = requeue.get({ id: order.task_id, now: at });
-    if (task) outbox.taskChanged({ ...task, status: "queued" }, at, reason);
-  }
-}
-
-/** Returns the leases a worker holds to the queue (restart recovery, graceful shutdown, drain). */
-export function releaseWorker(deps: EngineDeps, workerId: string, reason: string, workOrderIds?: string[]): number {
-  const at = now(deps);
-  const outbox = new Outbox();
-  const released = deps.db.sqlite
-    .transaction(() => {
-      const released = releaseWorkerLeases(deps.db, workerId, reason, at, workOrderIds);
-      requeueReleased(deps, released, reason, at, outbox);
-      return released;
-    })
-    .immediate();
-  outbox.publish(deps.bus);
-  if (released.length) deps.bus.emit("queue:ready", { count: released.length });
-  return released.length;
-}
-
-export interface ReapResult {
-  released: number;
-  expired: number;
-}
-
-/** The reaper's pass: expired leases go back to the queue, orders past `expires_at` fail their tasks. */
-export function reap(deps: EngineDeps, opts: { exceptWorkerId?: string } = {}): ReapResult {
-  const at = now(deps);
-  const outbox = new Outbox();
-  const result = deps.db.sqlite
-    .transaction(() => {
-      const released = releaseExpiredLeases(deps.db, at, opts.exceptWorkerId ?? null);
-      requeueReleased(deps, released, "lease expired: the worker stopped responding", at, outbox);
-      const expired = expireUnclaimed(deps.db, at);
-      const failTask = deps.db.sqlite.query<{ id: string; task_type: string; parent_task_id: string | null }, Record<string, string | number>>(
-        `UPDATE tasks SET status = 'failed', error = $error, finished_at = $now, updated_at = $now
-          WHERE id = $id AND status = 'queued' RETURNING id, task_type, parent_task_id`,
-      );
-      for (const order of expired) {
-        if (!order.task_id) continue;
-        const error = "expired before any worker claimed it";
-        const task = failTask.get({ id: order.task_id, error, now: at });
-        if (task) outbox.taskChanged({ ...task, status: "failed" }, at, error);
-        failDependants(deps, order.task_id, `dependency ${order.task_id} expired`, at, outbox);
-      }
-      return { released: released.length, expired: expired.length };
-    })
-    .immediate();
-  outbox.publish(deps.bus);
-  if (result.released) deps.bus.emit("queue:ready", { count: result.released });
-  return result;
 }

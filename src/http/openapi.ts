@@ -72,6 +72,29 @@ const limitJsonDepth: MiddlewareHandler = async (c, next) => {
   await next();
 };
 
+/**
+ * For a body that may be left out entirely (`POST /plans/:id/run` with no inputs): an empty body is `{}`;
+ * anything else must be JSON that fits `schema`. Errors are the same 400s as the json validator's.
+ */
+export async function optionalJsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  const text = await c.req.text();
+  if (text.trim() === "") return schema.parse({});
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/([a-z0-9.+-]*\+)?json\b/i.test(type)) {
+    throw invalid("Content-Type must be application/json", [{ field: "content-type", message: `got '${type || "none"}'` }]);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw invalid("Malformed JSON in request body");
+  }
+  if (jsonDepth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw invalid(`JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw validationError(parsed.error);
+  return parsed.data;
+}
+
 /** Declares a route: registers it for the OpenAPI document and returns its validators. */
 export function route<const P extends string, B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined>(
   spec: RouteSpec<B, Q, P>,

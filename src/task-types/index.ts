@@ -2,9 +2,10 @@
 import type { TaskType } from "./types.ts";
 import hello from "./hello.ts";
 import http from "./http.ts";
+import plan from "./plan.ts";
 import shell from "./shell.ts";
 
-const registry = new Map<string, TaskType>([hello, shell, http].map((t) => [t.name, t as TaskType]));
+const registry = new Map<string, TaskType>([hello, shell, http, plan].map((t) => [t.name, t as TaskType]));
 
 export const TASK_TYPES: ReadonlyMap<string, TaskType> = registry;
 

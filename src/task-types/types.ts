@@ -59,6 +59,11 @@ export interface TaskType<S extends z.ZodType = z.ZodType> {
   name: string;
   description: string;
   params: S;
+  /**
+   * `thread` (default): run() executes in a worker thread. `parent`: the task never runs itself; its
+   * status follows its child tasks (a plan run), and it cannot be submitted through POST /tasks.
+   */
+  kind?: "thread" | "parent";
   /** Runs in a worker thread. Return the result (or a TaskOutput via `output()`), throw to fail. */
   run(ctx: TaskContext<z.infer<S>>): Promise<unknown> | unknown;
 }

@@ -29,6 +29,11 @@ export function validateTaskParams(taskType: string, params: unknown, fieldPrefi
     const known = [...TASK_TYPES.keys()].join(", ");
     throw invalid(`unknown task type '${taskType}'`, [{ field: `${fieldPrefix}task_type`, message: `unknown task type; known types: ${known}` }]);
   }
+  if (type.kind === "parent") {
+    throw invalid(`tasks of type '${taskType}' cannot be submitted directly`, [
+      { field: `${fieldPrefix}task_type`, message: `'${taskType}' tasks are created by running a plan: POST /api/v1/plans/:id/run` },
+    ]);
+  }
   const parsed = type.params.safeParse(params);
   if (!parsed.success) {
     const details = zodDetails(parsed.error, `${fieldPrefix}params`);

@@ -1,0 +1,185 @@
+// Steering work already in the system: cancel (cascading to subtasks), retry, returning a worker's
+// leases to the queue, and the reaper's pass. Each is one transaction (`transact`).
+import type { TaskStatus } from "../db/schema.ts";
+import { conflict, notFound } from "../http/errors.ts";
+import {
+  cancelWorkOrderOfTask,
+  expireUnclaimed,
+  insertWorkOrders,
+  releaseExpiredLeases,
+  releaseWorkerLeases,
+  resetWorkOrder,
+  type ReleasedOrder,
+} from "../queue/work-orders.ts";
+import { getTaskType } from "../task-types/index.ts";
+import { failDependants, reviveDependants, workOrderFor } from "./dependencies.ts";
+import type { EngineDeps } from "./deps.ts";
+import type { ClosedExecution } from "./lifecycle.ts";
+import { transact, type Tx } from "./outbox.ts";
+import { getTaskRecord, PRIORITY_QUEUE, type TaskRecord } from "./task-record.ts";
+
+const CLOSED_COLUMNS = "id, task_id, worker_id, attempt";
+const TERMINAL: readonly TaskStatus[] = ["succeeded", "failed", "cancelled", "timed_out"];
+const RETRYABLE: readonly TaskStatus[] = ["failed", "cancelled", "timed_out"];
+
+/**
+ * Cancels a task that has not finished, and every unfinished subtask under it (a plan run's steps).
+ * A running attempt is told to stop; its late result is refused.
+ */
+export function cancelTask(deps: EngineDeps, taskId: string, reason = "cancelled by user"): TaskRecord {
+  const { db } = deps;
+  transact(deps, (tx) => {
+    const task = getTaskRecord(db, taskId);
+    if (!task) throw notFound("task", taskId);
+    if (TERMINAL.includes(task.status)) {
+      throw conflict(`task '${taskId}' already ${task.status}; only unfinished tasks can be cancelled`);
+    }
+    const subtasks = db.sqlite
+      .query<{ id: string }, [string]>(
+        `WITH RECURSIVE sub(id) AS (SELECT id FROM tasks WHERE parent_task_id = ?1
+            UNION SELECT t.id FROM tasks t JOIN sub ON t.parent_task_id = sub.id)
+         SELECT tasks.id FROM tasks JOIN sub ON sub.id = tasks.id
+          WHERE tasks.status IN ('pending', 'queued', 'running', 'waiting_input')`,
+      )
+      .all(taskId);
+    // The parent first, so following its children does not move it once it is cancelled.
+    cancelOne(deps, taskId, reason, tx);
+    for (const s of subtasks) cancelOne(deps, s.id, `${reason} (parent task ${taskId} cancelled)`, tx);
+  });
+  return getTaskRecord(db, taskId)!;
+}
+
+function cancelOne(deps: EngineDeps, taskId: string, reason: string, tx: Tx) {
+  const { db } = deps;
+  const { outbox, at } = tx;
+  const task = getTaskRecord(db, taskId);
+  if (!task || TERMINAL.includes(task.status)) return;
+  const order = cancelWorkOrderOfTask(db, taskId, at);
+  db.sqlite.query("UPDATE tasks SET status = 'cancelled', error = ?, finished_at = ?, updated_at = ? WHERE id = ?").run(reason, at, at, taskId);
+  const closed = db.sqlite
+    .query<ClosedExecution, [string, number, string]>(
+      `UPDATE executions SET status = 'cancelled', error = ?, finished_at = ? WHERE task_id = ? AND status = 'running' RETURNING ${CLOSED_COLUMNS}`,
+    )
+    .all(reason, at, taskId);
+  if (order) {
+    db.sqlite
+      .query("UPDATE worker_assignments SET released_at = ?, outcome = 'cancelled' WHERE work_order_id = ? AND released_at IS NULL")
+      .run(at, order.id);
+  }
+  if (order?.previous_status === "claimed" && order.claimed_by) {
+    outbox.add("task:cancel_requested", { taskId, workOrderId: order.id, claimedBy: order.claimed_by });
+  }
+  outbox.executionsClosed(closed, "cancelled", at);
+  outbox.taskChanged({ ...task, status: "cancelled" }, at, reason);
+  failDependants(deps, taskId, `dependency ${taskId} cancelled`, tx);
+}
+
+/**
+ * Runs a finished task again with a fresh retry budget, and its dependants that failed because of it.
+ * A parent (a plan run) retries the steps that failed on their own; their dependants follow.
+ */
+export function retryTask(deps: EngineDeps, taskId: string): TaskRecord {
+  const { db } = deps;
+  transact(deps, (tx) => {
+    const task = getTaskRecord(db, taskId);
+    if (!task) throw notFound("task", taskId);
+    if (!RETRYABLE.includes(task.status)) {
+      throw conflict(`task '${taskId}' is ${task.status}; only failed, cancelled or timed-out tasks can be retried`);
+    }
+    if (getTaskType(task.task_type)?.kind === "parent") {
+      const roots = db.sqlite
+        .query<{ id: string }, [string]>(
+          `SELECT c.id FROM tasks c WHERE c.parent_task_id = ? AND c.status IN ('failed', 'cancelled', 'timed_out')
+             AND NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks t ON t.id = d.depends_on_id
+                              WHERE d.task_id = c.id AND t.status <> 'succeeded')`,
+        )
+        .all(taskId);
+      db.sqlite.query("UPDATE tasks SET status = 'running', error = NULL, result = NULL, finished_at = NULL, updated_at = ? WHERE id = ?").run(tx.at, taskId);
+      tx.outbox.taskChanged({ ...task, status: "running" }, tx.at);
+      for (const r of roots) retryOne(deps, r.id, tx);
+      return;
+    }
+    retryOne(deps, taskId, tx);
+  });
+  return getTaskRecord(db, taskId)!;
+}
+
+function retryOne(deps: EngineDeps, taskId: string, tx: Tx) {
+  const { db } = deps;
+  const task = getTaskRecord(db, taskId)!;
+  const blocked = db.sqlite
+    .query<{ id: string }, [string]>(
+      `SELECT t.id FROM task_dependencies d JOIN tasks t ON t.id = d.depends_on_id WHERE d.task_id = ? AND t.status <> 'succeeded'`,
+    )
+    .all(taskId);
+  const status: TaskStatus = blocked.length === 0 ? "queued" : "pending";
+  db.sqlite.query("UPDATE tasks SET status = ?, error = NULL, result = NULL, finished_at = NULL, updated_at = ? WHERE id = ?").run(status, tx.at, taskId);
+  if (status === "queued") {
+    const payload = { task_type: task.task_type, params: task.params };
+    if (!resetWorkOrder(db, taskId, PRIORITY_QUEUE[task.priority], payload, tx.at)) {
+      insertWorkOrders(db, [workOrderFor(taskId, task)], tx.at);
+    }
+    tx.outbox.ready(1);
+  }
+  tx.outbox.taskChanged({ ...task, status }, tx.at);
+  reviveDependants(deps, taskId, tx);
+}
+
+/** Puts released orders' tasks back to `queued` and closes their open executions. Inside a transaction. */
+function requeueReleased(deps: EngineDeps, released: ReleasedOrder[], reason: string, tx: Tx) {
+  const { outbox, at } = tx;
+  const requeue = deps.db.sqlite.query<{ id: string; task_type: string; parent_task_id: string | null }, Record<string, string | number>>(
+    `UPDATE tasks SET status = 'queued', updated_at = $now WHERE id = $id AND status IN ('running', 'waiting_input')
+      RETURNING id, task_type, parent_task_id`,
+  );
+  const closeExecutions = deps.db.sqlite.query<ClosedExecution, [string, number, string]>(
+    `UPDATE executions SET status = 'failed', error = ?, finished_at = ? WHERE work_order_id = ? AND status = 'running' RETURNING ${CLOSED_COLUMNS}`,
+  );
+  const release = deps.db.sqlite.query(
+    "UPDATE worker_assignments SET released_at = ?, outcome = 'released' WHERE work_order_id = ? AND released_at IS NULL",
+  );
+  for (const order of released) {
+    const closed = closeExecutions.all(reason, at, order.id);
+    release.run(at, order.id);
+    outbox.executionsClosed(closed, "failed", at);
+    if (!order.task_id) continue;
+    const task = requeue.get({ id: order.task_id, now: at });
+    if (task) outbox.taskChanged({ ...task, status: "queued" }, at, reason);
+  }
+  outbox.ready(released.length);
+}
+
+/** Returns the leases a worker holds to the queue (restart recovery, graceful shutdown, drain). */
+export function releaseWorker(deps: EngineDeps, workerId: string, reason: string, workOrderIds?: string[]): number {
+  return transact(deps, (tx) => {
+    const released = releaseWorkerLeases(deps.db, workerId, reason, tx.at, workOrderIds);
+    requeueReleased(deps, released, reason, tx);
+    return released.length;
+  });
+}
+
+export interface ReapResult {
+  released: number;
+  expired: number;
+}
+
+/** The reaper's pass: expired leases go back to the queue, orders past `expires_at` fail their tasks. */
+export function reap(deps: EngineDeps, opts: { exceptWorkerId?: string } = {}): ReapResult {
+  return transact(deps, (tx) => {
+    const released = releaseExpiredLeases(deps.db, tx.at, opts.exceptWorkerId ?? null);
+    requeueReleased(deps, released, "lease expired: the worker stopped responding", tx);
+    const expired = expireUnclaimed(deps.db, tx.at);
+    const failTask = deps.db.sqlite.query<{ id: string; task_type: string; parent_task_id: string | null }, Record<string, string | number>>(
+      `UPDATE tasks SET status = 'failed', error = $error, finished_at = $now, updated_at = $now
+        WHERE id = $id AND status = 'queued' RETURNING id, task_type, parent_task_id`,
+    );
+    for (const order of expired) {
+      if (!order.task_id) continue;
+      const error = "expired before any worker claimed it";
+      const task = failTask.get({ id: order.task_id, error, now: tx.at });
+      if (task) tx.outbox.taskChanged({ ...task, status: "failed" }, tx.at, error);
+      failDependants(deps, order.task_id, `dependency ${order.task_id} expired`, tx);
+    }
+    return { released: released.length, expired: expired.length };
+  });
+}
