@@ -9,6 +9,8 @@ import { startCheckpointer } from "./db/checkpoints.ts";
 import { migrate } from "./db/migrate.ts";
 import { reap, releaseWorker, type EngineDeps } from "./engine/lifecycle.ts";
 import { SubmitBatcher } from "./engine/submit-batcher.ts";
+import { transact } from "./engine/outbox.ts";
+import { settleAllParents } from "./engine/parent-status.ts";
 import { TaskLogger } from "./engine/task-logger.ts";
 import { EventBus } from "./events/bus.ts";
 import { TaskWaiters } from "./features/tasks/service.ts";
@@ -53,6 +55,9 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
 
   // Whatever this server's threads held when it last died is not running anymore: run it again.
   const recovered = releaseWorker(deps, workerId, "the server stopped while the task ran; requeued at restart");
+  // Parents follow their children in the same transaction, so they cannot drift; this re-derives them
+  // anyway, so a run whose rules changed between versions is right after an upgrade.
+  transact(deps, (tx) => settleAllParents(deps, tx));
 
   const pool =
     config.workers > 0
