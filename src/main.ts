@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
-// The CLI entry: `agentvine serve|migrate|healthcheck|version|task …` — parse, load config, start.
+// The CLI entry: `agentvine serve|migrate|healthcheck|version|task|plan …` — parse, load config, start.
 import { parseArgs } from "node:util";
+import { planCommand } from "./cli/plan.ts";
 import { taskCommand } from "./cli/task.ts";
 import { ConfigError, loadServeConfig } from "./config.ts";
 import { openDatabase } from "./db/client.ts";
@@ -18,6 +19,7 @@ Commands:
   migrate        apply database migrations and exit
   healthcheck    exit 0 when the server at --url answers healthy
   task           submit, inspect and wait for tasks (agentvine task help)
+  plan           list, show and run plans (agentvine plan help)
   version        print the version
 
 serve options (each also an environment variable):
@@ -107,6 +109,8 @@ export async function main(argv: string[]): Promise<number> {
         return await healthcheck(args);
       case "task":
         return await taskCommand(args);
+      case "plan":
+        return await planCommand(args);
       case "version":
       case "--version":
         console.log(VERSION);

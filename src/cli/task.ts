@@ -1,7 +1,8 @@
 // `agentvine task submit|get|list|logs|cancel|retry|wait`: the TaskClient from the command line.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { TaskClient, TaskClientError, TERMINAL, type NewTaskRequest, type Task } from "../client/task-client.ts";
+import { TERMINAL, type NewTaskRequest, type Task } from "../client/task-client.ts";
+import { clientFor, COMMON_HELP, commonOptions, exitCodeOf, keyValues, UsageError, type Out } from "./common.ts";
 
 const USAGE = `Usage: agentvine task <command> [options]
 
@@ -14,17 +15,7 @@ Commands:
   cancel ID | retry ID
   wait ID [--timeout S]  wait until the task finishes; exit 1 unless it succeeded
 
-Every command takes --server URL (AGENTVINE_SERVER, default http://localhost:8080),
---token KEY (AGENTVINE_TOKEN) and --json (print raw JSON).`;
-
-const common = {
-  server: { type: "string" },
-  token: { type: "string" },
-  json: { type: "boolean", default: false },
-  help: { type: "boolean", short: "h", default: false },
-} as const;
-
-type Out = { log: (s: string) => void; error: (s: string) => void };
+${COMMON_HELP}`;
 
 export async function taskCommand(argv: string[], env = process.env, out: Out = console): Promise<number> {
   const [command, ...rest] = argv;
@@ -39,7 +30,7 @@ export async function taskCommand(argv: string[], env = process.env, out: Out = 
       allowPositionals: true,
       strict: true,
       options: {
-        ...common,
+        ...commonOptions,
         type: { type: "string" },
         title: { type: "string" },
         description: { type: "string" },
@@ -67,7 +58,7 @@ export async function taskCommand(argv: string[], env = process.env, out: Out = 
     out.log(USAGE);
     return 0;
   }
-  const client = new TaskClient({ server: o.server ?? env.AGENTVINE_SERVER ?? "http://localhost:8080", token: o.token ?? env.AGENTVINE_TOKEN });
+  const client = clientFor(o, env);
   const print = (task: Task) => out.log(o.json ? JSON.stringify(task, null, 2) : describe(task));
   const needId = () => {
     const id = positionals[0];
@@ -137,26 +128,7 @@ export async function taskCommand(argv: string[], env = process.env, out: Out = 
         return 2;
     }
   } catch (err) {
-    if (err instanceof UsageError) {
-      out.error(err.message);
-      return 2;
-    }
-    if (err instanceof TaskClientError) {
-      out.error(`error: ${err.message}`);
-      for (const d of err.details) out.error(`  - ${d.field ? `${d.field}: ` : ""}${d.message}`);
-      return 1;
-    }
-    throw err;
-  }
-}
-
-class UsageError extends Error {}
-
-function parseValue(v: string): unknown {
-  try {
-    return JSON.parse(v);
-  } catch {
-    return v;
+    return exitCodeOf(err, out);
   }
 }
 
@@ -177,11 +149,8 @@ function buildSubmission(o: Record<string, unknown>): NewTaskRequest {
       throw new UsageError(`--params: not valid JSON (${(err as Error).message})`);
     }
   }
-  for (const kv of (o.param as string[] | undefined) ?? []) {
-    const eq = kv.indexOf("=");
-    if (eq < 1) throw new UsageError(`--param ${kv}: expected key=value`);
-    body.params = { ...(body.params as object), [kv.slice(0, eq)]: parseValue(kv.slice(eq + 1)) };
-  }
+  const params = (o.param as string[] | undefined) ?? [];
+  if (params.length) body.params = keyValues("param", params, { ...(body.params as object) });
   if (o.type) body.task_type = o.type;
   if (o.title) body.title = o.title;
   if (o.description) body.description = o.description;

@@ -1,7 +1,9 @@
-// TaskClient: a typed client of the task API for scripts and the CLI (`agentvine task …`).
+// TaskClient: a typed client of the task and plan API for scripts and the CLI (`agentvine task|plan …`).
 import type { TaskJson } from "../engine/task-record.ts";
+import type { PlanJson } from "../features/plans/service.ts";
 
 export type Task = TaskJson;
+export type Plan = PlanJson;
 export type TaskStatus = Task["status"];
 export const TERMINAL: ReadonlySet<TaskStatus> = new Set<TaskStatus>(["succeeded", "failed", "cancelled", "timed_out"]);
 
@@ -119,9 +121,10 @@ export class TaskClient {
     return this.#request("GET", `/tasks/${encodeURIComponent(id)}`);
   }
 
-  list(query: { status?: string; task_type?: string; priority?: string; q?: string; page?: number; per_page?: number } = {}): Promise<Page<Task>> {
-    const qs = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
-    return this.#request("GET", `/tasks${qs.size ? `?${qs}` : ""}`);
+  list(
+    query: { status?: string; task_type?: string; priority?: string; q?: string; parent_task_id?: string; page?: number; per_page?: number } = {},
+  ): Promise<Page<Task>> {
+    return this.#request("GET", `/tasks${queryString(query)}`);
   }
 
   cancel(id: string): Promise<Task> {
@@ -134,6 +137,32 @@ export class TaskClient {
 
   delete(id: string): Promise<void> {
     return this.#request("DELETE", `/tasks/${encodeURIComponent(id)}`);
+  }
+
+  /** Every subtask of a task (a plan run's steps), in the order they were created. */
+  async subtasks(parentId: string): Promise<Task[]> {
+    const out: Task[] = [];
+    for (let page = 1; ; page++) {
+      const got = await this.list({ parent_task_id: parentId, per_page: 100, page });
+      out.push(...got.items);
+      if (got.items.length < 100 || out.length >= got.total) break;
+    }
+    // The list is newest first; ids are time-ordered (UUIDv7), so sorting by id gives creation order.
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  listPlans(query: { q?: string; page?: number; per_page?: number } = {}): Promise<Page<Plan>> {
+    return this.#request("GET", `/plans${queryString(query)}`);
+  }
+
+  /** A plan by id or name; `version` reads a past version. */
+  getPlan(idOrName: string, opts: { version?: number } = {}): Promise<Plan> {
+    return this.#request("GET", `/plans/${encodeURIComponent(idOrName)}${queryString(opts)}`);
+  }
+
+  /** Starts a run of the plan's current version; answers with the run (the parent task of the steps). */
+  runPlan(idOrName: string, body: { inputs?: Record<string, unknown>; priority?: "high" | "default" | "low" } = {}): Promise<Task> {
+    return this.#request("POST", `/plans/${encodeURIComponent(idOrName)}/run`, body);
   }
 
   /** Long-polls until the task is finished; `timeoutSeconds` bounds the whole wait (default: forever). */
@@ -197,4 +226,9 @@ export class TaskClient {
       controller.abort();
     }
   }
+}
+
+function queryString(query: Record<string, string | number | undefined>): string {
+  const qs = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+  return qs.size ? `?${qs}` : "";
 }

@@ -12,11 +12,12 @@ import {
   type ReleasedOrder,
 } from "../queue/work-orders.ts";
 import { getTaskType } from "../task-types/index.ts";
-import { failDependants, reviveDependants, workOrderFor } from "./dependencies.ts";
+import { failDependants, queuePending, reviveDependants, workOrderFor } from "./dependencies.ts";
 import type { EngineDeps } from "./deps.ts";
 import type { ClosedExecution } from "./lifecycle.ts";
 import { transact, type Tx } from "./outbox.ts";
 import { getTaskRecord, PRIORITY_QUEUE, type TaskRecord } from "./task-record.ts";
+import { hasTemplates } from "./templates.ts";
 
 const CLOSED_COLUMNS = "id, task_id, worker_id, attempt";
 const TERMINAL: readonly TaskStatus[] = ["succeeded", "failed", "cancelled", "timed_out"];
@@ -43,17 +44,22 @@ export function cancelTask(deps: EngineDeps, taskId: string, reason = "cancelled
       )
       .all(taskId);
     // The parent first, so following its children does not move it once it is cancelled.
+    const cancelled = [taskId];
     cancelOne(deps, taskId, reason, tx);
-    for (const s of subtasks) cancelOne(deps, s.id, `${reason} (parent task ${taskId} cancelled)`, tx);
+    for (const s of subtasks) if (cancelOne(deps, s.id, `${reason} (parent task ${taskId} cancelled)`, tx)) cancelled.push(s.id);
+    // Dependants fail only once the whole subtree is cancelled: a pending step is cancelled, not failed
+    // because the step before it was cancelled a moment earlier.
+    for (const id of cancelled) failDependants(deps, id, `dependency ${id} cancelled`, tx);
   });
   return getTaskRecord(db, taskId)!;
 }
 
-function cancelOne(deps: EngineDeps, taskId: string, reason: string, tx: Tx) {
+/** Cancels one unfinished task (not its dependants: the caller fails those). False when it had finished. */
+function cancelOne(deps: EngineDeps, taskId: string, reason: string, tx: Tx): boolean {
   const { db } = deps;
   const { outbox, at } = tx;
   const task = getTaskRecord(db, taskId);
-  if (!task || TERMINAL.includes(task.status)) return;
+  if (!task || TERMINAL.includes(task.status)) return false;
   const order = cancelWorkOrderOfTask(db, taskId, at);
   db.sqlite.query("UPDATE tasks SET status = 'cancelled', error = ?, finished_at = ?, updated_at = ? WHERE id = ?").run(reason, at, at, taskId);
   const closed = db.sqlite
@@ -71,12 +77,12 @@ function cancelOne(deps: EngineDeps, taskId: string, reason: string, tx: Tx) {
   }
   outbox.executionsClosed(closed, "cancelled", at);
   outbox.taskChanged({ ...task, status: "cancelled" }, at, reason);
-  failDependants(deps, taskId, `dependency ${taskId} cancelled`, tx);
+  return true;
 }
 
 /**
  * Runs a finished task again with a fresh retry budget, and its dependants that failed because of it.
- * A parent (a plan run) retries the steps that failed on their own; their dependants follow.
+ * A parent (a plan run) retries every step that did not succeed.
  */
 export function retryTask(deps: EngineDeps, taskId: string): TaskRecord {
   const { db } = deps;
@@ -87,16 +93,21 @@ export function retryTask(deps: EngineDeps, taskId: string): TaskRecord {
       throw conflict(`task '${taskId}' is ${task.status}; only failed, cancelled or timed-out tasks can be retried`);
     }
     if (getTaskType(task.task_type)?.kind === "parent") {
-      const roots = db.sqlite
-        .query<{ id: string }, [string]>(
-          `SELECT c.id FROM tasks c WHERE c.parent_task_id = ? AND c.status IN ('failed', 'cancelled', 'timed_out')
-             AND NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks t ON t.id = d.depends_on_id
-                              WHERE d.task_id = c.id AND t.status <> 'succeeded')`,
+      // Every step that did not succeed starts over as pending (those a cancel left behind too, not only
+      // those failed by a dependency); then the ones whose dependencies all succeeded are queued.
+      const steps = db.sqlite
+        .query<{ id: string }, [string, number]>(
+          `UPDATE tasks SET status = 'pending', error = NULL, result = NULL, finished_at = NULL, updated_at = ?2
+            WHERE parent_task_id = ?1 AND status IN ('failed', 'cancelled', 'timed_out') RETURNING id`,
         )
-        .all(taskId);
+        .all(taskId, tx.at);
       db.sqlite.query("UPDATE tasks SET status = 'running', error = NULL, result = NULL, finished_at = NULL, updated_at = ? WHERE id = ?").run(tx.at, taskId);
       tx.outbox.taskChanged({ ...task, status: "running" }, tx.at);
-      for (const r of roots) retryOne(deps, r.id, tx);
+      for (const { id } of steps) {
+        const step = getTaskRecord(db, id)!;
+        if (step.status !== "pending") continue; // failed again meanwhile: a step it depends on could not start
+        if (startIfReady(deps, step, tx) === "pending") tx.outbox.taskChanged({ ...step, status: "pending" }, tx.at);
+      }
       return;
     }
     retryOne(deps, taskId, tx);
@@ -106,23 +117,36 @@ export function retryTask(deps: EngineDeps, taskId: string): TaskRecord {
 
 function retryOne(deps: EngineDeps, taskId: string, tx: Tx) {
   const { db } = deps;
+  db.sqlite.query("UPDATE tasks SET status = 'pending', error = NULL, result = NULL, finished_at = NULL, updated_at = ? WHERE id = ?").run(tx.at, taskId);
   const task = getTaskRecord(db, taskId)!;
+  const status = startIfReady(deps, task, tx);
+  if (status === "pending") tx.outbox.taskChanged({ ...task, status }, tx.at);
+  if (status !== "failed") reviveDependants(deps, taskId, tx);
+}
+
+/**
+ * Queues a pending task whose dependencies all succeeded (reusing its work order if it ran before);
+ * otherwise it stays pending. A plan step whose `{{steps.…}}` templates were never resolved (why it
+ * failed, or it never got that far) resolves them now, and fails again if they still cannot be.
+ */
+function startIfReady(deps: EngineDeps, task: TaskRecord, tx: Tx): "queued" | "pending" | "failed" {
+  const { db } = deps;
   const blocked = db.sqlite
-    .query<{ id: string }, [string]>(
-      `SELECT t.id FROM task_dependencies d JOIN tasks t ON t.id = d.depends_on_id WHERE d.task_id = ? AND t.status <> 'succeeded'`,
-    )
-    .all(taskId);
-  const status: TaskStatus = blocked.length === 0 ? "queued" : "pending";
-  db.sqlite.query("UPDATE tasks SET status = ?, error = NULL, result = NULL, finished_at = NULL, updated_at = ? WHERE id = ?").run(status, tx.at, taskId);
-  if (status === "queued") {
-    const payload = { task_type: task.task_type, params: task.params };
-    if (!resetWorkOrder(db, taskId, PRIORITY_QUEUE[task.priority], payload, tx.at)) {
-      insertWorkOrders(db, [workOrderFor(taskId, task)], tx.at);
-    }
-    tx.outbox.ready(1);
+    .query(`SELECT 1 FROM task_dependencies d JOIN tasks t ON t.id = d.depends_on_id WHERE d.task_id = ? AND t.status <> 'succeeded' LIMIT 1`)
+    .get(task.id);
+  if (blocked) return "pending";
+  if (task.parent_task_id && typeof task.metadata?.plan_step === "string" && hasTemplates(task.params)) {
+    const row = db.sqlite.query<Record<string, any>, [string]>("SELECT * FROM tasks WHERE id = ?").get(task.id)!;
+    return queuePending(deps, row, tx) ? "queued" : "failed";
   }
-  tx.outbox.taskChanged({ ...task, status }, tx.at);
-  reviveDependants(deps, taskId, tx);
+  db.sqlite.query("UPDATE tasks SET status = 'queued', updated_at = ? WHERE id = ?").run(tx.at, task.id);
+  const payload = { task_type: task.task_type, params: task.params };
+  if (!resetWorkOrder(db, task.id, PRIORITY_QUEUE[task.priority], payload, tx.at)) {
+    insertWorkOrders(db, [workOrderFor(task.id, task)], tx.at);
+  }
+  tx.outbox.ready(1);
+  tx.outbox.taskChanged({ ...task, status: "queued" }, tx.at);
+  return "queued";
 }
 
 /** Puts released orders' tasks back to `queued` and closes their open executions. Inside a transaction. */

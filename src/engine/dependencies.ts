@@ -47,44 +47,51 @@ export function queueReadyDependants(deps: EngineDeps, taskId: string, tx: Tx): 
                            WHERE d2.task_id = t.id AND t2.status <> 'succeeded')`,
     )
     .all(taskId);
-  const queue = db.sqlite.query("UPDATE tasks SET status = 'queued', params = ?, updated_at = ? WHERE id = ? AND status = 'pending'");
-  const fail = db.sqlite.query("UPDATE tasks SET status = 'failed', error = ?, finished_at = ?, updated_at = ? WHERE id = ? AND status = 'pending'");
   let queued = 0;
-  for (const row of ready) {
-    let params = JSON.parse(row.params) as Record<string, unknown>;
-    const metadata = row.metadata ? (JSON.parse(row.metadata) as Record<string, unknown>) : null;
-    if (row.parent_task_id && typeof metadata?.plan_step === "string" && hasTemplates(params)) {
-      try {
-        params = resolveStepTemplates(db, row.parent_task_id, params);
-      } catch (err) {
-        if (!(err instanceof TemplateError)) throw err;
-        const error = `cannot resolve params: ${err.message}`;
-        fail.run(error, tx.at, tx.at, row.id);
-        tx.outbox.taskChanged({ id: row.id, status: "failed", task_type: row.task_type, parent_task_id: row.parent_task_id }, tx.at, error);
-        failDependants(deps, row.id, `dependency ${row.id} failed: ${error}`, tx);
-        continue;
-      }
-    }
-    queue.run(JSON.stringify(params), tx.at, row.id);
-    insertWorkOrders(
-      db,
-      [
-        workOrderFor(row.id, {
-          task_type: row.task_type,
-          params,
-          priority: row.priority,
-          requires: JSON.parse(row.requires),
-          timeout_seconds: row.timeout_seconds,
-          max_retries: row.max_retries,
-        }),
-      ],
-      tx.at,
-    );
-    tx.outbox.taskChanged({ id: row.id, status: "queued", task_type: row.task_type, parent_task_id: row.parent_task_id }, tx.at);
-    queued++;
-  }
-  tx.outbox.ready(queued);
+  for (const row of ready) if (queuePending(deps, row, tx)) queued++;
   return queued;
+}
+
+/**
+ * Queues one pending task (a raw `tasks` row) whose dependencies all succeeded, resolving a plan
+ * step's `{{steps.…}}` templates first; fails it when they cannot be resolved. Inside a transaction.
+ */
+export function queuePending(deps: EngineDeps, row: Record<string, any>, tx: Tx): boolean {
+  const { db } = deps;
+  let params = JSON.parse(row.params) as Record<string, unknown>;
+  const metadata = row.metadata ? (JSON.parse(row.metadata) as Record<string, unknown>) : null;
+  if (row.parent_task_id && typeof metadata?.plan_step === "string" && hasTemplates(params)) {
+    try {
+      params = resolveStepTemplates(db, row.parent_task_id, params);
+    } catch (err) {
+      if (!(err instanceof TemplateError)) throw err;
+      const error = `cannot resolve params: ${err.message}`;
+      db.sqlite
+        .query("UPDATE tasks SET status = 'failed', error = ?, finished_at = ?, updated_at = ? WHERE id = ? AND status = 'pending'")
+        .run(error, tx.at, tx.at, row.id);
+      tx.outbox.taskChanged({ id: row.id, status: "failed", task_type: row.task_type, parent_task_id: row.parent_task_id }, tx.at, error);
+      failDependants(deps, row.id, `dependency ${row.id} failed: ${error}`, tx);
+      return false;
+    }
+  }
+  db.sqlite.query("UPDATE tasks SET status = 'queued', params = ?, updated_at = ? WHERE id = ? AND status = 'pending'").run(JSON.stringify(params), tx.at, row.id);
+  insertWorkOrders(
+    db,
+    [
+      workOrderFor(row.id, {
+        task_type: row.task_type,
+        params,
+        priority: row.priority,
+        requires: JSON.parse(row.requires),
+        timeout_seconds: row.timeout_seconds,
+        max_retries: row.max_retries,
+      }),
+    ],
+    tx.at,
+  );
+  tx.outbox.taskChanged({ id: row.id, status: "queued", task_type: row.task_type, parent_task_id: row.parent_task_id }, tx.at);
+  tx.outbox.ready(1);
+  return true;
 }
 
 /** `{{steps.NAME.result.path}}` → the result of the step NAME of the same run. */

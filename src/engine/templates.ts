@@ -68,7 +68,8 @@ export function dig(value: unknown, path: string[]): { ok: true; value: unknown 
   let current = value;
   for (let i = 0; i < path.length; i++) {
     const key = path[i]!;
-    if (current !== null && typeof current === "object" && key in (current as object)) {
+    // Own properties only: `{{inputs.constructor}}` must not find Object.prototype's.
+    if (current !== null && typeof current === "object" && Object.hasOwn(current, key)) {
       current = (current as Record<string, unknown>)[key];
     } else {
       const at = path.slice(0, i).join(".") || "the value";

@@ -174,7 +174,7 @@ export function runPlan(deps: EngineDeps, idOrName: string, body: RunBody, defau
   const missing: ErrorDetail[] = [];
   for (const step of steps) {
     for (const ref of findTemplates(step.params)) {
-      if (ref.root === "inputs" && ref.path[0] && !(ref.path[0] in inputs)) {
+      if (ref.root === "inputs" && ref.path[0] && !Object.hasOwn(inputs, ref.path[0])) {
         missing.push({ field: `inputs.${ref.path[0]}`, message: `required by step '${step.name}'` });
       }
     }

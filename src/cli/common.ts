@@ -1,0 +1,55 @@
+// What every `agentvine <noun> …` client command shares: the connection flags, the client, bad usage,
+// and turning the server's refusals into a message and an exit code.
+import { TaskClient, TaskClientError } from "../client/task-client.ts";
+
+export const commonOptions = {
+  server: { type: "string" },
+  token: { type: "string" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+export const COMMON_HELP = `Every command takes --server URL (AGENTVINE_SERVER, default http://localhost:8080),
+--token KEY (AGENTVINE_TOKEN) and --json (print raw JSON).`;
+
+export type Out = { log: (s: string) => void; error: (s: string) => void };
+
+/** Bad usage: exit 2 with the message, before any request is made. */
+export class UsageError extends Error {}
+
+export function clientFor(o: { server?: string; token?: string }, env: Record<string, string | undefined>): TaskClient {
+  return new TaskClient({ server: o.server ?? env.AGENTVINE_SERVER ?? "http://localhost:8080", token: o.token ?? env.AGENTVINE_TOKEN });
+}
+
+/** `k=v` values: JSON when they parse (numbers, booleans, objects), text otherwise. */
+export function parseValue(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
+
+/** `--flag k=v` pairs into an object, each value through parseValue. */
+export function keyValues(flag: string, pairs: string[], into: Record<string, unknown> = {}): Record<string, unknown> {
+  for (const kv of pairs) {
+    const eq = kv.indexOf("=");
+    if (eq < 1) throw new UsageError(`--${flag} ${kv}: expected key=value`);
+    into[kv.slice(0, eq)] = parseValue(kv.slice(eq + 1));
+  }
+  return into;
+}
+
+/** The exit code of an error a command did not handle: 2 for usage, 1 for the server's refusal; others rethrown. */
+export function exitCodeOf(err: unknown, out: Out): number {
+  if (err instanceof UsageError) {
+    out.error(err.message);
+    return 2;
+  }
+  if (err instanceof TaskClientError) {
+    out.error(`error: ${err.message}`);
+    for (const d of err.details) out.error(`  - ${d.field ? `${d.field}: ` : ""}${d.message}`);
+    return 1;
+  }
+  throw err;
+}
