@@ -1,7 +1,7 @@
 // /api/v1/tasks: the JSON API of tasks — create, list, read, edit, delete, cancel, retry, wait, events.
 import { Hono } from "hono";
 
-import { cancelTask, retryTask } from "../../engine/lifecycle.ts";
+import { cancelTask, retryTask, type EngineDeps } from "../../engine/lifecycle.ts";
 import { dependenciesOf, taskToJson } from "../../engine/task-record.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { route } from "../../http/openapi.ts";
@@ -10,6 +10,16 @@ import { CreateTaskBody, ListTasksQuery, listOf, TaskOut, UpdateTaskBody, WaitQu
 import { createTask, deleteTask, getTask, listTasks, updateTask } from "./service.ts";
 
 const tags = ["tasks"];
+
+/**
+ * The task as it is after one event, read once however many streams follow it: 10,000 subscribers
+ * must not mean 10,000 reads of the same row per event.
+ */
+let rendered: { event: object; json: string } | null = null;
+function renderOnce(deps: EngineDeps, id: string, event: object): string {
+  if (rendered?.event !== event) rendered = { event, json: JSON.stringify(getTask(deps, id)) };
+  return rendered.json;
+}
 
 const create = route({
   method: "post",
@@ -80,10 +90,10 @@ export const tasksApi = new Hono<AppEnv>()
       sse.send("task", initial);
       const offs = [
         deps.bus.on("task:changed", (e) => {
-          if (e.taskId === id) sse.send("task", getTask(deps, id));
+          if (e.taskId === id) sse.send("task", renderOnce(deps, id, e));
         }),
         deps.bus.on("task:updated", (e) => {
-          if (e.taskId === id) sse.send("task", getTask(deps, id));
+          if (e.taskId === id) sse.send("task", renderOnce(deps, id, e));
         }),
         deps.bus.on("task:deleted", (e) => {
           if (e.taskId !== id) return;
