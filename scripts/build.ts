@@ -1,13 +1,17 @@
 // `npm run build`: compiles AgentVine into one executable, dist/agentvine, with everything embedded
-// (migrations are imported as text, the thread entry is an extra entrypoint, public assets as files).
+// (migrations are imported as text, the thread entry is an extra entrypoint, public assets and the
+// generated stylesheet as files).
 import { mkdirSync, rmSync } from "node:fs";
 import { VERSION } from "../src/version.ts";
+import { buildCss } from "./build-css.ts";
 
 const outfile = process.env.AGENTVINE_OUTFILE ?? "dist/agentvine";
 rmSync(outfile, { force: true });
 mkdirSync("dist", { recursive: true });
 
 const started = performance.now();
+// The bundle embeds the stylesheet, so it is generated from the views first.
+await buildCss();
 const result = await Bun.build({
   // Every entry sits under src/, so inside the binary the threads are ./runtime/thread.js and
   // ./db/checkpointer.js next to main (pool.ts and checkpoints.ts resolve them so; the binary test proves it).

@@ -2,18 +2,30 @@
 import type { Server } from "bun";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { compress } from "hono/compress";
 import { requestId } from "hono/request-id";
+import { dashboardRoutes } from "./features/dashboard/routes.tsx";
+import { DashboardStats } from "./features/dashboard/stats.ts";
+import { auditApi } from "./features/audit/api.ts";
+import { authApi } from "./features/auth/api.ts";
+import { apiKeysApi } from "./features/auth/api-keys-api.ts";
+import { usersApi } from "./features/auth/users-api.ts";
 import { executionsApi } from "./features/executions/api.ts";
+import { LiveHub } from "./features/live/hub.ts";
+import { liveRoutes } from "./features/live/routes.ts";
 import { plansApi } from "./features/plans/api.ts";
+import { planRoutes } from "./features/plans/routes.tsx";
 import { queueApi } from "./features/queue/api.ts";
+import { secretsApi } from "./features/secrets/api.ts";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
+import { taskRoutes } from "./features/tasks/routes.tsx";
+import { assetRoutes } from "./http/assets.ts";
 import type { AppEnv, AppServices } from "./http/context.ts";
 import { AppError, errorBody, jsonError } from "./http/errors.ts";
 import { metricsText } from "./http/metrics.ts";
-import { TASK_TYPES } from "./task-types/index.ts";
-import faviconPath from "../public/favicon.svg" with { type: "file" };
-import { HomePage } from "../views/home.tsx";
+import { htmlError, htmlNotFound } from "./http/render.tsx";
+import { renderLogLines } from "../views/tasks/logs.tsx";
 import { enabled, logger } from "./log.ts";
 
 const log = logger("http");
@@ -48,24 +60,56 @@ export function createApp(services: AppServices) {
   api.route("/", executionsApi);
   api.route("/", queueApi);
   api.route("/", plansApi);
+  api.route("/", authApi);
+  api.route("/", usersApi);
+  api.route("/", apiKeysApi);
+  api.route("/", auditApi);
+  api.route("/", secretsApi);
 
   app.route("/api/v1", api);
 
   app.get("/metrics", (c) => c.text(metricsText(services), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
-  app.get("/favicon.svg", () => new Response(Bun.file(faviconPath), { headers: { "content-type": "image/svg+xml", "cache-control": "public, max-age=86400" } }));
-  app.get("/", (c) => c.html(`<!doctype html>${HomePage({ version: services.version, taskTypes: [...TASK_TYPES.keys()] })}`));
+
+  // The web UI: server-rendered pages, their live-update stream, and the embedded static assets.
+  const live = new LiveHub(services.deps.bus, renderLogLines);
+  const dashboard = new DashboardStats(services.deps);
+  const ui = new Hono<AppEnv>();
+  ui.use(async function uiServices(c, next) {
+    c.set("live", live);
+    c.set("dashboard", dashboard);
+    await next();
+  });
+  // Pages and fragments are gzipped; the event stream (no-transform) and the pre-gzipped assets are not.
+  const gzip = compress({ encoding: "gzip" });
+  const formLimit = bodyLimit({
+    maxSize: services.config.maxBodyBytes,
+    onError: () => {
+      throw new AppError(413, "payload_too_large", `Request body exceeds the limit of ${services.config.maxBodyBytes} bytes`);
+    },
+  });
+  // Mounted at the root, these would also see unmatched /api paths: the API keeps its own behaviour.
+  ui.use(function gzipPages(c, next) {
+    return c.req.path.startsWith("/api/") ? next() : gzip(c, next);
+  });
+  ui.use(function limitForms(c, next) {
+    return c.req.path.startsWith("/api/") ? next() : formLimit(c, next);
+  });
+  ui.route("/", assetRoutes);
+  ui.route("/", liveRoutes);
+  ui.route("/", dashboardRoutes);
+  ui.route("/tasks", taskRoutes);
+  ui.route("/plans", planRoutes);
+  app.route("/", ui);
 
   app.onError((err, c) => {
     if (c.req.path.startsWith("/api/")) return jsonError(c, err);
-    const status = err instanceof AppError ? err.status : 500;
-    if (status === 500) log.error(`request ${c.get("requestId")} failed:`, err);
-    return c.text(status === 500 ? "Internal error" : err.message, status);
+    return htmlError(c, err);
   });
   // A sub-app's notFound is not consulted once it is mounted with app.route(), so the API's JSON 404 lives here.
   app.notFound((c) =>
     c.req.path.startsWith("/api/")
       ? c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`), 404)
-      : c.text("Not found", 404),
+      : htmlNotFound(c),
   );
   return app;
 }

@@ -29,6 +29,11 @@ describe("loadServeConfig", () => {
       defaultMaxRetries: 0,
       dbSynchronous: "NORMAL",
       capabilities: [],
+      openRegistration: false,
+      accessTokenTtlSeconds: 900,
+      rateLimit: 3000,
+      authRateLimit: 20,
+      trustProxy: false,
     });
   });
 
@@ -45,6 +50,13 @@ describe("loadServeConfig", () => {
       AGENTVINE_DEFAULT_MAX_RETRIES: "3",
       AGENTVINE_DB_SYNCHRONOUS: "FULL",
       AGENTVINE_CAPABILITIES: "gpu, linux",
+      AGENTVINE_OPEN_REGISTRATION: "true",
+      AGENTVINE_ACCESS_TOKEN_TTL: "300",
+      AGENTVINE_RATE_LIMIT: "0",
+      AGENTVINE_AUTH_RATE_LIMIT: "5",
+      AGENTVINE_TRUST_PROXY: "yes",
+      AGENTVINE_JWT_SECRET: "j".repeat(40),
+      AGENTVINE_SECRETS_KEY: "ab".repeat(32),
     });
     expect(config).toEqual({
       port: 9000,
@@ -59,7 +71,24 @@ describe("loadServeConfig", () => {
       defaultMaxRetries: 3,
       dbSynchronous: "FULL",
       capabilities: ["gpu", "linux"],
+      openRegistration: true,
+      accessTokenTtlSeconds: 300,
+      rateLimit: 0,
+      authRateLimit: 5,
+      trustProxy: true,
+      jwtSecret: "j".repeat(40),
+      secretsKey: "ab".repeat(32),
     });
+  });
+
+  test("the JWT secret and the secrets key come from the environment only, and a bad one is named without echoing it", () => {
+    expect(configError(["--jwt-secret", "x".repeat(40)]).message).toContain("--jwt-secret");
+    const short = configError([], { AGENTVINE_JWT_SECRET: "hunter2-but-longer", AGENTVINE_SECRETS_KEY: "not-a-key" });
+    expect(short.message).toContain("invalid AGENTVINE_JWT_SECRET: must be at least 32 characters");
+    expect(short.message).toContain("invalid AGENTVINE_SECRETS_KEY: must be 32 bytes");
+    expect(short.message).not.toContain("hunter2");
+    expect(short.message).not.toContain("not-a-key");
+    expect(configError([], { AGENTVINE_OPEN_REGISTRATION: "maybe" }).message).toContain("--open-registration (AGENTVINE_OPEN_REGISTRATION)");
   });
 
   test("a flag beats its environment twin, in both --flag value and --flag=value forms", () => {

@@ -3,10 +3,17 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { parseSecretsKey } from "./features/secrets/key.ts";
 
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const TRUE = ["true", "1", "yes", "on"];
+const bool = z
+  .string()
+  .transform((s) => s.trim().toLowerCase())
+  .pipe(z.enum([...TRUE, "false", "0", "no", "off"], "expected true or false"))
+  .transform((s) => TRUE.includes(s));
 
 export const ServeConfigSchema = z.object({
   port: int(0, 65535).default(8080),
@@ -27,6 +34,23 @@ export const ServeConfigSchema = z.object({
     .default("")
     .transform((s) => s.split(",").map((c) => c.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,62}$/, "capability labels are lowercase letters, digits, . _ : -"))),
+  /** After the first (admin) account, anyone may register — as a viewer. */
+  openRegistration: bool.default(false),
+  /** Lifetime of a Bearer access token. */
+  accessTokenTtlSeconds: int(60, 24 * 3600).default(900),
+  /** Requests a minute per client address and per account on the API (a burst of that many); 0 = off. */
+  rateLimit: int(0, 10_000_000).default(3000),
+  /** Requests a minute per client address on /api/v1/auth/*; 0 = off. */
+  authRateLimit: int(0, 100_000).default(20),
+  /** Trust X-Forwarded-For / X-Forwarded-Proto from a reverse proxy in front of the server. */
+  trustProxy: bool.default(false),
+  /** HS256 key of the access tokens; by default a random one kept in <data-dir>/jwt-secret.key. */
+  jwtSecret: z.string().min(32, "must be at least 32 characters (e.g. openssl rand -base64 48)").optional(),
+  /** AES-256 key of the secrets store; by default a random one kept in <data-dir>/secrets.key. */
+  secretsKey: z
+    .string()
+    .refine((s) => parseSecretsKey(s) !== null, "must be 32 bytes as base64 or 64 hex digits (e.g. openssl rand -base64 32)")
+    .optional(),
 });
 export type ServeConfig = z.infer<typeof ServeConfigSchema> & { dbPath: string };
 
@@ -43,6 +67,17 @@ const SERVE_FLAGS = {
   "default-max-retries": ["defaultMaxRetries", "AGENTVINE_DEFAULT_MAX_RETRIES"],
   "db-synchronous": ["dbSynchronous", "AGENTVINE_DB_SYNCHRONOUS"],
   capabilities: ["capabilities", "AGENTVINE_CAPABILITIES"],
+  "open-registration": ["openRegistration", "AGENTVINE_OPEN_REGISTRATION"],
+  "access-token-ttl": ["accessTokenTtlSeconds", "AGENTVINE_ACCESS_TOKEN_TTL"],
+  "rate-limit": ["rateLimit", "AGENTVINE_RATE_LIMIT"],
+  "auth-rate-limit": ["authRateLimit", "AGENTVINE_AUTH_RATE_LIMIT"],
+  "trust-proxy": ["trustProxy", "AGENTVINE_TRUST_PROXY"],
+} as const;
+
+/** Keys read from the environment only: a flag's value would show in `ps` to every user of the machine. */
+const ENV_ONLY = {
+  jwtSecret: "AGENTVINE_JWT_SECRET",
+  secretsKey: "AGENTVINE_SECRETS_KEY",
 } as const;
 
 export class ConfigError extends Error {
@@ -66,11 +101,17 @@ export function loadServeConfig(argv: string[], env: Env = process.env): ServeCo
     const value = (values[flag] ?? env[envName])?.toString().trim();
     if (value !== undefined && value !== "") raw[key] = value;
   }
+  for (const [key, envName] of Object.entries(ENV_ONLY)) {
+    const value = env[envName]?.trim();
+    if (value) raw[key] = value;
+  }
   const parsed = ServeConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const flagOf = (key: string) => Object.entries(SERVE_FLAGS).find(([, [k]]) => k === key);
     const lines = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0]);
+      const envOnly = ENV_ONLY[key as keyof typeof ENV_ONLY];
+      if (envOnly) return `invalid ${envOnly}: ${issue.message}`; // never echo a secret
       const entry = flagOf(key);
       const name = entry ? `--${entry[0]} (${entry[1][1]})` : key;
       return `invalid ${name}: ${issue.message} (got ${JSON.stringify(raw[key])})`;

@@ -5,6 +5,7 @@ import { planCommand } from "./cli/plan.ts";
 import { taskCommand } from "./cli/task.ts";
 import { ConfigError, loadServeConfig } from "./config.ts";
 import { openDatabase } from "./db/client.ts";
+import { countUsers } from "./features/auth/users.ts";
 import { migrate } from "./db/migrate.ts";
 import { startServer } from "./server.ts";
 import { VERSION } from "./version.ts";
@@ -33,7 +34,13 @@ serve options (each also an environment variable):
   --default-timeout S   AGENTVINE_DEFAULT_TIMEOUT (3600)
   --default-max-retries N  AGENTVINE_DEFAULT_MAX_RETRIES (0)
   --db-synchronous M    AGENTVINE_DB_SYNCHRONOUS (NORMAL|FULL)
-  --capabilities a,b    AGENTVINE_CAPABILITIES (labels of the local threads)`;
+  --capabilities a,b    AGENTVINE_CAPABILITIES (labels of the local threads)
+  --open-registration B AGENTVINE_OPEN_REGISTRATION (false; true lets anyone register as a viewer)
+  --access-token-ttl S  AGENTVINE_ACCESS_TOKEN_TTL (900)
+  --rate-limit N        AGENTVINE_RATE_LIMIT (3000 API requests a minute per address and account; 0 = off)
+  --auth-rate-limit N   AGENTVINE_AUTH_RATE_LIMIT (20 a minute per address on /api/v1/auth/*)
+  --trust-proxy B       AGENTVINE_TRUST_PROXY (false; true behind your own reverse proxy)
+  environment only:     AGENTVINE_JWT_SECRET, AGENTVINE_SECRETS_KEY (generated in the data dir by default)`;
 
 async function serve(argv: string[]): Promise<number> {
   const config = loadServeConfig(argv);
@@ -45,6 +52,11 @@ async function serve(argv: string[]): Promise<number> {
   log(`  data:    ${config.dbPath}`);
   log(`  workers: ${config.workers} local thread${config.workers === 1 ? "" : "s"}`);
   if (server.recovered) log(`  recovered ${server.recovered} task(s) that were running when the server last stopped`);
+  if (countUsers(server.services.auth) === 0) {
+    log(`  no accounts yet: the first one registered becomes the admin —`);
+    log(`           curl -s -X POST ${server.url}/api/v1/auth/register -H 'content-type: application/json' \\`);
+    log(`             -d '{"username":"admin","password":"<at least 12 characters>"}'`);
+  }
   log(`  try:     curl -s -X POST ${server.url}/api/v1/tasks -H 'content-type: application/json' \\`);
   log(`             -d '{"title":"hi","task_type":"hello","params":{"name":"world"}}'`);
   return new Promise((resolve) => {

@@ -13,8 +13,12 @@ import { transact } from "./engine/outbox.ts";
 import { settleAllParents } from "./engine/parent-status.ts";
 import { TaskLogger } from "./engine/task-logger.ts";
 import { EventBus } from "./events/bus.ts";
+import { createAuth, type AuthSettings } from "./features/auth/deps.ts";
+import { parseSecretsKey } from "./features/secrets/key.ts";
+import { SecretStore } from "./features/secrets/store.ts";
 import { TaskWaiters } from "./features/tasks/service.ts";
-import type { AppServices } from "./http/context.ts";
+import type { AppServices, RateLimits } from "./http/context.ts";
+import { perMinute, TokenBuckets } from "./http/rate-limit.ts";
 import { WorkerPool } from "./runtime/pool.ts";
 import { VERSION } from "./version.ts";
 import { logger } from "./log.ts";
@@ -35,7 +39,16 @@ export interface RunningServer {
 export type StartOptions = Pick<
   ServeConfig,
   "port" | "host" | "dataDir" | "dbPath" | "workers" | "shutdownGraceSeconds" | "maxBodyBytes" | "defaultTimeoutSeconds" | "defaultMaxRetries" | "dbSynchronous"
-> & { capabilities?: string[]; reapIntervalMs?: number; threadUrl?: URL };
+> &
+  Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey">> & {
+    capabilities?: string[];
+    reapIntervalMs?: number;
+    threadUrl?: URL;
+    /** The clock of auth, rate limits and secrets (tests move it instead of sleeping). */
+    clock?: () => number;
+    /** Overrides of the auth numbers (lockout, TTLs, password cost), for tests and benchmarks. */
+    authSettings?: Partial<AuthSettings>;
+  };
 
 export function localWorkerId(): string {
   return `local-${hostname()}`;
@@ -64,6 +77,22 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
       ? new WorkerPool({ ...deps, size: config.workers, workerId, logger, dataDir: config.dataDir, capabilities: config.capabilities, threadUrl: config.threadUrl })
       : null;
   const waiters = new TaskWaiters(deps);
+  const clock = config.clock ?? Date.now;
+  const auth = await createAuth({
+    db,
+    dataDir: config.dataDir,
+    jwtSecret: config.jwtSecret,
+    clock,
+    settings: definedOnly({
+      openRegistration: config.openRegistration,
+      accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+      trustProxy: config.trustProxy,
+      ...config.authSettings,
+    }),
+  });
+  const secretsKey = config.secretsKey === undefined ? undefined : parseSecretsKey(config.secretsKey);
+  if (secretsKey === null) throw new Error("AGENTVINE_SECRETS_KEY must be 32 bytes as base64 or 64 hex digits");
+  const secrets = SecretStore.open({ db, dataDir: config.dataDir, key: secretsKey, clock });
   const services: AppServices = {
     deps,
     config: {
@@ -79,6 +108,9 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     workerId,
     version: VERSION,
     startedAt,
+    auth,
+    secrets,
+    limits: rateLimits(config.rateLimit ?? 3000, config.authRateLimit ?? 20, clock),
   };
   const app = createApp(services);
   const server = Bun.serve({
@@ -124,6 +156,15 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
       return stopping;
     },
   };
+}
+
+function rateLimits(perMinuteApi: number, perMinuteAuth: number, clock: () => number): RateLimits {
+  const buckets = (n: number) => (n > 0 ? new TokenBuckets(perMinute(n), clock) : null);
+  return { api: buckets(perMinuteApi), account: buckets(perMinuteApi), auth: buckets(perMinuteAuth) };
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function upsertLocalWorker(db: Db, id: string, threads: number, capabilities: string[], now: number) {

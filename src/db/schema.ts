@@ -284,3 +284,134 @@ export const planRuns = sqliteTable(
 );
 
 export type PlanRow = typeof plans.$inferSelect;
+
+// ---- Accounts, sessions, API keys, audit and secrets (the security issue) ----
+
+export const ROLES = ["viewer", "operator", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const API_KEY_SCOPES = ["worker", "api"] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+export const ACTOR_TYPES = ["user", "api_key", "system", "anonymous"] as const;
+export type ActorType = (typeof ACTOR_TYPES)[number];
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    /** Stored lowercased: sign-in is case-insensitive. */
+    username: text("username").notNull(),
+    email: text("email"),
+    /** A PHC string ($argon2id$v=19$m=…,t=…,p=…$salt$hash): it carries its own cost parameters. */
+    password_hash: text("password_hash").notNull(),
+    full_name: text("full_name"),
+    role: text("role").$type<Role>().notNull(),
+    is_active: integer("is_active", { mode: "boolean" }).notNull().default(true),
+    is_verified: integer("is_verified", { mode: "boolean" }).notNull().default(false),
+    settings: text("settings", { mode: "json" }).notNull().default(sql`'{}'`).$type<Record<string, unknown>>(),
+    created_at: integer("created_at").notNull(),
+    updated_at: integer("updated_at").notNull(),
+    last_login_at: integer("last_login_at"),
+    /** Consecutive failed sign-ins; reset by a successful one. */
+    failed_logins: integer("failed_logins").notNull().default(0),
+    locked_until: integer("locked_until"),
+  },
+  (t) => [
+    check("users_role_check", sql`${t.role} IN (${inList(ROLES)})`),
+    check("users_failed_logins_check", sql`${t.failed_logins} >= 0`),
+    uniqueIndex("users_username_idx").on(t.username),
+    uniqueIndex("users_email_idx").on(t.email),
+  ],
+);
+
+/**
+ * Refresh tokens, stored as SHA-256 hashes. A login starts a family; each refresh marks the token used
+ * (replaced_by the next one) and adds the next to the family. Presenting a used token revokes the family.
+ */
+export const refreshTokens = sqliteTable(
+  "refresh_tokens",
+  {
+    id: text("id").primaryKey(),
+    user_id: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    family_id: text("family_id").notNull(),
+    token_hash: text("token_hash").notNull(),
+    created_at: integer("created_at").notNull(),
+    expires_at: integer("expires_at").notNull(),
+    used_at: integer("used_at"),
+    replaced_by: text("replaced_by"),
+    revoked_at: integer("revoked_at"),
+    user_agent: text("user_agent"),
+    ip: text("ip"),
+  },
+  (t) => [
+    uniqueIndex("refresh_tokens_hash_idx").on(t.token_hash),
+    index("refresh_tokens_family_idx").on(t.family_id),
+    index("refresh_tokens_user_idx").on(t.user_id, t.created_at),
+    check("refresh_tokens_used_check", sql`(${t.used_at} IS NULL) = (${t.replaced_by} IS NULL)`),
+  ],
+);
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    /** The first characters of the key, shown in lists so a key can be recognised; not enough to use it. */
+    prefix: text("prefix").notNull(),
+    key_hash: text("key_hash").notNull(),
+    scope: text("scope").$type<ApiKeyScope>().notNull(),
+    user_id: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    created_at: integer("created_at").notNull(),
+    last_used_at: integer("last_used_at"),
+    revoked_at: integer("revoked_at"),
+  },
+  (t) => [
+    check("api_keys_scope_check", sql`${t.scope} IN (${inList(API_KEY_SCOPES)})`),
+    uniqueIndex("api_keys_hash_idx").on(t.key_hash),
+    index("api_keys_user_idx").on(t.user_id),
+  ],
+);
+
+/** Append-only: a trigger in the migration refuses every UPDATE. */
+export const auditEvents = sqliteTable(
+  "audit_events",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    at: integer("at").notNull(),
+    /** A user id, an API key id, or "system" / "anonymous". */
+    actor: text("actor").notNull(),
+    actor_type: text("actor_type").$type<ActorType>().notNull(),
+    /** `noun.verb`, e.g. `auth.login`, `user.updated`, `api_key.revoked`. */
+    action: text("action").notNull(),
+    resource_type: text("resource_type"),
+    resource_id: text("resource_id"),
+    ip: text("ip"),
+    details: text("details", { mode: "json" }).$type<Record<string, unknown>>(),
+  },
+  (t) => [
+    check("audit_events_actor_type_check", sql`${t.actor_type} IN (${inList(ACTOR_TYPES)})`),
+    index("audit_events_at_idx").on(t.at),
+    index("audit_events_actor_idx").on(t.actor, t.at),
+    index("audit_events_action_idx").on(t.action, t.at),
+    index("audit_events_resource_idx").on(t.resource_type, t.resource_id, t.at),
+  ],
+);
+
+/** name → value, encrypted with AES-256-GCM (the name is the additional authenticated data). */
+export const secrets = sqliteTable("secrets", {
+  name: text("name").primaryKey(),
+  ciphertext: text("ciphertext").notNull(),
+  iv: text("iv").notNull(),
+  tag: text("tag").notNull(),
+  created_at: integer("created_at").notNull(),
+  updated_at: integer("updated_at").notNull(),
+});
+
+export type UserRow = typeof users.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type AuditEventRow = typeof auditEvents.$inferSelect;

@@ -3,8 +3,12 @@ import type { ServeConfig } from "../config.ts";
 import type { EngineDeps } from "../engine/lifecycle.ts";
 import type { SubmitBatcher } from "../engine/submit-batcher.ts";
 import type { TaskLogger } from "../engine/task-logger.ts";
+import type { AuthDeps } from "../features/auth/deps.ts";
+import type { Principal } from "../features/auth/principals.ts";
+import type { SecretStore } from "../features/secrets/store.ts";
 import type { TaskWaiters } from "../features/tasks/service.ts";
 import type { WorkerPool } from "../runtime/pool.ts";
+import type { TokenBuckets } from "./rate-limit.ts";
 
 export type AppConfig = Pick<ServeConfig, "defaultTimeoutSeconds" | "defaultMaxRetries" | "maxBodyBytes" | "dataDir">;
 
@@ -19,6 +23,19 @@ export interface AppServices {
   workerId: string;
   version: string;
   startedAt: number;
+  /** Users, sessions, tokens, API keys: the auth services' dependencies. */
+  auth: AuthDeps;
+  secrets: SecretStore;
+  /** Token buckets of the rate limits; null where the limit is off. */
+  limits: RateLimits;
+}
+
+export interface RateLimits {
+  /** Per client address, then per account, on the API. */
+  api: TokenBuckets | null;
+  account: TokenBuckets | null;
+  /** Per client address on /api/v1/auth/*: stricter. */
+  auth: TokenBuckets | null;
 }
 
 export type AppEnv = {
@@ -26,5 +43,7 @@ export type AppEnv = {
     requestId: string;
     /** Lifts Bun's idle timeout for this request (long-polls and event streams). */
     holdOpen: () => void;
+    /** Who the request is: set by authenticate(); absent on routes that do not authenticate. */
+    principal?: Principal;
   };
 };

@@ -29,6 +29,8 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details: ErrorDetail[] = [],
+    /** Extra response headers, e.g. Retry-After on a 429 or WWW-Authenticate on a 401. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = "AppError";
@@ -80,8 +82,8 @@ const STATUS_CODES: Record<number, ErrorCode> = {
 };
 
 /** Normalises any thrown value to {status, body}; unknown errors are logged and hidden. */
-export function toErrorResponse(err: unknown, requestId: string): { status: ContentfulStatusCode; body: ErrorBody } {
-  if (err instanceof AppError) return { status: err.status, body: errorBody(err.code, err.message, err.details) };
+export function toErrorResponse(err: unknown, requestId: string): { status: ContentfulStatusCode; body: ErrorBody; headers?: Record<string, string> } {
+  if (err instanceof AppError) return { status: err.status, body: errorBody(err.code, err.message, err.details), headers: err.headers };
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
     const code = STATUS_CODES[status] ?? (status >= 500 ? "internal" : "validation_failed");
@@ -92,6 +94,6 @@ export function toErrorResponse(err: unknown, requestId: string): { status: Cont
 }
 
 export function jsonError(c: Context, err: unknown) {
-  const { status, body } = toErrorResponse(err, c.get("requestId") ?? "-");
-  return c.json(body, status);
+  const { status, body, headers } = toErrorResponse(err, c.get("requestId") ?? "-");
+  return c.json(body, status, headers);
 }

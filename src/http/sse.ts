@@ -3,11 +3,22 @@
 export interface SseWriter {
   /** Sends one event; `id` lets a reconnecting client resume with Last-Event-ID. */
   send(event: string, data: unknown, id?: string | number): void;
+  /** Writes a frame encoded once by the caller (`encodeSseFrame`), to share it among many streams. */
+  sendRaw(frame: Uint8Array): void;
   close(): void;
   readonly closed: boolean;
 }
 
 const encoder = new TextEncoder();
+
+/** One SSE frame as bytes: encode it once, then `sendRaw` it to every subscriber. */
+export function encodeSseFrame(event: string, data: string, id?: string | number): Uint8Array {
+  let frame = `event: ${event}\n`;
+  if (id !== undefined) frame += `id: ${id}\n`;
+  // CR is a line break to an EventSource too: split on every kind so no part of the data is lost.
+  for (const line of data.split(/\r\n|\r|\n/)) frame += `data: ${line}\n`;
+  return encoder.encode(`${frame}\n`);
+}
 
 export function sseResponse(
   signal: AbortSignal,
@@ -37,12 +48,12 @@ export function sseResponse(
       const writer: SseWriter = {
         send(event, data, id) {
           if (closed) return;
-          const payload = typeof data === "string" ? data : JSON.stringify(data);
-          let frame = `event: ${event}\n`;
-          if (id !== undefined) frame += `id: ${id}\n`;
-          for (const line of payload.split("\n")) frame += `data: ${line}\n`;
+          writer.sendRaw(encodeSseFrame(event, typeof data === "string" ? data : JSON.stringify(data), id));
+        },
+        sendRaw(frame) {
+          if (closed) return;
           try {
-            controller.enqueue(encoder.encode(`${frame}\n`));
+            controller.enqueue(frame);
           } catch {
             finish();
           }

@@ -58,6 +58,19 @@ describe("the compiled binary", () => {
     const logs = (await (await fetch(`${server.url}/api/v1/executions/${executions.items[0].id}/logs`)).json()) as any;
     expect(logs.items.map((l: any) => l.message)).toEqual(["Saying hello to world"]);
 
+    // The web UI and its embedded, content-hashed assets (stylesheet generated at build time).
+    const dashboard = await (await fetch(`${server.url}/`)).text();
+    expect(dashboard).toContain("<title>Dashboard · AgentVine</title>");
+    const assets = [...dashboard.matchAll(/(?:href|src)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.length).toBeGreaterThanOrEqual(4);
+    for (const path of assets) {
+      const res = await fetch(`${server.url}${path}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("cache-control")).toContain("immutable");
+      expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(100);
+    }
+    expect((await fetch(`${server.url}/tasks/${id}`)).status).toBe(200);
+
     const health = run(["healthcheck", "--url", server.url], cwd);
     expect(health.exitCode).toBe(0);
 

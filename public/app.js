@@ -1,0 +1,249 @@
+// AgentVine's small UI script (served from the binary, no inline script anywhere): theme toggle, toasts
+// from HX-Trigger, a confirm dialog for hx-confirm, dialogs, the request progress bar, error states,
+// the live-connection badge, relative times, the log level filter and log auto-scroll.
+(function () {
+  "use strict";
+  var doc = document;
+  var root = doc.documentElement;
+
+  // ---- theme: system -> light -> dark -> system; a cookie lets the server render it without a flash
+  var THEMES = ["system", "light", "dark"];
+  var LABELS = { system: "System", light: "Light", dark: "Dark" };
+  function setTheme(theme) {
+    if (theme === "system") {
+      root.removeAttribute("data-theme");
+      doc.cookie = "theme=; path=/; max-age=0; samesite=lax";
+    } else {
+      root.setAttribute("data-theme", theme);
+      doc.cookie = "theme=" + theme + "; path=/; max-age=31536000; samesite=lax";
+    }
+    doc.querySelectorAll("[data-theme-label]").forEach(function (el) {
+      el.textContent = LABELS[theme];
+    });
+  }
+
+  // ---- toasts
+  var TOAST_BADGE = { error: ["tone-err", "Error"], success: ["tone-ok", "Done"], info: ["tone-info", "Note"] };
+  function dismissLater(el, level) {
+    setTimeout(function () {
+      el.remove();
+    }, level === "error" ? 9000 : 4500);
+  }
+  function showToast(level, message) {
+    var box = doc.getElementById("toasts");
+    if (!box || !message) return;
+    level = TOAST_BADGE[level] ? level : "info";
+    var el = doc.createElement("div");
+    el.className = "card flex items-start gap-2 p-3 text-sm shadow-lg";
+    el.setAttribute("role", level === "error" ? "alert" : "status");
+    el.setAttribute("data-toast", level);
+    var badge = doc.createElement("span");
+    badge.className = "badge " + TOAST_BADGE[level][0];
+    badge.textContent = TOAST_BADGE[level][1];
+    var text = doc.createElement("p");
+    text.className = "min-w-0 flex-1 break-words";
+    text.textContent = String(message);
+    var close = doc.createElement("button");
+    close.type = "button";
+    close.className = "px-1 text-muted hover:text-fg";
+    close.setAttribute("data-toast-close", "");
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "✕";
+    el.append(badge, text, close);
+    box.append(el);
+    while (box.children.length > 4) box.firstElementChild.remove();
+    dismissLater(el, level);
+  }
+  window.agentvineToast = showToast;
+
+  doc.addEventListener("toast", function (e) {
+    var d = e.detail || {};
+    showToast(d.level, d.message);
+  });
+
+  // ---- clicks: theme toggle, toast close, dialog open / close
+  doc.addEventListener("click", function (e) {
+    var t = e.target instanceof Element ? e.target : null;
+    if (!t) return;
+    var toggle = t.closest("[data-theme-toggle]");
+    if (toggle) {
+      var current = root.getAttribute("data-theme") || "system";
+      setTheme(THEMES[(THEMES.indexOf(current) + 1) % THEMES.length]);
+      return;
+    }
+    var close = t.closest("[data-toast-close]");
+    if (close) {
+      close.closest("[data-toast]").remove();
+      return;
+    }
+    var opener = t.closest("[data-dialog-open]");
+    if (opener) {
+      var dialog = doc.getElementById(opener.getAttribute("data-dialog-open"));
+      if (dialog && dialog.showModal) {
+        e.preventDefault();
+        dialog.showModal();
+        var first = dialog.querySelector("[autofocus], input, select, textarea");
+        if (first) first.focus();
+      }
+      return;
+    }
+    var closer = t.closest("[data-dialog-close]");
+    if (closer) {
+      var d = closer.closest("dialog");
+      if (d) d.close();
+    }
+  });
+
+  // The server closes a dialog after a successful form (HX-Trigger {"dialog:close": "<id>"}).
+  doc.addEventListener("dialog:close", function (e) {
+    var id = e.detail && e.detail.value;
+    var dialog = id && doc.getElementById(id);
+    if (dialog && dialog.open) dialog.close();
+  });
+
+  // ---- confirmation before destructive actions (hx-confirm), in a styled <dialog>
+  doc.addEventListener("htmx:confirm", function (e) {
+    var question = e.detail.question;
+    if (!question) return;
+    var dialog = doc.getElementById("confirm-dialog");
+    if (!dialog || !dialog.showModal) return; // htmx falls back to window.confirm
+    e.preventDefault();
+    var elt = e.detail.elt;
+    dialog.querySelector("[data-confirm-message]").textContent = question;
+    dialog.querySelector("#confirm-title").textContent = elt.getAttribute("data-confirm-title") || "Are you sure?";
+    dialog.querySelector("[data-confirm-ok]").textContent = elt.getAttribute("data-confirm-label") || "Confirm";
+    dialog.returnValue = "";
+    dialog.addEventListener(
+      "close",
+      function () {
+        if (dialog.returnValue === "ok") e.detail.issueRequest(true);
+      },
+      { once: true },
+    );
+    dialog.showModal();
+  });
+
+  // ---- GET filters: leave empty fields out of the URL (it is pushed to the history)
+  doc.addEventListener("htmx:configRequest", function (e) {
+    if (e.detail.verb !== "get") return;
+    var params = e.detail.parameters;
+    var empty = [];
+    params.forEach(function (value, key) {
+      if (value === "") empty.push(key);
+    });
+    empty.forEach(function (key) {
+      params.delete(key);
+    });
+  });
+
+  // ---- request progress bar (not for background refreshes driven by live events)
+  var inFlight = 0;
+  function background(e) {
+    var ev = e.detail && e.detail.requestConfig && e.detail.requestConfig.triggeringEvent;
+    return !!(ev && typeof ev.type === "string" && (ev.type.indexOf("sse:") === 0 || ev.type === "every"));
+  }
+  doc.addEventListener("htmx:beforeRequest", function (e) {
+    if (background(e)) return;
+    inFlight++;
+    root.classList.add("loading");
+  });
+  doc.addEventListener("htmx:afterRequest", function (e) {
+    if (background(e)) return;
+    inFlight = Math.max(0, inFlight - 1);
+    if (inFlight === 0) root.classList.remove("loading");
+  });
+
+  // ---- errors: the server sends a toast (HX-Trigger) and, for a list, an error state to show in place
+  doc.addEventListener("htmx:beforeSwap", function (e) {
+    var xhr = e.detail.xhr;
+    if (xhr.status >= 400 && xhr.getResponseHeader("X-Fragment") === "error" && e.detail.requestConfig.verb === "get") {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+    }
+  });
+  doc.addEventListener("htmx:responseError", function (e) {
+    var xhr = e.detail.xhr;
+    if (!xhr.getResponseHeader("HX-Trigger")) showToast("error", "Request failed (" + xhr.status + " " + xhr.statusText + ")");
+  });
+  doc.addEventListener("htmx:sendError", function () {
+    showToast("error", "The server did not answer. Check your connection and try again.");
+  });
+
+  // ---- the live badge: shown while an event stream is open, "Reconnecting…" when it dropped
+  function live(state) {
+    doc.querySelectorAll("[data-live-status]").forEach(function (el) {
+      el.classList.remove("hidden");
+      el.classList.add("flex");
+      el.classList.toggle("text-warn", state !== "open");
+      el.classList.toggle("text-ok", state === "open");
+      el.querySelector("[data-live-text]").textContent = state === "open" ? "Live" : "Reconnecting…";
+    });
+  }
+  doc.addEventListener("htmx:sseOpen", function () {
+    live("open");
+  });
+  doc.addEventListener("htmx:sseError", function () {
+    live("error");
+  });
+
+  // ---- relative times ("3 min ago") stay current
+  function relative(iso) {
+    var ms = Date.now() - Date.parse(iso);
+    var s = Math.round(Math.abs(ms) / 1000);
+    var fmt = function (n, unit) {
+      return ms < 0 ? "in " + n + " " + unit : n + " " + unit + " ago";
+    };
+    if (s < 5) return "just now";
+    if (s < 60) return fmt(s, "s");
+    if (s < 3600) return fmt(Math.floor(s / 60), "min");
+    if (s < 86400) return fmt(Math.floor(s / 3600), "h");
+    return fmt(Math.floor(s / 86400), "d");
+  }
+  setInterval(function () {
+    doc.querySelectorAll("time[data-rel]").forEach(function (el) {
+      el.textContent = relative(el.getAttribute("datetime"));
+    });
+  }, 15000);
+
+  // ---- log level filter (CSS hides lower levels, so switching needs no request) and auto-scroll
+  doc.addEventListener("change", function (e) {
+    var sel = e.target;
+    if (!(sel instanceof HTMLSelectElement) || !sel.hasAttribute("data-log-level")) return;
+    var logs = doc.getElementById(sel.getAttribute("aria-controls"));
+    if (logs) logs.setAttribute("data-min", sel.value);
+  });
+  doc.addEventListener("submit", function (e) {
+    if (e.target instanceof HTMLFormElement && e.target.hasAttribute("data-log-filter")) e.preventDefault();
+  });
+  var stick = new WeakMap();
+  doc.addEventListener("htmx:sseBeforeMessage", function (e) {
+    var el = e.target;
+    if (el.classList && el.classList.contains("logs")) stick.set(el, el.scrollHeight - el.scrollTop - el.clientHeight < 40);
+  });
+  doc.addEventListener("htmx:sseMessage", function (e) {
+    var el = e.target;
+    if (el.classList && el.classList.contains("logs")) {
+      var empty = el.querySelector("[data-log-empty]");
+      if (empty && el.children.length > 1) empty.remove();
+      if (stick.get(el)) el.scrollTop = el.scrollHeight;
+    }
+  });
+  function scrollLogs(scope) {
+    (scope || doc).querySelectorAll(".logs").forEach(function (el) {
+      el.scrollTop = el.scrollHeight;
+    });
+  }
+
+  // ---- on load and after every swap: auto-dismiss server-rendered toasts, scroll logs to the end
+  function init(scope) {
+    (scope || doc).querySelectorAll("#toasts [data-toast]").forEach(function (el) {
+      dismissLater(el, el.getAttribute("data-toast"));
+    });
+    scrollLogs(scope);
+  }
+  if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", function () { init(); });
+  else init();
+  doc.addEventListener("htmx:load", function (e) {
+    if (e.target && e.target.querySelectorAll && e.target !== doc.body) scrollLogs(e.target);
+  });
+})();

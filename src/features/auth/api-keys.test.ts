@@ -1,0 +1,111 @@
+// API keys over real HTTP: the key is answered once and stored as SHA-256, last use is recorded (at most
+// once a minute), revocation takes effect on the next request, and scopes gate what a key may do.
+import { afterEach, describe, expect, test } from "bun:test";
+import { Hono } from "hono";
+import { bearer, errorOf, expectOk, registerAdmin } from "../../../test/auth.ts";
+import { cleanup, json, startTestServer } from "../../../test/helpers.ts";
+import type { AppEnv } from "../../http/context.ts";
+import { jsonError } from "../../http/errors.ts";
+import { authenticate, requireRole, requireScope } from "./middleware.ts";
+
+afterEach(cleanup);
+
+describe("/api-keys", () => {
+  test("POST answers the key once; only its hash and a display prefix are stored; GET lists without it", async () => {
+    let now = Date.parse("2030-01-01T00:00:00Z");
+    const server = await startTestServer({ workers: 0, clock: () => now });
+    const admin = await registerAdmin(server);
+    const res = await server.api("/api-keys", bearer(admin.access_token, json({ name: "ci runner", scope: "worker" })));
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const created = await expectOk(res, 201);
+    expect(created).toMatchObject({ name: "ci runner", scope: "worker", user_id: admin.user.id, last_used_at: null, revoked_at: null });
+    expect(created.key).toMatch(/^avk_[A-Za-z0-9_-]{43}$/);
+    expect(created.prefix).toBe(created.key.slice(0, 12));
+
+    const row = server.db.sqlite.query<Record<string, unknown>, []>("SELECT * FROM api_keys").get()!;
+    expect(row.key_hash).toBe(new Bun.CryptoHasher("sha256").update(created.key).digest("hex"));
+    expect(JSON.stringify(row)).not.toContain(created.key.slice(12));
+
+    const listed = await expectOk(await server.api("/api-keys", bearer(admin.access_token)));
+    expect(listed.total).toBe(1);
+    const { key: _shownOnce, ...withoutKey } = created;
+    expect(listed.items).toEqual([withoutKey]);
+    expect(JSON.stringify(listed)).not.toContain(created.key);
+
+    const audit = server.db.sqlite.query<{ actor: string; resource_id: string; details: string }, []>("SELECT actor, resource_id, details FROM audit_events WHERE action = 'api_key.created'").all();
+    expect(audit).toEqual([{ actor: admin.user.id, resource_id: created.id, details: JSON.stringify({ name: "ci runner", scope: "worker" }) }]);
+    expect(JSON.stringify(server.db.sqlite.query("SELECT * FROM audit_events").all())).not.toContain(created.key);
+  });
+
+  test("last_used_at is set by use (written at most once a minute); DELETE revokes at once", async () => {
+    const start = Date.parse("2030-01-01T00:00:00Z");
+    let now = start;
+    const server = await startTestServer({ workers: 0, clock: () => now });
+    const admin = await registerAdmin(server);
+    const key = await expectOk(await server.api("/api-keys", bearer(admin.access_token, json({ name: "script", scope: "api" }))), 201);
+    const lastUsed = async () => (await expectOk(await server.api("/api-keys", bearer(admin.access_token)))).items[0].last_used_at;
+
+    now += 1000;
+    expect((await expectOk(await server.api("/users/me", bearer(key.key)))).username).toBe("admin"); // acts as its creator
+    expect(await lastUsed()).toBe(new Date(start + 1000).toISOString());
+    now += 30_000;
+    await expectOk(await server.api("/users/me", bearer(key.key)));
+    expect(await lastUsed()).toBe(new Date(start + 1000).toISOString()); // not rewritten within the minute
+    now += 31_000;
+    await expectOk(await server.api("/users/me", bearer(key.key)));
+    expect(await lastUsed()).toBe(new Date(start + 62_000).toISOString());
+
+    expect((await server.api(`/api-keys/${key.id}`, bearer(admin.access_token, { method: "DELETE" }))).status).toBe(204);
+    expect(await errorOf(await server.api("/users/me", bearer(key.key)))).toMatchObject({ status: 401, message: "Invalid or revoked API key" });
+    expect((await expectOk(await server.api("/api-keys", bearer(admin.access_token)))).total).toBe(0);
+    const all = await expectOk(await server.api("/api-keys?include_revoked=true", bearer(admin.access_token)));
+    expect(all.items[0].revoked_at).toBe(new Date(now).toISOString());
+    expect((await server.api(`/api-keys/${key.id}`, bearer(admin.access_token, { method: "DELETE" }))).status).toBe(204); // idempotent
+    expect((await server.api("/api-keys/unknown", bearer(admin.access_token, { method: "DELETE" }))).status).toBe(404);
+    const revocations = server.db.sqlite.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'api_key.revoked'").get()!.n;
+    expect(revocations).toBe(1);
+  });
+
+  test("an unknown key is 401, and validation names bad fields", async () => {
+    const server = await startTestServer({ workers: 0 });
+    const admin = await registerAdmin(server);
+    expect((await server.api("/users/me", bearer(`avk_${"x".repeat(43)}`))).status).toBe(401);
+    const bad = await server.api("/api-keys", bearer(admin.access_token, json({ name: "", scope: "root" })));
+    const body = (await bad.json()) as { error: { details: Array<{ field: string }> } };
+    expect(bad.status).toBe(400);
+    expect(body.error.details.map((d) => d.field).sort()).toEqual(["name", "scope"]);
+  });
+});
+
+describe("scopes", () => {
+  test("a worker key passes requireScope('worker') but no requireRole; an api key acts with its creator's role", async () => {
+    const server = await startTestServer({ workers: 0 });
+    const admin = await registerAdmin(server);
+    const worker = await expectOk(await server.api("/api-keys", bearer(admin.access_token, json({ name: "w", scope: "worker" }))), 201);
+    const api = await expectOk(await server.api("/api-keys", bearer(admin.access_token, json({ name: "a", scope: "api" }))), 201);
+
+    // How the lead wires the queue endpoints and the rest of the API.
+    const app = new Hono<AppEnv>();
+    app.use(async (c, next) => {
+      for (const [k, v] of Object.entries(server.services)) c.set(k as never, v as never);
+      await next();
+    });
+    app.onError((err, c) => jsonError(c, err));
+    app.get("/queue", authenticate(), requireScope("worker", { orRole: "admin" }), (c) => c.json({ who: c.var.principal }));
+    app.get("/workers-only", authenticate(), requireScope("worker"), (c) => c.text("ok"));
+    app.get("/operate", authenticate(), requireRole("operator"), (c) => c.text("ok"));
+    const get = (path: string, token: string) => app.request(`http://localhost${path}`, bearer(token));
+
+    const asWorker = await expectOk(await get("/queue", worker.key));
+    expect(asWorker.who).toEqual({ kind: "api_key", userId: admin.user.id, username: "admin", role: "admin", scope: "worker", keyId: worker.id });
+    expect((await get("/workers-only", worker.key)).status).toBe(200);
+    expect(await errorOf(await get("/operate", worker.key))).toMatchObject({ status: 403, message: expect.stringContaining("'worker' scope") });
+
+    expect((await get("/operate", api.key)).status).toBe(200);
+    expect((await get("/queue", api.key)).status).toBe(200); // orRole: admin
+    expect(await errorOf(await get("/workers-only", api.key))).toMatchObject({ status: 403, message: "This needs an API key with the 'worker' scope" });
+    expect((await get("/queue", admin.access_token)).status).toBe(200);
+    expect((await get("/workers-only", admin.access_token)).status).toBe(403);
+    expect((await app.request("http://localhost/queue")).status).toBe(401);
+  });
+});

@@ -1,0 +1,156 @@
+// authenticate(): `Authorization: Bearer <access token | API key>` or the session cookie → c.var.principal,
+// else 401; requireRole() / requireScope() → 403. The browser session cookie is set and renewed here too.
+import type { Context, MiddlewareHandler } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { ApiKeyScope, Role } from "../../db/schema.ts";
+import { isHttps } from "../../http/client-ip.ts";
+import type { AppEnv } from "../../http/context.ts";
+import { AppError } from "../../http/errors.ts";
+import type { AuthDeps } from "./deps.ts";
+import { ROLE_RANK, type Principal } from "./principals.ts";
+import { startSession, type ClientMeta } from "./sessions.ts";
+import { API_KEY_PREFIX, sha256 } from "./tokens.ts";
+
+/** The browser session: an HS256 token of kind `session`, HttpOnly, SameSite=Lax, Secure over HTTPS. */
+export const SESSION_COOKIE = "agentvine_session";
+
+const unauthorized = (message: string) => new AppError(401, "unauthorized", message, [], { "WWW-Authenticate": 'Bearer realm="agentvine"' });
+const forbidden = (message: string) => new AppError(403, "forbidden", message);
+
+type Resolved = { principal: Principal; renewCookie?: boolean } | { error: AppError; clearCookie?: boolean };
+
+async function fromToken(auth: AuthDeps, token: string, kind: "access" | "session", now: number): Promise<Resolved> {
+  const verified = await auth.tokens.verify(token, now);
+  if (!verified.ok || verified.claims.kind !== kind) {
+    const what = kind === "access" ? "access token" : "session";
+    if (verified.ok || verified.reason === "invalid") return { error: unauthorized(`Invalid ${what}`), clearCookie: true };
+    return {
+      error: unauthorized(kind === "access" ? "The access token has expired: refresh it (POST /api/v1/auth/refresh) or sign in again" : "The session has expired: sign in again"),
+      clearCookie: true,
+    };
+  }
+  const { sub, sid, exp } = verified.claims;
+  const user = auth.principals.user(sub, now);
+  if (!user || !user.active) return { error: unauthorized("This account has been deactivated"), clearCookie: true };
+  if (!auth.principals.sessionAlive(sid, sub, now)) return { error: unauthorized("The session has ended: sign in again"), clearCookie: true };
+  const principal: Principal = { kind: "user", userId: sub, username: user.username, role: user.role, sessionId: sid };
+  // A browser session is renewed once half its life has gone, so it only ends after that much idle time.
+  const renewCookie = kind === "session" && exp * 1000 - now < (auth.settings.sessionTtlSeconds * 1000) / 2;
+  return { principal, renewCookie };
+}
+
+function fromApiKey(auth: AuthDeps, key: string, now: number): Resolved {
+  const found = auth.principals.apiKey(sha256(key), now);
+  if (!found) return { error: unauthorized("Invalid or revoked API key") };
+  const user = auth.principals.user(found.userId, now);
+  if (!user || !user.active) return { error: unauthorized("The API key's user has been deactivated") };
+  auth.principals.touchApiKey(found, now);
+  return { principal: { kind: "api_key", userId: found.userId, username: user.username, role: user.role, scope: found.scope, keyId: found.id } };
+}
+
+/** Who the request is, from its Authorization header or else its session cookie; null when it sent neither. */
+export async function resolvePrincipal(c: Context<AppEnv>): Promise<Resolved | null> {
+  const auth = c.var.auth;
+  const now = auth.clock();
+  const header = c.req.header("authorization");
+  if (header !== undefined) {
+    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
+    if (!match) return { error: unauthorized("The Authorization header must be 'Bearer <access token or API key>'") };
+    const token = match[1]!;
+    return token.startsWith(API_KEY_PREFIX) ? fromApiKey(auth, token, now) : fromToken(auth, token, "access", now);
+  }
+  const cookie = getCookie(c, SESSION_COOKIE);
+  if (cookie) return fromToken(auth, cookie, "session", now);
+  return null;
+}
+
+export interface AuthenticateOptions {
+  /** A request without valid credentials goes on anonymously instead of 401 (a stale cookie is still cleared). */
+  optional?: boolean;
+  /** Paths left alone: exact (`/api/v1/health`) or a prefix ending in `/*` (`/api/v1/auth/*`). */
+  except?: string[];
+}
+
+function pathMatcher(patterns: string[]): (path: string) => boolean {
+  const exact = new Set(patterns.filter((p) => !p.endsWith("/*")));
+  const prefixes = patterns.filter((p) => p.endsWith("/*")).map((p) => p.slice(0, -2));
+  return (path) => exact.has(path) || prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+}
+
+/** Sets `c.var.principal` or answers 401 `unauthorized` (with WWW-Authenticate). */
+export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandler<AppEnv> {
+  const skip = options.except?.length ? pathMatcher(options.except) : null;
+  return async function authenticateRequest(c, next) {
+    if (c.var.principal) return next(); // already done by an outer authenticate()
+    if (skip?.(c.req.path)) return next();
+    const resolved = await resolvePrincipal(c);
+    if (resolved && "principal" in resolved) {
+      c.set("principal", resolved.principal);
+      if (resolved.renewCookie) await setSessionCookie(c, resolved.principal.userId, resolved.principal.sessionId!);
+      return next();
+    }
+    if (resolved?.clearCookie && getCookie(c, SESSION_COOKIE)) clearSessionCookie(c);
+    if (options.optional) return next();
+    throw resolved?.error ?? unauthorized("Sign in first: send 'Authorization: Bearer <access token or API key>' or the session cookie");
+  };
+}
+
+/** The request's principal; 401 when authenticate() did not run or found none. */
+export function principalOf(c: Context<AppEnv>): Principal {
+  const principal = c.var.principal;
+  if (!principal) throw unauthorized("Sign in first");
+  return principal;
+}
+
+/** Whether the principal may act with `role` (an API key only through the `api` scope). */
+export function hasRole(principal: Principal | undefined, role: Role): boolean {
+  if (!principal) return false;
+  if (principal.kind === "api_key" && principal.scope !== "api") return false;
+  return ROLE_RANK[principal.role] >= ROLE_RANK[role];
+}
+
+/** 403 unless the user (or `api`-scoped key, acting as its creator) has at least `role`. */
+export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
+  return async function roleRequired(c, next) {
+    const principal = principalOf(c);
+    if (principal.kind === "api_key" && principal.scope !== "api") {
+      throw forbidden(`This API key has the '${principal.scope}' scope: it may only use the queue and worker endpoints`);
+    }
+    if (ROLE_RANK[principal.role] < ROLE_RANK[role]) throw forbidden(`This needs the ${role} role; ${principal.username} is ${principal.role === "viewer" ? "a" : "an"} ${principal.role}`);
+    await next();
+  };
+}
+
+/**
+ * 403 unless the request uses an API key of `scope`. `orRole` also admits users (and `api` keys)
+ * with that role — e.g. `requireScope("worker", { orRole: "admin" })` for the worker endpoints.
+ */
+export function requireScope(scope: ApiKeyScope, options: { orRole?: Role } = {}): MiddlewareHandler<AppEnv> {
+  return async function scopeRequired(c, next) {
+    const principal = principalOf(c);
+    const keyFits = principal.kind === "api_key" && principal.scope === scope;
+    if (!keyFits && !(options.orRole && hasRole(principal, options.orRole))) {
+      throw forbidden(`This needs an API key with the '${scope}' scope${options.orRole ? ` or the ${options.orRole} role` : ""}`);
+    }
+    await next();
+  };
+}
+
+/** Puts a fresh session token for `sessionId` in the cookie. */
+export async function setSessionCookie(c: Context<AppEnv>, userId: string, sessionId: string): Promise<void> {
+  const auth = c.var.auth;
+  const ttl = auth.settings.sessionTtlSeconds;
+  const token = await auth.tokens.sign({ sub: userId, sid: sessionId, kind: "session" }, auth.clock(), ttl);
+  setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: "Lax", secure: isHttps(c, auth.settings.trustProxy), path: "/", maxAge: ttl });
+}
+
+export function clearSessionCookie(c: Context<AppEnv>): void {
+  deleteCookie(c, SESSION_COOKIE, { path: "/", httpOnly: true, sameSite: "Lax", secure: isHttps(c, c.var.auth.settings.trustProxy) });
+}
+
+/** For the login form: starts a session for a user whose credentials were just checked and sets the cookie. */
+export async function startBrowserSession(c: Context<AppEnv>, userId: string, meta: ClientMeta): Promise<string> {
+  const { sessionId } = startSession(c.var.auth, userId, meta);
+  await setSessionCookie(c, userId, sessionId);
+  return sessionId;
+}

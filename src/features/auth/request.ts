@@ -1,0 +1,30 @@
+// Per-request helpers of the auth routes: who is calling from where (for audit and sessions) and the
+// rate-limit middlewares — per client address (stricter on /auth/*) and per account.
+import type { Context } from "hono";
+import { clientIp } from "../../http/client-ip.ts";
+import type { AppEnv } from "../../http/context.ts";
+import { rateLimit } from "../../http/rate-limit.ts";
+import type { ClientMeta } from "./sessions.ts";
+
+export function clientMeta(c: Context<AppEnv>): ClientMeta & { ip: string } {
+  return { ip: clientIp(c, c.var.auth.settings.trustProxy), userAgent: c.req.header("user-agent") ?? null };
+}
+
+/** /api/v1/auth/*: AGENTVINE_AUTH_RATE_LIMIT requests a minute per client address (20). */
+export const authRateLimit = rateLimit<Context<AppEnv>>(
+  (c) => ({ buckets: c.var.limits.auth, key: clientIp(c, c.var.auth.settings.trustProxy) }),
+  "Too many sign-in requests from this address",
+);
+
+/** The API, before authentication: AGENTVINE_RATE_LIMIT requests a minute per client address. */
+export const ipRateLimit = rateLimit<Context<AppEnv>>(
+  (c) => ({ buckets: c.var.limits.api, key: clientIp(c, c.var.auth.settings.trustProxy) }),
+  "Too many requests from this address",
+);
+
+/** The API, after authenticate(): the same allowance per account (a user, or an API key). */
+export const accountRateLimit = rateLimit<Context<AppEnv>>((c) => {
+  const p = c.var.principal;
+  if (!p) return null;
+  return { buckets: c.var.limits.account, key: p.kind === "api_key" ? `key:${p.keyId}` : `user:${p.userId}` };
+}, "Too many requests for this account");

@@ -1,0 +1,176 @@
+// The dashboard, the layout it shares with every page, the static assets and the HTML error pages.
+import { afterEach, describe, expect, test } from "bun:test";
+import { createApp } from "../../app.ts";
+import type { TaskJson } from "../../engine/task-record.ts";
+import { ASSETS } from "../../http/assets.ts";
+import { cleanup, json, startTestServer } from "../../../test/helpers.ts";
+import { HOSTILE, HOSTILE_ESCAPED, hxTrigger, isFullPage, uiClient } from "../../../test/html.ts";
+import { DashboardStats } from "./stats.ts";
+
+afterEach(cleanup);
+
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+
+async function create(server: Server, body: Record<string, unknown>): Promise<TaskJson> {
+  const res = await server.api("/tasks", json(body));
+  if (res.status !== 201) throw new Error(`POST /tasks answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as TaskJson;
+}
+const waitDone = async (server: Server, id: string) => (await server.api(`/tasks/${id}/wait?timeout=20`)).json();
+
+describe("GET /", () => {
+  test("on a fresh server: zero counts, empty activity, quick actions, the live stream", async () => {
+    const server = await startTestServer();
+    const res = await uiClient(server)("/");
+    expect(res.status).toBe(200);
+    expect(isFullPage(res.text)).toBe(true);
+    expect(res.text).toContain("<title>Dashboard · AgentVine</title>");
+    for (const s of ["pending", "queued", "running", "succeeded", "failed"]) expect(res.text).toContain(`data-count="${s}"`);
+    expect(res.text).toContain("Nothing has happened yet");
+    expect(res.text).toContain('data-dialog-open="new-task"');
+    expect(res.text).toContain('href="/plans"');
+    expect(res.text).toMatch(/sse-connect="\/events\?topics=dashboard&amp;v=\d+"/);
+    expect(res.text).toContain('hx-trigger="sse:dashboard, every 60s"');
+    // Three queues, each with its SVG sparkline of the last hour.
+    expect(res.text.match(/<svg viewBox="0 0 240 48"[^>]*role="img"/g)?.length).toBe(4);
+  });
+
+  test("counts tasks by status, shows queue depth, throughput and the recent activity (escaped)", async () => {
+    const server = await startTestServer();
+    const ui = uiClient(server); // its figures come from the events it sees from now on
+    const ok = await create(server, { title: HOSTILE, task_type: "hello", params: { name: "x" } });
+    const bad = await create(server, { title: "fails", task_type: "shell", params: { command: "false" } });
+    await create(server, { title: "parked", task_type: "hello", params: { name: "p" }, requires: ["gpu"], priority: "high" });
+    await waitDone(server, ok.id);
+    await waitDone(server, bad.id);
+    const res = await ui("/");
+    const count = (s: string) => new RegExp(`data-count="${s}"[^]*?tabular-nums[^"]*">(\\d+)<`).exec(res.text)?.[1];
+    expect(count("succeeded")).toBe("1");
+    expect(count("failed")).toBe("1");
+    expect(count("queued")).toBe("1");
+    expect(res.text).toMatch(/data-depth="high_priority">1</);
+    expect(res.text).toMatch(/data-metric="failure-rate">50 %</);
+    expect(res.text).toContain(HOSTILE_ESCAPED);
+    expect(res.text).not.toContain(HOSTILE);
+    expect(res.text).toContain(`href="/tasks/${ok.id}"`);
+  });
+
+  test("the live region alone for htmx", async () => {
+    const server = await startTestServer();
+    const res = await uiClient(server)("/", { htmx: "dash-live" });
+    expect(res.status).toBe(200);
+    expect(res.text.startsWith('<div id="dash-live"')).toBe(true);
+    expect(res.text).not.toContain("<html");
+  });
+
+  test("pages are gzipped for a browser that accepts it", async () => {
+    const server = await startTestServer();
+    const res = await fetch(`${server.url}/`, { headers: { "accept-encoding": "gzip" }, decompress: false } as RequestInit);
+    expect(res.headers.get("content-encoding")).toBe("gzip");
+    expect(new TextDecoder().decode(Bun.gunzipSync(new Uint8Array(await res.arrayBuffer())))).toContain("<title>Dashboard");
+  });
+});
+
+describe("the layout", () => {
+  test("links same-origin, content-hashed assets only, with no inline script or event handler", async () => {
+    const server = await startTestServer();
+    const { text } = await uiClient(server)("/");
+    for (const a of [ASSETS.css, ASSETS.htmx, ASSETS.sse, ASSETS.app]) expect(text).toContain(a.url);
+    expect(text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/); // every script has a src
+    expect(text).not.toMatch(/\son[a-z]+=/i);
+    expect(text).not.toContain("https://");
+  });
+
+  test("renders the theme from its cookie, following the system without one", async () => {
+    const server = await startTestServer();
+    const ui = uiClient(server);
+    expect((await ui("/")).text).toContain('<html lang="en">');
+    expect((await ui("/", { headers: { cookie: "theme=dark" } })).text).toContain('<html lang="en" data-theme="dark">');
+    expect((await ui("/", { headers: { cookie: "theme=<x>" } })).text).toContain('<html lang="en">');
+  });
+});
+
+describe("static assets", () => {
+  test("served at their hashed URL, immutable, gzipped when accepted, 304 on a matching ETag", async () => {
+    const server = await startTestServer();
+    for (const a of Object.values(ASSETS)) expect(a.url).toMatch(/^\/assets\/[a-z-]+\.[0-9a-f]{12}\.(js|css|svg)$/);
+    const css = await fetch(`${server.url}${ASSETS.css.url}`);
+    expect(css.status).toBe(200);
+    expect(css.headers.get("content-type")).toBe("text/css; charset=utf-8");
+    expect(css.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    expect(await css.text()).toContain("--accent");
+    const js = await fetch(`${server.url}${ASSETS.htmx.url}`, { headers: { "accept-encoding": "gzip" }, decompress: false } as RequestInit);
+    expect(js.headers.get("content-encoding")).toBe("gzip");
+    expect(js.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    const again = await fetch(`${server.url}${ASSETS.app.url}`, { headers: { "if-none-match": ASSETS.app.etag } });
+    expect(again.status).toBe(304);
+    expect((await fetch(`${server.url}/assets/app.000000000000.css`)).status).toBe(404);
+    expect((await fetch(`${server.url}/favicon.svg`)).headers.get("content-type")).toBe("image/svg+xml");
+  });
+});
+
+describe("HTML errors", () => {
+  test("an unknown page is the 404 page; for htmx a fragment and an error toast; the API keeps JSON", async () => {
+    const server = await startTestServer();
+    const ui = uiClient(server);
+    const page = await ui(`/no/such/${encodeURIComponent(HOSTILE)}`);
+    expect(page.status).toBe(404);
+    expect(isFullPage(page.text)).toBe(true);
+    expect(page.text).toContain('data-page="not-found"');
+    expect(page.text).not.toContain(HOSTILE);
+    const frag = await ui("/nope", { htmx: true });
+    expect(frag.status).toBe(404);
+    expect(frag.text).not.toContain("<html");
+    expect(hxTrigger(frag).toast.level).toBe("error");
+    const api = await ui("/api/v1/nope");
+    expect(api.status).toBe(404);
+    expect(JSON.parse(api.text).error.code).toBe("not_found");
+  });
+
+  test("an unexpected failure is the error page with a request id, not the exception", async () => {
+    const server = await startTestServer();
+    const app = createApp(server.services);
+    app.get("/boom", () => {
+      throw new Error("secret internals");
+    });
+    const res = await app.request("/boom");
+    expect(res.status).toBe(500);
+    const html = await res.text();
+    expect(html).toContain('data-page="error"');
+    expect(html).toContain(res.headers.get("x-request-id")!);
+    expect(html).not.toContain("secret internals");
+    const frag = await app.request("/boom", { headers: { "hx-request": "true", "hx-target": "task-list" } });
+    expect(frag.status).toBe(500);
+    const body = await frag.text();
+    expect(body).toContain('id="task-list"'); // the error state takes the list's place, with a retry
+    expect(body).toContain('hx-get="/boom"');
+  });
+});
+
+describe("DashboardStats", () => {
+  test("counts finished and failed tasks per minute from the bus, and samples queue depth", async () => {
+    const server = await startTestServer({ workers: 0 });
+    let now = Date.UTC(2030, 0, 1, 12, 0, 30);
+    const stats = new DashboardStats(server.services.deps, () => now);
+    const bus = server.services.deps.bus;
+    const changed = (status: "succeeded" | "failed" | "timed_out") => bus.emit("task:changed", { taskId: crypto.randomUUID(), status, taskType: "hello", parentTaskId: null, at: now });
+    changed("succeeded");
+    changed("failed");
+    now += 60_000;
+    changed("succeeded");
+    changed("timed_out");
+    await create(server, { title: "queued", task_type: "hello", params: { name: "q" } });
+    const snap = stats.snapshot();
+    expect(snap.series).toHaveLength(60);
+    expect(snap.series.at(-2)).toMatchObject({ succeeded: 1, failed: 1 });
+    expect(snap.series.at(-1)).toMatchObject({ succeeded: 1, failed: 1 });
+    expect(snap.finishedLastHour).toBe(4);
+    expect(snap.failureRate).toBe(0.5);
+    expect(snap.queues.default.queued).toBe(1);
+    expect(snap.series.at(-1)!.depth.default).toBe(1);
+    expect(stats.snapshot()).toBe(snap); // cached until the next change
+    changed("succeeded");
+    expect(stats.snapshot()).not.toBe(snap);
+    stats.close();
+  });
+});

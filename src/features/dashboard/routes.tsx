@@ -1,0 +1,30 @@
+/** @jsxImportSource hono/jsx */
+// GET /: the dashboard page, or its live region alone when the `dashboard` event (or the minute poll) asks.
+import { Hono } from "hono";
+import type { AppEnv } from "../../http/context.ts";
+import { fragment, htmxTarget, page } from "../../http/render.tsx";
+import { DashboardLive, DashboardPage } from "../../../views/dashboard/page.tsx";
+import { formTaskTypes, paramFieldsOf } from "../tasks/form.ts";
+import type { DashboardStats } from "./stats.ts";
+
+declare module "hono" {
+  interface ContextVariableMap {
+    /** The dashboard's figures, one instance per app (set by createApp). */
+    dashboard: DashboardStats;
+  }
+}
+
+export const dashboardRoutes = new Hono<AppEnv>().get("/", (c) => {
+  // The version is read before the figures: a change after this point reaches the page's stream.
+  const version = c.var.live.version;
+  const snap = c.var.dashboard.snapshot();
+  const workers = { threads: c.var.pool?.size ?? 0, busy: c.var.pool?.busyCount ?? 0 };
+  if (htmxTarget(c) === "dash-live") return fragment(c, <DashboardLive snap={snap} workers={workers} />);
+  const types = formTaskTypes();
+  const selected = types.find((t) => t.name === "hello")?.name ?? types[0]?.name ?? "";
+  return page(
+    c,
+    { title: "Dashboard", active: "dashboard" },
+    <DashboardPage snap={snap} workers={workers} version={version} newTask={{ types, selected, fields: paramFieldsOf(selected) }} />,
+  );
+});

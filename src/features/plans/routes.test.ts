@@ -1,0 +1,281 @@
+// The plans pages through app.request(): cards, the editor and its operations, saving with inline
+// errors, the plan page and its run form, the live run view, delete — user text escaped everywhere.
+import { afterEach, describe, expect, test } from "bun:test";
+import type { TaskJson } from "../../engine/task-record.ts";
+import { AWAIT_GATE, gate } from "../../../test/gate.ts";
+import { cleanup, json, startTestServer, until } from "../../../test/helpers.ts";
+import { flashOf, formPost, HOSTILE, HOSTILE_ESCAPED, hxTrigger, isFullPage, uiClient } from "../../../test/html.ts";
+import type { PlanJson } from "./service.ts";
+
+afterEach(cleanup);
+
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+
+async function createPlan(server: Server, body: Record<string, unknown>): Promise<PlanJson> {
+  const res = await server.api("/plans", json(body));
+  if (res.status !== 201) throw new Error(`POST /plans answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as PlanJson;
+}
+const hello = (name: string, extra: Record<string, unknown> = {}) => ({ name, task_type: "hello", params: { name }, ...extra });
+
+/** The editor's fields for steps, as the browser would post them. */
+function editorForm(name: string, steps: Array<{ key: string; name: string; params?: string; task_type?: string; depends_on?: string[] }>, extra: Record<string, string> = {}) {
+  const fields: Record<string, string | string[]> = { name, description: "", ...extra };
+  steps.forEach((s, i) => {
+    fields[`steps[${i}].key`] = s.key;
+    fields[`steps[${i}].name`] = s.name;
+    fields[`steps[${i}].task_type`] = s.task_type ?? "hello";
+    fields[`steps[${i}].params`] = s.params ?? `{"name": "${s.name}"}`;
+    if (s.depends_on) fields[`steps[${i}].depends_on`] = s.depends_on;
+  });
+  return fields;
+}
+const stepNames = (html: string) => [...html.matchAll(/name="steps\[\d+\]\.name" value="([^"]*)"/g)].map((m) => m[1]);
+
+describe("GET /plans", () => {
+  test("the empty state, then a card per plan with steps and last run, names escaped", async () => {
+    const server = await startTestServer();
+    const ui = uiClient(server);
+    const empty = await ui("/plans");
+    expect(empty.status).toBe(200);
+    expect(empty.text).toContain("No plans yet");
+    expect(empty.text).toContain('href="/plans/new"');
+
+    const plan = await createPlan(server, { name: HOSTILE, description: `about ${HOSTILE}`, steps: [hello("a"), hello("b")] });
+    const list = await ui("/plans");
+    expect(list.text).not.toContain(HOSTILE);
+    expect(list.text).toContain(`>${HOSTILE_ESCAPED}</a>`);
+    expect(list.text).toContain(`about ${HOSTILE_ESCAPED}`);
+    expect(list.text).toContain("2 steps");
+    expect(list.text).toContain("never");
+
+    const run = (await (await server.api(`/plans/${plan.id}/run`, { method: "POST" })).json()) as TaskJson;
+    await server.api(`/tasks/${run.id}/wait?timeout=20`);
+    const after = await ui("/plans");
+    expect(after.text).toContain(`href="/plans/${plan.id}/runs/${run.id}"`);
+    expect(after.text).toContain('data-status="succeeded"');
+  });
+
+  test("search, and the card grid alone for htmx", async () => {
+    const server = await startTestServer();
+    await createPlan(server, { name: "deploy", steps: [hello("a")] });
+    await createPlan(server, { name: "nightly", steps: [hello("a")] });
+    const ui = uiClient(server);
+    const found = await ui("/plans?q=nigh", { htmx: "plan-list" });
+    expect(found.text.startsWith('<div id="plan-list"')).toBe(true);
+    expect(found.text).toContain('data-plan="nightly"');
+    expect(found.text).not.toContain('data-plan="deploy"');
+    expect((await ui("/plans?q=zzz")).text).toContain("No plan matches this search");
+  });
+});
+
+describe("the plan editor", () => {
+  test("add, move and remove steps on the server, keeping what was typed and the dependencies", async () => {
+    const server = await startTestServer();
+    const ui = uiClient(server);
+    const fresh = await ui("/plans/new");
+    expect(fresh.status).toBe(200);
+    expect(stepNames(fresh.text)).toEqual(["step-1"]);
+
+    const base = editorForm(HOSTILE, [
+      { key: "k1", name: "build" },
+      { key: "k2", name: "test", depends_on: ["k1"] },
+    ]);
+    const added = await ui("/plans/editor", formPost({ ...base, op: "add" }, { htmx: "plan-editor" }));
+    expect(added.status).toBe(200);
+    expect(added.text.startsWith('<form id="plan-editor"')).toBe(true);
+    expect(added.text).toContain(`value="${HOSTILE_ESCAPED}"`);
+    expect(stepNames(added.text)).toEqual(["build", "test", "step-3"]);
+    // The new step runs after the last one; "test" still runs after "build".
+    expect(added.text).toMatch(/name="steps\[2\]\.depends_on" value="k2" checked/);
+    expect(added.text).toMatch(/name="steps\[1\]\.depends_on" value="k1" checked/);
+
+    const moved = await ui("/plans/editor", formPost({ ...base, op: "up:1" }, { htmx: "plan-editor" }));
+    expect(stepNames(moved.text)).toEqual(["test", "build"]);
+    expect(moved.text).toMatch(/name="steps\[0\]\.depends_on" value="k1" checked/);
+
+    const removed = await ui("/plans/editor", formPost({ ...base, op: "remove:0" }, { htmx: "plan-editor" }));
+    expect(stepNames(removed.text)).toEqual(["test"]);
+    expect(removed.text).not.toContain('value="k1"');
+
+    // Without JS the same buttons answer the whole page.
+    const plain = await ui("/plans/editor", formPost({ ...base, op: "down:0" }));
+    expect(isFullPage(plain.text)).toBe(true);
+    expect(stepNames(plain.text)).toEqual(["test", "build"]);
+  });
+
+  test("renaming a step swaps only the dependency lists, out of band", async () => {
+    const server = await startTestServer();
+    const res = await uiClient(server)(
+      "/plans/editor?op=deps",
+      formPost(editorForm("p", [{ key: "k1", name: "compile" }, { key: "k2", name: "test", depends_on: ["k1"] }]), { htmx: true }),
+    );
+    expect(res.text.startsWith('<fieldset id="deps-k1" hx-swap-oob="true"')).toBe(true);
+    expect(res.text).toContain('<fieldset id="deps-k2" hx-swap-oob="true"');
+    expect(res.text).toContain("compile</span>");
+    expect(res.text).not.toContain("<form");
+  });
+
+  test("saving shows each problem next to its field and keeps the input (422)", async () => {
+    const server = await startTestServer();
+    await createPlan(server, { name: "taken", steps: [hello("a")] });
+    const ui = uiClient(server);
+    const save = (fields: Record<string, string | string[]>) => ui("/plans", formPost(fields, { htmx: "plan-editor" }));
+
+    const badJson = await save(editorForm("p", [{ key: "k1", name: "a", params: `{"name": "${HOSTILE}"` }]));
+    expect(badJson.status).toBe(422);
+    expect(badJson.text).toContain("The plan was not saved");
+    expect(badJson.text).toContain("not valid JSON");
+    expect(badJson.text).toContain(`{&quot;name&quot;: &quot;${HOSTILE_ESCAPED}&quot;</textarea>`);
+
+    const dup = await save(editorForm("p", [{ key: "k1", name: "a" }, { key: "k2", name: "a" }]));
+    expect(dup.status).toBe(422);
+    expect(dup.text).toContain("duplicate step name");
+
+    const cycle = await save(editorForm("p", [{ key: "k1", name: "a", depends_on: ["k2"] }, { key: "k2", name: "b", depends_on: ["k1"] }]));
+    expect(cycle.status).toBe(422);
+    expect(cycle.text).toContain("cycle: ");
+
+    const params = await save(editorForm("p", [{ key: "k1", name: "a", task_type: "shell", params: "{}" }]));
+    expect(params.status).toBe(422);
+    expect(params.text).toMatch(/command: /);
+
+    const taken = await save(editorForm("taken", [{ key: "k1", name: "a" }]));
+    expect(taken.status).toBe(422);
+    expect(taken.text).toContain("already taken");
+
+    const none = await save({ name: "", description: "" });
+    expect(none.status).toBe(422);
+    expect(none.text).toContain("name must not be empty");
+    expect(none.text).toContain("a plan needs at least one step");
+    expect((await server.api("/plans")).ok).toBe(true);
+    expect(((await (await server.api("/plans")).json()) as { total: number }).total).toBe(1);
+  });
+
+  test("saving a valid plan creates it; saving a change makes a new version", async () => {
+    const server = await startTestServer();
+    const ui = uiClient(server);
+    const created = await ui("/plans", formPost(editorForm("release", [{ key: "k1", name: "build" }, { key: "k2", name: "ship", depends_on: ["k1"] }]), { htmx: true }));
+    expect(created.status).toBe(200);
+    const location = created.headers.get("hx-redirect")!;
+    expect(location).toMatch(/^\/plans\/[0-9a-f-]{36}$/);
+    expect(flashOf(created)).toEqual([{ level: "success", message: "Plan “release” saved (version 1)" }]);
+    const plan = (await (await server.api(`${location}`)).json()) as PlanJson;
+    expect(plan.steps.map((s) => [s.name, s.depends_on])).toEqual([
+      ["build", []],
+      ["ship", ["build"]],
+    ]);
+
+    const edit = await ui(`/plans/${plan.id}/edit`);
+    expect(stepNames(edit.text)).toEqual(["build", "ship"]);
+    const updated = await ui(`/plans/${plan.id}`, formPost(editorForm("release", [{ key: "x", name: "build", params: '{"name": "v2"}' }])));
+    expect(updated.status).toBe(303);
+    expect(flashOf(updated)[0]!.message).toBe("Plan “release” saved (version 2)");
+  });
+});
+
+describe("a plan's page and its runs", () => {
+  test("the steps graph, a field per run input, the runs; a run needs its inputs", async () => {
+    const server = await startTestServer();
+    const plan = await createPlan(server, {
+      name: HOSTILE,
+      steps: [hello("first", { params: { name: "{{inputs.who}}" } }), hello("second"), hello("third", { depends_on: ["first"] })],
+    });
+    const ui = uiClient(server);
+    const page = await ui(`/plans/${plan.id}`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain(`<title>${HOSTILE_ESCAPED} · AgentVine</title>`);
+    expect(page.text).not.toContain(HOSTILE);
+    expect(page.text).toContain('data-step="first"');
+    expect(page.text).toMatch(/<svg [^>]*data-dag=""/);
+    expect(page.text).toContain('data-dag-stages=""');
+    expect(page.text).toContain('name="inputs.who"');
+    expect(page.text).toContain("No runs yet");
+    expect(page.text).toContain(`hx-confirm="Delete the plan “${HOSTILE_ESCAPED}”`);
+
+    const missing = await ui(`/plans/${plan.id}/run`, formPost({ "inputs.who": "" }, { htmx: "run-form" }));
+    expect(missing.status).toBe(422);
+    expect(missing.text.startsWith('<form id="run-form"')).toBe(true);
+    expect(missing.text).toContain("required by step &#39;first&#39;");
+
+    const started = await ui(`/plans/${plan.id}/run`, formPost({ "inputs.who": "Ada", priority: "high" }, { htmx: "run-form" }));
+    expect(started.status).toBe(200);
+    const runUrl = started.headers.get("hx-redirect")!;
+    expect(runUrl).toMatch(new RegExp(`^/plans/${plan.id}/runs/[0-9a-f-]{36}$`));
+    const runId = runUrl.split("/").at(-1)!;
+    await server.api(`/tasks/${runId}/wait?timeout=20`);
+    const runPage = await ui(runUrl);
+    expect(runPage.status).toBe(200);
+    expect(runPage.text).not.toContain(HOSTILE);
+    expect(runPage.text).toContain(`<title>${HOSTILE_ESCAPED} run · AgentVine</title>`);
+    expect(runPage.text).toContain('data-step="third" data-status="succeeded"');
+    const runs = await ui(`/plans/${plan.id}`, { htmx: "plan-runs" });
+    expect(runs.text.startsWith('<div id="plan-runs"')).toBe(true);
+    expect(runs.text).toContain(`data-run="${runId}"`);
+  });
+
+  test("the run view: every step a node with its state, the shown step's log, live regions", async () => {
+    const server = await startTestServer();
+    const g = gate();
+    const plan = await createPlan(server, {
+      name: "gated",
+      steps: [
+        { name: "wait", task_type: "shell", params: { command: `echo waiting; ${AWAIT_GATE}`, shell: true, env: g.env } },
+        hello("after", { depends_on: ["wait"] }),
+      ],
+    });
+    const run = (await (await server.api(`/plans/${plan.id}/run`, { method: "POST" })).json()) as TaskJson;
+    const bus = server.services.deps.bus;
+    await until(bus, ["log:appended"], () => (server.services.logger.flush(), server.db.sqlite.query("SELECT 1 FROM execution_logs LIMIT 1").get()));
+    const ui = uiClient(server);
+    const base = `/plans/${plan.id}/runs/${run.id}`;
+
+    const page = await ui(base);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('data-step="wait" data-status="running"');
+    expect(page.text).toContain('data-step="after" data-status="pending"');
+    expect(page.text).toContain('data-selected-step="wait"'); // the running step is shown
+    expect(page.text).toContain("waiting</span>");
+    expect(page.text).toMatch(new RegExp(`sse-connect="/events\\?topics=task:${run.id},exec:[0-9a-f-]+,log:[0-9a-f-]+&amp;v=\\d+&amp;after=1"`));
+    expect(page.text).toContain('hx-trigger="sse:execution, reselect from:body"');
+
+    const picked = await ui(`${base}?step=after`);
+    expect(picked.text).toContain('data-selected-step="after"');
+    expect(picked.text).toContain("No attempt yet");
+
+    g.open();
+    await server.api(`/tasks/${run.id}/wait?timeout=20`);
+    // The main part, refreshed by the `task` event, says when another step is now the one to show.
+    const main = await ui(`${base}?shown=wait`, { htmx: "run-main" });
+    expect(main.text.startsWith('<div id="run-main"')).toBe(true);
+    expect(main.text).toContain('data-step="after" data-status="succeeded"');
+    expect(hxTrigger(main).reselect).toBe(true);
+    const live = await ui(`${base}/live`, { htmx: "run-live" });
+    expect(live.text.startsWith('<div id="run-live"')).toBe(true);
+    expect(live.text).toContain('data-selected-step="after"');
+  });
+
+  test("cancel a run, delete a plan (its runs stay), unknown ones are 404 pages", async () => {
+    const server = await startTestServer();
+    const g = gate(); // never opened: the run stays running until cancelled
+    const plan = await createPlan(server, { name: "parked", steps: [{ name: "a", task_type: "shell", params: { command: AWAIT_GATE, shell: true, env: g.env } }] });
+    const run = (await (await server.api(`/plans/${plan.id}/run`, { method: "POST" })).json()) as TaskJson;
+    const ui = uiClient(server);
+    const cancel = await ui(`/plans/${plan.id}/runs/${run.id}/cancel`, { method: "POST", htmx: "run-main" });
+    expect(cancel.status).toBe(200);
+    expect(hxTrigger(cancel).toast).toEqual({ level: "success", message: "Run of “parked” cancelled" });
+    expect(cancel.text.startsWith('<div id="run-main"')).toBe(true);
+    expect(cancel.text).toContain('data-step="a" data-status="cancelled"');
+    const again = await ui(`/plans/${plan.id}/runs/${run.id}/cancel`, { method: "POST", htmx: "run-main" });
+    expect(again.status).toBe(409);
+    expect(hxTrigger(again).toast.level).toBe("error");
+
+    const del = await ui(`/plans/${plan.id}/delete`, { method: "POST", htmx: true });
+    expect(del.headers.get("hx-redirect")).toBe("/plans");
+    expect(flashOf(del)[0]!.message).toBe("Plan “parked” deleted");
+    expect((await ui(`/plans/${plan.id}`)).status).toBe(404);
+    // The run is still there, and its page still works without its plan.
+    expect((await ui(`/plans/${plan.id}/runs/${run.id}`)).status).toBe(200);
+    expect((await ui(`/plans/${plan.id}/runs/not-a-run`)).status).toBe(404);
+  });
+});

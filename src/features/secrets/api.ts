@@ -1,0 +1,57 @@
+// /api/v1/secrets: admins store, replace and delete secrets; values go in and never come back out.
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../../http/context.ts";
+import { route } from "../../http/openapi.ts";
+import { actorOf } from "../audit/service.ts";
+import { clientMeta } from "../auth/request.ts";
+import { authenticate, requireRole } from "../auth/middleware.ts";
+import { SECRET_NAME } from "./store.ts";
+
+const tags = ["secrets"];
+
+const value = z.string().max(64 * 1024).describe("Stored encrypted (AES-256-GCM); never answered back");
+export const CreateSecretBody = z.strictObject({
+  name: z.string().regex(SECRET_NAME, "letters, digits and _, not starting with a digit (at most 128)").describe("Referenced in task params as {{secrets.NAME}}"),
+  value,
+});
+export const UpdateSecretBody = z.strictObject({ value });
+export const SecretOut = z.object({ name: z.string(), created_at: z.string(), updated_at: z.string() });
+
+const list = route({
+  method: "get",
+  path: "/secrets",
+  summary: "List secret names (admin)",
+  tags,
+  responses: { 200: z.object({ items: z.array(SecretOut), total: z.number() }) },
+});
+const create = route({
+  method: "post",
+  path: "/secrets",
+  summary: "Store a secret (admin)",
+  description: "Tasks reference it in params as `{{secrets.NAME}}`; its value is masked as *** in logs and results.",
+  tags,
+  body: CreateSecretBody,
+  responses: { 201: SecretOut },
+});
+const update = route({ method: "put", path: "/secrets/:name", summary: "Replace a secret's value (admin)", tags, body: UpdateSecretBody, responses: { 200: SecretOut } });
+const del = route({ method: "delete", path: "/secrets/:name", summary: "Delete a secret (admin)", tags, responses: { 204: "Deleted" } });
+
+const admin = [authenticate(), requireRole("admin")] as const;
+
+export const secretsApi = new Hono<AppEnv>()
+  .get(list.spec.path, ...admin, (c) => {
+    const items = c.var.secrets.list();
+    return c.json({ items, total: items.length });
+  })
+  .post(create.spec.path, ...admin, ...create.json, (c) => {
+    const { name, value } = c.req.valid("json");
+    return c.json(c.var.secrets.create(name, value, actorOf(c.var.principal), clientMeta(c).ip), 201);
+  })
+  .put(update.spec.path, ...admin, ...update.json, (c) =>
+    c.json(c.var.secrets.update(c.req.param("name"), c.req.valid("json").value, actorOf(c.var.principal), clientMeta(c).ip)),
+  )
+  .delete(del.spec.path, ...admin, (c) => {
+    c.var.secrets.delete(c.req.param("name"), actorOf(c.var.principal), clientMeta(c).ip);
+    return c.body(null, 204);
+  });

@@ -1,0 +1,214 @@
+// Secrets at rest: name → value, AES-256-GCM under a key from config or the data dir; `{{secrets.NAME}}`
+// resolved in task params at run time, and every known value masked as *** in text and JSON.
+import { createCipheriv, createDecipheriv } from "node:crypto";
+import { join } from "node:path";
+import type { Db } from "../../db/client.ts";
+import { conflict, invalid, notFound } from "../../http/errors.ts";
+import { logger } from "../../log.ts";
+import { recordAudit, type AuditActor } from "../audit/service.ts";
+import { loadOrCreateKeyFile } from "../auth/key-file.ts";
+
+const log = logger("secrets");
+
+export const SECRETS_KEY_FILE = "secrets.key";
+export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** Shorter values would mask ordinary text all over the logs (and are no secret anyway). */
+export const MIN_SECRET_LENGTH = 4;
+export const MASK = "***";
+
+const TEMPLATE = /\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+
+interface SecretRow {
+  name: string;
+  ciphertext: string;
+  iv: string;
+  tag: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SecretJson {
+  name: string;
+  created_at: string;
+  updated_at: string;
+}
+
+const toJson = (r: { name: string; created_at: number; updated_at: number }): SecretJson => ({
+  name: r.name,
+  created_at: new Date(r.created_at).toISOString(),
+  updated_at: new Date(r.updated_at).toISOString(),
+});
+
+export class SecretStore {
+  /** Decrypted values, by name: what templates resolve to and what the masker hides. */
+  #values = new Map<string, string>();
+  #unreadable = new Set<string>();
+  #masker: RegExp | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly key: Uint8Array,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.#load();
+  }
+
+  /** The key from AGENTVINE_SECRETS_KEY, or the one in the data dir (created on first start, mode 0600). */
+  static open(options: { db: Db; dataDir: string; key?: Uint8Array; clock?: () => number }): SecretStore {
+    return new SecretStore(options.db, options.key ?? loadOrCreateKeyFile(join(options.dataDir, SECRETS_KEY_FILE), 32), options.clock);
+  }
+
+  #encrypt(name: string, value: string) {
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const cipher = createCipheriv("aes-256-gcm", this.key, iv);
+    // The name is authenticated too: a ciphertext copied onto another row does not decrypt.
+    cipher.setAAD(Buffer.from(name));
+    const ciphertext = Buffer.concat([cipher.update(value, "utf8"), cipher.final()]);
+    return { ciphertext: ciphertext.toString("base64"), iv: Buffer.from(iv).toString("base64"), tag: cipher.getAuthTag().toString("base64") };
+  }
+
+  #decrypt(row: SecretRow): string {
+    const decipher = createDecipheriv("aes-256-gcm", this.key, Buffer.from(row.iv, "base64"));
+    decipher.setAAD(Buffer.from(row.name));
+    decipher.setAuthTag(Buffer.from(row.tag, "base64"));
+    return Buffer.concat([decipher.update(Buffer.from(row.ciphertext, "base64")), decipher.final()]).toString("utf8");
+  }
+
+  #load() {
+    for (const row of this.db.sqlite.query<SecretRow, []>("SELECT * FROM secrets").all()) {
+      try {
+        this.#values.set(row.name, this.#decrypt(row));
+      } catch {
+        this.#unreadable.add(row.name);
+      }
+    }
+    if (this.#unreadable.size) {
+      log.error(`cannot decrypt ${this.#unreadable.size} secret(s) (${[...this.#unreadable].join(", ")}): the secrets key is not the one they were stored with`);
+    }
+    this.#rebuildMasker();
+  }
+
+  #rebuildMasker() {
+    // Longest first, so a secret containing another is masked whole.
+    const values = [...this.#values.values()].sort((a, b) => b.length - a.length);
+    this.#masker = values.length ? new RegExp(values.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g") : null;
+  }
+
+  #check(name: string, value: string) {
+    if (!SECRET_NAME.test(name)) throw invalid(`Invalid secret name '${name}'`, [{ field: "name", message: "letters, digits and _, not starting with a digit (at most 128)" }]);
+    if (value.length < MIN_SECRET_LENGTH) {
+      throw invalid(`A secret value needs at least ${MIN_SECRET_LENGTH} characters`, [{ field: "value", message: `at least ${MIN_SECRET_LENGTH} characters, so masking it cannot garble ordinary log text` }]);
+    }
+  }
+
+  list(): SecretJson[] {
+    return this.db.sqlite.query<SecretRow, []>("SELECT name, created_at, updated_at FROM secrets ORDER BY name").all().map(toJson);
+  }
+
+  /** Stores a new secret; 409 when the name exists (use `update`). */
+  create(name: string, value: string, actor: AuditActor, ip: string | null = null): SecretJson {
+    this.#check(name, value);
+    const now = this.clock();
+    const { ciphertext, iv, tag } = this.#encrypt(name, value);
+    this.db.sqlite
+      .transaction(() => {
+        if (this.db.sqlite.query("SELECT 1 FROM secrets WHERE name = ?").get(name)) throw conflict(`A secret named '${name}' exists: PUT /api/v1/secrets/${name} replaces its value`);
+        this.db.sqlite.query("INSERT INTO secrets (name, ciphertext, iv, tag, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)").run(name, ciphertext, iv, tag, now, now);
+        recordAudit({ db: this.db, clock: this.clock }, { actor, action: "secret.created", resource: { type: "secret", id: name }, ip });
+      })
+      .immediate();
+    this.#values.set(name, value);
+    this.#unreadable.delete(name);
+    this.#rebuildMasker();
+    return toJson({ name, created_at: now, updated_at: now });
+  }
+
+  /** Replaces a secret's value (the old value stays masked until the server restarts: it may still be in flight). */
+  update(name: string, value: string, actor: AuditActor, ip: string | null = null): SecretJson {
+    this.#check(name, value);
+    const now = this.clock();
+    const { ciphertext, iv, tag } = this.#encrypt(name, value);
+    const row = this.db.sqlite
+      .transaction(() => {
+        const changed = this.db.sqlite.query("UPDATE secrets SET ciphertext = ?, iv = ?, tag = ?, updated_at = ? WHERE name = ?").run(ciphertext, iv, tag, now, name).changes;
+        if (!changed) throw notFound("secret", name);
+        recordAudit({ db: this.db, clock: this.clock }, { actor, action: "secret.updated", resource: { type: "secret", id: name }, ip });
+        return this.db.sqlite.query<SecretRow, [string]>("SELECT name, created_at, updated_at FROM secrets WHERE name = ?").get(name)!;
+      })
+      .immediate();
+    const old = this.#values.get(name);
+    this.#values.set(name, value);
+    if (old !== undefined && old !== value) this.#values.set(`\0previous:${name}:${now}`, old);
+    this.#unreadable.delete(name);
+    this.#rebuildMasker();
+    return toJson(row);
+  }
+
+  delete(name: string, actor: AuditActor, ip: string | null = null): void {
+    this.db.sqlite
+      .transaction(() => {
+        if (!this.db.sqlite.query("DELETE FROM secrets WHERE name = ?").run(name).changes) throw notFound("secret", name);
+        recordAudit({ db: this.db, clock: this.clock }, { actor, action: "secret.deleted", resource: { type: "secret", id: name }, ip });
+      })
+      .immediate();
+    // Its value stays in the masker: tasks that already resolved it may still print it.
+    const value = this.#values.get(name);
+    this.#values.delete(name);
+    if (value !== undefined) this.#values.set(`\0deleted:${name}`, value);
+    this.#unreadable.delete(name);
+  }
+
+  /** Names referenced by `{{secrets.NAME}}` anywhere in `value` that cannot be resolved (unknown or unreadable). */
+  missingSecrets(value: unknown): string[] {
+    const missing = new Set<string>();
+    walkStrings(value, (s) => {
+      for (const m of s.matchAll(TEMPLATE)) if (!this.#readable(m[1]!)) missing.add(m[1]!);
+    });
+    return [...missing];
+  }
+
+  #readable(name: string) {
+    return !name.startsWith("\0") && this.#values.has(name) && !this.#unreadable.has(name);
+  }
+
+  /**
+   * `params` with every `{{secrets.NAME}}` replaced by the value (always as text). Throws 400 naming the
+   * secrets that do not exist. Call it when the task is handed to a worker, never before storing params.
+   */
+  resolveSecretTemplates<T>(params: T): T {
+    const missing = this.missingSecrets(params);
+    const unreadable = missing.filter((name) => this.#unreadable.has(name));
+    if (unreadable.length) {
+      throw invalid(`Secret${unreadable.length > 1 ? "s" : ""} ${unreadable.join(", ")} cannot be decrypted: the server's secrets key is not the one they were stored with`);
+    }
+    if (missing.length) {
+      throw invalid(`Unknown secret${missing.length > 1 ? "s" : ""}: ${missing.join(", ")}`, missing.map((name) => ({ field: `secrets.${name}`, message: "no such secret" })));
+    }
+    return mapStrings(params, (s) => s.replace(TEMPLATE, (_, name: string) => this.#values.get(name)!)) as T;
+  }
+
+  /** `text` with every secret value replaced by ***. */
+  maskSecrets(text: string): string {
+    if (!this.#masker || !text) return text;
+    return text.replace(this.#masker, MASK);
+  }
+
+  /** A JSON value with every string masked (keys included): for results, metadata and the like. */
+  maskSecretsDeep<T>(value: T): T {
+    if (!this.#masker) return value;
+    return mapStrings(value, (s) => this.maskSecrets(s)) as T;
+  }
+}
+
+function walkStrings(value: unknown, visit: (s: string) => void): void {
+  if (typeof value === "string") visit(value);
+  else if (Array.isArray(value)) for (const v of value) walkStrings(v, visit);
+  else if (value && typeof value === "object") for (const v of Object.values(value)) walkStrings(v, visit);
+}
+
+function mapStrings(value: unknown, map: (s: string) => string): unknown {
+  if (typeof value === "string") return map(value);
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, map));
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [map(k), mapStrings(v, map)]));
+  return value;
+}

@@ -1,0 +1,291 @@
+// The tasks pages through app.request(): list, filters, the New task form, a task's page, the actions.
+import { afterEach, describe, expect, test } from "bun:test";
+import type { TaskJson } from "../../engine/task-record.ts";
+import { cleanup, json, startTestServer, until } from "../../../test/helpers.ts";
+import { flashOf, formPost, HOSTILE, HOSTILE_ESCAPED, hxTrigger, isFullPage, uiClient } from "../../../test/html.ts";
+
+afterEach(cleanup);
+
+type Server = Awaited<ReturnType<typeof startTestServer>>;
+
+async function create(server: Server, body: Record<string, unknown>): Promise<TaskJson> {
+  const res = await server.api("/tasks", json(body));
+  if (res.status !== 201) throw new Error(`POST /tasks answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as TaskJson;
+}
+const hello = (title: string, extra: Record<string, unknown> = {}) => ({ title, task_type: "hello", params: { name: "world" }, ...extra });
+/** Stays queued: no local thread has the `gpu` capability. */
+const parked = (title: string, extra: Record<string, unknown> = {}) => hello(title, { requires: ["gpu"], ...extra });
+
+async function done(server: Server, id: string): Promise<TaskJson> {
+  return (await (await server.api(`/tasks/${id}/wait?timeout=20`)).json()) as TaskJson;
+}
+const statusOf = (server: Server, id: string) =>
+  server.db.sqlite.query<{ status: string }, [string]>("SELECT status FROM tasks WHERE id = ?").get(id)?.status;
+
+describe("GET /tasks", () => {
+  test("with no task: the empty state, the New task dialog and the live stream", async () => {
+    const server = await startTestServer();
+    const res = await uiClient(server)("/tasks");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    expect(isFullPage(res.text)).toBe(true);
+    expect(res.text).toContain("<title>Tasks · AgentVine</title>");
+    expect(res.text).toContain('aria-current="page"');
+    expect(res.text).toContain("No tasks yet");
+    expect(res.text).toContain('data-state="empty"');
+    expect(res.text).toContain('id="new-task"');
+    expect(res.text).toMatch(/sse-connect="\/events\?topics=tasks&amp;v=\d+"/);
+    expect(res.text).toContain('hx-trigger="sse:tasks"');
+  });
+
+  test("lists tasks with status and priority, user text escaped", async () => {
+    const server = await startTestServer();
+    const t = await create(server, hello(HOSTILE, { priority: "high" }));
+    await done(server, t.id);
+    const res = await uiClient(server)("/tasks");
+    expect(res.status).toBe(200);
+    expect(res.text).not.toContain(HOSTILE);
+    expect(res.text).toContain(HOSTILE_ESCAPED);
+    expect(res.text).toContain(`data-task-id="${t.id}"`);
+    expect(res.text).toContain('data-status="succeeded"');
+    expect(res.text).toContain("↑ high");
+  });
+
+  test("filters by status, type, priority and search; pages; ignores values that are not valid", async () => {
+    const server = await startTestServer();
+    const a = await create(server, parked("alpha report", { priority: "low" }));
+    const b = await create(server, parked("beta build"));
+    const c = await create(server, { title: "gamma shell", task_type: "shell", params: { command: "true" } });
+    await done(server, c.id);
+    const ui = uiClient(server);
+    const rows = (html: string) => [...html.matchAll(/data-task-id="([^"]+)"/g)].map((m) => m[1]);
+
+    expect(rows((await ui("/tasks?status=queued")).text).sort()).toEqual([a.id, b.id].sort());
+    expect(rows((await ui("/tasks?task_type=shell")).text)).toEqual([c.id]);
+    expect(rows((await ui("/tasks?priority=low")).text)).toEqual([a.id]);
+    expect(rows((await ui("/tasks?q=beta")).text)).toEqual([b.id]);
+    expect(rows((await ui("/tasks?status=bogus&priority=nope&page=-3")).text)).toHaveLength(3);
+
+    const page2 = await ui("/tasks?per_page=2&page=2");
+    expect(rows(page2.text)).toEqual([a.id]); // newest first
+    expect(page2.text).toContain("3–3 of 3");
+    expect(page2.text).toContain('rel="prev"');
+
+    const none = await ui("/tasks?q=nothing-like-this");
+    expect(none.text).toContain("No task matches these filters");
+  });
+
+  test("an htmx request for the list gets the list fragment alone", async () => {
+    const server = await startTestServer();
+    await create(server, parked("only one"));
+    const res = await uiClient(server)("/tasks?status=queued", { htmx: "task-list" });
+    expect(res.status).toBe(200);
+    expect(res.text.startsWith('<div id="task-list"')).toBe(true);
+    expect(res.text).not.toContain("<html");
+    expect(res.text).toContain('hx-get="/tasks?status=queued"');
+    expect(res.text).toContain("only one");
+  });
+});
+
+describe("the New task form", () => {
+  test("GET /tasks/new shows the fields of the default type; the fields follow the chosen type", async () => {
+    const server = await startTestServer();
+    const ui = uiClient(server);
+    const page = await ui("/tasks/new");
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('name="params.name"');
+    expect(page.text).not.toContain('<option value="plan"'); // runs are started from their plan
+
+    const shell = await ui("/tasks/new/fields?task_type=shell", { htmx: "param-fields" });
+    expect(shell.status).toBe(200);
+    expect(shell.text).not.toContain("<html");
+    expect(shell.text).toContain('name="params.command"');
+    expect(shell.text).toContain('type="checkbox"');
+    expect(shell.text).toContain("One per line"); // args
+    expect(shell.text).toContain("NAME=value"); // env
+  });
+
+  test("a post with errors comes back with every value kept and each error by its field (422)", async () => {
+    const server = await startTestServer();
+    const res = await uiClient(server)(
+      "/tasks",
+      formPost({ title: "", task_type: "shell", "params.command": "", "params.env": "no equals sign", description: HOSTILE, priority: "high", _dialog: "1" }, { htmx: "new-task-form" }),
+    );
+    expect(res.status).toBe(422);
+    expect(res.text.startsWith('<form id="new-task-form"')).toBe(true);
+    expect(res.text).toContain("title must not be empty");
+    expect(res.text).toMatch(/id="f-params-env-error"[^>]*>line 1: write NAME=value/);
+    expect(res.text).toContain('id="f-params-command-error"');
+    expect(res.text).toContain(`${HOSTILE_ESCAPED}</textarea>`);
+    expect(res.text).not.toContain(HOSTILE);
+    expect(res.text).toMatch(/<option value="high" selected/);
+    expect(res.text).toContain('data-dialog-close=""'); // still the dialog's form
+    expect(server.db.sqlite.query("SELECT count(*) AS n FROM tasks").get()).toEqual({ n: 0 });
+  });
+
+  test("the service's own errors (an unknown dependency) show next to the field", async () => {
+    const server = await startTestServer();
+    const res = await uiClient(server)("/tasks", formPost({ title: "x", task_type: "hello", "params.name": "a", depends_on: "no-such-task" }, { htmx: true }));
+    expect(res.status).toBe(422);
+    expect(res.text).toContain("no-such-task");
+    expect(res.text).toContain('value="no-such-task"');
+    expect(res.text).toMatch(/<details open/);
+  });
+
+  test("a valid post creates the task with typed params and sends the browser to it", async () => {
+    const server = await startTestServer();
+    const ui = uiClient(server);
+    const res = await ui(
+      "/tasks",
+      formPost(
+        {
+          title: "  build it ",
+          task_type: "shell",
+          priority: "low",
+          "params.command": "echo",
+          "params.args": "one\ntwo words\n",
+          "params.shell": ["false", "true"],
+          "params.env": "A=1\nB = two=2",
+          "params.timeout_seconds": "30",
+          max_retries: "2",
+        },
+        { htmx: true },
+      ),
+    );
+    expect(res.status).toBe(200);
+    const location = res.headers.get("hx-redirect")!;
+    expect(location).toMatch(/^\/tasks\/[0-9a-f-]{36}$/);
+    expect(flashOf(res)).toEqual([{ level: "success", message: "Task “build it” created" }]);
+    const task = (await (await server.api(location.replace("/tasks", "/tasks"))).json()) as TaskJson;
+    expect(task.title).toBe("build it");
+    expect(task.priority).toBe("low");
+    expect(task.max_retries).toBe(2);
+    expect(task.params).toMatchObject({ command: "echo", args: ["one", "two words"], shell: true, env: { A: "1", B: "two=2" }, timeout_seconds: 30 });
+
+    // Without htmx: a plain 303 to the task, whose page shows the flash toast once.
+    const plain = await ui("/tasks", formPost({ title: "plain", task_type: "hello", "params.name": "x" }));
+    expect(plain.status).toBe(303);
+    expect(plain.headers.get("location")).toMatch(/^\/tasks\/[0-9a-f-]{36}$/);
+    const cookie = plain.headers.get("set-cookie")!.split(";")[0]!;
+    const next = await ui(plain.headers.get("location")!, { headers: { cookie } });
+    expect(next.text).toContain("Task “plain” created");
+    expect(next.headers.get("set-cookie")).toContain("flash=;");
+  });
+});
+
+describe("GET /tasks/:id", () => {
+  test("shows params, result, the execution with duration and exit code, and the log", async () => {
+    const server = await startTestServer();
+    const t = await create(server, { title: HOSTILE, task_type: "shell", params: { command: `echo '${HOSTILE}'; echo done`, shell: true } });
+    await done(server, t.id);
+    const res = await uiClient(server)(`/tasks/${t.id}`);
+    expect(res.status).toBe(200);
+    expect(res.text).toContain(`<title>${HOSTILE_ESCAPED} · AgentVine</title>`);
+    expect(res.text).not.toContain(HOSTILE);
+    expect(res.text).toContain('data-status="succeeded"');
+    expect(res.text).toContain("&quot;exit_code&quot;: 0");
+    expect(res.text).toMatch(/data-execution-id="[^"]+"/);
+    expect(res.text).toMatch(/<td class="td whitespace-nowrap tabular-nums">\d+ ms<\/td>/);
+    expect(res.text).toMatch(/sm:table-cell">0<\/td>/); // exit code
+    expect(res.text).toContain(`<span class="min-w-0 whitespace-pre-wrap break-words">${HOSTILE_ESCAPED}</span>`);
+    expect(res.text).toMatch(new RegExp(`sse-connect="/events\\?topics=task:${t.id},exec:${t.id}&amp;v=\\d+&amp;after=2"`));
+    expect(res.text).toContain('data-action="retry"'.replace("retry", "delete"));
+    expect(res.text).not.toContain('data-action="cancel"');
+  });
+
+  test("shows dependencies and dependants; a running task streams its log", async () => {
+    const server = await startTestServer();
+    const a = await create(server, parked("upstream"));
+    const b = await create(server, hello("downstream", { depends_on: [a.id] }));
+    const ui = uiClient(server);
+    const pb = await ui(`/tasks/${b.id}`);
+    expect(pb.text).toContain(`href="/tasks/${a.id}"`);
+    expect(pb.text).toContain("Waiting for its dependencies.");
+    const pa = await ui(`/tasks/${a.id}`);
+    expect(pa.text).toContain(`href="/tasks/${b.id}"`);
+    expect(pa.text).toContain('data-action="cancel"');
+    expect(pa.text).toContain("hx-confirm=");
+
+    const slow = await create(server, { title: "slow", task_type: "test_sleep", params: { ms: 60_000 } });
+    await until(server.services.deps.bus, ["execution:started"], () => statusOf(server, slow.id) === "running");
+    const running = await ui(`/tasks/${slow.id}`);
+    expect(running.text).toMatch(/topics=task:[^,]+,exec:[^,]+,log:[0-9a-f-]{36}&amp;v=/);
+    expect(running.text).toContain('sse-swap="log"');
+  });
+
+  test("htmx gets the main part or the live region alone; the live region without htmx redirects", async () => {
+    const server = await startTestServer();
+    const t = await create(server, parked("fragments"));
+    const ui = uiClient(server);
+    const main = await ui(`/tasks/${t.id}`, { htmx: "task-main" });
+    expect(main.text.startsWith('<div id="task-main"')).toBe(true);
+    const live = await ui(`/tasks/${t.id}/live`, { htmx: "task-live" });
+    expect(live.text.startsWith('<div id="task-live"')).toBe(true);
+    const plain = await ui(`/tasks/${t.id}/live`);
+    expect(plain.status).toBe(303);
+    expect(plain.headers.get("location")).toBe(`/tasks/${t.id}`);
+  });
+
+  test("an unknown task is the 404 page, or a fragment with an error toast for htmx", async () => {
+    const server = await startTestServer();
+    const ui = uiClient(server);
+    const page = await ui("/tasks/nope");
+    expect(page.status).toBe(404);
+    expect(isFullPage(page.text)).toBe(true);
+    expect(page.text).toContain('data-page="not-found"');
+    expect(page.text).toContain("task &#39;nope&#39; not found");
+    const frag = await ui("/tasks/nope", { htmx: "task-main" });
+    expect(frag.status).toBe(404);
+    expect(frag.text).not.toContain("<html");
+    expect(frag.text).toContain('data-state="error"');
+    expect(frag.headers.get("x-fragment")).toBe("error");
+    expect(hxTrigger(frag).toast).toEqual({ level: "error", message: "task 'nope' not found" });
+  });
+});
+
+describe("task actions", () => {
+  test("cancel, cancel again (409 as a toast), retry, delete — each with a toast", async () => {
+    const server = await startTestServer();
+    const t = await create(server, parked(`${HOSTILE} ✓`));
+    const ui = uiClient(server);
+
+    const cancel = await ui(`/tasks/${t.id}/cancel`, { method: "POST", htmx: "task-main" });
+    expect(cancel.status).toBe(200);
+    // Non-ASCII user text travels as JSON escapes: a header value must be ASCII.
+    expect(cancel.headers.get("hx-trigger")).toMatch(/^[\x20-\x7e]+$/);
+    expect(hxTrigger(cancel).toast).toEqual({ level: "success", message: `Task “${HOSTILE} ✓” cancelled` });
+    expect(cancel.text.startsWith('<div id="task-main"')).toBe(true);
+    expect(cancel.text).toContain('data-status="cancelled"');
+    expect(statusOf(server, t.id)).toBe("cancelled");
+
+    const again = await ui(`/tasks/${t.id}/cancel`, { method: "POST", htmx: "task-main" });
+    expect(again.status).toBe(409);
+    expect(hxTrigger(again).toast.level).toBe("error");
+    expect(hxTrigger(again).toast.message).toContain("already cancelled");
+
+    const retry = await ui(`/tasks/${t.id}/retry`, { method: "POST", htmx: "task-main" });
+    expect(retry.status).toBe(200);
+    expect(hxTrigger(retry).toast.message).toContain("queued again");
+    expect(statusOf(server, t.id)).toBe("queued");
+
+    const del = await ui(`/tasks/${t.id}/delete`, { method: "POST", htmx: true });
+    expect(del.status).toBe(200);
+    expect(del.headers.get("hx-redirect")).toBe("/tasks");
+    expect(flashOf(del)[0]!.message).toContain("deleted");
+    expect(statusOf(server, t.id)).toBeUndefined();
+  });
+
+  test("without htmx the actions answer 303 back with a flash", async () => {
+    const server = await startTestServer();
+    const t = await create(server, parked("plain"));
+    const ui = uiClient(server);
+    const cancel = await ui(`/tasks/${t.id}/cancel`, { method: "POST" });
+    expect(cancel.status).toBe(303);
+    expect(cancel.headers.get("location")).toBe(`/tasks/${t.id}`);
+    const del = await ui(`/tasks/${t.id}/delete`, { method: "POST" });
+    expect(del.status).toBe(303);
+    expect(del.headers.get("location")).toBe("/tasks");
+    expect(flashOf(del)).toEqual([{ level: "success", message: "Task “plain” deleted" }]);
+  });
+});

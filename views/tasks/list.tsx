@@ -1,0 +1,193 @@
+/** @jsxImportSource hono/jsx */
+// The tasks page: filters and search, and the task table — one component that is both part of the
+// page and the fragment the filters, the pagination and the `tasks` live event swap in.
+import type { FC } from "hono/jsx";
+import { PRIORITIES, TASK_STATUSES } from "../../src/db/schema.ts";
+import type { TaskJson } from "../../src/engine/task-record.ts";
+import { EmptyState, PageHeader, Pagination, PriorityBadge, RelTime, ShortId, Spinner, StatusBadge, label } from "../components/ui.tsx";
+import { NewTaskDialog, type NewTaskFormProps } from "./new-task.tsx";
+
+export interface TaskFilters {
+  status?: string;
+  task_type?: string;
+  priority?: string;
+  q?: string;
+  page: number;
+  per_page: number;
+}
+
+/** `/tasks?…` with only the filters that are set (and the page when not the first). */
+export function tasksHref(f: Partial<TaskFilters>, page = f.page ?? 1): string {
+  const params = new URLSearchParams();
+  for (const key of ["status", "task_type", "priority", "q"] as const) if (f[key]) params.set(key, f[key]!);
+  if (f.per_page && f.per_page !== 20) params.set("per_page", String(f.per_page));
+  if (page > 1) params.set("page", String(page));
+  const qs = params.toString();
+  return qs ? `/tasks?${qs}` : "/tasks";
+}
+
+export interface TaskListProps {
+  filters: TaskFilters;
+  items: TaskJson[];
+  total: number;
+}
+
+const filtered = (f: TaskFilters) => Boolean(f.status || f.task_type || f.priority || f.q);
+
+export const TaskList: FC<TaskListProps> = ({ filters, items, total }) => {
+  const self = tasksHref(filters);
+  return (
+    <div id="task-list" class="live-region card min-w-0" hx-get={self} hx-trigger="sse:tasks" hx-swap="outerHTML" data-total={total}>
+      {items.length === 0 ? (
+        filtered(filters) ? (
+          <EmptyState title="No task matches these filters">
+            <a class="link" href="/tasks">
+              Clear the filters
+            </a>
+          </EmptyState>
+        ) : (
+          <EmptyState title="No tasks yet">
+            <a class="link" href="/tasks/new" data-dialog-open="new-task">
+              Create the first task
+            </a>{" "}
+            or submit one with <code>POST /api/v1/tasks</code>.
+          </EmptyState>
+        )
+      ) : (
+        <>
+          <table class="text-sm">
+            <thead class="border-b border-line">
+              <tr>
+                <th class="th">Task</th>
+                <th class="th">Status</th>
+                <th class="th hidden sm:table-cell">Priority</th>
+                <th class="th hidden md:table-cell">Type</th>
+                <th class="th hidden lg:table-cell">Created</th>
+                <th class="th hidden sm:table-cell">Updated</th>
+              </tr>
+            </thead>
+            <tbody class="divide-y divide-line">
+              {items.map((t) => (
+                <tr class="hover:bg-surface-2" data-task-id={t.id}>
+                  <td class="td max-w-0 w-full">
+                    <a href={`/tasks/${t.id}`} class="block truncate font-medium hover:underline">
+                      {t.title}
+                    </a>
+                    <span class="flex items-center gap-2 text-xs text-muted">
+                      <span class="md:hidden">{t.task_type}</span>
+                      <ShortId id={t.id} />
+                      {t.parent_task_id ? <span title="subtask">↳ subtask</span> : null}
+                    </span>
+                  </td>
+                  <td class="td">
+                    <StatusBadge status={t.status} />
+                  </td>
+                  <td class="td hidden sm:table-cell">
+                    <PriorityBadge priority={t.priority} />
+                  </td>
+                  <td class="td hidden md:table-cell">
+                    <code>{t.task_type}</code>
+                  </td>
+                  <td class="td hidden whitespace-nowrap text-muted lg:table-cell">
+                    <RelTime at={t.created_at} />
+                  </td>
+                  <td class="td hidden whitespace-nowrap text-muted sm:table-cell">
+                    <RelTime at={t.updated_at} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <div class="border-t border-line">
+            <Pagination page={filters.page} perPage={filters.per_page} total={total} href={(p) => tasksHref(filters, p)} target="task-list" />
+          </div>
+        </>
+      )}
+    </div>
+  );
+};
+
+export interface TasksPageProps extends TaskListProps {
+  taskTypes: string[];
+  version: number;
+  newTask: NewTaskFormProps;
+}
+
+export const TasksPage: FC<TasksPageProps> = ({ taskTypes, version, newTask, ...list }) => {
+  const f = list.filters;
+  const common = { "hx-get": "/tasks", "hx-target": "#task-list", "hx-swap": "outerHTML", "hx-push-url": "true", "hx-indicator": "#filters-spinner" };
+  return (
+    <>
+      <PageHeader
+        title="Tasks"
+        actions={
+          <a href="/tasks/new" class="btn-primary" data-dialog-open="new-task">
+            + New task
+          </a>
+        }
+      />
+      <form class="mb-3 grid grid-cols-2 gap-2 sm:flex sm:flex-wrap sm:items-end" method="get" action="/tasks" role="search" {...common} hx-trigger="change, submit">
+        <div class="col-span-2 sm:min-w-56 sm:flex-1">
+          <label for="filter-q" class="sr-only">
+            Search
+          </label>
+          <input
+            id="filter-q"
+            type="search"
+            name="q"
+            value={f.q ?? ""}
+            placeholder="Search title and description…"
+            maxlength={200}
+            class="field"
+            {...common}
+            hx-include="closest form"
+            hx-trigger="input changed delay:300ms, search"
+          />
+        </div>
+        <select name="status" class="field sm:w-auto" aria-label="Status">
+          <option value="">Any status</option>
+          {TASK_STATUSES.map((s) => (
+            <option value={s} selected={f.status === s}>
+              {label(s)}
+            </option>
+          ))}
+        </select>
+        <select name="task_type" class="field sm:w-auto" aria-label="Type">
+          <option value="">Any type</option>
+          {taskTypes.map((t) => (
+            <option value={t} selected={f.task_type === t}>
+              {t}
+            </option>
+          ))}
+        </select>
+        <select name="priority" class="field sm:w-auto" aria-label="Priority">
+          <option value="">Any priority</option>
+          {PRIORITIES.map((p) => (
+            <option value={p} selected={f.priority === p}>
+              {p}
+            </option>
+          ))}
+        </select>
+        <div class="flex items-center gap-2">
+          <noscript>
+            <button type="submit" class="btn">
+              Filter
+            </button>
+          </noscript>
+          {filtered(f) ? (
+            <a href="/tasks" class="btn-ghost btn-sm">
+              Clear
+            </a>
+          ) : null}
+          <span id="filters-spinner" class="htmx-indicator">
+            <Spinner label="Loading" />
+          </span>
+        </div>
+      </form>
+      <div sse-connect={`/events?topics=tasks&v=${version}`}>
+        <TaskList {...list} />
+      </div>
+      <NewTaskDialog {...newTask} />
+    </>
+  );
+};
