@@ -2,6 +2,7 @@
 import { expect } from "bun:test";
 import type { TaskJson } from "../src/engine/task-record.ts";
 import type { PlanJson } from "../src/features/plans/service.ts";
+import { AWAIT_GATE } from "./gate.ts";
 import { json, until, type startTestServer } from "./helpers.ts";
 
 export type Server = Awaited<ReturnType<typeof startTestServer>>;
@@ -79,3 +80,11 @@ export function statusTrail(server: Server) {
   server.services.deps.bus.on("task:changed", (e) => trail.push({ taskId: e.taskId, status: e.status }));
   return (id: string) => trail.filter((e) => e.taskId === id).map((e) => e.status);
 }
+
+/** A shell step that runs until the test opens its gate (deterministic "still running"). */
+export const heldStep = (name: string, g: { env: { GATE: string } }, extra = {}) => ({
+  name,
+  task_type: "shell",
+  params: { command: AWAIT_GATE, shell: true, env: g.env },
+  ...extra,
+});

@@ -3,19 +3,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AWAIT_GATE, gate } from "../../../test/gate.ts";
+import { gate } from "../../../test/gate.ts";
 import { cleanup, startTestServer, tempDir } from "../../../test/helpers.ts";
-import { createPlan, getTask, helloStep, runPlan, statusOf, statusTrail, stepsOf, untilStep, waitTask } from "../../../test/plans.ts";
+import { createPlan, getTask, helloStep, runPlan, statusOf, statusTrail, stepsOf, untilStep, waitTask, heldStep as held } from "../../../test/plans.ts";
 import type { TaskJson } from "../../engine/task-record.ts";
 
 afterEach(cleanup);
-
-const held = (name: string, g: { env: { GATE: string } }, extra = {}) => ({
-  name,
-  task_type: "shell",
-  params: { command: AWAIT_GATE, shell: true, env: g.env },
-  ...extra,
-});
 
 describe("failures", () => {
   test("a failing step fails its dependants; an independent branch finishes first; the run fails naming the step", async () => {

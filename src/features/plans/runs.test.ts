@@ -2,7 +2,7 @@
 // the run endpoint and the run list. A run is a parent task whose children are the steps; failures,
 // retry and cancel are in run-control.test.ts.
 import { afterEach, describe, expect, test } from "bun:test";
-import { AWAIT_GATE, gate } from "../../../test/gate.ts";
+import { gate } from "../../../test/gate.ts";
 import { cleanup, json, startTestServer } from "../../../test/helpers.ts";
 import {
   count,
@@ -15,18 +15,12 @@ import {
   timesOf,
   untilStep,
   waitTask,
+  heldStep as held,
   type ErrorJson,
 } from "../../../test/plans.ts";
 import type { TaskJson } from "../../engine/task-record.ts";
 
 afterEach(cleanup);
-
-const held = (name: string, g: { env: { GATE: string } }, extra = {}) => ({
-  name,
-  task_type: "shell",
-  params: { command: AWAIT_GATE, shell: true, env: g.env },
-  ...extra,
-});
 
 describe("a sequential plan", () => {
   test("runs its steps in order; the parent goes running → succeeded with every step's result", async () => {
