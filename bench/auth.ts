@@ -16,7 +16,7 @@ import { createApp } from "../src/app.ts";
 import { startBrowserSession, authenticate } from "../src/features/auth/middleware.ts";
 import { DEFAULT_PASSWORD_COST, hashPassword, verifyPassword, type PasswordCost } from "../src/features/auth/passwords.ts";
 import type { AppEnv, AppServices } from "../src/http/context.ts";
-import { startServer } from "../src/server.ts";
+import { embeddedServerOptions, startServer } from "../src/server.ts";
 import { cleanupTemp, hardLimit, machineNote, median, percentile, table, tempDir } from "./lib.ts";
 
 const { values: args } = parseArgs({
@@ -59,20 +59,14 @@ table(["cost", "verify p50 ms", "p90 ms", "verifies/s (4 par.)", "MiB each"], co
 
 // ---- 1b. sign-in throughput over HTTP ----
 const dataDir = tempDir();
-const server = await startServer({
-  port: 0,
-  host: "127.0.0.1",
-  dataDir,
-  dbPath: `${dataDir}/agentvine.db`,
-  workers: 0,
-  shutdownGraceSeconds: 1,
-  maxBodyBytes: 1024 * 1024,
-  defaultTimeoutSeconds: 3600,
-  defaultMaxRetries: 0,
-  dbSynchronous: "NORMAL",
-  authRateLimit: 0,
-  rateLimit: 0,
-});
+const server = await startServer(
+  embeddedServerOptions(dataDir, {
+    workers: 0,
+    shutdownGraceSeconds: 1,
+    authRateLimit: 0,
+    rateLimit: 0,
+  }),
+);
 const api = (path: string, init: RequestInit = {}) =>
   fetch(`${server.url}/api/v1${path}`, { ...init, headers: { "content-type": "application/json", ...(init.headers as Record<string, string>) } });
 const post = (path: string, body: unknown, token?: string) =>

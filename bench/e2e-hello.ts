@@ -14,7 +14,7 @@ import { openDatabase } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { claimTasks, finishExecutions, submitTasks, type NewTask } from "../src/engine/lifecycle.ts";
 import { EventBus, type TaskEvent } from "../src/events/bus.ts";
-import { startServer, type RunningServer } from "../src/server.ts";
+import { embeddedServerOptions, startServer, type RunningServer } from "../src/server.ts";
 import { cleanupTemp, hardLimit, machineNote, nowMs, percentile, table, tempDir, tick } from "./lib.ts";
 
 const { values: args } = parseArgs({
@@ -44,18 +44,12 @@ const hello = (i: number): NewTask => ({ title: `hello ${i}`, task_type: "hello"
 
 async function start(): Promise<RunningServer> {
   const dataDir = tempDir();
-  return startServer({
-    port: 0,
-    host: "127.0.0.1",
-    dataDir,
-    dbPath: join(dataDir, "agentvine.db"),
-    workers: WORKERS,
-    shutdownGraceSeconds: 5,
-    maxBodyBytes: 1024 * 1024,
-    defaultTimeoutSeconds: 3600,
-    defaultMaxRetries: 0,
-    dbSynchronous: "NORMAL",
-  });
+  return startServer(
+    embeddedServerOptions(dataDir, {
+      workers: WORKERS,
+      shutdownGraceSeconds: 5,
+    }),
+  );
 }
 
 /** Tracks submit → terminal per task id; resolves once `expected` tasks are terminal (or the phase limit passes). */

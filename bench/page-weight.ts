@@ -3,27 +3,20 @@
 // process, with a few dozen tasks so the page shows what it would in use.
 //
 //   bun bench/page-weight.ts [--path /]
-import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { startServer } from "../src/server.ts";
+import { embeddedServerOptions, startServer } from "../src/server.ts";
 import { cleanupTemp, table, tempDir } from "./lib.ts";
 
 const { values: args } = parseArgs({ options: { path: { type: "string", default: "/" } } });
 const TARGET_KB = 100;
 
 const dataDir = tempDir();
-const server = await startServer({
-  port: 0,
-  host: "127.0.0.1",
-  dataDir,
-  dbPath: join(dataDir, "agentvine.db"),
-  workers: 2,
-  shutdownGraceSeconds: 1,
-  maxBodyBytes: 1024 * 1024,
-  defaultTimeoutSeconds: 3600,
-  defaultMaxRetries: 0,
-  dbSynchronous: "NORMAL",
-});
+const server = await startServer(
+  embeddedServerOptions(dataDir, {
+    workers: 2,
+    shutdownGraceSeconds: 1,
+  }),
+);
 
 interface Weight {
   what: string;

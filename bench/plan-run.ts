@@ -7,12 +7,11 @@
 //
 //   bun bench/plan-run.ts [--steps 100] [--rounds 9] [--warmup 2] [--workers N]
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { submitTasks, type NewTask } from "../src/engine/lifecycle.ts";
 import { createPlan, runPlan } from "../src/features/plans/service.ts";
 import type { StepBody } from "../src/features/plans/schemas.ts";
-import { startServer, type RunningServer } from "../src/server.ts";
+import { embeddedServerOptions, startServer, type RunningServer } from "../src/server.ts";
 import { cleanupTemp, hardLimit, machineNote, median, nowMs, percentile, table, tempDir } from "./lib.ts";
 
 const { values: args } = parseArgs({
@@ -99,18 +98,12 @@ async function timePlain(server: RunningServer, kind: Shape): Promise<number> {
 
 await machineNote("plan-run");
 const dataDir = tempDir();
-const server = await startServer({
-  port: 0,
-  host: "127.0.0.1",
-  dataDir,
-  dbPath: join(dataDir, "agentvine.db"),
-  workers: WORKERS,
-  shutdownGraceSeconds: 5,
-  maxBodyBytes: 1024 * 1024,
-  defaultTimeoutSeconds: 3600,
-  defaultMaxRetries: 0,
-  dbSynchronous: "NORMAL",
-});
+const server = await startServer(
+  embeddedServerOptions(dataDir, {
+    workers: WORKERS,
+    shutdownGraceSeconds: 5,
+  }),
+);
 
 console.log(`\n## Plan runs vs plain tasks of the same shape: in-process server, ${WORKERS} worker threads, ${ROUNDS} rounds (+${WARMUP} warm-up), medians\n`);
 const rows: Array<Array<string | number>> = [];

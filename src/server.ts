@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { createApp } from "./app.ts";
-import type { ServeConfig } from "./config.ts";
+import { ServeConfigSchema, type ServeConfig } from "./config.ts";
 import { openDatabase, type Db } from "./db/client.ts";
 import { startCheckpointer } from "./db/checkpoints.ts";
 import { migrate } from "./db/migrate.ts";
@@ -49,6 +49,15 @@ export type StartOptions = Pick<
     /** Overrides of the auth numbers (lockout, TTLs, password cost), for tests and benchmarks. */
     authSettings?: Partial<AuthSettings>;
   };
+
+/**
+ * Start options for an embedded server (tests, benchmarks): the configuration defaults, a data dir,
+ * and whatever is overridden — so every embedder starts the server the way `serve` would.
+ */
+export function embeddedServerOptions(dataDir: string, overrides: Partial<StartOptions> = {}): StartOptions {
+  const defaults = ServeConfigSchema.parse({});
+  return { ...defaults, port: 0, host: "127.0.0.1", dataDir, dbPath: join(dataDir, "agentvine.db"), ...overrides };
+}
 
 export function localWorkerId(): string {
   return `local-${hostname()}`;

@@ -6,7 +6,7 @@ import { openDatabase, type Db } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
 import type { EngineDeps } from "../src/engine/lifecycle.ts";
 import { EventBus, type EventMap, type EventName } from "../src/events/bus.ts";
-import { startServer, type RunningServer, type StartOptions } from "../src/server.ts";
+import { embeddedServerOptions, startServer, type RunningServer, type StartOptions } from "../src/server.ts";
 import { registerTestTaskTypes } from "./fixtures/test-task-types.ts";
 
 export const TEST_THREAD_URL = new URL("./fixtures/test-thread.ts", import.meta.url);
@@ -37,20 +37,14 @@ export function freshDeps(): EngineDeps & { dir: string } {
 export async function startTestServer(overrides: Partial<StartOptions> = {}): Promise<RunningServer & { api: (path: string, init?: RequestInit) => Promise<Response> }> {
   registerTestTaskTypes();
   const dataDir = overrides.dataDir ?? tempDir();
-  const server = await startServer({
-    port: 0,
-    host: "127.0.0.1",
-    dataDir,
-    dbPath: join(dataDir, "agentvine.db"),
-    workers: 2,
-    shutdownGraceSeconds: 5,
-    maxBodyBytes: 1024 * 1024,
-    defaultTimeoutSeconds: 3600,
-    defaultMaxRetries: 0,
-    dbSynchronous: "NORMAL",
-    threadUrl: TEST_THREAD_URL,
-    ...overrides,
-  });
+  const server = await startServer(
+    embeddedServerOptions(dataDir, {
+      workers: 2,
+      shutdownGraceSeconds: 5,
+      threadUrl: TEST_THREAD_URL,
+      ...overrides,
+    }),
+  );
   let stopped = false;
   const stop = server.stop;
   server.stop = (grace?: number) => {

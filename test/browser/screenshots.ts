@@ -5,23 +5,17 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServer } from "../../src/server.ts";
+import { embeddedServerOptions, startServer } from "../../src/server.ts";
 import { launchBrowser, openPage, screenshot, waitForSettled, type PageOptions } from "./browser.ts";
 import { mainPages, seed } from "./seed.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "agentvine-screenshots-"));
-const server = await startServer({
-  port: 0,
-  host: "127.0.0.1",
-  dataDir,
-  dbPath: join(dataDir, "agentvine.db"),
-  workers: 2,
-  shutdownGraceSeconds: 1,
-  maxBodyBytes: 1024 * 1024,
-  defaultTimeoutSeconds: 3600,
-  defaultMaxRetries: 0,
-  dbSynchronous: "NORMAL",
-});
+const server = await startServer(
+  embeddedServerOptions(dataDir, {
+    workers: 2,
+    shutdownGraceSeconds: 1,
+  }),
+);
 const api = (path: string, init: RequestInit = {}) =>
   fetch(`${server.url}/api/v1${path}`, { ...init, headers: { "content-type": "application/json", ...(init.headers as Record<string, string>) } });
 const { browser, info } = await launchBrowser();
