@@ -279,3 +279,15 @@ describe("the reserve of claimed orders", () => {
     expect(server.services.pool!.reserved).toBe(0);
   });
 });
+
+describe("no orphaned processes", () => {
+  test("stopping the server at once kills what a task started, even before the pool heard of its pid", async () => {
+    const server = await startTestServer();
+    const marker = `agentvine-orphan-check-${Bun.randomUUIDv7()}`;
+    const task = await submit(server, { task_type: "shell", params: { command: `sleep 300; : ${marker}`, shell: true } });
+    await allRunning(server, [task.id]);
+    await server.stop(0);
+    const found = Bun.spawnSync(["pgrep", "-f", marker]);
+    expect(found.stdout.toString().trim()).toBe(""); // nothing left running
+  });
+});

@@ -31,6 +31,8 @@ export interface PoolOptions extends EngineDeps {
 
 /** How long a replaced thread may take to reap the processes it started before it is terminated anyway. */
 const REAP_GRACE_MS = 2000;
+/** …and to answer at all when it reported none (a responsive thread answers in well under a millisecond). */
+const NO_CHILDREN_GRACE_MS = 250;
 
 /**
  * The reserve: while tasks are short (EWMA of their duration under SHORT_TASK_MS) the pool claims up to
@@ -216,6 +218,7 @@ export class WorkerPool {
       this.schedule();
       return;
     }
+    if (msg.type === "children-gone") return; // answered to #retire's own listener
     const claim = slot.claim;
     if (!claim || msg.executionId !== claim.executionId) return;
     switch (msg.type) {
@@ -314,27 +317,25 @@ export class WorkerPool {
 
   /**
    * Kills a slot's processes and terminates its thread once they exited: only the thread that started
-   * them can reap them, so terminating it first would leave zombies behind. A thread that does not
-   * report them gone within REAP_GRACE_MS (stuck, or dead) is terminated anyway.
+   * them can reap them, so terminating it first would leave zombies — and a process whose pid message
+   * was still on its way would be orphaned. So the thread kills its own children and says when they are
+   * gone; the pool kills the ones it knows too, in case the thread is stuck. A thread that does not
+   * answer in time (spinning, or dead) is terminated anyway.
    */
   #retire(slot: Slot): Promise<void> {
-    const dying = new Set(slot.pids);
+    const graceMs = slot.pids.size > 0 ? REAP_GRACE_MS : NO_CHILDREN_GRACE_MS;
     this.#killProcesses(slot);
     const retired = new Promise<void>((resolve) => {
-      if (dying.size === 0) {
-        slot.thread.terminate();
-        return resolve();
-      }
       const terminate = () => {
         clearTimeout(timer);
         slot.thread.terminate();
         resolve();
       };
-      const timer = setTimeout(terminate, REAP_GRACE_MS);
+      const timer = setTimeout(terminate, graceMs);
       slot.thread.addEventListener("message", (event: MessageEvent<FromThread>) => {
-        const msg = event.data;
-        if (msg.type === "pid" && msg.exited && dying.delete(msg.pid) && dying.size === 0) terminate();
+        if (event.data.type === "children-gone") terminate();
       });
+      slot.thread.postMessage({ type: "kill-children" } satisfies ToThread);
     });
     this.#retiring.add(retired);
     void retired.then(() => this.#retiring.delete(retired));

@@ -11,7 +11,11 @@ export interface Job {
   workspaceRoot: string;
 }
 
-export type ToThread = { type: "run"; job: Job } | { type: "cancel"; executionId: string };
+export type ToThread =
+  | { type: "run"; job: Job }
+  | { type: "cancel"; executionId: string }
+  /** The thread is being retired: kill every process it started, answer `children-gone` once they exited. */
+  | { type: "kill-children" };
 
 /** [level, message, metadata, ts] — compact, since a chatty command sends thousands. */
 export type LogTuple = [LogLevel, string, Record<string, unknown> | null, number];
@@ -43,6 +47,7 @@ export interface DoneFailed {
 
 export type FromThread =
   | { type: "ready" }
+  | { type: "children-gone" }
   | { type: "log"; executionId: string; lines: LogTuple[] }
   | { type: "pid"; executionId: string; pid: number; exited: boolean }
   | DoneOk

@@ -15,6 +15,20 @@ const BASE_ENV_KEYS = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER",
 
 let current: { executionId: string; abort: AbortController } | null = null;
 
+/** Every process this thread started that has not exited: the thread knows them before the pool does. */
+const live = new Set<{ pid: number; exited: Promise<number>; kill(signal?: number | NodeJS.Signals): void }>();
+
+function killChildren() {
+  for (const proc of live) {
+    try {
+      process.kill(-proc.pid, "SIGKILL");
+    } catch {
+      proc.kill("SIGKILL");
+    }
+  }
+  void Promise.all([...live].map((p) => p.exited)).then(() => send({ type: "children-gone" }));
+}
+
 function makeLogger(executionId: string) {
   let buffer: LogTuple[] = [];
   let scheduled = false;
@@ -92,6 +106,7 @@ async function runJob(job: Job) {
         // Its own process group, so a kill reaches everything it started.
         detached: true,
       });
+      live.add(proc);
       send({ type: "pid", executionId: job.executionId, pid: proc.pid, exited: false });
       const onAbort = () => {
         try {
@@ -102,6 +117,7 @@ async function runJob(job: Job) {
       };
       abort.signal.addEventListener("abort", onAbort, { once: true });
       void proc.exited.then(() => {
+        live.delete(proc);
         abort.signal.removeEventListener("abort", onAbort);
         send({ type: "pid", executionId: job.executionId, pid: proc.pid, exited: true });
       });
@@ -141,6 +157,7 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
   const msg = event.data;
   if (msg.type === "run") void runJob(msg.job);
   else if (msg.type === "cancel" && current?.executionId === msg.executionId) current.abort.abort(new Error("cancelled"));
+  else if (msg.type === "kill-children") killChildren();
 };
 
 // Tells the pool this thread loaded (its imports resolved) and can take work.
