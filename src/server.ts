@@ -44,6 +44,8 @@ export type StartOptions = Pick<
     capabilities?: string[];
     reapIntervalMs?: number;
     threadUrl?: URL;
+    /** The pool's short-task threshold for its reserve (tests set it to make the reserve certain). */
+    shortTaskMs?: number;
     /** The clock of auth, rate limits and secrets (tests move it instead of sleeping). */
     clock?: () => number;
     /** Overrides of the auth numbers (lockout, TTLs, password cost), for tests and benchmarks. */
@@ -83,7 +85,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
 
   const pool =
     config.workers > 0
-      ? new WorkerPool({ ...deps, size: config.workers, workerId, logger, dataDir: config.dataDir, capabilities: config.capabilities, threadUrl: config.threadUrl })
+      ? new WorkerPool({ ...deps, size: config.workers, workerId, logger, dataDir: config.dataDir, capabilities: config.capabilities, threadUrl: config.threadUrl, shortTaskMs: config.shortTaskMs })
       : null;
   const waiters = new TaskWaiters(deps);
   const clock = config.clock ?? Date.now;

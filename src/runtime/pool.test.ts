@@ -242,10 +242,8 @@ describe("the reserve of claimed orders", () => {
     db.sqlite.query<{ status: string; claimed_by: string | null }, [string]>("SELECT status, claimed_by FROM work_orders WHERE task_id = ?").get(taskId)!;
 
   test("while tasks are short, orders wait claimed in memory with their tasks still queued; a cancel there runs nothing", async () => {
-    const server = await startTestServer();
-    // Short tasks first, so the pool learns that a reserve pays off.
-    const warm = await Promise.all(Array.from({ length: 20 }, (_, i) => submit(server, { task_type: "hello", params: { name: `w${i}` } })));
-    for (const t of warm) expect((await finished(server, t.id)).status).toBe("succeeded");
+    // Every task counts as short here, so the reserve does not depend on how busy the machine is.
+    const server = await startTestServer({ shortTaskMs: 60_000 });
     // Both threads busy for a while.
     const sleepers = await Promise.all([0, 1].map(() => submit(server, { task_type: "test_sleep", params: { ms: 60_000 } })));
     await allRunning(server, sleepers.map((s) => s.id));

@@ -26,6 +26,8 @@ export interface PoolOptions extends EngineDeps {
   capabilities?: string[];
   /** How long a cancelled task may take to stop by itself before its thread is terminated. */
   cancelGraceMs?: number;
+  /** Tasks shorter than this on average (moving average) get a reserve of claimed orders (default 50 ms). */
+  shortTaskMs?: number;
   threadUrl?: URL;
 }
 
@@ -141,7 +143,7 @@ export class WorkerPool {
     if (this.#stopping) return 0;
     const idle = this.#slots.filter((s) => s.ready && !s.claim);
     const size = this.#slots.length;
-    const target = idle.length + (this.#avgTaskMs < SHORT_TASK_MS ? size * RESERVE_PER_THREAD : 0);
+    const target = idle.length + (this.#avgTaskMs < (this.opts.shortTaskMs ?? SHORT_TASK_MS) ? size * RESERVE_PER_THREAD : 0);
     if (!this.#queueDrained && this.#reserve.length < target && (this.#reserve.length < idle.length || this.#reserve.length <= size)) {
       const limit = target - this.#reserve.length;
       const claims = reserveTasks(this.opts, { workerId: this.opts.workerId, limit, capabilities: this.opts.capabilities });
