@@ -58,10 +58,27 @@ function jsonDepth(value: unknown, limit: number): number {
   return max;
 }
 
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The body as text, refusing bytes that are not UTF-8 (JSON is UTF-8): a lenient decode would store
+ * U+FFFD in place of whatever the client meant. The bytes stay cached: `c.req.json()` and the validator
+ * decode the same (now known valid) bytes.
+ */
+async function utf8Body(c: Context): Promise<string> {
+  const bytes = await c.req.arrayBuffer(); // a body over the limit fails here, with its own 413
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw invalid("Request body is not valid UTF-8", [{ message: "invalid UTF-8 byte sequence" }]);
+  }
+}
+
 const limitJsonDepth: MiddlewareHandler = async (c, next) => {
   let body: unknown;
   try {
-    body = await c.req.json(); // cached: the validator below reads the same text
+    await utf8Body(c);
+    body = await c.req.json(); // cached: the validator below reads the same bytes
   } catch (err) {
     if (err instanceof SyntaxError) return next(); // malformed: the validator answers that
     throw err;
@@ -77,7 +94,7 @@ const limitJsonDepth: MiddlewareHandler = async (c, next) => {
  * anything else must be JSON that fits `schema`. Errors are the same 400s as the json validator's.
  */
 export async function optionalJsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  const text = await c.req.text();
+  const text = await utf8Body(c);
   if (text.trim() === "") return schema.parse({});
   const type = c.req.header("content-type") ?? "";
   if (!/^application\/([a-z0-9.+-]*\+)?json\b/i.test(type)) {
