@@ -1,8 +1,10 @@
 #!/usr/bin/env bun
-// The CLI entry: `agentvine serve|migrate|healthcheck|version|task|plan …` — parse, load config, start.
+// The CLI entry: `agentvine serve|migrate|healthcheck|version|task|plan|user|apikey …` — parse, load config, start.
 import { parseArgs } from "node:util";
+import { apikeyCommand } from "./cli/apikey.ts";
 import { planCommand } from "./cli/plan.ts";
 import { taskCommand } from "./cli/task.ts";
+import { userCommand } from "./cli/user.ts";
 import { ConfigError, loadServeConfig } from "./config.ts";
 import { openDatabase } from "./db/client.ts";
 import { countUsers } from "./features/auth/users.ts";
@@ -21,6 +23,9 @@ Commands:
   healthcheck    exit 0 when the server at --url answers healthy
   task           submit, inspect and wait for tasks (agentvine task help)
   plan           list, show and run plans (agentvine plan help)
+  user           create accounts, change roles, deactivate, print a password-reset link —
+                 offline, on --data-dir (agentvine user help)
+  apikey         create, list and revoke API keys offline, on --data-dir (agentvine apikey help)
   version        print the version
 
 serve options (each also an environment variable):
@@ -53,7 +58,7 @@ async function serve(argv: string[]): Promise<number> {
   log(`  workers: ${config.workers} local thread${config.workers === 1 ? "" : "s"}`);
   if (server.recovered) log(`  recovered ${server.recovered} task(s) that were running when the server last stopped`);
   if (countUsers(server.services.auth) === 0) {
-    log(`  no accounts yet: the first one registered becomes the admin —`);
+    log(`  no accounts yet: create the admin with \`agentvine user create admin --admin\`, or register —`);
     log(`           curl -s -X POST ${server.url}/api/v1/auth/register -H 'content-type: application/json' \\`);
     log(`             -d '{"username":"admin","password":"<at least 12 characters>"}'`);
   }
@@ -123,6 +128,10 @@ export async function main(argv: string[]): Promise<number> {
         return await taskCommand(args);
       case "plan":
         return await planCommand(args);
+      case "user":
+        return await userCommand(args);
+      case "apikey":
+        return await apikeyCommand(args);
       case "version":
       case "--version":
         console.log(VERSION);

@@ -377,6 +377,25 @@ export const apiKeys = sqliteTable(
   ],
 );
 
+/**
+ * One-time password-reset tokens (from `agentvine user reset-password`), stored as SHA-256 hashes.
+ * A token works once (used_at) and until expires_at; consuming it ends every session of the user.
+ */
+export const passwordResets = sqliteTable(
+  "password_resets",
+  {
+    id: text("id").primaryKey(),
+    user_id: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    token_hash: text("token_hash").notNull(),
+    created_at: integer("created_at").notNull(),
+    expires_at: integer("expires_at").notNull(),
+    used_at: integer("used_at"),
+  },
+  (t) => [uniqueIndex("password_resets_hash_idx").on(t.token_hash), index("password_resets_user_idx").on(t.user_id)],
+);
+
 /** Append-only: a trigger in the migration refuses every UPDATE. */
 export const auditEvents = sqliteTable(
   "audit_events",

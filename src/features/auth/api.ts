@@ -1,4 +1,4 @@
-// /api/v1/auth: register, login, refresh, logout — rate limited per client address, no auth required.
+// /api/v1/auth: register, login, refresh, logout, reset-password — rate limited per client address, no auth required.
 import { Hono } from "hono";
 import type { AppEnv } from "../../http/context.ts";
 import { AppError } from "../../http/errors.ts";
@@ -6,7 +6,8 @@ import { optionalJsonBody, route } from "../../http/openapi.ts";
 import { actorOf, recordAudit } from "../audit/service.ts";
 import { login, refresh, tokensForNewUser } from "./login.ts";
 import { authenticate, clearSessionCookie } from "./middleware.ts";
-import { LoginBody, LogoutBody, RefreshBody, RegisterBody, TokenOut } from "./schemas.ts";
+import { consumePasswordReset } from "./password-resets.ts";
+import { LoginBody, LogoutBody, RefreshBody, RegisterBody, ResetPasswordBody, TokenOut } from "./schemas.ts";
 import { authRateLimit, clientMeta } from "./request.ts";
 import { revokeSession, revokeUserSessions, sessionOfRefreshToken } from "./sessions.ts";
 import { registerUser } from "./users.ts";
@@ -53,6 +54,17 @@ const logout = route({
   responses: { 204: "Signed out" },
 });
 
+const resetPassword = route({
+  method: "post",
+  path: "/auth/reset-password",
+  summary: "Set a new password with a one-time reset token",
+  description:
+    "The token comes from the link `agentvine user reset-password USERNAME` prints; it works once, for an hour. A password that breaks the rules is refused (400) without using up the token. Success ends every session of the user, who then signs in with the new password.",
+  tags,
+  body: ResetPasswordBody,
+  responses: { 204: "Password changed" },
+});
+
 export const authApi = new Hono<AppEnv>()
   .post(register.spec.path, authRateLimit, ...register.json, async (c) => {
     const meta = clientMeta(c);
@@ -63,6 +75,11 @@ export const authApi = new Hono<AppEnv>()
   .post(refreshRoute.spec.path, authRateLimit, ...refreshRoute.json, async (c) =>
     c.json(await refresh(c.var.auth, c.req.valid("json").refresh_token, clientMeta(c))),
   )
+  .post(resetPassword.spec.path, authRateLimit, ...resetPassword.json, async (c) => {
+    const body = c.req.valid("json");
+    await consumePasswordReset(c.var.auth, body.token, body.new_password, clientMeta(c).ip);
+    return c.body(null, 204);
+  })
   .post(logout.spec.path, authRateLimit, authenticate({ optional: true }), async (c) => {
     const { auth, principal } = c.var;
     const body = await optionalJsonBody(c, LogoutBody);

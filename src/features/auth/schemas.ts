@@ -33,6 +33,11 @@ export const LogoutBody = z.strictObject({
   everywhere: z.boolean().default(false).describe("End every session of the user (sign out everywhere)"),
 });
 
+export const ResetPasswordBody = z.strictObject({
+  token: z.string().min(1, "required").max(200).describe("The token of the reset link (from `agentvine user reset-password`)"),
+  new_password: password.describe("At least 12 characters, not a common password"),
+});
+
 export const UserOut = z.object({
   id: z.string(),
   username: z.string(),
