@@ -1,13 +1,15 @@
 # syntax=docker/dockerfile:1
-# AgentVine in a container: build the single executable with Bun, run it on a glibc distroless image
-# as a non-root user, with the data directory on a volume.
+# AgentVine in a container: build the single executable the way the README does (npm brings Bun),
+# then run it on a glibc distroless image as a non-root user, with the data directory on a volume.
 
-FROM oven/bun:1.4.5 AS build
+FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN bun install --frozen-lockfile --ignore-scripts
+# Installs Bun itself (a devDependency) along with everything the build needs.
+RUN npm ci --no-audit --no-fund
 COPY . .
-RUN bun scripts/build.ts \
+# Generates the stylesheet from the views, then compiles dist/agentvine with every asset embedded.
+RUN node_modules/.bin/bun scripts/build.ts \
  && mkdir -p /out/data \
  && cp dist/agentvine /out/agentvine
 
