@@ -4,10 +4,10 @@
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
-COPY package.json package-lock.json ./
+# The sources come first: `npm ci` runs the package's `prepare` script (the stylesheet), which reads the views.
+COPY . .
 # Installs Bun itself (a devDependency) along with everything the build needs.
 RUN npm ci --no-audit --no-fund
-COPY . .
 # Generates the stylesheet from the views, then compiles dist/agentvine with every asset embedded.
 RUN node_modules/.bin/bun scripts/build.ts \
  && mkdir -p /out/data \
