@@ -1,10 +1,9 @@
 // `agentvine apikey create|list|revoke`: API keys straight on the data dir — how a worker gets its key
 // before anyone has signed in to the API.
-import { parseArgs } from "node:util";
 import { createApiKey, listApiKeys, revokeApiKey } from "../features/auth/api-keys.ts";
 import { CreateApiKeyBody } from "../features/auth/schemas.ts";
 import { AppError } from "../http/errors.ts";
-import { UsageError, type Out } from "./common.ts";
+import { UsageError, type Out, parseSubcommand } from "./common.ts";
 import { CLI_ACTOR, OFFLINE_HELP, offlineExitCode, offlineOptions, requireUser, shortIso, table, withOffline } from "./offline.ts";
 
 const USAGE = `Usage: agentvine apikey <command> [options]
@@ -19,28 +18,9 @@ Commands:
 ${OFFLINE_HELP}`;
 
 export async function apikeyCommand(argv: string[], env = process.env, out: Out = console): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === "help" || command === "--help" || command === "-h") {
-    out.log(USAGE);
-    return command ? 0 : 2;
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      strict: true,
-      options: { ...offlineOptions, scope: { type: "string" }, user: { type: "string" }, all: { type: "boolean", default: false } },
-    });
-  } catch (err) {
-    out.error(`agentvine apikey ${command}: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const { values: o, positionals } = parsed;
-  if (o.help) {
-    out.log(USAGE);
-    return 0;
-  }
+  const parsed = parseSubcommand("apikey", argv, USAGE, { ...offlineOptions, scope: { type: "string" }, user: { type: "string" }, all: { type: "boolean", default: false } }, out);
+  if (typeof parsed === "number") return parsed;
+  const { command, values: o, positionals } = parsed;
   const args = (n: number, names: string) => {
     if (positionals.length !== n) throw new UsageError(`usage: agentvine apikey ${command} ${names}`);
     return positionals;

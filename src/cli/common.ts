@@ -1,5 +1,6 @@
 // What every `agentvine <noun> …` client command shares: the connection flags, the client, bad usage,
 // and turning the server's refusals into a message and an exit code.
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { TaskClient, TaskClientError } from "../client/task-client.ts";
 
 export const commonOptions = {
@@ -52,4 +53,28 @@ export function exitCodeOf(err: unknown, out: Out): number {
     return 1;
   }
   throw err;
+}
+
+/**
+ * `agentvine <noun> <command> [options]`: prints the usage for help (exit 0; exit 2 when no command was
+ * given), parses the options strictly (exit 2 with the message), or returns what was parsed.
+ */
+export function parseSubcommand<const O extends ParseArgsOptionsConfig>(noun: string, argv: string[], usage: string, options: O, out: Out) {
+  const [command, ...rest] = argv;
+  if (!command || command === "help" || command === "--help" || command === "-h") {
+    out.log(usage);
+    return command ? 0 : 2;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, allowPositionals: true, strict: true, options });
+  } catch (err) {
+    out.error(`agentvine ${noun} ${command}: ${(err as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  if ((parsed.values as { help?: unknown }).help) {
+    out.log(usage);
+    return 0;
+  }
+  return { command, values: parsed.values, positionals: parsed.positionals };
 }

@@ -1,7 +1,6 @@
 // `agentvine plan list|show|run`: plans from the command line, through the TaskClient.
-import { parseArgs } from "node:util";
 import { TERMINAL, type Plan, type Task } from "../client/task-client.ts";
-import { clientFor, COMMON_HELP, commonOptions, exitCodeOf, keyValues, UsageError, type Out } from "./common.ts";
+import { clientFor, COMMON_HELP, commonOptions, exitCodeOf, keyValues, UsageError, type Out, parseSubcommand } from "./common.ts";
 
 const USAGE = `Usage: agentvine plan <command> [options]
 
@@ -15,18 +14,7 @@ Commands:
 ${COMMON_HELP}`;
 
 export async function planCommand(argv: string[], env: Record<string, string | undefined> = process.env, out: Out = console): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === "help" || command === "--help" || command === "-h") {
-    out.log(USAGE);
-    return command ? 0 : 2;
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      strict: true,
-      options: {
+  const parsed = parseSubcommand("plan", argv, USAGE, {
         ...commonOptions,
         q: { type: "string" },
         limit: { type: "string" },
@@ -36,17 +24,9 @@ export async function planCommand(argv: string[], env: Record<string, string | u
         priority: { type: "string" },
         wait: { type: "boolean", default: false },
         timeout: { type: "string" },
-      },
-    });
-  } catch (err) {
-    out.error(`agentvine plan ${command}: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const { values: o, positionals } = parsed;
-  if (o.help) {
-    out.log(USAGE);
-    return 0;
-  }
+      }, out);
+  if (typeof parsed === "number") return parsed;
+  const { command, values: o, positionals } = parsed;
   const client = clientFor(o, env);
   const needName = () => {
     const name = positionals[0];

@@ -1,8 +1,7 @@
 // `agentvine task submit|get|list|logs|cancel|retry|wait`: the TaskClient from the command line.
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { TERMINAL, type NewTaskRequest, type Task } from "../client/task-client.ts";
-import { clientFor, COMMON_HELP, commonOptions, exitCodeOf, keyValues, UsageError, type Out } from "./common.ts";
+import { clientFor, COMMON_HELP, commonOptions, exitCodeOf, keyValues, UsageError, type Out, parseSubcommand } from "./common.ts";
 
 const USAGE = `Usage: agentvine task <command> [options]
 
@@ -18,18 +17,7 @@ Commands:
 ${COMMON_HELP}`;
 
 export async function taskCommand(argv: string[], env = process.env, out: Out = console): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === "help" || command === "--help" || command === "-h") {
-    out.log(USAGE);
-    return command ? 0 : 2;
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      strict: true,
-      options: {
+  const parsed = parseSubcommand("task", argv, USAGE, {
         ...commonOptions,
         type: { type: "string" },
         title: { type: "string" },
@@ -47,17 +35,9 @@ export async function taskCommand(argv: string[], env = process.env, out: Out = 
         status: { type: "string" },
         q: { type: "string" },
         limit: { type: "string" },
-      },
-    });
-  } catch (err) {
-    out.error(`agentvine task ${command}: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const { values: o, positionals } = parsed;
-  if (o.help) {
-    out.log(USAGE);
-    return 0;
-  }
+      }, out);
+  if (typeof parsed === "number") return parsed;
+  const { command, values: o, positionals } = parsed;
   const client = clientFor(o, env);
   const print = (task: Task) => out.log(o.json ? JSON.stringify(task, null, 2) : describe(task));
   const needId = () => {

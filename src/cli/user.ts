@@ -1,12 +1,11 @@
 // `agentvine user create|list|set-role|deactivate|activate|reset-password`: account administration
 // straight on the data dir — how the first admin is made without the API, and how a locked-out admin
 // gets back in.
-import { parseArgs } from "node:util";
 import { ROLES, type Role } from "../db/schema.ts";
 import { createPasswordReset, DEFAULT_RESET_TTL_SECONDS } from "../features/auth/password-resets.ts";
 import { CreateUserBody } from "../features/auth/schemas.ts";
 import { createUser, listUsers, updateUser } from "../features/auth/users.ts";
-import { UsageError, type Out } from "./common.ts";
+import { UsageError, type Out, parseSubcommand } from "./common.ts";
 import {
   CLI_ACTOR,
   OFFLINE_HELP,
@@ -38,18 +37,7 @@ Commands:
 ${OFFLINE_HELP}`;
 
 export async function userCommand(argv: string[], env = process.env, out: Out = console, input: PasswordInput = stdinPasswordInput): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === "help" || command === "--help" || command === "-h") {
-    out.log(USAGE);
-    return command ? 0 : 2;
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      strict: true,
-      options: {
+  const parsed = parseSubcommand("user", argv, USAGE, {
         ...offlineOptions,
         admin: { type: "boolean", default: false },
         role: { type: "string" },
@@ -57,17 +45,9 @@ export async function userCommand(argv: string[], env = process.env, out: Out = 
         "full-name": { type: "string" },
         "password-stdin": { type: "boolean", default: false },
         "base-url": { type: "string" },
-      },
-    });
-  } catch (err) {
-    out.error(`agentvine user ${command}: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const { values: o, positionals } = parsed;
-  if (o.help) {
-    out.log(USAGE);
-    return 0;
-  }
+      }, out);
+  if (typeof parsed === "number") return parsed;
+  const { command, values: o, positionals } = parsed;
   const args = (n: number, names: string) => {
     if (positionals.length !== n) throw new UsageError(`usage: agentvine user ${command} ${names}`);
     return positionals;

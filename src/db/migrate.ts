@@ -33,11 +33,3 @@ export function migrate(db: Db, migrations = MIGRATIONS): MigrationResult {
   }
   return { applied, current: migrations.at(-1)?.tag ?? null };
 }
-
-/** Tags known to the binary but not yet applied to this database. */
-export function pendingMigrations(db: Db, migrations = MIGRATIONS): string[] {
-  const exists = db.sqlite.query("SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_migrations'").get();
-  if (!exists) return migrations.map((m) => m.tag);
-  const done = new Set(db.sqlite.query<{ tag: string }, []>("SELECT tag FROM schema_migrations").all().map((r) => r.tag));
-  return migrations.filter((m) => !done.has(m.tag)).map((m) => m.tag);
-}
