@@ -247,9 +247,15 @@ describe("the reserve of claimed orders", () => {
     // Both threads busy for a while.
     const sleepers = await Promise.all([0, 1].map(() => submit(server, { task_type: "test_sleep", params: { ms: 60_000 } })));
     await allRunning(server, sleepers.map((s) => s.id));
-    const waiting = await Promise.all(Array.from({ length: 6 }, (_, i) => submit(server, { task_type: "hello", params: { name: `r${i}` } })));
-    const reserved = () => waiting.every((t) => orderStatus(server.db, t.id).status === "claimed");
-    await until(server.services.deps.bus, ["task:changed", "queue:ready"], reserved);
+    // One batch, one wake-up: the pool claims all six in one statement. (Enqueued one by one, it stops
+    // refilling once it holds more than one per thread — enough to keep the threads busy.)
+    const waiting = submitTasks(
+      server.services.deps,
+      Array.from({ length: 6 }, (_, i) => ({ title: `r${i}`, task_type: "hello", params: { name: `r${i}` }, timeout_seconds: 60, max_retries: 0 })),
+    );
+    // The pool claims in the microtask after the enqueue's wake-up; one turn of the loop covers it
+    // (reserving publishes no event to wait on: nothing changed that a client could see).
+    await new Promise((resolve) => setImmediate(resolve));
     expect(server.services.pool!.reserved).toBe(6);
     for (const t of waiting) {
       expect(orderStatus(server.db, t.id)).toEqual({ status: "claimed", claimed_by: localWorkerId() });
