@@ -1,5 +1,5 @@
-// AgentVine's small UI script (served from the binary, no inline script anywhere): theme toggle, toasts
-// from HX-Trigger, a confirm dialog for hx-confirm, dialogs, the request progress bar, error states,
+// AgentVine's small UI script (served from the binary, no inline script anywhere): theme toggle, menus,
+// toasts from HX-Trigger, a confirm dialog for hx-confirm, dialogs, the request progress bar, error states,
 // the live-connection badge, relative times, the log level filter and log auto-scroll.
 (function () {
   "use strict";
@@ -61,10 +61,21 @@
     showToast(d.level, d.message);
   });
 
-  // ---- clicks: theme toggle, toast close, dialog open / close
+  // ---- menus (<details data-menu>, e.g. the user menu): a click elsewhere or Escape closes them
+  function closeMenus(except) {
+    doc.querySelectorAll("details[data-menu][open]").forEach(function (m) {
+      if (m !== except) m.removeAttribute("open");
+    });
+  }
+  doc.addEventListener("keydown", function (e) {
+    if (e.key === "Escape") closeMenus(null);
+  });
+
+  // ---- clicks: menus, theme toggle, toast close, dialog open / close
   doc.addEventListener("click", function (e) {
     var t = e.target instanceof Element ? e.target : null;
     if (!t) return;
+    closeMenus(t.closest("details[data-menu]"));
     var toggle = t.closest("[data-theme-toggle]");
     if (toggle) {
       var current = root.getAttribute("data-theme") || "system";

@@ -8,7 +8,12 @@ import { dashboardRoutes } from "./features/dashboard/routes.tsx";
 import { DashboardStats } from "./features/dashboard/stats.ts";
 import { auditApi } from "./features/audit/api.ts";
 import { authApi } from "./features/auth/api.ts";
+import { authPages } from "./features/auth/routes.tsx";
 import { apiKeysApi } from "./features/auth/api-keys-api.ts";
+import { sameOriginWrites } from "./features/auth/csrf.ts";
+import { authenticate, authorize, requireRole } from "./features/auth/middleware.ts";
+import { pageGate } from "./features/auth/page-access.ts";
+import { accountRateLimit, ipRateLimit } from "./features/auth/request.ts";
 import { usersApi } from "./features/auth/users-api.ts";
 import { executionsApi } from "./features/executions/api.ts";
 import { LiveHub } from "./features/live/hub.ts";
@@ -20,11 +25,18 @@ import { secretsApi } from "./features/secrets/api.ts";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
 import { taskRoutes } from "./features/tasks/routes.tsx";
+import { userRoutes } from "./features/auth/users-routes.tsx";
+import { apiKeyRoutes } from "./features/auth/api-keys-routes.tsx";
+import { auditRoutes } from "./features/audit/routes.tsx";
+import { secretRoutes } from "./features/secrets/routes.tsx";
 import { assetRoutes } from "./http/assets.ts";
+import { corsAllowList } from "./http/cors.ts";
 import type { AppEnv, AppServices } from "./http/context.ts";
 import { AppError, errorBody, jsonError } from "./http/errors.ts";
 import { metricsText } from "./http/metrics.ts";
+import { accessOf } from "./http/openapi.ts";
 import { htmlError, htmlNotFound } from "./http/render.tsx";
+import { securityHeaders } from "./http/security-headers.ts";
 import { renderLogLines } from "../views/tasks/logs.tsx";
 import { enabled, logger } from "./log.ts";
 
@@ -34,6 +46,8 @@ export function createApp(services: AppServices) {
   const app = new Hono<AppEnv>();
 
   app.use(requestId({ headerName: "X-Request-Id" }));
+  app.use(securityHeaders({ trustProxy: services.auth.settings.trustProxy }));
+  app.use("/api/v1/*", corsAllowList(services.corsOrigins));
   app.use(async function accessLog(c, next) {
     if (!enabled("debug")) return next();
     const started = performance.now();
@@ -45,6 +59,7 @@ export function createApp(services: AppServices) {
     c.set("holdOpen", () => (c.env as Server<unknown> | undefined)?.timeout?.(c.req.raw, 0));
     await next();
   });
+  app.use(sameOriginWrites);
 
   const api = new Hono<AppEnv>();
   api.use(
@@ -55,6 +70,11 @@ export function createApp(services: AppServices) {
       },
     }),
   );
+  // Who is calling, then whether the matched route's declared rule lets them: every route has one.
+  api.use(ipRateLimit);
+  api.use(authenticate({ optional: true }));
+  api.use(accountRateLimit);
+  api.use(authorize(accessOf, "/api/v1"));
   api.route("/", systemApi);
   api.route("/", tasksApi);
   api.route("/", executionsApi);
@@ -68,7 +88,7 @@ export function createApp(services: AppServices) {
 
   app.route("/api/v1", api);
 
-  app.get("/metrics", (c) => c.text(metricsText(services), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+  app.get("/metrics", authenticate(), requireRole("viewer"), (c) => c.text(metricsText(services), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
 
   // The web UI: server-rendered pages, their live-update stream, and the embedded static assets.
   const live = new LiveHub(services.deps.bus, renderLogLines);
@@ -81,6 +101,7 @@ export function createApp(services: AppServices) {
   });
   // Pages and fragments are gzipped; the event stream (no-transform) and the pre-gzipped assets are not.
   const gzip = compress({ encoding: "gzip" });
+  const pageAuth = authenticate({ optional: true });
   const formLimit = bodyLimit({
     maxSize: services.config.maxBodyBytes,
     onError: () => {
@@ -94,11 +115,22 @@ export function createApp(services: AppServices) {
   ui.use(function limitForms(c, next) {
     return c.req.path.startsWith("/api/") ? next() : formLimit(c, next);
   });
+  ui.use(function signedInPages(c, next) {
+    return c.req.path.startsWith("/api/") ? next() : pageAuth(c, next);
+  });
+  ui.use(function pageRules(c, next) {
+    return c.req.path.startsWith("/api/") ? next() : pageGate(c, next);
+  });
   ui.route("/", assetRoutes);
   ui.route("/", liveRoutes);
   ui.route("/", dashboardRoutes);
   ui.route("/tasks", taskRoutes);
   ui.route("/plans", planRoutes);
+  ui.route("/users", userRoutes);
+  ui.route("/api-keys", apiKeyRoutes);
+  ui.route("/audit", auditRoutes);
+  ui.route("/secrets", secretRoutes);
+  ui.route("/", authPages);
   app.route("/", ui);
 
   app.onError((err, c) => {

@@ -1,7 +1,8 @@
 // loadServeConfig: defaults, flags over AGENTVINE_* environment, and errors that name the flag and its env twin.
-import { describe, expect, test } from "bun:test";
-import { availableParallelism } from "node:os";
-import { resolve } from "node:path";
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
 import { ConfigError, loadServeConfig } from "./config.ts";
 
 function configError(argv: string[], env: Record<string, string> = {}): ConfigError {
@@ -13,6 +14,13 @@ function configError(argv: string[], env: Record<string, string> = {}): ConfigEr
   }
   throw new Error(`expected a ConfigError for ${JSON.stringify({ argv, env })}`);
 }
+
+// The config only checks that the files are there and readable; the TLS handshake itself is tested in server-tls.test.ts.
+const dir = mkdtempSync(join(tmpdir(), "agentvine-config-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const tls = { cert: join(dir, "cert.pem"), key: join(dir, "key.pem") };
+writeFileSync(tls.cert, "-----BEGIN CERTIFICATE-----\n");
+writeFileSync(tls.key, "-----BEGIN PRIVATE KEY-----\n");
 
 describe("loadServeConfig", () => {
   test("with no flags and no environment: the documented defaults", () => {
@@ -34,6 +42,7 @@ describe("loadServeConfig", () => {
       rateLimit: 3000,
       authRateLimit: 20,
       trustProxy: false,
+      corsOrigins: [],
     });
   });
 
@@ -55,6 +64,9 @@ describe("loadServeConfig", () => {
       AGENTVINE_RATE_LIMIT: "0",
       AGENTVINE_AUTH_RATE_LIMIT: "5",
       AGENTVINE_TRUST_PROXY: "yes",
+      AGENTVINE_CORS_ORIGINS: "https://a.example, http://localhost:3000",
+      AGENTVINE_TLS_CERT: tls.cert,
+      AGENTVINE_TLS_KEY: tls.key,
       AGENTVINE_JWT_SECRET: "j".repeat(40),
       AGENTVINE_SECRETS_KEY: "ab".repeat(32),
     });
@@ -76,6 +88,9 @@ describe("loadServeConfig", () => {
       rateLimit: 0,
       authRateLimit: 5,
       trustProxy: true,
+      corsOrigins: ["https://a.example", "http://localhost:3000"],
+      tlsCert: tls.cert,
+      tlsKey: tls.key,
       jwtSecret: "j".repeat(40),
       secretsKey: "ab".repeat(32),
     });
@@ -128,5 +143,41 @@ describe("loadServeConfig", () => {
     expect(configError(["--prot", "8080"]).message).toContain("--prot");
     expect(configError(["--port"]).message).toContain("--port");
     expect(configError(["8080"]).message).toContain("8080");
+  });
+
+  test("--cors-origins takes a comma-separated list of origins; anything else is named with the entry", () => {
+    expect(loadServeConfig(["--cors-origins", " https://a.example ,https://b.example:8443,"], {}).corsOrigins).toEqual([
+      "https://a.example",
+      "https://b.example:8443",
+    ]);
+    for (const bad of ["*", "https://a.example/", "https://a.example/app", "a.example", "ftp://a.example", "null"]) {
+      const err = configError(["--cors-origins", `https://ok.example,${bad}`]);
+      expect(err.message).toContain("--cors-origins (AGENTVINE_CORS_ORIGINS)");
+      expect(err.message).toContain("each entry is an origin");
+      expect(err.message).toContain(bad);
+    }
+  });
+
+  test("--tls-cert and --tls-key: both resolve to absolute paths; relative ones resolve against the working directory", () => {
+    const config = loadServeConfig(["--tls-cert", relative(process.cwd(), tls.cert), "--tls-key", tls.key], {});
+    expect(config.tlsCert).toBe(tls.cert);
+    expect(config.tlsKey).toBe(tls.key);
+  });
+
+  test("one of --tls-cert / --tls-key without the other names the missing one", () => {
+    const noKey = configError(["--tls-cert", tls.cert]);
+    expect(noKey.message).toContain("missing --tls-key (AGENTVINE_TLS_KEY)");
+    const noCert = configError([], { AGENTVINE_TLS_KEY: tls.key });
+    expect(noCert.message).toContain("missing --tls-cert (AGENTVINE_TLS_CERT)");
+  });
+
+  test("a TLS file that does not exist, or is a directory, is named with its path", () => {
+    const missing = join(dir, "nope.pem");
+    const err = configError(["--tls-cert", missing, "--tls-key", tls.key]);
+    expect(err.message).toContain("--tls-cert (AGENTVINE_TLS_CERT)");
+    expect(err.message).toContain(`${missing} does not exist`);
+    const folder = join(dir, "folder");
+    mkdirSync(folder, { recursive: true });
+    expect(configError(["--tls-cert", tls.cert, "--tls-key", folder]).message).toContain(`${folder} is not a file`);
   });
 });

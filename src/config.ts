@@ -1,4 +1,5 @@
 // Flags + AGENTVINE_* environment → one typed, validated Config; a bad value names itself and exits.
+import { accessSync, constants, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -14,6 +15,30 @@ const bool = z
   .transform((s) => s.trim().toLowerCase())
   .pipe(z.enum([...TRUE, "false", "0", "no", "off"], "expected true or false"))
   .transform((s) => TRUE.includes(s));
+
+/** A path to a file this process can read, made absolute (so the message names the file that was looked for). */
+const readableFile = z
+  .string()
+  .transform((s) => resolve(s))
+  .superRefine((path, ctx) => {
+    try {
+      if (!statSync(path).isFile()) return void ctx.addIssue({ code: "custom", message: `${path} is not a file` });
+      accessSync(path, constants.R_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      ctx.addIssue({ code: "custom", message: code === "ENOENT" ? `${path} does not exist` : `${path} cannot be read (${code})` });
+    }
+  });
+
+/** A browser origin as it appears in the Origin header: scheme, host, optional port — nothing else. */
+const origin = z.string().refine((s) => {
+  try {
+    const url = new URL(s);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === s;
+  } catch {
+    return false;
+  }
+}, "each entry is an origin such as https://app.example.com (scheme, host and optional port; no path, no trailing slash, no *)");
 
 export const ServeConfigSchema = z.object({
   port: int(0, 65535).default(8080),
@@ -51,6 +76,15 @@ export const ServeConfigSchema = z.object({
     .string()
     .refine((s) => parseSecretsKey(s) !== null, "must be 32 bytes as base64 or 64 hex digits (e.g. openssl rand -base64 32)")
     .optional(),
+  /** Browser origins allowed to call /api/v1 cross-origin, with a Bearer token (comma separated); empty = CORS off. */
+  corsOrigins: z
+    .string()
+    .default("")
+    .transform((s) => s.split(",").map((o) => o.trim()).filter(Boolean))
+    .pipe(z.array(origin)),
+  /** PEM certificate (chain) and private key: with both, the server speaks HTTPS itself. */
+  tlsCert: readableFile.optional(),
+  tlsKey: readableFile.optional(),
 });
 export type ServeConfig = z.infer<typeof ServeConfigSchema> & { dbPath: string };
 
@@ -72,6 +106,9 @@ const SERVE_FLAGS = {
   "rate-limit": ["rateLimit", "AGENTVINE_RATE_LIMIT"],
   "auth-rate-limit": ["authRateLimit", "AGENTVINE_AUTH_RATE_LIMIT"],
   "trust-proxy": ["trustProxy", "AGENTVINE_TRUST_PROXY"],
+  "cors-origins": ["corsOrigins", "AGENTVINE_CORS_ORIGINS"],
+  "tls-cert": ["tlsCert", "AGENTVINE_TLS_CERT"],
+  "tls-key": ["tlsKey", "AGENTVINE_TLS_KEY"],
 } as const;
 
 /** Keys read from the environment only: a flag's value would show in `ps` to every user of the machine. */
@@ -117,6 +154,11 @@ export function loadServeConfig(argv: string[], env: Env = process.env): ServeCo
       return `invalid ${name}: ${issue.message} (got ${JSON.stringify(raw[key])})`;
     });
     throw new ConfigError(lines.join("\n"));
+  }
+  const { tlsCert, tlsKey } = parsed.data;
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    const [given, missing] = tlsCert === undefined ? ["--tls-key", "--tls-cert (AGENTVINE_TLS_CERT)"] : ["--tls-cert", "--tls-key (AGENTVINE_TLS_KEY)"];
+    throw new ConfigError(`missing ${missing}: ${given} needs it — give both the certificate and its key, or neither`);
   }
   const dataDir = resolve(parsed.data.dataDir);
   return { ...parsed.data, dataDir, dbPath: resolve(dataDir, "agentvine.db") };

@@ -45,6 +45,9 @@ serve options (each also an environment variable):
   --rate-limit N        AGENTVINE_RATE_LIMIT (3000 API requests a minute per address and account; 0 = off)
   --auth-rate-limit N   AGENTVINE_AUTH_RATE_LIMIT (20 a minute per address on /api/v1/auth/*)
   --trust-proxy B       AGENTVINE_TRUST_PROXY (false; true behind your own reverse proxy)
+  --cors-origins LIST   AGENTVINE_CORS_ORIGINS (none; browser origins allowed to call /api/v1 with a Bearer token)
+  --tls-cert PATH       AGENTVINE_TLS_CERT (with --tls-key: serve HTTPS)
+  --tls-key PATH        AGENTVINE_TLS_KEY (unencrypted PEM key of --tls-cert)
   environment only:     AGENTVINE_JWT_SECRET, AGENTVINE_SECRETS_KEY (generated in the data dir by default)`;
 
 async function serve(argv: string[]): Promise<number> {

@@ -1,9 +1,10 @@
 // Starts everything `agentvine serve` runs: database, recovery, the worker pool, the reaper, HTTP.
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { createSecureContext, type SecureContextOptions } from "node:tls";
 import { createApp } from "./app.ts";
-import { ServeConfigSchema, type ServeConfig } from "./config.ts";
+import { ConfigError, ServeConfigSchema, type ServeConfig } from "./config.ts";
 import { openDatabase, type Db } from "./db/client.ts";
 import { startCheckpointer } from "./db/checkpoints.ts";
 import { migrate } from "./db/migrate.ts";
@@ -40,7 +41,7 @@ export type StartOptions = Pick<
   ServeConfig,
   "port" | "host" | "dataDir" | "dbPath" | "workers" | "shutdownGraceSeconds" | "maxBodyBytes" | "defaultTimeoutSeconds" | "defaultMaxRetries" | "dbSynchronous"
 > &
-  Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey">> & {
+  Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey">> & {
     capabilities?: string[];
     reapIntervalMs?: number;
     threadUrl?: URL;
@@ -66,13 +67,19 @@ export function localWorkerId(): string {
 }
 
 export async function startServer(config: StartOptions): Promise<RunningServer> {
+  const tls = tlsFiles(config.tlsCert, config.tlsKey);
   mkdirSync(config.dataDir, { recursive: true });
   const db = openDatabase(config.dbPath, { synchronous: config.dbSynchronous });
   migrate(db);
+  const clock = config.clock ?? Date.now;
+  const secretsKey = config.secretsKey === undefined ? undefined : parseSecretsKey(config.secretsKey);
+  if (secretsKey === null) throw new Error("AGENTVINE_SECRETS_KEY must be 32 bytes as base64 or 64 hex digits");
+  // Before the engine: submissions check `{{secrets.NAME}}` names, the pool resolves them, the logger masks values.
+  const secrets = SecretStore.open({ db, dataDir: config.dataDir, key: secretsKey, clock });
   const checkpointer = startCheckpointer(db);
   const bus = new EventBus();
-  const deps: EngineDeps = { db, bus };
-  const logger = new TaskLogger({ db, bus, logDir: join(config.dataDir, "logs") });
+  const deps: EngineDeps = { db, bus, secrets };
+  const logger = new TaskLogger({ db, bus, secrets, logDir: join(config.dataDir, "logs") });
   const workerId = localWorkerId();
   const startedAt = Date.now();
   upsertLocalWorker(db, workerId, config.workers, config.capabilities ?? [], startedAt);
@@ -85,10 +92,9 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
 
   const pool =
     config.workers > 0
-      ? new WorkerPool({ ...deps, size: config.workers, workerId, logger, dataDir: config.dataDir, capabilities: config.capabilities, threadUrl: config.threadUrl, shortTaskMs: config.shortTaskMs })
+      ? new WorkerPool({ ...deps, secrets, size: config.workers, workerId, logger, dataDir: config.dataDir, capabilities: config.capabilities, threadUrl: config.threadUrl, shortTaskMs: config.shortTaskMs })
       : null;
   const waiters = new TaskWaiters(deps);
-  const clock = config.clock ?? Date.now;
   const auth = await createAuth({
     db,
     dataDir: config.dataDir,
@@ -101,9 +107,6 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
       ...config.authSettings,
     }),
   });
-  const secretsKey = config.secretsKey === undefined ? undefined : parseSecretsKey(config.secretsKey);
-  if (secretsKey === null) throw new Error("AGENTVINE_SECRETS_KEY must be 32 bytes as base64 or 64 hex digits");
-  const secrets = SecretStore.open({ db, dataDir: config.dataDir, key: secretsKey, clock });
   const services: AppServices = {
     deps,
     config: {
@@ -122,11 +125,14 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     auth,
     secrets,
     limits: rateLimits(config.rateLimit ?? 3000, config.authRateLimit ?? 20, clock),
+    corsOrigins: config.corsOrigins ?? [],
   };
   const app = createApp(services);
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
+    // With a certificate the server speaks HTTPS itself: the session cookie gets Secure, responses HSTS.
+    tls,
     fetch: app.fetch,
     idleTimeout: 60,
     // The API's own limit (413 with a clear message) is enforced by the app; this is the hard stop.
@@ -146,7 +152,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   let stopping: Promise<{ requeued: number }> | null = null;
   const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
   return {
-    url: `http://${host.includes(":") ? `[${host}]` : host}:${server.port}`,
+    url: `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${server.port}`,
     port: server.port!,
     services,
     db,
@@ -158,7 +164,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
         const requeued = pool ? await pool.stop(graceSeconds * 1000) : 0;
         await server.stop(true);
         waiters.close();
-        await logger.drain();
+        await logger.stop();
         await checkpointer.stop();
         db.sqlite.query("UPDATE workers SET status = 'offline', updated_at = ? WHERE id = ?").run(Date.now(), workerId);
         db.close();
@@ -167,6 +173,26 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
       return stopping;
     },
   };
+}
+
+/**
+ * The certificate and its key for Bun.serve, checked before anything starts: OpenSSL would only say
+ * "NO_START_LINE" or "KEY_VALUES_MISMATCH" once the database is already open.
+ */
+function tlsFiles(certPath: string | undefined, keyPath: string | undefined) {
+  if (!certPath && !keyPath) return undefined;
+  if (!certPath || !keyPath) throw new ConfigError("--tls-cert and --tls-key go together: give both, or neither");
+  const check = (problem: string, options: () => SecureContextOptions) => {
+    try {
+      createSecureContext(options());
+    } catch (err) {
+      throw new ConfigError(`${problem} (${(err as Error).message})`);
+    }
+  };
+  check(`--tls-cert ${certPath} is not a PEM certificate`, () => ({ cert: readFileSync(certPath) }));
+  check(`--tls-key ${keyPath} is not a PEM private key without a passphrase`, () => ({ key: readFileSync(keyPath) }));
+  check(`--tls-key ${keyPath} is not the key of the certificate in ${certPath}`, () => ({ cert: readFileSync(certPath), key: readFileSync(keyPath) }));
+  return { cert: Bun.file(certPath), key: Bun.file(keyPath) };
 }
 
 function rateLimits(perMinuteApi: number, perMinuteAuth: number, clock: () => number): RateLimits {

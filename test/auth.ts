@@ -1,12 +1,13 @@
 // Test helpers for accounts: register the bootstrap admin, sign in, create users, call the API with a token.
 import type { TokenAnswer } from "../src/features/auth/login.ts";
 import type { startTestServer } from "./helpers.ts";
-import { json } from "./helpers.ts";
+import { json, TEST_PASSWORD } from "./helpers.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
+
 /** Passes the password rules: long, not common. */
-export const PASSWORD = "violet tractor umbrella 42";
+export const PASSWORD = TEST_PASSWORD;
 
 export const bearer = (token: string, init: RequestInit = {}): RequestInit => {
   const headers = new Headers(init.headers);

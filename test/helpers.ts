@@ -7,6 +7,10 @@ import { migrate } from "../src/db/migrate.ts";
 import type { EngineDeps } from "../src/engine/lifecycle.ts";
 import { EventBus, type EventMap, type EventName } from "../src/events/bus.ts";
 import { embeddedServerOptions, startServer, type RunningServer, type StartOptions } from "../src/server.ts";
+import { SYSTEM_ACTOR } from "../src/features/audit/service.ts";
+import { createApiKey } from "../src/features/auth/api-keys.ts";
+import { createUser, findUserByLogin } from "../src/features/auth/users.ts";
+import type { AppServices } from "../src/http/context.ts";
 import { registerTestTaskTypes } from "./fixtures/test-task-types.ts";
 
 export const TEST_THREAD_URL = new URL("./fixtures/test-thread.ts", import.meta.url);
@@ -33,16 +37,33 @@ export function freshDeps(): EngineDeps & { dir: string } {
   return { db, bus: new EventBus(), dir };
 }
 
-/** A real server on 127.0.0.1 with a free port, a temp data dir and the test task types. */
-export async function startTestServer(overrides: Partial<StartOptions> = {}): Promise<RunningServer & { api: (path: string, init?: RequestInit) => Promise<Response> }> {
+export type TestServer = RunningServer & {
+  /** An `api`-scoped key of the admin the server was started with (absent with `admin: false`). */
+  token: string;
+  /** The JSON API (`/api/v1` + path), as that admin unless the request sets its own Authorization. */
+  api: (path: string, init?: RequestInit) => Promise<Response>;
+  /** Any path on the server (pages, /metrics), as that admin unless the request sets its own Authorization. */
+  get: (path: string, init?: RequestInit) => Promise<Response>;
+};
+
+/** The password of every account the test helpers create: passes the rules (long, not common). */
+export const TEST_PASSWORD = "violet tractor umbrella 42";
+
+/**
+ * A real server on 127.0.0.1 with a free port, a temp data dir and the test task types, with an admin
+ * account and an API key of it (`admin: false` leaves the server without accounts: the first one to
+ * register becomes the admin).
+ */
+export async function startTestServer(overrides: Partial<StartOptions> & { admin?: boolean } = {}): Promise<TestServer> {
   registerTestTaskTypes();
-  const dataDir = overrides.dataDir ?? tempDir();
+  const { admin = true, ...options } = overrides;
+  const dataDir = options.dataDir ?? tempDir();
   const server = await startServer(
     embeddedServerOptions(dataDir, {
       workers: 2,
       shutdownGraceSeconds: 5,
       threadUrl: TEST_THREAD_URL,
-      ...overrides,
+      ...options,
     }),
   );
   let stopped = false;
@@ -54,12 +75,27 @@ export async function startTestServer(overrides: Partial<StartOptions> = {}): Pr
   cleanups.push(async () => {
     if (!stopped) await stop(0);
   });
-  const api = (path: string, init: RequestInit = {}) => {
+  const token = admin ? await adminKey(server.services) : "";
+  const withToken = (init: RequestInit) => {
     const headers = new Headers(init.headers);
+    if (token && !headers.has("authorization")) headers.set("authorization", `Bearer ${token}`);
+    return headers;
+  };
+  const api = (path: string, init: RequestInit = {}) => {
+    const headers = withToken(init);
     if (init.body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
     return fetch(`${server.url}/api/v1${path}`, { ...init, headers });
   };
-  return Object.assign(server, { api });
+  const get = (path: string, init: RequestInit = {}) => fetch(`${server.url}${path}`, { ...init, headers: withToken(init) });
+  return Object.assign(server, { api, get, token });
+}
+
+/** Creates the `admin` account (once per data dir) and a fresh `api` key acting as it. */
+async function adminKey(services: AppServices): Promise<string> {
+  const auth = services.auth;
+  const existing = findUserByLogin(auth, "admin");
+  const user = existing ?? (await createUser(auth, { username: "admin", password: TEST_PASSWORD, role: "admin" }, SYSTEM_ACTOR));
+  return createApiKey(auth, { name: "tests", scope: "api" }, { userId: user.id, actor: SYSTEM_ACTOR }).key;
 }
 
 /** Resolves with the first event matching `predicate`; fails the test after `timeoutMs`. */

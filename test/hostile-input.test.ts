@@ -66,8 +66,9 @@ async function createPlan(s: Server, body: Record<string, unknown>): Promise<Tas
   return JSON.parse(text) as Task;
 }
 
+/** A page as the test server's admin sees it. */
 async function page(s: Server, path: string): Promise<{ status: number; html: string }> {
-  const res = await fetch(`${s.url}${path}`);
+  const res = await s.get(path);
   return { status: res.status, html: await res.text() };
 }
 
@@ -87,7 +88,10 @@ function raw(s: Server, request: string | Uint8Array): Promise<{ status: number;
     });
   });
 }
-const rawGet = (s: Server, path: string, headers = "") => raw(s, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${headers}\r\n`);
+/** The Authorization header line of the server's admin, for raw requests. */
+const authLine = (s: Server) => `Authorization: Bearer ${s.token}\r\n`;
+/** A raw GET as the server's admin (signed in, so the answer is the route's own, not a sign-in redirect). */
+const rawGet = (s: Server, path: string, headers = "") => raw(s, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${authLine(s)}${headers}\r\n`);
 
 // ---------------------------------------------------------------------------------------------------
 // 1. SQL injection
@@ -308,7 +312,7 @@ describe("script payloads", () => {
 
   test.each(pages.filter((p) => p[2]))("%s, as an htmx fragment, renders user text escaped", async (_n, path) => {
     for (const target of ["task-main", "task-list", "plan-list", "plan-runs", "run-main", "dash-live"]) {
-      const res = await fetch(`${server.url}${path()}`, { headers: { "hx-request": "true", "hx-target": target } });
+      const res = await server.get(path(), { headers: { "hx-request": "true", "hx-target": target } });
       expect(res.status).toBeLessThan(500);
       expectInert(await res.text(), false);
     }
@@ -323,10 +327,10 @@ describe("script payloads", () => {
   test("the HTML form stores the payload as text and re-renders it escaped on a validation error", async () => {
     const form = new URLSearchParams({ title: XSS, task_type: "hello", "params.name": XSS, description: XSS });
     const bad = new URLSearchParams({ title: XSS, task_type: XSS, description: XSS });
-    const res = await fetch(`${server.url}/tasks`, { method: "POST", body: bad, redirect: "manual" });
+    const res = await server.get("/tasks", { method: "POST", body: bad, redirect: "manual" });
     expect(res.status).toBeLessThan(500);
     expectInert(await res.text(), false);
-    const ok = await fetch(`${server.url}/tasks`, { method: "POST", body: form, redirect: "manual" });
+    const ok = await server.get("/tasks", { method: "POST", body: form, redirect: "manual" });
     expect(ok.status).toBeLessThan(500);
     expectInert(await ok.text(), false);
   });
@@ -360,7 +364,7 @@ describe("script payloads", () => {
     expectInert(html);
     expect(html).not.toContain("<b>x</b>");
     // The live stream replays the same lines as HTML: escaped there too.
-    const { sse } = await openSse(`${runner.url}/events?topics=log:${execId}`);
+    const { sse } = await openSse(`${runner.url}/events?topics=log:${execId}`, { token: runner.token });
     const [frame] = await sse.until((f) => f.event === "log");
     await sse.close();
     expectInert(frame!.data);
@@ -514,14 +518,14 @@ describe("oversized and odd JSON", () => {
           controller.close();
         },
       });
-      const res = await fetch(`${server.url}/api/v1${path}`, { method, body, headers: { "content-type": "application/json" }, duplex: "half" } as RequestInit);
+      const res = await server.api(path, { method, body, headers: { "content-type": "application/json" }, duplex: "half" } as RequestInit);
       await expectError(res, 413, "payload_too_large");
     }
     expect(snapshot(server)).toEqual(before);
   });
 
   test("a 2 MB HTML form post is a 413, not a 500", async () => {
-    const res = await fetch(`${server.url}/tasks`, {
+    const res = await server.get("/tasks", {
       method: "POST",
       body: new URLSearchParams({ title: "big", task_type: "hello", "params.name": TWO_MB }),
       redirect: "manual",
@@ -701,7 +705,7 @@ describe("oversized and odd JSON", () => {
     ["/plans/editor", "name=%ff&steps.0.name=%&op=%ff"],
     ["/plans", "name=%ff&steps.0.name=%&steps.0.task_type=%c0"],
   ])("malformed percent-encoding in a form post to %s: answered, not a 500", async (path, body) => {
-    const res = await fetch(`${server.url}${path}`, { method: "POST", body, headers: { "content-type": "application/x-www-form-urlencoded" }, redirect: "manual" });
+    const res = await server.get(path, { method: "POST", body, headers: { "content-type": "application/x-www-form-urlencoded" }, redirect: "manual" });
     expect(res.status).toBeLessThan(500);
     expectInert(await res.text(), false);
   });
@@ -742,7 +746,7 @@ describe("header abuse", () => {
     ["a float", "1.5", "after-1.5"],
     ["an injection", "1; DROP TABLE log_lines", "all"],
   ])("log SSE with a %s Last-Event-ID: 200, a sane replay, an end", async (_n, value, expected) => {
-    const { res, sse } = await openSse(`${runner.url}/api/v1/executions/${execId}/logs`, { "last-event-id": value });
+    const { res, sse } = await openSse(`${runner.url}/api/v1/executions/${execId}/logs`, { token: runner.token, headers: { "last-event-id": value } });
     expect(res.status).toBe(200);
     const frames = await sse.rest();
     const logs = frames.filter((f) => f.event === "log").map((f) => Number(f.id));
@@ -764,7 +768,7 @@ describe("header abuse", () => {
   });
 
   test.each(["abc", "-1", "9".repeat(8000), "1e308", "<script>"])("the live /events stream with Last-Event-ID %p replays sanely", async (value) => {
-    const { res, sse } = await openSse(`${runner.url}/events?topics=log:${execId}`, { "last-event-id": value });
+    const { res, sse } = await openSse(`${runner.url}/events?topics=log:${execId}`, { token: runner.token, headers: { "last-event-id": value } });
     expect(res.status).toBe(200);
     if (value === "1e308") {
       await sse.close();
@@ -798,7 +802,7 @@ describe("header abuse", () => {
     const bytes = new TextEncoder().encode(hello);
     const res = await raw(
       server,
-      `POST /api/v1/tasks HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${bytes.length}\r\n\r\n${hello}`,
+      `POST /api/v1/tasks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${authLine(server)}Content-Length: ${bytes.length}\r\n\r\n${hello}`,
     );
     expect(res.status).toBe(400);
     const err = JSON.parse(res.body) as ErrorBody;
@@ -821,7 +825,7 @@ describe("header abuse", () => {
     });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-request-id") ?? "").not.toContain("<script>");
-    const html = await fetch(`${server.url}/tasks`, { headers: { "hx-request": "true", "hx-target": '"><script>alert(1)</script>' } });
+    const html = await server.get("/tasks", { headers: { "hx-request": "true", "hx-target": '"><script>alert(1)</script>' } });
     expect(html.status).toBe(200);
     expectInert(await html.text(), false);
   });

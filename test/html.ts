@@ -1,5 +1,5 @@
 // Helpers for the HTML route tests: requests through app.request() as a browser or as htmx would send
-// them, form posts, and reading the HX-Trigger header.
+// them (signed in as the test server's admin), form posts, and reading the HX-Trigger header.
 import { createApp } from "../src/app.ts";
 import type { RunningServer } from "../src/server.ts";
 
@@ -11,12 +11,16 @@ export interface HtmlResponse {
 
 export type UiClient = (path: string, init?: RequestInit & { htmx?: string | true }) => Promise<HtmlResponse>;
 
-/** A client for the app of a test server; `htmx` sends HX-Request (and HX-Target when a string). */
-export function uiClient(server: Pick<RunningServer, "services">): UiClient {
+/**
+ * A client for the app of a test server; `htmx` sends HX-Request (and HX-Target when a string). Requests
+ * carry the server's admin token (`server.token`) unless they set their own Authorization.
+ */
+export function uiClient(server: Pick<RunningServer, "services"> & { token?: string }): UiClient {
   const app = createApp(server.services);
   return async (path, init = {}) => {
     const { htmx, ...rest } = init;
     const headers = new Headers(rest.headers);
+    if (server.token && !headers.has("authorization")) headers.set("authorization", `Bearer ${server.token}`);
     if (htmx) {
       headers.set("hx-request", "true");
       if (typeof htmx === "string") headers.set("hx-target", htmx);

@@ -43,6 +43,30 @@ export async function spawnServer(cmd: string[], opts: { cwd: string; env?: Reco
   return { proc, url, output: () => `${out}\n${err}` };
 }
 
+/** The password of the admin `createAdminKey` makes: passes the rules (long, not common). */
+export const ADMIN_PASSWORD = "violet tractor umbrella 42";
+
+/**
+ * Makes the admin and an `api` key of it the way an operator would, with the program itself on the
+ * data dir (with or without a server running on it): `user create admin --admin --password-stdin`,
+ * then `apikey create NAME --scope api --user admin`, which prints the key alone on stdout.
+ * `cmd` runs the program (the binary, or bun src/main.ts); `dataDir` defaults to `cwd`/data.
+ */
+export function createAdminKey(cmd: string[], opts: { cwd: string; dataDir?: string; env?: Record<string, string>; name?: string }): string {
+  const env = { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: opts.cwd, ...opts.env };
+  const dir = opts.dataDir ? ["--data-dir", opts.dataDir] : [];
+  const run = (args: string[], stdin?: string) => {
+    const r = Bun.spawnSync([...cmd, ...args, ...dir], { cwd: opts.cwd, env, stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin) });
+    if (r.exitCode !== 0) throw new Error(`${args.slice(0, 2).join(" ")} exited ${r.exitCode}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    return { out: r.stdout.toString().trim(), err: r.stderr.toString() };
+  };
+  const created = run(["user", "create", "admin", "--admin", "--password-stdin"], `${ADMIN_PASSWORD}\n`);
+  if (!/^created admin 'admin'/.test(created.out)) throw new Error(`user create printed: ${created.out}`);
+  const key = run(["apikey", "create", opts.name ?? "e2e", "--scope", "api", "--user", "admin"]).out;
+  if (!/^avk_\S+$/.test(key)) throw new Error(`apikey create printed: ${key}`);
+  return key;
+}
+
 /** Waits until GET /api/v1/health answers 200 (the threads are up), bounded. */
 export async function waitHealthy(url: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

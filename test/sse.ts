@@ -15,10 +15,17 @@ export interface SseReader {
   close(): Promise<void>;
 }
 
+export interface SseOptions {
+  /** Sent as `Authorization: Bearer <token>` (the streams need a signed-in viewer). */
+  token?: string;
+  headers?: Record<string, string>;
+}
+
 /** Opens `url` as an event stream (Accept: text/event-stream) and returns a frame reader. */
-export async function openSse(url: string, headers: Record<string, string> = {}): Promise<{ res: Response; sse: SseReader }> {
+export async function openSse(url: string, { token, headers = {} }: SseOptions = {}): Promise<{ res: Response; sse: SseReader }> {
   const abort = new AbortController();
-  const res = await fetch(url, { headers: { accept: "text/event-stream", ...headers }, signal: abort.signal });
+  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const res = await fetch(url, { headers: { accept: "text/event-stream", ...auth, ...headers }, signal: abort.signal });
   if (!res.ok || !res.body) {
     abort.abort();
     throw new Error(`expected an event stream from ${url}, got ${res.status}: ${await res.text().catch(() => "")}`);

@@ -1,10 +1,16 @@
 /** @jsxImportSource hono/jsx */
 // The page shell: head (stylesheet, htmx, its SSE extension, the UI script — all same-origin, no inline
-// script), navigation, theme toggle, the live-connection badge, the toast area and the confirm dialog.
+// script), navigation, the signed-in user's menu, theme toggle, the live-connection badge, the toast area
+// and the confirm dialog. Signed out (the sign-in pages), the header is just the logo and the theme toggle.
 import type { Child, FC } from "hono/jsx";
 import { raw } from "hono/html";
 
-export type NavKey = "dashboard" | "tasks" | "plans";
+export type NavKey = "dashboard" | "tasks" | "plans" | "users" | "api-keys" | "audit" | "secrets" | "settings";
+/** Who is signed in, as the header shows them. */
+export interface LayoutUser {
+  username: string;
+  role: "viewer" | "operator" | "admin";
+}
 export type Theme = "light" | "dark" | null;
 export interface Toast {
   level: "success" | "error" | "info";
@@ -18,6 +24,8 @@ export interface LayoutProps {
   version: string;
   assets: { css: string; htmx: string; sse: string; app: string; favicon: string };
   toasts?: Toast[];
+  /** The signed-in user; absent on the signed-out pages (minimal header). */
+  user?: LayoutUser;
   children?: Child;
 }
 
@@ -26,6 +34,67 @@ const NAV: Array<{ key: NavKey; href: string; label: string }> = [
   { key: "tasks", href: "/tasks", label: "Tasks" },
   { key: "plans", href: "/plans", label: "Plans" },
 ];
+/** Admins only: in the header from wide screens up, and always in the user menu. */
+const ADMIN_NAV: Array<{ key: NavKey; href: string; label: string }> = [
+  { key: "users", href: "/users", label: "Users" },
+  { key: "api-keys", href: "/api-keys", label: "API keys" },
+  { key: "audit", href: "/audit", label: "Audit" },
+  { key: "secrets", href: "/secrets", label: "Secrets" },
+];
+
+const ROLE_TONE = { admin: "tone-violet", operator: "tone-info", viewer: "tone-neutral" } as const;
+
+export const RoleBadge: FC<{ role: LayoutUser["role"] }> = ({ role }) => (
+  <span class={`badge ${ROLE_TONE[role]}`} data-role-badge={role}>
+    {role}
+  </span>
+);
+
+/**
+ * What a viewer may not do is hidden from them (the server refuses it anyway, with a 403 toast): the
+ * action buttons (`data-action`), the New task / New plan openers and the Edit links.
+ */
+const VIEWER_HIDES =
+  "[&[data-role=viewer]_[data-action]]:!hidden [&[data-role=viewer]_[data-dialog-open=new-task]]:!hidden [&[data-role=viewer]_a[href$=new]]:!hidden [&[data-role=viewer]_a[href$=edit]]:!hidden";
+
+/** The user menu: a <details> (works without JS; public/app.js closes it on an outside click or Escape). */
+const UserMenu: FC<{ user: LayoutUser; active?: NavKey }> = ({ user, active }) => (
+  <details class="relative" data-menu="">
+    <summary class="btn-ghost btn-sm cursor-pointer list-none" aria-label={`Account menu for ${user.username}`} data-user-menu="">
+      <svg width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">
+        <circle cx="12" cy="8" r="4" />
+        <path d="M4 21c0-4 4-6 8-6s8 2 8 6" stroke-linecap="round" />
+      </svg>
+      <span class="hidden max-w-32 truncate sm:inline" data-username="">
+        {user.username}
+      </span>
+      <span class="hidden sm:inline">
+        <RoleBadge role={user.role} />
+      </span>
+    </summary>
+    <div class="card absolute right-0 top-full z-50 mt-1 flex w-56 flex-col p-1 text-sm shadow-lg" role="menu">
+      <div class="flex items-center justify-between gap-2 border-b border-line px-3 py-2">
+        <span class="min-w-0 truncate font-medium">{user.username}</span>
+        <RoleBadge role={user.role} />
+      </div>
+      <a href="/settings" role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === "settings" ? "font-semibold" : ""}`}>
+        Settings
+      </a>
+      {user.role === "admin"
+        ? ADMIN_NAV.map((item) => (
+            <a href={item.href} role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === item.key ? "font-semibold" : ""}`}>
+              {item.label}
+            </a>
+          ))
+        : null}
+      <form method="post" action="/logout" class="border-t border-line pt-1">
+        <button type="submit" role="menuitem" class="w-full rounded-md px-3 py-2 text-left hover:bg-surface-2" data-sign-out="">
+          Sign out
+        </button>
+      </form>
+    </div>
+  </details>
+);
 
 /** htmx settings: no eval (a strict CSP comes later), 422 answers (forms with errors) are swapped. */
 const HTMX_CONFIG = JSON.stringify({
@@ -64,10 +133,20 @@ export const ToastItem: FC<{ toast: Toast }> = ({ toast }) => (
   </div>
 );
 
-export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets, toasts, children }) => (
+const navLink = (item: { key: NavKey; href: string; label: string }, active: NavKey | undefined, extra = "") => (
+  <a
+    href={item.href}
+    class={`rounded-md px-2 py-1.5 text-sm sm:px-3 ${extra} ${active === item.key ? "bg-surface-2 font-semibold text-fg" : "text-muted hover:text-fg"}`}
+    aria-current={active === item.key ? "page" : undefined}
+  >
+    {item.label}
+  </a>
+);
+
+export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets, toasts, user, children }) => (
   <>
     {raw("<!doctype html>")}
-    <html lang="en" data-theme={theme ?? undefined}>
+    <html lang="en" data-theme={theme ?? undefined} data-role={user?.role} class={user ? VIEWER_HIDES : undefined}>
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -91,21 +170,19 @@ export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets,
               <Logo />
               <span class="hidden sm:inline">AgentVine</span>
             </a>
-            <nav class="flex min-w-0 items-center gap-0.5 sm:gap-1" aria-label="Main">
-              {NAV.map((item) => (
-                <a
-                  href={item.href}
-                  class={`rounded-md px-2 py-1.5 text-sm sm:px-3 ${active === item.key ? "bg-surface-2 font-semibold text-fg" : "text-muted hover:text-fg"}`}
-                  aria-current={active === item.key ? "page" : undefined}
-                >
-                  {item.label}
-                </a>
-              ))}
-            </nav>
+            {user ? (
+              <nav class="flex min-w-0 items-center gap-0.5 sm:gap-1" aria-label="Main">
+                {NAV.map((item) => navLink(item, active))}
+                {user.role === "admin" ? ADMIN_NAV.map((item) => navLink(item, active, "hidden lg:inline")) : null}
+              </nav>
+            ) : null}
             <span class="flex-1" />
-            <span class="hidden items-center gap-1 text-xs text-muted" data-live-status="" title="Live updates">
+            <span class="ml-1 hidden items-center gap-1 text-xs text-muted" data-live-status="" title="Live updates">
               <span class="pulse-dot" aria-hidden="true" />
-              <span data-live-text="">Live</span>
+              {/* On a phone the dot alone (its colour says the state): the header has no room for the word. */}
+              <span data-live-text="" class="sr-only sm:not-sr-only">
+                Live
+              </span>
             </span>
             <button type="button" class="btn-ghost btn-sm" data-theme-toggle="" aria-label="Colour theme" title="Colour theme: system, light or dark">
               <svg width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">
@@ -116,14 +193,20 @@ export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets,
                 {THEME_LABEL[theme ?? "system"]}
               </span>
             </button>
+            {user ? <UserMenu user={user} active={active} /> : null}
           </div>
         </header>
         <main id="main" class="mx-auto max-w-6xl px-3 py-5 sm:px-5">
           {children}
         </main>
         <footer class="mx-auto max-w-6xl px-3 pb-8 pt-2 text-xs text-muted sm:px-5">
-          AgentVine {version} · <a class="link" href="/api/v1/openapi.json">API</a> · <a class="link" href="/api/v1/health">Health</a> ·{" "}
-          <a class="link" href="/metrics">Metrics</a>
+          AgentVine {version} · <a class="link" href="/api/v1/openapi.json">API</a> · <a class="link" href="/api/v1/health">Health</a>
+          {user ? (
+            <>
+              {" "}
+              · <a class="link" href="/metrics">Metrics</a>
+            </>
+          ) : null}
         </footer>
         <div id="toasts" class="fixed bottom-3 left-3 right-3 z-50 flex flex-col gap-2 sm:left-auto sm:w-96" aria-live="polite">
           {(toasts ?? []).map((t) => (

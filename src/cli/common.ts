@@ -11,7 +11,11 @@ export const commonOptions = {
 } as const;
 
 export const COMMON_HELP = `Every command takes --server URL (AGENTVINE_SERVER, default http://localhost:8080),
---token KEY (AGENTVINE_TOKEN) and --json (print raw JSON).`;
+--token KEY (AGENTVINE_TOKEN) and --json (print raw JSON). The server needs a key: an admin creates one
+with \`agentvine apikey create NAME --scope api --user USERNAME\` on the server's data dir.`;
+
+/** How to get past a 401, printed after the server's refusal. */
+const CREATE_KEY = "create a key: agentvine apikey create NAME --scope api --user USERNAME";
 
 export type Out = { log: (s: string) => void; error: (s: string) => void };
 
@@ -41,11 +45,22 @@ export function keyValues(flag: string, pairs: string[], into: Record<string, un
   return into;
 }
 
-/** The exit code of an error a command did not handle: 2 for usage, 1 for the server's refusal; others rethrown. */
-export function exitCodeOf(err: unknown, out: Out): number {
+/**
+ * The exit code of an error a command did not handle: 2 for usage, 1 for the server's refusal; others
+ * rethrown. A 401 says how to pass a key (`client`: whether one was sent).
+ */
+export function exitCodeOf(err: unknown, out: Out, client?: Pick<TaskClient, "hasToken">): number {
   if (err instanceof UsageError) {
     out.error(err.message);
     return 2;
+  }
+  if (err instanceof TaskClientError && err.status === 401) {
+    out.error(
+      client && !client.hasToken
+        ? `error: Sign in first: the server needs an API key — pass --token KEY or set AGENTVINE_TOKEN (${CREATE_KEY})`
+        : `error: ${err.message.replace(/\.$/, "")} — pass a valid key with --token KEY or AGENTVINE_TOKEN (${CREATE_KEY})`,
+    );
+    return 1;
   }
   if (err instanceof TaskClientError) {
     out.error(`error: ${err.message}`);

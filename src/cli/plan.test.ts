@@ -8,11 +8,11 @@ import { planCommand } from "./plan.ts";
 
 afterEach(cleanup);
 
-/** Runs the command with --server and a capturing console; no environment leaks in. */
+/** Runs the command with --server, the admin's --token and a capturing console; no environment leaks in. */
 async function run(server: Server | null, ...argv: string[]) {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  const args = server ? [...argv, "--server", server.url] : argv;
+  const args = server ? [...argv, "--server", server.url, "--token", server.token] : argv;
   const code = await planCommand(args, {}, { log: (s) => stdout.push(s), error: (s) => stderr.push(s) });
   return { code, out: stdout.join("\n"), err: stderr.join("\n") };
 }
@@ -165,6 +165,16 @@ describe("agentvine plan usage", () => {
     const r = await run(null, ...(argv.length ? [...argv, "--server", "http://127.0.0.1:9"] : []));
     expect(r.code).toBe(2);
     expect(`${r.err}${r.out}`).toMatch(message);
+  });
+
+  test("without a token exits 1 and says how to pass a key; no run is started", async () => {
+    const server = await startTestServer();
+    await createPlan(server, greeting());
+    const stderr: string[] = [];
+    const code = await planCommand(["run", "greeting", "--input", "who=x", "--input", "count=1", "--server", server.url], {}, { log: () => {}, error: (s) => stderr.push(s) });
+    expect(code).toBe(1);
+    expect(stderr.join("\n")).toContain("error: Sign in first: the server needs an API key — pass --token KEY or set AGENTVINE_TOKEN");
+    expect(((await (await server.api("/tasks")).json()) as { total: number }).total).toBe(0);
   });
 
   test("help exits 0; an unreachable server exits 1", async () => {

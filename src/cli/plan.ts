@@ -75,7 +75,7 @@ export async function planCommand(argv: string[], env: Record<string, string | u
         return 2;
     }
   } catch (err) {
-    return exitCodeOf(err, out);
+    return exitCodeOf(err, out, client);
   }
 }
 

@@ -1,6 +1,7 @@
 // `agentvine task …` against a real server: what it prints and the exit code a script relies on.
 import { afterEach, describe, expect, test } from "bun:test";
 import type { TaskJson } from "../engine/task-record.ts";
+import { userWithRole } from "../../test/auth.ts";
 import { cleanup, json, startTestServer } from "../../test/helpers.ts";
 import { taskCommand } from "./task.ts";
 
@@ -8,12 +9,16 @@ afterEach(cleanup);
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 
-/** Runs the command with --server and a capturing console; no environment leaks in. */
+/** Runs the command with --server, the admin's --token and a capturing console; only `env` leaks in. */
 async function run(server: Server | null, ...argv: string[]) {
+  const args = server ? [...argv, "--server", server.url, "--token", server.token] : argv;
+  return runWith({}, ...args);
+}
+
+async function runWith(env: Record<string, string>, ...argv: string[]) {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  const args = server ? [...argv, "--server", server.url] : argv;
-  const code = await taskCommand(args, {}, { log: (s) => stdout.push(s), error: (s) => stderr.push(s) });
+  const code = await taskCommand(argv, env, { log: (s) => stdout.push(s), error: (s) => stderr.push(s) });
   return { code, out: stdout.join("\n"), err: stderr.join("\n") };
 }
 
@@ -118,6 +123,42 @@ describe("agentvine task", () => {
     const unknown = await run(server, "get", "no-such-task");
     expect(unknown.code).toBe(1);
     expect(unknown.err).toContain("task 'no-such-task' not found");
+  });
+
+  test("without a token the server's 401 exits 1 and says how to pass a key", async () => {
+    const server = await startTestServer();
+    const r = await runWith({}, "list", "--server", server.url);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("");
+    expect(r.err).toBe(
+      "error: Sign in first: the server needs an API key — pass --token KEY or set AGENTVINE_TOKEN (create a key: agentvine apikey create NAME --scope api --user USERNAME)",
+    );
+    // Nothing was submitted by a refused request.
+    const refused = await runWith({}, "submit", "--type", "hello", "--server", server.url);
+    expect(refused.code).toBe(1);
+    expect(((await (await server.api("/tasks")).json()) as { total: number }).total).toBe(0);
+  });
+
+  test("a refused key exits 1 naming it; AGENTVINE_TOKEN and AGENTVINE_SERVER work like the flags", async () => {
+    const server = await startTestServer();
+    const bad = await runWith({}, "list", "--server", server.url, "--token", "avk_not-a-real-key");
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain("error: Invalid or revoked API key — pass a valid key with --token KEY or AGENTVINE_TOKEN");
+
+    const fromEnv = await runWith({ AGENTVINE_SERVER: server.url, AGENTVINE_TOKEN: server.token }, "submit", "--type", "hello", "--param", "name=env", "--wait");
+    expect(fromEnv.err).toBe("");
+    expect(fromEnv.code).toBe(0);
+    expect(fromEnv.out).toContain('"message": "Hello, env!"');
+  });
+
+  test("a viewer's key may list but not submit: exit 1 with the server's reason", async () => {
+    const server = await startTestServer();
+    const { access_token } = await userWithRole(server, server.token, "vera", "viewer");
+    const as = (...argv: string[]) => runWith({ AGENTVINE_TOKEN: access_token, AGENTVINE_SERVER: server.url }, ...argv);
+    expect((await as("list")).code).toBe(0);
+    const r = await as("submit", "--type", "hello");
+    expect(r.code).toBe(1);
+    expect(r.err).toBe("error: This needs the operator role; vera is a viewer");
   });
 
   test("an unreachable server exits 1 and says so", async () => {

@@ -108,7 +108,7 @@ export async function taskCommand(argv: string[], env = process.env, out: Out = 
         return 2;
     }
   } catch (err) {
-    return exitCodeOf(err, out);
+    return exitCodeOf(err, out, client);
   }
 }
 

@@ -140,9 +140,10 @@ describe("agentvine user", () => {
 describe("agentvine apikey", () => {
   test("create prints the key once; list shows it by prefix; revoke stops it — against a running server", async () => {
     const dir = tempDir();
-    const server = await startTestServer({ dataDir: dir });
+    // No accounts yet: the admin and its key are made here, from the command line.
+    const server = await startTestServer({ dataDir: dir, admin: false });
     expect((await apikey(dir, "create", "ci", "--scope", "api", "--user", "nobody")).code).toBe(1);
-    await user(dir, piped(PASSWORD), "create", "admin", "--admin");
+    expect((await user(dir, piped(PASSWORD), "create", "admin", "--admin")).code).toBe(0);
     const created = await apikey(dir, "create", "ci", "--scope", "api", "--user", "admin");
     expect(created.code).toBe(0);
     const key = created.out;

@@ -79,8 +79,11 @@ export class TaskClient {
   readonly #base: string;
   readonly #headers: Record<string, string>;
   readonly #fetch: typeof fetch;
+  /** Whether requests carry a Bearer token (a 401 then means the token was refused, not missing). */
+  readonly hasToken: boolean;
 
   constructor(opts: TaskClientOptions) {
+    this.hasToken = Boolean(opts.token);
     this.#base = `${opts.server.replace(/\/+$/, "")}/api/v1`;
     this.#headers = { accept: "application/json", ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) };
     this.#fetch = opts.fetch ?? fetch;

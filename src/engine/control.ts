@@ -27,9 +27,10 @@ const RETRYABLE: readonly TaskStatus[] = ["failed", "cancelled", "timed_out"];
  * Cancels a task that has not finished, and every unfinished subtask under it (a plan run's steps).
  * A running attempt is told to stop; its late result is refused.
  */
-export function cancelTask(deps: EngineDeps, taskId: string, reason = "cancelled by user"): TaskRecord {
+export function cancelTask(deps: EngineDeps, taskId: string, reason = "cancelled by user", within?: (tx: Tx) => void): TaskRecord {
   const { db } = deps;
   transact(deps, (tx) => {
+    within?.(tx);
     const task = getTaskRecord(db, taskId);
     if (!task) throw notFound("task", taskId);
     if (TERMINAL.includes(task.status)) {
@@ -84,9 +85,10 @@ function cancelOne(deps: EngineDeps, taskId: string, reason: string, tx: Tx): bo
  * Runs a finished task again with a fresh retry budget, and its dependants that failed because of it.
  * A parent (a plan run) retries every step that did not succeed.
  */
-export function retryTask(deps: EngineDeps, taskId: string): TaskRecord {
+export function retryTask(deps: EngineDeps, taskId: string, within?: (tx: Tx) => void): TaskRecord {
   const { db } = deps;
   transact(deps, (tx) => {
+    within?.(tx);
     const task = getTaskRecord(db, taskId);
     if (!task) throw notFound("task", taskId);
     if (!RETRYABLE.includes(task.status)) {

@@ -2,10 +2,10 @@
 // bus events published only after the commit. Cancel, retry, release and reap are in control.ts.
 import type { Db } from "../db/client.ts";
 import type { Priority, TaskStatus } from "../db/schema.ts";
-import { invalid } from "../http/errors.ts";
+import { invalid, type ErrorDetail } from "../http/errors.ts";
 import { backoffMs, claimWorkOrders, completeWorkOrder, failWorkOrder, insertWorkOrders, type ClaimedWorkOrder } from "../queue/work-orders.ts";
 import { failDependants, queueReadyDependants, workOrderFor } from "./dependencies.ts";
-import type { EngineDeps } from "./deps.ts";
+import type { EngineDeps, SecretReferences } from "./deps.ts";
 import { getTaskType } from "../task-types/index.ts";
 import { transact, type Outbox, type Tx } from "./outbox.ts";
 import { getTaskRecord, type TaskRecord } from "./task-record.ts";
@@ -50,8 +50,9 @@ const CLOSED_COLUMNS = "id, task_id, worker_id, attempt";
  * Inserts tasks, their dependency edges and the work orders of those ready to run, in one transaction
  * (with whatever `within` adds to it). Dependencies may name existing tasks or earlier tasks of the batch.
  */
-export function submitTasks(deps: EngineDeps, inputs: NewTask[], within?: (tx: Tx) => void): TaskRecord[] {
+export function submitTasks(deps: EngineDeps, inputs: NewTask[], within?: (tx: Tx, ids: string[]) => void): TaskRecord[] {
   const { db } = deps;
+  if (deps.secrets) refuseUnknownSecrets(deps.secrets, inputs);
   const ids = transact(deps, (tx) => {
       const { outbox, at } = tx;
       const inBatch = new Map<string, TaskStatus>();
@@ -124,10 +125,30 @@ export function submitTasks(deps: EngineDeps, inputs: NewTask[], within?: (tx: T
         created.push(id);
         outbox.taskChanged({ id, status, task_type: input.task_type, parent_task_id: input.parent_task_id ?? null }, at, error);
       });
-      within?.(tx);
+      within?.(tx, created);
       return created;
   });
   return ids.map((id) => getTaskRecord(db, id)!);
+}
+
+/**
+ * 400 naming each param that refers to a secret that does not exist (or cannot be decrypted). The
+ * params keep the template; the value is resolved when a thread is given the task.
+ */
+function refuseUnknownSecrets(secrets: SecretReferences, inputs: NewTask[]) {
+  const details: ErrorDetail[] = [];
+  inputs.forEach((input, index) => {
+    const prefix = inputs.length > 1 ? `tasks[${index}].` : "";
+    const step = typeof input.metadata?.plan_step === "string" ? `step '${input.metadata.plan_step}': ` : "";
+    for (const ref of secrets.missingSecretRefs(input.params)) {
+      const why = ref.unreadable ? `secret '${ref.name}' cannot be decrypted with this server's secrets key` : `unknown secret '${ref.name}'`;
+      details.push({ field: `${prefix}params.${ref.path}`, message: `${step}${why}` });
+    }
+  });
+  if (details.length === 0) return;
+  const first = details[0]!;
+  const more = details.length > 1 ? ` (and ${details.length - 1} more)` : "";
+  throw invalid(`${first.field}: ${first.message}${more}`, details);
 }
 
 export interface Claim {

@@ -1,5 +1,6 @@
 // The TaskLogger's main-thread side: every log line of an execution goes to the event bus at once,
-// and in batches to `execution_logs` and to a JSONL file per execution under the data dir.
+// and in batches to `execution_logs` and to a JSONL file per execution under the data dir. Secret
+// values are masked (***) on the way in, so the bus, the rows and the file only ever see the mask.
 import { mkdirSync } from "node:fs";
 import { appendFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -23,9 +24,17 @@ export interface LogLine {
 const MAX_MESSAGE = 64 * 1024;
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
+/** Hides secret values in text and JSON (the SecretStore). */
+export interface SecretMasker {
+  maskSecrets(text: string): string;
+  maskSecretsDeep<T>(value: T): T;
+}
+
 export interface TaskLoggerOptions {
   db: Db;
   bus: EventBus;
+  /** Masks every line (message and metadata) before it is published or stored. */
+  secrets?: SecretMasker;
   /** Root of the JSONL files: <logDir>/<yyyy-mm-dd>/<execution id>.jsonl */
   logDir: string;
   flushIntervalMs?: number;
@@ -49,9 +58,17 @@ export class TaskLogger {
 
   /** Appends lines of one execution; they are published now and persisted within a flush interval. */
   append(executionId: string, taskId: string, lines: LogTuple[]): LogEvent[] {
+    if (this.#stopped) {
+      log.warn(`dropped ${lines.length} log line(s) of execution ${executionId} that arrived after shutdown`);
+      return [];
+    }
     let seq = this.#nextSeq.get(executionId) ?? this.#loadLastSeq(executionId);
     const events: LogEvent[] = [];
-    for (const [level, message, metadata, ts] of lines) {
+    const secrets = this.opts.secrets;
+    for (const [level, raw, rawMetadata, ts] of lines) {
+      // Masked before truncating: a cut must not leave the first half of a secret readable.
+      const message = secrets ? secrets.maskSecrets(raw) : raw;
+      const metadata = secrets && rawMetadata ? secrets.maskSecretsDeep(rawMetadata) : rawMetadata;
       const text = message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}… [truncated]` : message;
       const event: LogEvent = { executionId, taskId, seq: ++seq, level, message: text, metadata, ts };
       events.push(event);
@@ -69,6 +86,7 @@ export class TaskLogger {
 
   /** Writes everything buffered: one transaction for the rows, one append per execution file. */
   flush(): void {
+    if (this.#stopped) return;
     this.beforeFlush?.();
     if (this.#timer) {
       clearTimeout(this.#timer);
@@ -121,6 +139,17 @@ export class TaskLogger {
   async drain(): Promise<void> {
     this.flush();
     while (this.#files.size > 0) await Promise.all(this.#files.values());
+  }
+
+  #stopped = false;
+
+  /**
+   * Shutdown, before the database closes: flushes and writes the files, then takes no more lines (a
+   * thread's last words after its pool stopped would otherwise arm a flush against a closed database).
+   */
+  async stop(): Promise<void> {
+    await this.drain();
+    this.#stopped = true;
   }
 
   /** The execution is over: flush and forget its sequence counter. */

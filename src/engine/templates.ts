@@ -1,9 +1,19 @@
 // Templates in step params: `{{inputs.NAME…}}` (the run's inputs) and `{{steps.STEP.result…}}`
 // (an upstream step's result). A string that is exactly one template takes the value as it is
 // (number, object…); a template inside longer text is replaced by the value as text.
+// `{{secrets.NAME}}` is not one of them: it stays in params as written until a thread is given the
+// task (SecretStore.resolveSecretTemplates), so it is neither found nor rendered here.
 
 const TEMPLATE = /\{\{\s*([A-Za-z_][\w-]*(?:\.[\w-]+)*)\s*\}\}/g;
 const WHOLE = /^\{\{\s*([A-Za-z_][\w-]*(?:\.[\w-]+)*)\s*\}\}$/;
+
+/** The root of `{{secrets.NAME}}`, resolved at dispatch only. */
+export const SECRETS_ROOT = "secrets";
+/**
+ * Roots whose values are produced by running tasks (and so by whatever those tasks read): such a value
+ * must not bring in a `{{secrets.…}}` reference, or a fetched page could have a secret sent on.
+ */
+const RUNTIME_ROOTS = new Set(["steps"]);
 
 export interface TemplateRef {
   /** e.g. "inputs.branch" or "steps.build.result.message" */
@@ -20,7 +30,10 @@ function parse(expression: string): TemplateRef {
 /** Every template in every string of `value` (objects and arrays walked). */
 export function findTemplates(value: unknown, out: TemplateRef[] = []): TemplateRef[] {
   if (typeof value === "string") {
-    for (const m of value.matchAll(TEMPLATE)) out.push(parse(m[1]!));
+    for (const m of value.matchAll(TEMPLATE)) {
+      const ref = parse(m[1]!);
+      if (ref.root !== SECRETS_ROOT) out.push(ref);
+    }
   } else if (Array.isArray(value)) {
     for (const v of value) findTemplates(v, out);
   } else if (value && typeof value === "object") {
@@ -37,23 +50,40 @@ export class TemplateError extends Error {
   override name = "TemplateError";
 }
 
-/** Replaces the templates whose root `lookup` answers for; others are left as they are. */
+const SECRET_REF = /\{\{\s*secrets\./;
+
+/** Does any string in `value` (keys included) hold a `{{secrets.…}}` reference? */
+function carriesSecretRef(value: unknown): boolean {
+  if (typeof value === "string") return SECRET_REF.test(value);
+  if (Array.isArray(value)) return value.some(carriesSecretRef);
+  if (value && typeof value === "object") return Object.entries(value).some(([k, v]) => SECRET_REF.test(k) || carriesSecretRef(v));
+  return false;
+}
+
+/** Looks `ref` up; throws a TemplateError when it cannot be, or when a runtime value smuggles in a secret reference. */
+function valueOf(ref: TemplateRef, lookup: Lookup): unknown {
+  const got = lookup(ref);
+  if (!got.ok) throw new TemplateError(`{{${ref.expression}}}: ${got.error}`);
+  if (RUNTIME_ROOTS.has(ref.root) && carriesSecretRef(got.value)) {
+    throw new TemplateError(`{{${ref.expression}}}: the value contains a {{secrets.…}} reference, which only a step's own params may make`);
+  }
+  return got.value;
+}
+
+/** Replaces the templates whose root `lookup` answers for; others (`{{secrets.…}}` among them) are left as they are. */
 export function renderTemplates(value: unknown, roots: string[], lookup: Lookup): unknown {
   if (typeof value === "string") {
     const whole = WHOLE.exec(value);
     if (whole) {
       const ref = parse(whole[1]!);
-      if (!roots.includes(ref.root)) return value;
-      const got = lookup(ref);
-      if (!got.ok) throw new TemplateError(`{{${ref.expression}}}: ${got.error}`);
-      return got.value;
+      if (!roots.includes(ref.root) || ref.root === SECRETS_ROOT) return value;
+      return valueOf(ref, lookup);
     }
     return value.replace(TEMPLATE, (match, expression: string) => {
       const ref = parse(expression);
-      if (!roots.includes(ref.root)) return match;
-      const got = lookup(ref);
-      if (!got.ok) throw new TemplateError(`{{${ref.expression}}}: ${got.error}`);
-      return typeof got.value === "string" ? got.value : JSON.stringify(got.value ?? null);
+      if (!roots.includes(ref.root) || ref.root === SECRETS_ROOT) return match;
+      const got = valueOf(ref, lookup);
+      return typeof got === "string" ? got : JSON.stringify(got ?? null);
     });
   }
   if (Array.isArray(value)) return value.map((v) => renderTemplates(v, roots, lookup));

@@ -8,6 +8,7 @@ import type { Principal } from "../features/auth/principals.ts";
 import type { SecretStore } from "../features/secrets/store.ts";
 import type { TaskWaiters } from "../features/tasks/service.ts";
 import type { WorkerPool } from "../runtime/pool.ts";
+import type { AppError } from "./errors.ts";
 import type { TokenBuckets } from "./rate-limit.ts";
 
 export type AppConfig = Pick<ServeConfig, "defaultTimeoutSeconds" | "defaultMaxRetries" | "maxBodyBytes" | "dataDir">;
@@ -26,6 +27,8 @@ export interface AppServices {
   /** Users, sessions, tokens, API keys: the auth services' dependencies. */
   auth: AuthDeps;
   secrets: SecretStore;
+  /** Browser origins allowed to call /api/v1 (from --cors-origins); empty = CORS off. */
+  corsOrigins: readonly string[];
   /** Token buckets of the rate limits; null where the limit is off. */
   limits: RateLimits;
 }
@@ -45,5 +48,7 @@ export type AppEnv = {
     holdOpen: () => void;
     /** Who the request is: set by authenticate(); absent on routes that do not authenticate. */
     principal?: Principal;
+    /** Why the credentials the request sent were refused (set by an optional authenticate()). */
+    authFailure?: AppError;
   };
 };

@@ -7,10 +7,18 @@ import { invalid, validationError } from "./errors.ts";
 
 export type Method = "get" | "post" | "put" | "patch" | "delete";
 
+/**
+ * Who may call a route: `public` (no credentials), the least role a user (or `api`-scoped key acting as
+ * its user) needs, or `worker` (an API key with the `worker` scope, or an admin). Required on every route:
+ * the API's authorize middleware refuses a route it has no rule for.
+ */
+export type Access = "public" | "viewer" | "operator" | "admin" | "worker";
+
 export interface RouteSpec<B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined, P extends string = string> {
   method: Method;
   /** Hono path relative to /api/v1, e.g. `/tasks/:id`. */
   path: P;
+  access: Access;
   summary: string;
   tags: string[];
   body?: B;
@@ -24,6 +32,12 @@ const registry: RouteSpec<any, any, string>[] = [];
 
 export function registeredRoutes(): ReadonlyArray<RouteSpec<any, any, string>> {
   return registry;
+}
+
+/** The access rule of a registered route, by method and Hono path relative to /api/v1. */
+export function accessOf(method: string, path: string): Access | undefined {
+  const m = method.toLowerCase();
+  return registry.find((r) => r.path === path && (r.method === m || (m === "head" && r.method === "get")))?.access;
 }
 
 const hook = (result: { success: boolean; error?: unknown }, _c: Context) => {
@@ -156,6 +170,7 @@ export function openApiDocument(info: { version: string; serverUrl?: string }) {
       summary: r.summary,
       ...(r.description ? { description: r.description } : {}),
       tags: r.tags,
+      ...(r.access === "public" ? { security: [] } : { "x-agentvine-access": r.access }),
       operationId: `${r.method}${r.path.replace(/[/:{}-]+(\w)?/g, (_, ch: string | undefined) => (ch ?? "").toUpperCase())}`,
       ...(params.length ? { parameters: params } : {}),
       ...(r.body ? { requestBody: { required: true, content: { "application/json": { schema: strip(toSchema(r.body, "input")) } } } } : {}),
@@ -171,7 +186,16 @@ export function openApiDocument(info: { version: string; serverUrl?: string }) {
     },
     ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
     paths,
+    security: [{ bearer: [] }, { session: [] }],
     components: {
+      securitySchemes: {
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          description: "An access token from POST /auth/login or /auth/refresh, or an API key (avk_…). x-agentvine-access names the least role (or the worker scope) an operation needs.",
+        },
+        session: { type: "apiKey", in: "cookie", name: "agentvine_session", description: "The browser session set by the sign-in page." },
+      },
       schemas: {
         Error: {
           type: "object",

@@ -1,6 +1,7 @@
 // The local worker pool: Bun Worker threads that each run one task at a time. The main thread claims
 // work in batches into a small in-memory reserve, hands it to idle threads, enforces timeouts,
-// replaces crashed threads and records starts and outcomes in group commits.
+// replaces crashed threads and records starts and outcomes in group commits. `{{secrets.NAME}}` in
+// params is resolved here, in the copy posted to the thread only; what comes back is masked.
 import { join } from "node:path";
 import {
   finishExecutions,
@@ -11,14 +12,21 @@ import {
   type EngineDeps,
   type Outcome,
 } from "../engine/lifecycle.ts";
-import type { TaskLogger } from "../engine/task-logger.ts";
+import type { SecretReferences } from "../engine/deps.ts";
+import type { SecretMasker, TaskLogger } from "../engine/task-logger.ts";
 import { nextRunAt } from "../queue/work-orders.ts";
 import type { FromThread, ToThread } from "./protocol.ts";
 import { logger } from "../log.ts";
 
 const log = logger("pool");
 
+/** The SecretStore as the pool uses it: resolve templates for a thread, mask what the thread sends back. */
+export interface PoolSecrets extends SecretReferences, SecretMasker {
+  resolveSecretTemplates<T>(params: T): T;
+}
+
 export interface PoolOptions extends EngineDeps {
+  secrets?: PoolSecrets;
   size: number;
   workerId: string;
   logger: TaskLogger;
@@ -164,11 +172,22 @@ export class WorkerPool {
   }
 
   #run(slot: Slot, claim: Claim) {
+    this.#starts.push({ claim, at: Date.now() });
+    this.#scheduleFlush();
+    let params: Record<string, unknown>;
+    try {
+      params = this.opts.secrets ? this.opts.secrets.resolveSecretTemplates(claim.params) : claim.params;
+    } catch (err) {
+      // A secret deleted (or undecryptable) since submission: the attempt fails without reaching a thread,
+      // and retrying cannot help until someone stores the secret again. The slot stays free for the next.
+      const error = `cannot resolve {{secrets.…}} in params: ${(err as Error).message}`;
+      this.opts.logger.append(claim.executionId, claim.taskId, [["error", error, null, Date.now()]]);
+      this.#record(slot, { claim, kind: "failed", error, retryable: false, durationMs: 0 });
+      return;
+    }
     slot.claim = claim;
     slot.startedAt = performance.now();
     slot.pids.clear();
-    this.#starts.push({ claim, at: Date.now() });
-    this.#scheduleFlush();
     slot.timeout = setTimeout(() => this.#onTimeout(slot, claim), claim.timeoutSeconds * 1000);
     const msg: ToThread = {
       type: "run",
@@ -177,7 +196,7 @@ export class WorkerPool {
         executionId: claim.executionId,
         attempt: claim.attempt,
         taskType: claim.taskType,
-        params: claim.params,
+        params,
         workspaceRoot: join(this.opts.dataDir, "workspaces"),
       },
     };
@@ -233,10 +252,14 @@ export class WorkerPool {
         return;
       case "done": {
         const durationMs = Math.round(performance.now() - slot.startedAt);
-        const base = { claim, durationMs, exitCode: msg.exitCode, stdout: msg.stdout, stderr: msg.stderr, result: msg.result };
+        // The thread had the secret values: whatever it reports is masked before it is stored or published.
+        const secrets = this.opts.secrets;
+        const mask = (text: string | undefined) => (secrets && text ? secrets.maskSecrets(text) : text);
+        const result = secrets && msg.result !== undefined ? secrets.maskSecretsDeep(msg.result) : msg.result;
+        const base = { claim, durationMs, exitCode: msg.exitCode, stdout: mask(msg.stdout), stderr: mask(msg.stderr), result };
         const outcome: Outcome = msg.ok
           ? { ...base, kind: "succeeded", cpuMs: msg.cpuMs, maxRssBytes: msg.maxRssBytes }
-          : { ...base, kind: msg.timedOut ? "timed_out" : "failed", error: msg.error, retryable: msg.retryable };
+          : { ...base, kind: msg.timedOut ? "timed_out" : "failed", error: mask(msg.error), retryable: msg.retryable };
         this.#avgTaskMs = this.#avgTaskMs * 0.8 + durationMs * 0.2;
         this.#release(slot);
         this.#record(slot, outcome);

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, setDefaultTimeout } from "bun:test";
 import chromium, { inflate } from "@sparticuz/chromium";
-import puppeteer, { type Browser, type HTTPRequest, type HTTPResponse, type Page } from "puppeteer-core";
+import puppeteer, { type Browser, type BrowserContext, type Cookie, type HTTPRequest, type HTTPResponse, type Page } from "puppeteer-core";
+import { TEST_PASSWORD } from "../helpers.ts";
 
 /** Flags of a quiet, sandbox-less headless browser that never talks to the internet. */
 const FLAGS = [
@@ -162,6 +163,37 @@ export interface PageOptions {
   cookies?: Record<string, string>;
   /** Problems matching any of these are expected by the test and not recorded. */
   allow?: RegExp[];
+  /**
+   * Who to be: signed in through the real /login form (default: the test server's `admin`), or `false`
+   * to stay signed out. The session cookie is kept per server and user, so later pages reuse it.
+   */
+  signIn?: { username: string; password?: string } | false;
+}
+
+/** The account startTestServer() creates. */
+export const ADMIN = { username: "admin", password: TEST_PASSWORD };
+
+export const SESSION_COOKIE = "agentvine_session";
+
+/** Session cookies by `<server url> <username>`: one sign-in through the form per server and user. */
+const sessions = new Map<string, Cookie>();
+
+/**
+ * Signs in through the /login form like a person: types the name and password and submits. Resolves with
+ * the answer of the page it lands on (`next`, when the sign-in worked).
+ */
+export async function signIn(page: Page, baseUrl: string, username = ADMIN.username, password = ADMIN.password, next = "/"): Promise<HTTPResponse | null> {
+  await page.goto(new URL(`/login?next=${encodeURIComponent(next)}`, baseUrl).href, { waitUntil: "load" });
+  await page.waitForSelector("#login-form");
+  await page.type("#f-username", username);
+  await page.type("#f-password", password);
+  const [res] = await Promise.all([page.waitForNavigation({ waitUntil: "load" }), page.click('#login-form button[type="submit"]')]);
+  return res;
+}
+
+/** The browser session cookie a context holds, if any. */
+export async function sessionCookie(context: BrowserContext): Promise<Cookie | undefined> {
+  return (await context.cookies()).find((c) => c.name === SESSION_COOKIE);
 }
 
 export interface OpenedPage {
@@ -193,7 +225,10 @@ const TRACK_EVENT_SOURCES = `(() => {
   };
 })();`;
 
-/** Opens a new page at `baseUrl + path`, in a context of its own (no cookies shared), with problem recording on. */
+/**
+ * Opens a new page at `baseUrl + path`, in a context of its own, signed in (see PageOptions.signIn), with
+ * problem recording on.
+ */
 export async function openPage(browser: Browser, baseUrl: string, path = "/", options: PageOptions = {}): Promise<OpenedPage> {
   const context = await browser.createBrowserContext();
   const host = new URL(baseUrl).hostname;
@@ -265,7 +300,25 @@ export async function openPage(browser: Browser, baseUrl: string, path = "/", op
       await context.close().catch(() => {});
     },
   };
-  const res = await opened.goto(path);
+  const who = options.signIn === undefined ? ADMIN : options.signIn;
+  let res: HTTPResponse | null;
+  if (who) {
+    const key = `${baseUrl} ${who.username}`;
+    const kept = sessions.get(key);
+    if (kept) await context.setCookie(kept);
+    res = kept ? await opened.goto(path) : null;
+    // No session yet, or the kept one is dead (a server that reused the port, a test that signed out):
+    // sign in through the form, which then brings the page to `path`.
+    if (!kept || (new URL(page.url()).pathname === "/login" && !path.startsWith("/login"))) {
+      sessions.delete(key);
+      res = await signIn(page, baseUrl, who.username, who.password ?? ADMIN.password, path);
+      const cookie = await sessionCookie(context);
+      if (!cookie) throw new Error(`signing in as ${who.username} set no session cookie (landed on ${page.url()})`);
+      sessions.set(key, cookie);
+    }
+  } else {
+    res = await opened.goto(path);
+  }
   if (!res || !res.ok()) record(`navigation to ${path} answered ${res?.status() ?? "nothing"}`);
   return opened;
 }

@@ -5,8 +5,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SYSTEM_ACTOR } from "../../src/features/audit/service.ts";
+import { createApiKey } from "../../src/features/auth/api-keys.ts";
+import { createUser } from "../../src/features/auth/users.ts";
 import { embeddedServerOptions, startServer } from "../../src/server.ts";
-import { launchBrowser, openPage, screenshot, waitForSettled, type PageOptions } from "./browser.ts";
+import { ADMIN, launchBrowser, openPage, screenshot, waitForSettled, type PageOptions } from "./browser.ts";
 import { mainPages, seed } from "./seed.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "agentvine-screenshots-"));
@@ -16,16 +19,24 @@ const server = await startServer(
     shutdownGraceSeconds: 1,
   }),
 );
+// The account the pages are seen as (signed in through the /login form), and an API key of it for the seed.
+const admin = await createUser(server.services.auth, { ...ADMIN, role: "admin" }, SYSTEM_ACTOR);
+const { key } = createApiKey(server.services.auth, { name: "screenshots", scope: "api" }, { userId: admin.id, actor: SYSTEM_ACTOR });
 const api = (path: string, init: RequestInit = {}) =>
-  fetch(`${server.url}/api/v1${path}`, { ...init, headers: { "content-type": "application/json", ...(init.headers as Record<string, string>) } });
+  fetch(`${server.url}/api/v1${path}`, {
+    ...init,
+    headers: { "content-type": "application/json", authorization: `Bearer ${key}`, ...(init.headers as Record<string, string>) },
+  });
 const { browser, info } = await launchBrowser();
 console.log(`${info.version} (${info.source})`);
 
 try {
   const seeded = await seed(api);
   const pages = mainPages(seeded);
+  pages.push({ name: "login", path: "/login" });
   const shots: Array<{ file: string; name: string; options: PageOptions }> = [
-    ...pages.map((p) => ({ file: p.name, name: p.name, options: { width: 1280, height: 800 } })),
+    { file: "login-phone", name: "login", options: { width: 375, height: 740, signIn: false } },
+    ...pages.filter((p) => p.name !== "login").map((p) => ({ file: p.name, name: p.name, options: { width: 1280, height: 800 } })),
     ...["dashboard", "task-detail", "plan-run"].map((name) => ({ file: `${name}-dark`, name, options: { width: 1280, height: 800, dark: true } })),
     ...["dashboard", "tasks", "plan-run"].map((name) => ({ file: `${name}-phone`, name, options: { width: 375, height: 740 } })),
     { file: "task-detail-phone-dark", name: "task-detail", options: { width: 375, height: 740, dark: true } },

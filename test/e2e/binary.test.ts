@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnServer, waitHealthy, type ServerProcess } from "../process.ts";
+import { createAdminKey, spawnServer, waitHealthy, type ServerProcess } from "../process.ts";
 
 const root = join(import.meta.dir, "..", "..");
 const work = mkdtempSync(join(tmpdir(), "agentvine-bin-"));
@@ -35,46 +35,68 @@ describe("the compiled binary", () => {
     expect(existsSync(join(empty, "data"))).toBe(false); // nothing created on a bad config
   });
 
-  test("serves from an empty directory: migrations, threads and the hello world task", async () => {
+  test("serves from an empty directory: migrations, threads, sign-in and the hello world task", async () => {
     const cwd = mkdtempSync(join(work, "serve-"));
     expect(readdirSync(cwd)).toEqual([]);
     server = await spawnServer([binary, "serve", "--port", "0", "--workers", "2"], { cwd });
     await waitHealthy(server.url);
     expect(existsSync(join(cwd, "data", "agentvine.db"))).toBe(true);
 
-    const created = await fetch(`${server.url}/api/v1/tasks`, {
+    // Nothing but the health check without credentials.
+    const anonymous = await fetch(`${server.url}/api/v1/tasks`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ title: "hi", task_type: "hello", params: { name: "world" } }),
     });
-    expect(created.status).toBe(201);
-    const { id } = (await created.json()) as { id: string };
-    const done = (await (await fetch(`${server.url}/api/v1/tasks/${id}/wait?timeout=20`)).json()) as any;
+    expect(anonymous.status).toBe(401);
+    const dashboardSignedOut = await fetch(`${server.url}/`, { redirect: "manual" });
+    expect(dashboardSignedOut.status).toBe(302);
+    expect(dashboardSignedOut.headers.get("location")).toStartWith("/login");
+
+    // The admin and an API key, made with the binary on the running server's data dir.
+    const key = createAdminKey([binary], { cwd, env: { PATH: "/usr/bin:/bin" } });
+    const authorization = `Bearer ${key}`;
+
+    const created = await fetch(`${server.url}/api/v1/tasks`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization },
+      body: JSON.stringify({ title: "hi", task_type: "hello", params: { name: "world" } }),
+    });
+    const createdBody = await created.text();
+    expect(`${created.status} ${createdBody}`).toStartWith("201 ");
+    const { id } = JSON.parse(createdBody) as { id: string };
+    const get = (path: string) => fetch(`${server.url}${path}`, { headers: { authorization } });
+    const done = (await (await get(`/api/v1/tasks/${id}/wait?timeout=20`)).json()) as any;
     expect(done.status).toBe("succeeded");
     expect(done.result.message).toBe("Hello, world!");
 
-    const executions = (await (await fetch(`${server.url}/api/v1/executions?task_id=${id}`)).json()) as any;
+    const executions = (await (await get(`/api/v1/executions?task_id=${id}`)).json()) as any;
     expect(executions.items).toHaveLength(1);
-    const logs = (await (await fetch(`${server.url}/api/v1/executions/${executions.items[0].id}/logs`)).json()) as any;
+    const logs = (await (await get(`/api/v1/executions/${executions.items[0].id}/logs`)).json()) as any;
     expect(logs.items.map((l: any) => l.message)).toEqual(["Saying hello to world"]);
 
     // The web UI and its embedded, content-hashed assets (stylesheet generated at build time).
-    const dashboard = await (await fetch(`${server.url}/`)).text();
+    const dashboard = await (await get("/")).text();
     expect(dashboard).toContain("<title>Dashboard · AgentVine</title>");
     const assets = [...dashboard.matchAll(/(?:href|src)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!);
     expect(assets.length).toBeGreaterThanOrEqual(4);
     for (const path of assets) {
+      // Assets are public: the sign-in page needs them too.
       const res = await fetch(`${server.url}${path}`);
       expect(res.status).toBe(200);
       expect(res.headers.get("cache-control")).toContain("immutable");
       expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(100);
     }
-    expect((await fetch(`${server.url}/tasks/${id}`)).status).toBe(200);
+    expect((await get(`/tasks/${id}`)).status).toBe(200);
 
     const health = run(["healthcheck", "--url", server.url], cwd);
     expect(health.exitCode).toBe(0);
 
-    const cli = run(["task", "submit", "--server", server.url, "--type", "hello", "--param", "name=binary", "--wait", "--json"], cwd);
+    const refused = run(["task", "list", "--server", server.url], cwd);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr.toString()).toContain("pass --token KEY or set AGENTVINE_TOKEN");
+
+    const cli = run(["task", "submit", "--server", server.url, "--token", key, "--type", "hello", "--param", "name=binary", "--wait", "--json"], cwd);
     expect(cli.exitCode).toBe(0);
     expect(JSON.parse(cli.stdout.toString().slice(cli.stdout.toString().indexOf("{"))).result.message).toBe("Hello, binary!");
 

@@ -4,11 +4,17 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnServer, waitHealthy, type ServerProcess } from "../process.ts";
+import { createAdminKey, spawnServer, waitHealthy, type ServerProcess } from "../process.ts";
 
 const root = join(import.meta.dir, "..", "..");
 const dataDir = mkdtempSync(join(tmpdir(), "agentvine-crash-"));
 const servers: ServerProcess[] = [];
+const program = [process.execPath, join(root, "src/main.ts")];
+// The admin's API key, made with the CLI on the data dir before the first start.
+const key = createAdminKey(program, { cwd: dataDir, dataDir });
+const authorization = `Bearer ${key}`;
+/** A JSON GET as the admin. */
+const getJson = async <T>(url: string): Promise<T> => (await (await fetch(url, { headers: { authorization } })).json()) as T;
 
 afterAll(() => {
   for (const s of servers) s.proc.kill("SIGKILL");
@@ -16,7 +22,7 @@ afterAll(() => {
 });
 
 const start = async () => {
-  const s = await spawnServer([process.execPath, join(root, "src/main.ts"), "serve", "--port", "0", "--workers", "2", "--data-dir", dataDir], {
+  const s = await spawnServer([...program, "serve", "--port", "0", "--workers", "2", "--data-dir", dataDir], {
     cwd: dataDir,
   });
   servers.push(s);
@@ -47,7 +53,7 @@ test(
         try {
           const res = await fetch(`${first.url}/api/v1/tasks`, {
             method: "POST",
-            headers: { "content-type": "application/json" },
+            headers: { "content-type": "application/json", authorization },
             body: JSON.stringify(taskBody(i)),
           });
           if (res.status === 201) acked.push(((await res.json()) as { id: string }).id);
@@ -66,7 +72,7 @@ test(
 
     // Some of what was acknowledged had not run yet or was running at the kill.
     const second = await start();
-    const before = (await (await fetch(`${second.url}/api/v1/tasks?status=succeeded&per_page=1`)).json()) as { total: number };
+    const before = await getJson<{ total: number }>(`${second.url}/api/v1/tasks?status=succeeded&per_page=1`);
     console.log(`acked ${acked.length}; succeeded before restart ~${before.total}; ${/recovered (\d+)/.exec(second.output())?.[1] ?? 0} running at the kill`);
 
     let i = 0;
@@ -74,7 +80,7 @@ test(
     const waiter = async () => {
       while (i < acked.length) {
         const id = acked[i++]!;
-        const res = await fetch(`${second.url}/api/v1/tasks/${id}/wait?timeout=60`);
+        const res = await fetch(`${second.url}/api/v1/tasks/${id}/wait?timeout=60`, { headers: { authorization } });
         expect(res.status).toBe(200);
         const task = (await res.json()) as { status: string };
         statuses[task.status] = (statuses[task.status] ?? 0) + 1;
@@ -84,11 +90,9 @@ test(
     expect(statuses).toEqual({ succeeded: acked.length });
 
     // Nothing stuck: no task left pending/queued/running, no work order claimed or queued.
-    const stuck = (await (await fetch(`${second.url}/api/v1/tasks?status=pending,queued,running,waiting_input&per_page=1`)).json()) as {
-      total: number;
-    };
+    const stuck = await getJson<{ total: number }>(`${second.url}/api/v1/tasks?status=pending,queued,running,waiting_input&per_page=1`);
     expect(stuck.total).toBe(0);
-    const queue = (await (await fetch(`${second.url}/api/v1/queue/status`)).json()) as { totals: Record<string, number> };
+    const queue = await getJson<{ totals: Record<string, number> }>(`${second.url}/api/v1/queue/status`);
     expect(queue.totals.queued).toBe(0);
     expect(queue.totals.claimed).toBe(0);
     second.proc.kill("SIGTERM");

@@ -78,8 +78,7 @@ export const DagSvg: FC<{ nodes: DagNode[]; selected?: string | null }> = ({ nod
       viewBox={`0 0 ${width} ${height}`}
       width={width}
       height={height}
-      class="h-auto w-full"
-      style={`max-width:${width}px`}
+      class="h-auto max-w-full"
       role="img"
       aria-label={`Steps graph: ${nodes.map((n) => `${n.name}${n.status ? ` ${label(n.status)}` : ""}`).join(", ")}`}
       data-dag=""

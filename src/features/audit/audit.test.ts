@@ -11,7 +11,7 @@ type Page = { items: Array<{ id: number; at: string; actor: string; actor_type: 
 
 async function scenario() {
   let now = Date.parse("2030-01-01T00:00:00Z");
-  const server = await startTestServer({ workers: 0, clock: () => (now += 1000) });
+  const server = await startTestServer({ admin: false, workers: 0, clock: () => (now += 1000) });
   const admin = await registerAdmin(server, "root");
   await server.api("/auth/login", json({ username: "root", password: "wrong wrong wrong" }));
   const bob = await expectOk(await server.api("/users", bearer(admin.access_token, json({ username: "bob", password: PASSWORD, role: "viewer" }))), 201);
@@ -80,5 +80,43 @@ describe("GET /audit", () => {
     recordAudit(server.services.auth, { actor: SYSTEM_ACTOR, action: "task.created", resource: { type: "task", id: "t-1" }, details: { task_type: "hello" } });
     const page = await audit("?resource=task:t-1");
     expect(page.items).toEqual([expect.objectContaining({ actor: "system", actor_type: "system", action: "task.created", ip: null, details: { task_type: "hello" } })]);
+  });
+});
+
+describe("tasks and plans in the audit log", () => {
+  test("task created, cancelled, retried, deleted and plan created, saved, run, deleted: each by its actor, with created_by", async () => {
+    const server = await startTestServer({ admin: false, workers: 0 });
+    const admin = await registerAdmin(server, "root");
+    const ops = await expectOk(await server.api("/users", bearer(admin.access_token, json({ username: "olga", password: PASSWORD, role: "operator" }))), 201);
+    const olga = (await login(server, "olga")).access_token;
+
+    const task = await expectOk(await server.api("/tasks", bearer(olga, json({ title: "audited", task_type: "hello", params: { name: "a" } }))), 201);
+    expect(task.created_by).toBe(ops.id);
+    await expectOk(await server.api(`/tasks/${task.id}/cancel`, bearer(olga, { method: "POST" })));
+    await expectOk(await server.api(`/tasks/${task.id}/retry`, bearer(olga, { method: "POST" })));
+    await expectOk(await server.api(`/tasks/${task.id}/cancel`, bearer(olga, { method: "POST" })));
+    expect((await server.api(`/tasks/${task.id}`, bearer(olga, { method: "DELETE" }))).status).toBe(204);
+    // A refused change leaves no record: its audit row was in the transaction that rolled back.
+    expect((await server.api(`/tasks/${task.id}/cancel`, bearer(olga, { method: "POST" }))).status).toBe(404);
+
+    const plan = await expectOk(await server.api("/plans", bearer(olga, json({ name: "p", steps: [{ name: "s", task_type: "hello", params: { name: "x" } }] }))), 201);
+    await expectOk(await server.api(`/plans/${plan.id}`, bearer(olga, send("PUT", { name: "p", description: "v2", steps: [{ name: "s", task_type: "hello", params: { name: "y" } }] }))));
+    const run = await expectOk(await server.api(`/plans/${plan.id}/run`, bearer(olga, { method: "POST" })), 201);
+    expect(run.created_by).toBe(ops.id);
+    expect((await server.api(`/plans/${plan.id}`, bearer(olga, { method: "DELETE" }))).status).toBe(204);
+
+    const page = await expectOk(await server.api(`/audit?actor=${ops.id}&action=${encodeURIComponent("task.*")}`, bearer(admin.access_token)));
+    expect(page.items.map((e: { action: string }) => e.action).reverse()).toEqual(["task.created", "task.cancelled", "task.retried", "task.cancelled", "task.deleted"]);
+    for (const e of page.items) expect(e).toMatchObject({ actor_type: "user", resource_type: "task", resource_id: task.id, ip: "127.0.0.1" });
+    const plans = await expectOk(await server.api(`/audit?resource=plan:${plan.id}`, bearer(admin.access_token)));
+    expect(plans.items.map((e: { action: string }) => e.action).reverse()).toEqual(["plan.created", "plan.updated", "plan.run", "plan.deleted"]);
+    expect(plans.items.find((e: { action: string }) => e.action === "plan.run").details).toMatchObject({ run_id: run.id, version: 2 });
+
+    // An API key acts as its user for created_by; the audit names the key.
+    const key = await expectOk(await server.api("/api-keys", bearer(admin.access_token, json({ name: "ci", scope: "api" }))), 201);
+    const byKey = await expectOk(await server.api("/tasks", bearer(key.key, json({ title: "by key", task_type: "hello", params: { name: "k" } }))), 201);
+    const keyEvents = await expectOk(await server.api(`/audit?resource=task:${byKey.id}`, bearer(admin.access_token)));
+    expect(keyEvents.items).toEqual([expect.objectContaining({ action: "task.created", actor_type: "api_key", actor: key.id })]);
+    expect(byKey.created_by).toBe(admin.user.id);
   });
 });

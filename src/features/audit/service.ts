@@ -24,6 +24,22 @@ export function actorOf(principal: Principal | undefined | null): AuditActor {
   return principal.kind === "api_key" ? { type: "api_key", id: principal.keyId! } : { type: "user", id: principal.userId };
 }
 
+/**
+ * Who is acting, and from where: what a service needs to stamp `created_by` and to write its audit event
+ * inside its own transaction (so the change and its record commit together, or neither does).
+ */
+export interface Acting {
+  actor: AuditActor;
+  /** The user behind the actor (an API key acts as its creator); null for the system. */
+  userId: string | null;
+  ip: string | null;
+}
+
+/** Records `action` on `resource` by `acting`, if someone is acting (engine-internal calls pass nothing). */
+export function audited(deps: AuditDeps, acting: Acting | undefined, action: string, resource: { type: string; id?: string | null }, details?: Record<string, unknown>): void {
+  if (acting) recordAudit(deps, { actor: acting.actor, action, resource, ip: acting.ip, details: details ?? null });
+}
+
 export interface AuditEvent {
   actor: AuditActor;
   /** `noun.verb`: `auth.login`, `auth.login_failed`, `user.created`, `api_key.revoked`, `task.created` … */

@@ -17,6 +17,7 @@ const tags = ["auth"];
 const register = route({
   method: "post",
   path: "/auth/register",
+  access: "public",
   summary: "Create an account (and sign in)",
   description:
     "The first account ever registered becomes the admin. After that registration is closed (403) unless the server runs with AGENTVINE_OPEN_REGISTRATION=true, and then new accounts are viewers.",
@@ -27,6 +28,7 @@ const register = route({
 const loginRoute = route({
   method: "post",
   path: "/auth/login",
+  access: "public",
   summary: "Sign in with a username (or email) and password",
   description:
     "Wrong username and wrong password get the same 401. From the 3rd consecutive failure an account must wait 1 s, then 2, 4 … 64 s before the next try (429 with Retry-After); the 10th failure locks it for 15 minutes.",
@@ -37,6 +39,7 @@ const loginRoute = route({
 const refreshRoute = route({
   method: "post",
   path: "/auth/refresh",
+  access: "public",
   summary: "Swap a refresh token for a new access and refresh token",
   description: "Each refresh token works once. Presenting one that was already used ends its whole session (every token issued from the same sign-in).",
   tags,
@@ -46,6 +49,7 @@ const refreshRoute = route({
 const logout = route({
   method: "post",
   path: "/auth/logout",
+  access: "public",
   summary: "End the session (or every session)",
   description:
     "Ends the session of the refresh token in the body, or else of the access token / cookie the request carries; its access tokens stop working at once. The body may be left out.",
@@ -57,6 +61,7 @@ const logout = route({
 const resetPassword = route({
   method: "post",
   path: "/auth/reset-password",
+  access: "public",
   summary: "Set a new password with a one-time reset token",
   description:
     "The token comes from the link `agentvine user reset-password USERNAME` prints; it works once, for an hour. A password that breaks the rules is refused (400) without using up the token. Success ends every session of the user, who then signs in with the new password.",

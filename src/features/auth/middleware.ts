@@ -2,10 +2,12 @@
 // else 401; requireRole() / requireScope() → 403. The browser session cookie is set and renewed here too.
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { matchedRoutes } from "hono/route";
 import type { ApiKeyScope, Role } from "../../db/schema.ts";
 import { isHttps } from "../../http/client-ip.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { AppError } from "../../http/errors.ts";
+import type { Access } from "../../http/openapi.ts";
 import type { AuthDeps } from "./deps.ts";
 import { ROLE_RANK, type Principal } from "./principals.ts";
 import { startSession, type ClientMeta } from "./sessions.ts";
@@ -90,7 +92,10 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
       return next();
     }
     if (resolved?.clearCookie && getCookie(c, SESSION_COOKIE)) clearSessionCookie(c);
-    if (options.optional) return next();
+    if (options.optional) {
+      if (resolved) c.set("authFailure", resolved.error); // what principalOf() answers, if the route needs someone
+      return next();
+    }
     throw resolved?.error ?? unauthorized("Sign in first: send 'Authorization: Bearer <access token or API key>' or the session cookie");
   };
 }
@@ -98,7 +103,7 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
 /** The request's principal; 401 when authenticate() did not run or found none. */
 export function principalOf(c: Context<AppEnv>): Principal {
   const principal = c.var.principal;
-  if (!principal) throw unauthorized("Sign in first");
+  if (!principal) throw c.var.authFailure ?? unauthorized("Sign in first: send 'Authorization: Bearer <access token or API key>' or the session cookie");
   return principal;
 }
 
@@ -153,4 +158,27 @@ export async function startBrowserSession(c: Context<AppEnv>, userId: string, me
   const { sessionId } = startSession(c.var.auth, userId, meta);
   await setSessionCookie(c, userId, sessionId);
   return sessionId;
+}
+
+/**
+ * The API's one gate, after authenticate(): finds the route that will answer and applies its declared
+ * access rule. A route without a rule is refused (403), so forgetting one fails closed — and the
+ * authorization matrix test names it.
+ */
+export function authorize(ruleOf: (method: string, path: string) => Access | undefined, prefix: string): MiddlewareHandler<AppEnv> {
+  return async function authorizeRoute(c, next) {
+    const handler = matchedRoutes(c).find((r) => r.method !== "ALL");
+    if (!handler) return next(); // no route: the 404 answer (after authentication, so it reveals nothing)
+    const access = ruleOf(c.req.method, handler.path.slice(prefix.length) || "/");
+    if (access === "public") return next();
+    const principal = principalOf(c);
+    if (access === undefined) throw forbidden(`No access rule is declared for ${c.req.method} ${handler.path}`);
+    if (access === "worker") {
+      if (!(principal.kind === "api_key" && principal.scope === "worker") && !hasRole(principal, "admin")) {
+        throw forbidden("This needs an API key with the 'worker' scope, or the admin role");
+      }
+      return next();
+    }
+    return requireRole(access)(c, next);
+  };
 }

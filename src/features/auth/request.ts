@@ -4,7 +4,14 @@ import type { Context } from "hono";
 import { clientIp } from "../../http/client-ip.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { rateLimit } from "../../http/rate-limit.ts";
+import { actorOf, type Acting } from "../audit/service.ts";
 import type { ClientMeta } from "./sessions.ts";
+
+/** The request's principal as the actor of what it changes: for `created_by` and the audit log. */
+export function actingOf(c: Context<AppEnv>): Acting {
+  const principal = c.var.principal;
+  return { actor: actorOf(principal), userId: principal?.userId ?? null, ip: clientIp(c, c.var.auth.settings.trustProxy) };
+}
 
 export function clientMeta(c: Context<AppEnv>): ClientMeta & { ip: string } {
   return { ip: clientIp(c, c.var.auth.settings.trustProxy), userAgent: c.req.header("user-agent") ?? null };

@@ -5,28 +5,30 @@ import { route } from "../../http/openapi.ts";
 import { listOf } from "../tasks/schemas.ts";
 import { actorOf } from "../audit/service.ts";
 import { clientMeta } from "./request.ts";
-import { authenticate, principalOf, requireRole } from "./middleware.ts";
+import { principalOf } from "./middleware.ts";
 import { CreateUserBody, ListUsersQuery, UpdateMeBody, UpdateUserBody, UserOut } from "./schemas.ts";
 import { createUser, getUser, listUsers, updateSelf, updateUser } from "./users.ts";
 
 const tags = ["users"];
 
-const me = route({ method: "get", path: "/users/me", summary: "The signed-in user", tags, responses: { 200: UserOut } });
+const me = route({ method: "get", path: "/users/me", access: "viewer", summary: "The signed-in user", tags, responses: { 200: UserOut } });
 const patchMe = route({
   method: "patch",
   path: "/users/me",
+  access: "viewer",
   summary: "Edit your profile, settings or password",
   description: "A new password needs `current_password` and ends every other session of the user.",
   tags,
   body: UpdateMeBody,
   responses: { 200: UserOut },
 });
-const create = route({ method: "post", path: "/users", summary: "Create a user with a role (admin)", tags, body: CreateUserBody, responses: { 201: UserOut } });
-const list = route({ method: "get", path: "/users", summary: "List users (admin)", tags, query: ListUsersQuery, responses: { 200: listOf(UserOut) } });
-const get = route({ method: "get", path: "/users/:id", summary: "Get a user (admin)", tags, responses: { 200: UserOut } });
+const create = route({ method: "post", path: "/users", access: "admin", summary: "Create a user with a role (admin)", tags, body: CreateUserBody, responses: { 201: UserOut } });
+const list = route({ method: "get", path: "/users", access: "admin", summary: "List users (admin)", tags, query: ListUsersQuery, responses: { 200: listOf(UserOut) } });
+const get = route({ method: "get", path: "/users/:id", access: "admin", summary: "Get a user (admin)", tags, responses: { 200: UserOut } });
 const patch = route({
   method: "patch",
   path: "/users/:id",
+  access: "admin",
   summary: "Change a user's role, deactivate or edit them (admin)",
   description: "Deactivating ends the user's sessions; their tokens and API keys stop working with the next request. The last active admin cannot be demoted or deactivated (409).",
   tags,
@@ -34,21 +36,18 @@ const patch = route({
   responses: { 200: UserOut },
 });
 
-const signedIn = authenticate();
-const admin = requireRole("admin");
-
 export const usersApi = new Hono<AppEnv>()
-  .get(me.spec.path, signedIn, (c) => c.json(getUser(c.var.auth, principalOf(c).userId)))
-  .patch(patchMe.spec.path, signedIn, ...patchMe.json, async (c) => {
+  .get(me.spec.path, (c) => c.json(getUser(c.var.auth, principalOf(c).userId)))
+  .patch(patchMe.spec.path, ...patchMe.json, async (c) => {
     const principal = principalOf(c);
     return c.json(await updateSelf(c.var.auth, principal.userId, c.req.valid("json"), principal.sessionId, clientMeta(c).ip));
   })
-  .post(create.spec.path, signedIn, admin, ...create.json, async (c) => {
+  .post(create.spec.path, ...create.json, async (c) => {
     const user = await createUser(c.var.auth, c.req.valid("json"), actorOf(c.var.principal), clientMeta(c).ip);
     return c.json(user, 201, { Location: `/api/v1/users/${user.id}` });
   })
-  .get(list.spec.path, signedIn, admin, list.query, (c) => c.json(listUsers(c.var.auth, c.req.valid("query"))))
-  .get(get.spec.path, signedIn, admin, (c) => c.json(getUser(c.var.auth, c.req.param("id"))))
-  .patch(patch.spec.path, signedIn, admin, ...patch.json, (c) =>
+  .get(list.spec.path, list.query, (c) => c.json(listUsers(c.var.auth, c.req.valid("query"))))
+  .get(get.spec.path, (c) => c.json(getUser(c.var.auth, c.req.param("id"))))
+  .patch(patch.spec.path, ...patch.json, (c) =>
     c.json(updateUser(c.var.auth, c.req.param("id"), c.req.valid("json"), actorOf(c.var.principal), clientMeta(c).ip)),
   );

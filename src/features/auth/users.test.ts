@@ -1,8 +1,10 @@
 // /users over real HTTP (profile, password change, admin management, roles) and the browser session
 // cookie through app.request() (its attributes, renewal on an injected clock, logout).
+import { Hono } from "hono";
 import { afterEach, describe, expect, test } from "bun:test";
 import { bearer, errorOf, expectOk, login, PASSWORD, registerAdmin, send, userWithRole } from "../../../test/auth.ts";
 import { cleanup, json, startTestServer } from "../../../test/helpers.ts";
+import type { AppEnv } from "../../http/context.ts";
 import { createApp } from "../../app.ts";
 import { authenticateCredentials } from "./login.ts";
 import { startBrowserSession, SESSION_COOKIE } from "./middleware.ts";
@@ -11,7 +13,7 @@ afterEach(cleanup);
 
 describe("GET/PATCH /users/me", () => {
   test("edits the profile and merges settings (null removes a key)", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestServer({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const patched = await expectOk(
       await server.api("/users/me", bearer(admin.access_token, send("PATCH", { full_name: "Ada Admin", email: "Ada@Example.com", settings: { theme: "dark", density: "compact" } }))),
@@ -24,7 +26,7 @@ describe("GET/PATCH /users/me", () => {
   });
 
   test("a password change needs the current password and ends the other sessions, not this one", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestServer({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const other = await login(server, "admin");
     const noCurrent = await server.api("/users/me", bearer(admin.access_token, send("PATCH", { new_password: "a brand new passphrase" })));
@@ -46,7 +48,7 @@ describe("GET/PATCH /users/me", () => {
 
 describe("admin user management", () => {
   test("POST /users creates with a role, GET /users lists and filters, PATCH changes role; each change audited", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestServer({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const op = await expectOk(await server.api("/users", bearer(admin.access_token, json({ username: "Olga", password: PASSWORD, role: "operator", full_name: "Olga O" }))), 201);
     expect(op).toMatchObject({ username: "olga", role: "operator", full_name: "Olga O", is_active: true });
@@ -72,7 +74,7 @@ describe("admin user management", () => {
   });
 
   test("the last active admin cannot be demoted or deactivated", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestServer({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     for (const patch of [{ role: "operator" }, { is_active: false }]) {
       const res = await server.api(`/users/${admin.user.id}`, bearer(admin.access_token, send("PATCH", patch)));
@@ -81,7 +83,7 @@ describe("admin user management", () => {
   });
 
   test("operators and viewers get 403 on admin routes, anonymous 401", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestServer({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const op = await userWithRole(server, admin.access_token, "olga", "operator");
     const viewer = await userWithRole(server, admin.access_token, "vera", "viewer");
@@ -111,15 +113,17 @@ describe("admin user management", () => {
 describe("browser session cookie", () => {
   test("HttpOnly, SameSite=Lax, Secure only over HTTPS; renewed past half its life; ends at logout", async () => {
     let now = Date.parse("2030-01-01T00:00:00Z");
-    const server = await startTestServer({ workers: 0, clock: () => now });
+    const server = await startTestServer({ admin: false, workers: 0, clock: () => now });
     await registerAdmin(server);
     // What the login page's form handler will do.
-    const app = createApp(server.services);
+    const app = new Hono<AppEnv>();
     app.post("/test-login", async (c) => {
+      c.set("auth", server.services.auth);
       const user = await authenticateCredentials(c.var.auth, { username: "admin", password: PASSWORD });
       await startBrowserSession(c, user.id, { ip: "127.0.0.1", userAgent: c.req.header("user-agent") });
       return c.text("ok");
     });
+    app.route("/", createApp(server.services));
 
     const plain = await app.request("http://localhost/test-login", { method: "POST" });
     const setCookie = plain.headers.get("set-cookie")!;
@@ -148,7 +152,10 @@ describe("browser session cookie", () => {
     expect((await app.request("http://localhost/api/v1/users/me", { headers: { cookie } })).status).toBe(401);
     expect((await app.request("http://localhost/api/v1/users/me", { headers: { cookie: fresh } })).status).toBe(200);
 
-    const out = await app.request("http://localhost/api/v1/auth/logout", { method: "POST", headers: { cookie: fresh } });
+    // A cookie-borne write must say it came from our own page (CSRF): without Origin it is refused.
+    const bare = await app.request("http://localhost/api/v1/auth/logout", { method: "POST", headers: { cookie: fresh } });
+    expect(await errorOf(bare)).toMatchObject({ status: 403, message: expect.stringContaining("Cross-site request refused") });
+    const out = await app.request("http://localhost/api/v1/auth/logout", { method: "POST", headers: { cookie: fresh, origin: "http://localhost" } });
     expect(out.status).toBe(204);
     expect(out.headers.get("set-cookie")).toContain("Max-Age=0");
     const after = await app.request("http://localhost/api/v1/users/me", { headers: { cookie: fresh } });

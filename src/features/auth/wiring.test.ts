@@ -1,40 +1,18 @@
-// The enforcement wiring the lead adds to createApp, exercised around today's app: public paths stay
-// open, everything else needs credentials, and the per-address and per-account limits answer 429.
+// The enforcement wiring of createApp: public paths stay open, everything else needs credentials, and
+// the per-address and per-account limits answer 429. (Every route × role: test/authorization.test.ts.)
 import { afterEach, describe, expect, test } from "bun:test";
-import { Hono } from "hono";
 import { bearer, errorOf, expectOk, registerAdmin } from "../../../test/auth.ts";
 import { cleanup, json, startTestServer } from "../../../test/helpers.ts";
 import { createApp } from "../../app.ts";
-import type { AppEnv, AppServices } from "../../http/context.ts";
-import { jsonError } from "../../http/errors.ts";
-import { authenticate } from "./middleware.ts";
-import { accountRateLimit, ipRateLimit } from "./request.ts";
 
 afterEach(cleanup);
 
-const PUBLIC = ["/api/v1/health", "/api/v1/openapi.json", "/api/v1/auth/*"];
-
-/** createApp(services) behind the three lines the lead will put on the API sub-app. */
-function guarded(services: AppServices) {
-  const app = new Hono<AppEnv>();
-  app.use(async (c, next) => {
-    for (const [k, v] of Object.entries(services)) c.set(k as keyof AppServices, v as never);
-    await next();
-  });
-  app.use("/api/v1/*", ipRateLimit);
-  app.use("/api/v1/*", authenticate({ except: PUBLIC }));
-  app.use("/api/v1/*", accountRateLimit);
-  app.route("/", createApp(services));
-  app.onError((err, c) => jsonError(c, err)); // in createApp, its own onError
-  return app;
-}
-
 describe("enforcement wiring", () => {
   test("public paths open, the rest 401 without credentials and 200 with an access token or an API key", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestServer({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const key = await expectOk(await server.api("/api-keys", bearer(admin.access_token, json({ name: "k", scope: "api" }))), 201);
-    const app = guarded(server.services);
+    const app = createApp(server.services);
     const get = (path: string, init: RequestInit = {}) => app.request(`http://localhost/api/v1${path}`, init);
 
     expect((await get("/health")).status).toBe(200);
@@ -45,15 +23,15 @@ describe("enforcement wiring", () => {
       expect({ path, status: (await get(path, bearer(admin.access_token))).status }).toEqual({ path, status: 200 });
       expect({ path, status: (await get(path, bearer(key.key))).status }).toEqual({ path, status: 200 });
     }
-    // /api/v1/healthz is not /api/v1/health: a prefix only opens what it names.
-    expect((await get("/healthz")).status).toBe(401);
+    // No route: the JSON 404, whoever asks (the route list is public in the OpenAPI document anyway).
+    expect(await errorOf(await get("/healthz"))).toMatchObject({ status: 404, code: "not_found" });
   });
 
   test("per address and per account: 429 with Retry-After; the account limit follows a key across addresses", async () => {
     let now = Date.parse("2030-01-01T00:00:00Z");
-    const server = await startTestServer({ workers: 0, clock: () => now, rateLimit: 3, trustProxy: true });
+    const server = await startTestServer({ admin: false, workers: 0, clock: () => now, rateLimit: 3, trustProxy: true });
     const admin = await registerAdmin(server);
-    const app = guarded(server.services);
+    const app = createApp(server.services);
     const from = (ip: string, token?: string) =>
       app.request("http://localhost/api/v1/tasks", { headers: { "x-forwarded-for": `203.0.113.9, ${ip}`, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
 

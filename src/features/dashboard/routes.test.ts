@@ -65,7 +65,7 @@ describe("GET /", () => {
 
   test("pages are gzipped for a browser that accepts it", async () => {
     const server = await startTestServer();
-    const res = await fetch(`${server.url}/`, { headers: { "accept-encoding": "gzip" }, decompress: false } as RequestInit);
+    const res = await server.get("/", { headers: { "accept-encoding": "gzip" }, decompress: false } as RequestInit);
     expect(res.headers.get("content-encoding")).toBe("gzip");
     expect(new TextDecoder().decode(Bun.gunzipSync(new Uint8Array(await res.arrayBuffer())))).toContain("<title>Dashboard");
   });
@@ -84,13 +84,69 @@ describe("the layout", () => {
   test("renders the theme from its cookie, following the system without one", async () => {
     const server = await startTestServer();
     const ui = uiClient(server);
-    expect((await ui("/")).text).toContain('<html lang="en">');
-    expect((await ui("/", { headers: { cookie: "theme=dark" } })).text).toContain('<html lang="en" data-theme="dark">');
-    expect((await ui("/", { headers: { cookie: "theme=<x>" } })).text).toContain('<html lang="en">');
+    // The <html> tag also carries the signed-in user's role: look at its theme alone.
+    const htmlTag = async (cookie?: string) => /^<!doctype html><html [^>]*>/.exec((await ui("/", cookie ? { headers: { cookie } } : {})).text)![0];
+    const system = await htmlTag();
+    expect(system).toContain('lang="en"');
+    expect(system).not.toContain("data-theme");
+    expect(await htmlTag("theme=dark")).toContain(' data-theme="dark"');
+    expect(await htmlTag("theme=<x>")).not.toContain("data-theme");
+  });
+});
+
+// A browser with no session cookie and no token: plain fetch, nothing from the test admin.
+describe("signed out", () => {
+  test("a page sends the browser to sign in and back; htmx gets a 401 that redirects the whole window", async () => {
+    const server = await startTestServer();
+    const task = await create(server, { title: "private", task_type: "hello", params: { name: "x" }, requires: ["gpu"] });
+    for (const path of ["/tasks?status=queued&q=private", `/tasks/${task.id}`, "/plans"]) {
+      const res = await fetch(`${server.url}${path}`, { redirect: "manual" });
+      expect(res.status).toBe(302);
+      expect(res.headers.get("location")).toBe(`/login?next=${encodeURIComponent(path)}`);
+      expect(await res.text()).not.toContain("private");
+    }
+    const home = await fetch(`${server.url}/`, { redirect: "manual" });
+    expect(home.status).toBe(302);
+    expect(home.headers.get("location")).toBe("/login");
+    await home.body?.cancel();
+
+    // htmx follows no redirect of a fragment request: HX-Redirect sends the page it was on to /login.
+    const frag = await fetch(`${server.url}/tasks?status=queued`, {
+      headers: { "hx-request": "true", "hx-target": "task-list", "hx-current-url": `${server.url}/tasks?q=private` },
+      redirect: "manual",
+    });
+    expect(frag.status).toBe(401);
+    expect(frag.headers.get("hx-redirect")).toBe(`/login?next=${encodeURIComponent("/tasks?q=private")}`);
+    expect(await frag.text()).not.toContain("private");
+  });
+
+  test("a POST to /tasks without a session or a token is refused and creates nothing", async () => {
+    const server = await startTestServer({ workers: 0 });
+    const tasks = () => server.db.sqlite.query<{ n: number }, []>("SELECT count(*) AS n FROM tasks").get()!.n;
+    // What a signed-out browser sends from our own page: a same-origin form post.
+    const browser = { origin: server.url, "sec-fetch-site": "same-origin", "content-type": "application/x-www-form-urlencoded" };
+    const body = new URLSearchParams({ title: "sneaky", task_type: "hello", "params.name": "x" }).toString();
+    const form = await fetch(`${server.url}/tasks`, { method: "POST", headers: browser, body, redirect: "manual" });
+    expect(form.status).toBe(401);
+    await form.body?.cancel();
+    const htmx = await fetch(`${server.url}/tasks`, { method: "POST", headers: { ...browser, "hx-request": "true", "hx-current-url": `${server.url}/tasks/new` }, body, redirect: "manual" });
+    expect(htmx.status).toBe(401);
+    expect(htmx.headers.get("hx-redirect")).toBe(`/login?next=${encodeURIComponent("/tasks/new")}`);
+    await htmx.body?.cancel();
+    // The JSON API the same: a script with no token.
+    const api = await fetch(`${server.url}/api/v1/tasks`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ title: "sneaky", task_type: "hello", params: { name: "x" } }) });
+    expect(api.status).toBe(401);
+    expect(((await api.json()) as { error: { code: string } }).error.code).toBe("unauthorized");
+    expect(tasks()).toBe(0);
+    // The same form with the admin's token goes through: the refusals above were about the credentials.
+    const signedIn = await server.get("/tasks", { method: "POST", headers: browser, body, redirect: "manual" });
+    expect(signedIn.status).toBe(303);
+    expect(tasks()).toBe(1);
   });
 });
 
 describe("static assets", () => {
+  // Anonymous on purpose: the sign-in page needs its styles and scripts before anyone is signed in.
   test("served at their hashed URL, immutable, gzipped when accepted, 304 on a matching ETag", async () => {
     const server = await startTestServer();
     for (const a of Object.values(ASSETS)) expect(a.url).toMatch(/^\/assets\/[a-z-]+\.[0-9a-f]{12}\.(js|css|svg)$/);
@@ -133,13 +189,14 @@ describe("HTML errors", () => {
     app.get("/boom", () => {
       throw new Error("secret internals");
     });
-    const res = await app.request("/boom");
+    const admin = { authorization: `Bearer ${server.token}` };
+    const res = await app.request("/boom", { headers: admin });
     expect(res.status).toBe(500);
     const html = await res.text();
     expect(html).toContain('data-page="error"');
     expect(html).toContain(res.headers.get("x-request-id")!);
     expect(html).not.toContain("secret internals");
-    const frag = await app.request("/boom", { headers: { "hx-request": "true", "hx-target": "task-list" } });
+    const frag = await app.request("/boom", { headers: { ...admin, "hx-request": "true", "hx-target": "task-list" } });
     expect(frag.status).toBe(500);
     const body = await frag.text();
     expect(body).toContain('id="task-list"'); // the error state takes the list's place, with a retry

@@ -139,7 +139,7 @@ describe("GET /executions/:id/logs (SSE tail)", () => {
     const task = await submit(server, shell(`echo line 1; ${AWAIT_GATE}; for i in 2 3 4; do echo line $i; sleep 0.05; done`, g.env));
     const executionId = await executionStarted(server, task.id);
 
-    const { res, sse } = await openSse(`${server.url}/api/v1/executions/${executionId}/logs`);
+    const { res, sse } = await openSse(`${server.url}/api/v1/executions/${executionId}/logs`, { token: server.token });
     expect(res.headers.get("content-type")).toContain("text/event-stream");
     try {
       // line 1 comes from the history or live, depending on timing; the rest can only come live.
@@ -167,13 +167,13 @@ describe("GET /executions/:id/logs (SSE tail)", () => {
     const executionId = await executionStarted(server, task.id);
     const url = `${server.url}/api/v1/executions/${executionId}/logs`;
 
-    const first = await openSse(url);
+    const first = await openSse(url, { token: server.token });
     const seen = await first.sse.until((f) => f.event === "log" && dataOf<LogLine>(f).message === "line 2");
     await first.sse.close();
     const lastId = seen.filter((f) => f.event === "log")[0]!.id!; // the client got line 1's id, then dropped
     expect(lastId).toBe("1");
 
-    const second = await openSse(url, { "Last-Event-ID": lastId });
+    const second = await openSse(url, { token: server.token, headers: { "Last-Event-ID": lastId } });
     try {
       const replayed = await second.sse.until((f) => f.event === "log" && dataOf<LogLine>(f).message === "line 2");
       expect(logsOf(replayed).map((l) => l.message)).toEqual(["line 2"]);
@@ -186,7 +186,7 @@ describe("GET /executions/:id/logs (SSE tail)", () => {
     }
 
     // After the end: the history from Last-Event-ID, then `end` at once.
-    const third = await openSse(url, { "Last-Event-ID": "3" });
+    const third = await openSse(url, { token: server.token, headers: { "Last-Event-ID": "3" } });
     const afterEnd = await third.sse.rest();
     expect(afterEnd.map((f) => f.event)).toEqual(["log", "end"]);
     expect(dataOf<LogLine>(afterEnd[0]!).message).toBe("line 4");
@@ -197,7 +197,7 @@ describe("GET /executions/:id/logs (SSE tail)", () => {
     const g = gate();
     const task = await submit(server, shell(`echo quiet; ${AWAIT_GATE}; echo loud >&2; echo quiet again`, g.env));
     const executionId = await executionStarted(server, task.id);
-    const { sse } = await openSse(`${server.url}/api/v1/executions/${executionId}/logs?level=warn`);
+    const { sse } = await openSse(`${server.url}/api/v1/executions/${executionId}/logs?level=warn`, { token: server.token });
     try {
       g.open();
       const frames = await sse.rest();

@@ -24,11 +24,12 @@ const LogsQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 
-const list = route({ method: "get", path: "/executions", summary: "List executions", tags, query: ListQuery, responses: { 200: listOf(ExecutionOut) } });
-const get = route({ method: "get", path: "/executions/:id", summary: "Get an execution", tags, responses: { 200: ExecutionOut } });
+const list = route({ method: "get", path: "/executions", access: "viewer", summary: "List executions", tags, query: ListQuery, responses: { 200: listOf(ExecutionOut) } });
+const get = route({ method: "get", path: "/executions/:id", access: "viewer", summary: "Get an execution", tags, responses: { 200: ExecutionOut } });
 const logs = route({
   method: "get",
   path: "/executions/:id/logs",
+  access: "viewer",
   summary: "Read or tail an execution's log",
   description:
     "JSON: lines after `after`. With `Accept: text/event-stream`: the history, then every new line live (`log` events, id = seq; " +

@@ -24,7 +24,7 @@ describe("GET /events", () => {
   test("refuses unknown or missing topics", async () => {
     const server = await startTestServer();
     for (const q of ["", "?topics=", "?topics=everything", "?topics=plans:x", "?topics=task:", "?topics=log:a,log:b", `?topics=${"tasks,".repeat(11)}`]) {
-      const res = await fetch(`${server.url}/events${q}`);
+      const res = await server.get(`/events${q}`);
       expect(res.status).toBe(400);
       await res.body?.cancel();
     }
@@ -32,7 +32,7 @@ describe("GET /events", () => {
 
   test("`tasks` and `dashboard` when a task is created; `task` and `execution` for the watched task", async () => {
     const server = await startTestServer();
-    const { res, sse } = await openSse(`${server.url}/events?topics=tasks,dashboard`);
+    const { res, sse } = await openSse(`${server.url}/events?topics=tasks,dashboard`, { token: server.token });
     expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
     await create(server, parked("one"));
     const frames = await sse.until((f) => f.event === "dashboard");
@@ -44,7 +44,7 @@ describe("GET /events", () => {
     const g = gate();
     const a = await create(server, { title: "a", task_type: "shell", params: { command: AWAIT_GATE, shell: true, env: g.env } });
     const t = await create(server, { title: "two", task_type: "test_sleep", params: { ms: 60_000 }, depends_on: [a.id] });
-    const watch = await openSse(`${server.url}/events?topics=task:${t.id},exec:${t.id}`);
+    const watch = await openSse(`${server.url}/events?topics=task:${t.id},exec:${t.id}`, { token: server.token });
     g.open();
     const seen = await watch.sse.until((f) => f.event === "execution");
     expect(seen.at(-1)!.data).toBe(`exec:${t.id}`);
@@ -56,7 +56,7 @@ describe("GET /events", () => {
   test("`plans` when a plan run changes, not for other tasks", async () => {
     const server = await startTestServer();
     const plan = (await (await server.api("/plans", json({ name: "p", steps: [{ name: "a", task_type: "hello", params: { name: "x" } }] }))).json()) as { id: string };
-    const { sse } = await openSse(`${server.url}/events?topics=plans,dashboard`);
+    const { sse } = await openSse(`${server.url}/events?topics=plans,dashboard`, { token: server.token });
     await create(server, parked("not a run"));
     expect(events(await sse.until((f) => f.event === "dashboard"))).not.toContain("plans");
     await server.api(`/plans/${plan.id}/run`, { method: "POST" });
@@ -66,10 +66,10 @@ describe("GET /events", () => {
 
   test("a page rendered before a change gets that change as soon as its stream opens (v)", async () => {
     const server = await startTestServer({ workers: 0 });
-    const res = await fetch(`${server.url}/tasks`);
+    const res = await server.get("/tasks");
     const v = /topics=tasks&amp;v=(\d+)/.exec(await res.text())![1];
     await create(server, parked("made between render and connect"));
-    const { sse } = await openSse(`${server.url}/events?topics=tasks&v=${v}`);
+    const { sse } = await openSse(`${server.url}/events?topics=tasks&v=${v}`, { token: server.token });
     expect((await sse.next())!.event).toBe("tasks");
     await sse.close();
   });
@@ -92,7 +92,7 @@ describe("GET /events", () => {
         )
         .get(t.id)?.execution_id;
     });
-    const all = await openSse(`${server.url}/events?topics=log:${executionId}&after=0`);
+    const all = await openSse(`${server.url}/events?topics=log:${executionId}&after=0`, { token: server.token });
     const replay = (await all.sse.next())!;
     expect(replay.event).toBe("log");
     expect(replay.id).toBe("2");
@@ -100,7 +100,7 @@ describe("GET /events", () => {
     expect(replay.data).toContain(HOSTILE_ESCAPED);
     expect(replay.data).not.toContain(HOSTILE);
 
-    const tail = await openSse(`${server.url}/events?topics=log:${executionId}`, { "last-event-id": "1" });
+    const tail = await openSse(`${server.url}/events?topics=log:${executionId}`, { token: server.token, headers: { "last-event-id": "1" } });
     const rest = (await tail.sse.next())!;
     expect(rest.data).not.toContain('data-seq="1"');
     expect(rest.data).toContain('data-seq="2"');

@@ -37,7 +37,7 @@ describe("POST /plans", () => {
     expect(plan.created_at).toMatch(ISO);
     expect(plan.updated_at).toBe(plan.created_at);
 
-    const again = await fetch(`${server.url}${res.headers.get("location")}`);
+    const again = await server.get(res.headers.get("location")!);
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual(plan);
     expect(count(server, "plans")).toBe(1);

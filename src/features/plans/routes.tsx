@@ -3,7 +3,8 @@
 // run's live view. Each GET answers the full page, or the fragment an htmx request targets.
 import { Hono, type Context } from "hono";
 import { PRIORITIES, type Priority } from "../../db/schema.ts";
-import { cancelTask } from "../../engine/lifecycle.ts";
+import { actingOf } from "../auth/request.ts";
+import { cancelTaskAs } from "../tasks/service.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { AppError } from "../../http/errors.ts";
 import { actionDone, fragment, htmxTarget, isHtmx, page, trigger } from "../../http/render.tsx";
@@ -46,7 +47,7 @@ async function save(c: Ctx, planId: string | null) {
   if (!body) return editorPage(c, planId, draft, errors, 422);
   let plan: PlanJson;
   try {
-    plan = planId ? updatePlan(c.var.deps, planId, body) : createPlan(c.var.deps, body);
+    plan = planId ? updatePlan(c.var.deps, planId, body, actingOf(c)) : createPlan(c.var.deps, body, actingOf(c));
   } catch (err) {
     if (!(err instanceof AppError) || (err.status !== 400 && err.status !== 409)) throw err;
     return editorPage(c, planId, draft, errorsFromPlanDetails(err.details, err.message), 422);
@@ -133,7 +134,7 @@ export const planRoutes = new Hono<AppEnv>()
   .post("/:id", (c) => save(c, getPlan(c.var.deps, c.req.param("id")).id))
   .post("/:id/delete", (c) => {
     const plan = getPlan(c.var.deps, c.req.param("id"));
-    deletePlan(c.var.deps, plan.id);
+    deletePlan(c.var.deps, plan.id, actingOf(c));
     return actionDone(c, { message: `Plan “${plan.name}” deleted`, redirect: "/plans" });
   })
   .post("/:id/run", async (c) => {
@@ -152,7 +153,7 @@ export const planRoutes = new Hono<AppEnv>()
     if (priority) values.priority = priority;
     const { config } = c.var;
     try {
-      const run = runPlan(c.var.deps, plan.id, { inputs, priority }, { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries });
+      const run = runPlan(c.var.deps, plan.id, { inputs, priority }, { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries }, actingOf(c));
       return actionDone(c, { message: `Plan “${plan.name}” started`, redirect: `/plans/${plan.id}/runs/${run.id}` });
     } catch (err) {
       if (!(err instanceof AppError) || err.status !== 400) throw err;
@@ -183,7 +184,7 @@ export const planRoutes = new Hono<AppEnv>()
   })
   .post("/:id/runs/:runId/cancel", (c) => {
     const runId = c.req.param("runId");
-    cancelTask(c.var.deps, runId);
+    cancelTaskAs(c.var.deps, runId, actingOf(c));
     const view = runView(c.var.deps, runId);
     return actionDone(c, {
       message: `Run of “${view.planName}” cancelled`,

@@ -208,7 +208,7 @@ describe("POST /plans/:id/run", () => {
   test("works with no body when the plan needs no inputs; a non-JSON body is a 400; an unknown plan is a 404", async () => {
     const server = await startTestServer();
     const plan = await createPlan(server, { name: "plain run", steps: [helloStep("a")] });
-    const bare = await fetch(`${server.url}/api/v1/plans/${plan.id}/run`, { method: "POST" });
+    const bare = await server.api(`/plans/${plan.id}/run`, { method: "POST" }); // no body, no Content-Type
     expect(bare.status).toBe(201);
     const run = (await bare.json()) as TaskJson;
     expect(run.params.inputs).toEqual({});

@@ -1,5 +1,6 @@
 // Plans: named, versioned sequences or DAGs of steps; a run is a parent task of type `plan` with
 // one child task per step and the dependency edges as task dependencies.
+import { audited, type Acting } from "../audit/service.ts";
 import type { Db } from "../../db/client.ts";
 import type { Priority } from "../../db/schema.ts";
 import { submitTasks, type EngineDeps, type NewTask } from "../../engine/lifecycle.ts";
@@ -90,7 +91,7 @@ function normalize(body: PlanBody): { description: string | null; steps: StepBod
   };
 }
 
-export function createPlan(deps: EngineDeps, body: PlanBody, createdBy: string | null = null): PlanJson {
+export function createPlan(deps: EngineDeps, body: PlanBody, acting?: Acting): PlanJson {
   validatePlan(body);
   const { db } = deps;
   const { description, steps } = normalize(body);
@@ -101,7 +102,8 @@ export function createPlan(deps: EngineDeps, body: PlanBody, createdBy: string |
       if (findPlan(db, body.name)) throw conflict(`a plan named '${body.name}' already exists`, [{ field: "name", message: "already taken" }]);
       db.sqlite
         .query("INSERT INTO plans (id, name, description, version, created_by, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?, ?)")
-        .run(id, body.name, description, createdBy, at, at);
+        .run(id, body.name, description, acting?.userId ?? null, at, at);
+      audited(deps, acting, "plan.created", { type: "plan", id }, { name: body.name });
       db.sqlite
         .query("INSERT INTO plan_versions (plan_id, version, description, steps, created_at) VALUES (?, 1, ?, ?, ?)")
         .run(id, description, JSON.stringify(steps), at);
@@ -111,7 +113,7 @@ export function createPlan(deps: EngineDeps, body: PlanBody, createdBy: string |
 }
 
 /** Saves a plan; a change of description or steps makes a new version (runs keep theirs). */
-export function updatePlan(deps: EngineDeps, idOrName: string, body: PlanBody): PlanJson {
+export function updatePlan(deps: EngineDeps, idOrName: string, body: PlanBody, acting?: Acting): PlanJson {
   validatePlan(body);
   const { db } = deps;
   const { description, steps } = normalize(body);
@@ -131,6 +133,7 @@ export function updatePlan(deps: EngineDeps, idOrName: string, body: PlanBody): 
       }
       if (changed || plan.name !== body.name) {
         db.sqlite.query("UPDATE plans SET name = ?, description = ?, version = ?, updated_at = ? WHERE id = ?").run(body.name, description, version, at, plan.id);
+        audited(deps, acting, "plan.updated", { type: "plan", id: plan.id }, { name: body.name, version });
       }
       return plan.id;
     })
@@ -156,16 +159,22 @@ export function listPlans(deps: EngineDeps, q: { page: number; per_page: number;
 }
 
 /** Deletes a plan and its versions. Its runs stay: they are tasks, and each carries what it ran. */
-export function deletePlan(deps: EngineDeps, idOrName: string): void {
-  const plan = requirePlan(deps.db, idOrName);
-  deps.db.sqlite.query("DELETE FROM plans WHERE id = ?").run(plan.id);
+export function deletePlan(deps: EngineDeps, idOrName: string, acting?: Acting): void {
+  deps.db.sqlite
+    .transaction(() => {
+      const plan = requirePlan(deps.db, idOrName);
+      deps.db.sqlite.query("DELETE FROM plans WHERE id = ?").run(plan.id);
+      audited(deps, acting, "plan.deleted", { type: "plan", id: plan.id }, { name: plan.name });
+    })
+    .immediate();
 }
 
 /**
  * Starts a run of the plan's current version: the parent task, one child per step (`{{inputs.…}}`
  * filled in now, `{{steps.…}}` when the step becomes ready) and the run record, in one transaction.
  */
-export function runPlan(deps: EngineDeps, idOrName: string, body: RunBody, defaults: RunDefaults, createdBy: string | null = null): TaskJson {
+export function runPlan(deps: EngineDeps, idOrName: string, body: RunBody, defaults: RunDefaults, acting?: Acting): TaskJson {
+  const createdBy = acting?.userId ?? null;
   const { db } = deps;
   const plan = requirePlan(db, idOrName);
   const steps = stepsOf(db, plan.id, plan.version)!;
@@ -232,6 +241,7 @@ export function runPlan(deps: EngineDeps, idOrName: string, body: RunBody, defau
   const ordered = topological(children, deps_, ids);
   const [run] = submitTasks(deps, [parent, ...ordered], (tx) => {
     db.sqlite.query("INSERT INTO plan_runs (task_id, plan_id, version, created_at) VALUES (?, ?, ?, ?)").run(parentId, plan.id, plan.version, tx.at);
+    audited(deps, acting, "plan.run", { type: "plan", id: plan.id }, { name: plan.name, version: plan.version, run_id: parentId });
   });
   return taskToJson(run!, []);
 }

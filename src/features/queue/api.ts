@@ -14,6 +14,6 @@ export const QueueStatusOut = z.object({
   local_workers: z.object({ worker_id: z.string(), threads: z.number(), busy: z.number() }),
 });
 
-const status = route({ method: "get", path: "/queue/status", summary: "Queue depth per queue and status", tags: ["queue"], responses: { 200: QueueStatusOut } });
+const status = route({ method: "get", path: "/queue/status", access: "viewer", summary: "Queue depth per queue and status", tags: ["queue"], responses: { 200: QueueStatusOut } });
 
 export const queueApi = new Hono<AppEnv>().get(status.spec.path, (c) => c.json(queueStatus(c.var)));

@@ -21,6 +21,7 @@ export const SecretOut = z.object({ name: z.string(), created_at: z.string(), up
 const list = route({
   method: "get",
   path: "/secrets",
+  access: "admin",
   summary: "List secret names (admin)",
   tags,
   responses: { 200: z.object({ items: z.array(SecretOut), total: z.number() }) },
@@ -28,14 +29,15 @@ const list = route({
 const create = route({
   method: "post",
   path: "/secrets",
+  access: "admin",
   summary: "Store a secret (admin)",
   description: "Tasks reference it in params as `{{secrets.NAME}}`; its value is masked as *** in logs and results.",
   tags,
   body: CreateSecretBody,
   responses: { 201: SecretOut },
 });
-const update = route({ method: "put", path: "/secrets/:name", summary: "Replace a secret's value (admin)", tags, body: UpdateSecretBody, responses: { 200: SecretOut } });
-const del = route({ method: "delete", path: "/secrets/:name", summary: "Delete a secret (admin)", tags, responses: { 204: "Deleted" } });
+const update = route({ method: "put", path: "/secrets/:name", access: "admin", summary: "Replace a secret's value (admin)", tags, body: UpdateSecretBody, responses: { 200: SecretOut } });
+const del = route({ method: "delete", path: "/secrets/:name", access: "admin", summary: "Delete a secret (admin)", tags, responses: { 204: "Deleted" } });
 
 const admin = [authenticate(), requireRole("admin")] as const;
 

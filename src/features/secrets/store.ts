@@ -88,15 +88,29 @@ export class SecretStore {
     this.#rebuildMasker();
   }
 
+  /**
+   * One regex over every value ever known to this process (deleted and replaced ones too), rebuilt when
+   * secrets change, so masking a line costs one scan. Besides each value it matches the forms a value
+   * is commonly printed in: JSON-escaped, URL-encoded, and each line of a multi-line value (log lines
+   * are masked one at a time, so a PEM key printed by `cat` arrives line by line).
+   */
   #rebuildMasker() {
+    const patterns = new Set<string>();
+    for (const value of this.#values.values()) {
+      for (const form of [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)]) patterns.add(form);
+      if (/[\r\n]/.test(value)) {
+        for (const line of value.split(/\r?\n|\r/)) if (line.trim().length >= MIN_SECRET_LENGTH) patterns.add(line);
+      }
+    }
     // Longest first, so a secret containing another is masked whole.
-    const values = [...this.#values.values()].sort((a, b) => b.length - a.length);
-    this.#masker = values.length ? new RegExp(values.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g") : null;
+    const sorted = [...patterns].filter((p) => p.length > 0).sort((a, b) => b.length - a.length);
+    this.#masker = sorted.length ? new RegExp(sorted.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g") : null;
   }
 
   #check(name: string, value: string) {
     if (!SECRET_NAME.test(name)) throw invalid(`Invalid secret name '${name}'`, [{ field: "name", message: "letters, digits and _, not starting with a digit (at most 128)" }]);
-    if (value.length < MIN_SECRET_LENGTH) {
+    // Counted without surrounding whitespace: a value of four spaces would mask every indented line.
+    if (value.trim().length < MIN_SECRET_LENGTH) {
       throw invalid(`A secret value needs at least ${MIN_SECRET_LENGTH} characters`, [{ field: "value", message: `at least ${MIN_SECRET_LENGTH} characters, so masking it cannot garble ordinary log text` }]);
     }
   }
@@ -160,11 +174,19 @@ export class SecretStore {
 
   /** Names referenced by `{{secrets.NAME}}` anywhere in `value` that cannot be resolved (unknown or unreadable). */
   missingSecrets(value: unknown): string[] {
-    const missing = new Set<string>();
-    walkStrings(value, (s) => {
-      for (const m of s.matchAll(TEMPLATE)) if (!this.#readable(m[1]!)) missing.add(m[1]!);
+    return [...new Set(this.missingSecretRefs(value).map((r) => r.name))];
+  }
+
+  /**
+   * Each `{{secrets.NAME}}` in `value` that cannot be resolved, with where it is (`command`, `args[1]`,
+   * `env.TOKEN`): what a submission's 400 names. Only values are looked at, never keys (they are not resolved).
+   */
+  missingSecretRefs(value: unknown): Array<{ path: string; name: string; unreadable: boolean }> {
+    const out: Array<{ path: string; name: string; unreadable: boolean }> = [];
+    walkStrings(value, (s, path) => {
+      for (const m of s.matchAll(TEMPLATE)) if (!this.#readable(m[1]!)) out.push({ path, name: m[1]!, unreadable: this.#unreadable.has(m[1]!) });
     });
-    return [...missing];
+    return out;
   }
 
   #readable(name: string) {
@@ -184,7 +206,8 @@ export class SecretStore {
     if (missing.length) {
       throw invalid(`Unknown secret${missing.length > 1 ? "s" : ""}: ${missing.join(", ")}`, missing.map((name) => ({ field: `secrets.${name}`, message: "no such secret" })));
     }
-    return mapStrings(params, (s) => s.replace(TEMPLATE, (_, name: string) => this.#values.get(name)!)) as T;
+    // Values only: a key is a name (an env variable, a header), not a place for a secret.
+    return mapStrings(params, (s) => s.replace(TEMPLATE, (_, name: string) => this.#values.get(name)!), false) as T;
   }
 
   /** `text` with every secret value replaced by ***. */
@@ -200,15 +223,18 @@ export class SecretStore {
   }
 }
 
-function walkStrings(value: unknown, visit: (s: string) => void): void {
-  if (typeof value === "string") visit(value);
-  else if (Array.isArray(value)) for (const v of value) walkStrings(v, visit);
-  else if (value && typeof value === "object") for (const v of Object.values(value)) walkStrings(v, visit);
+/** Visits every string value (not keys) with its path: `command`, `args[1]`, `env.TOKEN`. */
+function walkStrings(value: unknown, visit: (s: string, path: string) => void, path = ""): void {
+  if (typeof value === "string") visit(value, path);
+  else if (Array.isArray(value)) value.forEach((v, i) => walkStrings(v, visit, `${path}[${i}]`));
+  else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) walkStrings(v, visit, path ? `${path}.${k}` : k);
 }
 
-function mapStrings(value: unknown, map: (s: string) => string): unknown {
+function mapStrings(value: unknown, map: (s: string) => string, keys = true): unknown {
   if (typeof value === "string") return map(value);
-  if (Array.isArray(value)) return value.map((v) => mapStrings(v, map));
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [map(k), mapStrings(v, map)]));
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, map, keys));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [keys ? map(k) : k, mapStrings(v, map, keys)]));
+  }
   return value;
 }

@@ -19,16 +19,17 @@ const HealthOut = z.object({
   }),
 });
 
-const health = route({ method: "get", path: "/health", summary: "Liveness and readiness (no auth)", tags, responses: { 200: HealthOut, 503: HealthOut } });
-const about = route({ method: "get", path: "/about", summary: "Version and build facts", tags, responses: { 200: z.record(z.string(), z.unknown()) } });
+const health = route({ method: "get", path: "/health", access: "public", summary: "Liveness and readiness (no auth)", tags, responses: { 200: HealthOut, 503: HealthOut } });
+const about = route({ method: "get", path: "/about", access: "viewer", summary: "Version and build facts", tags, responses: { 200: z.record(z.string(), z.unknown()) } });
 const types = route({
   method: "get",
   path: "/task-types",
+  access: "viewer",
   summary: "Registered task types with the JSON Schema of their params",
   tags,
   responses: { 200: z.object({ items: z.array(z.object({ name: z.string(), description: z.string(), params_schema: z.unknown() })) }) },
 });
-const spec = route({ method: "get", path: "/openapi.json", summary: "This document", tags, responses: { 200: "OpenAPI 3.1 document" } });
+const spec = route({ method: "get", path: "/openapi.json", access: "public", summary: "This document", tags, responses: { 200: "OpenAPI 3.1 document" } });
 
 export const systemApi = new Hono<AppEnv>()
   .get(health.spec.path, (c) => {

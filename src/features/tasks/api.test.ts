@@ -76,7 +76,7 @@ describe("POST /tasks", () => {
     expect(Math.abs(Date.parse(task.created_at) - Date.now())).toBeLessThan(60_000);
 
     // The Location answers with the same task.
-    const again = await fetch(`${server.url}${res.headers.get("location")}`);
+    const again = await server.get(res.headers.get("location")!);
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual(task);
 
@@ -446,7 +446,7 @@ describe("GET /tasks/:id/events (SSE)", () => {
       task_type: "shell",
       params: { command: `${AWAIT_GATE}; echo after the gate`, shell: true, env: g.env },
     });
-    const { res, sse } = await openSse(`${server.url}/api/v1/tasks/${task.id}/events`);
+    const { res, sse } = await openSse(`${server.url}/api/v1/tasks/${task.id}/events`, { token: server.token });
     expect(res.headers.get("content-type")).toContain("text/event-stream");
     try {
       const first = await sse.next();
@@ -480,7 +480,7 @@ describe("GET /tasks/:id/events (SSE)", () => {
   test("sends `deleted` and ends the stream when the task is deleted", async () => {
     const server = await startTestServer();
     const task = await create(server, parked());
-    const { sse } = await openSse(`${server.url}/api/v1/tasks/${task.id}/events`);
+    const { sse } = await openSse(`${server.url}/api/v1/tasks/${task.id}/events`, { token: server.token });
     try {
       expect((await sse.next())?.event).toBe("task");
       expect((await server.api(`/tasks/${task.id}/cancel`, { method: "POST" })).status).toBe(200);

@@ -1,13 +1,14 @@
 // /api/v1/tasks: the JSON API of tasks — create, list, read, edit, delete, cancel, retry, wait, events.
 import { Hono } from "hono";
 
-import { cancelTask, retryTask, type EngineDeps } from "../../engine/lifecycle.ts";
+import type { EngineDeps } from "../../engine/lifecycle.ts";
+import { actingOf } from "../auth/request.ts";
 import { dependenciesOf, taskToJson } from "../../engine/task-record.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { route } from "../../http/openapi.ts";
 import { sseResponse } from "../../http/sse.ts";
 import { CreateTaskBody, ListTasksQuery, listOf, TaskOut, UpdateTaskBody, WaitQuery } from "./schemas.ts";
-import { createTask, deleteTask, getTask, listTasks, updateTask } from "./service.ts";
+import { cancelTaskAs, createTask, deleteTask, getTask, listTasks, retryTaskAs, updateTask } from "./service.ts";
 
 const tags = ["tasks"];
 
@@ -24,21 +25,23 @@ function renderOnce(deps: EngineDeps, id: string, event: object): string {
 const create = route({
   method: "post",
   path: "/tasks",
+  access: "operator",
   summary: "Submit a task",
   description: "Validates params against the task type's schema; stores the task and its work order in one transaction.",
   tags,
   body: CreateTaskBody,
   responses: { 201: TaskOut },
 });
-const list = route({ method: "get", path: "/tasks", summary: "List tasks", tags, query: ListTasksQuery, responses: { 200: listOf(TaskOut) } });
-const get = route({ method: "get", path: "/tasks/:id", summary: "Get a task", tags, responses: { 200: TaskOut } });
-const patch = route({ method: "patch", path: "/tasks/:id", summary: "Edit a task", tags, body: UpdateTaskBody, responses: { 200: TaskOut } });
-const del = route({ method: "delete", path: "/tasks/:id", summary: "Delete a task that is not running", tags, responses: { 204: "Deleted" } });
-const cancel = route({ method: "post", path: "/tasks/:id/cancel", summary: "Cancel a task", tags, responses: { 200: TaskOut } });
-const retry = route({ method: "post", path: "/tasks/:id/retry", summary: "Run a failed, cancelled or timed-out task again", tags, responses: { 200: TaskOut } });
+const list = route({ method: "get", path: "/tasks", access: "viewer", summary: "List tasks", tags, query: ListTasksQuery, responses: { 200: listOf(TaskOut) } });
+const get = route({ method: "get", path: "/tasks/:id", access: "viewer", summary: "Get a task", tags, responses: { 200: TaskOut } });
+const patch = route({ method: "patch", path: "/tasks/:id", access: "operator", summary: "Edit a task", tags, body: UpdateTaskBody, responses: { 200: TaskOut } });
+const del = route({ method: "delete", path: "/tasks/:id", access: "operator", summary: "Delete a task that is not running", tags, responses: { 204: "Deleted" } });
+const cancel = route({ method: "post", path: "/tasks/:id/cancel", access: "operator", summary: "Cancel a task", tags, responses: { 200: TaskOut } });
+const retry = route({ method: "post", path: "/tasks/:id/retry", access: "operator", summary: "Run a failed, cancelled or timed-out task again", tags, responses: { 200: TaskOut } });
 const wait = route({
   method: "get",
   path: "/tasks/:id/wait",
+  access: "viewer",
   summary: "Long-poll until the task is finished",
   description: "Answers as soon as the task reaches a terminal status, or after `timeout` seconds with its current state.",
   tags,
@@ -48,6 +51,7 @@ const wait = route({
 const events = route({
   method: "get",
   path: "/tasks/:id/events",
+  access: "viewer",
   summary: "Live events of a task (SSE)",
   description: "Events: `task` (the task, on every change), `execution` (started/finished), `log` (each log line).",
   tags,
@@ -58,22 +62,22 @@ export const tasksApi = new Hono<AppEnv>()
   .post(create.spec.path, ...create.json, async (c) => {
     const { submitter, config } = c.var;
     const defaults = { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries };
-    const task = await createTask(submitter, c.req.valid("json"), defaults);
+    const task = await createTask(submitter, c.var.deps, c.req.valid("json"), defaults, actingOf(c));
     return c.json(task, 201, { Location: `/api/v1/tasks/${task.id}` });
   })
   .get(list.spec.path, list.query, (c) => c.json(listTasks(c.var.deps, c.req.valid("query"))))
   .get(get.spec.path, (c) => c.json(getTask(c.var.deps, c.req.param("id"))))
   .patch(patch.spec.path, ...patch.json, (c) => c.json(updateTask(c.var.deps, c.req.param("id"), c.req.valid("json"))))
   .delete(del.spec.path, (c) => {
-    deleteTask(c.var.deps, c.req.param("id"));
+    deleteTask(c.var.deps, c.req.param("id"), actingOf(c));
     return c.body(null, 204);
   })
   .post(cancel.spec.path, (c) => {
-    const task = cancelTask(c.var.deps, c.req.param("id"));
+    const task = cancelTaskAs(c.var.deps, c.req.param("id"), actingOf(c));
     return c.json(taskToJson(task, dependenciesOf(c.var.deps.db, task.id)));
   })
   .post(retry.spec.path, (c) => {
-    const task = retryTask(c.var.deps, c.req.param("id"));
+    const task = retryTaskAs(c.var.deps, c.req.param("id"), actingOf(c));
     return c.json(taskToJson(task, dependenciesOf(c.var.deps.db, task.id)));
   })
   .get(wait.spec.path, wait.query, async (c) => {

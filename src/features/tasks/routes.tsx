@@ -4,7 +4,7 @@
 // an htmx request targets (HX-Target), rendered by the same component.
 import { Hono, type Context } from "hono";
 import { LOG_LEVELS, PRIORITIES, TASK_STATUSES, type Priority, type TaskStatus } from "../../db/schema.ts";
-import { cancelTask, retryTask } from "../../engine/lifecycle.ts";
+import { actingOf } from "../auth/request.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { AppError } from "../../http/errors.ts";
 import { actionDone, fragment, htmxTarget, isHtmx, page } from "../../http/render.tsx";
@@ -14,7 +14,7 @@ import { TaskLive, TaskMain, TaskPage } from "../../../views/tasks/detail.tsx";
 import { NewTaskForm, ParamFields, type NewTaskFormProps } from "../../../views/tasks/new-task.tsx";
 import { logTail, taskDetail } from "./detail.ts";
 import { errorsFromDetails, formTaskTypes, paramFieldsOf, parseTaskForm, type ParsedTaskForm } from "./form.ts";
-import { createTask, deleteTask, listTasks } from "./service.ts";
+import { cancelTaskAs, createTask, deleteTask, listTasks, retryTaskAs } from "./service.ts";
 
 type Ctx = Context<AppEnv>;
 
@@ -86,7 +86,7 @@ export const taskRoutes = new Hono<AppEnv>()
     if (!form.body) return formAgain(c, form);
     const { submitter, config } = c.var;
     try {
-      const task = await createTask(submitter, form.body, { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries });
+      const task = await createTask(submitter, c.var.deps, form.body, { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries }, actingOf(c));
       return actionDone(c, { message: `Task “${task.title}” created`, redirect: `/tasks/${task.id}` });
     } catch (err) {
       if (!(err instanceof AppError) || err.status !== 400) throw err;
@@ -120,7 +120,7 @@ export const taskRoutes = new Hono<AppEnv>()
   })
   .post("/:id/cancel", (c) => {
     const id = c.req.param("id");
-    cancelTask(c.var.deps, id);
+    cancelTaskAs(c.var.deps, id, actingOf(c));
     const detail = taskDetail(c.var.deps, id);
     return actionDone(c, {
       message: `Task “${detail.task.title}” cancelled`,
@@ -130,7 +130,7 @@ export const taskRoutes = new Hono<AppEnv>()
   })
   .post("/:id/retry", (c) => {
     const id = c.req.param("id");
-    retryTask(c.var.deps, id);
+    retryTaskAs(c.var.deps, id, actingOf(c));
     const detail = taskDetail(c.var.deps, id);
     return actionDone(c, {
       message: `Task “${detail.task.title}” queued again`,
@@ -141,6 +141,6 @@ export const taskRoutes = new Hono<AppEnv>()
   .post("/:id/delete", (c) => {
     const id = c.req.param("id");
     const { title } = taskDetail(c.var.deps, id).task;
-    deleteTask(c.var.deps, id);
+    deleteTask(c.var.deps, id, actingOf(c));
     return actionDone(c, { message: `Task “${title}” deleted`, redirect: "/tasks" });
   });

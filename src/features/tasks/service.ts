@@ -1,7 +1,7 @@
 // Tasks: submit (params checked against the type's schema), list, read, edit, delete, wait.
 import { and, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { tasks, TERMINAL_TASK_STATUSES, type TaskStatus } from "../../db/schema.ts";
-import type { EngineDeps, NewTask } from "../../engine/lifecycle.ts";
+import { cancelTask, retryTask, type EngineDeps, type NewTask } from "../../engine/lifecycle.ts";
 import type { SubmitBatcher } from "../../engine/submit-batcher.ts";
 import {
   dependenciesOf,
@@ -15,6 +15,7 @@ import {
 import { conflict, invalid, notFound, zodDetails } from "../../http/errors.ts";
 import { requeueWithPriority } from "../../queue/work-orders.ts";
 import { getTaskType, TASK_TYPES } from "../../task-types/index.ts";
+import { audited, type Acting } from "../audit/service.ts";
 import type { CreateTaskBody, ListTasksQuery, UpdateTaskBody } from "./schemas.ts";
 
 export interface TaskDefaults {
@@ -56,14 +57,21 @@ export function toNewTask(body: CreateTaskBody, defaults: TaskDefaults, createdB
 }
 
 /** Validates and submits one task; concurrent submissions share one commit (resolves after it). */
-export async function createTask(
-  submitter: SubmitBatcher,
-  body: CreateTaskBody,
-  defaults: TaskDefaults,
-  createdBy: string | null = null,
-): Promise<TaskJson> {
-  const task = await submitter.submit(toNewTask(body, defaults, createdBy));
+export async function createTask(submitter: SubmitBatcher, deps: EngineDeps, body: CreateTaskBody, defaults: TaskDefaults, acting?: Acting): Promise<TaskJson> {
+  const task = await submitter.submit(toNewTask(body, defaults, acting?.userId ?? null), (id) =>
+    audited(deps, acting, "task.created", { type: "task", id }, { title: body.title, task_type: body.task_type }),
+  );
   return taskToJson(task, [...new Set(body.depends_on ?? [])]);
+}
+
+/** Cancels the task (and its subtasks) on someone's behalf: the audit record commits with the change. */
+export function cancelTaskAs(deps: EngineDeps, id: string, acting?: Acting): TaskRecord {
+  return cancelTask(deps, id, undefined, () => audited(deps, acting, "task.cancelled", { type: "task", id }));
+}
+
+/** Queues a finished task again on someone's behalf, audited in the same transaction. */
+export function retryTaskAs(deps: EngineDeps, id: string, acting?: Acting): TaskRecord {
+  return retryTask(deps, id, () => audited(deps, acting, "task.retried", { type: "task", id }));
 }
 
 export function getTask(deps: EngineDeps, id: string): TaskJson {
@@ -148,10 +156,11 @@ const ACTIVE: TaskStatus[] = ["running", "waiting_input"];
  * Deletes a task that is not running (cancel it first) with its executions, logs and subtasks.
  * Refused while anything in that subtree runs, or while a task outside it still waits on one inside.
  */
-export function deleteTask(deps: EngineDeps, id: string): void {
+export function deleteTask(deps: EngineDeps, id: string, acting?: Acting): void {
   const { db } = deps;
   const removed = db.sqlite
     .transaction(() => {
+      audited(deps, acting, "task.deleted", { type: "task", id });
       const task = getTaskRecord(db, id);
       if (!task) throw notFound("task", id);
       if (ACTIVE.includes(task.status)) throw conflict(`task '${id}' is ${task.status}; cancel it before deleting it`);

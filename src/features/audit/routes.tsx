@@ -1,0 +1,101 @@
+/** @jsxImportSource hono/jsx */
+// /audit (admins): the audit log as a filterable, paginated table, newest first. Read-only: this router
+// has a GET and nothing else. Actors are shown by name (a user's username, an API key's name).
+import { Hono, type Context } from "hono";
+import type { AppEnv } from "../../http/context.ts";
+import { fragment, htmxTarget, page } from "../../http/render.tsx";
+import { AuditList, AuditPage, type ActorLabel, type AuditFilters, type AuditRow } from "../../../views/admin/audit.tsx";
+import { listApiKeys } from "../auth/api-keys.ts";
+import type { AuthDeps } from "../auth/deps.ts";
+import { findUserByLogin, getUserRecord } from "../auth/users.ts";
+import { listAudit, type AuditEventJson, type AuditQuery } from "./service.ts";
+
+type Ctx = Context<AppEnv>;
+
+const PER_PAGE = 50;
+const RESOURCE_TYPES = ["user", "api_key", "secret", "task", "plan"];
+
+/** A datetime-local value (`2026-01-31T09:30`) or a date, read as UTC; a full ISO time as written. */
+export function parseUtc(value: string): number | undefined {
+  const v = value.trim();
+  if (!v) return undefined;
+  const local = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?)?$/.test(v);
+  const ms = Date.parse(local ? (v.includes("T") ? `${v}Z` : `${v}T00:00Z`) : v);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+const text = (v: string | undefined, max: number) => (v?.trim() ? v.trim().slice(0, max) : undefined);
+
+/** Filters from the query string, leniently: a time that does not parse is dropped, not an error page. */
+function filtersOf(c: Ctx): AuditFilters {
+  const q = c.req.query();
+  const n = Number(q.page);
+  return {
+    action: text(q.action, 100),
+    actor: text(q.actor, 200),
+    resource: text(q.resource, 300),
+    since: q.since && parseUtc(q.since) !== undefined ? q.since.trim() : undefined,
+    until: q.until && parseUtc(q.until) !== undefined ? q.until.trim() : undefined,
+    page: Number.isInteger(n) && n >= 1 ? Math.min(n, 1_000_000) : 1,
+    per_page: PER_PAGE,
+  };
+}
+
+function queryOf(auth: AuthDeps, f: AuditFilters): AuditQuery {
+  // People type a username; the log stores the user's id.
+  const user = f.actor ? findUserByLogin(auth, f.actor) : null;
+  return {
+    page: f.page,
+    per_page: f.per_page,
+    action: f.action,
+    actor: user ? user.id : f.actor,
+    resource: f.resource,
+    since: f.since ? parseUtc(f.since) : undefined,
+    until: f.until ? parseUtc(f.until) : undefined,
+  };
+}
+
+/** Names for the actors of `events`: usernames, API key names (with their owner), or the actor as stored. */
+export function actorLabels(auth: AuthDeps, events: AuditEventJson[]): (e: AuditEventJson) => ActorLabel {
+  const users = new Map<string, string | null>();
+  const username = (id: string) => {
+    if (!users.has(id)) users.set(id, getUserRecord(auth, id)?.username ?? null);
+    return users.get(id) ?? null;
+  };
+  let keys: Map<string, { name: string; user_id: string }> | null = null;
+  const key = (id: string) => {
+    if (!keys) {
+      keys = new Map();
+      for (let page = 1; ; page++) {
+        const { items, total } = listApiKeys(auth, { page, per_page: 100, include_revoked: true });
+        for (const k of items) keys.set(k.id, k);
+        if (page * 100 >= total) break;
+      }
+    }
+    return keys.get(id) ?? null;
+  };
+  const labels = new Map<string, ActorLabel>();
+  for (const e of events) {
+    const id = `${e.actor_type}:${e.actor}`;
+    if (labels.has(id)) continue;
+    if (e.actor_type === "user") labels.set(id, { label: username(e.actor) ?? `deleted user ${e.actor.slice(-8)}` });
+    else if (e.actor_type === "api_key") {
+      const k = key(e.actor);
+      labels.set(id, k ? { label: `key “${k.name}”`, via: username(k.user_id) ?? undefined } : { label: `key ${e.actor.slice(-8)}` });
+    } else labels.set(id, { label: e.actor });
+  }
+  return (e) => labels.get(`${e.actor_type}:${e.actor}`)!;
+}
+
+function auditList(auth: AuthDeps, filters: AuditFilters) {
+  const result = listAudit(auth, queryOf(auth, filters));
+  const who = actorLabels(auth, result.items);
+  const items: AuditRow[] = result.items.map((e) => ({ ...e, who: who(e) }));
+  return { filters, items, total: result.total };
+}
+
+export const auditRoutes = new Hono<AppEnv>().get("/", (c) => {
+  const list = auditList(c.var.auth, filtersOf(c));
+  if (htmxTarget(c) === "audit-list") return fragment(c, <AuditList {...list} />);
+  return page(c, { title: "Audit log", active: "audit" }, <AuditPage {...list} resourceTypes={RESOURCE_TYPES} />);
+});

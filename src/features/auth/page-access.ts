@@ -1,0 +1,53 @@
+// Who may see which page: the web UI's counterpart of the API routes' `access` rules, in one table.
+// Pages need a signed-in user (anyone signed out is sent to /login and back); writes need an operator;
+// the admin pages need an admin; the sign-in pages and static assets are public.
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../../http/context.ts";
+import { AppError } from "../../http/errors.ts";
+import type { Access } from "../../http/openapi.ts";
+import { isHtmx } from "../../http/render.tsx";
+import { requireRole } from "./middleware.ts";
+
+/** /logout too: signing out with a session that already ended should still land on /login, not an error. */
+const PUBLIC_PAGES = ["/login", "/register", "/reset-password", "/logout", "/assets/*", "/favicon.svg"];
+const ADMIN_PAGES = ["/users", "/api-keys", "/audit", "/secrets"];
+/** The signed-in user's own things: any role may change them. */
+const OWN_PAGES = ["/settings"];
+
+const under = (path: string, base: string) => path === base || path.startsWith(`${base}/`);
+
+export function pageAccess(method: string, path: string): Access {
+  if (PUBLIC_PAGES.some((p) => (p.endsWith("/*") ? path.startsWith(p.slice(0, -1)) : path === p))) return "public";
+  if (ADMIN_PAGES.some((p) => under(path, p))) return "admin";
+  if (OWN_PAGES.some((p) => under(path, p))) return "viewer";
+  return method === "GET" || method === "HEAD" ? "viewer" : "operator";
+}
+
+/** Where the sign-in page sends the user back to: only a path on this server. */
+export function safeNext(next: string | undefined | null): string {
+  return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+}
+
+/** After an optional authenticate(): the page's rule; signed-out browsers go to /login?next=… */
+export const pageGate: MiddlewareHandler<AppEnv> = async function pageGate(c, next) {
+  const access = pageAccess(c.req.method, c.req.path);
+  if (access === "public") return next();
+  if (!c.var.principal) {
+    const here = new URL(c.req.url);
+    // htmx asks for fragments: send the whole window to the sign-in page, back to the page it was on.
+    const from = isHtmx(c) ? (c.req.header("hx-current-url") ?? "") : `${here.pathname}${here.search}`;
+    let back = from;
+    try {
+      const u = new URL(from, here);
+      back = u.origin === here.origin ? `${u.pathname}${u.search}` : "/";
+    } catch {
+      back = "/";
+    }
+    const login = back === "/" ? "/login" : `/login?next=${encodeURIComponent(back)}`;
+    if (isHtmx(c)) return c.body(null, 401, { "HX-Redirect": login });
+    if (c.req.method === "GET" || c.req.method === "HEAD") return c.redirect(login, 302);
+    throw c.var.authFailure ?? new AppError(401, "unauthorized", "Sign in first");
+  }
+  if (access === "worker") throw new AppError(403, "forbidden", "This page is not for worker keys");
+  return requireRole(access)(c, next);
+};

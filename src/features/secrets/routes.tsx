@@ -1,0 +1,96 @@
+/** @jsxImportSource hono/jsx */
+// /secrets (admins): the secret names with when and by whom each was last set (from the audit log),
+// create, replace a value, delete — all through the SecretStore. No answer ever contains a value.
+import { Hono, type Context } from "hono";
+import type { AppEnv } from "../../http/context.ts";
+import { AppError, zodDetails } from "../../http/errors.ts";
+import { actionDone, fragment, htmxTarget, isHtmx, page, trigger } from "../../http/render.tsx";
+import { errorsOf, FormPage, type FormValues } from "../../../views/admin/common.tsx";
+import { NewSecretForm, ReplaceForm, SecretList, SecretsPage, type NewSecretFormProps, type SecretRowData } from "../../../views/admin/secrets.tsx";
+import { actorLabels } from "../audit/routes.tsx";
+import { actorOf, listAudit } from "../audit/service.ts";
+import { clientMeta } from "../auth/request.ts";
+import { CreateSecretBody, UpdateSecretBody } from "./api.ts";
+import { MIN_SECRET_LENGTH } from "./store.ts";
+
+type Ctx = Context<AppEnv>;
+
+function secretRows(c: Ctx): SecretRowData[] {
+  const { auth, secrets } = c.var;
+  return secrets.list().map((s) => {
+    // The store keeps no author: the newest audit entry of the secret names who set it.
+    const last = listAudit(auth, { resource: `secret:${s.name}`, page: 1, per_page: 1 }).items[0];
+    return { ...s, by: last ? actorLabels(auth, [last])(last).label : null };
+  });
+}
+
+async function formValues(c: Ctx): Promise<FormValues> {
+  const values: FormValues = {};
+  for (const [k, v] of Object.entries(await c.req.parseBody())) if (typeof v === "string") values[k] = v;
+  return values;
+}
+
+const NewSecretPage = (props: NewSecretFormProps) => (
+  <FormPage title="New secret">
+    <NewSecretForm {...props} />
+  </FormPage>
+);
+
+/** The form again with the name kept and the value cleared (it is never sent back), errors inline. */
+function formAgain(c: Ctx, values: FormValues, errors: Record<string, string>, inDialog: boolean) {
+  const props = { values: { name: values.name ?? "" }, errors, inDialog };
+  if (isHtmx(c)) return fragment(c, <NewSecretForm {...props} />, 422);
+  return page(c, { title: "New secret", active: "secrets", status: 422 }, <NewSecretPage {...props} />);
+}
+
+export const secretRoutes = new Hono<AppEnv>()
+  .get("/", (c) => {
+    const items = secretRows(c);
+    if (htmxTarget(c) === "secret-list") return fragment(c, <SecretList items={items} />);
+    return page(c, { title: "Secrets", active: "secrets" }, <SecretsPage items={items} />);
+  })
+  .get("/new", (c) => page(c, { title: "New secret", active: "secrets" }, <NewSecretPage />))
+  .post("/", async (c) => {
+    const values = await formValues(c);
+    const inDialog = values._dialog === "1";
+    const name = (values.name ?? "").trim();
+    const parsed = CreateSecretBody.safeParse({ name, value: values.value ?? "" });
+    if (!parsed.success) {
+      // The store checks the value's length only once the name is good: name both problems at once.
+      const short = (values.value ?? "").length < MIN_SECRET_LENGTH ? [{ field: "value", message: `at least ${MIN_SECRET_LENGTH} characters` }] : [];
+      return formAgain(c, values, errorsOf([...zodDetails(parsed.error), ...short]), inDialog);
+    }
+    try {
+      c.var.secrets.create(parsed.data.name, parsed.data.value, actorOf(c.var.principal), clientMeta(c).ip);
+    } catch (err) {
+      if (!(err instanceof AppError) || (err.status !== 400 && err.status !== 409)) throw err;
+      const errors = err.status === 409 ? { name: `a secret named ${name} exists: use “Replace value” on its row` } : errorsOf(err.details, err.message);
+      return formAgain(c, values, errors, inDialog);
+    }
+    trigger(c, "dialog:close", "new-secret");
+    trigger(c, "secrets:changed");
+    return actionDone(c, { message: `Secret ${name} stored`, redirect: "/secrets", body: <NewSecretForm inDialog={inDialog} /> });
+  })
+  .post("/:name/value", async (c) => {
+    const name = c.req.param("name");
+    const parsed = UpdateSecretBody.safeParse({ value: (await formValues(c)).value ?? "" });
+    const again = (error: string) => {
+      if (isHtmx(c)) return fragment(c, <ReplaceForm name={name} error={error} open />, 422);
+      return actionDone(c, { message: `${name}: ${error}`, redirect: "/secrets", level: "error" });
+    };
+    if (!parsed.success) return again(errorsOf(zodDetails(parsed.error)).value ?? "not a valid value");
+    try {
+      c.var.secrets.update(name, parsed.data.value, actorOf(c.var.principal), clientMeta(c).ip);
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status !== 400) throw err;
+      return again(errorsOf(err.details, err.message).value ?? err.message);
+    }
+    trigger(c, "secrets:changed");
+    return actionDone(c, { message: `Secret ${name} replaced`, redirect: "/secrets", body: <ReplaceForm name={name} /> });
+  })
+  .post("/:name/delete", (c) => {
+    const name = c.req.param("name");
+    c.var.secrets.delete(name, actorOf(c.var.principal), clientMeta(c).ip);
+    trigger(c, "secrets:changed");
+    return actionDone(c, { message: `Secret ${name} deleted`, redirect: "/secrets", body: null });
+  });
