@@ -3,10 +3,14 @@
 //   GET  /api/v1/tasks/:id  at 64 connections for ~10 s → req/s, p50/p99
 //   POST /api/v1/tasks      (hello) at 64 connections   → req/s, p99 (the threads run them meanwhile)
 // A trivial Bun.serve answering the same JSON body is loaded the same way: the ceiling of this machine.
+// Every request to the server carries an admin's API key (Authorization: Bearer avk_…), as a script's
+// would; the per-client rate limit is off (--rate-limit 0) so 64 connections from one address are not
+// throttled to 3,000 a minute.
 //
 //   bun bench/http.ts [--duration 10] [--connections 64]
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { adminKeyOn, bearer } from "./accounts.ts";
 import { cleanupTemp, freePort, hardLimit, machineNote, table, tempDir } from "./lib.ts";
 
 const { values: args } = parseArgs({
@@ -110,9 +114,10 @@ await stop(ceiling);
 
 // The AgentVine server.
 const dataDir = tempDir();
+const key = await adminKeyOn(dataDir);
 const port = await freePort();
 const server = Bun.spawn(
-  ["bun", join(ROOT, "src/main.ts"), "serve", "--port", String(port), "--data-dir", dataDir, "--workers", "2", "--log-level", "error", "--shutdown-grace", "2"],
+  ["bun", join(ROOT, "src/main.ts"), "serve", "--port", String(port), "--data-dir", dataDir, "--workers", "2", "--log-level", "error", "--shutdown-grace", "2", "--rate-limit", "0"],
   { cwd: dataDir, stdout: "ignore", stderr: "inherit" },
 );
 children.push(server);
@@ -121,34 +126,38 @@ await waitHealthy(base, server);
 
 /** Tasks that succeeded so far, from the Prometheus text of /metrics. */
 async function succeededCount(): Promise<number> {
-  const text = await fetch(`${base}/metrics`).then((r) => r.text());
+  const text = await fetch(`${base}/metrics`, { headers: bearer(key) }).then((r) => r.text());
   return Number(/^agentvine_tasks\{status="succeeded"\} (\d+)$/m.exec(text)?.[1] ?? 0);
 }
 
 const post = (i: number) =>
   fetch(`${base}/api/v1/tasks`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: bearer(key, { "content-type": "application/json" }),
     body: JSON.stringify({ title: `seed ${i}`, task_type: "hello", params: { name: "bench" } }),
-  }).then((r) => r.json() as Promise<{ id: string }>);
+  }).then(async (r) => {
+    if (r.status !== 201) throw new Error(`POST /api/v1/tasks answered ${r.status}: ${await r.text()}`);
+    return r.json() as Promise<{ id: string }>;
+  });
 let target = "";
 for (let i = 0; i < SEED_TASKS; i++) target = (await post(i)).id;
-const settled = (await fetch(`${base}/api/v1/tasks/${target}/wait?timeout=20`).then((r) => r.json())) as { status: string };
+const settled = (await fetch(`${base}/api/v1/tasks/${target}/wait?timeout=20`, { headers: bearer(key) }).then((r) => r.json())) as { status: string };
 const getUrl = `${base}/api/v1/tasks/${target}`;
-const sampleGet = await fetch(getUrl);
+const sampleGet = await fetch(getUrl, { headers: bearer(key) });
+if (sampleGet.status !== 200) throw new Error(`GET ${getUrl} answered ${sampleGet.status}: ${await sampleGet.text()}`);
 const getBytes = (await sampleGet.arrayBuffer()).byteLength;
 
-await load(getUrl, { duration: 2 }); // warm-up (JIT)
-const getResult = await load(getUrl);
+await load(getUrl, { duration: 2, headers: bearer(key) }); // warm-up (JIT)
+const getResult = await load(getUrl, { headers: bearer(key) });
 const succeededBefore = await succeededCount();
 const postBody = JSON.stringify({ title: "bench", task_type: "hello", params: { name: "bench" } });
-const postResult = await load(`${base}/api/v1/tasks`, { method: "POST", headers: { "content-type": "application/json" }, body: postBody });
+const postResult = await load(`${base}/api/v1/tasks`, { method: "POST", headers: bearer(key, { "content-type": "application/json" }), body: postBody });
 const healthAfter = await fetch(`${base}/api/v1/health`).then((r) => r.json() as Promise<{ checks: { queue: { queued: number } } }>);
 const ranDuringPost = (await succeededCount()) - succeededBefore;
 await stop(server);
 cleanupTemp();
 
-console.log(`(GET target: a ${settled.status} hello task, ${getBytes} byte body; ${SEED_TASKS} tasks in the DB before the GET load)\n`);
+console.log(`(GET target: a ${settled.status} hello task, ${getBytes} byte body; ${SEED_TASKS} tasks in the DB before the GET load; every request with an API key)\n`);
 const row = (name: string, r: LoadResult) => [name, r.total, r.rps, r.mean, r.p50, r.p90, r.p99, r.max, r.non2xx + r.errors + r.timeouts];
 table(
   ["load", "requests", "req/s", "mean ms", "p50 ms", "p90 ms", "p99 ms", "max ms", "non-2xx/err"],

@@ -6,7 +6,7 @@
 // frame: log lines are batched), in "count" mode the Nth frame of one event name (frames that only
 // name a topic carry no number; the sender spaces them out so none are folded together).
 //
-// IPC in:  {type:"connect", port, path, count, concurrency, mode}  {type:"report"}  {type:"close"}
+// IPC in:  {type:"connect", port, path, authorization, count, concurrency, mode}  {type:"report"}  {type:"close"}
 // IPC out: {type:"connected", ok, failed, ms}  {type:"have", seq}  {type:"report", ...}
 import type { Socket } from "bun";
 
@@ -110,9 +110,9 @@ function onData(sub: Sub, bytes: Buffer, onHeaders: (ok: boolean) => void) {
   }
 }
 
-async function connectAll(port: number, path: string, count: number, concurrency: number) {
+async function connectAll(port: number, path: string, authorization: string, count: number, concurrency: number) {
   const started = now();
-  const request = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n`;
+  const request = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\nAuthorization: ${authorization}\r\n\r\n`;
   let next = 0;
   const openOne = () =>
     new Promise<void>((resolve) => {
@@ -171,7 +171,7 @@ process.on("message", async (msg: any) => {
   if (msg.type === "connect") {
     mode = msg.mode;
     if (mode.kind === "count") countedEventLine = `event: ${mode.event}\n`;
-    await connectAll(msg.port, msg.path, msg.count, msg.concurrency);
+    await connectAll(msg.port, msg.path, msg.authorization, msg.count, msg.concurrency);
   }
   else if (msg.type === "report") {
     const live = subs.filter((s) => s.ok);

@@ -21,10 +21,15 @@
 //   ceiling  a bare Bun.serve in its own process that writes one pre-encoded frame to every stream:
 //          the fan-out this machine (and these clients) allow, to compare the others with.
 //
+// The streams need a signed-in user: every request (and every subscriber's) carries an admin's API key
+// (Bearer), made on the data dir before the server starts; the per-client rate limit is off
+// (--rate-limit 0) since thousands of subscribers come from one address.
+//
 //   bun bench/sse-fanout.ts [--subscribers 1000,10000] [--targets ceiling,tasks,log] [--events 20] [--burst 500] [--clients 2]
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { adminKeyOn } from "./accounts.ts";
 import { cleanupTemp, freePort, hardLimit, machineNote, percentile, table, tempDir } from "./lib.ts";
 
 const { values: args } = parseArgs({
@@ -82,9 +87,11 @@ Bun.serve({ port: Number(process.env.PORT), hostname: "127.0.0.1", idleTimeout: 
 async function startServer(ceiling = false) {
   const dataDir = tempDir();
   const port = await freePort();
+  // The ceiling server ignores the header; the key is sent to it all the same, so the requests match.
+  const authorization = `Bearer ${ceiling ? "avk_ceiling" : await adminKeyOn(dataDir)}`;
   const cmd = ceiling
     ? ["bun", "-e", CEILING_SERVER]
-    : ["bun", join(ROOT, "src/main.ts"), "serve", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir, "--workers", "1", "--log-level", "error", "--shutdown-grace", "1"];
+    : ["bun", join(ROOT, "src/main.ts"), "serve", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir, "--workers", "1", "--log-level", "error", "--shutdown-grace", "1", "--rate-limit", "0"];
   const proc = Bun.spawn(withFileLimit(cmd), { cwd: dataDir, env: { ...process.env, PORT: String(port) }, stdout: "ignore", stderr: "inherit" });
   children.push(proc);
   const base = `http://127.0.0.1:${port}`;
@@ -95,7 +102,7 @@ async function startServer(ceiling = false) {
     if (Date.now() > deadline) throw new Error("server not healthy within 20 s");
     await Bun.sleep(20); // polling a starting process: there is nothing to wait on from outside
   }
-  return { proc, port, base, dataDir };
+  return { proc, port, base, dataDir, authorization };
 }
 
 async function stopProcess(proc: Bun.Subprocess) {
@@ -105,10 +112,12 @@ async function stopProcess(proc: Bun.Subprocess) {
   clearTimeout(timer);
 }
 
-async function api<T>(base: string, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${base}/api/v1${path}`, {
+type Server = Awaited<ReturnType<typeof startServer>>;
+
+async function api<T>(server: Server, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${server.base}/api/v1${path}`, {
     method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
+    headers: body === undefined ? { authorization: server.authorization } : { authorization: server.authorization, "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
@@ -135,15 +144,15 @@ interface Target {
   /** Runs the bare ceiling server instead of AgentVine. */
   ceiling?: boolean;
   describe: string;
-  prepare(base: string, dataDir: string): Promise<Prepared>;
+  prepare(server: Server): Promise<Prepared>;
 }
 
-async function editableTask(base: string) {
-  const { id } = await api<{ id: string }>(base, "POST", "/tasks", { title: "fanout", task_type: "hello", params: { name: "fanout" }, priority: "low" });
-  await api(base, "GET", `/tasks/${id}/wait?timeout=30`);
+async function editableTask(server: Server) {
+  const { id } = await api<{ id: string }>(server, "POST", "/tasks", { title: "fanout", task_type: "hello", params: { name: "fanout" }, priority: "low" });
+  await api(server, "GET", `/tasks/${id}/wait?timeout=30`);
   return {
     id,
-    publish: async (seq: number) => void (await api(base, "PATCH", `/tasks/${id}`, { title: seq > 0 ? `fanout-seq-${seq}` : "warm-up" })),
+    publish: async (seq: number) => void (await api(server, "PATCH", `/tasks/${id}`, { title: seq > 0 ? `fanout-seq-${seq}` : "warm-up" })),
   };
 }
 
@@ -152,7 +161,7 @@ const TARGETS: Record<string, Target> = {
     name: "ceiling",
     ceiling: true,
     describe: "a bare Bun.serve writing one pre-encoded frame to every stream: what this machine allows",
-    async prepare(base) {
+    async prepare({ base }) {
       const publish = async (seq: number) => {
         if (seq > 0) await (await fetch(`${base}/publish`)).text();
       };
@@ -162,18 +171,18 @@ const TARGETS: Record<string, Target> = {
   tasks: {
     name: "tasks",
     describe: "GET /events?topics=tasks; event = PATCH of a task (frame per event, spaced 550 ms)",
-    async prepare(base) {
-      const task = await editableTask(base);
+    async prepare(server) {
+      const task = await editableTask(server);
       return { path: "/events?topics=tasks", mode: { kind: "count", event: "tasks" }, publish: task.publish, spacingMs: 550, burst: false, done: async () => {} };
     },
   },
   log: {
     name: "log",
     describe: "GET /events?topics=log:<execution>; event = a line printed by a running shell task",
-    async prepare(base, dataDir) {
-      const fifo = join(dataDir, "lines.fifo");
+    async prepare(server) {
+      const fifo = join(server.dataDir, "lines.fifo");
       if ((await Bun.spawn(["mkfifo", fifo]).exited) !== 0) throw new Error("mkfifo failed");
-      const { id } = await api<{ id: string }>(base, "POST", "/tasks", {
+      const { id } = await api<{ id: string }>(server, "POST", "/tasks", {
         title: "fanout log",
         task_type: "shell",
         params: { command: "cat", args: [fifo] },
@@ -182,7 +191,7 @@ const TARGETS: Record<string, Target> = {
       const fd = openSync(fifo, "r+");
       let executionId: string | undefined;
       for (const deadline = Date.now() + 20_000; !executionId; ) {
-        const list = await api<{ items: Array<{ id: string }> }>(base, "GET", `/executions?task_id=${id}`);
+        const list = await api<{ items: Array<{ id: string }> }>(server, "GET", `/executions?task_id=${id}`);
         executionId = list.items[0]?.id;
         if (!executionId && Date.now() > deadline) throw new Error("the log task did not start");
         if (!executionId) await Bun.sleep(20); // polling another process's state
@@ -195,7 +204,7 @@ const TARGETS: Record<string, Target> = {
         burst: true,
         async done() {
           closeSync(fd);
-          await api(base, "GET", `/tasks/${id}/wait?timeout=30`);
+          await api(server, "GET", `/tasks/${id}/wait?timeout=30`);
         },
       };
     },
@@ -203,8 +212,8 @@ const TARGETS: Record<string, Target> = {
   "task-events": {
     name: "task-events",
     describe: "GET /api/v1/tasks/:id/events (JSON API); event = PATCH of the task",
-    async prepare(base) {
-      const task = await editableTask(base);
+    async prepare(server) {
+      const task = await editableTask(server);
       return { path: `/api/v1/tasks/${task.id}/events`, mode: { kind: "seq" }, publish: task.publish, spacingMs: 0, burst: true, done: async () => {} };
     },
   },
@@ -291,13 +300,14 @@ interface Row {
 async function run(target: Target, subscribers: number): Promise<Row> {
   const server = await startServer(target.ceiling);
   try {
-    const prepared = await target.prepare(server.base, server.dataDir);
+    const prepared = await target.prepare(server);
     const { path, publish } = prepared;
     // Warm the routes the run uses, so first-call compilation is not counted as per-connection memory.
     await publish(0);
     for (let i = 0; i < 20; i++) {
       const ac = new AbortController();
-      const r = await fetch(`${server.base}${path}`, { signal: ac.signal, headers: { accept: "text/event-stream" } });
+      const r = await fetch(`${server.base}${path}`, { signal: ac.signal, headers: { accept: "text/event-stream", authorization: server.authorization } });
+      if (r.status !== 200) throw new Error(`GET ${path} answered ${r.status}: ${await r.text()}`);
       ac.abort();
       await r.body?.cancel().catch(() => {});
     }
@@ -308,7 +318,7 @@ async function run(target: Target, subscribers: number): Promise<Row> {
     const t0 = now();
     const per = Math.ceil(subscribers / CLIENTS);
     clients.forEach((c, i) =>
-      c.send({ type: "connect", port: server.port, path, count: Math.min(per, subscribers - per * i), concurrency: 64, mode: prepared.mode }),
+      c.send({ type: "connect", port: server.port, path, authorization: server.authorization, count: Math.min(per, subscribers - per * i), concurrency: 64, mode: prepared.mode }),
     );
     const connected = await Promise.all(clients.map((c) => withTimeout(c.next("connected"), WAIT_MS * 2, "connecting")));
     const connectS = (now() - t0) / 1000;
