@@ -1,4 +1,4 @@
-// The typed context every route sees: `c.var.deps`, `c.var.config`, … set once per request by createApp.
+// The typed context every route sees: `c.get("deps")`, `c.get("config")`, … set once per request by createApp.
 import type { ServeConfig } from "../config.ts";
 import type { EngineDeps } from "../engine/lifecycle.ts";
 import type { SubmitBatcher } from "../engine/submit-batcher.ts";

@@ -71,10 +71,10 @@ export interface PageMeta {
 /** The full page: the layout around `body`, with the signed-in user's header (a minimal one when signed out). */
 export function page(c: Ctx, meta: PageMeta, body: Child) {
   c.header("cache-control", "no-store");
-  const principal = c.var.principal;
+  const principal = c.get("principal");
   const user = principal ? { username: principal.username, role: principal.role } : undefined;
   return c.html(
-    <Layout title={meta.title} active={meta.active} theme={themeOf(c)} version={c.var.version} assets={assetUrls} toasts={takeFlash(c)} user={user}>
+    <Layout title={meta.title} active={meta.active} theme={themeOf(c)} version={c.get("version")} assets={assetUrls} toasts={takeFlash(c)} user={user}>
       {body}
     </Layout>,
     meta.status ?? 200,

@@ -45,5 +45,5 @@ const list = route({
 });
 
 export const auditApi = new Hono<AppEnv>().get(list.spec.path, list.query, (c) =>
-  c.json(listAudit(c.var.auth, c.req.valid("query"))),
+  c.json(listAudit(c.get("auth"), c.req.valid("query"))),
 );

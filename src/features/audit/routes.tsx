@@ -95,7 +95,7 @@ function auditList(auth: AuthDeps, filters: AuditFilters) {
 }
 
 export const auditRoutes = new Hono<AppEnv>().get("/", (c) => {
-  const list = auditList(c.var.auth, filtersOf(c));
+  const list = auditList(c.get("auth"), filtersOf(c));
   if (htmxTarget(c) === "audit-list") return fragment(c, <AuditList {...list} />);
   return page(c, { title: "Audit log", active: "audit" }, <AuditPage {...list} resourceTypes={RESOURCE_TYPES} />);
 });

@@ -28,11 +28,11 @@ const del = route({ method: "delete", path: "/api-keys/:id", access: "admin", su
 export const apiKeysApi = new Hono<AppEnv>()
   .post(create.spec.path, ...create.json, (c) => {
     const principal = principalOf(c);
-    const key = createApiKey(c.var.auth, c.req.valid("json"), { userId: principal.userId, actor: actorOf(principal) }, clientMeta(c).ip);
+    const key = createApiKey(c.get("auth"), c.req.valid("json"), { userId: principal.userId, actor: actorOf(principal) }, clientMeta(c).ip);
     return c.json(key, 201, { "Cache-Control": "no-store" });
   })
-  .get(list.spec.path, list.query, (c) => c.json(listApiKeys(c.var.auth, c.req.valid("query"))))
+  .get(list.spec.path, list.query, (c) => c.json(listApiKeys(c.get("auth"), c.req.valid("query"))))
   .delete(del.spec.path, (c) => {
-    revokeApiKey(c.var.auth, c.req.param("id"), actorOf(c.var.principal), clientMeta(c).ip);
+    revokeApiKey(c.get("auth"), c.req.param("id"), actorOf(c.get("principal")), clientMeta(c).ip);
     return c.body(null, 204);
   });

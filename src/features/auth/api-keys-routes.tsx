@@ -56,7 +56,7 @@ const NewKeyPage = (props: NewKeyFormProps) => (
 
 export const apiKeyRoutes = new Hono<AppEnv>()
   .get("/", (c) => {
-    const list = keyList(c.var.auth, filtersOf(c));
+    const list = keyList(c.get("auth"), filtersOf(c));
     if (htmxTarget(c) === "key-list") return fragment(c, <KeyList {...list} />);
     return page(c, { title: "API keys", active: "api-keys" }, <KeysPage {...list} />);
   })
@@ -71,7 +71,7 @@ export const apiKeyRoutes = new Hono<AppEnv>()
       return page(c, { title: "New API key", active: "api-keys", status: 422 }, <NewKeyPage {...props} />);
     }
     const principal = principalOf(c);
-    const key = createApiKey(c.var.auth, parsed.data, { userId: principal.userId, actor: actorOf(principal) }, clientMeta(c).ip);
+    const key = createApiKey(c.get("auth"), parsed.data, { userId: principal.userId, actor: actorOf(principal) }, clientMeta(c).ip);
     const message = `API key “${key.name}” created: copy it now, it is not shown again`;
     // The answer holds the key: no redirect (it would be lost), and never stored by a cache.
     if (isHtmx(c)) {
@@ -79,14 +79,14 @@ export const apiKeyRoutes = new Hono<AppEnv>()
       trigger(c, "api-keys:changed");
       return fragment(c, <KeyCreated k={key} />, 201);
     }
-    return page(c, { title: "API keys", active: "api-keys", status: 201 }, <KeysPage {...keyList(c.var.auth, filtersOf(c))} created={key} />);
+    return page(c, { title: "API keys", active: "api-keys", status: 201 }, <KeysPage {...keyList(c.get("auth"), filtersOf(c))} created={key} />);
   })
   .post("/:id/revoke", (c) => {
     const id = c.req.param("id");
-    const before = findKey(c.var.auth, id);
+    const before = findKey(c.get("auth"), id);
     if (!before) throw new AppError(404, "not_found", `API key '${id}' not found`);
     trigger(c, "api-keys:changed");
     if (before.revoked_at) return actionDone(c, { message: `API key “${before.name}” was already revoked`, redirect: "/api-keys", level: "info", body: null });
-    revokeApiKey(c.var.auth, id, actorOf(c.var.principal), clientMeta(c).ip);
+    revokeApiKey(c.get("auth"), id, actorOf(c.get("principal")), clientMeta(c).ip);
     return actionDone(c, { message: `API key “${before.name}” revoked`, redirect: "/api-keys", body: null });
   });

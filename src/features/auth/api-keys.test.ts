@@ -91,7 +91,7 @@ describe("scopes", () => {
       await next();
     });
     app.onError((err, c) => jsonError(c, err));
-    app.get("/queue", authenticate(), requireScope("worker", { orRole: "admin" }), (c) => c.json({ who: c.var.principal }));
+    app.get("/queue", authenticate(), requireScope("worker", { orRole: "admin" }), (c) => c.json({ who: c.get("principal") }));
     app.get("/workers-only", authenticate(), requireScope("worker"), (c) => c.text("ok"));
     app.get("/operate", authenticate(), requireRole("operator"), (c) => c.text("ok"));
     const get = (path: string, token: string) => app.request(`http://localhost${path}`, bearer(token));

@@ -73,16 +73,16 @@ const resetPassword = route({
 export const authApi = new Hono<AppEnv>()
   .post(register.spec.path, authRateLimit, ...register.json, async (c) => {
     const meta = clientMeta(c);
-    const user = await registerUser(c.var.auth, c.req.valid("json"), meta.ip);
-    return c.json(await tokensForNewUser(c.var.auth, user.id, meta), 201);
+    const user = await registerUser(c.get("auth"), c.req.valid("json"), meta.ip);
+    return c.json(await tokensForNewUser(c.get("auth"), user.id, meta), 201);
   })
-  .post(loginRoute.spec.path, authRateLimit, ...loginRoute.json, async (c) => c.json(await login(c.var.auth, c.req.valid("json"), clientMeta(c))))
+  .post(loginRoute.spec.path, authRateLimit, ...loginRoute.json, async (c) => c.json(await login(c.get("auth"), c.req.valid("json"), clientMeta(c))))
   .post(refreshRoute.spec.path, authRateLimit, ...refreshRoute.json, async (c) =>
-    c.json(await refresh(c.var.auth, c.req.valid("json").refresh_token, clientMeta(c))),
+    c.json(await refresh(c.get("auth"), c.req.valid("json").refresh_token, clientMeta(c))),
   )
   .post(resetPassword.spec.path, authRateLimit, ...resetPassword.json, async (c) => {
     const body = c.req.valid("json");
-    await consumePasswordReset(c.var.auth, body.token, body.new_password, clientMeta(c).ip);
+    await consumePasswordReset(c.get("auth"), body.token, body.new_password, clientMeta(c).ip);
     return c.body(null, 204);
   })
   .post(logout.spec.path, authRateLimit, authenticate({ optional: true }), async (c) => {

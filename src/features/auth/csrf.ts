@@ -17,7 +17,7 @@ const refused = (why: string) => new AppError(403, "forbidden", `Cross-site requ
 /** Our own origin as the browser sees it (behind a trusted proxy, the forwarded host and scheme). */
 export function selfOrigin(c: Context<AppEnv>): string {
   const url = new URL(c.req.url);
-  if (c.var.auth.settings.trustProxy) {
+  if (c.get("auth").settings.trustProxy) {
     const proto = c.req.header("x-forwarded-proto")?.split(",")[0]?.trim();
     const host = c.req.header("x-forwarded-host")?.split(",")[0]?.trim();
     return `${proto || url.protocol.slice(0, -1)}://${host || url.host}`;

@@ -1,4 +1,4 @@
-// authenticate(): `Authorization: Bearer <access token | API key>` or the session cookie → c.var.principal,
+// authenticate(): `Authorization: Bearer <access token | API key>` or the session cookie → c.get("principal"),
 // else 401; requireRole() / requireScope() → 403. The browser session cookie is set and renewed here too.
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
@@ -52,7 +52,7 @@ function fromApiKey(auth: AuthDeps, key: string, now: number): Resolved {
 
 /** Who the request is, from its Authorization header or else its session cookie; null when it sent neither. */
 export async function resolvePrincipal(c: Context<AppEnv>): Promise<Resolved | null> {
-  const auth = c.var.auth;
+  const auth = c.get("auth");
   const now = auth.clock();
   const header = c.req.header("authorization");
   if (header !== undefined) {
@@ -79,11 +79,11 @@ function pathMatcher(patterns: string[]): (path: string) => boolean {
   return (path) => exact.has(path) || prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 }
 
-/** Sets `c.var.principal` or answers 401 `unauthorized` (with WWW-Authenticate). */
+/** Sets `c.get("principal")` or answers 401 `unauthorized` (with WWW-Authenticate). */
 export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandler<AppEnv> {
   const skip = options.except?.length ? pathMatcher(options.except) : null;
   return async function authenticateRequest(c, next) {
-    if (c.var.principal) return next(); // already done by an outer authenticate()
+    if (c.get("principal")) return next(); // already done by an outer authenticate()
     if (skip?.(c.req.path)) return next();
     const resolved = await resolvePrincipal(c);
     if (resolved && "principal" in resolved) {
@@ -102,8 +102,8 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
 
 /** The request's principal; 401 when authenticate() did not run or found none. */
 export function principalOf(c: Context<AppEnv>): Principal {
-  const principal = c.var.principal;
-  if (!principal) throw c.var.authFailure ?? unauthorized("Sign in first: send 'Authorization: Bearer <access token or API key>' or the session cookie");
+  const principal = c.get("principal");
+  if (!principal) throw c.get("authFailure") ?? unauthorized("Sign in first: send 'Authorization: Bearer <access token or API key>' or the session cookie");
   return principal;
 }
 
@@ -143,19 +143,19 @@ export function requireScope(scope: ApiKeyScope, options: { orRole?: Role } = {}
 
 /** Puts a fresh session token for `sessionId` in the cookie. */
 export async function setSessionCookie(c: Context<AppEnv>, userId: string, sessionId: string): Promise<void> {
-  const auth = c.var.auth;
+  const auth = c.get("auth");
   const ttl = auth.settings.sessionTtlSeconds;
   const token = await auth.tokens.sign({ sub: userId, sid: sessionId, kind: "session" }, auth.clock(), ttl);
   setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: "Lax", secure: isHttps(c, auth.settings.trustProxy), path: "/", maxAge: ttl });
 }
 
 export function clearSessionCookie(c: Context<AppEnv>): void {
-  deleteCookie(c, SESSION_COOKIE, { path: "/", httpOnly: true, sameSite: "Lax", secure: isHttps(c, c.var.auth.settings.trustProxy) });
+  deleteCookie(c, SESSION_COOKIE, { path: "/", httpOnly: true, sameSite: "Lax", secure: isHttps(c, c.get("auth").settings.trustProxy) });
 }
 
 /** For the login form: starts a session for a user whose credentials were just checked and sets the cookie. */
 export async function startBrowserSession(c: Context<AppEnv>, userId: string, meta: ClientMeta): Promise<string> {
-  const { sessionId } = startSession(c.var.auth, userId, meta);
+  const { sessionId } = startSession(c.get("auth"), userId, meta);
   await setSessionCookie(c, userId, sessionId);
   return sessionId;
 }

@@ -32,7 +32,7 @@ export function safeNext(next: string | undefined | null): string {
 export const pageGate: MiddlewareHandler<AppEnv> = async function pageGate(c, next) {
   const access = pageAccess(c.req.method, c.req.path);
   if (access === "public") return next();
-  if (!c.var.principal) {
+  if (!c.get("principal")) {
     const here = new URL(c.req.url);
     // htmx asks for fragments: send the whole window to the sign-in page, back to the page it was on.
     const from = isHtmx(c) ? (c.req.header("hx-current-url") ?? "") : `${here.pathname}${here.search}`;
@@ -46,7 +46,7 @@ export const pageGate: MiddlewareHandler<AppEnv> = async function pageGate(c, ne
     const login = back === "/" ? "/login" : `/login?next=${encodeURIComponent(back)}`;
     if (isHtmx(c)) return c.body(null, 401, { "HX-Redirect": login });
     if (c.req.method === "GET" || c.req.method === "HEAD") return c.redirect(login, 302);
-    throw c.var.authFailure ?? new AppError(401, "unauthorized", "Sign in first");
+    throw c.get("authFailure") ?? new AppError(401, "unauthorized", "Sign in first");
   }
   if (access === "worker") throw new AppError(403, "forbidden", "This page is not for worker keys");
   return requireRole(access)(c, next);

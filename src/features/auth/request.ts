@@ -9,29 +9,29 @@ import type { ClientMeta } from "./sessions.ts";
 
 /** The request's principal as the actor of what it changes: for `created_by` and the audit log. */
 export function actingOf(c: Context<AppEnv>): Acting {
-  const principal = c.var.principal;
-  return { actor: actorOf(principal), userId: principal?.userId ?? null, ip: clientIp(c, c.var.auth.settings.trustProxy) };
+  const principal = c.get("principal");
+  return { actor: actorOf(principal), userId: principal?.userId ?? null, ip: clientIp(c, c.get("auth").settings.trustProxy) };
 }
 
 export function clientMeta(c: Context<AppEnv>): ClientMeta & { ip: string } {
-  return { ip: clientIp(c, c.var.auth.settings.trustProxy), userAgent: c.req.header("user-agent") ?? null };
+  return { ip: clientIp(c, c.get("auth").settings.trustProxy), userAgent: c.req.header("user-agent") ?? null };
 }
 
 /** /api/v1/auth/*: AGENTVINE_AUTH_RATE_LIMIT requests a minute per client address (20). */
 export const authRateLimit = rateLimit<Context<AppEnv>>(
-  (c) => ({ buckets: c.var.limits.auth, key: clientIp(c, c.var.auth.settings.trustProxy) }),
+  (c) => ({ buckets: c.get("limits").auth, key: clientIp(c, c.get("auth").settings.trustProxy) }),
   "Too many sign-in requests from this address",
 );
 
 /** The API, before authentication: AGENTVINE_RATE_LIMIT requests a minute per client address. */
 export const ipRateLimit = rateLimit<Context<AppEnv>>(
-  (c) => ({ buckets: c.var.limits.api, key: clientIp(c, c.var.auth.settings.trustProxy) }),
+  (c) => ({ buckets: c.get("limits").api, key: clientIp(c, c.get("auth").settings.trustProxy) }),
   "Too many requests from this address",
 );
 
 /** The API, after authenticate(): the same allowance per account (a user, or an API key). */
 export const accountRateLimit = rateLimit<Context<AppEnv>>((c) => {
-  const p = c.var.principal;
+  const p = c.get("principal");
   if (!p) return null;
-  return { buckets: c.var.limits.account, key: p.kind === "api_key" ? `key:${p.keyId}` : `user:${p.userId}` };
+  return { buckets: c.get("limits").account, key: p.kind === "api_key" ? `key:${p.keyId}` : `user:${p.userId}` };
 }, "Too many requests for this account");

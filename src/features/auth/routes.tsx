@@ -46,7 +46,7 @@ export function errorsOf(details: ErrorDetail[], fallback: string): FieldErrors 
 /** The service refused the input (400) or it clashes with another account (409): show it on the form. */
 const formProblem = (err: unknown): err is AppError => err instanceof AppError && (err.status === 400 || err.status === 409);
 
-const registrationOpen = (c: Ctx) => c.var.auth.settings.openRegistration || countUsers(c.var.auth) === 0;
+const registrationOpen = (c: Ctx) => c.get("auth").settings.openRegistration || countUsers(c.get("auth")) === 0;
 
 const THEME_COOKIE = "theme";
 const THEME_CHOICES: readonly string[] = ["system", "light", "dark"];
@@ -67,11 +67,11 @@ function storedTheme(settings: string): ThemeChoice | null {
 }
 
 function loginPage(c: Ctx, props: { next: string; username?: string; errors?: FieldErrors }, status: 200 | 401 | 422 | 429 = 200) {
-  const users = countUsers(c.var.auth);
+  const users = countUsers(c.get("auth"));
   return page(
     c,
     { title: "Sign in", status },
-    <LoginPage {...props} canRegister={c.var.auth.settings.openRegistration || users === 0} firstUser={users === 0} />,
+    <LoginPage {...props} canRegister={c.get("auth").settings.openRegistration || users === 0} firstUser={users === 0} />,
   );
 }
 
@@ -96,12 +96,12 @@ const limitSignIns: MiddlewareHandler<AppEnv> = async function limitSignIns(c, n
 
 function sessionRows(c: Ctx): SessionRow[] {
   const principal = principalOf(c);
-  return listSessions(c.var.auth, principal.userId).map((s) => ({ ...s, current: s.id === principal.sessionId }));
+  return listSessions(c.get("auth"), principal.userId).map((s) => ({ ...s, current: s.id === principal.sessionId }));
 }
 
 function settingsProps(c: Ctx): SettingsPageProps {
   const principal = principalOf(c);
-  const user = getUser(c.var.auth, principal.userId);
+  const user = getUser(c.get("auth"), principal.userId);
   return {
     user: { username: user.username, role: user.role, email: user.email, full_name: user.full_name, created_at: user.created_at },
     // What this browser shows (the header's toggle changes only the cookie); no cookie = the system's.
@@ -134,7 +134,7 @@ export const authPages = new Hono<AppEnv>()
   // ---- sign in
   .get("/login", (c) => {
     const next = safeNext(c.req.query("next"));
-    if (c.var.principal) return c.redirect(next, 303);
+    if (c.get("principal")) return c.redirect(next, 303);
     return loginPage(c, { next });
   })
   .post("/login", limitSignIns, async (c) => {
@@ -151,7 +151,7 @@ export const authPages = new Hono<AppEnv>()
     const meta = clientMeta(c);
     let userId: string;
     try {
-      userId = (await authenticateCredentials(c.var.auth, { username, password }, meta)).id;
+      userId = (await authenticateCredentials(c.get("auth"), { username, password }, meta)).id;
     } catch (err) {
       if (!(err instanceof AppError) || (err.status !== 401 && err.status !== 429)) throw err;
       for (const [name, value] of Object.entries(err.headers)) if (name !== "WWW-Authenticate") c.header(name, value);
@@ -159,22 +159,22 @@ export const authPages = new Hono<AppEnv>()
     }
     await startBrowserSession(c, userId, meta);
     // The account's theme follows it to a new browser.
-    const theme = storedTheme(getUserRecord(c.var.auth, userId)?.settings ?? "{}");
+    const theme = storedTheme(getUserRecord(c.get("auth"), userId)?.settings ?? "{}");
     if (theme && !themeOf(c)) setThemeCookie(c, theme);
     return c.redirect(next, 303);
   })
 
   // ---- register
   .get("/register", (c) => {
-    if (c.var.principal) return c.redirect("/", 303);
+    if (c.get("principal")) return c.redirect("/", 303);
     if (!registrationOpen(c)) return page(c, { title: "Registration closed", status: 403 }, <RegistrationClosed message={REGISTRATION_CLOSED} />);
-    return page(c, { title: "Register" }, <RegisterPage firstUser={countUsers(c.var.auth) === 0} />);
+    return page(c, { title: "Register" }, <RegisterPage firstUser={countUsers(c.get("auth")) === 0} />);
   })
   .post("/register", authRateLimit, async (c) => {
     const form = await c.req.parseBody();
     const values = { username: text(form, "username").trim(), email: text(form, "email").trim(), full_name: text(form, "full_name").trim() };
     const password = text(form, "password");
-    const again = (errors: FieldErrors) => page(c, { title: "Register", status: 422 }, <RegisterPage firstUser={countUsers(c.var.auth) === 0} values={values} errors={errors} />);
+    const again = (errors: FieldErrors) => page(c, { title: "Register", status: 422 }, <RegisterPage firstUser={countUsers(c.get("auth")) === 0} values={values} errors={errors} />);
     if (!registrationOpen(c)) return page(c, { title: "Registration closed", status: 403 }, <RegistrationClosed message={REGISTRATION_CLOSED} />);
     const parsed = RegisterBody.safeParse({ username: values.username, password, email: values.email || null, full_name: values.full_name || null });
     const errors: FieldErrors = parsed.success ? {} : errorsOf(zodDetails(parsed.error), "Please fix the fields marked below.");
@@ -185,7 +185,7 @@ export const authPages = new Hono<AppEnv>()
     const meta = clientMeta(c);
     let user;
     try {
-      user = await registerUser(c.var.auth, parsed.data, meta.ip);
+      user = await registerUser(c.get("auth"), parsed.data, meta.ip);
     } catch (err) {
       if (err instanceof AppError && err.status === 403) return page(c, { title: "Registration closed", status: 403 }, <RegistrationClosed message={err.message} />);
       if (formProblem(err)) return again(errorsOf(err.details, err.message));
@@ -221,14 +221,14 @@ export const authPages = new Hono<AppEnv>()
     if (password.length > MAX_PASSWORD_LENGTH) return again({ new_password: `At most ${MAX_PASSWORD_LENGTH} characters` });
     if (text(form, "confirm") !== password) return again({ confirm: "The two passwords are not the same" });
     try {
-      await consumePasswordReset(c.var.auth, token, password, clientMeta(c).ip);
+      await consumePasswordReset(c.get("auth"), token, password, clientMeta(c).ip);
     } catch (err) {
       if (!formProblem(err)) throw err;
       if (err.details.some((d) => d.field === "token")) return page(c, { title: "Reset password", status: 400 }, <ResetLinkInvalid message={err.message} />);
       return again(errorsOf(err.details, err.message));
     }
     // Every session of the user has ended, this browser's too if it was theirs.
-    if (c.var.principal) clearSessionCookie(c);
+    if (c.get("principal")) clearSessionCookie(c);
     return actionDone(c, { message: "Your password is changed: sign in with the new one", redirect: "/login" });
   })
 
@@ -245,7 +245,7 @@ export const authPages = new Hono<AppEnv>()
     if (!parsed.success) return again(errorsOf(zodDetails(parsed.error), "Please fix the fields marked below."));
     let saved;
     try {
-      saved = await updateSelf(c.var.auth, principal.userId, { full_name: values.full_name, email: values.email }, principal.sessionId, clientMeta(c).ip);
+      saved = await updateSelf(c.get("auth"), principal.userId, { full_name: values.full_name, email: values.email }, principal.sessionId, clientMeta(c).ip);
     } catch (err) {
       if (formProblem(err)) return again(errorsOf(err.details, err.message));
       throw err;
@@ -265,7 +265,7 @@ export const authPages = new Hono<AppEnv>()
     else if (text(form, "confirm") !== next) errors.confirm = "The two passwords are not the same";
     if (Object.keys(errors).length) return again(errors);
     try {
-      await updateSelf(c.var.auth, principal.userId, { current_password: current, new_password: next }, principal.sessionId, clientMeta(c).ip);
+      await updateSelf(c.get("auth"), principal.userId, { current_password: current, new_password: next }, principal.sessionId, clientMeta(c).ip);
     } catch (err) {
       if (formProblem(err)) return again(errorsOf(err.details, err.message));
       throw err;
@@ -278,7 +278,7 @@ export const authPages = new Hono<AppEnv>()
     const theme = text(await c.req.parseBody(), "theme");
     if (!THEME_CHOICES.includes(theme)) throw new AppError(400, "validation_failed", "Choose a theme: system, light or dark");
     setThemeCookie(c, theme as ThemeChoice);
-    await updateSelf(c.var.auth, principal.userId, { settings: { theme: theme === "system" ? null : theme } }, principal.sessionId);
+    await updateSelf(c.get("auth"), principal.userId, { settings: { theme: theme === "system" ? null : theme } }, principal.sessionId);
     // A full page load shows the new theme everywhere (the header, the charts' colours).
     if (isHtmx(c)) {
       toast(c, "success", `Theme: ${theme}`);
@@ -300,8 +300,8 @@ export const authPages = new Hono<AppEnv>()
       endOwnSession(c, "auth.logout", false);
       return actionDone(c, { message: "You are signed out", redirect: "/login", level: "info" });
     }
-    revokeSession(c.var.auth, id);
-    recordAudit(c.var.auth, {
+    revokeSession(c.get("auth"), id);
+    recordAudit(c.get("auth"), {
       actor: actorOf(principal),
       action: "auth.session_revoked",
       resource: { type: "user", id: principal.userId },

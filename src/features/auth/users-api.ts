@@ -37,17 +37,17 @@ const patch = route({
 });
 
 export const usersApi = new Hono<AppEnv>()
-  .get(me.spec.path, (c) => c.json(getUser(c.var.auth, principalOf(c).userId)))
+  .get(me.spec.path, (c) => c.json(getUser(c.get("auth"), principalOf(c).userId)))
   .patch(patchMe.spec.path, ...patchMe.json, async (c) => {
     const principal = principalOf(c);
-    return c.json(await updateSelf(c.var.auth, principal.userId, c.req.valid("json"), principal.sessionId, clientMeta(c).ip));
+    return c.json(await updateSelf(c.get("auth"), principal.userId, c.req.valid("json"), principal.sessionId, clientMeta(c).ip));
   })
   .post(create.spec.path, ...create.json, async (c) => {
-    const user = await createUser(c.var.auth, c.req.valid("json"), actorOf(c.var.principal), clientMeta(c).ip);
+    const user = await createUser(c.get("auth"), c.req.valid("json"), actorOf(c.get("principal")), clientMeta(c).ip);
     return c.json(user, 201, { Location: `/api/v1/users/${user.id}` });
   })
-  .get(list.spec.path, list.query, (c) => c.json(listUsers(c.var.auth, c.req.valid("query"))))
-  .get(get.spec.path, (c) => c.json(getUser(c.var.auth, c.req.param("id"))))
+  .get(list.spec.path, list.query, (c) => c.json(listUsers(c.get("auth"), c.req.valid("query"))))
+  .get(get.spec.path, (c) => c.json(getUser(c.get("auth"), c.req.param("id"))))
   .patch(patch.spec.path, ...patch.json, (c) =>
-    c.json(updateUser(c.var.auth, c.req.param("id"), c.req.valid("json"), actorOf(c.var.principal), clientMeta(c).ip)),
+    c.json(updateUser(c.get("auth"), c.req.param("id"), c.req.valid("json"), actorOf(c.get("principal")), clientMeta(c).ip)),
   );

@@ -72,7 +72,7 @@ function changeUser(c: Ctx, id: string, patch: AdminUserPatch, done: (username: 
 export const userRoutes = new Hono<AppEnv>()
   .get("/", (c) => {
     const filters = filtersOf(c);
-    const result = listUsers(c.var.auth, filters);
+    const result = listUsers(c.get("auth"), filters);
     const list = { filters, items: result.items, total: result.total, selfId: principalOf(c).userId };
     if (htmxTarget(c) === "user-list") return fragment(c, <UserList {...list} />);
     return page(c, { title: "Users", active: "users" }, <UsersPage {...list} newUser={{}} />);
@@ -95,7 +95,7 @@ export const userRoutes = new Hono<AppEnv>()
       return formAgain(c, { values, errors: errorsOf(details), inDialog });
     }
     try {
-      const user = await createUser(c.var.auth, parsed.data, actorOf(c.var.principal), clientMeta(c).ip);
+      const user = await createUser(c.get("auth"), parsed.data, actorOf(c.get("principal")), clientMeta(c).ip);
       trigger(c, "dialog:close", "new-user");
       trigger(c, "users:changed");
       return actionDone(c, { message: `User “${user.username}” created`, redirect: "/users", body: <NewUserForm inDialog={inDialog} /> });

@@ -119,7 +119,7 @@ describe("browser session cookie", () => {
     const app = new Hono<AppEnv>();
     app.post("/test-login", async (c) => {
       c.set("auth", server.services.auth);
-      const user = await authenticateCredentials(c.var.auth, { username: "admin", password: PASSWORD });
+      const user = await authenticateCredentials(c.get("auth"), { username: "admin", password: PASSWORD });
       await startBrowserSession(c, user.id, { ip: "127.0.0.1", userAgent: c.req.header("user-agent") });
       return c.text("ok");
     });

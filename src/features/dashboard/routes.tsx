@@ -16,9 +16,9 @@ declare module "hono" {
 
 export const dashboardRoutes = new Hono<AppEnv>().get("/", (c) => {
   // The version is read before the figures: a change after this point reaches the page's stream.
-  const version = c.var.live.version;
-  const snap = c.var.dashboard.snapshot();
-  const workers = { threads: c.var.pool?.size ?? 0, busy: c.var.pool?.busyCount ?? 0 };
+  const version = c.get("live").version;
+  const snap = c.get("dashboard").snapshot();
+  const workers = { threads: c.get("pool")?.size ?? 0, busy: c.get("pool")?.busyCount ?? 0 };
   if (htmxTarget(c) === "dash-live") return fragment(c, <DashboardLive snap={snap} workers={workers} />);
   const types = formTaskTypes();
   const selected = types.find((t) => t.name === "hello")?.name ?? types[0]?.name ?? "";

@@ -40,8 +40,8 @@ const logs = route({
 });
 
 export const executionsApi = new Hono<AppEnv>()
-  .get(list.spec.path, list.query, (c) => c.json(listExecutions(c.var.deps.db, c.req.valid("query"))))
-  .get(get.spec.path, (c) => c.json(getExecution(c.var.deps.db, c.var.logger, c.req.param("id"))))
+  .get(list.spec.path, list.query, (c) => c.json(listExecutions(c.get("deps").db, c.req.valid("query"))))
+  .get(get.spec.path, (c) => c.json(getExecution(c.get("deps").db, c.get("logger"), c.req.param("id"))))
   .get(logs.spec.path, logs.query, (c) => {
     const { logger, deps } = c.var;
     const id = c.req.param("id");
@@ -54,7 +54,7 @@ export const executionsApi = new Hono<AppEnv>()
       const items = logger.history(id, { after, level: q.level, limit: q.limit }).map(toJsonLine);
       return c.json({ items, next_after: items.at(-1)?.seq ?? after, finished: execution.status !== "running" });
     }
-    c.var.holdOpen();
+    c.get("holdOpen")();
     return sseResponse(c.req.raw.signal, (sse) => {
       let last = after;
       const live: Array<{ seq: number; send: () => void }> = [];

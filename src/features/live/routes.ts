@@ -29,7 +29,7 @@ const MAX_TOPICS = 10;
 const MAX_REPLAY = 5000;
 
 export const liveRoutes = new Hono<AppEnv>().get("/events", (c) => {
-  const hub = c.var.live;
+  const hub = c.get("live");
   const topics = (c.req.query("topics") ?? "").split(",").filter(Boolean);
   if (topics.length === 0 || topics.length > MAX_TOPICS || !topics.every((t) => TOPIC_PATTERN.test(t))) {
     throw invalid("topics: a comma-separated list of dashboard, tasks, plans, task:<id>, exec:<id>, log:<execution id>", [
@@ -45,7 +45,7 @@ export const liveRoutes = new Hono<AppEnv>().get("/events", (c) => {
   let after = Number.isSafeInteger(afterParam) && afterParam > 0 ? afterParam : 0;
   if (Number.isSafeInteger(lastEventId) && lastEventId > after) after = lastEventId;
 
-  c.var.holdOpen();
+  c.get("holdOpen")();
   const { logger } = c.var;
   return sseResponse(c.req.raw.signal, (sse) => {
     const sub = { write: (frame: Uint8Array) => sse.sendRaw(frame), after };

@@ -44,20 +44,20 @@ const runs = route({ method: "get", path: "/plans/:id/runs", access: "viewer", s
 
 export const plansApi = new Hono<AppEnv>()
   .post(create.spec.path, ...create.json, (c) => {
-    const plan = createPlan(c.var.deps, c.req.valid("json"), actingOf(c));
+    const plan = createPlan(c.get("deps"), c.req.valid("json"), actingOf(c));
     return c.json(plan, 201, { Location: `/api/v1/plans/${plan.id}` });
   })
-  .get(list.spec.path, list.query, (c) => c.json(listPlans(c.var.deps, c.req.valid("query"))))
-  .get(get.spec.path, get.query, (c) => c.json(getPlan(c.var.deps, c.req.param("id"), c.req.valid("query").version)))
-  .put(put.spec.path, ...put.json, (c) => c.json(updatePlan(c.var.deps, c.req.param("id"), c.req.valid("json"), actingOf(c))))
+  .get(list.spec.path, list.query, (c) => c.json(listPlans(c.get("deps"), c.req.valid("query"))))
+  .get(get.spec.path, get.query, (c) => c.json(getPlan(c.get("deps"), c.req.param("id"), c.req.valid("query").version)))
+  .put(put.spec.path, ...put.json, (c) => c.json(updatePlan(c.get("deps"), c.req.param("id"), c.req.valid("json"), actingOf(c))))
   .delete(del.spec.path, (c) => {
-    deletePlan(c.var.deps, c.req.param("id"), actingOf(c));
+    deletePlan(c.get("deps"), c.req.param("id"), actingOf(c));
     return c.body(null, 204);
   })
   .post(run.spec.path, async (c) => {
     const body = await optionalJsonBody(c, RunBody);
     const { config } = c.var;
-    const task = runPlan(c.var.deps, c.req.param("id"), body, { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries }, actingOf(c));
+    const task = runPlan(c.get("deps"), c.req.param("id"), body, { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries }, actingOf(c));
     return c.json(task, 201, { Location: `/api/v1/tasks/${task.id}` });
   })
-  .get(runs.spec.path, runs.query, (c) => c.json(listPlanRuns(c.var.deps, c.req.param("id"), c.req.valid("query"))));
+  .get(runs.spec.path, runs.query, (c) => c.json(listPlanRuns(c.get("deps"), c.req.param("id"), c.req.valid("query"))));

@@ -47,7 +47,7 @@ async function save(c: Ctx, planId: string | null) {
   if (!body) return editorPage(c, planId, draft, errors, 422);
   let plan: PlanJson;
   try {
-    plan = planId ? updatePlan(c.var.deps, planId, body, actingOf(c)) : createPlan(c.var.deps, body, actingOf(c));
+    plan = planId ? updatePlan(c.get("deps"), planId, body, actingOf(c)) : createPlan(c.get("deps"), body, actingOf(c));
   } catch (err) {
     if (!(err instanceof AppError) || (err.status !== 400 && err.status !== 409)) throw err;
     return editorPage(c, planId, draft, errorsFromPlanDetails(err.details, err.message), 422);
@@ -62,36 +62,36 @@ function planNodes(plan: PlanJson) {
 
 function runsOf(c: Ctx, plan: PlanJson) {
   const page = pageOf(c.req.query("page"));
-  const runs = listPlanRuns(c.var.deps, plan.id, { page, per_page: 10 });
+  const runs = listPlanRuns(c.get("deps"), plan.id, { page, per_page: 10 });
   return { planId: plan.id, items: runs.items, total: runs.total, page, perPage: 10 };
 }
 
 function runFormAgain(c: Ctx, props: RunFormProps) {
   if (isHtmx(c)) return fragment(c, <RunForm {...props} />, 422);
-  const plan = getPlan(c.var.deps, props.plan.id);
+  const plan = getPlan(c.get("deps"), props.plan.id);
   return page(
     c,
     { title: plan.name, active: "plans", status: 422 },
-    <PlanPage plan={plan} nodes={planNodes(plan)} run={props} runs={runsOf(c, plan)} version={c.var.live.version} />,
+    <PlanPage plan={plan} nodes={planNodes(plan)} run={props} runs={runsOf(c, plan)} version={c.get("live").version} />,
   );
 }
 
 /** The run's live region: the step shown (picked, or the one worth showing) with its log. */
 function runLiveProps(c: Ctx, runId: string, picked: string | undefined) {
-  const version = c.var.live.version;
-  const view = runView(c.var.deps, runId);
+  const version = c.get("live").version;
+  const view = runView(c.get("deps"), runId);
   const selected = picked && view.steps.some((s) => s.name === picked) ? picked : autoStep(view.steps);
   const step = view.steps.find((s) => s.name === selected);
-  const log = step ? logTail(c.var.deps, c.var.logger, step.taskId, undefined) : { executionId: null, attempt: null, running: false, lines: [], skipped: 0 };
+  const log = step ? logTail(c.get("deps"), c.get("logger"), step.taskId, undefined) : { executionId: null, attempt: null, running: false, lines: [], skipped: 0 };
   return { view, selected, pinned: Boolean(picked && picked === selected), log, stepTaskId: step?.taskId ?? null, version };
 }
 
 export const planRoutes = new Hono<AppEnv>()
   .get("/", (c) => {
-    const version = c.var.live.version;
+    const version = c.get("live").version;
     const q = c.req.query("q")?.trim().slice(0, 200) || undefined;
     const pageNo = pageOf(c.req.query("page"));
-    const result = listPlans(c.var.deps, { page: pageNo, per_page: 24, q });
+    const result = listPlans(c.get("deps"), { page: pageNo, per_page: 24, q });
     const list = { q, page: pageNo, perPage: 24, items: result.items, total: result.total };
     if (htmxTarget(c) === "plan-list") return fragment(c, <PlanCards {...list} />);
     return page(c, { title: "Plans", active: "plans" }, <PlansPage {...list} version={version} />);
@@ -117,8 +117,8 @@ export const planRoutes = new Hono<AppEnv>()
   })
   .post("/", (c) => save(c, null))
   .get("/:id", (c) => {
-    const version = c.var.live.version;
-    const plan = getPlan(c.var.deps, c.req.param("id"));
+    const version = c.get("live").version;
+    const plan = getPlan(c.get("deps"), c.req.param("id"));
     const runs = runsOf(c, plan);
     if (htmxTarget(c) === "plan-runs") return fragment(c, <RunList {...runs} />);
     return page(
@@ -128,17 +128,17 @@ export const planRoutes = new Hono<AppEnv>()
     );
   })
   .get("/:id/edit", (c) => {
-    const plan = getPlan(c.var.deps, c.req.param("id"));
+    const plan = getPlan(c.get("deps"), c.req.param("id"));
     return editorPage(c, plan.id, draftFromPlan(plan));
   })
-  .post("/:id", (c) => save(c, getPlan(c.var.deps, c.req.param("id")).id))
+  .post("/:id", (c) => save(c, getPlan(c.get("deps"), c.req.param("id")).id))
   .post("/:id/delete", (c) => {
-    const plan = getPlan(c.var.deps, c.req.param("id"));
-    deletePlan(c.var.deps, plan.id, actingOf(c));
+    const plan = getPlan(c.get("deps"), c.req.param("id"));
+    deletePlan(c.get("deps"), plan.id, actingOf(c));
     return actionDone(c, { message: `Plan “${plan.name}” deleted`, redirect: "/plans" });
   })
   .post("/:id/run", async (c) => {
-    const plan = getPlan(c.var.deps, c.req.param("id"));
+    const plan = getPlan(c.get("deps"), c.req.param("id"));
     const form = await c.req.parseBody();
     const names = runInputsOf(plan);
     const values: Record<string, string> = {};
@@ -153,7 +153,7 @@ export const planRoutes = new Hono<AppEnv>()
     if (priority) values.priority = priority;
     const { config } = c.var;
     try {
-      const run = runPlan(c.var.deps, plan.id, { inputs, priority }, { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries }, actingOf(c));
+      const run = runPlan(c.get("deps"), plan.id, { inputs, priority }, { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries }, actingOf(c));
       return actionDone(c, { message: `Plan “${plan.name}” started`, redirect: `/plans/${plan.id}/runs/${run.id}` });
     } catch (err) {
       if (!(err instanceof AppError) || err.status !== 400) throw err;
@@ -167,7 +167,7 @@ export const planRoutes = new Hono<AppEnv>()
     const runId = c.req.param("runId");
     if (htmxTarget(c) === "run-main") {
       const picked = c.req.query("step") || undefined;
-      const view = runView(c.var.deps, runId);
+      const view = runView(c.get("deps"), runId);
       const selected = picked && view.steps.some((s) => s.name === picked) ? picked : autoStep(view.steps);
       // Another step became the one worth showing: the live region reloads with it (and its log).
       if (!picked && selected !== (c.req.query("shown") || null)) trigger(c, "reselect");
@@ -184,8 +184,8 @@ export const planRoutes = new Hono<AppEnv>()
   })
   .post("/:id/runs/:runId/cancel", (c) => {
     const runId = c.req.param("runId");
-    cancelTaskAs(c.var.deps, runId, actingOf(c));
-    const view = runView(c.var.deps, runId);
+    cancelTaskAs(c.get("deps"), runId, actingOf(c));
+    const view = runView(c.get("deps"), runId);
     return actionDone(c, {
       message: `Run of “${view.planName}” cancelled`,
       redirect: `/plans/${c.req.param("id")}/runs/${runId}`,

@@ -43,17 +43,17 @@ const admin = [authenticate(), requireRole("admin")] as const;
 
 export const secretsApi = new Hono<AppEnv>()
   .get(list.spec.path, ...admin, (c) => {
-    const items = c.var.secrets.list();
+    const items = c.get("secrets").list();
     return c.json({ items, total: items.length });
   })
   .post(create.spec.path, ...admin, ...create.json, (c) => {
     const { name, value } = c.req.valid("json");
-    return c.json(c.var.secrets.create(name, value, actorOf(c.var.principal), clientMeta(c).ip), 201);
+    return c.json(c.get("secrets").create(name, value, actorOf(c.get("principal")), clientMeta(c).ip), 201);
   })
   .put(update.spec.path, ...admin, ...update.json, (c) =>
-    c.json(c.var.secrets.update(c.req.param("name"), c.req.valid("json").value, actorOf(c.var.principal), clientMeta(c).ip)),
+    c.json(c.get("secrets").update(c.req.param("name"), c.req.valid("json").value, actorOf(c.get("principal")), clientMeta(c).ip)),
   )
   .delete(del.spec.path, ...admin, (c) => {
-    c.var.secrets.delete(c.req.param("name"), actorOf(c.var.principal), clientMeta(c).ip);
+    c.get("secrets").delete(c.req.param("name"), actorOf(c.get("principal")), clientMeta(c).ip);
     return c.body(null, 204);
   });

@@ -61,7 +61,7 @@ export const secretRoutes = new Hono<AppEnv>()
       return formAgain(c, values, errorsOf([...zodDetails(parsed.error), ...short]), inDialog);
     }
     try {
-      c.var.secrets.create(parsed.data.name, parsed.data.value, actorOf(c.var.principal), clientMeta(c).ip);
+      c.get("secrets").create(parsed.data.name, parsed.data.value, actorOf(c.get("principal")), clientMeta(c).ip);
     } catch (err) {
       if (!(err instanceof AppError) || (err.status !== 400 && err.status !== 409)) throw err;
       const errors = err.status === 409 ? { name: `a secret named ${name} exists: use “Replace value” on its row` } : errorsOf(err.details, err.message);
@@ -80,7 +80,7 @@ export const secretRoutes = new Hono<AppEnv>()
     };
     if (!parsed.success) return again(errorsOf(zodDetails(parsed.error)).value ?? "not a valid value");
     try {
-      c.var.secrets.update(name, parsed.data.value, actorOf(c.var.principal), clientMeta(c).ip);
+      c.get("secrets").update(name, parsed.data.value, actorOf(c.get("principal")), clientMeta(c).ip);
     } catch (err) {
       if (!(err instanceof AppError) || err.status !== 400) throw err;
       return again(errorsOf(err.details, err.message).value ?? err.message);
@@ -90,7 +90,7 @@ export const secretRoutes = new Hono<AppEnv>()
   })
   .post("/:name/delete", (c) => {
     const name = c.req.param("name");
-    c.var.secrets.delete(name, actorOf(c.var.principal), clientMeta(c).ip);
+    c.get("secrets").delete(name, actorOf(c.get("principal")), clientMeta(c).ip);
     trigger(c, "secrets:changed");
     return actionDone(c, { message: `Secret ${name} deleted`, redirect: "/secrets", body: null });
   });

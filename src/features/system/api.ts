@@ -63,11 +63,11 @@ export const systemApi = new Hono<AppEnv>()
   .get(about.spec.path, (c) =>
     c.json({
       name: "AgentVine",
-      version: c.var.version,
+      version: c.get("version"),
       bun: Bun.version,
       compiled: Bun.isStandaloneExecutable,
-      started_at: new Date(c.var.startedAt).toISOString(),
-      worker_id: c.var.workerId,
+      started_at: new Date(c.get("startedAt")).toISOString(),
+      worker_id: c.get("workerId"),
       task_types: [...TASK_TYPES.keys()],
       docs: "/api/v1/openapi.json",
     }),
@@ -81,4 +81,4 @@ export const systemApi = new Hono<AppEnv>()
       })),
     }),
   )
-  .get(spec.spec.path, (c) => c.json(openApiDocument({ version: c.var.version, serverUrl: new URL(c.req.url).origin })));
+  .get(spec.spec.path, (c) => c.json(openApiDocument({ version: c.get("version"), serverUrl: new URL(c.req.url).origin })));

@@ -62,34 +62,34 @@ export const tasksApi = new Hono<AppEnv>()
   .post(create.spec.path, ...create.json, async (c) => {
     const { submitter, config } = c.var;
     const defaults = { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries };
-    const task = await createTask(submitter, c.var.deps, c.req.valid("json"), defaults, actingOf(c));
+    const task = await createTask(submitter, c.get("deps"), c.req.valid("json"), defaults, actingOf(c));
     return c.json(task, 201, { Location: `/api/v1/tasks/${task.id}` });
   })
-  .get(list.spec.path, list.query, (c) => c.json(listTasks(c.var.deps, c.req.valid("query"))))
-  .get(get.spec.path, (c) => c.json(getTask(c.var.deps, c.req.param("id"))))
-  .patch(patch.spec.path, ...patch.json, (c) => c.json(updateTask(c.var.deps, c.req.param("id"), c.req.valid("json"))))
+  .get(list.spec.path, list.query, (c) => c.json(listTasks(c.get("deps"), c.req.valid("query"))))
+  .get(get.spec.path, (c) => c.json(getTask(c.get("deps"), c.req.param("id"))))
+  .patch(patch.spec.path, ...patch.json, (c) => c.json(updateTask(c.get("deps"), c.req.param("id"), c.req.valid("json"))))
   .delete(del.spec.path, (c) => {
-    deleteTask(c.var.deps, c.req.param("id"), actingOf(c));
+    deleteTask(c.get("deps"), c.req.param("id"), actingOf(c));
     return c.body(null, 204);
   })
   .post(cancel.spec.path, (c) => {
-    const task = cancelTaskAs(c.var.deps, c.req.param("id"), actingOf(c));
-    return c.json(taskToJson(task, dependenciesOf(c.var.deps.db, task.id)));
+    const task = cancelTaskAs(c.get("deps"), c.req.param("id"), actingOf(c));
+    return c.json(taskToJson(task, dependenciesOf(c.get("deps").db, task.id)));
   })
   .post(retry.spec.path, (c) => {
-    const task = retryTaskAs(c.var.deps, c.req.param("id"), actingOf(c));
-    return c.json(taskToJson(task, dependenciesOf(c.var.deps.db, task.id)));
+    const task = retryTaskAs(c.get("deps"), c.req.param("id"), actingOf(c));
+    return c.json(taskToJson(task, dependenciesOf(c.get("deps").db, task.id)));
   })
   .get(wait.spec.path, wait.query, async (c) => {
-    c.var.holdOpen();
+    c.get("holdOpen")();
     const { timeout } = c.req.valid("query");
-    return c.json(await c.var.waiters.wait(c.req.param("id"), timeout * 1000, c.req.raw.signal));
+    return c.json(await c.get("waiters").wait(c.req.param("id"), timeout * 1000, c.req.raw.signal));
   })
   .get(events.spec.path, (c) => {
     const { deps } = c.var;
     const id = c.req.param("id");
     const initial = getTask(deps, id); // 404 before the stream opens
-    c.var.holdOpen();
+    c.get("holdOpen")();
     return sseResponse(c.req.raw.signal, (sse) => {
       sse.send("task", initial);
       const offs = [

@@ -60,9 +60,9 @@ const NewTaskPage = (props: NewTaskFormProps) => (
 
 export const taskRoutes = new Hono<AppEnv>()
   .get("/", (c) => {
-    const version = c.var.live.version;
+    const version = c.get("live").version;
     const filters = filtersOf(c);
-    const result = listTasks(c.var.deps, {
+    const result = listTasks(c.get("deps"), {
       ...filters,
       status: filters.status?.split(",") as TaskStatus[] | undefined,
       priority: filters.priority as Priority | undefined,
@@ -86,7 +86,7 @@ export const taskRoutes = new Hono<AppEnv>()
     if (!form.body) return formAgain(c, form);
     const { submitter, config } = c.var;
     try {
-      const task = await createTask(submitter, c.var.deps, form.body, { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries }, actingOf(c));
+      const task = await createTask(submitter, c.get("deps"), form.body, { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries }, actingOf(c));
       return actionDone(c, { message: `Task “${task.title}” created`, redirect: `/tasks/${task.id}` });
     } catch (err) {
       if (!(err instanceof AppError) || err.status !== 400) throw err;
@@ -98,7 +98,7 @@ export const taskRoutes = new Hono<AppEnv>()
   .get("/:id", (c) => {
     const { deps, logger } = c.var;
     const id = c.req.param("id");
-    const version = c.var.live.version;
+    const version = c.get("live").version;
     const execution = c.req.query("execution") || undefined;
     const detail = taskDetail(deps, id);
     if (htmxTarget(c) === "task-main") {
@@ -113,15 +113,15 @@ export const taskRoutes = new Hono<AppEnv>()
     const id = c.req.param("id");
     const execution = c.req.query("execution") || undefined;
     if (!isHtmx(c)) return c.redirect(`/tasks/${id}${execution ? `?execution=${encodeURIComponent(execution)}` : ""}`, 303);
-    const version = c.var.live.version;
+    const version = c.get("live").version;
     const detail = taskDetail(deps, id);
     const log = logTail(deps, logger, id, execution);
     return fragment(c, <TaskLive detail={detail} log={log} level="debug" version={version} pinned={Boolean(execution)} />);
   })
   .post("/:id/cancel", (c) => {
     const id = c.req.param("id");
-    cancelTaskAs(c.var.deps, id, actingOf(c));
-    const detail = taskDetail(c.var.deps, id);
+    cancelTaskAs(c.get("deps"), id, actingOf(c));
+    const detail = taskDetail(c.get("deps"), id);
     return actionDone(c, {
       message: `Task “${detail.task.title}” cancelled`,
       redirect: `/tasks/${id}`,
@@ -130,8 +130,8 @@ export const taskRoutes = new Hono<AppEnv>()
   })
   .post("/:id/retry", (c) => {
     const id = c.req.param("id");
-    retryTaskAs(c.var.deps, id, actingOf(c));
-    const detail = taskDetail(c.var.deps, id);
+    retryTaskAs(c.get("deps"), id, actingOf(c));
+    const detail = taskDetail(c.get("deps"), id);
     return actionDone(c, {
       message: `Task “${detail.task.title}” queued again`,
       redirect: `/tasks/${id}`,
@@ -140,7 +140,7 @@ export const taskRoutes = new Hono<AppEnv>()
   })
   .post("/:id/delete", (c) => {
     const id = c.req.param("id");
-    const { title } = taskDetail(c.var.deps, id).task;
-    deleteTask(c.var.deps, id, actingOf(c));
+    const { title } = taskDetail(c.get("deps"), id).task;
+    deleteTask(c.get("deps"), id, actingOf(c));
     return actionDone(c, { message: `Task “${title}” deleted`, redirect: "/tasks" });
   });
