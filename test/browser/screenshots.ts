@@ -33,7 +33,16 @@ console.log(`${info.version} (${info.source})`);
 try {
   const seeded = await seed(api);
   const pages = mainPages(seeded);
-  pages.push({ name: "login", path: "/login" });
+  // A team to show on the admin pages: two more accounts, a worker key, a secret.
+  const ok = async (res: Response) => {
+    if (!res.ok) throw new Error(`${res.url} answered ${res.status}: ${await res.text()}`);
+  };
+  const password = "violet tractor umbrella 42";
+  await ok(await api("/users", { method: "POST", body: JSON.stringify({ username: "olga", full_name: "Olga Operator", email: "olga@example.com", password, role: "operator" }) }));
+  await ok(await api("/users", { method: "POST", body: JSON.stringify({ username: "vic", full_name: "Vic Viewer", password, role: "viewer" }) }));
+  await ok(await api("/api-keys", { method: "POST", body: JSON.stringify({ name: "build-runner-1", scope: "worker" }) }));
+  await ok(await api("/secrets", { method: "POST", body: JSON.stringify({ name: "GITHUB_TOKEN", value: "ghp_example_not_a_real_token" }) }));
+  pages.push({ name: "login", path: "/login" }, { name: "users", path: "/users" }, { name: "api-keys", path: "/api-keys" }, { name: "audit", path: "/audit" });
   const shots: Array<{ file: string; name: string; options: PageOptions }> = [
     { file: "login-phone", name: "login", options: { width: 375, height: 740, signIn: false } },
     ...pages.filter((p) => p.name !== "login").map((p) => ({ file: p.name, name: p.name, options: { width: 1280, height: 800 } })),
