@@ -82,6 +82,24 @@
       setTheme(THEMES[(THEMES.indexOf(current) + 1) % THEMES.length]);
       return;
     }
+    var copy = t.closest("[data-copy]");
+    if (copy) {
+      var source = doc.querySelector(copy.getAttribute("data-copy"));
+      if (!source) return;
+      source.select();
+      // The clipboard API needs a secure context (HTTPS or localhost); otherwise the text stays selected.
+      var done = function () {
+        showToast("success", "Copied to the clipboard");
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(source.value).then(done, function () {
+          showToast("info", "Selected: press Ctrl+C (⌘C) to copy");
+        });
+      } else {
+        showToast("info", "Selected: press Ctrl+C (⌘C) to copy");
+      }
+      return;
+    }
     var close = t.closest("[data-toast-close]");
     if (close) {
       close.closest("[data-toast]").remove();

@@ -187,9 +187,14 @@ export const KeyCreated: FC<{ k: ApiKeyJson & { key: string } }> = ({ k }) => (
     <label class="label" for="new-key-value">
       Your new <span class={`badge ${k.scope === "api" ? "tone-violet" : "tone-info"}`}>{k.scope}</span> key
     </label>
-    <input id="new-key-value" class="field font-mono" type="text" readonly value={k.key} autocomplete="off" spellcheck={false} aria-describedby="new-key-use" />
+    <div class="flex gap-2">
+      <input id="new-key-value" class="field min-w-0 flex-1 font-mono" type="text" readonly value={k.key} autocomplete="off" spellcheck={false} aria-describedby="new-key-use" />
+      <button type="button" class="btn" data-copy="#new-key-value">
+        Copy
+      </button>
+    </div>
     <p id="new-key-use" class="hint">
-      Select it and copy it. Send it as <code>Authorization: Bearer …</code>, or to the command line as <code>--token</code> /{" "}
+      Copy it, then send it as <code>Authorization: Bearer …</code>, or to the command line as <code>--token</code> /{" "}
       <code>AGENTVINE_TOKEN</code>.
     </p>
     <div class="flex justify-end border-t border-line pt-4">
