@@ -23,9 +23,22 @@ export function pageAccess(method: string, path: string): Access {
   return method === "GET" || method === "HEAD" ? "viewer" : "operator";
 }
 
-/** Where the sign-in page sends the user back to: only a path on this server. */
+const BASE = "http://agentvine.invalid";
+
+/**
+ * Where the sign-in page sends the user back to: only a path on this server. Parsed the way a browser
+ * will parse the Location header (which drops tabs and newlines, so `/\t/evil.example` is `//evil.example`);
+ * control characters and backslashes are refused outright.
+ */
 export function safeNext(next: string | undefined | null): string {
-  return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+  if (!next || !next.startsWith("/") || next.length > 2000 || /[\x00-\x1f\x7f\\]/.test(next)) return "/";
+  try {
+    const url = new URL(next, BASE);
+    if (url.origin !== BASE) return "/";
+    return `${url.pathname}${url.search}${url.hash}`;
+  } catch {
+    return "/";
+  }
 }
 
 /** After an optional authenticate(): the page's rule; signed-out browsers go to /login?next=… */
