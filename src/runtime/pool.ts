@@ -20,9 +20,14 @@ import { logger } from "../log.ts";
 
 const log = logger("pool");
 
-/** The SecretStore as the pool uses it: resolve templates for a thread, mask what the thread sends back. */
+/**
+ * The SecretStore as the pool uses it: resolve templates for a thread, mask what the thread sends back.
+ * `edges`: the text may have been cut inside a value (see SecretStore's MaskOptions).
+ */
 export interface PoolSecrets extends SecretReferences, SecretMasker {
   resolveSecretTemplates<T>(params: T): T;
+  maskSecrets(text: string, options?: { edges?: boolean }): string;
+  maskSecretsDeep<T>(value: T, options?: { edges?: boolean }): T;
 }
 
 export interface PoolOptions extends EngineDeps {
@@ -253,9 +258,12 @@ export class WorkerPool {
       case "done": {
         const durationMs = Math.round(performance.now() - slot.startedAt);
         // The thread had the secret values: whatever it reports is masked before it is stored or published.
+        // Task types keep only part of long output (shell: the last 64 KiB; http: the first 1 MiB of a body),
+        // cut without knowing the secrets, so a cut can leave the end or start of a value that no longer
+        // matches it whole: a fragment of one at either end of any text is masked too (`edges`).
         const secrets = this.opts.secrets;
-        const mask = (text: string | undefined) => (secrets && text ? secrets.maskSecrets(text) : text);
-        const result = secrets && msg.result !== undefined ? secrets.maskSecretsDeep(msg.result) : msg.result;
+        const mask = (text: string | undefined) => (secrets && text ? secrets.maskSecrets(text, { edges: true }) : text);
+        const result = secrets && msg.result !== undefined ? secrets.maskSecretsDeep(msg.result, { edges: true }) : msg.result;
         const base = { claim, durationMs, exitCode: msg.exitCode, stdout: mask(msg.stdout), stderr: mask(msg.stderr), result };
         const outcome: Outcome = msg.ok
           ? { ...base, kind: "succeeded", cpuMs: msg.cpuMs, maxRssBytes: msg.maxRssBytes }

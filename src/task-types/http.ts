@@ -66,6 +66,7 @@ export default defineTaskType({
     const result = {
       status: res.status,
       headers: responseHeaders,
+      // A cut inside a secret value leaves its start at the end: the pool masks that fragment too.
       body: text.length > MAX_BODY_CHARS ? text.slice(0, MAX_BODY_CHARS) : text,
       truncated: text.length > MAX_BODY_CHARS,
       ...(json !== undefined ? { json } : {}),

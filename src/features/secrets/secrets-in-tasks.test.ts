@@ -157,6 +157,66 @@ describe("{{secrets.NAME}} in a running task", () => {
     expect(executions).toContain("could not start '***'");
   });
 
+  test("a shell task's 64 KiB output tail cut inside a value shows *** for the rest of it, nowhere the fragment", async () => {
+    const server = await startTestServer();
+    const GH = "ghp_TOPSECRETtoken1234567890abcdef";
+    await expectOk(await server.api("/secrets", json({ name: "GH", value: GH })), 201);
+    // 34 + 65520 characters: keeping the last 64 KiB cuts the value after "ghp_TOPSECRETtoken".
+    const command = `printf '%s' "$TOKEN"; head -c 65520 /dev/zero | tr '\\0' x`;
+    const task = await submit(server, { title: "long output", task_type: "shell", params: { command, shell: true, env: { TOKEN: "{{secrets.GH}}" } } });
+    const done = await finished(server, task.id);
+    expect(done.status).toBe("succeeded");
+    const stdout = (done.result as { stdout: string }).stdout;
+    expect(stdout).toBe(`***${"x".repeat(65520)}`);
+
+    const [execution] = (await expectOk(await server.api(`/executions?task_id=${task.id}`))).items as Array<{ id: string }>;
+    const executionText = await (await server.api(`/executions/${execution!.id}`)).text();
+    const logsText = await (await server.api(`/executions/${execution!.id}/logs`)).text();
+    const pageText = await (await server.get(`/tasks/${task.id}`)).text();
+    expect(executionText).toContain(`"stdout":"***xxxx`);
+    expect(logsText).toContain(`"message":"***xxxx`);
+    // No piece of the value anywhere (8 characters: short enough to catch any fragment, too long to occur by chance).
+    const pieces = Array.from({ length: GH.length - 7 }, (_, i) => GH.slice(i, i + 8));
+    const leaks = (text: string) => pieces.filter((p) => text.includes(p));
+    for (const [where, text] of Object.entries({ task: JSON.stringify(done), execution: executionText, logs: logsText, page: pageText })) {
+      expect({ where, leaks: leaks(text) }).toEqual({ where, leaks: [] });
+    }
+    await server.services.logger.drain();
+    server.db.sqlite.exec("PRAGMA wal_checkpoint(FULL)");
+    for (const { path, text } of filesUnder(server.services.config.dataDir)) {
+      expect({ path, leaks: leaks(text) }).toEqual({ path, leaks: [] });
+    }
+  });
+
+  test("an http response body cut at 1 MiB inside a value shows *** for its start", async () => {
+    const GH = "ghp_TOPSECRETtoken1234567890abcdef";
+    // A service that echoes the credential it was sent, just across the 1 MiB the task keeps.
+    const upstream = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req) => new Response(`${"y".repeat(1024 * 1024 - 10)}${req.headers.get("x-token")}tail`, { headers: { "content-type": "text/plain" } }),
+    });
+    try {
+      const server = await startTestServer();
+      await expectOk(await server.api("/secrets", json({ name: "GH", value: GH })), 201);
+      const task = await submit(server, {
+        title: "echo",
+        task_type: "http",
+        params: { url: `http://127.0.0.1:${upstream.port}/`, headers: { "x-token": "{{secrets.GH}}" } },
+      });
+      const done = await finished(server, task.id);
+      expect(done.status).toBe("succeeded");
+      const result = done.result as { body: string; truncated: boolean };
+      expect(result.truncated).toBe(true);
+      expect(result.body).toBe(`${"y".repeat(1024 * 1024 - 10)}***`);
+      expect(JSON.stringify(done)).not.toContain("ghp_TOPSEC");
+      const [execution] = (await expectOk(await server.api(`/executions?task_id=${task.id}`))).items as Array<{ id: string }>;
+      expect(await (await server.api(`/executions/${execution!.id}`)).text()).not.toContain("ghp_TOPSEC");
+    } finally {
+      await upstream.stop(true);
+    }
+  });
+
   test("an unknown secret is a 400 naming the param and the secret; nothing is stored", async () => {
     const server = await startTestServer();
     const res = await server.api(
@@ -256,6 +316,31 @@ describe("masking", () => {
     expect(store.maskSecrets(`https://h/?p=${encodeURIComponent('pa"ss\\word/x y')}`)).toBe("https://h/?p=***");
     expect((await errorOf(await server.api("/secrets", json({ name: "BLANK", value: "   x   " })))).status).toBe(400);
     expect((await errorOf(await server.api("/secrets", json({ name: "ABC", value: "abc" })))).status).toBe(400);
+  });
+
+  test("with edges, a fragment of a value (or of its escaped forms) at the start or end of a cut text is masked", async () => {
+    const server = await startTestServer({ workers: 0 });
+    const store = server.services.secrets;
+    const pem = "-----BEGIN KEY-----\nQUJDREVGR0hJSktMTU5PUFFSU1RVVldY\n-----END KEY-----";
+    store.create("TOKEN", SECRET, SYSTEM_ACTOR);
+    store.create("PEM", pem, SYSTEM_ACTOR);
+    store.create("QUOTED", 'pa"ss\\word/x y', SYSTEM_ACTOR);
+    const edges = { edges: true };
+    // A tail that starts inside a value, a head that ends inside one, both, and whole values in between.
+    expect(store.maskSecrets(`${SECRET.slice(5)} rest`, edges)).toBe("*** rest");
+    expect(store.maskSecrets(`start ${SECRET.slice(0, 6)}`, edges)).toBe("start ***");
+    expect(store.maskSecrets(`${SECRET.slice(-4)} ${SECRET} ${SECRET.slice(0, 4)}`, edges)).toBe("*** *** ***");
+    // A tail cut inside a PEM key, a JSON-escaped value, a URL-encoded one.
+    expect(store.maskSecrets(`${pem.slice(30)}\ndone`, edges)).toBe("***\ndone");
+    expect(store.maskSecrets(`ss\\\\word/x y"}`, edges)).toBe('***"}');
+    expect(store.maskSecrets(`?p=${encodeURIComponent('pa"ss\\word/x y').slice(0, 8)}`, edges)).toBe("?p=***");
+    // Fewer than 4 characters, or not at an edge: left alone (without edges, only whole values are masked).
+    expect(store.maskSecrets(`${SECRET.slice(-3)} x ${SECRET.slice(0, 3)}`, edges)).toBe(`${SECRET.slice(-3)} x ${SECRET.slice(0, 3)}`);
+    expect(store.maskSecrets(`x ${SECRET.slice(5)} x`, edges)).toBe(`x ${SECRET.slice(5)} x`);
+    expect(store.maskSecrets(`${SECRET.slice(5)} rest`)).toBe(`${SECRET.slice(5)} rest`);
+    expect(store.maskSecrets("nothing secret here", edges)).toBe("nothing secret here");
+    // Deep: string values are edge-masked, keys only whole.
+    expect(store.maskSecretsDeep<unknown>({ out: [SECRET.slice(4), 7], [SECRET.slice(4)]: SECRET }, edges)).toEqual({ out: ["***", 7], [SECRET.slice(4)]: "***" });
   });
 
   test("the TaskLogger masks message and metadata before publishing, and before truncating a long line", async () => {

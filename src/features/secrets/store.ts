@@ -16,6 +16,17 @@ export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 export const MIN_SECRET_LENGTH = 4;
 export const MASK = "***";
 
+/** How masking treats text that may have been cut (see `maskSecrets`). */
+export interface MaskOptions {
+  /**
+   * The text may be a tail or a head of something longer (a command's last 64 KiB, a response body's
+   * first 1 MiB), so the cut can have landed inside a value: also mask a leading fragment that ends a
+   * value (or one of its forms) and a trailing fragment that starts one, of at least MIN_SECRET_LENGTH
+   * characters. Text that merely happens to begin or end that way is masked as well; that is the price.
+   */
+  edges?: boolean;
+}
+
 const TEMPLATE = /\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
 interface SecretRow {
@@ -44,6 +55,8 @@ export class SecretStore {
   #values = new Map<string, string>();
   #unreadable = new Set<string>();
   #masker: RegExp | null = null;
+  /** Every form the masker matches (longest first): what a fragment at a cut edge is compared with. */
+  #forms: string[] = [];
 
   constructor(
     private readonly db: Db,
@@ -104,6 +117,7 @@ export class SecretStore {
     }
     // Longest first, so a secret containing another is masked whole.
     const sorted = [...patterns].filter((p) => p.length > 0).sort((a, b) => b.length - a.length);
+    this.#forms = sorted;
     this.#masker = sorted.length ? new RegExp(sorted.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g") : null;
   }
 
@@ -207,20 +221,74 @@ export class SecretStore {
       throw invalid(`Unknown secret${missing.length > 1 ? "s" : ""}: ${missing.join(", ")}`, missing.map((name) => ({ field: `secrets.${name}`, message: "no such secret" })));
     }
     // Values only: a key is a name (an env variable, a header), not a place for a secret.
-    return mapStrings(params, (s) => s.replace(TEMPLATE, (_, name: string) => this.#values.get(name)!), false) as T;
+    return mapStrings(params, (s) => s.replace(TEMPLATE, (_, name: string) => this.#values.get(name)!), null) as T;
   }
 
-  /** `text` with every secret value replaced by ***. */
-  maskSecrets(text: string): string {
+  /**
+   * `text` with every secret value replaced by ***. With `edges`, the text may have been cut inside a
+   * value: a fragment at either end that could only be part of one is masked too (see MaskOptions).
+   */
+  maskSecrets(text: string, options: MaskOptions = {}): string {
     if (!this.#masker || !text) return text;
-    return text.replace(this.#masker, MASK);
+    if (!options.edges) return text.replace(this.#masker, MASK);
+    // Every range to hide, found in the original text (masking first could turn a cut value that overlaps
+    // a whole one into a fragment no longer recognisable), then replaced together.
+    const ranges: Array<[number, number]> = [];
+    const lead = Math.max(0, ...this.#forms.map((f) => leadingFragment(text, f)));
+    if (lead) ranges.push([0, lead]);
+    for (const m of text.matchAll(this.#masker)) ranges.push([m.index, m.index + m[0].length]);
+    const trail = Math.max(0, ...this.#forms.map((f) => trailingFragment(text, f)));
+    if (trail) ranges.push([text.length - trail, text.length]);
+    if (!ranges.length) return text;
+    ranges.sort((a, b) => a[0] - b[0]);
+    let out = "";
+    let at = 0;
+    let open: [number, number] | null = null;
+    for (const [start, end] of ranges) {
+      if (open && start < open[1]) {
+        open[1] = Math.max(open[1], end);
+        continue;
+      }
+      if (open) {
+        out += MASK;
+        at = open[1];
+      }
+      out += text.slice(at, start);
+      open = [start, end];
+    }
+    return out + MASK + text.slice(open![1]);
   }
 
-  /** A JSON value with every string masked (keys included): for results, metadata and the like. */
-  maskSecretsDeep<T>(value: T): T {
+  /**
+   * A JSON value with every string masked (keys included): for results, metadata and the like. With
+   * `edges`, string values (not keys: nothing cuts those) are treated as possibly cut (see MaskOptions).
+   */
+  maskSecretsDeep<T>(value: T, options: MaskOptions = {}): T {
     if (!this.#masker) return value;
-    return mapStrings(value, (s) => this.maskSecrets(s)) as T;
+    return mapStrings(value, (s) => this.maskSecrets(s, options), (k) => this.maskSecrets(k)) as T;
   }
+}
+
+/** How many leading characters of `text` (at least MIN_SECRET_LENGTH) are the end of `form`; 0 if none. */
+function leadingFragment(text: string, form: string): number {
+  if (text.length < MIN_SECRET_LENGTH) return 0;
+  const head = text.slice(0, MIN_SECRET_LENGTH);
+  // The first place the head occurs in the form gives the longest fragment.
+  for (let i = form.indexOf(head); i >= 0; i = form.indexOf(head, i + 1)) {
+    if (text.startsWith(form.slice(i))) return form.length - i;
+  }
+  return 0;
+}
+
+/** How many trailing characters of `text` (at least MIN_SECRET_LENGTH) are the start of `form`; 0 if none. */
+function trailingFragment(text: string, form: string): number {
+  if (text.length < MIN_SECRET_LENGTH) return 0;
+  const tail = text.slice(-MIN_SECRET_LENGTH);
+  // The last place the tail occurs in the form gives the longest fragment.
+  for (let j = form.lastIndexOf(tail); j >= 0; j = j > 0 ? form.lastIndexOf(tail, j - 1) : -1) {
+    if (text.endsWith(form.slice(0, j + MIN_SECRET_LENGTH))) return j + MIN_SECRET_LENGTH;
+  }
+  return 0;
 }
 
 /** Visits every string value (not keys) with its path: `command`, `args[1]`, `env.TOKEN`. */
@@ -230,11 +298,12 @@ function walkStrings(value: unknown, visit: (s: string, path: string) => void, p
   else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) walkStrings(v, visit, path ? `${path}.${k}` : k);
 }
 
-function mapStrings(value: unknown, map: (s: string) => string, keys = true): unknown {
+/** `value` with every string value mapped by `map` and every key by `mapKey` (kept as-is when null). */
+function mapStrings(value: unknown, map: (s: string) => string, mapKey: ((s: string) => string) | null = map): unknown {
   if (typeof value === "string") return map(value);
-  if (Array.isArray(value)) return value.map((v) => mapStrings(v, map, keys));
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, map, mapKey));
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [keys ? map(k) : k, mapStrings(v, map, keys)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [mapKey ? mapKey(k) : k, mapStrings(v, map, mapKey)]));
   }
   return value;
 }
