@@ -1,5 +1,7 @@
 // Server-Sent Events over a raw ReadableStream (lighter per connection than a generic stream helper),
-// with a heartbeat comment so proxies and Bun's idle timeout keep quiet streams open.
+// with a heartbeat comment so proxies and Bun's idle timeout keep quiet streams open. A guarded stream
+// also re-checks, at each heartbeat and whenever the guard says access may have changed, that whoever
+// opened it may still read it, and ends once they may not (an EventSource then reconnects: 401 / sign-in).
 export interface SseWriter {
   /** Sends one event; `id` lets a reconnecting client resume with Last-Event-ID. */
   send(event: string, data: unknown, id?: string | number): void;
@@ -7,6 +9,16 @@ export interface SseWriter {
   sendRaw(frame: Uint8Array): void;
   close(): void;
   readonly closed: boolean;
+}
+
+/** Who may keep a stream open: see accessGuard() (src/features/auth/principals.ts). */
+export interface StreamGuard {
+  /** Whether the stream may go on. */
+  allowed(): boolean;
+  /** Calls `recheck` whenever `allowed()` may have changed; returns the unsubscribe. */
+  watch(recheck: () => void): () => void;
+  /** How often to call `allowed()` anyway: a guarded stream's heartbeat interval. */
+  intervalMs: number;
 }
 
 const encoder = new TextEncoder();
@@ -23,10 +35,20 @@ export function encodeSseFrame(event: string, data: string, id?: string | number
 export function sseResponse(
   signal: AbortSignal,
   start: (sse: SseWriter) => (() => void) | void,
-  opts: { heartbeatMs?: number; retryMs?: number } = {},
+  opts: { heartbeatMs?: number; retryMs?: number; guard?: StreamGuard } = {},
 ): Response {
+  const { guard } = opts;
+  // Fails closed: a check that throws (the database going away at shutdown) ends the stream too.
+  const denied = () => {
+    try {
+      return guard !== undefined && !guard.allowed();
+    } catch {
+      return true;
+    }
+  };
   let cleanup: (() => void) | void;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let unwatch: (() => void) | undefined;
   let closed = false;
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -34,6 +56,7 @@ export function sseResponse(
         if (closed) return;
         closed = true;
         clearInterval(heartbeat);
+        unwatch?.();
         signal.removeEventListener("abort", finish);
         try {
           cleanup?.();
@@ -64,13 +87,29 @@ export function sseResponse(
         },
       };
       controller.enqueue(encoder.encode(`retry: ${opts.retryMs ?? 2000}\n\n`));
+      // Access withdrawn: say so first (`bye`, which the pages' `sse-close="bye"` closes the EventSource
+      // on, so the browser neither reports an error nor reconnects), then end the stream.
+      const withdraw = () => {
+        try {
+          controller.enqueue(encoder.encode("event: bye\ndata: access withdrawn\n\n"));
+        } catch {
+          // the client has gone already
+        }
+        finish();
+      };
       heartbeat = setInterval(() => {
+        if (denied()) return withdraw();
         try {
           controller.enqueue(encoder.encode(": keep-alive\n\n"));
         } catch {
           finish();
         }
-      }, opts.heartbeatMs ?? 15_000);
+      }, opts.heartbeatMs ?? guard?.intervalMs ?? 15_000);
+      if (guard) {
+        unwatch = guard.watch(() => {
+          if (!closed && denied()) withdraw();
+        });
+      }
       signal.addEventListener("abort", finish);
       cleanup = start(writer);
       if (closed) cleanup?.();
@@ -78,6 +117,7 @@ export function sseResponse(
     cancel() {
       closed = true;
       clearInterval(heartbeat);
+      unwatch?.();
       cleanup?.();
     },
   });

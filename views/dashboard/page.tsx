@@ -172,7 +172,7 @@ export const DashboardPage: FC<DashboardPageProps> = ({ version, newTask, ...liv
         </>
       }
     />
-    <div sse-connect={`/events?topics=dashboard&v=${version}`}>
+    <div sse-close="bye" sse-connect={`/events?topics=dashboard&v=${version}`}>
       <DashboardLive {...live} />
     </div>
     <NewTaskDialog {...newTask} />

@@ -171,7 +171,7 @@ export const PlanPage: FC<PlanPageProps> = ({ plan, nodes, run, runs, version })
       <h2 id="runs-title" class="border-b border-line px-4 py-2 font-semibold">
         Runs
       </h2>
-      <div sse-connect={`/events?topics=plans&v=${version}`}>
+      <div sse-close="bye" sse-connect={`/events?topics=plans&v=${version}`}>
         <RunList {...runs} />
       </div>
     </section>

@@ -120,7 +120,7 @@ export const PlansPage: FC<PlanListProps & { version: number }> = ({ version, ..
         <Spinner />
       </span>
     </form>
-    <div sse-connect={`/events?topics=plans&v=${version}`}>
+    <div sse-close="bye" sse-connect={`/events?topics=plans&v=${version}`}>
       <PlanCards {...list} />
     </div>
   </>

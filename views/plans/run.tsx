@@ -139,6 +139,7 @@ export const RunLive: FC<RunLiveProps> = (props) => {
     <div
       id="run-live"
       class="flex flex-col gap-4"
+      sse-close="bye"
       sse-connect={`/events?topics=${topics.join(",")}&v=${version}&after=${after}`}
       hx-get={self}
       hx-trigger="sse:execution, reselect from:body"

@@ -251,6 +251,7 @@ export const TaskLive: FC<TaskLiveProps> = ({ detail, log, level, version, pinne
     <div
       id="task-live"
       class="flex flex-col gap-4"
+      sse-close="bye"
       sse-connect={`/events?topics=${topics.join(",")}&v=${version}&after=${after}`}
       hx-get={self}
       hx-trigger="sse:execution"

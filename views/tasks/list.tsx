@@ -184,7 +184,7 @@ export const TasksPage: FC<TasksPageProps> = ({ taskTypes, version, newTask, ...
           </span>
         </div>
       </form>
-      <div sse-connect={`/events?topics=tasks&v=${version}`}>
+      <div sse-close="bye" sse-connect={`/events?topics=tasks&v=${version}`}>
         <TaskList {...list} />
       </div>
       <NewTaskDialog {...newTask} />

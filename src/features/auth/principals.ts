@@ -1,8 +1,10 @@
 // Who a request is: the Principal, and the short-lived cache of the rows behind it (users, sessions,
 // API keys) that keeps authentication to a map lookup per request. Any change that could take access
-// away (deactivate, role change, logout, revoke) clears it, so such changes apply to the next request.
+// away (deactivate, role change, logout, revoke) clears it, so such changes apply to the next request —
+// and, through its listeners, to the event streams and long-polls already open (see accessGuard()).
 import type { Db } from "../../db/client.ts";
 import type { ApiKeyScope, Role } from "../../db/schema.ts";
+import type { StreamGuard } from "../../http/sse.ts";
 
 export interface Principal {
   kind: "user" | "api_key";
@@ -39,6 +41,12 @@ export interface CachedKey {
   usedWrittenAt: number | null;
 }
 
+/**
+ * How often an open stream re-checks its principal anyway, for changes made behind this process's back
+ * (the CLI): such a change then ends the stream within this plus the cache TTL.
+ */
+export const STREAM_RECHECK_MS = 15_000;
+
 /** How often a key's last_used_at is written: often enough to read "used a minute ago", never per request. */
 export const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 
@@ -46,6 +54,12 @@ export class PrincipalCache {
   #users = new Map<string, CachedUser>();
   #sessions = new Map<string, CachedSession>();
   #keys = new Map<string, CachedKey>();
+  /** Whether a key (by id) is unrevoked: what an open stream re-checks (it has no key hash). */
+  #keyIds = new Map<string, { alive: boolean; until: number }>();
+  #clearListeners = new Set<() => void>();
+  #notifyQueued = false;
+  /** How often open streams re-check their principal (STREAM_RECHECK_MS; tests shorten it). */
+  streamRecheckMs = STREAM_RECHECK_MS;
 
   /**
    * `ttlMs` bounds how stale an entry may get when the database is changed behind this process's back
@@ -106,6 +120,36 @@ export class PrincipalCache {
     return entry;
   }
 
+  /** Whether the key with this id exists and is not revoked. */
+  apiKeyAlive(id: string, now: number): boolean {
+    const hit = this.#keyIds.get(id);
+    if (hit && hit.until > now) return hit.alive;
+    const row = this.db.sqlite.query<{ n: number }, [string]>("SELECT 1 AS n FROM api_keys WHERE id = ? AND revoked_at IS NULL").get(id);
+    // Bounded by the keys that exist (ids come from authenticated principals, not from the request).
+    this.#keyIds.set(id, { alive: row !== null, until: now + this.ttlMs });
+    return row !== null;
+  }
+
+  /**
+   * Whether a principal resolved earlier may still act: its user active, its session alive, its API key
+   * unrevoked. A role change is not looked at (every role may read what a stream shows).
+   */
+  stillValid(principal: Principal, now: number): boolean {
+    const user = this.user(principal.userId, now);
+    if (!user || !user.active) return false;
+    if (principal.kind === "api_key") return principal.keyId !== undefined && this.apiKeyAlive(principal.keyId, now);
+    return principal.sessionId === undefined || this.sessionAlive(principal.sessionId, principal.userId, now);
+  }
+
+  /**
+   * Calls `fn` after every clear() (once per burst of clears, after the current task, so the change that
+   * cleared is committed); returns the unsubscribe.
+   */
+  onClear(fn: () => void): () => void {
+    this.#clearListeners.add(fn);
+    return () => this.#clearListeners.delete(fn);
+  }
+
   /** Records a key's use, writing last_used_at only when the last write is a minute old. */
   touchApiKey(key: CachedKey, now: number): void {
     if (key.usedWrittenAt !== null && now - key.usedWrittenAt < LAST_USED_WRITE_INTERVAL_MS) return;
@@ -119,5 +163,57 @@ export class PrincipalCache {
     this.#sessions.clear();
     // Keep the last-used bookkeeping: only drop the cached validity.
     for (const key of this.#keys.values()) key.until = 0;
+    this.#keyIds.clear();
+    if (this.#notifyQueued || this.#clearListeners.size === 0) return;
+    this.#notifyQueued = true;
+    queueMicrotask(() => {
+      this.#notifyQueued = false;
+      for (const fn of [...this.#clearListeners]) {
+        try {
+          fn();
+        } catch {
+          // one listener's failure must not keep the others from hearing of the change
+        }
+      }
+    });
   }
+}
+
+/**
+ * The guard of a stream or long-poll opened by `principal`: it ends once the principal is no longer
+ * valid — at once for changes made through this server (they clear the cache), otherwise within
+ * `streamRecheckMs` plus the cache TTL. None for an anonymous request (public routes need none).
+ */
+export function accessGuard(cache: PrincipalCache, principal: Principal | undefined, clock: () => number): StreamGuard | undefined {
+  if (!principal) return undefined;
+  return {
+    allowed: () => cache.stillValid(principal, clock()),
+    watch: (recheck) => cache.onClear(recheck),
+    intervalMs: cache.streamRecheckMs,
+  };
+}
+
+/** Calls `onLost` (once) when the guarded principal loses access; returns the stop function. */
+export function watchAccess(guard: StreamGuard, onLost: () => void): () => void {
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+    clearInterval(timer);
+    unwatch();
+  };
+  const allowed = () => {
+    try {
+      return guard.allowed();
+    } catch {
+      return false; // fail closed
+    }
+  };
+  const recheck = () => {
+    if (stopped || allowed()) return;
+    stop();
+    onLost();
+  };
+  const timer = setInterval(recheck, guard.intervalMs);
+  const unwatch = guard.watch(recheck);
+  return stop;
 }

@@ -6,6 +6,7 @@ import { levelAtLeast } from "../../engine/task-logger.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { route } from "../../http/openapi.ts";
 import { sseResponse } from "../../http/sse.ts";
+import { accessGuard } from "../auth/principals.ts";
 import { listOf, Pagination } from "../tasks/schemas.ts";
 import { ExecutionOut, getExecution, listExecutions, LogLineOut } from "./service.ts";
 
@@ -55,6 +56,8 @@ export const executionsApi = new Hono<AppEnv>()
       return c.json({ items, next_after: items.at(-1)?.seq ?? after, finished: execution.status !== "running" });
     }
     c.get("holdOpen")();
+    const auth = c.get("auth");
+    const guard = accessGuard(auth.principals, c.get("principal"), auth.clock);
     return sseResponse(c.req.raw.signal, (sse) => {
       let last = after;
       const live: Array<{ seq: number; send: () => void }> = [];
@@ -99,7 +102,7 @@ export const executionsApi = new Hono<AppEnv>()
         offLog();
         offEnd();
       };
-    });
+    }, { guard }); // ends once the caller's key is revoked, user deactivated or session ended
   });
 
 function toJsonLine(l: { execution_id?: string; executionId?: string; seq: number; level: string; message: string; metadata: unknown; ts: number }) {

@@ -9,10 +9,13 @@
 // its SSE id is the last seq, and the stream first replays the lines after `after` (or Last-Event-ID).
 // `v` is the hub version the page was rendered at: topics that changed since are sent at once, so
 // nothing falls between rendering a page and opening its stream, nor during a reconnect.
+// The stream ends once its user is deactivated or signed out (or its API key revoked): the EventSource
+// then reconnects and is sent to sign in.
 import { Hono } from "hono";
 import type { AppEnv } from "../../http/context.ts";
 import { invalid } from "../../http/errors.ts";
 import { encodeSseFrame, sseResponse } from "../../http/sse.ts";
+import { accessGuard } from "../auth/principals.ts";
 import { renderLogLines } from "../../../views/tasks/logs.tsx";
 import type { LogLine } from "../../engine/task-logger.ts";
 import { TOPIC_PATTERN, type LiveHub, type Topic } from "./hub.ts";
@@ -47,6 +50,8 @@ export const liveRoutes = new Hono<AppEnv>().get("/events", (c) => {
 
   c.get("holdOpen")();
   const { logger } = c.var;
+  const auth = c.get("auth");
+  const guard = accessGuard(auth.principals, c.get("principal"), auth.clock);
   return sseResponse(c.req.raw.signal, (sse) => {
     const sub = { write: (frame: Uint8Array) => sse.sendRaw(frame), after };
     // Subscribe before reading the history so no line falls between the two; the hub skips seq <= after.
@@ -69,5 +74,5 @@ export const liveRoutes = new Hono<AppEnv>().get("/events", (c) => {
       }
     }
     return off;
-  });
+  }, { guard });
 });

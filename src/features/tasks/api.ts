@@ -2,9 +2,11 @@
 import { Hono } from "hono";
 
 import type { EngineDeps } from "../../engine/lifecycle.ts";
+import { accessGuard, watchAccess } from "../auth/principals.ts";
 import { actingOf } from "../auth/request.ts";
 import { dependenciesOf, taskToJson } from "../../engine/task-record.ts";
 import type { AppEnv } from "../../http/context.ts";
+import { AppError } from "../../http/errors.ts";
 import { route } from "../../http/openapi.ts";
 import { sseResponse } from "../../http/sse.ts";
 import { CreateTaskBody, ListTasksQuery, listOf, TaskOut, UpdateTaskBody, WaitQuery } from "./schemas.ts";
@@ -58,6 +60,10 @@ const events = route({
   responses: { 200: "text/event-stream" },
 });
 
+/** A long-poll whose caller lost access while it waited (key revoked, user deactivated, session ended). */
+const accessWithdrawn = () =>
+  new AppError(401, "unauthorized", "Access was withdrawn while waiting (revoked key, deactivated user or ended session)", [], { "WWW-Authenticate": 'Bearer realm="agentvine"' });
+
 export const tasksApi = new Hono<AppEnv>()
   .post(create.spec.path, ...create.json, async (c) => {
     const { submitter, config } = c.var;
@@ -83,13 +89,27 @@ export const tasksApi = new Hono<AppEnv>()
   .get(wait.spec.path, wait.query, async (c) => {
     c.get("holdOpen")();
     const { timeout } = c.req.valid("query");
-    return c.json(await c.get("waiters").wait(c.req.param("id"), timeout * 1000, c.req.raw.signal));
+    const auth = c.get("auth");
+    const guard = accessGuard(auth.principals, c.get("principal"), auth.clock);
+    if (!guard) return c.json(await c.get("waiters").wait(c.req.param("id"), timeout * 1000, c.req.raw.signal));
+    // Up to 300 s: a caller whose access is withdrawn meanwhile gets a 401 then, not the task.
+    const lost = new AbortController();
+    const stop = watchAccess(guard, () => lost.abort());
+    try {
+      const task = await c.get("waiters").wait(c.req.param("id"), timeout * 1000, AbortSignal.any([c.req.raw.signal, lost.signal]));
+      if (lost.signal.aborted) throw accessWithdrawn();
+      return c.json(task);
+    } finally {
+      stop();
+    }
   })
   .get(events.spec.path, (c) => {
     const { deps } = c.var;
     const id = c.req.param("id");
     const initial = getTask(deps, id); // 404 before the stream opens
     c.get("holdOpen")();
+    const auth = c.get("auth");
+    const guard = accessGuard(auth.principals, c.get("principal"), auth.clock);
     return sseResponse(c.req.raw.signal, (sse) => {
       sse.send("task", initial);
       const offs = [
@@ -115,6 +135,6 @@ export const tasksApi = new Hono<AppEnv>()
         }),
       ];
       return () => offs.forEach((off) => off());
-    });
+    }, { guard }); // ends once the caller's key is revoked, user deactivated or session ended
   });
 
