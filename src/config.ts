@@ -59,6 +59,8 @@ export const ServeConfigSchema = z.object({
     .default("")
     .transform((s) => s.split(",").map((c) => c.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,62}$/, "capability labels are lowercase letters, digits, . _ : -"))),
+  /** The least role that may run commands on the server's host (`shell` tasks): they can read its data dir and keys. */
+  shellRole: z.enum(["operator", "admin"]).default("admin"),
   /** After the first (admin) account, anyone may register — as a viewer. */
   openRegistration: bool.default(false),
   /** Lifetime of a Bearer access token. */
@@ -101,6 +103,7 @@ const SERVE_FLAGS = {
   "default-max-retries": ["defaultMaxRetries", "AGENTVINE_DEFAULT_MAX_RETRIES"],
   "db-synchronous": ["dbSynchronous", "AGENTVINE_DB_SYNCHRONOUS"],
   capabilities: ["capabilities", "AGENTVINE_CAPABILITIES"],
+  "shell-role": ["shellRole", "AGENTVINE_SHELL_ROLE"],
   "open-registration": ["openRegistration", "AGENTVINE_OPEN_REGISTRATION"],
   "access-token-ttl": ["accessTokenTtlSeconds", "AGENTVINE_ACCESS_TOKEN_TTL"],
   "rate-limit": ["rateLimit", "AGENTVINE_RATE_LIMIT"],

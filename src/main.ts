@@ -41,6 +41,7 @@ serve options (each also an environment variable):
   --db-synchronous M    AGENTVINE_DB_SYNCHRONOUS (NORMAL|FULL)
   --capabilities a,b    AGENTVINE_CAPABILITIES (labels of the local threads)
   --open-registration B AGENTVINE_OPEN_REGISTRATION (false; true lets anyone register as a viewer)
+  --shell-role ROLE     AGENTVINE_SHELL_ROLE (admin; operator lets operators run shell tasks on this host)
   --access-token-ttl S  AGENTVINE_ACCESS_TOKEN_TTL (900)
   --rate-limit N        AGENTVINE_RATE_LIMIT (3000 API requests a minute per address and account; 0 = off)
   --auth-rate-limit N   AGENTVINE_AUTH_RATE_LIMIT (20 a minute per address on /api/v1/auth/*)

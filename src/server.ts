@@ -41,7 +41,7 @@ export type StartOptions = Pick<
   ServeConfig,
   "port" | "host" | "dataDir" | "dbPath" | "workers" | "shutdownGraceSeconds" | "maxBodyBytes" | "defaultTimeoutSeconds" | "defaultMaxRetries" | "dbSynchronous"
 > &
-  Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey">> & {
+  Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole">> & {
     capabilities?: string[];
     reapIntervalMs?: number;
     threadUrl?: URL;
@@ -114,6 +114,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
       defaultMaxRetries: config.defaultMaxRetries,
       maxBodyBytes: config.maxBodyBytes,
       dataDir: config.dataDir,
+      shellRole: config.shellRole ?? "admin",
     },
     logger,
     waiters,

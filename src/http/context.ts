@@ -11,7 +11,7 @@ import type { WorkerPool } from "../runtime/pool.ts";
 import type { AppError } from "./errors.ts";
 import type { TokenBuckets } from "./rate-limit.ts";
 
-export type AppConfig = Pick<ServeConfig, "defaultTimeoutSeconds" | "defaultMaxRetries" | "maxBodyBytes" | "dataDir">;
+export type AppConfig = Pick<ServeConfig, "defaultTimeoutSeconds" | "defaultMaxRetries" | "maxBodyBytes" | "dataDir" | "shellRole">;
 
 export interface AppServices {
   deps: EngineDeps;

@@ -28,7 +28,10 @@ export const ShellParams = z.strictObject({
 
 type Params = z.infer<typeof ShellParams>;
 
-/** Keeps the last TAIL_BYTES characters of a stream. */
+/**
+ * Keeps the last TAIL_BYTES characters of a stream. The cut does not know the secrets, so it can start
+ * the tail inside a value: the pool masks such a leading fragment along with whole values.
+ */
 class Tail {
   text = "";
   push(chunk: string) {
@@ -114,6 +117,7 @@ async function run(ctx: TaskContext<Params>) {
 
 export default defineTaskType({
   name: "shell",
+  runsOnHost: true,
   description: "Runs a command in the execution's workspace; non-zero exit fails the task",
   params: ShellParams,
   run,

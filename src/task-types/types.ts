@@ -64,6 +64,11 @@ export interface TaskType<S extends z.ZodType = z.ZodType> {
    * status follows its child tasks (a plan run), and it cannot be submitted through POST /tasks.
    */
   kind?: "thread" | "parent";
+  /**
+   * Runs commands of the submitter's choosing on the host, as the server's OS user — which can read the
+   * data dir (database, keys). Only roles at or above `--shell-role` (admin by default) may submit it.
+   */
+  runsOnHost?: boolean;
   /** Runs in a worker thread. Return the result (or a TaskOutput via `output()`), throw to fail. */
   run(ctx: TaskContext<z.infer<S>>): Promise<unknown> | unknown;
 }

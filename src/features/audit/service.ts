@@ -2,6 +2,7 @@
 // UPDATE); recordAudit is synchronous, so a caller can write the event in the transaction of the change.
 import type { Db } from "../../db/client.ts";
 import type { ActorType, AuditEventRow } from "../../db/schema.ts";
+import { AppError } from "../../http/errors.ts";
 import type { Principal } from "../auth/principals.ts";
 
 export interface AuditDeps {
@@ -33,11 +34,23 @@ export interface Acting {
   /** The user behind the actor (an API key acts as its creator); null for the system. */
   userId: string | null;
   ip: string | null;
+  /** May submit task types that run commands on the server's host (`shell`); absent = no limit (system, CLI). */
+  hostCommands?: boolean;
 }
 
 /** Records `action` on `resource` by `acting`, if someone is acting (engine-internal calls pass nothing). */
 export function audited(deps: AuditDeps, acting: Acting | undefined, action: string, resource: { type: string; id?: string | null }, details?: Record<string, unknown>): void {
   if (acting) recordAudit(deps, { actor: acting.actor, action, resource, ip: acting.ip, details: details ?? null });
+}
+
+/** 403 unless `acting` may submit a task of `taskType` (one that runs commands on the host needs --shell-role). */
+export function assertMayRun(acting: Acting | undefined, taskType: string, runsOnHost: boolean, where = ""): void {
+  if (!runsOnHost || !acting || acting.hostCommands !== false) return;
+  throw new AppError(
+    403,
+    "forbidden",
+    `${where}'${taskType}' tasks run commands on the server's host, which can read its database and keys: they need the role set by --shell-role (admin unless an admin allows operators)`,
+  );
 }
 
 export interface AuditEvent {

@@ -5,12 +5,18 @@ import { clientIp } from "../../http/client-ip.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { rateLimit } from "../../http/rate-limit.ts";
 import { actorOf, type Acting } from "../audit/service.ts";
+import { hasRole } from "./middleware.ts";
 import type { ClientMeta } from "./sessions.ts";
 
 /** The request's principal as the actor of what it changes: for `created_by` and the audit log. */
 export function actingOf(c: Context<AppEnv>): Acting {
   const principal = c.get("principal");
-  return { actor: actorOf(principal), userId: principal?.userId ?? null, ip: clientIp(c, c.get("auth").settings.trustProxy) };
+  return {
+    actor: actorOf(principal),
+    userId: principal?.userId ?? null,
+    ip: clientIp(c, c.get("auth").settings.trustProxy),
+    hostCommands: hasRole(principal, c.get("config").shellRole),
+  };
 }
 
 export function clientMeta(c: Context<AppEnv>): ClientMeta & { ip: string } {

@@ -1,12 +1,13 @@
 // Plans: named, versioned sequences or DAGs of steps; a run is a parent task of type `plan` with
 // one child task per step and the dependency edges as task dependencies.
-import { audited, type Acting } from "../audit/service.ts";
+import { assertMayRun, audited, type Acting } from "../audit/service.ts";
 import type { Db } from "../../db/client.ts";
 import type { Priority } from "../../db/schema.ts";
 import { submitTasks, type EngineDeps, type NewTask } from "../../engine/lifecycle.ts";
 import { iso, parseTaskRow, taskToJson, type TaskJson } from "../../engine/task-record.ts";
 import { findTemplates, renderTemplates, dig, TemplateError } from "../../engine/templates.ts";
 import { conflict, invalid, notFound, type ErrorDetail } from "../../http/errors.ts";
+import { getTaskType } from "../../task-types/index.ts";
 import type { PlanBody, RunBody, StepBody } from "./schemas.ts";
 import { effectiveDependencies, paramIssues, validatePlan } from "./validate.ts";
 
@@ -179,6 +180,7 @@ export function runPlan(deps: EngineDeps, idOrName: string, body: RunBody, defau
   const plan = requirePlan(db, idOrName);
   const steps = stepsOf(db, plan.id, plan.version)!;
   const inputs = body.inputs ?? {};
+  for (const step of steps) assertMayRun(acting, step.task_type, getTaskType(step.task_type)?.runsOnHost === true, `step '${step.name}': `);
 
   const missing: ErrorDetail[] = [];
   for (const step of steps) {

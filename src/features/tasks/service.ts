@@ -15,7 +15,7 @@ import {
 import { conflict, invalid, notFound, zodDetails } from "../../http/errors.ts";
 import { requeueWithPriority } from "../../queue/work-orders.ts";
 import { getTaskType, TASK_TYPES } from "../../task-types/index.ts";
-import { audited, type Acting } from "../audit/service.ts";
+import { assertMayRun, audited, type Acting } from "../audit/service.ts";
 import type { CreateTaskBody, ListTasksQuery, UpdateTaskBody } from "./schemas.ts";
 
 export interface TaskDefaults {
@@ -58,6 +58,7 @@ export function toNewTask(body: CreateTaskBody, defaults: TaskDefaults, createdB
 
 /** Validates and submits one task; concurrent submissions share one commit (resolves after it). */
 export async function createTask(submitter: SubmitBatcher, deps: EngineDeps, body: CreateTaskBody, defaults: TaskDefaults, acting?: Acting): Promise<TaskJson> {
+  assertMayRun(acting, body.task_type, getTaskType(body.task_type)?.runsOnHost === true);
   const task = await submitter.submit(toNewTask(body, defaults, acting?.userId ?? null), (id) =>
     audited(deps, acting, "task.created", { type: "task", id }, { title: body.title, task_type: body.task_type }),
   );
