@@ -5,10 +5,12 @@ import m0000 from "../../migrations/0000_init.sql" with { type: "text" };
 import m0001 from "../../migrations/0001_plans.sql" with { type: "text" };
 import m0002 from "../../migrations/0002_auth.sql" with { type: "text" };
 import m0003 from "../../migrations/0003_password_resets.sql" with { type: "text" };
+import m0004 from "../../migrations/0004_audit_no_delete.sql" with { type: "text" };
 
 export const MIGRATIONS: ReadonlyArray<{ tag: string; sql: string }> = [
   { tag: "0000_init", sql: m0000 },
   { tag: "0001_plans", sql: m0001 },
   { tag: "0002_auth", sql: m0002 },
   { tag: "0003_password_resets", sql: m0003 },
+  { tag: "0004_audit_no_delete", sql: m0004 },
 ];

@@ -57,7 +57,7 @@ describe("GET /audit", () => {
     expect((await server.api("/audit?since=yesterday", bearer(admin.access_token))).status).toBe(400);
   });
 
-  test("entries cannot be edited: no route changes them, and the database refuses an UPDATE", async () => {
+  test("entries cannot be edited: no route changes them, and the database refuses an UPDATE or a DELETE", async () => {
     const { server, admin, audit } = await scenario();
     const before = await audit();
     const id = before.items[0]!.id;
@@ -72,6 +72,7 @@ describe("GET /audit", () => {
       expect({ method, path, status: res.status }).toEqual({ method, path, status: 404 });
     }
     expect(() => server.db.sqlite.run("UPDATE audit_events SET action = 'forged' WHERE id = ?", [id])).toThrow("audit events are append-only");
+    expect(() => server.db.sqlite.run("DELETE FROM audit_events WHERE id = ?", [id])).toThrow("audit events are append-only");
     expect(await audit()).toEqual(before);
   });
 
