@@ -13,7 +13,8 @@ Commands:
                  create a key owned by USERNAME and print it (shown this once, stored only as a hash):
                  worker keys serve the queue and worker endpoints, api keys act as USERNAME on the API
   list [--all]   the keys (--all: revoked ones too) with their owner and last use
-  revoke ID      the next request made with the key is refused
+  revoke ID      refused from then on (a running server notices within 30 s: its cache; the API and
+                 the API keys page revoke at once)
 
 ${OFFLINE_HELP}`;
 
