@@ -11,6 +11,7 @@ import {
   completeWorkOrder,
   enqueueWorkOrders,
   expireUnclaimed,
+  extendLeases,
   failWorkOrder,
   getWorkOrder,
   releaseExpiredLeases,
@@ -239,6 +240,25 @@ describe("reaping and capabilities", () => {
     expect(String((released.errors[0] as { error: string }).error)).toContain("lease expired (worker w1");
     expect(getWorkOrder(db, "b-long")!.status).toBe("claimed");
     expect(claimOne(db, "w3", T0 + 1000)!.id).toBe("a-short");
+  });
+
+  test("extendLeases keeps a live lease alive, but not one that ran out or moved to another worker", () => {
+    const { db } = freshDeps();
+    enqueueWorkOrders(db, [order({ id: "a" }), order({ id: "b" }), order({ id: "c" })], T0);
+    claimWorkOrders(db, { workerId: "w1", limit: 2, now: T0, leaseMs: 1000 }); // a, b
+    claimWorkOrders(db, { workerId: "w2", limit: 1, now: T0, leaseMs: 1000 }); // c
+
+    // w1 heartbeats at 900 ms for a and b (and claims c, which is not its own): a and b live on.
+    expect(extendLeases(db, "w1", ["a", "b", "c"], T0 + 900 + 1000, T0 + 900).sort()).toEqual(["a", "b"]);
+    expect(releaseExpiredLeases(db, T0 + 1500).map((r) => r.id)).toEqual(["c"]);
+    expect(getWorkOrder(db, "a")).toMatchObject({ status: "claimed", lease_until: T0 + 1900 });
+    // A heartbeat after the lease ran out extends nothing, even before the reaper got there.
+    expect(extendLeases(db, "w1", ["a"], T0 + 3000, T0 + 1900)).toEqual([]);
+    expect(releaseExpiredLeases(db, T0 + 1900).map((r) => r.id).sort()).toEqual(["a", "b"]);
+    // Re-claimed by w3: w1's heartbeat cannot take it back.
+    claimWorkOrders(db, { workerId: "w3", limit: 3, now: T0 + 2000, leaseMs: 1000 });
+    expect(extendLeases(db, "w1", ["a", "b"], T0 + 5000, T0 + 2100)).toEqual([]);
+    expect(extendLeases(db, "w3", [], T0 + 5000, T0 + 2100)).toEqual([]);
   });
 
   test("expireUnclaimed expires never-claimed orders past expires_at, and nothing else", () => {

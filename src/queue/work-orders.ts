@@ -235,6 +235,23 @@ export function releaseExpiredLeases(db: Db, now: number, exceptWorkerId: string
     .all({ now, except: exceptWorkerId });
 }
 
+/**
+ * A heartbeat: moves the lease of each order `workerId` still holds (of `ids`) to `leaseUntil`, and
+ * answers the ids it extended. An order whose lease already ran out, or that another worker holds
+ * now, is not extended — the worker learns it lost that order (its late completion will be refused).
+ */
+export function extendLeases(db: Db, workerId: string, ids: string[], leaseUntil: number, now: number): string[] {
+  if (ids.length === 0) return [];
+  return db.sqlite
+    .query<{ id: string }, Record<string, string | number>>(
+      `UPDATE work_orders SET lease_until = max(lease_until, $until), updated_at = $now
+        WHERE status = 'claimed' AND claimed_by = $worker AND lease_until > $now AND id IN (SELECT value FROM json_each($ids))
+      RETURNING id`,
+    )
+    .all({ worker: workerId, until: leaseUntil, now, ids: JSON.stringify(ids) })
+    .map((r) => r.id);
+}
+
 /** Returns the orders a given worker holds to the queue (its process restarted or is shutting down). */
 export function releaseWorkerLeases(db: Db, workerId: string, reason: string, now: number, ids?: string[]): ReleasedOrder[] {
   const filter = ids ? `AND id IN (SELECT value FROM json_each($ids))` : "";
