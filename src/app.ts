@@ -25,6 +25,8 @@ import { secretsApi } from "./features/secrets/api.ts";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
 import { taskRoutes } from "./features/tasks/routes.tsx";
+import { workersApi } from "./features/workers/api.ts";
+import { workerRoutes } from "./features/workers/routes.tsx";
 import { userRoutes } from "./features/auth/users-routes.tsx";
 import { apiKeyRoutes } from "./features/auth/api-keys-routes.tsx";
 import { auditRoutes } from "./features/audit/routes.tsx";
@@ -71,14 +73,17 @@ export function createApp(services: AppServices) {
     }),
   );
   // Who is calling, then whether the matched route's declared rule lets them: every route has one.
-  api.use(ipRateLimit);
+  // Signed-in callers are limited per account; the rest (anonymous, or with credentials that failed)
+  // per address.
   api.use(authenticate({ optional: true }));
+  api.use(ipRateLimit);
   api.use(accountRateLimit);
   api.use(authorize(accessOf, "/api/v1"));
   api.route("/", systemApi);
   api.route("/", tasksApi);
   api.route("/", executionsApi);
   api.route("/", queueApi);
+  api.route("/", workersApi);
   api.route("/", plansApi);
   api.route("/", authApi);
   api.route("/", usersApi);
@@ -126,6 +131,7 @@ export function createApp(services: AppServices) {
   ui.route("/", dashboardRoutes);
   ui.route("/tasks", taskRoutes);
   ui.route("/plans", planRoutes);
+  ui.route("/workers", workerRoutes);
   ui.route("/users", userRoutes);
   ui.route("/api-keys", apiKeyRoutes);
   ui.route("/audit", auditRoutes);

@@ -18,6 +18,7 @@ import { createAuth, type AuthSettings } from "./features/auth/deps.ts";
 import { parseSecretsKey } from "./features/secrets/key.ts";
 import { SecretStore } from "./features/secrets/store.ts";
 import { TaskWaiters } from "./features/tasks/service.ts";
+import { startLocalWorker } from "./features/workers/local.ts";
 import type { AppServices, RateLimits } from "./http/context.ts";
 import { perMinute, TokenBuckets } from "./http/rate-limit.ts";
 import { WorkerPool } from "./runtime/pool.ts";
@@ -82,7 +83,6 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   const logger = new TaskLogger({ db, bus, secrets, logDir: join(config.dataDir, "logs") });
   const workerId = localWorkerId();
   const startedAt = Date.now();
-  upsertLocalWorker(db, workerId, config.workers, config.capabilities ?? [], startedAt);
 
   // Whatever this server's threads held when it last died is not running anymore: run it again.
   const recovered = releaseWorker(deps, workerId, "the server stopped while the task ran; requeued at restart");
@@ -148,7 +148,8 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
       log.error("reaper pass failed:", err);
     }
   }, config.reapIntervalMs ?? 1000);
-  const heartbeat = setInterval(() => touchLocalWorker(db, workerId, pool), 10_000);
+  // The server's threads are the `local` worker of the registry, heartbeated (with the registry's clock) from here.
+  const localWorker = startLocalWorker({ ...deps, clock }, { id: workerId, threads: config.workers, capabilities: config.capabilities ?? [], version: VERSION });
 
   let stopping: Promise<{ requeued: number }> | null = null;
   const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
@@ -161,13 +162,12 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     stop(graceSeconds = config.shutdownGraceSeconds) {
       stopping ??= (async () => {
         clearInterval(reaper);
-        clearInterval(heartbeat);
+        localWorker.stop();
         const requeued = pool ? await pool.stop(graceSeconds * 1000) : 0;
         await server.stop(true);
         waiters.close();
         await logger.stop();
         await checkpointer.stop();
-        db.sqlite.query("UPDATE workers SET status = 'offline', updated_at = ? WHERE id = ?").run(Date.now(), workerId);
         db.close();
         return { requeued };
       })();
@@ -203,22 +203,4 @@ function rateLimits(perMinuteApi: number, perMinuteAuth: number, clock: () => nu
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function upsertLocalWorker(db: Db, id: string, threads: number, capabilities: string[], now: number) {
-  db.sqlite
-    .query(
-      `INSERT INTO workers (id, name, worker_type, status, hostname, version, capabilities, max_concurrent_tasks, last_heartbeat_at, created_at, updated_at)
-       VALUES ($id, $name, 'local', 'idle', $host, $version, $caps, $threads, $now, $now, $now)
-       ON CONFLICT(id) DO UPDATE SET status = 'idle', version = $version, capabilities = $caps, max_concurrent_tasks = $threads,
-         last_heartbeat_at = $now, updated_at = $now`,
-    )
-    .run({ id, name: `${hostname()} (local threads)`, host: hostname(), version: VERSION, caps: JSON.stringify(capabilities), threads, now });
-}
-
-function touchLocalWorker(db: Db, id: string, pool: WorkerPool | null) {
-  const now = Date.now();
-  db.sqlite
-    .query("UPDATE workers SET status = ?, last_heartbeat_at = ?, updated_at = ? WHERE id = ?")
-    .run(pool && pool.busyCount > 0 ? "busy" : "idle", now, now, id);
 }

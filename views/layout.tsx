@@ -5,7 +5,7 @@
 import type { Child, FC } from "hono/jsx";
 import { raw } from "hono/html";
 
-export type NavKey = "dashboard" | "tasks" | "plans" | "users" | "api-keys" | "audit" | "secrets" | "settings";
+export type NavKey = "dashboard" | "tasks" | "plans" | "workers" | "users" | "api-keys" | "audit" | "secrets" | "settings";
 /** Who is signed in, as the header shows them. */
 export interface LayoutUser {
   username: string;
@@ -33,6 +33,7 @@ const NAV: Array<{ key: NavKey; href: string; label: string }> = [
   { key: "dashboard", href: "/", label: "Dashboard" },
   { key: "tasks", href: "/tasks", label: "Tasks" },
   { key: "plans", href: "/plans", label: "Plans" },
+  { key: "workers", href: "/workers", label: "Workers" },
 ];
 /** Admins only: in the header from wide screens up, and always in the user menu. */
 const ADMIN_NAV: Array<{ key: NavKey; href: string; label: string }> = [
@@ -168,11 +169,12 @@ export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets,
           <div class="mx-auto flex h-14 max-w-6xl items-center gap-1 px-3 sm:gap-3 sm:px-5">
             <a href="/" class="mr-1 flex items-center gap-2 font-semibold" aria-label="AgentVine home">
               <Logo />
-              <span class="hidden sm:inline">AgentVine</span>
+              <span class="hidden md:inline">AgentVine</span>
             </a>
             {user ? (
               <nav class="flex min-w-0 items-center gap-0.5 sm:gap-1" aria-label="Main">
-                {NAV.map((item) => navLink(item, active))}
+                {/* Below md the logo is the way home: four links do not fit beside the header's buttons. */}
+                {NAV.map((item) => navLink(item, active, item.key === "dashboard" ? "hidden md:inline" : ""))}
                 {user.role === "admin" ? ADMIN_NAV.map((item) => navLink(item, active, "hidden lg:inline")) : null}
               </nav>
             ) : null}

@@ -33,6 +33,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const WORKER_TYPES = ["local", "remote"] as const;
 export const WORKER_STATUSES = ["idle", "busy", "offline", "error"] as const;
+export type WorkerStatus = (typeof WORKER_STATUSES)[number];
+export type WorkerType = (typeof WORKER_TYPES)[number];
 
 const inList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(", "));
 
@@ -142,26 +144,58 @@ export const workOrders = sqliteTable(
   ],
 );
 
+/**
+ * A worker: the server's own threads (`local`) or an `agentvine worker` process (`remote`). Its status
+ * is derived when read (see src/features/workers/service.ts); `announced_status` is only the last one
+ * published on the bus, so a change is announced once.
+ */
 export const workers = sqliteTable(
   "workers",
   {
     id: text("id").primaryKey(),
+    /** Unique: a worker registering again under its name resumes the same id. */
     name: text("name").notNull(),
     worker_type: text("worker_type").notNull(),
-    status: text("status").notNull(),
     hostname: text("hostname"),
     version: text("version"),
-    capabilities: text("capabilities", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
     max_concurrent_tasks: integer("max_concurrent_tasks").notNull(),
+    timeout_seconds: integer("timeout_seconds"),
+    context_window_size: integer("context_window_size"),
+    config: text("config", { mode: "json" }).notNull().default(sql`'{}'`).$type<Record<string, unknown>>(),
+    /** Drained (DELETE /workers/:id): it gets no new work; cleared when it registers again. */
+    draining: integer("draining", { mode: "boolean" }).notNull().default(false),
+    /** Failed executions in a row; 3 or more make it `error`, a success resets it. */
+    consecutive_failures: integer("consecutive_failures").notNull().default(0),
     last_heartbeat_at: integer("last_heartbeat_at"),
+    /** What the last heartbeat reported: {load, cpu_percent, memory_bytes, running_work_order_ids}. */
+    last_load: text("last_load", { mode: "json" }).$type<Record<string, unknown>>(),
+    announced_status: text("announced_status"),
+    /** The API key that registered it (null for the local worker or an admin signed in without a key). */
+    registered_by: text("registered_by"),
     created_at: integer("created_at").notNull(),
     updated_at: integer("updated_at").notNull(),
   },
   (t) => [
     check("workers_type_check", sql`${t.worker_type} IN (${inList(WORKER_TYPES)})`),
-    check("workers_status_check", sql`${t.status} IN (${inList(WORKER_STATUSES)})`),
     check("workers_concurrency_check", sql`${t.max_concurrent_tasks} >= 0`),
+    check("workers_timeout_check", sql`${t.timeout_seconds} IS NULL OR ${t.timeout_seconds} > 0`),
+    check("workers_context_window_check", sql`${t.context_window_size} IS NULL OR ${t.context_window_size} > 0`),
+    check("workers_failures_check", sql`${t.consecutive_failures} >= 0`),
+    check("workers_announced_status_check", sql`${t.announced_status} IS NULL OR ${t.announced_status} IN (${inList(WORKER_STATUSES)})`),
+    uniqueIndex("workers_name_idx").on(t.name),
   ],
+);
+
+/** A worker's capability labels as rows, so "who can run this" is an indexed query. */
+export const workerCapabilities = sqliteTable(
+  "worker_capabilities",
+  {
+    worker_id: text("worker_id")
+      .notNull()
+      .references(() => workers.id, { onDelete: "cascade" }),
+    capability: text("capability").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.worker_id, t.capability] }), index("worker_capabilities_capability_idx").on(t.capability)],
 );
 
 export const workerAssignments = sqliteTable(

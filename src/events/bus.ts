@@ -1,6 +1,6 @@
 // The typed in-process event bus: `noun:verb` events that services publish and SSE, waiters and the
 // dispatcher subscribe to.
-import type { LogLevel, TaskStatus } from "../db/schema.ts";
+import type { LogLevel, TaskStatus, WorkerStatus } from "../db/schema.ts";
 import { logger } from "../log.ts";
 
 const log = logger("bus");
@@ -46,6 +46,8 @@ export interface EventMap {
   "log:appended": LogEvent;
   /** Work became claimable (enqueue, retry, lease reaped, dependency satisfied). */
   "queue:ready": { count: number; requires?: string[] };
+  /** A worker registered, or its derived status changed (idle, busy, offline, error), or it was drained. */
+  "worker:changed": { workerId: string; status: WorkerStatus; previous: WorkerStatus | null; draining: boolean; at: number };
 }
 
 export type EventName = keyof EventMap;

@@ -71,6 +71,7 @@ export function mainPages(s: Seeded): Array<{ name: string; path: string }> {
     { name: "plan-editor", path: `/plans/${s.planId}/edit` },
     { name: "plan", path: `/plans/${s.planId}` },
     { name: "plan-run", path: `/plans/${s.planId}/runs/${s.runId}` },
+    { name: "workers", path: "/workers" },
     { name: "settings", path: "/settings" },
   ];
 }

@@ -8,13 +8,14 @@ import { encodeSseFrame } from "../../http/sse.ts";
  * - `dashboard`      → `dashboard`  (task counts, queues or activity changed)
  * - `tasks`          → `tasks`      (a task was created, changed status, edited or deleted)
  * - `plans`          → `plans`      (a plan run — a task of type `plan` — started, changed status or was deleted)
+ * - `workers`        → `workers`    (a worker registered, changed status or was drained, or an execution started or finished)
  * - `task:<id>`      → `task`       (that task or one of its children changed)
  * - `exec:<id>`      → `execution`  (an execution of that task started or finished)
  * - `log:<exec id>`  → `log`        (new log lines of that execution, as HTML; the SSE id is the last seq)
  */
-export type Topic = "dashboard" | "tasks" | "plans" | `task:${string}` | `exec:${string}` | `log:${string}`;
+export type Topic = "dashboard" | "tasks" | "plans" | "workers" | `task:${string}` | `exec:${string}` | `log:${string}`;
 
-export const TOPIC_PATTERN = /^(dashboard|tasks|plans|(task|exec|log):[A-Za-z0-9._-]{1,100})$/;
+export const TOPIC_PATTERN = /^(dashboard|tasks|plans|workers|(task|exec|log):[A-Za-z0-9._-]{1,100})$/;
 
 export interface Subscriber {
   write(frame: Uint8Array): void;
@@ -23,8 +24,8 @@ export interface Subscriber {
 }
 
 /** How often (at most) each kind of topic is sent: the first change goes out at once, a burst is folded into one. */
-const WINDOW_MS: Record<string, number> = { dashboard: 1000, tasks: 500, plans: 500, task: 150, exec: 0, log: 50 };
-const EVENT_OF: Record<string, string> = { dashboard: "dashboard", tasks: "tasks", plans: "plans", task: "task", exec: "execution", log: "log" };
+const WINDOW_MS: Record<string, number> = { dashboard: 1000, tasks: 500, plans: 500, workers: 1000, task: 150, exec: 0, log: 50 };
+const EVENT_OF: Record<string, string> = { dashboard: "dashboard", tasks: "tasks", plans: "plans", workers: "workers", task: "task", exec: "execution", log: "log" };
 const MAX_TRACKED_VERSIONS = 20_000;
 
 const kindOf = (topic: string) => {
@@ -71,11 +72,14 @@ export class LiveHub {
       bus.on("execution:started", (e) => {
         this.#touch(`exec:${e.taskId}`);
         this.#touch(`task:${e.taskId}`);
+        this.#touch("workers"); // a worker's current tasks and concurrency changed
       }),
       bus.on("execution:finished", (e) => {
         this.#touch(`exec:${e.taskId}`);
         this.#touch(`task:${e.taskId}`);
+        this.#touch("workers");
       }),
+      bus.on("worker:changed", () => this.#touch("workers")),
       bus.on("queue:ready", () => this.#touch("dashboard")),
       bus.on("log:appended", (e) => {
         const topic = `log:${e.executionId}`;

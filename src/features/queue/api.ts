@@ -1,11 +1,19 @@
-// /api/v1/queue: the state of the work-order queues.
+// /api/v1/queue: the state of the work-order queues, batch enqueue, and the endpoints remote workers
+// (`agentvine worker`) use to claim work (long-poll), report its outcome and stream its logs.
+import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
 import { QUEUES, WORK_ORDER_STATUSES } from "../../db/schema.ts";
 import type { AppEnv } from "../../http/context.ts";
+import { AppError } from "../../http/errors.ts";
 import { route } from "../../http/openapi.ts";
-import { queueStatus } from "./service.ts";
+import { hasRole } from "../auth/middleware.ts";
+import { accessGuard, watchAccess } from "../auth/principals.ts";
+import { actingOf } from "../auth/request.ts";
+import { AcceptedOut, ClaimBody, ClaimOut, CompleteBody, EnqueueBody, EnqueueOut, FailBody, FailOut, LogsBody, LogsOut } from "./schemas.ts";
+import { appendRemoteLogs, claimForWorker, completeExecution, enqueueTasks, failExecution, queueStatus, type QueueCaller, type RemoteQueueDeps } from "./service.ts";
 
+const tags = ["queue"];
 const counts = z.object(Object.fromEntries(WORK_ORDER_STATUSES.map((s) => [s, z.number()])) as Record<(typeof WORK_ORDER_STATUSES)[number], z.ZodNumber>);
 
 export const QueueStatusOut = z.object({
@@ -14,6 +22,98 @@ export const QueueStatusOut = z.object({
   local_workers: z.object({ worker_id: z.string(), threads: z.number(), busy: z.number() }),
 });
 
-const status = route({ method: "get", path: "/queue/status", access: "viewer", summary: "Queue depth per queue and status", tags: ["queue"], responses: { 200: QueueStatusOut } });
+const status = route({ method: "get", path: "/queue/status", access: "viewer", summary: "Queue depth per queue and status", tags, responses: { 200: QueueStatusOut } });
+const enqueue = route({
+  method: "post",
+  path: "/queue/enqueue",
+  access: "operator",
+  summary: "Submit a batch of tasks",
+  description: "Each task as for POST /tasks; all are stored in one transaction, or none (the error names the task).",
+  tags,
+  body: EnqueueBody,
+  responses: { 201: EnqueueOut },
+});
+const claim = route({
+  method: "post",
+  path: "/queue/claim",
+  access: "worker",
+  summary: "Claim work for a registered remote worker (long-poll)",
+  description:
+    "Leases up to `limit` orders whose required capabilities the worker has, within its free slots (max_concurrent_tasks " +
+    "minus the orders it holds). With `wait_seconds`, waits for matching work and answers as soon as some is queued; " +
+    "204 when none came. 404 for an unknown worker, 409 for a draining one.",
+  tags,
+  body: ClaimBody,
+  responses: { 200: ClaimOut, 204: "No work within wait_seconds" },
+});
+const complete = route({
+  method: "post",
+  path: "/queue/complete",
+  access: "worker",
+  summary: "Report a claimed task succeeded",
+  description: "409 when the lease expired, moved to another worker or the task was cancelled: the result is not recorded.",
+  tags,
+  body: CompleteBody,
+  responses: { 200: AcceptedOut },
+});
+const fail = route({
+  method: "post",
+  path: "/queue/fail",
+  access: "worker",
+  summary: "Report a claimed task failed",
+  description: "Retryable failures go back to the queue with backoff while retries remain (`retry_at`). 409 as for complete.",
+  tags,
+  body: FailBody,
+  responses: { 200: FailOut },
+});
+const logs = route({
+  method: "post",
+  path: "/queue/logs",
+  access: "worker",
+  summary: "Append log lines of executions the worker runs",
+  description: "All or nothing: a line of an execution the worker does not hold (finished, lease lost) refuses the batch with 409.",
+  tags,
+  body: LogsBody,
+  responses: { 202: LogsOut },
+});
 
-export const queueApi = new Hono<AppEnv>().get(status.spec.path, (c) => c.json(queueStatus(c.var)));
+/** The services a remote-worker call needs. */
+const remoteOf = (c: Context<AppEnv>): RemoteQueueDeps => ({ deps: c.get("deps"), logger: c.get("logger"), secrets: c.get("secrets") });
+
+function callerOf(c: Context<AppEnv>): QueueCaller {
+  const principal = c.get("principal");
+  return { keyId: principal?.keyId ?? null, admin: hasRole(principal, "admin") };
+}
+
+/** A long-poll whose caller lost access while it waited (key revoked, user deactivated). */
+const accessWithdrawn = () =>
+  new AppError(401, "unauthorized", "Access was withdrawn while waiting (revoked key, deactivated user or ended session)", [], { "WWW-Authenticate": 'Bearer realm="agentvine"' });
+
+export const queueApi = new Hono<AppEnv>()
+  .get(status.spec.path, (c) => c.json(queueStatus({ deps: c.get("deps"), pool: c.get("pool"), workerId: c.get("workerId") })))
+  .post(enqueue.spec.path, ...enqueue.json, (c) => {
+    const config = c.get("config");
+    const defaults = { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries };
+    return c.json({ items: enqueueTasks(c.get("deps"), c.req.valid("json"), defaults, actingOf(c)) }, 201);
+  })
+  .post(claim.spec.path, ...claim.json, async (c) => {
+    const { worker_id, limit, wait_seconds } = c.req.valid("json");
+    const waitMs = wait_seconds * 1000;
+    if (waitMs > 0) c.get("holdOpen")();
+    const auth = c.get("auth");
+    const guard = waitMs > 0 ? accessGuard(auth.principals, c.get("principal"), auth.clock) : undefined;
+    // Up to a minute: a worker whose key is revoked meanwhile gets a 401 then, and no work.
+    const lost = new AbortController();
+    const stop = guard ? watchAccess(guard, () => lost.abort()) : () => {};
+    try {
+      const signal = guard ? AbortSignal.any([c.req.raw.signal, lost.signal]) : c.req.raw.signal;
+      const items = await claimForWorker(remoteOf(c), worker_id, limit, waitMs, callerOf(c), signal);
+      if (lost.signal.aborted) throw accessWithdrawn();
+      return items.length > 0 ? c.json({ items }) : c.body(null, 204);
+    } finally {
+      stop();
+    }
+  })
+  .post(complete.spec.path, ...complete.json, (c) => c.json(completeExecution(remoteOf(c), c.req.valid("json"), callerOf(c))))
+  .post(fail.spec.path, ...fail.json, (c) => c.json(failExecution(remoteOf(c), c.req.valid("json"), callerOf(c))))
+  .post(logs.spec.path, ...logs.json, (c) => c.json(appendRemoteLogs(remoteOf(c), c.req.valid("json"), callerOf(c)), 202));

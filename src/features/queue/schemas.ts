@@ -1,0 +1,88 @@
+// The zod schemas of the queue API for remote workers (claim, complete, fail, logs) and of enqueue.
+import { z } from "zod";
+import { LOG_LEVELS } from "../../db/schema.ts";
+import { CreateTaskBody, TaskOut } from "../tasks/schemas.ts";
+
+const id = z.string().min(1).max(100);
+const workerId = id.describe("The id POST /workers answered when this worker registered");
+const output = z.string().max(16 * 1024 * 1024).nullish();
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullish();
+
+export const MAX_CLAIM_LIMIT = 32;
+export const MAX_WAIT_SECONDS = 60;
+
+export const ClaimBody = z.strictObject({
+  worker_id: workerId,
+  limit: z.number().int().min(1).max(MAX_CLAIM_LIMIT).default(1).describe("At most this many orders (and never past the worker's free slots)"),
+  wait_seconds: z.number().min(0).max(MAX_WAIT_SECONDS).default(0).describe("Long-poll: wait up to this long for matching work (answers at once when some is queued)"),
+});
+export type ClaimBody = z.infer<typeof ClaimBody>;
+
+export const ClaimItem = z.object({
+  work_order_id: z.string(),
+  task_id: z.string(),
+  execution_id: z.string(),
+  lease_token: z.string(),
+  lease_until: z.number().describe("ms since the epoch; heartbeats listing the order extend it"),
+  attempt: z.number(),
+  task_type: z.string(),
+  params: z.record(z.string(), z.unknown()).describe("With {{secrets.NAME}} resolved"),
+  timeout_seconds: z.number(),
+});
+export type ClaimItem = z.infer<typeof ClaimItem>;
+export const ClaimOut = z.object({ items: z.array(ClaimItem) });
+
+const leaseRef = {
+  worker_id: workerId,
+  work_order_id: id,
+  lease_token: z.string().min(1).max(200),
+  execution_id: id,
+};
+
+export const CompleteBody = z.strictObject({
+  ...leaseRef,
+  result: z.unknown().optional(),
+  exit_code: z.number().int().nullish(),
+  stdout: output,
+  stderr: output,
+  duration_ms: count,
+  cpu_ms: count,
+  max_rss_bytes: count,
+});
+export type CompleteBody = z.infer<typeof CompleteBody>;
+
+export const FailBody = z.strictObject({
+  ...leaseRef,
+  error: z.string().min(1).max(100_000),
+  retryable: z.boolean().default(true).describe("false: the failure is final whatever the retry budget"),
+  timed_out: z.boolean().default(false),
+  exit_code: z.number().int().nullish(),
+  stdout: output,
+  stderr: output,
+  duration_ms: count,
+});
+export type FailBody = z.infer<typeof FailBody>;
+
+export const AcceptedOut = z.object({ accepted: z.literal(true) });
+export const FailOut = z.object({
+  accepted: z.literal(true),
+  retry_at: z.number().optional().describe("When the task is queued again (ms since the epoch); absent when the failure is final"),
+});
+
+export const LogLineIn = z.strictObject({
+  execution_id: id,
+  level: z.enum(LOG_LEVELS),
+  message: z.string().max(1024 * 1024),
+  metadata: z.record(z.string(), z.unknown()).nullish(),
+  ts: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).describe("ms since the epoch"),
+});
+export const LogsBody = z.strictObject({
+  worker_id: workerId,
+  lines: z.array(LogLineIn).min(1).max(10_000),
+});
+export type LogsBody = z.infer<typeof LogsBody>;
+export const LogsOut = z.object({ accepted: z.number() });
+
+export const EnqueueBody = z.strictObject({ tasks: z.array(CreateTaskBody).min(1).max(1000) });
+export type EnqueueBody = z.infer<typeof EnqueueBody>;
+export const EnqueueOut = z.object({ items: z.array(TaskOut) });
