@@ -29,15 +29,22 @@ export const authRateLimit = rateLimit<Context<AppEnv>>(
   "Too many sign-in requests from this address",
 );
 
-/** The API, before authentication: AGENTVINE_RATE_LIMIT requests a minute per client address. */
+/**
+ * The API, for callers that did not authenticate (anonymous, or whose credentials failed):
+ * AGENTVINE_RATE_LIMIT requests a minute per client address.
+ */
 export const ipRateLimit = rateLimit<Context<AppEnv>>(
-  (c) => ({ buckets: c.get("limits").api, key: clientIp(c, c.get("auth").settings.trustProxy) }),
+  (c) => (c.get("principal") ? null : { buckets: c.get("limits").api, key: clientIp(c, c.get("auth").settings.trustProxy) }),
   "Too many requests from this address",
 );
 
-/** The API, after authenticate(): the same allowance per account (a user, or an API key). */
+/**
+ * The API, for signed-in callers: the same allowance per account (a user, or an API key). Worker keys
+ * are not limited: a remote worker makes several requests per task (claim, logs, complete) and a fleet
+ * shares one key, so a per-minute allowance would only slow the queue down.
+ */
 export const accountRateLimit = rateLimit<Context<AppEnv>>((c) => {
   const p = c.get("principal");
-  if (!p) return null;
+  if (!p || (p.kind === "api_key" && p.scope === "worker")) return null;
   return { buckets: c.get("limits").account, key: p.kind === "api_key" ? `key:${p.keyId}` : `user:${p.userId}` };
 }, "Too many requests for this account");

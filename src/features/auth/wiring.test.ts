@@ -4,6 +4,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { bearer, errorOf, expectOk, registerAdmin } from "../../../test/auth.ts";
 import { cleanup, json, startTestServer } from "../../../test/helpers.ts";
 import { createApp } from "../../app.ts";
+import { SYSTEM_ACTOR } from "../audit/service.ts";
+import { createApiKey } from "./api-keys.ts";
 
 afterEach(cleanup);
 
@@ -44,5 +46,14 @@ describe("enforcement wiring", () => {
     // Time refills it.
     now += 20_000;
     expect((await from("198.51.100.30", admin.access_token)).status).toBe(200);
+
+    // A worker key is not limited (a fleet shares one and makes several requests per task), even from
+    // the address whose anonymous allowance is spent.
+    const adminId = server.services.auth.db.sqlite.query<{ id: string }, []>("SELECT id FROM users WHERE role = 'admin'").get()!.id;
+    const worker = createApiKey(server.services.auth, { name: "fleet", scope: "worker" }, { userId: adminId, actor: SYSTEM_ACTOR });
+    for (let i = 0; i < 10; i++) {
+      const res = await app.request("http://localhost/api/v1/health", { headers: { "x-forwarded-for": "203.0.113.9, 198.51.100.1", authorization: `Bearer ${worker.key}` } });
+      expect(res.status).toBe(200);
+    }
   });
 });
