@@ -1,10 +1,11 @@
 #!/usr/bin/env bun
-// The CLI entry: `agentvine serve|migrate|healthcheck|version|task|plan|user|apikey …` — parse, load config, start.
+// The CLI entry: `agentvine serve|migrate|healthcheck|version|task|plan|user|apikey|worker …` — parse, load config, start.
 import { parseArgs } from "node:util";
 import { apikeyCommand } from "./cli/apikey.ts";
 import { planCommand } from "./cli/plan.ts";
 import { taskCommand } from "./cli/task.ts";
 import { userCommand } from "./cli/user.ts";
+import { workerCommand } from "./cli/worker.ts";
 import { ConfigError, loadServeConfig } from "./config.ts";
 import { openDatabase } from "./db/client.ts";
 import { countUsers } from "./features/auth/users.ts";
@@ -26,6 +27,8 @@ Commands:
   user           create accounts, change roles, deactivate, print a password-reset link —
                  offline, on --data-dir (agentvine user help)
   apikey         create, list and revoke API keys offline, on --data-dir (agentvine apikey help)
+  worker         run a remote worker against --server with a worker key; \`worker status\` says what
+                 it is doing (agentvine worker help)
   version        print the version
 
 serve options (each also an environment variable):
@@ -136,6 +139,8 @@ export async function main(argv: string[]): Promise<number> {
         return await userCommand(args);
       case "apikey":
         return await apikeyCommand(args);
+      case "worker":
+        return await workerCommand(args);
       case "version":
       case "--version":
         console.log(VERSION);

@@ -1,0 +1,170 @@
+// The remote worker's side of the HTTP contract (/api/v1/workers, /api/v1/queue/*): one method per
+// endpoint, and errors sorted by what the worker must do about them (retry, drop, or give up).
+import type { LogLevel } from "../db/schema.ts";
+
+export interface RegisterBody {
+  name: string;
+  hostname?: string;
+  version?: string;
+  capabilities?: string[];
+  max_concurrent_tasks?: number;
+  config?: Record<string, unknown>;
+}
+
+export interface WorkerJson {
+  id: string;
+  name: string;
+  status: string;
+  capabilities?: string[];
+  max_concurrent_tasks?: number;
+}
+
+export interface HeartbeatBody {
+  load?: number;
+  cpu_percent?: number;
+  memory_bytes?: number;
+  /** The work orders it holds: their leases are extended; those it no longer holds come back in `lost`. */
+  running_work_order_ids?: string[];
+}
+
+/** The worker row, plus what the heartbeat did to the leases; `draining`: an admin drained it — stop claiming. */
+export interface HeartbeatAnswer extends WorkerJson {
+  extended: string[];
+  lost: string[];
+  draining?: boolean;
+}
+
+export interface ClaimItem {
+  work_order_id: string;
+  task_id: string;
+  execution_id: string;
+  lease_token: string;
+  lease_until: number;
+  attempt: number;
+  task_type: string;
+  params: Record<string, unknown>;
+  timeout_seconds: number;
+}
+
+export interface LogLine {
+  execution_id: string;
+  level: LogLevel;
+  message: string;
+  metadata?: Record<string, unknown> | null;
+  ts: number;
+}
+
+interface Finished {
+  worker_id: string;
+  work_order_id: string;
+  lease_token: string;
+  execution_id: string;
+  exit_code?: number | null;
+  stdout?: string;
+  stderr?: string;
+  duration_ms?: number;
+}
+export interface CompleteBody extends Finished {
+  result?: unknown;
+  cpu_ms?: number | null;
+  max_rss_bytes?: number | null;
+}
+export interface FailBody extends Finished {
+  error: string;
+  /** Defaults to true on the server: false makes the failure final whatever the retry budget. */
+  retryable?: boolean;
+  timed_out?: boolean;
+}
+
+/**
+ * What went wrong with a request. `transient`: the server is unreachable, overloaded or broke (network
+ * error, timeout, 5xx, 429) — retry later; `auth`: 401/403, the key is bad or revoked — stop; otherwise
+ * the server refused this request (409 conflict: the lease moved on) and resending it cannot help.
+ */
+export class WorkerApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: unknown = null,
+    /** The request may never have reached the server (no answer arrived). */
+    readonly unsent = false,
+  ) {
+    super(message);
+  }
+  get transient(): boolean {
+    return this.status === 0 || this.status >= 500 || this.status === 429;
+  }
+  get auth(): boolean {
+    return this.status === 401 || this.status === 403;
+  }
+}
+
+const REQUEST_TIMEOUT_MS = 15_000;
+
+export class WorkerClient {
+  readonly base: string;
+  constructor(
+    server: string,
+    private readonly token: string,
+    private readonly userAgent = "agentvine-worker",
+  ) {
+    this.base = `${server.replace(/\/+$/, "")}/api/v1`;
+  }
+
+  async register(body: RegisterBody): Promise<WorkerJson> {
+    return (await this.#post<WorkerJson>("/workers", body))!;
+  }
+
+  async heartbeat(workerId: string, body: HeartbeatBody): Promise<HeartbeatAnswer> {
+    return (await this.#post(`/workers/${encodeURIComponent(workerId)}/heartbeat`, body))!;
+  }
+
+  /** Long-polls up to `waitSeconds`; an empty list when nothing came (204). */
+  async claim(body: { worker_id: string; limit: number; wait_seconds: number }, signal?: AbortSignal): Promise<ClaimItem[]> {
+    const res = await this.#post<{ items: ClaimItem[] }>("/queue/claim", body, { timeoutMs: (body.wait_seconds + 15) * 1000, signal });
+    return res?.items ?? [];
+  }
+
+  async complete(body: CompleteBody): Promise<void> {
+    await this.#post("/queue/complete", body);
+  }
+
+  async fail(body: FailBody): Promise<void> {
+    await this.#post("/queue/fail", body);
+  }
+
+  async logs(workerId: string, lines: LogLine[]): Promise<void> {
+    await this.#post("/queue/logs", { worker_id: workerId, lines });
+  }
+
+  async #post<T>(path: string, body: unknown, o: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<T | null> {
+    const timeout = AbortSignal.timeout(o.timeoutMs ?? REQUEST_TIMEOUT_MS);
+    let res: Response;
+    try {
+      res = await fetch(this.base + path, {
+        method: "POST",
+        headers: { authorization: `Bearer ${this.token}`, "content-type": "application/json", "user-agent": this.userAgent },
+        body: JSON.stringify(body),
+        signal: o.signal ? AbortSignal.any([o.signal, timeout]) : timeout,
+      });
+    } catch (err) {
+      const e = err as Error;
+      const reason = e.name === "TimeoutError" ? "timed out" : e.name === "AbortError" ? "aborted" : e.message;
+      throw new WorkerApiError(0, "unreachable", `${path}: ${reason}`, null, true);
+    }
+    if (res.status === 204) return null;
+    const text = await res.text().catch(() => "");
+    let parsed: any = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      // not JSON: a proxy's error page, say
+    }
+    if (!res.ok) {
+      const err = parsed?.error;
+      throw new WorkerApiError(res.status, err?.code ?? `http_${res.status}`, `${path}: ${res.status} ${err?.message ?? (text.slice(0, 200) || res.statusText)}`, err?.details ?? null);
+    }
+    return parsed as T;
+  }
+}

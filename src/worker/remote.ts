@@ -1,0 +1,380 @@
+// `agentvine worker`'s loop: register, heartbeat, long-poll claims while a slot is free, run each claim in
+// a task thread, stream logs and outcomes back through the ordered outbox, ride out server outages with
+// backoff, and drain on request. The flow: client (HTTP) ← remote (this) → runner (threads) → outbox.
+import { cpus, hostname, loadavg } from "node:os";
+import { join } from "node:path";
+import { logger } from "../log.ts";
+import type { LogTuple } from "../runtime/protocol.ts";
+import { VERSION } from "../version.ts";
+import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
+import { WorkerApiError, WorkerClient, type ClaimItem } from "./client.ts";
+import { Outbox, type OutboxSender } from "./outbox.ts";
+import { TaskRunner, type TaskOutcome } from "./runner.ts";
+import { writeStatus, type WorkerStatus } from "./status-file.ts";
+
+const log = logger("worker");
+
+export interface RemoteWorkerOptions {
+  server: string;
+  token: string;
+  name?: string;
+  capabilities?: string[];
+  concurrency?: number;
+  /** status.json and the executions' workspaces live here. */
+  stateDir: string;
+  /** How long running tasks may take to finish once draining starts (default 30 s). */
+  shutdownGraceMs?: number;
+  heartbeatMs?: number;
+  claimWaitSeconds?: number;
+  backoff?: BackoffOptions;
+  threadUrl?: URL;
+}
+
+const CREATE_KEY = "an admin creates one on the server with `agentvine apikey create NAME --scope worker --user USERNAME`";
+
+export class RemoteWorker {
+  readonly client: WorkerClient;
+  readonly name: string;
+  readonly concurrency: number;
+  readonly capabilities: string[];
+  id: string | null = null;
+  /** Resolves with the process exit code: 0 after a drain, 1 when the server refused the key. */
+  readonly done: Promise<number>;
+  #resolveDone!: (code: number) => void;
+  #runner: TaskRunner;
+  #outbox: Outbox;
+  #draining = false;
+  #finished = false;
+  /** Aborts the long-poll and every wait when draining starts. */
+  #stopClaiming = new AbortController();
+  /** Aborts the delivery and heartbeat loops at the very end. */
+  #stopAll = new AbortController();
+  #slotFreed: (() => void) | null = null;
+  #counts = { done: 0, failed: 0 };
+  #lastHeartbeatAt: number | null = null;
+  #backingOff: WorkerStatus["backing_off"] = null;
+  #startedAt = Date.now();
+  #statusTimer: ReturnType<typeof setTimeout> | null = null;
+  #cpu = { usage: process.cpuUsage(), at: performance.now() };
+
+  constructor(private readonly opts: RemoteWorkerOptions) {
+    this.client = new WorkerClient(opts.server, opts.token, `agentvine-worker/${VERSION}`);
+    this.name = opts.name ?? hostname();
+    this.concurrency = opts.concurrency ?? Math.max(1, cpus().length);
+    this.capabilities = opts.capabilities ?? [];
+    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+    this.#outbox = new Outbox({ onDrop: (what, err) => log.warn(`dropped ${what}: ${err.message} (the lease moved on: the server gave the work to another attempt)`) });
+    this.#runner = new TaskRunner({
+      size: this.concurrency,
+      workspaceRoot: join(opts.stateDir, "workspaces"),
+      threadUrl: opts.threadUrl,
+      onLog: (item, lines) => this.#onLog(item, lines),
+      onDone: (item, outcome) => this.#onDone(item, outcome),
+    });
+  }
+
+  /** Registers (retrying while the server is unreachable), then runs until drained or refused. */
+  async start(): Promise<void> {
+    this.#writeStatus("starting");
+    this.#runner.start();
+    try {
+      await this.#register();
+    } catch (err) {
+      return this.#fatal(err);
+    }
+    if (this.#finished) return;
+    log.info(`registered as '${this.name}' (${this.id}) with ${this.opts.server}: ${this.concurrency} slot(s), capabilities ${this.capabilities.join(", ") || "none"}`);
+    this.#writeStatus("running");
+    for (const loop of [this.#heartbeatLoop(), this.#claimLoop(), this.#deliveryLoop()]) void loop.catch((err) => this.#fatal(err));
+  }
+
+  async #register(): Promise<void> {
+    const backoff = new Backoff(this.opts.backoff);
+    for (;;) {
+      try {
+        const worker = await this.client.register({
+          name: this.name,
+          hostname: hostname(),
+          version: VERSION,
+          capabilities: this.capabilities,
+          max_concurrent_tasks: this.concurrency,
+          config: { pid: process.pid },
+        });
+        this.id = worker.id;
+        this.#online();
+        return;
+      } catch (err) {
+        if (!(err instanceof WorkerApiError) || !err.transient) throw err;
+        this.#offline(err);
+        await sleep(backoff.next(), this.#stopClaiming.signal);
+        if (this.#draining) {
+          await this.#finish(0);
+          return;
+        }
+      }
+    }
+  }
+
+  // ---- heartbeats ----
+
+  async #heartbeatLoop(): Promise<void> {
+    const every = this.opts.heartbeatMs ?? 5000;
+    while (!this.#stopAll.signal.aborted) {
+      await this.heartbeatOnce();
+      await sleep(every, this.#stopAll.signal);
+    }
+  }
+
+  /** One heartbeat: reports load and the held leases (running, and finished but undelivered), stops what the server says is lost. */
+  async heartbeatOnce(): Promise<void> {
+    const running = [...new Set([...this.#runner.held().map((i) => i.work_order_id), ...this.#outbox.pendingOutcomes().map((o) => o.work_order_id)])];
+    try {
+      const res = await this.client.heartbeat(this.id!, { load: loadavg()[0], cpu_percent: this.#cpuPercent(), memory_bytes: process.memoryUsage().rss, running_work_order_ids: running });
+      this.#lastHeartbeatAt = Date.now();
+      this.#online();
+      if (res.draining && !this.#draining) {
+        log.warn("an admin drained this worker on the server: finishing running tasks, then exiting");
+        void this.drain();
+      }
+      for (const workOrderId of res.lost ?? []) {
+        const item = this.#runner.held().find((i) => i.work_order_id === workOrderId);
+        if (item && this.#runner.stop(item.execution_id)) {
+          log.warn(`stopped ${item.task_type} task ${item.task_id}: the server says its lease is gone (another attempt may run it)`);
+          this.#slotFreed?.();
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof WorkerApiError)) throw err;
+      if (err.auth) throw err;
+      if (err.status === 404) await this.#reregister(err);
+      else if (err.transient) this.#offline(err);
+      else log.warn(`heartbeat refused: ${err.message}`);
+    }
+    this.#scheduleStatus();
+  }
+
+  /** The server forgot this worker (deleted, or a fresh database): register again; same name, so the same id if it still knows it. */
+  async #reregister(err: WorkerApiError) {
+    log.warn(`the server does not know this worker (${err.message}): registering again`);
+    await this.#register();
+  }
+
+  #cpuPercent(): number {
+    const now = performance.now();
+    const usage = process.cpuUsage(this.#cpu.usage);
+    const wallUs = (now - this.#cpu.at) * 1000;
+    this.#cpu = { usage: process.cpuUsage(), at: now };
+    return wallUs > 0 ? Math.round(((usage.user + usage.system) / wallUs) * 1000) / 10 : 0;
+  }
+
+  // ---- claiming ----
+
+  async #claimLoop(): Promise<void> {
+    const backoff = new Backoff(this.opts.backoff);
+    const signal = this.#stopClaiming.signal;
+    while (!this.#draining) {
+      const free = this.#runner.free;
+      if (free === 0) {
+        await new Promise<void>((resolve) => {
+          this.#slotFreed = resolve;
+          signal.addEventListener("abort", () => resolve(), { once: true });
+        });
+        this.#slotFreed = null;
+        continue;
+      }
+      let items: ClaimItem[];
+      try {
+        // One claim at a time: the next is sent only after this one's answer arrived (or it failed).
+        items = await this.client.claim({ worker_id: this.id!, limit: Math.min(free, 32), wait_seconds: this.opts.claimWaitSeconds ?? 30 }, signal);
+        backoff.reset();
+        this.#online();
+      } catch (err) {
+        if (this.#draining) return;
+        if (!(err instanceof WorkerApiError)) throw err;
+        if (err.auth) throw err;
+        if (err.status === 409) {
+          log.warn(`the server is draining this worker (${err.message}): finishing running tasks, then exiting`);
+          void this.drain();
+          return;
+        }
+        if (err.status === 404) await this.#reregister(err);
+        else if (err.transient) this.#offline(err);
+        else log.error(`claim refused: ${err.message}`);
+        await sleep(backoff.next(), signal);
+        continue;
+      }
+      if (this.#draining) {
+        // Claimed just as the drain began: run them anyway within the grace rather than leave them to expire.
+        for (const item of items) this.#runner.run(item);
+        this.#scheduleStatus();
+        return;
+      }
+      for (const item of items) this.#runner.run(item);
+      if (items.length) this.#scheduleStatus();
+    }
+  }
+
+  // ---- results ----
+
+  #onLog(item: ClaimItem, lines: LogTuple[]) {
+    for (const [level, message, metadata, ts] of lines) {
+      this.#outbox.pushLog({ execution_id: item.execution_id, level, message, ts, ...(metadata ? { metadata } : {}) });
+    }
+  }
+
+  #onDone(item: ClaimItem, outcome: TaskOutcome) {
+    const base = {
+      worker_id: this.id!,
+      work_order_id: item.work_order_id,
+      lease_token: item.lease_token,
+      execution_id: item.execution_id,
+      exit_code: outcome.exitCode,
+      stdout: outcome.stdout,
+      stderr: outcome.stderr,
+      duration_ms: outcome.durationMs,
+    };
+    if (outcome.ok) {
+      this.#counts.done++;
+      this.#outbox.pushOutcome({ kind: "complete", body: { ...base, result: outcome.result, cpu_ms: outcome.cpuMs, max_rss_bytes: outcome.maxRssBytes } });
+    } else {
+      this.#counts.failed++;
+      this.#outbox.pushOutcome({ kind: "fail", body: { ...base, error: outcome.error || "failed", retryable: outcome.retryable, timed_out: outcome.timedOut } });
+    }
+    this.#slotFreed?.();
+    this.#scheduleStatus();
+  }
+
+  async #deliveryLoop(): Promise<void> {
+    const backoff = new Backoff(this.opts.backoff);
+    const worker = this;
+    const send: OutboxSender = {
+      logs: (lines) => worker.client.logs(worker.id!, lines),
+      complete: (body) => worker.client.complete(body),
+      fail: (body) => worker.client.fail(body),
+    };
+    while (!this.#stopAll.signal.aborted) {
+      const r = await this.#outbox.deliverOnce(send, this.#draining);
+      if (r.state === "empty") await this.#outbox.waitForWork(1000, this.#stopAll.signal);
+      else if (r.state === "idle") await this.#outbox.waitForWork(r.dueInMs, this.#stopAll.signal);
+      else if (r.state === "retry") {
+        this.#offline(r.error);
+        await sleep(backoff.next(), this.#stopAll.signal);
+      } else {
+        backoff.reset();
+        this.#online();
+        this.#scheduleStatus();
+      }
+    }
+  }
+
+  /** Outcomes and log lines not yet delivered. */
+  get undelivered(): number {
+    return this.#outbox.size;
+  }
+
+  // ---- server reachability and status ----
+
+  #offline(err: WorkerApiError) {
+    if (!this.#backingOff) log.warn(`server unreachable (${err.message}): retrying with backoff; running tasks go on`);
+    this.#backingOff = { since: this.#backingOff?.since ?? Date.now(), failures: (this.#backingOff?.failures ?? 0) + 1, last_error: err.message };
+    this.#scheduleStatus();
+  }
+
+  #online() {
+    if (!this.#backingOff) return;
+    log.info(`server reachable again after ${this.#backingOff.failures} failure(s)`);
+    this.#backingOff = null;
+    this.#scheduleStatus();
+  }
+
+  status(state: WorkerStatus["state"] = this.#finished ? "stopped" : this.#draining ? "draining" : this.id ? "running" : "starting"): WorkerStatus {
+    return {
+      pid: process.pid,
+      name: this.name,
+      id: this.id,
+      server: this.opts.server,
+      version: VERSION,
+      state,
+      concurrency: this.concurrency,
+      capabilities: this.capabilities,
+      started_at: this.#startedAt,
+      running: this.#runner.running().map(({ item, startedAt }) => ({
+        work_order_id: item.work_order_id,
+        execution_id: item.execution_id,
+        task_id: item.task_id,
+        task_type: item.task_type,
+        started_at: startedAt,
+      })),
+      done: this.#counts.done,
+      failed: this.#counts.failed,
+      outbox: this.#outbox.pendingOutcomes().length,
+      last_heartbeat_at: this.#lastHeartbeatAt,
+      backing_off: this.#backingOff,
+      updated_at: Date.now(),
+    };
+  }
+
+  /** Coalesced: a busy worker finishes hundreds of tasks a second, the file is rewritten at most every 100 ms. */
+  #scheduleStatus() {
+    if (this.#statusTimer || this.#finished) return;
+    this.#statusTimer = setTimeout(() => {
+      this.#statusTimer = null;
+      if (!this.#finished) this.#writeStatus();
+    }, 100);
+  }
+
+  #writeStatus(state?: WorkerStatus["state"]) {
+    try {
+      writeStatus(this.opts.stateDir, this.status(state));
+    } catch (err) {
+      log.warn(`cannot write the status file in ${this.opts.stateDir}: ${(err as Error).message}`);
+    }
+  }
+
+  // ---- stopping ----
+
+  /**
+   * Graceful stop (SIGTERM): claim nothing more, let running tasks finish within the grace, deliver
+   * every outcome (for up to the same grace while the server is unreachable), then resolve `done` with 0.
+   * Tasks still running after the grace are killed and not reported: their leases expire and they run again.
+   */
+  async drain(): Promise<number> {
+    if (this.#draining) return this.done;
+    this.#draining = true;
+    this.#stopClaiming.abort();
+    this.#writeStatus("draining");
+    const grace = this.opts.shutdownGraceMs ?? 30_000;
+    const deadline = Date.now() + grace;
+    if (!(await this.#runner.waitIdle(grace))) {
+      const cut = this.#runner.held();
+      log.warn(`${cut.length} task(s) still running after the ${Math.round(grace / 1000)}s grace: killed; their leases expire and they run again`);
+    }
+    await this.#runner.shutdown();
+    while (this.#outbox.size > 0 && Date.now() < deadline + 10_000 && !this.#finished) await this.#outbox.waitForWork(50);
+    if (this.#outbox.pendingOutcomes().length > 0) log.warn(`${this.#outbox.pendingOutcomes().length} outcome(s) could not be delivered: their leases expire and they run again`);
+    return this.#finish(0);
+  }
+
+  async #fatal(err: unknown): Promise<void> {
+    if (this.#finished) return;
+    if (err instanceof WorkerApiError && err.auth) {
+      log.error(`the server refused this worker's key (${err.message}): the key is wrong, revoked, or not a worker key — ${CREATE_KEY}`);
+    } else if (err instanceof WorkerApiError) {
+      log.error(`the server refused the worker: ${err.message}`);
+    } else log.error("the worker failed:", err);
+    this.#stopClaiming.abort();
+    await this.#runner.shutdown();
+    await this.#finish(1);
+  }
+
+  async #finish(code: number): Promise<number> {
+    if (this.#finished) return this.done;
+    this.#finished = true;
+    this.#stopClaiming.abort();
+    this.#stopAll.abort();
+    if (this.#statusTimer) clearTimeout(this.#statusTimer);
+    this.#writeStatus("stopped");
+    this.#resolveDone(code);
+    return code;
+  }
+}

@@ -1,0 +1,84 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { cleanup, tempDir } from "../../test/helpers.ts";
+import type { LogTuple } from "../runtime/protocol.ts";
+import type { ClaimItem } from "./client.ts";
+import { TaskRunner, type TaskOutcome } from "./runner.ts";
+
+afterEach(cleanup);
+
+const item = (id: string, task_type: string, params: Record<string, unknown>, timeout_seconds = 30): ClaimItem => ({
+  work_order_id: `wo-${id}`,
+  task_id: `t-${id}`,
+  execution_id: `ex-${id}`,
+  lease_token: "lease",
+  lease_until: Date.now() + 30_000,
+  attempt: 1,
+  task_type,
+  params,
+  timeout_seconds,
+});
+
+/** A runner on the real thread entry, collecting what it reports. */
+function runner(size = 2) {
+  const logs: Array<[string, LogTuple]> = [];
+  const outcomes = new Map<string, TaskOutcome>();
+  const waiters = new Map<string, (o: TaskOutcome) => void>();
+  const r = new TaskRunner({
+    size,
+    workspaceRoot: join(tempDir(), "workspaces"),
+    onLog: (i, lines) => lines.forEach((l) => logs.push([i.execution_id, l])),
+    onDone: (i, o) => {
+      outcomes.set(i.execution_id, o);
+      waiters.get(i.execution_id)?.(o);
+    },
+  });
+  r.start();
+  const outcome = (executionId: string) => new Promise<TaskOutcome>((resolve) => (outcomes.has(executionId) ? resolve(outcomes.get(executionId)!) : waiters.set(executionId, resolve)));
+  return { r, logs, outcome };
+}
+
+describe("TaskRunner", () => {
+  test("runs a task in a thread with the server's task types: logs and the result come back", async () => {
+    const { r, logs, outcome } = runner();
+    try {
+      r.run(item("1", "hello", { name: "remote" }));
+      expect(r.free).toBe(1);
+      const o = await outcome("ex-1");
+      expect(o).toMatchObject({ ok: true, result: { message: "Hello, remote!" } });
+      expect(logs).toContainEqual(["ex-1", ["info", "Saying hello to remote", null, expect.any(Number)]]);
+      expect(r.free).toBe(2);
+    } finally {
+      await r.shutdown();
+    }
+  });
+
+  test("a task past its timeout is reported timed out once its process is killed, and the slot works again", async () => {
+    const { r, outcome } = runner(1);
+    try {
+      r.run(item("slow", "shell", { command: "sleep 30 & echo $! > pid; wait", shell: true }, 1));
+      const o = await outcome("ex-slow");
+      expect(o).toMatchObject({ ok: false, timedOut: true, error: "timed out after 1s" });
+      r.run(item("next", "hello", { name: "again" }));
+      expect(await outcome("ex-next")).toMatchObject({ ok: true });
+    } finally {
+      await r.shutdown();
+    }
+  });
+
+  test("stop() kills a task whose lease is gone and reports nothing for it", async () => {
+    const { r, outcome } = runner(1);
+    try {
+      r.run(item("lost", "shell", { command: "sleep", args: ["30"] }));
+      // Wait until it is really running (its thread picked it up), then stop it.
+      while (r.running().length === 0) await Bun.sleep(5);
+      expect(r.stop("ex-lost")).toBe(true);
+      expect(r.held()).toEqual([]);
+      r.run(item("after", "hello", { name: "x" }));
+      expect(await outcome("ex-after")).toMatchObject({ ok: true });
+      expect(await Promise.race([outcome("ex-lost"), Bun.sleep(50).then(() => "none")])).toBe("none");
+    } finally {
+      await r.shutdown();
+    }
+  });
+});
