@@ -98,6 +98,11 @@ export const TaskMain: FC<{ detail: TaskDetail; selectedExecution: string | null
           This is a plan run: open the live run view →
         </a>
       ) : null}
+      {detail.waitingFor ? (
+        <div class="rounded-md tone-warn px-3 py-2 text-sm" role="status" data-waiting-for="">
+          <strong>Waiting:</strong> {detail.waitingFor}
+        </div>
+      ) : null}
       {task.error ? (
         <div class="rounded-md tone-err px-3 py-2 text-sm" role="status">
           <strong>Error:</strong> <span class="whitespace-pre-wrap break-words">{task.error}</span>

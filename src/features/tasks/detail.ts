@@ -1,5 +1,6 @@
 // What the task page shows besides the task: its relatives (dependencies, dependants, parent,
 // children), its executions, and the tail of one execution's log.
+import { whyNoWorker } from "../workers/service.ts";
 import type { Db } from "../../db/client.ts";
 import type { TaskStatus } from "../../db/schema.ts";
 import type { EngineDeps } from "../../engine/lifecycle.ts";
@@ -27,6 +28,8 @@ export interface TaskDetail {
   children: TaskRef[];
   childrenTotal: number;
   executions: ExecutionView[];
+  /** A queued task no worker can take now: why (nobody online, or nobody with its capabilities). */
+  waitingFor: string | null;
 }
 
 const MAX_CHILDREN = 200;
@@ -67,6 +70,7 @@ export function taskDetail(deps: EngineDeps, id: string): TaskDetail {
     children,
     childrenTotal,
     executions: listExecutions(db, { task_id: id, page: 1, per_page: 50 }).items,
+    waitingFor: task.status === "queued" ? whyNoWorker(deps, task.requires) : null,
   };
 }
 

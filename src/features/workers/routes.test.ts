@@ -214,3 +214,32 @@ describe("live updates", () => {
     await sse.close();
   });
 });
+
+describe("a queued task says why it is waiting", () => {
+  test("no worker online, then none with the capability it requires; nothing once one could take it", async () => {
+    const server = await startTestServer({ workers: 0 }); // the local worker has no slots
+    const submit = async (requires: string[]) => {
+      const res = await server.api("/tasks", json({ title: "waits", task_type: "hello", params: { name: "w" }, requires }));
+      return ((await res.json()) as TaskJson).id;
+    };
+    const waiting = async (id: string) => /data-waiting-for="">\s*<strong>Waiting:<\/strong>\s*([^<]*)</.exec((await html(server, `/tasks/${id}`)).text)?.[1]?.trim() ?? null;
+
+    const plain = await submit([]);
+    expect(await waiting(plain)).toStartWith("No worker is online to run it");
+
+    const key = workerKey(server);
+    const worker = await register(server, key, { name: "builder", capabilities: ["git"] });
+    await heartbeat(server, key, worker.id, {});
+    const gpu = await submit(["gpu"]);
+    const both = await submit(["git", "gpu"]);
+    const git = await submit(["git"]);
+    expect(await waiting(gpu)).toBe("No online worker has the capability gpu: it waits for one that does (agentvine worker --capabilities gpu).");
+    expect(await waiting(both)).toStartWith("No online worker has all of the capabilities git, gpu");
+    expect(await waiting(git)).toBeNull();
+    expect(await waiting(plain)).toBeNull();
+
+    // Drained, the worker no longer counts.
+    expect((await server.api(`/workers/${worker.id}`, { method: "DELETE" })).status).toBe(200);
+    expect(await waiting(git)).toStartWith("No online worker has the capability git");
+  });
+});

@@ -303,3 +303,21 @@ export function announce(deps: WorkerDeps, ids?: string[], always = false): numb
   }
   return changed;
 }
+
+/**
+ * Why a queued task is not being picked up, if no worker could take it: none online (or all draining,
+ * or with no slots), or none online with every capability it requires. Null when some worker could.
+ */
+export function whyNoWorker(deps: WorkerDeps, requires: readonly string[]): string | null {
+  const able = deps.db.sqlite
+    .query<{ n: number }, Record<string, string | number>>(
+      `SELECT count(*) AS n FROM workers w
+        WHERE w.draining = 0 AND w.max_concurrent_tasks > 0 AND w.last_heartbeat_at >= $since
+          AND (SELECT count(*) FROM worker_capabilities c
+                WHERE c.worker_id = w.id AND c.capability IN (SELECT value FROM json_each($requires))) = $needed`,
+    )
+    .get({ since: now(deps) - OFFLINE_AFTER_MS, requires: JSON.stringify(requires), needed: requires.length })!.n;
+  if (able > 0) return null;
+  if (requires.length === 0) return "No worker is online to run it: it starts as soon as one connects (agentvine worker --server URL --token KEY).";
+  return `No online worker has ${requires.length === 1 ? "the capability" : "all of the capabilities"} ${requires.join(", ")}: it waits for one that does (agentvine worker --capabilities ${requires.join(",")}).`;
+}
