@@ -24,10 +24,14 @@ function runner(size = 2) {
   const logs: Array<[string, LogTuple]> = [];
   const outcomes = new Map<string, TaskOutcome>();
   const waiters = new Map<string, (o: TaskOutcome) => void>();
+  const logWaiters: Array<() => void> = [];
   const r = new TaskRunner({
     size,
     workspaceRoot: join(tempDir(), "workspaces"),
-    onLog: (i, lines) => lines.forEach((l) => logs.push([i.execution_id, l])),
+    onLog: (i, lines) => {
+      lines.forEach((l) => logs.push([i.execution_id, l]));
+      logWaiters.splice(0).forEach((w) => w());
+    },
     onDone: (i, o) => {
       outcomes.set(i.execution_id, o);
       waiters.get(i.execution_id)?.(o);
@@ -35,7 +39,11 @@ function runner(size = 2) {
   });
   r.start();
   const outcome = (executionId: string) => new Promise<TaskOutcome>((resolve) => (outcomes.has(executionId) ? resolve(outcomes.get(executionId)!) : waiters.set(executionId, resolve)));
-  return { r, logs, outcome };
+  /** Resolves once a log line of `executionId` containing `text` has been reported. */
+  const logged = async (executionId: string, text: string) => {
+    while (!logs.some(([id, l]) => id === executionId && l[1].includes(text))) await new Promise<void>((resolve) => logWaiters.push(resolve));
+  };
+  return { r, logs, outcome, outcomes, logged };
 }
 
 describe("TaskRunner", () => {
@@ -67,16 +75,17 @@ describe("TaskRunner", () => {
   });
 
   test("stop() kills a task whose lease is gone and reports nothing for it", async () => {
-    const { r, outcome } = runner(1);
+    const { r, outcome, outcomes, logged } = runner(1);
     try {
-      r.run(item("lost", "shell", { command: "sleep", args: ["30"] }));
-      // Wait until it is really running (its thread picked it up), then stop it.
-      while (r.running().length === 0) await Bun.sleep(5);
+      r.run(item("lost", "shell", { command: "echo started; sleep 30", shell: true }));
+      // Its process is running once its first line comes back; then its lease is lost: stop it.
+      await logged("ex-lost", "started");
       expect(r.stop("ex-lost")).toBe(true);
       expect(r.held()).toEqual([]);
+      // The one slot runs the next task, and the stopped one never reports an outcome.
       r.run(item("after", "hello", { name: "x" }));
       expect(await outcome("ex-after")).toMatchObject({ ok: true });
-      expect(await Promise.race([outcome("ex-lost"), Bun.sleep(50).then(() => "none")])).toBe("none");
+      expect(outcomes.has("ex-lost")).toBe(false);
     } finally {
       await r.shutdown();
     }
