@@ -42,7 +42,29 @@ try {
   await ok(await api("/users", { method: "POST", body: JSON.stringify({ username: "vic", full_name: "Vic Viewer", password, role: "viewer" }) }));
   await ok(await api("/api-keys", { method: "POST", body: JSON.stringify({ name: "build-runner-1", scope: "worker" }) }));
   await ok(await api("/secrets", { method: "POST", body: JSON.stringify({ name: "GITHUB_TOKEN", value: "ghp_example_not_a_real_token" }) }));
-  pages.push({ name: "login", path: "/login" }, { name: "users", path: "/users" }, { name: "api-keys", path: "/api-keys" }, { name: "audit", path: "/audit" });
+  // Two remote workers with a few heartbeats (for the sparklines), one of them running a task.
+  const workerKey = createApiKey(server.services.auth, { name: "fleet", scope: "worker" }, { userId: admin.id, actor: SYSTEM_ACTOR }).key;
+  const asWorker = (path: string, body: unknown) =>
+    fetch(`${server.url}/api/v1${path}`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${workerKey}` }, body: JSON.stringify(body) });
+  const fleet: string[] = [];
+  for (const [name, capabilities] of [["build-1", ["git", "node"]], ["gpu-1", ["git", "gpu", "python"]]] as const) {
+    const res = await asWorker("/workers", { name, hostname: `${name}.internal`, version: "0.1.0", capabilities, max_concurrent_tasks: 4 });
+    await ok(res);
+    fleet.push(((await res.json()) as { id: string }).id);
+  }
+  for (let i = 0; i < 24; i++) {
+    for (const [k, id] of fleet.entries()) {
+      await ok(await asWorker(`/workers/${id}/heartbeat`, { load: 1 + k + Math.sin(i / 3), cpu_percent: 20 + 15 * k + 12 * Math.sin(i / 2 + k), memory_bytes: Math.round((180 + 40 * k + 25 * Math.cos(i / 4)) * 1024 * 1024) }));
+    }
+  }
+  pages.push(
+    { name: "login", path: "/login" },
+    { name: "users", path: "/users" },
+    { name: "api-keys", path: "/api-keys" },
+    { name: "audit", path: "/audit" },
+    { name: "workers", path: "/workers" },
+    { name: "worker", path: `/workers/${fleet[1]}` },
+  );
   const shots: Array<{ file: string; name: string; options: PageOptions }> = [
     { file: "login-phone", name: "login", options: { width: 375, height: 740, signIn: false } },
     ...pages.filter((p) => p.name !== "login").map((p) => ({ file: p.name, name: p.name, options: { width: 1280, height: 800 } })),
