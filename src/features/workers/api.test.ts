@@ -9,7 +9,7 @@ import { localWorkerId } from "../../server.ts";
 import { bearer, errorOf, expectOk, send } from "../../../test/auth.ts";
 import { cleanup, json, startTestServer, TEST_PASSWORD, waitFor, type TestServer } from "../../../test/helpers.ts";
 import { getWorkOrder, releaseExpiredLeases } from "../../queue/work-orders.ts";
-import { announce, OFFLINE_AFTER_MS, REMOTE_LEASE_MS } from "./service.ts";
+import { announce, CLAIM_IN_FLIGHT_MS, OFFLINE_AFTER_MS, REMOTE_LEASE_MS } from "./service.ts";
 
 afterEach(cleanup);
 
@@ -162,6 +162,27 @@ describe("workers registry", () => {
     // …and if it was only a network cut, its next heartbeat says the order is lost: stop it.
     const late = await expectOk(await asWorker(`/workers/${worker.id}/heartbeat`, json({ running_work_order_ids: [claim!.workOrderId] })));
     expect(late).toMatchObject({ extended: [], lost: [claim!.workOrderId] });
+  });
+
+  test("a claim whose answer never reached the worker goes back to the queue at the first heartbeat that does not list it", async () => {
+    const { server, asWorker, advance, registry } = await setup();
+    const worker = await expectOk(await asWorker("/workers", json(registration())), 201);
+    await submitHello(server);
+    advance(Date.now() - T0 + 1_000); // past the real clock that queued the task
+    const [claim] = claimTasks(registry, { workerId: worker.id, limit: 1, leaseMs: REMOTE_LEASE_MS });
+    const order = () => getWorkOrder(server.services.deps.db, claim!.workOrderId)!;
+
+    // Claimed a moment ago: the answer may still be on its way, so an empty list proves nothing yet.
+    advance(CLAIM_IN_FLIGHT_MS - 1);
+    await expectOk(await asWorker(`/workers/${worker.id}/heartbeat`, json({ running_work_order_ids: [] })));
+    expect(order().status).toBe("claimed");
+    // Later, a heartbeat that still does not list it: the worker never got it — requeued now, not in 30 s.
+    advance(1);
+    await expectOk(await asWorker(`/workers/${worker.id}/heartbeat`, json({ running_work_order_ids: [] })));
+    expect(order()).toMatchObject({ status: "queued", lease_token: null });
+    const execution = server.services.deps.db.sqlite.query<{ status: string; error: string }, [string]>("SELECT status, error FROM executions WHERE id = ?").get(claim!.executionId)!;
+    expect(execution.status).not.toBe("running");
+    expect(execution.error).toContain("never received this claim");
   });
 
   test("the server's own threads are listed as the local worker, with the configured capabilities", async () => {

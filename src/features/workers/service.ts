@@ -249,8 +249,30 @@ export function heartbeatWorker(deps: WorkerDeps, id: string, body: HeartbeatBod
   const extended = extendLeases(deps.db, id, load.running_work_order_ids, at + REMOTE_LEASE_MS, at);
   const kept = new Set(extended);
   const lost = load.running_work_order_ids.filter((o) => !kept.has(o));
+  releaseUnknownClaims(deps, id, load.running_work_order_ids, at);
   announce(deps, [id]);
   return { ...getWorker(deps, id), extended, lost };
+}
+
+/** A claim younger than this may still be on its way to the worker: a heartbeat not listing it proves nothing. */
+export const CLAIM_IN_FLIGHT_MS = 2 * HEARTBEAT_INTERVAL_MS;
+
+/**
+ * Orders a remote worker holds but does not know about — the answer to its claim was lost (the server
+ * restarted, the connection dropped) — go back to the queue at its next heartbeat instead of waiting
+ * out their lease. The worker lists everything it runs or still has to report, so an order claimed
+ * more than CLAIM_IN_FLIGHT_MS ago that it does not list, it never received.
+ */
+function releaseUnknownClaims(deps: WorkerDeps, id: string, listed: string[], at: number): void {
+  const unknown = deps.db.sqlite
+    .query<{ id: string }, Record<string, string | number>>(
+      `SELECT o.id FROM work_orders o JOIN workers w ON w.id = o.claimed_by AND w.worker_type = 'remote'
+        WHERE o.status = 'claimed' AND o.claimed_by = $worker AND o.claimed_at <= $before
+          AND o.id NOT IN (SELECT value FROM json_each($listed))`,
+    )
+    .all({ worker: id, before: at - CLAIM_IN_FLIGHT_MS, listed: JSON.stringify(listed) })
+    .map((r) => r.id);
+  if (unknown.length) releaseWorker(deps, id, `worker '${id}' never received this claim (it did not list it in a heartbeat); requeued`, unknown);
 }
 
 /**
