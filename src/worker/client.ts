@@ -76,6 +76,39 @@ export interface FailBody extends Finished {
   timed_out?: boolean;
 }
 
+/** One outcome in a report (POST /queue/report, or a claim's `report`). */
+export interface ReportedOutcome {
+  execution_id: string;
+  work_order_id: string;
+  lease_token: string;
+  status: "succeeded" | "failed" | "timed_out";
+  result?: unknown;
+  error?: string;
+  retryable?: boolean;
+  exit_code?: number | null;
+  stdout?: string;
+  stderr?: string;
+  duration_ms?: number;
+  cpu_ms?: number | null;
+  max_rss_bytes?: number | null;
+}
+
+/** Log lines and outcomes delivered in one request: the server stores the lines first. */
+export interface Report {
+  logs: LogLine[];
+  outcomes: ReportedOutcome[];
+}
+
+/** Per outcome, in the order sent: recorded or refused (`reason`); the executions whose lines were refused. */
+export interface ReportAnswer {
+  outcomes: Array<{ execution_id: string; accepted: boolean; reason?: string; retry_at?: number }>;
+  logs: { accepted: number; refused: string[] };
+}
+
+/** The server's limits per report (400 past them). */
+export const MAX_REPORT_LOG_LINES = 1000;
+export const MAX_REPORT_OUTCOMES = 256;
+
 /**
  * What went wrong with a request. `transient`: the server is unreachable, overloaded or broke (network
  * error, timeout, 5xx, 429) — retry later; `auth`: 401/403, the key is bad or revoked — stop; otherwise
@@ -120,10 +153,14 @@ export class WorkerClient {
     return (await this.#post(`/workers/${encodeURIComponent(workerId)}/heartbeat`, body))!;
   }
 
-  /** Long-polls up to `waitSeconds`; an empty list when nothing came (204). */
-  async claim(body: { worker_id: string; limit: number; wait_seconds: number }, signal?: AbortSignal): Promise<ClaimItem[]> {
-    const res = await this.#post<{ items: ClaimItem[] }>("/queue/claim", body, { timeoutMs: (body.wait_seconds + 15) * 1000, signal });
-    return res?.items ?? [];
+  /** Long-polls up to `waitSeconds`; no items when nothing came (204). A `report` is delivered first and answered in `report`. */
+  async claim(body: { worker_id: string; limit: number; wait_seconds: number; report?: Report }, signal?: AbortSignal): Promise<{ items: ClaimItem[]; report?: ReportAnswer }> {
+    const res = await this.#post<{ items: ClaimItem[]; report?: ReportAnswer }>("/queue/claim", body, { timeoutMs: (body.wait_seconds + 15) * 1000, signal });
+    return res ?? { items: [] };
+  }
+
+  async report(workerId: string, report: Report): Promise<ReportAnswer> {
+    return (await this.#post<ReportAnswer>("/queue/report", { worker_id: workerId, ...report }))!;
   }
 
   async complete(body: CompleteBody): Promise<void> {

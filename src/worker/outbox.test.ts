@@ -1,101 +1,135 @@
 import { describe, expect, test } from "bun:test";
-import { WorkerApiError, type CompleteBody, type FailBody, type LogLine } from "./client.ts";
+import { WorkerApiError, type CompleteBody, type LogLine, type Report, type ReportAnswer } from "./client.ts";
 import { Outbox, type OutboxSender } from "./outbox.ts";
 
 const line = (execution_id: string, message: string): LogLine => ({ execution_id, level: "info", message, ts: 1 });
 const done = (execution_id: string): CompleteBody => ({ worker_id: "w", work_order_id: `wo-${execution_id}`, lease_token: "t", execution_id, result: null });
 
-/** A server stand-in that records what reached it and answers with the scripted errors first. */
-function server(script: Array<WorkerApiError | null> = []) {
-  const received: string[] = [];
-  const answer = () => {
-    const next = script.shift();
-    if (next) throw next;
-  };
-  const send: OutboxSender = {
-    async logs(lines) {
-      answer();
-      received.push(`logs:${lines.map((l) => `${l.execution_id}/${l.message}`).join(",")}`);
-    },
-    async complete(body: CompleteBody) {
-      answer();
-      received.push(`complete:${body.execution_id}`);
-    },
-    async fail(body: FailBody) {
-      answer();
-      received.push(`fail:${body.execution_id}`);
-    },
-  };
-  return { send, received };
-}
+/** A report as the server sees it: lines first, then outcomes (`status:execution`). */
+const seen = (r: Report) => [...(r.logs.length ? [`logs:${r.logs.map((l) => `${l.execution_id}/${l.message}`).join(",")}`] : []), ...r.outcomes.map((o) => `${o.status}:${o.execution_id}`)].join(" ");
 
-async function deliverAll(outbox: Outbox, send: OutboxSender) {
-  for (let i = 0; i < 100 && outbox.size > 0; i++) await outbox.deliverOnce(send, true);
+/** A server stand-in that records each report that reached it and answers with the scripted errors or answers first. */
+function server(script: Array<WorkerApiError | Partial<ReportAnswer> | null> = []) {
+  const received: string[] = [];
+  const reports: Report[] = [];
+  const send: OutboxSender = {
+    async report(report) {
+      const next = script.shift();
+      if (next instanceof WorkerApiError) throw next;
+      received.push(seen(report));
+      reports.push(structuredClone(report));
+      return {
+        outcomes: next?.outcomes ?? report.outcomes.map((o) => ({ execution_id: o.execution_id, accepted: true })),
+        logs: next?.logs ?? { accepted: report.logs.length, refused: [] },
+      };
+    },
+  };
+  return { send, received, reports };
 }
 
 describe("Outbox", () => {
-  test("a task's log lines reach the server before its outcome, and outcomes in the order tasks finished", async () => {
+  test("everything waiting goes in one report, in order: a task's log lines with (and so before) its outcome", async () => {
     const outbox = new Outbox({ clock: () => 0 });
     outbox.pushLog(line("a", "1"));
     outbox.pushLog(line("b", "1"));
     outbox.pushOutcome({ kind: "complete", body: done("b") });
     outbox.pushLog(line("a", "2"));
-    outbox.pushOutcome({ kind: "fail", body: { ...done("a"), error: "boom" } });
-    const { send, received } = server();
-    await deliverAll(outbox, send);
-    expect(received).toEqual(["logs:a/1,b/1", "complete:b", "logs:a/2", "fail:a"]);
+    outbox.pushOutcome({ kind: "fail", body: { ...done("a"), error: "boom", timed_out: true } });
+    const { send, received, reports } = server();
+    expect(await outbox.deliverOnce(send)).toEqual({ state: "sent" });
+    expect(received).toEqual(["logs:a/1,b/1,a/2 succeeded:b timed_out:a"]);
+    expect(reports[0]!.outcomes[1]).toMatchObject({ execution_id: "a", work_order_id: "wo-a", lease_token: "t", error: "boom" });
+    expect(reports[0]!.outcomes[1]).not.toHaveProperty("worker_id");
+    expect(outbox.size).toBe(0);
+    expect(await outbox.deliverOnce(send)).toEqual({ state: "empty" });
   });
 
-  test("log lines go out in batches: when 200 have gathered or the oldest is 100 ms old", async () => {
+  test("log lines alone wait until 200 have gathered or the oldest is 100 ms old; a report holds at most 1,000 lines", async () => {
     let now = 0;
     const outbox = new Outbox({ clock: () => now });
-    const { send, received } = server();
-    for (let i = 0; i < 450; i++) outbox.pushLog(line("a", String(i)));
-    expect(outbox.size).toBe(3);
-    expect(await outbox.deliverOnce(send)).toEqual({ state: "sent" });
-    expect(await outbox.deliverOnce(send)).toEqual({ state: "sent" });
-    // The last 50 wait for company until their batch is 100 ms old.
+    const { send, reports } = server();
+    for (let i = 0; i < 50; i++) outbox.pushLog(line("a", String(i)));
     now = 60;
     expect(await outbox.deliverOnce(send)).toEqual({ state: "idle", dueInMs: 40 });
-    now = 100;
+    for (let i = 50; i < 1050; i++) outbox.pushLog(line("a", String(i)));
     expect(await outbox.deliverOnce(send)).toEqual({ state: "sent" });
-    expect(received.map((r) => r.split(",").length)).toEqual([200, 200, 50]);
+    // The last 50 (a batch opened at 60 ms) wait for company until it is 100 ms old.
+    expect(await outbox.deliverOnce(send)).toEqual({ state: "idle", dueInMs: 100 });
+    now = 160;
+    expect(await outbox.deliverOnce(send)).toEqual({ state: "sent" });
+    expect(reports.map((r) => r.logs.length)).toEqual([1000, 50]);
+    expect(reports.flatMap((r) => r.logs.map((l) => Number(l.message)))).toEqual(Array.from({ length: 1050 }, (_, i) => i));
   });
 
-  test("while the server is unreachable nothing is lost or reordered; delivery resumes where it stopped", async () => {
+  test("a report holds at most 256 outcomes; the rest go in the next", async () => {
     const outbox = new Outbox({ clock: () => 0 });
-    for (const id of ["1", "2", "3"]) outbox.pushOutcome({ kind: "complete", body: done(id) });
+    for (let i = 0; i < 300; i++) outbox.pushOutcome({ kind: "complete", body: done(String(i)) });
+    const { send, reports } = server();
+    expect((await outbox.deliverOnce(send)).state).toBe("sent");
+    expect((await outbox.deliverOnce(send)).state).toBe("sent");
+    expect(reports.map((r) => r.outcomes.length)).toEqual([256, 44]);
+    expect(reports[1]!.outcomes[0]!.execution_id).toBe("256");
+  });
+
+  test("while the server is unreachable nothing is lost or reordered; what came meanwhile follows it", async () => {
+    const outbox = new Outbox({ clock: () => 0 });
+    for (const id of ["1", "2"]) outbox.pushOutcome({ kind: "complete", body: done(id) });
     const down = () => new WorkerApiError(0, "unreachable", "connection refused", null, true);
-    const { send, received } = server([null, down(), new WorkerApiError(503, "unavailable", "503"), null]);
-    const states = [];
-    for (let i = 0; i < 5; i++) states.push((await outbox.deliverOnce(send)).state);
-    expect(states).toEqual(["sent", "retry", "retry", "sent", "sent"]);
-    expect(received).toEqual(["complete:1", "complete:2", "complete:3"]);
+    const { send, received } = server([down(), new WorkerApiError(503, "unavailable", "503"), null]);
+    expect((await outbox.deliverOnce(send)).state).toBe("retry");
+    outbox.pushOutcome({ kind: "complete", body: done("3") });
+    expect((await outbox.deliverOnce(send)).state).toBe("retry");
+    expect(outbox.pendingOutcomes().map((o) => o.execution_id)).toEqual(["1", "2", "3"]);
+    expect((await outbox.deliverOnce(send)).state).toBe("sent");
+    expect(received).toEqual(["succeeded:1 succeeded:2 succeeded:3"]);
     expect(outbox.size).toBe(0);
   });
 
-  test("an outcome refused with 409 (the lease moved on) is dropped and said so; the next one still goes", async () => {
-    const dropped: string[] = [];
-    const outbox = new Outbox({ onDrop: (what) => dropped.push(what) });
-    outbox.pushOutcome({ kind: "complete", body: done("late") });
-    outbox.pushOutcome({ kind: "complete", body: done("ok") });
-    const { send, received } = server([new WorkerApiError(409, "conflict", "lease expired")]);
-    expect((await outbox.deliverOnce(send)).state).toBe("dropped");
+  test("one report at a time: while a claim carries one, nothing else goes; restored, it goes first", async () => {
+    const outbox = new Outbox({ clock: () => 0 });
+    outbox.pushOutcome({ kind: "complete", body: done("1") });
+    const carried = outbox.take()!;
+    expect(carried.report.outcomes.map((o) => o.execution_id)).toEqual(["1"]);
+    outbox.pushOutcome({ kind: "complete", body: done("2") });
+    const { send, received } = server();
+    expect(await outbox.deliverOnce(send)).toEqual({ state: "busy" });
+    // Still reported in heartbeats while it is out.
+    expect(outbox.pendingOutcomes().map((o) => o.execution_id)).toEqual(["1", "2"]);
+    outbox.restore(carried);
     expect((await outbox.deliverOnce(send)).state).toBe("sent");
-    expect(dropped).toEqual(["the complete of execution late"]);
-    expect(received).toEqual(["complete:ok"]);
+    expect(received).toEqual(["succeeded:1 succeeded:2"]);
   });
 
-  test("a refused log batch is split per execution, so one lost lease costs only its own lines", async () => {
+  test("an outcome refused (the lease moved on) and the lines of a lost execution are dropped and said so; the rest is delivered", async () => {
     const dropped: string[] = [];
-    const outbox = new Outbox({ onDrop: (what) => dropped.push(what) });
+    const outbox = new Outbox({ clock: () => 0, onDrop: (what, err) => dropped.push(`${what}: ${err.message}`) });
     outbox.pushLog(line("lost", "x"));
     outbox.pushLog(line("kept", "y"));
-    const conflict = () => new WorkerApiError(409, "conflict", "not held: lost");
-    const { send, received } = server([conflict(), conflict()]);
-    expect((await outbox.deliverOnce(send, true)).state).toBe("sent");
-    expect(received).toEqual(["logs:kept/y"]);
-    expect(dropped).toEqual(["1 log line(s) of execution lost"]);
+    outbox.pushOutcome({ kind: "complete", body: done("late") });
+    outbox.pushOutcome({ kind: "complete", body: done("kept") });
+    const { send } = server([
+      {
+        logs: { accepted: 1, refused: ["lost"] },
+        outcomes: [
+          { execution_id: "late", accepted: false, reason: "its lease moved to worker 'b'" },
+          { execution_id: "kept", accepted: true },
+        ],
+      },
+    ]);
+    expect((await outbox.deliverOnce(send)).state).toBe("sent");
+    expect(dropped).toEqual(["1 log line(s) of execution lost: execution lost is not held by this worker", "the complete of execution late: its lease moved to worker 'b'"]);
+    expect(outbox.size).toBe(0);
+  });
+
+  test("a report refused as a whole for good (400) is dropped and said so", async () => {
+    const dropped: string[] = [];
+    const outbox = new Outbox({ onDrop: (what) => dropped.push(what) });
+    outbox.pushLog(line("a", "x"));
+    outbox.pushOutcome({ kind: "complete", body: done("a") });
+    const { send } = server([new WorkerApiError(400, "bad_request", "too long")]);
+    expect((await outbox.deliverOnce(send)).state).toBe("dropped");
+    expect(dropped).toEqual(["1 log line(s) and 1 outcome(s)"]);
+    expect(outbox.size).toBe(0);
   });
 
   test("a refused key (401/403) stops delivery: it is thrown, and the outcome stays", async () => {
@@ -104,6 +138,7 @@ describe("Outbox", () => {
     const { send } = server([new WorkerApiError(401, "unauthorized", "revoked")]);
     await expect(outbox.deliverOnce(send)).rejects.toThrow("revoked");
     expect(outbox.pendingOutcomes().map((o) => o.execution_id)).toEqual(["a"]);
+    expect(outbox.busy).toBe(false);
   });
 
   test("past the limit of waiting log lines, new lines are counted and dropped; outcomes never are", () => {

@@ -1,4 +1,4 @@
-// The worker loop against the real server (its queue and worker endpoints): runs once those routes exist.
+// The worker loop against the real server (its queue and worker endpoints).
 import { afterEach, describe, expect, test } from "bun:test";
 import { cleanup, startTestServer, tempDir } from "../../test/helpers.ts";
 import { SYSTEM_ACTOR } from "../features/audit/service.ts";
@@ -9,22 +9,8 @@ import { describeStatus, readStatus } from "./status-file.ts";
 
 afterEach(cleanup);
 
-/** Whether the server documents the remote-worker endpoints yet (they are built alongside this worker). */
-async function serverHasQueueRoutes(): Promise<boolean> {
-  const server = await startTestServer({ workers: 0 });
-  try {
-    const doc = (await (await server.get("/api/v1/openapi.json")).json()) as { paths?: Record<string, unknown> };
-    const paths = Object.keys(doc.paths ?? {});
-    return paths.includes("/api/v1/queue/claim") && paths.some((p) => p === "/api/v1/workers");
-  } finally {
-    await server.stop(0);
-  }
-}
-
-const routesReady = await serverHasQueueRoutes();
-
 describe("agentvine worker against the server", () => {
-  test.skipIf(!routesReady)("registers, claims, runs 20 hello tasks and a failing shell task, reports each outcome once, drains to exit 0", async () => {
+  test("registers, claims, runs 20 hello tasks and a failing shell task, reports each outcome once, drains to exit 0", async () => {
     const server = await startTestServer({ workers: 0 });
     const admin = findUserByLogin(server.services.auth, "admin")!;
     const { key } = createApiKey(server.services.auth, { name: "remote", scope: "worker" }, { userId: admin.id, actor: SYSTEM_ACTOR });
@@ -69,7 +55,7 @@ describe("agentvine worker against the server", () => {
     }
   });
 
-  test.skipIf(!routesReady)("a key the server refuses ends the worker with exit code 1", async () => {
+  test("a key the server refuses ends the worker with exit code 1", async () => {
     const server = await startTestServer({ workers: 0 });
     const worker = new RemoteWorker({ server: server.url, token: "avk_not-a-real-key", name: "bad", concurrency: 1, stateDir: tempDir() });
     await worker.start();

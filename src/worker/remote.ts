@@ -1,14 +1,15 @@
 // `agentvine worker`'s loop: register, heartbeat, long-poll claims while a slot is free, run each claim in
-// a task thread, stream logs and outcomes back through the ordered outbox, ride out server outages with
-// backoff, and drain on request. The flow: client (HTTP) ← remote (this) → runner (threads) → outbox.
+// a task thread, stream logs and outcomes back through the ordered outbox — carried by the next claim when
+// one is about to go (one request per round for a busy worker), else in a report of their own — ride out
+// server outages with backoff, and drain on request. The flow: client (HTTP) ← remote (this) → runner (threads) → outbox.
 import { cpus, hostname, loadavg } from "node:os";
 import { join } from "node:path";
 import { logger } from "../log.ts";
 import type { LogTuple } from "../runtime/protocol.ts";
 import { VERSION } from "../version.ts";
 import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
-import { WorkerApiError, WorkerClient, type ClaimItem } from "./client.ts";
-import { Outbox, type OutboxSender } from "./outbox.ts";
+import { WorkerApiError, WorkerClient, type ClaimItem, type ReportAnswer } from "./client.ts";
+import { Outbox, type OutboxBatch, type OutboxSender } from "./outbox.ts";
 import { TaskRunner, type TaskOutcome } from "./runner.ts";
 import { writeStatus, type WorkerStatus } from "./status-file.ts";
 
@@ -30,6 +31,9 @@ export interface RemoteWorkerOptions {
   threadUrl?: URL;
 }
 
+/** How long an outcome may wait for a claim to carry it before it goes in a report of its own. */
+const CARRY_WAIT_MS = 200;
+
 const CREATE_KEY = "an admin creates one on the server with `agentvine apikey create NAME --scope worker --user USERNAME`";
 
 export class RemoteWorker {
@@ -50,6 +54,10 @@ export class RemoteWorker {
   /** Aborts the delivery and heartbeat loops at the very end. */
   #stopAll = new AbortController();
   #slotFreed: (() => void) | null = null;
+  /** What the claim loop is doing: `quick` a claim carrying a report is out (answered at once), `poll` a long-poll is out, `pause` backing off or stopped. */
+  #claimState: "ready" | "quick" | "poll" | "pause" = "ready";
+  /** Off after a claim carrying a report failed: the report goes alone, so a report the server refuses cannot block claiming. */
+  #carry = true;
   #counts = { done: 0, failed: 0 };
   #lastHeartbeatAt: number | null = null;
   #backingOff: WorkerStatus["backing_off"] = null;
@@ -172,46 +180,87 @@ export class RemoteWorker {
   async #claimLoop(): Promise<void> {
     const backoff = new Backoff(this.opts.backoff);
     const signal = this.#stopClaiming.signal;
-    while (!this.#draining) {
-      const free = this.#runner.free;
-      if (free === 0) {
-        await new Promise<void>((resolve) => {
-          this.#slotFreed = resolve;
-          signal.addEventListener("abort", () => resolve(), { once: true });
-        });
-        this.#slotFreed = null;
-        continue;
-      }
-      let items: ClaimItem[];
-      try {
-        // One claim at a time: the next is sent only after this one's answer arrived (or it failed).
-        items = await this.client.claim({ worker_id: this.id!, limit: Math.min(free, 32), wait_seconds: this.opts.claimWaitSeconds ?? 30 }, signal);
-        backoff.reset();
-        this.#online();
-      } catch (err) {
-        if (this.#draining) return;
-        if (!(err instanceof WorkerApiError)) throw err;
-        if (err.auth) throw err;
-        if (err.status === 409) {
-          log.warn(`the server is draining this worker (${err.message}): finishing running tasks, then exiting`);
-          void this.drain();
+    try {
+      while (!this.#draining) {
+        const free = this.#runner.free;
+        if (free === 0) {
+          this.#claimState = "ready";
+          await new Promise<void>((resolve) => {
+            this.#slotFreed = resolve;
+            signal.addEventListener("abort", () => resolve(), { once: true });
+          });
+          this.#slotFreed = null;
+          continue;
+        }
+        // What the outbox holds rides along: the server delivers it first, and the claim then answers at once.
+        const batch = this.#carry ? this.#outbox.take() : null;
+        let items: ClaimItem[];
+        try {
+          // One claim at a time: the next is sent only after this one's answer arrived (or it failed).
+          this.#claimState = batch ? "quick" : "poll";
+          const res = await this.client.claim(
+            { worker_id: this.id!, limit: Math.min(free, 32), wait_seconds: batch ? 0 : (this.opts.claimWaitSeconds ?? 30), ...(batch ? { report: batch.report } : {}) },
+            signal,
+          );
+          items = res.items;
+          if (batch) this.#delivered(batch, res.report);
+          this.#carry = true;
+          backoff.reset();
+          this.#online();
+        } catch (err) {
+          if (batch) {
+            // Not stored (the server refuses a claim before its report): it goes alone, in order, from the outbox.
+            this.#outbox.restore(batch);
+            this.#carry = false;
+          }
+          this.#claimState = "pause";
+          this.#outbox.poke();
+          if (this.#draining) return;
+          if (!(err instanceof WorkerApiError)) throw err;
+          if (err.auth) throw err;
+          if (err.status === 409) {
+            log.warn(`the server is draining this worker (${err.message}): finishing running tasks, then exiting`);
+            void this.drain();
+            return;
+          }
+          if (err.status === 404) await this.#reregister(err);
+          else if (err.transient) this.#offline(err);
+          else log.error(`claim refused: ${err.message}`);
+          await sleep(backoff.next(), signal);
+          continue;
+        } finally {
+          if (this.#claimState !== "pause") this.#claimState = "ready";
+        }
+        if (this.#draining) {
+          // Claimed just as the drain began: run them anyway within the grace rather than leave them to expire.
+          for (const item of items) this.#runner.run(item);
+          this.#scheduleStatus();
           return;
         }
-        if (err.status === 404) await this.#reregister(err);
-        else if (err.transient) this.#offline(err);
-        else log.error(`claim refused: ${err.message}`);
-        await sleep(backoff.next(), signal);
-        continue;
-      }
-      if (this.#draining) {
-        // Claimed just as the drain began: run them anyway within the grace rather than leave them to expire.
         for (const item of items) this.#runner.run(item);
-        this.#scheduleStatus();
-        return;
+        if (items.length) this.#scheduleStatus();
       }
-      for (const item of items) this.#runner.run(item);
-      if (items.length) this.#scheduleStatus();
+    } finally {
+      this.#claimState = "pause";
+      this.#outbox.poke();
     }
+  }
+
+  /** The answer to a report a claim carried. */
+  #delivered(batch: OutboxBatch, answer: ReportAnswer | undefined) {
+    this.#outbox.settle(batch, answer ?? { outcomes: [], logs: { accepted: batch.report.logs.length, refused: [] } });
+    this.#scheduleStatus();
+  }
+
+  /**
+   * Whether the claim loop is about to carry what the outbox holds: a carrying claim is out (the next
+   * one takes what came meanwhile), or a slot is free and it is between claims. Not while it long-polls
+   * (that may park for `claimWaitSeconds`), backs off, waits for a slot, or the worker drains.
+   */
+  #claimWillCarry(): boolean {
+    if (this.#draining || !this.#carry || this.#backingOff) return false;
+    if (this.#claimState === "quick") return true;
+    return this.#claimState === "ready" && this.#runner.free > 0;
   }
 
   // ---- results ----
@@ -246,15 +295,15 @@ export class RemoteWorker {
 
   async #deliveryLoop(): Promise<void> {
     const backoff = new Backoff(this.opts.backoff);
-    const worker = this;
-    const send: OutboxSender = {
-      logs: (lines) => worker.client.logs(worker.id!, lines),
-      complete: (body) => worker.client.complete(body),
-      fail: (body) => worker.client.fail(body),
-    };
+    const send: OutboxSender = { report: (report) => this.client.report(this.id!, report) };
     while (!this.#stopAll.signal.aborted) {
+      if (this.#claimWillCarry() && this.#outbox.waitedMs() < CARRY_WAIT_MS) {
+        // The next claim takes it along: one request instead of two. Looked at again when it settles.
+        await this.#outbox.waitForWork(CARRY_WAIT_MS, this.#stopAll.signal);
+        continue;
+      }
       const r = await this.#outbox.deliverOnce(send, this.#draining);
-      if (r.state === "empty") await this.#outbox.waitForWork(1000, this.#stopAll.signal);
+      if (r.state === "empty" || r.state === "busy") await this.#outbox.waitForWork(1000, this.#stopAll.signal);
       else if (r.state === "idle") await this.#outbox.waitForWork(r.dueInMs, this.#stopAll.signal);
       else if (r.state === "retry") {
         this.#offline(r.error);

@@ -1,5 +1,6 @@
 // /api/v1/queue: the state of the work-order queues, batch enqueue, and the endpoints remote workers
-// (`agentvine worker`) use to claim work (long-poll), report its outcome and stream its logs.
+// (`agentvine worker`) use to claim work (long-poll), report its outcome and stream its logs — one at a
+// time, or batched in /queue/report (or in the claim itself).
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { z } from "zod";
@@ -10,8 +11,8 @@ import { route } from "../../http/openapi.ts";
 import { hasRole } from "../auth/middleware.ts";
 import { accessGuard, watchAccess } from "../auth/principals.ts";
 import { actingOf } from "../auth/request.ts";
-import { AcceptedOut, ClaimBody, ClaimOut, CompleteBody, EnqueueBody, EnqueueOut, FailBody, FailOut, LogsBody, LogsOut } from "./schemas.ts";
-import { appendRemoteLogs, claimForWorker, completeExecution, enqueueTasks, failExecution, queueStatus, type QueueCaller, type RemoteQueueDeps } from "./service.ts";
+import { AcceptedOut, ClaimBody, ClaimOut, CompleteBody, EnqueueBody, EnqueueOut, FailBody, FailOut, LogsBody, LogsOut, MAX_REPORT_LOG_LINES, MAX_REPORT_OUTCOMES, ReportBody, ReportOut } from "./schemas.ts";
+import { appendRemoteLogs, claimForWorker, completeExecution, enqueueTasks, failExecution, queueStatus, reportBeforeClaim, reportForWorker, type QueueCaller, type RemoteQueueDeps } from "./service.ts";
 
 const tags = ["queue"];
 const counts = z.object(Object.fromEntries(WORK_ORDER_STATUSES.map((s) => [s, z.number()])) as Record<(typeof WORK_ORDER_STATUSES)[number], z.ZodNumber>);
@@ -41,7 +42,8 @@ const claim = route({
   description:
     "Leases up to `limit` orders whose required capabilities the worker has, within its free slots (max_concurrent_tasks " +
     "minus the orders it holds). With `wait_seconds`, waits for matching work and answers as soon as some is queued; " +
-    "204 when none came. 404 for an unknown worker, 409 for a draining one.",
+    "204 when none came. 404 for an unknown worker, 409 for a draining one. A `report` (as for POST /queue/report) is " +
+    "delivered first — nothing of it when the worker may not claim — and answered in `report`, with 200 even when no work came.",
   tags,
   body: ClaimBody,
   responses: { 200: ClaimOut, 204: "No work within wait_seconds" },
@@ -77,6 +79,21 @@ const logs = route({
   responses: { 202: LogsOut },
 });
 
+const report = route({
+  method: "post",
+  path: "/queue/report",
+  access: "worker",
+  summary: "Report log lines and outcomes in one request",
+  description:
+    `Up to ${MAX_REPORT_LOG_LINES} log lines and ${MAX_REPORT_OUTCOMES} outcomes (400 past that). The lines are stored first ` +
+    "(those of executions the worker does not hold are refused per execution, in `logs.refused`), then every outcome in one " +
+    "transaction, each answered in order: `accepted: false` with the `reason` when its lease expired or moved or the task " +
+    "was cancelled (as the 409 of complete/fail), `retry_at` when a retryable failure queued the task again.",
+  tags,
+  body: ReportBody,
+  responses: { 200: ReportOut },
+});
+
 /** The services a remote-worker call needs. */
 const remoteOf = (c: Context<AppEnv>): RemoteQueueDeps => ({ deps: c.get("deps"), logger: c.get("logger"), secrets: c.get("secrets") });
 
@@ -97,7 +114,8 @@ export const queueApi = new Hono<AppEnv>()
     return c.json({ items: enqueueTasks(c.get("deps"), c.req.valid("json"), defaults, actingOf(c)) }, 201);
   })
   .post(claim.spec.path, ...claim.json, async (c) => {
-    const { worker_id, limit, wait_seconds } = c.req.valid("json");
+    const { worker_id, limit, wait_seconds, report } = c.req.valid("json");
+    const reported = report ? reportBeforeClaim(remoteOf(c), worker_id, report, callerOf(c)) : undefined;
     const waitMs = wait_seconds * 1000;
     if (waitMs > 0) c.get("holdOpen")();
     const auth = c.get("auth");
@@ -109,6 +127,7 @@ export const queueApi = new Hono<AppEnv>()
       const signal = guard ? AbortSignal.any([c.req.raw.signal, lost.signal]) : c.req.raw.signal;
       const items = await claimForWorker(remoteOf(c), worker_id, limit, waitMs, callerOf(c), signal);
       if (lost.signal.aborted) throw accessWithdrawn();
+      if (reported) return c.json({ items, report: reported });
       return items.length > 0 ? c.json({ items }) : c.body(null, 204);
     } finally {
       stop();
@@ -116,4 +135,5 @@ export const queueApi = new Hono<AppEnv>()
   })
   .post(complete.spec.path, ...complete.json, (c) => c.json(completeExecution(remoteOf(c), c.req.valid("json"), callerOf(c))))
   .post(fail.spec.path, ...fail.json, (c) => c.json(failExecution(remoteOf(c), c.req.valid("json"), callerOf(c))))
-  .post(logs.spec.path, ...logs.json, (c) => c.json(appendRemoteLogs(remoteOf(c), c.req.valid("json"), callerOf(c)), 202));
+  .post(logs.spec.path, ...logs.json, (c) => c.json(appendRemoteLogs(remoteOf(c), c.req.valid("json"), callerOf(c)), 202))
+  .post(report.spec.path, ...report.json, (c) => c.json(reportForWorker(remoteOf(c), c.req.valid("json"), callerOf(c))));

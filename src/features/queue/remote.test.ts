@@ -19,7 +19,7 @@ interface Remote {
   id: string;
   key: string;
   /** POST /api/v1/queue/<op> as this worker, with its id in the body. */
-  call: (op: "claim" | "complete" | "fail" | "logs", body?: Record<string, unknown>) => Promise<Response>;
+  call: (op: "claim" | "complete" | "fail" | "logs" | "report", body?: Record<string, unknown>) => Promise<Response>;
 }
 
 /** A worker key and a registered remote worker (POST /workers with that key). */
@@ -313,6 +313,141 @@ describe("POST /queue/logs", () => {
     // Once the execution is finished, its lines are refused too.
     await expectOk(await a.call("complete", { ...leaseOf(mine!), result: {} }));
     expect((await a.call("logs", { lines: [{ execution_id: mine!.execution_id, level: "info", message: "late", ts }] })).status).toBe(409);
+  });
+});
+
+describe("POST /queue/report", () => {
+  const logsOf = async (server: TestServer, executionId: string) =>
+    (await expectOk(await server.api(`/executions/${executionId}/logs`))).items.map((l: { message: string }) => l.message);
+
+  test("logs first, then every outcome in one go: a moved lease is refused with its reason, the others recorded; masked", async () => {
+    const server = await startTestServer({ workers: 0 });
+    await expectOk(await server.api("/secrets", json({ name: "TOKEN", value: SECRET })), 201);
+    const a = await remoteWorker(server, "alpha", { max_concurrent_tasks: 4 });
+    const b = await remoteWorker(server, "beta");
+    const ok = await submit(server, { title: "ok" });
+    const flaky = await submit(server, { title: "flaky", max_retries: 2 });
+    const moved = await submit(server, { title: "moved" });
+    const items = await claimed(await a.call("claim", { limit: 3 }));
+    const by = (task: TaskJson) => items.find((i) => i.task_id === task.id)!;
+    // Alpha's lease on `moved` ran out and beta took it.
+    server.db.sqlite.query("UPDATE work_orders SET lease_until = ? WHERE id = ?").run(Date.now() - 1, by(moved).work_order_id);
+    expect(reap(server.services.deps).released).toBe(1);
+    const [again] = await claimed(await b.call("claim"));
+    expect(again!.task_id).toBe(moved.id);
+
+    const ts = Date.now();
+    const before = Date.now();
+    const res = await a.call("report", {
+      logs: [
+        { execution_id: by(ok).execution_id, level: "info", message: `using ${SECRET}`, ts },
+        { execution_id: by(flaky).execution_id, level: "warn", message: "retrying soon", ts },
+        { execution_id: by(ok).execution_id, level: "info", message: "done", ts: ts + 1 },
+      ],
+      outcomes: [
+        { ...leaseOf(by(ok)), status: "succeeded", result: { echoed: SECRET }, stdout: `${SECRET}\n`, exit_code: 0, duration_ms: 5 },
+        { ...leaseOf(by(moved)), status: "succeeded", result: { by: "alpha" } },
+        { ...leaseOf(by(flaky)), status: "failed", error: "network down", retryable: true },
+      ],
+    });
+    const body = await expectOk(res);
+    expect(body.logs).toEqual({ accepted: 3, refused: [] });
+    expect(body.outcomes.map((o: { execution_id: string; accepted: boolean }) => [o.execution_id, o.accepted])).toEqual([
+      [by(ok).execution_id, true],
+      [by(moved).execution_id, false],
+      [by(flaky).execution_id, true],
+    ]);
+    expect(body.outcomes[1].reason).toContain(`moved to worker '${b.id}'`);
+    expect(body.outcomes[2].retry_at).toBeGreaterThan(before + 500);
+
+    // The lines were stored before the outcome closed the execution, masked.
+    expect(await logsOf(server, by(ok).execution_id)).toEqual(["using ***", "done"]);
+    expect(await logsOf(server, by(flaky).execution_id)).toEqual(["retrying soon"]);
+    expect(await taskOf(server, ok.id)).toMatchObject({ status: "succeeded", result: { echoed: "***" } });
+    expect(await expectOk(await server.api(`/executions/${by(ok).execution_id}`))).toMatchObject({ status: "succeeded", stdout: "***\n", duration_ms: 5 });
+    expect(await taskOf(server, flaky.id)).toMatchObject({ status: "queued", error: "network down" });
+    // Beta's attempt was untouched and still completes.
+    expect((await taskOf(server, moved.id)).status).toBe("running");
+    await expectOk(await b.call("report", { outcomes: [{ ...leaseOf(again!), status: "succeeded", result: { by: "beta" } }] }));
+    expect(await taskOf(server, moved.id)).toMatchObject({ status: "succeeded", result: { by: "beta" } });
+    // As if one at a time: the success reset alpha's count of failures in a row, the failure after it counts.
+    expect(server.db.sqlite.query<{ n: number }, [string]>("SELECT consecutive_failures AS n FROM workers WHERE id = ?").get(a.id)!.n).toBe(1);
+  });
+
+  test("lines of an execution the worker does not hold are refused for that execution only", async () => {
+    const server = await startTestServer({ workers: 0 });
+    const a = await remoteWorker(server, "alpha");
+    const b = await remoteWorker(server, "beta");
+    await submit(server, { title: "one" });
+    await submit(server, { title: "two" });
+    const [mine] = await claimed(await a.call("claim"));
+    const [theirs] = await claimed(await b.call("claim"));
+    const ts = Date.now();
+    const body = await expectOk(
+      await a.call("report", {
+        logs: [
+          { execution_id: mine!.execution_id, level: "info", message: "mine", ts },
+          { execution_id: theirs!.execution_id, level: "info", message: "not mine", ts },
+          { execution_id: "no-such-execution", level: "info", message: "unknown", ts },
+        ],
+      }),
+    );
+    expect(body).toEqual({ outcomes: [], logs: { accepted: 1, refused: [theirs!.execution_id, "no-such-execution"] } });
+    expect(await logsOf(server, mine!.execution_id)).toEqual(["mine"]);
+    expect(await logsOf(server, theirs!.execution_id)).toEqual([]);
+    // Someone else's outcome in a report is refused, and recorded nowhere.
+    const stolen = await expectOk(await a.call("report", { outcomes: [{ ...leaseOf(theirs!), status: "succeeded" }] }));
+    expect(stolen.outcomes[0]).toMatchObject({ accepted: false, reason: expect.stringContaining(`not worker '${a.id}''s attempt`) });
+    expect(server.db.sqlite.query<{ status: string }, [string]>("SELECT status FROM executions WHERE id = ?").get(theirs!.execution_id)!.status).toBe("running");
+  });
+
+  test("past 1,000 log lines or 256 outcomes, or a failure without its error, the request is refused (400) and nothing stored", async () => {
+    const server = await startTestServer({ workers: 0 });
+    const a = await remoteWorker(server, "alpha");
+    await submit(server, { title: "one" });
+    const [item] = await claimed(await a.call("claim"));
+    const lines = (n: number) => Array.from({ length: n }, (_, i) => ({ execution_id: item!.execution_id, level: "info", message: `l${i}`, ts: 1 }));
+    const outcomes = (n: number) => Array.from({ length: n }, () => ({ ...leaseOf(item!), status: "succeeded" }));
+    for (const body of [{ logs: lines(1001) }, { outcomes: outcomes(257) }, { outcomes: [{ ...leaseOf(item!), status: "failed" }] }]) {
+      const res = await a.call("report", body);
+      expect(res.status).toBe(400);
+      expect((await errorOf(res)).code).toBe("validation_failed");
+    }
+    // The claim refuses a report past the limits too, and claims nothing.
+    expect((await a.call("claim", { report: { logs: lines(1001) } })).status).toBe(400);
+    expect(await logsOf(server, item!.execution_id)).toEqual([]);
+    expect((await taskOf(server, item!.task_id)).status).toBe("running");
+    // At the limits it is fine.
+    expect((await expectOk(await a.call("report", { logs: lines(1000) }))).logs).toEqual({ accepted: 1000, refused: [] });
+  });
+
+  test("a claim carrying a report delivers it first and answers it, even when no work came (200, not 204)", async () => {
+    const server = await startTestServer({ workers: 0 });
+    const a = await remoteWorker(server, "alpha", { max_concurrent_tasks: 1 });
+    const first = await submit(server, { title: "first" });
+    const second = await submit(server, { title: "second" });
+    const [item] = await claimed(await a.call("claim"));
+    expect(item!.task_id).toBe(first.id);
+    // At capacity: only the outcome in the report frees the slot the claim then fills.
+    const res = await expectOk(
+      await a.call("claim", {
+        report: { logs: [{ execution_id: item!.execution_id, level: "info", message: "bye", ts: 1 }], outcomes: [{ ...leaseOf(item!), status: "succeeded", result: { n: 1 } }] },
+      }),
+    );
+    expect(res.report).toEqual({ outcomes: [{ execution_id: item!.execution_id, accepted: true }], logs: { accepted: 1, refused: [] } });
+    expect(res.items.map((i: ClaimItem) => i.task_id)).toEqual([second.id]);
+    expect(await taskOf(server, first.id)).toMatchObject({ status: "succeeded", result: { n: 1 } });
+    expect(await logsOf(server, item!.execution_id)).toEqual(["bye"]);
+
+    const last = await expectOk(await a.call("claim", { report: { outcomes: [{ ...leaseOf(res.items[0]), status: "succeeded" }] } }));
+    expect(last).toEqual({ items: [], report: { outcomes: [{ execution_id: res.items[0].execution_id, accepted: true }], logs: { accepted: 0, refused: [] } } });
+
+    // A drained worker's claim is refused before its report is stored: the worker sends it again alone.
+    await submit(server, { title: "third" });
+    const [third] = await claimed(await a.call("claim"));
+    await expectOk(await server.api(`/workers/${a.id}`, send("DELETE")));
+    const drained = await a.call("claim", { report: { outcomes: [{ ...leaseOf(third!), status: "succeeded" }] } });
+    expect(drained.status).toBe(409);
   });
 });
 

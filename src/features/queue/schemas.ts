@@ -1,4 +1,4 @@
-// The zod schemas of the queue API for remote workers (claim, complete, fail, logs) and of enqueue.
+// The zod schemas of the queue API for remote workers (claim, report, complete, fail, logs) and of enqueue.
 import { z } from "zod";
 import { LOG_LEVELS } from "../../db/schema.ts";
 import { CreateTaskBody, TaskOut } from "../tasks/schemas.ts";
@@ -11,8 +11,62 @@ const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullish();
 export const MAX_CLAIM_LIMIT = 32;
 export const MAX_WAIT_SECONDS = 60;
 
+export const MAX_REPORT_LOG_LINES = 1000;
+export const MAX_REPORT_OUTCOMES = 256;
+
+export const LogLineIn = z.strictObject({
+  execution_id: id,
+  level: z.enum(LOG_LEVELS),
+  message: z.string().max(1024 * 1024),
+  metadata: z.record(z.string(), z.unknown()).nullish(),
+  ts: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).describe("ms since the epoch"),
+});
+
+export const ReportOutcome = z
+  .strictObject({
+    execution_id: id,
+    work_order_id: id,
+    lease_token: z.string().min(1).max(200),
+    status: z.enum(["succeeded", "failed", "timed_out"]),
+    result: z.unknown().optional().describe("succeeded only"),
+    error: z.string().min(1).max(100_000).optional().describe("Required when failed or timed_out"),
+    retryable: z.boolean().default(true).describe("failed only; false: the failure is final whatever the retry budget"),
+    exit_code: z.number().int().nullish(),
+    stdout: output,
+    stderr: output,
+    duration_ms: count,
+    cpu_ms: count,
+    max_rss_bytes: count,
+  })
+  .refine((o) => o.status === "succeeded" || o.error !== undefined, { message: "error is required when status is failed or timed_out", path: ["error"] });
+export type ReportOutcome = z.infer<typeof ReportOutcome>;
+
+/** What a worker has to tell: log lines (stored first) and outcomes (all recorded in one transaction). */
+const reportContent = {
+  logs: z.array(LogLineIn).max(MAX_REPORT_LOG_LINES).default([]),
+  outcomes: z.array(ReportOutcome).max(MAX_REPORT_OUTCOMES).default([]),
+};
+export const ReportContent = z.strictObject(reportContent);
+export type ReportContent = z.infer<typeof ReportContent>;
+export const ReportBody = z.strictObject({ worker_id: workerId, ...reportContent });
+export type ReportBody = z.infer<typeof ReportBody>;
+
+export const OutcomeAnswer = z.object({
+  execution_id: z.string(),
+  accepted: z.boolean(),
+  reason: z.string().optional().describe("Why it was not recorded (lease expired or moved, task cancelled, not this worker's attempt)"),
+  retry_at: z.number().optional().describe("A retryable failure: when the task is queued again (ms since the epoch)"),
+});
+export type OutcomeAnswer = z.infer<typeof OutcomeAnswer>;
+export const ReportOut = z.object({
+  outcomes: z.array(OutcomeAnswer).describe("One per outcome, in the order sent"),
+  logs: z.object({ accepted: z.number(), refused: z.array(z.string()).describe("Executions this worker does not hold: their lines were not stored") }),
+});
+export type ReportOut = z.infer<typeof ReportOut>;
+
 export const ClaimBody = z.strictObject({
   worker_id: workerId,
+  report: ReportContent.optional().describe("Delivered before claiming (as POST /queue/report), so a busy worker makes one request per round"),
   limit: z.number().int().min(1).max(MAX_CLAIM_LIMIT).default(1).describe("At most this many orders (and never past the worker's free slots)"),
   wait_seconds: z.number().min(0).max(MAX_WAIT_SECONDS).default(0).describe("Long-poll: wait up to this long for matching work (answers at once when some is queued)"),
 });
@@ -30,7 +84,7 @@ export const ClaimItem = z.object({
   timeout_seconds: z.number(),
 });
 export type ClaimItem = z.infer<typeof ClaimItem>;
-export const ClaimOut = z.object({ items: z.array(ClaimItem) });
+export const ClaimOut = z.object({ items: z.array(ClaimItem), report: ReportOut.optional().describe("The answer to the `report` the claim carried") });
 
 const leaseRef = {
   worker_id: workerId,
@@ -69,13 +123,6 @@ export const FailOut = z.object({
   retry_at: z.number().optional().describe("When the task is queued again (ms since the epoch); absent when the failure is final"),
 });
 
-export const LogLineIn = z.strictObject({
-  execution_id: id,
-  level: z.enum(LOG_LEVELS),
-  message: z.string().max(1024 * 1024),
-  metadata: z.record(z.string(), z.unknown()).nullish(),
-  ts: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).describe("ms since the epoch"),
-});
 export const LogsBody = z.strictObject({
   worker_id: workerId,
   lines: z.array(LogLineIn).min(1).max(10_000),

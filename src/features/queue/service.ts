@@ -1,6 +1,7 @@
 // The queue over HTTP: status, enqueue, and what remote workers do — claim (with long-poll), complete,
-// fail, logs. The engine does each transition; this file checks who may act and mirrors the local pool
-// (src/runtime/pool.ts): secrets resolved in what is handed out, masked in what comes back.
+// fail, logs, and report (logs and outcomes batched). The engine does each transition; this file checks
+// who may act and mirrors the local pool (src/runtime/pool.ts): secrets resolved in what is handed out,
+// masked in what comes back.
 import { QUEUES, WORK_ORDER_STATUSES, type QueueName, type WorkOrderStatus } from "../../db/schema.ts";
 import type { Db } from "../../db/client.ts";
 import { claimWaitersOf } from "../../engine/claim-waiters.ts";
@@ -16,7 +17,7 @@ import { getTaskType } from "../../task-types/index.ts";
 import { assertMayRun, audited, type Acting } from "../audit/service.ts";
 import { toNewTask, type TaskDefaults } from "../tasks/service.ts";
 import { recordWorkerOutcome, REMOTE_LEASE_MS } from "../workers/service.ts";
-import type { ClaimItem, CompleteBody, EnqueueBody, FailBody, LogsBody } from "./schemas.ts";
+import type { ClaimItem, CompleteBody, EnqueueBody, FailBody, LogsBody, ReportBody, ReportContent, ReportOut, ReportOutcome } from "./schemas.ts";
 
 type Counts = Record<WorkOrderStatus, number>;
 const zero = (): Counts => Object.fromEntries(WORK_ORDER_STATUSES.map((s) => [s, 0])) as Counts;
@@ -109,6 +110,8 @@ function actingWorker(deps: EngineDeps, workerId: string, caller: QueueCaller): 
   return worker;
 }
 
+const drainingRefusal = (workerId: string) => conflict(`worker '${workerId}' is draining: it gets no new work (register again to resume)`);
+
 /** Orders the worker holds now (claimed, lease not returned): they count against its max_concurrent_tasks. */
 function heldOrders(db: Db, workerId: string): number {
   return db.sqlite
@@ -125,7 +128,7 @@ function heldOrders(db: Db, workerId: string): number {
 export function claimOnce(s: RemoteQueueDeps, workerId: string, limit: number, caller: QueueCaller): ClaimItem[] {
   const { deps, logger, secrets } = s;
   const worker = actingWorker(deps, workerId, caller);
-  if (worker.draining) throw conflict(`worker '${workerId}' is draining: it gets no new work (register again to resume)`);
+  if (worker.draining) throw drainingRefusal(workerId);
   const room = Math.min(limit, worker.max_concurrent_tasks - heldOrders(deps.db, workerId));
   if (room <= 0) return [];
   const claims = claimTasks(deps, { workerId, limit: room, capabilities: worker.capabilities, leaseMs: REMOTE_LEASE_MS });
@@ -218,52 +221,110 @@ function masking(secrets: PoolSecrets | undefined) {
   };
 }
 
+/** One outcome as a worker reports it, whichever endpoint carried it (complete, fail, report). */
+type ReportedOutcome = Omit<ReportOutcome, "retryable"> & { retryable?: boolean };
+
+/** An outcome's answer: recorded (with `retry_at` when a failure queued the task again), or why not. */
+type OutcomeResult = { execution_id: string; accepted: true; retry_at?: number } | { execution_id: string; accepted: false; error: AppError };
+
+/**
+ * Records a worker's outcomes in ONE engine transaction (finishExecutions), results and output masked.
+ * Each is first checked to be this worker's attempt at that order; a refused one gets its reason and
+ * does not stop the others. The caller has checked the worker may act (actingWorker).
+ */
+function recordOutcomes(s: RemoteQueueDeps, workerId: string, reported: ReportedOutcome[]): OutcomeResult[] {
+  const { deps } = s;
+  const mask = masking(s.secrets);
+  const answers: Array<OutcomeResult | null> = [];
+  const outcomes: Outcome[] = [];
+  const sent: ReportedOutcome[] = [];
+  for (const o of reported) {
+    let exec: HeldExecution;
+    try {
+      exec = executionOf(deps.db, { execution_id: o.execution_id, worker_id: workerId, work_order_id: o.work_order_id });
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      answers.push({ execution_id: o.execution_id, accepted: false, error: err });
+      continue;
+    }
+    const claim = { workOrderId: o.work_order_id, taskId: exec.task_id, executionId: o.execution_id, workerId, leaseToken: o.lease_token, attempt: exec.attempt };
+    const output = { exitCode: o.exit_code, stdout: mask.text(o.stdout), stderr: mask.text(o.stderr), durationMs: o.duration_ms };
+    outcomes.push(
+      o.status === "succeeded"
+        ? { claim, kind: "succeeded", result: mask.deep(o.result), ...output, cpuMs: o.cpu_ms, maxRssBytes: o.max_rss_bytes }
+        : { claim, kind: o.status, error: mask.text(o.error ?? o.status), retryable: o.retryable ?? true, ...output },
+    );
+    sent.push(o);
+    answers.push(null);
+  }
+  const results = outcomes.length > 0 ? finish(s, outcomes) : [];
+  const requeued = deps.db.sqlite.query<{ run_at: number }, [string]>("SELECT run_at FROM work_orders WHERE id = ? AND status = 'queued'");
+  const okInOrder: boolean[] = [];
+  let next = 0;
+  const out = answers.map((answer): OutcomeResult => {
+    if (answer) return answer;
+    const o = sent[next]!;
+    const result = results[next++];
+    if (!result?.accepted) return { execution_id: o.execution_id, accepted: false, error: refusal(deps.db, o.work_order_id, workerId) };
+    okInOrder.push(o.status === "succeeded");
+    const order = o.status !== "succeeded" && result.taskStatus === "queued" ? requeued.get(o.work_order_id) : null;
+    return order ? { execution_id: o.execution_id, accepted: true, retry_at: order.run_at } : { execution_id: o.execution_id, accepted: true };
+  });
+  // Failures in a row put the worker in `error` (a broken toolchain fails everything it runs); a success
+  // resets it. Replayed as if one at a time: the last success resets, the failures after it count.
+  const lastOk = okInOrder.lastIndexOf(true);
+  if (lastOk >= 0) recordWorkerOutcome(deps, workerId, true);
+  for (let i = lastOk + 1; i < okInOrder.length; i++) recordWorkerOutcome(deps, workerId, false);
+  return out;
+}
+
+/** One outcome alone: recorded, or its refusal thrown (404 unknown execution, 409 not held). */
+function recordOne(s: RemoteQueueDeps, workerId: string, outcome: ReportedOutcome): { accepted: true; retry_at?: number } {
+  const [answer] = recordOutcomes(s, workerId, [outcome]);
+  if (!answer!.accepted) throw answer!.error;
+  return answer!.retry_at === undefined ? { accepted: true } : { accepted: true, retry_at: answer!.retry_at };
+}
+
 export function completeExecution(s: RemoteQueueDeps, body: CompleteBody, caller: QueueCaller): { accepted: true } {
   actingWorker(s.deps, body.worker_id, caller);
-  const exec = executionOf(s.deps.db, body);
-  const mask = masking(s.secrets);
-  const [result] = finish(s, [
-    {
-      claim: { workOrderId: body.work_order_id, taskId: exec.task_id, executionId: body.execution_id, workerId: body.worker_id, leaseToken: body.lease_token, attempt: exec.attempt },
-      kind: "succeeded",
-      result: mask.deep(body.result),
-      exitCode: body.exit_code,
-      stdout: mask.text(body.stdout),
-      stderr: mask.text(body.stderr),
-      durationMs: body.duration_ms,
-      cpuMs: body.cpu_ms,
-      maxRssBytes: body.max_rss_bytes,
-    },
-  ]);
-  if (!result?.accepted) throw refusal(s.deps.db, body.work_order_id, body.worker_id);
-  recordWorkerOutcome(s.deps, body.worker_id, true);
+  const { worker_id, ...outcome } = body;
+  recordOne(s, worker_id, { ...outcome, status: "succeeded" });
   return { accepted: true };
 }
 
 export function failExecution(s: RemoteQueueDeps, body: FailBody, caller: QueueCaller): { accepted: true; retry_at?: number } {
   actingWorker(s.deps, body.worker_id, caller);
-  const exec = executionOf(s.deps.db, body);
-  const mask = masking(s.secrets);
-  const [result] = finish(s, [
-    {
-      claim: { workOrderId: body.work_order_id, taskId: exec.task_id, executionId: body.execution_id, workerId: body.worker_id, leaseToken: body.lease_token, attempt: exec.attempt },
-      kind: body.timed_out ? "timed_out" : "failed",
-      error: mask.text(body.error),
-      retryable: body.retryable,
-      exitCode: body.exit_code,
-      stdout: mask.text(body.stdout),
-      stderr: mask.text(body.stderr),
-      durationMs: body.duration_ms,
-    },
-  ]);
-  if (!result?.accepted) throw refusal(s.deps.db, body.work_order_id, body.worker_id);
-  // Failures in a row put the worker in `error` (a broken toolchain fails everything it runs); a success resets it.
-  recordWorkerOutcome(s.deps, body.worker_id, false);
-  if (result.taskStatus !== "queued") return { accepted: true };
-  const order = s.deps.db.sqlite
-    .query<{ run_at: number }, [string]>("SELECT run_at FROM work_orders WHERE id = ? AND status = 'queued'")
-    .get(body.work_order_id);
-  return order ? { accepted: true, retry_at: order.run_at } : { accepted: true };
+  const { worker_id, timed_out, ...outcome } = body;
+  return recordOne(s, worker_id, { ...outcome, status: timed_out ? "timed_out" : "failed" });
+}
+
+/** The executions among `ids` this worker holds now (running, its lease current), with their task ids. */
+function heldExecutions(db: Db, workerId: string, ids: string[]): Map<string, string> {
+  return new Map(
+    db.sqlite
+      .query<{ id: string; task_id: string }, Record<string, string>>(
+        `SELECT e.id, e.task_id FROM executions e JOIN work_orders w ON w.id = e.work_order_id
+          WHERE e.id IN (SELECT value FROM json_each($ids)) AND e.worker_id = $worker AND e.status = 'running'
+            AND w.status = 'claimed' AND w.claimed_by = $worker`,
+      )
+      .all({ ids: JSON.stringify(ids), worker: workerId })
+      .map((r) => [r.id, r.task_id]),
+  );
+}
+
+/** Appends the lines of held executions to the TaskLogger (which masks them), grouped per execution; the others are skipped. */
+function appendHeld(s: RemoteQueueDeps, lines: LogsBody["lines"], held: Map<string, string>): number {
+  const byExecution = new Map<string, LogTuple[]>();
+  let accepted = 0;
+  for (const line of lines) {
+    if (!held.has(line.execution_id)) continue;
+    let tuples = byExecution.get(line.execution_id);
+    if (!tuples) byExecution.set(line.execution_id, (tuples = []));
+    tuples.push([line.level, line.message, line.metadata ?? null, line.ts]);
+    accepted++;
+  }
+  for (const [executionId, tuples] of byExecution) s.logger.append(executionId, held.get(executionId)!, tuples);
+  return accepted;
 }
 
 /**
@@ -273,27 +334,40 @@ export function failExecution(s: RemoteQueueDeps, body: FailBody, caller: QueueC
 export function appendRemoteLogs(s: RemoteQueueDeps, body: LogsBody, caller: QueueCaller): { accepted: number } {
   actingWorker(s.deps, body.worker_id, caller);
   const ids = [...new Set(body.lines.map((l) => l.execution_id))];
-  const held = new Map(
-    s.deps.db.sqlite
-      .query<{ id: string; task_id: string }, Record<string, string>>(
-        `SELECT e.id, e.task_id FROM executions e JOIN work_orders w ON w.id = e.work_order_id
-          WHERE e.id IN (SELECT value FROM json_each($ids)) AND e.worker_id = $worker AND e.status = 'running'
-            AND w.status = 'claimed' AND w.claimed_by = $worker`,
-      )
-      .all({ ids: JSON.stringify(ids), worker: body.worker_id })
-      .map((r) => [r.id, r.task_id]),
-  );
+  const held = heldExecutions(s.deps.db, body.worker_id, ids);
   const notHeld = ids.filter((id) => !held.has(id));
   if (notHeld.length > 0) {
     const details: ErrorDetail[] = notHeld.map((id) => ({ field: "lines.execution_id", message: `execution '${id}' is not running on worker '${body.worker_id}'` }));
     throw conflict(`worker '${body.worker_id}' does not hold execution(s) ${notHeld.map((id) => `'${id}'`).join(", ")}: no line was stored`, details);
   }
-  const byExecution = new Map<string, LogTuple[]>();
-  for (const line of body.lines) {
-    let lines = byExecution.get(line.execution_id);
-    if (!lines) byExecution.set(line.execution_id, (lines = []));
-    lines.push([line.level, line.message, line.metadata ?? null, line.ts]);
-  }
-  for (const [executionId, lines] of byExecution) s.logger.append(executionId, held.get(executionId)!, lines);
-  return { accepted: body.lines.length };
+  return { accepted: appendHeld(s, body.lines, held) };
+}
+
+/**
+ * Everything a worker has to tell in one go: log lines first (those of executions it does not hold are
+ * refused per execution), then every outcome in one transaction — so a task's lines, sent with its
+ * outcome, are stored before the outcome closes the execution. The caller checked the worker (actingWorker).
+ */
+function deliverReport(s: RemoteQueueDeps, workerId: string, report: ReportContent): ReportOut {
+  const ids = [...new Set(report.logs.map((l) => l.execution_id))];
+  const held = ids.length > 0 ? heldExecutions(s.deps.db, workerId, ids) : new Map<string, string>();
+  const accepted = appendHeld(s, report.logs, held);
+  const outcomes = recordOutcomes(s, workerId, report.outcomes).map((r) => (r.accepted ? r : { execution_id: r.execution_id, accepted: false, reason: r.error.message }));
+  return { outcomes, logs: { accepted, refused: ids.filter((id) => !held.has(id)) } };
+}
+
+/** POST /queue/report: a worker's log lines and outcomes in one request (404/403/409 when the worker may not act). */
+export function reportForWorker(s: RemoteQueueDeps, body: ReportBody, caller: QueueCaller): ReportOut {
+  actingWorker(s.deps, body.worker_id, caller);
+  return deliverReport(s, body.worker_id, body);
+}
+
+/**
+ * The report a claim carries, delivered before the claim. A worker that may not claim (unknown, another
+ * key's, draining) is refused before anything of the report is stored, so it can deliver it again alone.
+ */
+export function reportBeforeClaim(s: RemoteQueueDeps, workerId: string, report: ReportContent, caller: QueueCaller): ReportOut {
+  const worker = actingWorker(s.deps, workerId, caller);
+  if (worker.draining) throw drainingRefusal(workerId);
+  return deliverReport(s, workerId, report);
 }
