@@ -99,6 +99,7 @@ const EXPECTED: Record<string, Rule> = {
   "GET /workers": "viewer",
   "GET /workers/:id": "viewer",
   "POST /workers/:id/drain": "admin",
+  "POST /workers/:id/remove": "admin",
   // Signing in and out, and one's own settings
   "GET /login": "public",
   "POST /login": "public",

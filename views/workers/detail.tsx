@@ -18,7 +18,25 @@ const Fact: FC<{ term: string; children: Child }> = ({ term, children }) => (
 /** Drain: admins only, remote workers only (the local threads stop with the server), once. */
 export const DrainAction: FC<{ detail: WorkerDetail; canDrain: boolean }> = ({ detail, canDrain }) => {
   const w = detail.worker;
-  if (!canDrain || w.worker_type !== "remote" || w.draining) return null;
+  if (!canDrain || w.worker_type !== "remote") return null;
+  // Drained or gone, and holding nothing: it can leave the registry (its executions keep its id).
+  if ((w.draining || w.status === "offline") && w.claimed_work_orders === 0) {
+    return (
+      <form
+        method="post"
+        action={`/workers/${w.id}/remove`}
+        hx-post={`/workers/${w.id}/remove`}
+        hx-confirm={`Remove “${w.name}” from the registry? Its past executions stay. If it runs again it registers anew.`}
+        data-confirm-title="Remove this worker?"
+        data-confirm-label="Remove"
+      >
+        <button type="submit" class="btn-danger" data-action="remove">
+          Remove
+        </button>
+      </form>
+    );
+  }
+  if (w.draining) return null;
   return (
     <form
       method="post"

@@ -243,3 +243,29 @@ describe("a queued task says why it is waiting", () => {
     expect(await waiting(git)).toStartWith("No online worker has the capability git");
   });
 });
+
+describe("removing a worker", () => {
+  test("only once drained (or offline) and holding nothing; then it is gone from the registry, its executions stay", async () => {
+    const server = await startTestServer({ workers: 0 });
+    const key = workerKey(server);
+    const worker = await register(server, key, { name: "retired", capabilities: ["git"] });
+    const post = (path: string) =>
+      server.get(path, { method: "POST", body: "", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", "hx-request": "true" } });
+
+    // A live idle worker: no Remove button, and the action is refused (it would register again).
+    expect((await html(server, `/workers/${worker.id}`)).text).not.toContain('data-action="remove"');
+    const refused = await post(`/workers/${worker.id}/remove`);
+    expect(refused.status).toBe(409);
+    expect(decodeURIComponent(refused.headers.get("hx-trigger") ?? "")).toContain("drain it");
+
+    expect((await post(`/workers/${worker.id}/drain`)).status).toBe(200);
+    expect((await html(server, `/workers/${worker.id}`)).text).toContain('data-action="remove"');
+    const removed = await post(`/workers/${worker.id}/remove`);
+    expect(removed.status).toBe(200);
+    expect(removed.headers.get("hx-redirect") ?? removed.headers.get("hx-location") ?? "").toContain("/workers");
+    expect((await html(server, `/workers/${worker.id}`)).status).toBe(404);
+    expect(server.db.sqlite.query("SELECT count(*) AS n FROM worker_capabilities WHERE worker_id = ?").get(worker.id)).toEqual({ n: 0 });
+    const audit = (await (await server.api(`/audit?resource=worker:${worker.id}`)).json()) as { items: Array<{ action: string }> };
+    expect(audit.items.map((e) => e.action)).toEqual(["worker.removed", "worker.drained"]);
+  });
+});

@@ -11,7 +11,7 @@ import { audited } from "../audit/service.ts";
 import { hasRole } from "../auth/middleware.ts";
 import { actingOf } from "../auth/request.ts";
 import { runningTasks, workerDetail, workerStats } from "./page-data.ts";
-import { drainWorker, getWorker, listWorkers, type WorkerDeps } from "./service.ts";
+import { drainWorker, getWorker, listWorkers, removeWorker, type WorkerDeps } from "./service.ts";
 
 type Ctx = Context<AppEnv>;
 
@@ -77,4 +77,10 @@ export const workerRoutes = new Hono<AppEnv>()
       redirect: `/workers/${id}`,
       body: <WorkerMain detail={workerDetail(deps, worker)} canDrain={canDrain(c)} />,
     });
+  })
+  .post("/:id/remove", (c) => {
+    const id = c.req.param("id");
+    const worker = removeWorker(registryOf(c), id);
+    audited(c.get("deps"), actingOf(c), "worker.removed", { type: "worker", id }, { name: worker.name });
+    return actionDone(c, { message: `Worker “${worker.name}” removed from the registry`, redirect: "/workers" });
   });

@@ -343,3 +343,19 @@ export function whyNoWorker(deps: WorkerDeps, requires: readonly string[]): stri
   if (requires.length === 0) return "No worker is online to run it: it starts as soon as one connects (agentvine worker --server URL --token KEY).";
   return `No online worker has ${requires.length === 1 ? "the capability" : "all of the capabilities"} ${requires.join(", ")}: it waits for one that does (agentvine worker --capabilities ${requires.join(",")}).`;
 }
+
+/**
+ * Removes a remote worker from the registry: only once it holds no work and is drained or offline (a
+ * live one would register again at its next request). Its executions keep its id as history.
+ */
+export function removeWorker(deps: WorkerDeps, id: string): WorkerJson {
+  const worker = getWorker(deps, id);
+  if (worker.worker_type === "local") throw conflict(`worker '${id}' is this server's own threads: it cannot be removed`);
+  if (worker.claimed_work_orders > 0) throw conflict(`worker '${worker.name}' still holds ${worker.claimed_work_orders} work order(s): drain it first`);
+  if (!worker.draining && worker.status !== "offline") {
+    throw conflict(`worker '${worker.name}' is ${worker.status}: drain it (or stop it) first, or it registers again at its next request`);
+  }
+  deps.db.sqlite.query("DELETE FROM workers WHERE id = ?").run(id);
+  deps.bus.emit("worker:changed", { workerId: id, status: "offline", previous: worker.status, draining: true, at: now(deps) });
+  return worker;
+}
