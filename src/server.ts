@@ -8,6 +8,7 @@ import { ConfigError, ServeConfigSchema, type ServeConfig } from "./config.ts";
 import { openDatabase, type Db } from "./db/client.ts";
 import { startCheckpointer } from "./db/checkpoints.ts";
 import { migrate } from "./db/migrate.ts";
+import { claimWaitersOf } from "./engine/claim-waiters.ts";
 import { reap, releaseWorker, type EngineDeps } from "./engine/lifecycle.ts";
 import { SubmitBatcher } from "./engine/submit-batcher.ts";
 import { transact } from "./engine/outbox.ts";
@@ -164,6 +165,9 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
         clearInterval(reaper);
         localWorker.stop();
         const requeued = pool ? await pool.stop(graceSeconds * 1000) : 0;
+        // Parked long-polls answer 204 (no work) before the connections close, rather than being reset.
+        claimWaitersOf(deps).close();
+        await new Promise((resolve) => setImmediate(resolve));
         await server.stop(true);
         waiters.close();
         await logger.stop();

@@ -22,6 +22,9 @@ interface Waiter {
 export class ClaimWaiters {
   /** Insertion order = the order waiters are served in a pass. */
   #waiters = new Set<Waiter>();
+  /** One parked claim per worker: a newer one answers the older at once (empty). */
+  #byWorker = new Map<string, Waiter>();
+  #closed = false;
   #passScheduled = false;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerAt = 0;
@@ -32,7 +35,8 @@ export class ClaimWaiters {
     this.#unsubscribe = [
       deps.bus.on("queue:ready", () => this.#wakeAll()),
       deps.bus.on("execution:finished", (e) => {
-        for (const w of this.#waiters) if (w.workerId === e.workerId) this.#wake(w);
+        const w = e.workerId ? this.#byWorker.get(e.workerId) : undefined;
+        if (w) this.#wake(w);
       }),
     ];
   }
@@ -56,21 +60,27 @@ export class ClaimWaiters {
 
   /**
    * Tries `attempt` now; when it gets nothing, waits up to `timeoutMs` for it to get something.
-   * Resolves with the items, or `[]` on timeout or abort; rejects when an attempt throws.
+   * Resolves with the items, or `[]` on timeout or abort; rejects when an attempt throws. A worker has
+   * at most one parked claim: parking another answers the earlier one at once with `[]`, so one worker
+   * cannot make every wake-up try the same claim many times.
    */
   claim<T>(workerId: string, attempt: () => T[], timeoutMs: number, signal?: AbortSignal): Promise<T[]> {
+    // The request went away already: claiming now would lease work nobody receives.
+    if (signal?.aborted) return Promise.resolve([]);
     let first: T[];
     try {
       first = attempt();
     } catch (err) {
       return Promise.reject(err);
     }
-    if (first.length > 0 || timeoutMs <= 0 || signal?.aborted) return Promise.resolve(first);
+    if (first.length > 0 || timeoutMs <= 0 || signal?.aborted || this.#closed) return Promise.resolve(first);
+    this.#byWorker.get(workerId)?.resolve([]);
     return new Promise<T[]>((resolve, reject) => {
       const finish = () => {
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
         this.#waiters.delete(waiter);
+        if (this.#byWorker.get(workerId) === waiter) this.#byWorker.delete(workerId);
       };
       const waiter: Waiter = {
         workerId,
@@ -89,6 +99,7 @@ export class ClaimWaiters {
       const timer = setTimeout(() => waiter.resolve([]), timeoutMs);
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#waiters.add(waiter);
+      this.#byWorker.set(workerId, waiter);
       this.#parkedListeners = this.#parkedListeners.filter((check) => !check());
       // Nothing claimable now may still be a backed-off order that becomes due before the wait ends.
       this.#armTimer();
@@ -97,6 +108,7 @@ export class ClaimWaiters {
 
   /** Gives every waiter an empty answer and stops listening (server shutdown). */
   close(): void {
+    this.#closed = true;
     for (const off of this.#unsubscribe) off();
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;

@@ -65,7 +65,9 @@ export class TaskLogger {
     let seq = this.#nextSeq.get(executionId) ?? this.#loadLastSeq(executionId);
     const events: LogEvent[] = [];
     const secrets = this.opts.secrets;
-    for (const [level, raw, rawMetadata, ts] of lines) {
+    for (const [level, raw, rawMetadata, rawTs] of lines) {
+      // A time no Date can hold (a remote worker's broken clock) would break every reader: the line is kept at the server's time.
+      const ts = Number.isFinite(new Date(rawTs).getTime()) ? rawTs : Date.now();
       // Masked before truncating: a cut must not leave the first half of a secret readable.
       const message = secrets ? secrets.maskSecrets(raw) : raw;
       const metadata = secrets && rawMetadata ? secrets.maskSecretsDeep(rawMetadata) : rawMetadata;
@@ -102,16 +104,35 @@ export class TaskLogger {
        SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM executions WHERE id = ?1)`,
     );
     const count = sqlite.query("UPDATE executions SET log_count = log_count + ? WHERE id = ?");
+    // Everything that can throw on a bad line (a timestamp out of Date's range, metadata that does not
+    // serialise) is computed before the transaction: that line is dropped, never the whole batch.
     const perExecution = new Map<string, string[]>();
-    sqlite.transaction(() => {
-      for (const e of batch) {
-        insert.run(e.executionId, e.seq, e.level, e.message, e.metadata ? JSON.stringify(e.metadata) : null, e.ts);
-        let lines = perExecution.get(e.executionId);
-        if (!lines) perExecution.set(e.executionId, (lines = []));
-        lines.push(JSON.stringify({ seq: e.seq, ts: new Date(e.ts).toISOString(), level: e.level, message: e.message, metadata: e.metadata }));
+    const rows: Array<{ e: LogEvent; metadata: string | null }> = [];
+    for (const e of batch) {
+      let metadata: string | null;
+      let line: string;
+      try {
+        metadata = e.metadata ? JSON.stringify(e.metadata) : null;
+        line = JSON.stringify({ seq: e.seq, ts: isoOf(e.ts), level: e.level, message: e.message, metadata: e.metadata });
+      } catch (err) {
+        log.error(`dropped log line ${e.seq} of execution ${e.executionId}: ${(err as Error).message}`);
+        continue;
       }
-      for (const [id, lines] of perExecution) count.run(lines.length, id);
-    })();
+      rows.push({ e, metadata });
+      let lines = perExecution.get(e.executionId);
+      if (!lines) perExecution.set(e.executionId, (lines = []));
+      lines.push(line);
+    }
+    try {
+      sqlite.transaction(() => {
+        for (const { e, metadata } of rows) insert.run(e.executionId, e.seq, e.level, e.message, metadata, e.ts);
+        for (const [id, lines] of perExecution) count.run(lines.length, id);
+      })();
+    } catch (err) {
+      // A flush runs in a timer and at shutdown: throwing there would crash or abort the stop. The
+      // files still get the lines (they are the readable copy).
+      log.error(`could not store ${rows.length} log line(s): ${(err as Error).message}`);
+    }
     for (const [id, lines] of perExecution) this.#appendToFile(this.filePath(id), `${lines.join("\n")}\n`);
   }
 
@@ -187,6 +208,12 @@ export class TaskLogger {
     const pending = this.#buffer.filter((e) => e.executionId === executionId).at(-1)?.seq ?? 0;
     return Math.max(row?.seq ?? 0, pending);
   }
+}
+
+/** A line's time as ISO text; a timestamp outside Date's range (a worker's broken clock) is shown as is, never thrown. */
+function isoOf(ts: number): string | number {
+  const d = new Date(ts);
+  return Number.isNaN(d.getTime()) ? ts : d.toISOString();
 }
 
 export const levelAtLeast = (level: LogLevel, min: LogLevel) => LEVEL_RANK[level] >= LEVEL_RANK[min];

@@ -99,6 +99,32 @@ describe("POST /queue/claim", () => {
     expect(claimWaitersOf(server.services.deps).size).toBe(0);
   });
 
+  test("a worker has one parked long-poll: a second one answers the first at once (204) and gets the work", async () => {
+    const server = await startTestServer({ workers: 0 });
+    const w = await remoteWorker(server, "alpha");
+    const waiters = claimWaitersOf(server.services.deps);
+    const first = w.call("claim", { wait_seconds: 30 });
+    await waiters.untilWaiting(1);
+    const started = performance.now();
+    const second = w.call("claim", { wait_seconds: 30 });
+    expect((await first).status).toBe(204);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    await waiters.untilWaiting(1);
+    expect(waiters.size).toBe(1);
+    const task = await submit(server, { title: "for the newest poll" });
+    const [item] = await claimed(await second);
+    expect(item!.task_id).toBe(task.id);
+  });
+
+  test("stopping the server answers a parked long-poll with 204 instead of dropping the connection", async () => {
+    const server = await startTestServer({ workers: 0 });
+    const w = await remoteWorker(server, "alpha");
+    const pending = w.call("claim", { wait_seconds: 30 });
+    await claimWaitersOf(server.services.deps).untilWaiting(1);
+    await server.stop(0);
+    expect((await pending).status).toBe(204);
+  });
+
   test("204 when nothing matching comes within wait_seconds", async () => {
     const server = await startTestServer({ workers: 0 });
     const w = await remoteWorker(server, "alpha");
@@ -245,6 +271,28 @@ describe("POST /queue/complete and /queue/fail", () => {
     ]);
   });
 
+  test("an earlier attempt's execution id cannot close the current attempt, even with the current lease token (409)", async () => {
+    const server = await startTestServer({ workers: 0 });
+    const a = await remoteWorker(server, "alpha");
+    const task = await submit(server, { title: "claimed twice" });
+    const [first] = await claimed(await a.call("claim"));
+    server.db.sqlite.query("UPDATE work_orders SET lease_until = ? WHERE id = ?").run(Date.now() - 1, first!.work_order_id);
+    expect(reap(server.services.deps).released).toBe(1);
+    const [second] = await claimed(await a.call("claim"));
+    expect(second).toMatchObject({ work_order_id: first!.work_order_id });
+    expect(second!.execution_id).not.toBe(first!.execution_id);
+
+    const stale = await a.call("complete", { ...leaseOf(second!), execution_id: first!.execution_id, result: { via: "old execution" } });
+    expect(stale.status).toBe(409);
+    expect((await errorOf(stale)).message).toContain("earlier attempt");
+    expect((await taskOf(server, task.id)).status).toBe("running");
+    const report = await expectOk(await a.call("report", { outcomes: [{ ...leaseOf(second!), execution_id: first!.execution_id, status: "succeeded" }] }));
+    expect(report.outcomes[0]).toMatchObject({ accepted: false });
+
+    await expectOk(await a.call("complete", { ...leaseOf(second!), result: { via: "current execution" } }));
+    expect(await taskOf(server, task.id)).toMatchObject({ status: "succeeded", result: { via: "current execution" } });
+  });
+
   test("another worker cannot complete or fail an execution it does not hold (409); the holder still can", async () => {
     const server = await startTestServer({ workers: 0 });
     const a = await remoteWorker(server, "alpha");
@@ -313,6 +361,44 @@ describe("POST /queue/logs", () => {
     // Once the execution is finished, its lines are refused too.
     await expectOk(await a.call("complete", { ...leaseOf(mine!), result: {} }));
     expect((await a.call("logs", { lines: [{ execution_id: mine!.execution_id, level: "info", message: "late", ts }] })).status).toBe(409);
+  });
+});
+
+describe("log lines with a time out of range", () => {
+  test("a line whose ts is past the end of the Date range is refused (400), nothing stored", async () => {
+    const server = await startTestServer({ workers: 0 });
+    const a = await remoteWorker(server, "alpha");
+    await submit(server, { title: "one" });
+    const [item] = await claimed(await a.call("claim"));
+    const lines = [
+      { execution_id: item!.execution_id, level: "info", message: "innocent", ts: Date.now() },
+      { execution_id: item!.execution_id, level: "info", message: "evil", ts: 9e15 },
+    ];
+    const viaLogs = await a.call("logs", { lines });
+    expect(viaLogs.status).toBe(400);
+    expect(JSON.stringify(await errorOf(viaLogs))).toContain("ts");
+    expect((await a.call("report", { logs: lines })).status).toBe(400);
+    expect((await expectOk(await server.api(`/executions/${item!.execution_id}/logs`))).items).toEqual([]);
+  });
+
+  test("a line the logger cannot date is kept at the server's time and loses no other line; the server stops cleanly", async () => {
+    const server = await startTestServer({ workers: 0 });
+    const a = await remoteWorker(server, "alpha", { max_concurrent_tasks: 2 });
+    await submit(server, { title: "one" });
+    await submit(server, { title: "two" });
+    const [one, two] = await claimed(await a.call("claim", { limit: 2 }));
+    const logger = server.services.logger;
+    const ts = Date.now();
+    // Straight into the TaskLogger (the API refuses such a line): 9e15 ms is no Date.
+    logger.append(one!.execution_id, one!.task_id, [["info", "innocent line", null, ts]]);
+    logger.append(two!.execution_id, two!.task_id, [["info", "evil", null, 9e15], ["info", "after the evil one", null, ts]]);
+    expect(() => logger.flush()).not.toThrow();
+    const messages = async (id: string) => (await expectOk(await server.api(`/executions/${id}/logs`))).items.map((l: { message: string }) => l.message);
+    expect(await messages(one!.execution_id)).toEqual(["innocent line"]);
+    // The undatable line is kept, at the server's time of arrival.
+    expect(await messages(two!.execution_id)).toEqual(["evil", "after the evil one"]);
+    logger.append(one!.execution_id, one!.task_id, [["info", "evil again", null, 9e15]]);
+    await server.stop(0);
   });
 });
 

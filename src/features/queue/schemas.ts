@@ -13,13 +13,16 @@ export const MAX_WAIT_SECONDS = 60;
 
 export const MAX_REPORT_LOG_LINES = 1000;
 export const MAX_REPORT_OUTCOMES = 256;
+/** The latest time a Date can hold (ms since the epoch). */
+export const MAX_LOG_TS = 8.64e15;
 
 export const LogLineIn = z.strictObject({
   execution_id: id,
   level: z.enum(LOG_LEVELS),
   message: z.string().max(1024 * 1024),
   metadata: z.record(z.string(), z.unknown()).nullish(),
-  ts: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).describe("ms since the epoch"),
+  // Within the range of a Date (±8.64e15 ms): a line the server cannot turn into a time is refused here.
+  ts: z.number().int().min(0).max(MAX_LOG_TS).describe("ms since the epoch (at most 8.64e15, the end of the Date range)"),
 });
 
 export const ReportOutcome = z

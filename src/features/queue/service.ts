@@ -174,17 +174,29 @@ interface HeldExecution {
   work_order_id: string;
   worker_id: string;
   attempt: number;
+  status: string;
 }
 
 /** The execution a complete/fail names, checked to be this worker's attempt at this order (else 404/409). */
 function executionOf(db: Db, ref: { execution_id: string; worker_id: string; work_order_id: string }): HeldExecution {
   const row = db.sqlite
-    .query<HeldExecution, [string]>("SELECT task_id, work_order_id, worker_id, attempt FROM executions WHERE id = ?")
+    .query<HeldExecution, [string]>("SELECT task_id, work_order_id, worker_id, attempt, status FROM executions WHERE id = ?")
     .get(ref.execution_id);
   if (!row) throw notFound("execution", ref.execution_id);
   // Checked before the engine sees it: a refused outcome closes the execution, and this one may be someone else's.
   if (row.worker_id !== ref.worker_id || row.work_order_id !== ref.work_order_id) {
     throw conflict(`execution '${ref.execution_id}' is not worker '${ref.worker_id}''s attempt at work order '${ref.work_order_id}'`);
+  }
+  // Only the current attempt is running: an earlier one's id (its lease reaped, the order claimed again) cannot close it.
+  if (row.status !== "running") {
+    const order = db.sqlite
+      .query<{ n: number }, [string, string]>("SELECT count(*) AS n FROM work_orders WHERE id = ? AND status = 'claimed' AND claimed_by = ?")
+      .get(ref.work_order_id, ref.worker_id)!;
+    // Why the order is not this worker's (expired, moved, cancelled), or: it is, under a newer attempt.
+    if (order.n === 0) throw refusal(db, ref.work_order_id, ref.worker_id);
+    throw conflict(
+      `execution '${ref.execution_id}' is ${row.status}: it is an earlier attempt at work order '${ref.work_order_id}', not the current one; the outcome was not recorded`,
+    );
   }
   return row;
 }

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { claimTasks } from "../../engine/lifecycle.ts";
 import { SYSTEM_ACTOR } from "../audit/service.ts";
-import { createApiKey } from "../auth/api-keys.ts";
+import { createApiKey, revokeApiKey } from "../auth/api-keys.ts";
 import { createUser } from "../auth/users.ts";
 import { localWorkerId } from "../../server.ts";
 import { bearer, errorOf, expectOk, send } from "../../../test/auth.ts";
@@ -95,6 +95,47 @@ describe("workers registry", () => {
     expect(await errorOf(taken)).toMatchObject({ status: 409, code: "conflict" });
     const beat = await server.api(`/workers/${worker.id}/heartbeat`, bearer(other, json({})));
     expect(beat.status).toBe(403);
+  });
+
+  test("a name whose key was revoked can be taken over by another worker key (key rotation)", async () => {
+    const { server, asWorker, workerKey } = await setup();
+    const worker = await expectOk(await asWorker("/workers", json(registration())), 201);
+    const admin = server.services.auth.db.sqlite.query<{ id: string }, []>("SELECT id FROM users WHERE username = 'admin'").get()!;
+    const rotated = createApiKey(server.services.auth, { name: "runner, rotated", scope: "worker" }, { userId: admin.id, actor: SYSTEM_ACTOR });
+    expect((await server.api("/workers", bearer(rotated.key, json(registration())))).status).toBe(409);
+    revokeApiKey(server.services.auth, workerKey.id, SYSTEM_ACTOR);
+    const taken = await expectOk(await server.api("/workers", bearer(rotated.key, json(registration()))), 200);
+    expect(taken).toMatchObject({ id: worker.id, registered_by: rotated.id });
+    await expectOk(await server.api(`/workers/${worker.id}/heartbeat`, bearer(rotated.key, json({}))));
+  });
+
+  test("two running processes cannot share a name: another instance is refused while the first is online, and cannot release its work", async () => {
+    const { server, asWorker, advance } = await setup();
+    const first = await expectOk(await asWorker("/workers", json(registration({ instance_id: "proc-1" }))), 201);
+    expect(first.instance_id).toBe("proc-1");
+    expect(first.config).toEqual({ region: "eu" });
+    await submitHello(server);
+    const [item] = await expectOk(await asWorker("/queue/claim", json({ worker_id: first.id }))).then((b: any) => b.items);
+
+    const second = await asWorker("/workers", json(registration({ instance_id: "proc-2", max_concurrent_tasks: 1 })));
+    const refused = await errorOf(second);
+    expect(refused).toMatchObject({ status: 409, code: "conflict" });
+    expect(refused.message).toContain("'ci-runner-1'");
+    expect(refused.message).toContain("another --name");
+    // Nothing of the second registration was kept, and a heartbeat naming it is refused too.
+    expect(await expectOk(await server.api(`/workers/${first.id}`))).toMatchObject({ max_concurrent_tasks: 4, instance_id: "proc-1" });
+    // The claim is old enough that a heartbeat of this worker not listing it would requeue it.
+    server.db.sqlite.query("UPDATE work_orders SET claimed_at = ? WHERE id = ?").run(T0, item.work_order_id);
+    advance(CLAIM_IN_FLIGHT_MS + 1);
+    const beat = await asWorker(`/workers/${first.id}/heartbeat`, json({ instance_id: "proc-2", running_work_order_ids: [] }));
+    expect(beat.status).toBe(409);
+    expect(getWorkOrder(server.db, item.work_order_id)).toMatchObject({ status: "claimed", claimed_by: first.id });
+    await expectOk(await asWorker(`/workers/${first.id}/heartbeat`, json({ instance_id: "proc-1", running_work_order_ids: [item.work_order_id] })));
+
+    // The same instance registering again (after a 404, say) resumes; once it went offline, another may take the name.
+    await expectOk(await asWorker("/workers", json(registration({ instance_id: "proc-1" }))), 200);
+    advance(OFFLINE_AFTER_MS + 1);
+    expect(await expectOk(await asWorker("/workers", json(registration({ instance_id: "proc-2" }))), 200)).toMatchObject({ id: first.id, instance_id: "proc-2" });
   });
 
   test("heartbeat stores load, CPU, memory and running work; status idle → busy → offline, each change an event", async () => {

@@ -20,6 +20,12 @@ export const RegisterWorkerBody = z.strictObject({
   timeout_seconds: z.number().int().min(1).max(7 * 24 * 3600).nullish(),
   context_window_size: z.number().int().min(1).max(100_000_000).nullish(),
   config: z.record(z.string(), z.unknown()).default({}).describe("Any JSON object the worker wants to show"),
+  instance_id: z
+    .string()
+    .min(1)
+    .max(100)
+    .optional()
+    .describe("A random id of this process: while a worker of this name is online under another instance_id, registering is refused (409)"),
 });
 export type RegisterWorkerBody = z.infer<typeof RegisterWorkerBody>;
 
@@ -28,6 +34,7 @@ export const HeartbeatBody = z.strictObject({
   cpu_percent: z.number().min(0).max(100_000).nullish(),
   memory_bytes: z.number().int().min(0).nullish(),
   running_work_order_ids: z.array(z.string().min(1).max(100)).max(1024).default([]).describe("The work orders it is running"),
+  instance_id: z.string().min(1).max(100).optional().describe("The instance_id it registered with: 409 when another instance registered the worker since"),
 });
 export type HeartbeatBody = z.infer<typeof HeartbeatBody>;
 
@@ -64,6 +71,7 @@ export const WorkerOut = z.object({
   timeout_seconds: z.number().nullable(),
   context_window_size: z.number().nullable(),
   config: z.record(z.string(), z.unknown()),
+  instance_id: z.string().nullable().describe("The instance_id of the process that registered it last"),
   consecutive_failures: z.number(),
   claimed_work_orders: z.number(),
   last_heartbeat_at: z.string().nullable(),

@@ -49,6 +49,8 @@ export interface WorkerJson {
   timeout_seconds: number | null;
   context_window_size: number | null;
   config: Record<string, unknown>;
+  /** The process that registered it last (the worker's own random id), if it said. */
+  instance_id: string | null;
   consecutive_failures: number;
   /** Work orders it holds (claimed, lease not yet returned). */
   claimed_work_orders: number;
@@ -100,6 +102,23 @@ const SELECT_SQL = `SELECT w.*, ${STATUS_SQL} AS status,
     (SELECT json_group_array(capability) FROM (SELECT capability FROM worker_capabilities c WHERE c.worker_id = w.id ORDER BY capability)) AS capabilities
   FROM workers w`;
 
+/**
+ * The key of `config` (JSON column) that keeps the registering process's instance id: reserved, never
+ * shown in `config` (it is `instance_id`), and a worker's own value under it is replaced.
+ */
+export const INSTANCE_KEY = "agentvine.instance_id";
+
+function instanceOf(config: string | Record<string, unknown>): string | null {
+  const c = typeof config === "string" ? (JSON.parse(config) as Record<string, unknown>) : config;
+  const v = c[INSTANCE_KEY];
+  return typeof v === "string" ? v : null;
+}
+
+function shownConfig(config: string): Record<string, unknown> {
+  const { [INSTANCE_KEY]: _instance, ...rest } = JSON.parse(config) as Record<string, unknown>;
+  return rest;
+}
+
 function toJson(r: WorkerRow): WorkerJson {
   return {
     id: r.id,
@@ -113,7 +132,8 @@ function toJson(r: WorkerRow): WorkerJson {
     max_concurrent_tasks: r.max_concurrent_tasks,
     timeout_seconds: r.timeout_seconds,
     context_window_size: r.context_window_size,
-    config: JSON.parse(r.config) as Record<string, unknown>,
+    config: shownConfig(r.config),
+    instance_id: instanceOf(r.config),
     consecutive_failures: r.consecutive_failures,
     claimed_work_orders: r.claimed,
     last_heartbeat_at: iso(r.last_heartbeat_at),
@@ -166,8 +186,11 @@ export interface Registration {
 
 /**
  * Registers a worker, or resumes the one registered under the same name (same id back; it is no longer
- * draining). A name registered by another API key is refused unless the caller is an admin, so one
- * worker key cannot take over another's worker. Counts as a heartbeat.
+ * draining). A name registered by another API key is refused unless the caller is an admin or that key
+ * was revoked (or deleted) since — a rotated key takes its workers over — so one live worker key
+ * cannot take over another's worker. A name whose worker is online (heartbeated within
+ * OFFLINE_AFTER_MS) under another `instance_id` is refused too: two processes sharing one id would
+ * release each other's work. Counts as a heartbeat.
  */
 export function registerWorker(
   deps: WorkerDeps,
@@ -179,13 +202,25 @@ export function registerWorker(
   const created = db.sqlite
     .transaction(() => {
       const existing = db.sqlite
-        .query<{ id: string; registered_by: string | null; worker_type: WorkerType }, [string]>("SELECT id, registered_by, worker_type FROM workers WHERE name = ?")
+        .query<{ id: string; registered_by: string | null; worker_type: WorkerType; config: string; last_heartbeat_at: number | null }, [string]>(
+          "SELECT id, registered_by, worker_type, config, last_heartbeat_at FROM workers WHERE name = ?",
+        )
         .get(body.name);
-      if (existing && !caller.admin && (existing.worker_type === "local" || existing.registered_by !== caller.keyId)) {
+      if (existing && !caller.admin && (existing.worker_type === "local" || (existing.registered_by !== caller.keyId && keyIsLive(db, existing.registered_by)))) {
         throw conflict(`a worker named '${body.name}' was registered with another key; choose another name`, [
           { field: "name", message: "taken by a worker of another key" },
         ]);
       }
+      const instance = body.instance_id ?? null;
+      if (existing && existing.last_heartbeat_at !== null && existing.last_heartbeat_at >= at - OFFLINE_AFTER_MS && instanceOf(existing.config) !== instance) {
+        throw conflict(
+          `a worker named '${body.name}' is running already (another instance heartbeated ${Math.max(0, Math.round((at - existing.last_heartbeat_at) / 1000))} s ago): pick another --name for this one`,
+          [{ field: "name", message: "in use by another running instance" }],
+        );
+      }
+      const config: Record<string, unknown> = { ...(body.config ?? {}) };
+      delete config[INSTANCE_KEY];
+      if (instance !== null) config[INSTANCE_KEY] = instance;
       const id = existing?.id ?? body.id ?? Bun.randomUUIDv7();
       db.sqlite
         .query(
@@ -205,7 +240,7 @@ export function registerWorker(
           max: body.max_concurrent_tasks,
           timeout: body.timeout_seconds ?? null,
           window: body.context_window_size ?? null,
-          config: JSON.stringify(body.config ?? {}),
+          config: JSON.stringify(config),
           by: caller.keyId,
           now: at,
         });
@@ -218,6 +253,13 @@ export function registerWorker(
   // Announced on every registration (a resumed worker is news even when its status did not change).
   announce(deps, [created.id], true);
   return { worker: getWorker(deps, created.id), created: created.created };
+}
+
+/** Whether an API key still authenticates (not revoked, not deleted); null = no key (an admin's session). */
+function keyIsLive(db: Db, keyId: string | null): boolean {
+  if (keyId === null) return true;
+  const key = db.sqlite.query<{ revoked_at: number | null }, [string]>("SELECT revoked_at FROM api_keys WHERE id = ?").get(keyId);
+  return key != null && key.revoked_at === null;
 }
 
 /** Refuses a caller acting on a worker another key registered (admins may act on any). */
@@ -235,6 +277,12 @@ function assertOwns(db: Db, id: string, caller: WorkerCaller) {
  */
 export function heartbeatWorker(deps: WorkerDeps, id: string, body: HeartbeatBody, caller: WorkerCaller): WorkerJson & { extended: string[]; lost: string[] } {
   assertOwns(deps.db, id, caller);
+  if (body.instance_id != null) {
+    const stored = instanceOf(deps.db.sqlite.query<{ config: string }, [string]>("SELECT config FROM workers WHERE id = ?").get(id)!.config);
+    if (stored !== null && stored !== body.instance_id) {
+      throw conflict(`worker '${id}' was registered by another running instance (another process uses its name): stop this one, or register it with another --name`);
+    }
+  }
   const at = now(deps);
   const load: WorkerLoad = {
     load: body.load ?? null,
