@@ -14,7 +14,8 @@ Options (each also an environment variable):
   --server URL          AGENTVINE_SERVER (the control plane, e.g. https://agentvine.example.com)
   --token KEY           AGENTVINE_TOKEN (a worker key: on the server, an admin runs
                         agentvine apikey create NAME --scope worker --user USERNAME)
-  --name N              AGENTVINE_WORKER_NAME (the host name; the same name resumes the same worker)
+  --name N              AGENTVINE_WORKER_NAME (the host name; the same name resumes the same worker;
+                        while another process runs under the name, this one waits for it to go offline)
   --capabilities a,b    AGENTVINE_CAPABILITIES (labels tasks may require, e.g. git,node)
   --concurrency N       AGENTVINE_CONCURRENCY (tasks at once; one per core)
   --state-dir DIR       AGENTVINE_WORKER_STATE_DIR (./data/worker: status file and task workspaces)

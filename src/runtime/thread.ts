@@ -1,6 +1,6 @@
 // A task thread's entry: receives one job at a time, runs its task type, sends logs and the outcome back.
 import { mkdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, relative, resolve, sep } from "node:path";
 import type { LogLevel } from "../db/schema.ts";
 import { getTaskType } from "../task-types/index.ts";
 import { isOutput, TaskFailure, type SpawnOptions, type TaskContext, type TaskLog } from "../task-types/types.ts";
@@ -57,6 +57,17 @@ function makeLogger(executionId: string) {
   return { log, flush };
 }
 
+/** The execution's own directory under the workspace root; refused when the id would put it anywhere else (it is removed recursively after success). */
+function workspaceOf(job: Job): string {
+  const root = resolve(job.workspaceRoot);
+  const dir = resolve(root, job.executionId);
+  const rel = relative(root, dir);
+  if (rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+    throw new TaskFailure(`refused workspace for execution id '${job.executionId}': it is not a directory inside ${root}`, { retryable: false });
+  }
+  return dir;
+}
+
 async function runJob(job: Job) {
   const abort = new AbortController();
   current = { executionId: job.executionId, abort };
@@ -82,7 +93,7 @@ async function runJob(job: Job) {
     params: parsed.data,
     get workspace() {
       if (!workspace) {
-        workspace = join(job.workspaceRoot, job.executionId);
+        workspace = workspaceOf(job);
         mkdirSync(workspace, { recursive: true });
       }
       return workspace;

@@ -4,6 +4,8 @@ import type { LogLevel } from "../db/schema.ts";
 
 export interface RegisterBody {
   name: string;
+  /** Random per process start: the server refuses (409) a name still live under another instance. */
+  instance_id?: string;
   hostname?: string;
   version?: string;
   capabilities?: string[];
@@ -25,6 +27,8 @@ export interface HeartbeatBody {
   memory_bytes?: number;
   /** The work orders it holds: their leases are extended; those it no longer holds come back in `lost`. */
   running_work_order_ids?: string[];
+  /** The instance_id it registered with: the server refuses (409) a heartbeat from an instance that was replaced. */
+  instance_id?: string;
 }
 
 /** The worker row, plus what the heartbeat did to the leases; `draining`: an admin drained it — stop claiming. */
@@ -44,6 +48,16 @@ export interface ClaimItem {
   task_type: string;
   params: Record<string, unknown>;
   timeout_seconds: number;
+}
+
+/** The ids a claim item may carry: they name files (the execution's workspace) and go back in requests. */
+const CLAIM_ID = /^[A-Za-z0-9_-]{1,100}$/;
+
+/** Why a claimed item must not run (an id that is not a plain id: a broken or hostile server), or null when it is fine. */
+export function claimItemProblem(item: ClaimItem): string | null {
+  const bad = (["execution_id", "task_id", "work_order_id"] as const).filter((k) => typeof item?.[k] !== "string" || !CLAIM_ID.test(item[k]));
+  if (bad.length === 0) return null;
+  return bad.map((k) => `${k} ${JSON.stringify(item?.[k])?.slice(0, 120) ?? "missing"}`).join(", ") + " (expected 1-100 of A-Z a-z 0-9 _ -)";
 }
 
 export interface LogLine {

@@ -2,13 +2,14 @@
 // a task thread, stream logs and outcomes back through the ordered outbox — carried by the next claim when
 // one is about to go (one request per round for a busy worker), else in a report of their own — ride out
 // server outages with backoff, and drain on request. The flow: client (HTTP) ← remote (this) → runner (threads) → outbox.
+import { randomUUID } from "node:crypto";
 import { cpus, hostname, loadavg } from "node:os";
 import { join } from "node:path";
 import { logger } from "../log.ts";
 import type { LogTuple } from "../runtime/protocol.ts";
 import { VERSION } from "../version.ts";
 import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
-import { WorkerApiError, WorkerClient, type ClaimItem, type ReportAnswer } from "./client.ts";
+import { claimItemProblem, WorkerApiError, WorkerClient, type ClaimItem, type ReportAnswer } from "./client.ts";
 import { Outbox, type OutboxBatch, type OutboxSender } from "./outbox.ts";
 import { TaskRunner, type TaskOutcome } from "./runner.ts";
 import { writeStatus, type WorkerStatus } from "./status-file.ts";
@@ -41,6 +42,8 @@ export class RemoteWorker {
   readonly name: string;
   readonly concurrency: number;
   readonly capabilities: string[];
+  /** Random once per start: sent with each registration, so the server can tell another process using the same name from this one coming back. */
+  readonly instanceId = randomUUID();
   id: string | null = null;
   /** Resolves with the process exit code: 0 after a drain, 1 when the server refused the key. */
   readonly done: Promise<number>;
@@ -54,6 +57,9 @@ export class RemoteWorker {
   /** Aborts the delivery and heartbeat loops at the very end. */
   #stopAll = new AbortController();
   #slotFreed: (() => void) | null = null;
+  /** The claim carrying a report that is out, if one is: a drain lets it finish (the server may have claimed items for it). */
+  #quickClaim: Promise<void> | null = null;
+  #quickClaimSettled: () => void = () => {};
   /** What the claim loop is doing: `quick` a claim carrying a report is out (answered at once), `poll` a long-poll is out, `pause` backing off or stopped. */
   #claimState: "ready" | "quick" | "poll" | "pause" = "ready";
   /** Off after a claim carrying a report failed: the report goes alone, so a report the server refuses cannot block claiming. */
@@ -98,10 +104,12 @@ export class RemoteWorker {
 
   async #register(): Promise<void> {
     const backoff = new Backoff(this.opts.backoff);
+    let waitingForOther = false;
     for (;;) {
       try {
         const worker = await this.client.register({
           name: this.name,
+          instance_id: this.instanceId,
           hostname: hostname(),
           version: VERSION,
           capabilities: this.capabilities,
@@ -109,11 +117,17 @@ export class RemoteWorker {
           config: { pid: process.pid },
         });
         this.id = worker.id;
+        if (waitingForOther) log.info(`the other worker named '${this.name}' went offline: this one takes over the name`);
         this.#online();
         return;
       } catch (err) {
-        if (!(err instanceof WorkerApiError) || !err.transient) throw err;
-        this.#offline(err);
+        if (!(err instanceof WorkerApiError)) throw err;
+        if (isNameTaken(err)) {
+          // Another live process uses this name: not fatal (it may be on its way out), wait for it rather than fight over the id.
+          if (!waitingForOther) log.warn(`a worker named '${this.name}' is already running elsewhere; waiting for it to go offline or pick another --name (${err.message})`);
+          waitingForOther = true;
+        } else if (err.transient) this.#offline(err);
+        else throw err;
         await sleep(backoff.next(), this.#stopClaiming.signal);
         if (this.#draining) {
           await this.#finish(0);
@@ -137,7 +151,7 @@ export class RemoteWorker {
   async heartbeatOnce(): Promise<void> {
     const running = [...new Set([...this.#runner.held().map((i) => i.work_order_id), ...this.#outbox.pendingOutcomes().map((o) => o.work_order_id)])];
     try {
-      const res = await this.client.heartbeat(this.id!, { load: loadavg()[0], cpu_percent: this.#cpuPercent(), memory_bytes: process.memoryUsage().rss, running_work_order_ids: running });
+      const res = await this.client.heartbeat(this.id!, { load: loadavg()[0], cpu_percent: this.#cpuPercent(), memory_bytes: process.memoryUsage().rss, running_work_order_ids: running, instance_id: this.instanceId });
       this.#lastHeartbeatAt = Date.now();
       this.#online();
       if (res.draining && !this.#draining) {
@@ -198,16 +212,21 @@ export class RemoteWorker {
         try {
           // One claim at a time: the next is sent only after this one's answer arrived (or it failed).
           this.#claimState = batch ? "quick" : "poll";
-          const res = await this.client.claim(
+          // A drain aborts a parked long-poll, not a claim carrying a report: that one answers at once, maybe with
+          // items the server already claimed for it, which are then run within the grace instead of left to expire.
+          const claim = this.client.claim(
             { worker_id: this.id!, limit: Math.min(free, 32), wait_seconds: batch ? 0 : (this.opts.claimWaitSeconds ?? 30), ...(batch ? { report: batch.report } : {}) },
-            signal,
+            batch ? this.#stopAll.signal : signal,
           );
-          items = res.items;
+          if (batch) this.#quickClaim = new Promise<void>((resolve) => (this.#quickClaimSettled = resolve));
+          const res = await claim;
+          items = this.#runnable(res.items);
           if (batch) this.#delivered(batch, res.report);
           this.#carry = true;
           backoff.reset();
           this.#online();
         } catch (err) {
+          this.#settleQuickClaim();
           if (batch) {
             // Not stored (the server refuses a claim before its report): it goes alone, in order, from the outbox.
             this.#outbox.restore(batch);
@@ -234,16 +253,35 @@ export class RemoteWorker {
         if (this.#draining) {
           // Claimed just as the drain began: run them anyway within the grace rather than leave them to expire.
           for (const item of items) this.#runner.run(item);
+          this.#settleQuickClaim();
           this.#scheduleStatus();
           return;
         }
         for (const item of items) this.#runner.run(item);
+        this.#settleQuickClaim();
         if (items.length) this.#scheduleStatus();
       }
     } finally {
+      this.#settleQuickClaim();
       this.#claimState = "pause";
       this.#outbox.poke();
     }
+  }
+
+  /** The claim carrying a report is over and what it brought back is in the runner (a drain waits for that). */
+  #settleQuickClaim() {
+    this.#quickClaim = null;
+    this.#quickClaimSettled();
+    this.#quickClaimSettled = () => {};
+  }
+
+  /** The claimed items that may run: one whose ids are not plain ids (a broken or hostile server) is refused, never run. */
+  #runnable(items: ClaimItem[]): ClaimItem[] {
+    return items.filter((item) => {
+      const problem = claimItemProblem(item);
+      if (problem) log.error(`refused a claimed item with bad ids: ${problem}; not running it (the server gets its lease back)`);
+      return !problem;
+    });
   }
 
   /** The answer to a report a claim carried. */
@@ -394,7 +432,9 @@ export class RemoteWorker {
     this.#writeStatus("draining");
     const grace = this.opts.shutdownGraceMs ?? 30_000;
     const deadline = Date.now() + grace;
-    if (!(await this.#runner.waitIdle(grace))) {
+    // A claim carrying a report is answered at once: what it brings back is run within the grace (the claim loop does).
+    if (this.#quickClaim) await Promise.race([this.#quickClaim, sleep(grace)]);
+    if (!(await this.#runner.waitIdle(Math.max(0, deadline - Date.now())))) {
       const cut = this.#runner.held();
       log.warn(`${cut.length} task(s) still running after the ${Math.round(grace / 1000)}s grace: killed; their leases expire and they run again`);
     }
@@ -426,4 +466,9 @@ export class RemoteWorker {
     this.#resolveDone(code);
     return code;
   }
+}
+
+/** The server's 409 for a name that a live worker of another instance holds (not the lease or drain conflicts). */
+function isNameTaken(err: WorkerApiError): boolean {
+  return err.status === 409 && (/instance/i.test(err.code) || /another instance/i.test(err.message));
 }

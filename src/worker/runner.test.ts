@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, tempDir } from "../../test/helpers.ts";
 import type { LogTuple } from "../runtime/protocol.ts";
@@ -25,11 +26,15 @@ function runner(size = 2) {
   const outcomes = new Map<string, TaskOutcome>();
   const waiters = new Map<string, (o: TaskOutcome) => void>();
   const logWaiters: Array<() => void> = [];
+  const dir = tempDir();
+  /** Called with each line as it is reported (before the runner goes on). */
+  const onLine: Array<(executionId: string, line: LogTuple) => void> = [];
   const r = new TaskRunner({
     size,
-    workspaceRoot: join(tempDir(), "workspaces"),
+    workspaceRoot: join(dir, "workspaces"),
     onLog: (i, lines) => {
       lines.forEach((l) => logs.push([i.execution_id, l]));
+      lines.forEach((l) => onLine.forEach((f) => f(i.execution_id, l)));
       logWaiters.splice(0).forEach((w) => w());
     },
     onDone: (i, o) => {
@@ -43,7 +48,7 @@ function runner(size = 2) {
   const logged = async (executionId: string, text: string) => {
     while (!logs.some(([id, l]) => id === executionId && l[1].includes(text))) await new Promise<void>((resolve) => logWaiters.push(resolve));
   };
-  return { r, logs, outcome, outcomes, logged };
+  return { r, dir, logs, outcome, outcomes, logged, onLine };
 }
 
 describe("TaskRunner", () => {
@@ -86,6 +91,38 @@ describe("TaskRunner", () => {
       r.run(item("after", "hello", { name: "x" }));
       expect(await outcome("ex-after")).toMatchObject({ ok: true });
       expect(outcomes.has("ex-lost")).toBe(false);
+    } finally {
+      await r.shutdown();
+    }
+  });
+
+  test("a timed-out task stays held (heartbeats keep its lease) from the moment its slot frees until its outcome is reported", async () => {
+    const { r, outcome, outcomes, onLine } = runner(1);
+    try {
+      // What the runner holds right after it logged the timeout (it frees the slot in the same turn).
+      const seen = new Promise<{ held: string[]; free: number; reported: boolean }>((resolve) =>
+        onLine.push((id, line) => {
+          if (id === "ex-hang" && line[1].includes("timed out")) queueMicrotask(() => resolve({ held: r.held().map((i) => i.execution_id), free: r.free, reported: outcomes.has("ex-hang") }));
+        }),
+      );
+      r.run(item("hang", "shell", { command: "sleep 30", shell: true }, 1));
+      expect(await seen).toEqual({ held: ["ex-hang"], free: 1, reported: false });
+      expect(await outcome("ex-hang")).toMatchObject({ ok: false, timedOut: true });
+      expect(r.held()).toEqual([]);
+    } finally {
+      await r.shutdown();
+    }
+  });
+
+  test("an execution id that leads out of the workspace root is refused: the directory it names is left alone", async () => {
+    const { r, dir, outcome } = runner(1);
+    try {
+      mkdirSync(join(dir, "victim"));
+      writeFileSync(join(dir, "victim", "precious.txt"), "keep me");
+      r.run({ ...item("x", "shell", { command: "true" }), execution_id: "../victim" });
+      const o = await outcome("../victim");
+      expect(o).toMatchObject({ ok: false, retryable: false, error: expect.stringContaining("refused workspace") });
+      expect(existsSync(join(dir, "victim", "precious.txt"))).toBe(true);
     } finally {
       await r.shutdown();
     }

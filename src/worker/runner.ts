@@ -47,6 +47,8 @@ export class TaskRunner {
   #startFailures = 0;
   #stopping = false;
   #retiring = new Set<Promise<void>>();
+  /** Timed-out items whose slot is free again but whose outcome waits for their thread to be retired: still held (the lease is ours until onDone). */
+  #finishing = new Set<ClaimItem>();
   #idleWaiters: Array<() => void> = [];
   readonly #threadUrl: URL;
 
@@ -67,9 +69,9 @@ export class TaskRunner {
     return this.#slots.flatMap((s) => (s.item ? [{ item: s.item, startedAt: s.startedAtMs }] : []));
   }
 
-  /** Every held item: running, or claimed and waiting for a thread. */
+  /** Every held item: running, claimed and waiting for a thread, or timed out and not yet reported. */
   held(): ClaimItem[] {
-    return [...this.running().map((r) => r.item), ...this.#queue];
+    return [...this.running().map((r) => r.item), ...this.#queue, ...this.#finishing];
   }
 
   run(item: ClaimItem): void {
@@ -163,7 +165,10 @@ export class TaskRunner {
     const durationMs = Math.round(performance.now() - slot.startedAt);
     this.#release(slot);
     // Reported once its processes are gone: a task reported timed out is no longer running anything.
+    // Until then it is still held (heartbeats list it), else the server would take it for unknown and requeue it.
+    this.#finishing.add(item);
     void this.#replace(slot).then(() => {
+      this.#finishing.delete(item);
       this.opts.onDone(item, { ok: false, error: `timed out after ${item.timeout_seconds}s`, timedOut: true, durationMs });
       this.#notifyIfIdle();
     });
@@ -273,7 +278,8 @@ export class TaskRunner {
   /** Kills whatever still runs (reporting nothing for it) and terminates every thread. Returns the items that were cut off. */
   async shutdown(): Promise<ClaimItem[]> {
     this.#stopping = true;
-    const cut = this.held();
+    // Timed-out items still finishing are not cut off: their outcome is reported once their thread is gone.
+    const cut = [...this.running().map((r) => r.item), ...this.#queue];
     this.#queue = [];
     await Promise.all([...this.#slots.map((slot) => (this.#release(slot), this.#retire(slot))), ...this.#retiring]);
     this.#slots = [];
