@@ -67,7 +67,7 @@ export class TaskLogger {
     const secrets = this.opts.secrets;
     for (const [level, raw, rawMetadata, rawTs] of lines) {
       // A time no Date can hold (a remote worker's broken clock) would break every reader: the line is kept at the server's time.
-      const ts = Number.isFinite(new Date(rawTs).getTime()) ? rawTs : Date.now();
+      const ts = Number.isFinite(rawTs) && Math.abs(rawTs) <= MAX_DATE_MS ? rawTs : Date.now();
       // Masked before truncating: a cut must not leave the first half of a secret readable.
       const message = secrets ? secrets.maskSecrets(raw) : raw;
       const metadata = secrets && rawMetadata ? secrets.maskSecretsDeep(rawMetadata) : rawMetadata;
@@ -209,6 +209,9 @@ export class TaskLogger {
     return Math.max(row?.seq ?? 0, pending);
   }
 }
+
+/** The largest time a Date holds (±100,000,000 days from the epoch). */
+const MAX_DATE_MS = 8.64e15;
 
 /** A line's time as ISO text; a timestamp outside Date's range (a worker's broken clock) is shown as is, never thrown. */
 function isoOf(ts: number): string | number {
