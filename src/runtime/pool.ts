@@ -16,6 +16,7 @@ import type { SecretReferences } from "../engine/deps.ts";
 import type { SecretMasker, TaskLogger } from "../engine/task-logger.ts";
 import { nextRunAt } from "../queue/work-orders.ts";
 import type { FromThread, ToThread } from "./protocol.ts";
+import { killProcessGroups, retireThread } from "./retire.ts";
 import { logger } from "../log.ts";
 
 const log = logger("pool");
@@ -44,10 +45,6 @@ export interface PoolOptions extends EngineDeps {
   threadUrl?: URL;
 }
 
-/** How long a replaced thread may take to reap the processes it started before it is terminated anyway. */
-const REAP_GRACE_MS = 2000;
-/** …and to answer at all when it reported none (a responsive thread answers in well under a millisecond). */
-const NO_CHILDREN_GRACE_MS = 250;
 
 /**
  * The reserve: while tasks are short (EWMA of their duration under SHORT_TASK_MS) the pool claims up to
@@ -326,21 +323,6 @@ export class WorkerPool {
     this.dispatch();
   }
 
-  #killProcesses(slot: Slot) {
-    for (const pid of slot.pids) {
-      try {
-        process.kill(-pid, "SIGKILL");
-      } catch {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
-    }
-    slot.pids.clear();
-  }
-
   /** Kills a slot's processes and puts a fresh thread in its place; resolves once the old thread is terminated. */
   #replace(slot: Slot): Promise<void> {
     const retired = this.#retire(slot);
@@ -348,28 +330,9 @@ export class WorkerPool {
     return retired;
   }
 
-  /**
-   * Kills a slot's processes and terminates its thread once they exited: only the thread that started
-   * them can reap them, so terminating it first would leave zombies — and a process whose pid message
-   * was still on its way would be orphaned. So the thread kills its own children and says when they are
-   * gone; the pool kills the ones it knows too, in case the thread is stuck. A thread that does not
-   * answer in time (spinning, or dead) is terminated anyway.
-   */
+  /** Kills a slot's processes and terminates its thread (see retireThread); tracked until it is gone. */
   #retire(slot: Slot): Promise<void> {
-    const graceMs = slot.pids.size > 0 ? REAP_GRACE_MS : NO_CHILDREN_GRACE_MS;
-    this.#killProcesses(slot);
-    const retired = new Promise<void>((resolve) => {
-      const terminate = () => {
-        clearTimeout(timer);
-        slot.thread.terminate();
-        resolve();
-      };
-      const timer = setTimeout(terminate, graceMs);
-      slot.thread.addEventListener("message", (event: MessageEvent<FromThread>) => {
-        if (event.data.type === "children-gone") terminate();
-      });
-      slot.thread.postMessage({ type: "kill-children" } satisfies ToThread);
-    });
+    const retired = retireThread(slot.thread, slot.pids);
     this.#retiring.add(retired);
     void retired.then(() => this.#retiring.delete(retired));
     return retired;
@@ -417,7 +380,7 @@ export class WorkerPool {
     if (!slot?.claim) return;
     const claim = slot.claim;
     slot.thread.postMessage({ type: "cancel", executionId: claim.executionId } satisfies ToThread);
-    this.#killProcesses(slot);
+    killProcessGroups(slot.pids);
     slot.cancelTimer = setTimeout(() => {
       if (slot.claim !== claim) return;
       this.#release(slot);

@@ -4,14 +4,12 @@
 // terminate the thread after killing the task's process groups, crashed threads are replaced.
 import { threadEntryUrl } from "../runtime/pool.ts";
 import type { FromThread, LogTuple, ToThread } from "../runtime/protocol.ts";
+import { retireThread } from "../runtime/retire.ts";
 import { logger } from "../log.ts";
 import type { ClaimItem } from "./client.ts";
 
 const log = logger("worker");
 
-/** As in the pool: how long a retired thread may take to reap its processes before it is terminated anyway. */
-const REAP_GRACE_MS = 2000;
-const NO_CHILDREN_GRACE_MS = 250;
 
 export type TaskOutcome =
   | { ok: true; result: unknown; exitCode?: number | null; stdout?: string; stderr?: string; cpuMs?: number | null; maxRssBytes?: number | null; durationMs: number }
@@ -214,43 +212,15 @@ export class TaskRunner {
     return true;
   }
 
-  #killProcesses(slot: Slot) {
-    for (const pid of slot.pids) {
-      try {
-        process.kill(-pid, "SIGKILL");
-      } catch {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
-    }
-    slot.pids.clear();
-  }
-
   #replace(slot: Slot): Promise<void> {
     const retired = this.#retire(slot);
     if (!this.#stopping) this.#slots[slot.index] = this.#spawn(slot.index);
     return retired;
   }
 
-  /** As WorkerPool#retire: the thread reaps its own children and says so; a silent one is terminated after a grace. */
+  /** Kills a slot's processes and terminates its thread (see retireThread); tracked until it is gone. */
   #retire(slot: Slot): Promise<void> {
-    const graceMs = slot.pids.size > 0 ? REAP_GRACE_MS : NO_CHILDREN_GRACE_MS;
-    this.#killProcesses(slot);
-    const retired = new Promise<void>((resolve) => {
-      const terminate = () => {
-        clearTimeout(timer);
-        slot.thread.terminate();
-        resolve();
-      };
-      const timer = setTimeout(terminate, graceMs);
-      slot.thread.addEventListener("message", (event: MessageEvent<FromThread>) => {
-        if (event.data.type === "children-gone") terminate();
-      });
-      slot.thread.postMessage({ type: "kill-children" } satisfies ToThread);
-    });
+    const retired = retireThread(slot.thread, slot.pids);
     this.#retiring.add(retired);
     void retired.then(() => this.#retiring.delete(retired));
     return retired;

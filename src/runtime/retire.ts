@@ -1,0 +1,48 @@
+// Ending a task thread without leaving its processes behind: shared by the server's pool and the remote
+// worker's runner, which both run tasks in threads on src/runtime/thread.ts.
+import type { FromThread, ToThread } from "./protocol.ts";
+
+/** How long a retired thread may take to reap the processes it started before it is terminated anyway. */
+const REAP_GRACE_MS = 2000;
+/** …and to answer at all when it reported none (a responsive thread answers in well under a millisecond). */
+const NO_CHILDREN_GRACE_MS = 250;
+
+/** SIGKILLs each process group (each task process leads its own), or the process if it has no group. Empties `pids`. */
+export function killProcessGroups(pids: Set<number>): void {
+  for (const pid of pids) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  }
+  pids.clear();
+}
+
+/**
+ * Kills a thread's processes and terminates it once they exited: only the thread that started them can
+ * reap them, so terminating it first would leave zombies — and a process whose pid message was still on
+ * its way would be orphaned. So the thread kills its own children and says when they are gone; the
+ * processes we know of are killed here too, in case the thread is stuck. A thread that does not answer
+ * in time (spinning, or dead) is terminated anyway. Resolves once it is terminated.
+ */
+export function retireThread(thread: Worker, pids: Set<number>): Promise<void> {
+  const graceMs = pids.size > 0 ? REAP_GRACE_MS : NO_CHILDREN_GRACE_MS;
+  killProcessGroups(pids);
+  return new Promise<void>((resolve) => {
+    const terminate = () => {
+      clearTimeout(timer);
+      thread.terminate();
+      resolve();
+    };
+    const timer = setTimeout(terminate, graceMs);
+    thread.addEventListener("message", (event: MessageEvent<FromThread>) => {
+      if (event.data.type === "children-gone") terminate();
+    });
+    thread.postMessage({ type: "kill-children" } satisfies ToThread);
+  });
+}
