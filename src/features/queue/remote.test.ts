@@ -237,6 +237,21 @@ describe("POST /queue/complete and /queue/fail", () => {
     expect(failed).toMatchObject({ status: "failed", error: "bad params" });
   });
 
+  test("a completion after the lease ran out is refused at once, before the reaper requeues the order", async () => {
+    const server = await startTestServer({ workers: 0, reapIntervalMs: 3_600_000 }); // the reaper stays out of it
+    const a = await remoteWorker(server, "alpha");
+    const task = await submit(server, { title: "lease runs out" });
+    const [held] = await claimed(await a.call("claim"));
+    server.db.sqlite.query("UPDATE work_orders SET lease_until = ? WHERE id = ?").run(Date.now() - 1, held!.work_order_id);
+    const late = await a.call("complete", { ...leaseOf(held!), result: { by: "alpha" } });
+    expect(late.status).toBe(409);
+    expect((await errorOf(late)).message).toContain("its lease expired");
+    // Not recorded: the task is still running until the reaper returns it to the queue.
+    expect((await taskOf(server, task.id)).status).toBe("running");
+    expect(reap(server.services.deps).released).toBe(1);
+    expect((await taskOf(server, task.id)).status).toBe("queued");
+  });
+
   test("a late completion after the lease expired and the work moved is refused (409); the task is recorded once", async () => {
     const server = await startTestServer({ workers: 0 });
     const a = await remoteWorker(server, "alpha");

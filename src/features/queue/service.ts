@@ -178,7 +178,7 @@ interface HeldExecution {
 }
 
 /** The execution a complete/fail names, checked to be this worker's attempt at this order (else 404/409). */
-function executionOf(db: Db, ref: { execution_id: string; worker_id: string; work_order_id: string }): HeldExecution {
+function executionOf(db: Db, ref: { execution_id: string; worker_id: string; work_order_id: string }, now: number): HeldExecution {
   const row = db.sqlite
     .query<HeldExecution, [string]>("SELECT task_id, work_order_id, worker_id, attempt, status FROM executions WHERE id = ?")
     .get(ref.execution_id);
@@ -196,6 +196,16 @@ function executionOf(db: Db, ref: { execution_id: string; worker_id: string; wor
     if (order.n === 0) throw refusal(db, ref.work_order_id, ref.worker_id);
     throw conflict(
       `execution '${ref.execution_id}' is ${row.status}: it is an earlier attempt at work order '${ref.work_order_id}', not the current one; the outcome was not recorded`,
+    );
+  }
+  // A lease that ran out is gone even before the reaper's next pass (≤ 1 s) requeues the order: the
+  // work may already be promised to someone else. (The local pool's reserved claims never come here.)
+  const lease = db.sqlite
+    .query<{ lease_until: number | null }, [string, string]>("SELECT lease_until FROM work_orders WHERE id = ? AND status = 'claimed' AND claimed_by = ?")
+    .get(ref.work_order_id, ref.worker_id);
+  if (lease?.lease_until != null && lease.lease_until <= now) {
+    throw conflict(
+      `work order '${ref.work_order_id}' is no longer held by worker '${ref.worker_id}': its lease expired at ${new Date(lease.lease_until).toISOString()} (no heartbeat listed it); the outcome was not recorded`,
     );
   }
   return row;
@@ -253,7 +263,7 @@ function recordOutcomes(s: RemoteQueueDeps, workerId: string, reported: Reported
   for (const o of reported) {
     let exec: HeldExecution;
     try {
-      exec = executionOf(deps.db, { execution_id: o.execution_id, worker_id: workerId, work_order_id: o.work_order_id });
+      exec = executionOf(deps.db, { execution_id: o.execution_id, worker_id: workerId, work_order_id: o.work_order_id }, (deps.clock ?? Date.now)());
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       answers.push({ execution_id: o.execution_id, accepted: false, error: err });
