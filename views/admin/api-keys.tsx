@@ -4,7 +4,7 @@
 import type { FC } from "hono/jsx";
 import type { ApiKeyScope } from "../../src/db/schema.ts";
 import type { ApiKeyJson } from "../../src/features/auth/api-keys.ts";
-import { EmptyState, PageHeader, Pagination, RelTime, Spinner } from "../components/ui.tsx";
+import { EmptyState, PageHeader, Pagination, RelTime, FilterActions } from "../components/ui.tsx";
 import { AdminDialog, ErrorsBanner, Field, FormButtons, TableScroll, type FormErrors, type FormValues } from "./common.tsx";
 
 export interface KeyFilters {
@@ -234,14 +234,7 @@ export const KeysPage: FC<KeysPageProps> = ({ created, ...list }) => (
           Active keys only
         </option>
       </select>
-      <noscript>
-        <button type="submit" class="btn">
-          Filter
-        </button>
-      </noscript>
-      <span id="key-filters-spinner" class="htmx-indicator">
-        <Spinner label="Loading" />
-      </span>
+      <FilterActions spinnerId="key-filters-spinner" />
     </form>
     <KeyList {...list} />
     <AdminDialog id="new-key" title="New API key">

@@ -5,7 +5,7 @@ import type { FC } from "hono/jsx";
 import { ROLES, type Role } from "../../src/db/schema.ts";
 import type { UserJson } from "../../src/features/auth/users.ts";
 import { MIN_PASSWORD_LENGTH } from "../../src/features/auth/passwords.ts";
-import { EmptyState, PageHeader, Pagination, RelTime, Spinner } from "../components/ui.tsx";
+import { EmptyState, PageHeader, Pagination, RelTime, FilterActions, FilterSelect } from "../components/ui.tsx";
 import { AdminDialog, ErrorsBanner, Field, FormButtons, TableScroll, type FormErrors, type FormValues } from "./common.tsx";
 
 export interface UserFilters {
@@ -243,14 +243,7 @@ export const UsersPage: FC<UsersPageProps> = ({ newUser, ...list }) => {
         }
       />
       <form class="mb-3 flex flex-wrap items-end gap-2" method="get" action="/users" role="search" {...common} hx-trigger="change, submit">
-        <select name="role" class="field w-auto" aria-label="Role">
-          <option value="">Any role</option>
-          {ROLES.map((r) => (
-            <option value={r} selected={f.role === r}>
-              {r}
-            </option>
-          ))}
-        </select>
+        <FilterSelect name="role" label="Role" any="Any role" values={ROLES} selected={f.role} class="w-auto" />
         <select name="active" class="field w-auto" aria-label="Status">
           <option value="">Active and deactivated</option>
           <option value="true" selected={f.active === true}>
@@ -260,19 +253,7 @@ export const UsersPage: FC<UsersPageProps> = ({ newUser, ...list }) => {
             Deactivated
           </option>
         </select>
-        <noscript>
-          <button type="submit" class="btn">
-            Filter
-          </button>
-        </noscript>
-        {filtered(f) ? (
-          <a href="/users" class="btn-ghost btn-sm">
-            Clear
-          </a>
-        ) : null}
-        <span id="user-filters-spinner" class="htmx-indicator">
-          <Spinner label="Loading" />
-        </span>
+        <FilterActions clearHref={filtered(f) ? "/users" : null} spinnerId="user-filters-spinner" />
       </form>
       <UserList {...list} />
       <AdminDialog id="new-user" title="New user">

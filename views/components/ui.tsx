@@ -181,3 +181,34 @@ export const FieldError: FC<{ error?: string; id?: string }> = ({ error, id }) =
       {error}
     </p>
   ) : null;
+
+/** A list page's filter: "any" first, then each value (labelled with `show`), the current one selected. */
+export const FilterSelect: FC<{ name: string; label: string; any: string; values: readonly string[]; selected?: string | null; show?: (v: string) => string; class?: string }> = (p) => (
+  <select name={p.name} class={`field ${p.class ?? "sm:w-auto"}`} aria-label={p.label}>
+    <option value="">{p.any}</option>
+    {p.values.map((v) => (
+      <option value={v} selected={p.selected === v}>
+        {p.show ? p.show(v) : v}
+      </option>
+    ))}
+  </select>
+);
+
+/** The end of a filter form: a submit button without JavaScript, Clear while filtered, the request spinner. */
+export const FilterActions: FC<{ clearHref?: string | null; spinnerId: string }> = ({ clearHref, spinnerId }) => (
+  <div class="flex items-center gap-2">
+    <noscript>
+      <button type="submit" class="btn">
+        Filter
+      </button>
+    </noscript>
+    {clearHref ? (
+      <a href={clearHref} class="btn-ghost btn-sm">
+        Clear
+      </a>
+    ) : null}
+    <span id={spinnerId} class="htmx-indicator">
+      <Spinner label="Loading" />
+    </span>
+  </div>
+);

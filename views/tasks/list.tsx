@@ -4,7 +4,7 @@
 import type { FC } from "hono/jsx";
 import { PRIORITIES, TASK_STATUSES } from "../../src/db/schema.ts";
 import type { TaskJson } from "../../src/engine/task-record.ts";
-import { EmptyState, PageHeader, Pagination, PriorityBadge, RelTime, ShortId, Spinner, StatusBadge, label } from "../components/ui.tsx";
+import { EmptyState, PageHeader, Pagination, PriorityBadge, RelTime, FilterActions, FilterSelect, ShortId, StatusBadge, label } from "../components/ui.tsx";
 import { NewTaskDialog, type NewTaskFormProps } from "./new-task.tsx";
 
 export interface TaskFilters {
@@ -144,45 +144,10 @@ export const TasksPage: FC<TasksPageProps> = ({ taskTypes, version, newTask, ...
             hx-trigger="input changed delay:300ms, search"
           />
         </div>
-        <select name="status" class="field sm:w-auto" aria-label="Status">
-          <option value="">Any status</option>
-          {TASK_STATUSES.map((s) => (
-            <option value={s} selected={f.status === s}>
-              {label(s)}
-            </option>
-          ))}
-        </select>
-        <select name="task_type" class="field sm:w-auto" aria-label="Type">
-          <option value="">Any type</option>
-          {taskTypes.map((t) => (
-            <option value={t} selected={f.task_type === t}>
-              {t}
-            </option>
-          ))}
-        </select>
-        <select name="priority" class="field sm:w-auto" aria-label="Priority">
-          <option value="">Any priority</option>
-          {PRIORITIES.map((p) => (
-            <option value={p} selected={f.priority === p}>
-              {p}
-            </option>
-          ))}
-        </select>
-        <div class="flex items-center gap-2">
-          <noscript>
-            <button type="submit" class="btn">
-              Filter
-            </button>
-          </noscript>
-          {filtered(f) ? (
-            <a href="/tasks" class="btn-ghost btn-sm">
-              Clear
-            </a>
-          ) : null}
-          <span id="filters-spinner" class="htmx-indicator">
-            <Spinner label="Loading" />
-          </span>
-        </div>
+        <FilterSelect name="status" label="Status" any="Any status" values={TASK_STATUSES} selected={f.status} show={label} />
+        <FilterSelect name="task_type" label="Type" any="Any type" values={taskTypes} selected={f.task_type} />
+        <FilterSelect name="priority" label="Priority" any="Any priority" values={PRIORITIES} selected={f.priority} />
+        <FilterActions clearHref={filtered(f) ? "/tasks" : null} spinnerId="filters-spinner" />
       </form>
       <div sse-close="bye" sse-connect={`/events?topics=tasks&v=${version}`}>
         <TaskList {...list} />

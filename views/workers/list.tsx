@@ -5,7 +5,7 @@ import type { FC } from "hono/jsx";
 import { WORKER_STATUSES, WORKER_TYPES } from "../../src/db/schema.ts";
 import type { WorkerStats, RunningTask } from "../../src/features/workers/page-data.ts";
 import type { WorkerJson } from "../../src/features/workers/service.ts";
-import { EmptyState, PageHeader, Pagination, RelTime, Spinner } from "../components/ui.tsx";
+import { EmptyState, PageHeader, Pagination, RelTime, FilterActions, FilterSelect } from "../components/ui.tsx";
 import { CapabilityChips, DrainingBadge, RemoteWorkerHint, WorkerStatusBadge, WorkerTypeBadge } from "./parts.tsx";
 
 export interface WorkerFilters {
@@ -163,45 +163,10 @@ export const WorkersPage: FC<WorkersPageProps> = ({ version, ...list }) => {
         hx-indicator="#filters-spinner"
         hx-trigger="change, submit"
       >
-        <select name="status" class="field sm:w-auto" aria-label="Status">
-          <option value="">Any status</option>
-          {WORKER_STATUSES.map((s) => (
-            <option value={s} selected={f.status === s}>
-              {s}
-            </option>
-          ))}
-        </select>
-        <select name="worker_type" class="field sm:w-auto" aria-label="Type">
-          <option value="">Any type</option>
-          {WORKER_TYPES.map((t) => (
-            <option value={t} selected={f.worker_type === t}>
-              {t}
-            </option>
-          ))}
-        </select>
-        <select name="capability" class="field col-span-2 sm:col-span-1 sm:w-auto" aria-label="Capability">
-          <option value="">Any capability</option>
-          {caps.map((c) => (
-            <option value={c} selected={f.capability === c}>
-              {c}
-            </option>
-          ))}
-        </select>
-        <div class="flex items-center gap-2">
-          <noscript>
-            <button type="submit" class="btn">
-              Filter
-            </button>
-          </noscript>
-          {filtered(f) ? (
-            <a href="/workers" class="btn-ghost btn-sm">
-              Clear
-            </a>
-          ) : null}
-          <span id="filters-spinner" class="htmx-indicator">
-            <Spinner label="Loading" />
-          </span>
-        </div>
+        <FilterSelect name="status" label="Status" any="Any status" values={WORKER_STATUSES} selected={f.status} />
+        <FilterSelect name="worker_type" label="Type" any="Any type" values={WORKER_TYPES} selected={f.worker_type} />
+        <FilterSelect name="capability" label="Capability" any="Any capability" values={caps} selected={f.capability} class="col-span-2 sm:col-span-1 sm:w-auto" />
+        <FilterActions clearHref={filtered(f) ? "/workers" : null} spinnerId="filters-spinner" />
       </form>
       <div sse-close="bye" sse-connect={`/events?topics=workers&v=${version}`}>
         <WorkerList {...list} />
