@@ -16,7 +16,7 @@ import type { SecretReferences } from "../engine/deps.ts";
 import type { SecretMasker, TaskLogger } from "../engine/task-logger.ts";
 import { nextRunAt } from "../queue/work-orders.ts";
 import type { FromThread, ToThread } from "./protocol.ts";
-import { killProcessGroups, retireThread } from "./retire.ts";
+import { killProcessGroups, retireThread, startTaskThread } from "./threads.ts";
 import { logger } from "../log.ts";
 
 const log = logger("pool");
@@ -221,15 +221,11 @@ export class WorkerPool {
   }
 
   #spawn(index: number): Slot {
-    const thread = new Worker(this.#threadUrl.href);
-    const slot: Slot = { index, thread, ready: false, claim: null, startedAt: 0, pids: new Set(), timeout: null, cancelTimer: null };
-    thread.onmessage = (event: MessageEvent<FromThread>) => this.#onMessage(slot, event.data);
-    thread.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
-      this.#onCrash(slot, `worker thread crashed: ${event.message || "unknown error"}`);
-    };
-    thread.addEventListener("close", () => {
-      if (this.#slots[slot.index] === slot && !this.#stopping) this.#onCrash(slot, "worker thread exited unexpectedly");
+    const slot = { index, ready: false, claim: null, startedAt: 0, pids: new Set(), timeout: null, cancelTimer: null } as Omit<Slot, "thread"> as Slot;
+    slot.thread = startTaskThread(this.#threadUrl, {
+      message: (msg) => this.#onMessage(slot, msg),
+      crash: (reason) => this.#onCrash(slot, reason),
+      stillWanted: () => this.#slots[slot.index] === slot && !this.#stopping,
     });
     return slot;
   }

@@ -1,11 +1,28 @@
-// Ending a task thread without leaving its processes behind: shared by the server's pool and the remote
-// worker's runner, which both run tasks in threads on src/runtime/thread.ts.
+// Starting a task thread and ending it without leaving its processes behind: shared by the server's pool
+// and the remote worker's runner, which both run tasks in threads on src/runtime/thread.ts.
 import type { FromThread, ToThread } from "./protocol.ts";
 
 /** How long a retired thread may take to reap the processes it started before it is terminated anyway. */
 const REAP_GRACE_MS = 2000;
 /** …and to answer at all when it reported none (a responsive thread answers in well under a millisecond). */
 const NO_CHILDREN_GRACE_MS = 250;
+
+/**
+ * Starts a task thread: its messages go to `on.message`; an error or an exit nobody asked for (while
+ * `on.stillWanted()`) is a crash, reported once through `on.crash`.
+ */
+export function startTaskThread(url: URL, on: { message(msg: FromThread): void; crash(reason: string): void; stillWanted(): boolean }): Worker {
+  const thread = new Worker(url.href);
+  thread.onmessage = (event: MessageEvent<FromThread>) => on.message(event.data);
+  thread.onerror = (event: ErrorEvent) => {
+    event.preventDefault();
+    on.crash(`worker thread crashed: ${event.message || "unknown error"}`);
+  };
+  thread.addEventListener("close", () => {
+    if (on.stillWanted()) on.crash("worker thread exited unexpectedly");
+  });
+  return thread;
+}
 
 /** SIGKILLs each process group (each task process leads its own), or the process if it has no group. Empties `pids`. */
 export function killProcessGroups(pids: Set<number>): void {

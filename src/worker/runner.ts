@@ -4,7 +4,7 @@
 // terminate the thread after killing the task's process groups, crashed threads are replaced.
 import { threadEntryUrl } from "../runtime/pool.ts";
 import type { FromThread, LogTuple, ToThread } from "../runtime/protocol.ts";
-import { retireThread } from "../runtime/retire.ts";
+import { retireThread, startTaskThread } from "../runtime/threads.ts";
 import { logger } from "../log.ts";
 import type { ClaimItem } from "./client.ts";
 
@@ -107,15 +107,11 @@ export class TaskRunner {
   }
 
   #spawn(index: number): Slot {
-    const thread = new Worker(this.#threadUrl.href);
-    const slot: Slot = { index, thread, ready: false, item: null, startedAt: 0, startedAtMs: 0, pids: new Set(), timeout: null };
-    thread.onmessage = (event: MessageEvent<FromThread>) => this.#onMessage(slot, event.data);
-    thread.onerror = (event: ErrorEvent) => {
-      event.preventDefault();
-      this.#onCrash(slot, `worker thread crashed: ${event.message || "unknown error"}`);
-    };
-    thread.addEventListener("close", () => {
-      if (this.#slots[slot.index] === slot && !this.#stopping) this.#onCrash(slot, "worker thread exited unexpectedly");
+    const slot = { index, ready: false, item: null, startedAt: 0, startedAtMs: 0, pids: new Set(), timeout: null } as Omit<Slot, "thread"> as Slot;
+    slot.thread = startTaskThread(this.#threadUrl, {
+      message: (msg) => this.#onMessage(slot, msg),
+      crash: (reason) => this.#onCrash(slot, reason),
+      stillWanted: () => this.#slots[slot.index] === slot && !this.#stopping,
     });
     return slot;
   }
