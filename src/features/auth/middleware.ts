@@ -1,9 +1,9 @@
 // authenticate(): `Authorization: Bearer <access token | API key>` or the session cookie → c.get("principal"),
-// else 401; requireRole() / requireScope() → 403. The browser session cookie is set and renewed here too.
+// else 401; requireRole() and authorize() → 403. The browser session cookie is set and renewed here too.
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { matchedRoutes } from "hono/route";
-import type { ApiKeyScope, Role } from "../../db/schema.ts";
+import type { Role } from "../../db/schema.ts";
 import { isHttps } from "../../http/client-ip.ts";
 import type { AppEnv } from "../../http/context.ts";
 import { AppError } from "../../http/errors.ts";
@@ -69,22 +69,12 @@ export async function resolvePrincipal(c: Context<AppEnv>): Promise<Resolved | n
 export interface AuthenticateOptions {
   /** A request without valid credentials goes on anonymously instead of 401 (a stale cookie is still cleared). */
   optional?: boolean;
-  /** Paths left alone: exact (`/api/v1/health`) or a prefix ending in `/*` (`/api/v1/auth/*`). */
-  except?: string[];
-}
-
-function pathMatcher(patterns: string[]): (path: string) => boolean {
-  const exact = new Set(patterns.filter((p) => !p.endsWith("/*")));
-  const prefixes = patterns.filter((p) => p.endsWith("/*")).map((p) => p.slice(0, -2));
-  return (path) => exact.has(path) || prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 }
 
 /** Sets `c.get("principal")` or answers 401 `unauthorized` (with WWW-Authenticate). */
 export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandler<AppEnv> {
-  const skip = options.except?.length ? pathMatcher(options.except) : null;
   return async function authenticateRequest(c, next) {
     if (c.get("principal")) return next(); // already done by an outer authenticate()
-    if (skip?.(c.req.path)) return next();
     const resolved = await resolvePrincipal(c);
     if (resolved && "principal" in resolved) {
       c.set("principal", resolved.principal);
@@ -122,21 +112,6 @@ export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
       throw forbidden(`This API key has the '${principal.scope}' scope: it may only use the queue and worker endpoints`);
     }
     if (ROLE_RANK[principal.role] < ROLE_RANK[role]) throw forbidden(`This needs the ${role} role; ${principal.username} is ${principal.role === "viewer" ? "a" : "an"} ${principal.role}`);
-    await next();
-  };
-}
-
-/**
- * 403 unless the request uses an API key of `scope`. `orRole` also admits users (and `api` keys)
- * with that role — e.g. `requireScope("worker", { orRole: "admin" })` for the worker endpoints.
- */
-export function requireScope(scope: ApiKeyScope, options: { orRole?: Role } = {}): MiddlewareHandler<AppEnv> {
-  return async function scopeRequired(c, next) {
-    const principal = principalOf(c);
-    const keyFits = principal.kind === "api_key" && principal.scope === scope;
-    if (!keyFits && !(options.orRole && hasRole(principal, options.orRole))) {
-      throw forbidden(`This needs an API key with the '${scope}' scope${options.orRole ? ` or the ${options.orRole} role` : ""}`);
-    }
     await next();
   };
 }

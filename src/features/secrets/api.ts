@@ -5,7 +5,6 @@ import type { AppEnv } from "../../http/context.ts";
 import { route } from "../../http/openapi.ts";
 import { actorOf } from "../audit/service.ts";
 import { clientMeta } from "../auth/request.ts";
-import { authenticate, requireRole } from "../auth/middleware.ts";
 import { SECRET_NAME } from "./store.ts";
 
 const tags = ["secrets"];
@@ -39,21 +38,19 @@ const create = route({
 const update = route({ method: "put", path: "/secrets/:name", access: "admin", summary: "Replace a secret's value (admin)", tags, body: UpdateSecretBody, responses: { 200: SecretOut } });
 const del = route({ method: "delete", path: "/secrets/:name", access: "admin", summary: "Delete a secret (admin)", tags, responses: { 204: "Deleted" } });
 
-const admin = [authenticate(), requireRole("admin")] as const;
-
 export const secretsApi = new Hono<AppEnv>()
-  .get(list.spec.path, ...admin, (c) => {
+  .get(list.spec.path, (c) => {
     const items = c.get("secrets").list();
     return c.json({ items, total: items.length });
   })
-  .post(create.spec.path, ...admin, ...create.json, (c) => {
+  .post(create.spec.path, ...create.json, (c) => {
     const { name, value } = c.req.valid("json");
     return c.json(c.get("secrets").create(name, value, actorOf(c.get("principal")), clientMeta(c).ip), 201);
   })
-  .put(update.spec.path, ...admin, ...update.json, (c) =>
+  .put(update.spec.path, ...update.json, (c) =>
     c.json(c.get("secrets").update(c.req.param("name"), c.req.valid("json").value, actorOf(c.get("principal")), clientMeta(c).ip)),
   )
-  .delete(del.spec.path, ...admin, (c) => {
+  .delete(del.spec.path, (c) => {
     c.get("secrets").delete(c.req.param("name"), actorOf(c.get("principal")), clientMeta(c).ip);
     return c.body(null, 204);
   });
