@@ -8,7 +8,7 @@
 //   bun bench/plan-run.ts [--steps 100] [--rounds 9] [--warmup 2] [--workers N]
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import { submitTasks, type NewTask } from "../src/engine/lifecycle.ts";
+import { submitTasks, type NewTask } from "../src/engine/submit.ts";
 import { createPlan, runPlan } from "../src/features/plans/service.ts";
 import type { StepBody } from "../src/features/plans/schemas.ts";
 import { embeddedServerOptions, startServer, type RunningServer } from "../src/server.ts";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase, type Db } from "../src/db/client.ts";
 import { migrate } from "../src/db/migrate.ts";
-import type { EngineDeps } from "../src/engine/lifecycle.ts";
+import type { EngineDeps } from "../src/engine/engine-deps.ts";
 import { EventBus, type EventMap, type EventName } from "../src/events/bus.ts";
 import { embeddedServerOptions, startServer, type RunningServer, type StartOptions } from "../src/server.ts";
 import { SYSTEM_ACTOR } from "../src/features/audit/service.ts";

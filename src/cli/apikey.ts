@@ -2,7 +2,7 @@
 // before anyone has signed in to the API.
 import { createApiKey, listApiKeys, revokeApiKey } from "../features/auth/api-keys.ts";
 import { CreateApiKeyBody } from "../features/auth/schemas.ts";
-import { AppError } from "../http/errors.ts";
+import { AppError } from "../errors.ts";
 import { UsageError, type Out, parseSubcommand } from "./common.ts";
 import { CLI_ACTOR, OFFLINE_HELP, offlineExitCode, offlineOptions, requireUser, shortIso, table, withOffline } from "./offline.ts";
 

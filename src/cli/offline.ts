@@ -8,7 +8,7 @@ import { migrate } from "../db/migrate.ts";
 import type { AuditActor } from "../features/audit/service.ts";
 import { createAuth, type AuthDeps } from "../features/auth/deps.ts";
 import { findUserByLogin, type UserRecord } from "../features/auth/users.ts";
-import { AppError } from "../http/errors.ts";
+import { AppError } from "../errors.ts";
 import { UsageError, type Out } from "./common.ts";
 
 /** Audit actor of every change made from the command line. */

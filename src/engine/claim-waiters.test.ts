@@ -2,7 +2,7 @@
 import { expect, test } from "bun:test";
 import { EventBus } from "../events/bus.ts";
 import { ClaimWaiters } from "./claim-waiters.ts";
-import type { EngineDeps } from "./deps.ts";
+import type { EngineDeps } from "./engine-deps.ts";
 
 test("a claim whose request was already aborted is not attempted: no work is leased for nobody", async () => {
   const waiters = new ClaimWaiters({ bus: new EventBus() } as unknown as EngineDeps);

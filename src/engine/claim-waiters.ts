@@ -2,7 +2,7 @@
 // moment work may have become claimable for it — never on a fixed polling interval.
 import type { EventBus } from "../events/bus.ts";
 import { nextRunAt } from "../queue/work-orders.ts";
-import type { EngineDeps } from "./deps.ts";
+import type { EngineDeps } from "./engine-deps.ts";
 
 interface Waiter {
   workerId: string;

@@ -1,7 +1,7 @@
 // Steering work already in the system: cancel (cascading to subtasks), retry, returning a worker's
 // leases to the queue, and the reaper's pass. Each is one transaction (`transact`).
 import type { TaskStatus } from "../db/schema.ts";
-import { conflict, notFound } from "../http/errors.ts";
+import { conflict, notFound } from "../errors.ts";
 import {
   cancelWorkOrderOfTask,
   expireUnclaimed,
@@ -13,13 +13,12 @@ import {
 } from "../queue/work-orders.ts";
 import { getTaskType } from "../task-types/index.ts";
 import { failDependants, queuePending, reviveDependants, workOrderFor } from "./dependencies.ts";
-import type { EngineDeps } from "./deps.ts";
-import type { ClosedExecution } from "./lifecycle.ts";
-import { transact, type Tx } from "./outbox.ts";
+import type { EngineDeps } from "./engine-deps.ts";
+import { transact } from "./transact.ts";
+import { CLOSED_COLUMNS, type ClosedExecution, type Tx } from "./tx-events.ts";
 import { getTaskRecord, PRIORITY_QUEUE, type TaskRecord } from "./task-record.ts";
 import { hasTemplates } from "./templates.ts";
 
-const CLOSED_COLUMNS = "id, task_id, worker_id, attempt";
 const TERMINAL: readonly TaskStatus[] = ["succeeded", "failed", "cancelled", "timed_out"];
 const RETRYABLE: readonly TaskStatus[] = ["failed", "cancelled", "timed_out"];
 
@@ -58,7 +57,7 @@ export function cancelTask(deps: EngineDeps, taskId: string, reason = "cancelled
 /** Cancels one unfinished task (not its dependants: the caller fails those). False when it had finished. */
 function cancelOne(deps: EngineDeps, taskId: string, reason: string, tx: Tx): boolean {
   const { db } = deps;
-  const { outbox, at } = tx;
+  const { events, at } = tx;
   const task = getTaskRecord(db, taskId);
   if (!task || TERMINAL.includes(task.status)) return false;
   const order = cancelWorkOrderOfTask(db, taskId, at);
@@ -74,10 +73,10 @@ function cancelOne(deps: EngineDeps, taskId: string, reason: string, tx: Tx): bo
       .run(at, order.id);
   }
   if (order?.previous_status === "claimed" && order.claimed_by) {
-    outbox.add("task:cancel_requested", { taskId, workOrderId: order.id, claimedBy: order.claimed_by });
+    events.add("task:cancel_requested", { taskId, workOrderId: order.id, claimedBy: order.claimed_by });
   }
-  outbox.executionsClosed(closed, "cancelled", at);
-  outbox.taskChanged({ ...task, status: "cancelled" }, at, reason);
+  events.executionsClosed(closed, "cancelled", at);
+  events.taskChanged({ ...task, status: "cancelled" }, at, reason);
   return true;
 }
 
@@ -104,11 +103,11 @@ export function retryTask(deps: EngineDeps, taskId: string, within?: (tx: Tx) =>
         )
         .all(taskId, tx.at);
       db.sqlite.query("UPDATE tasks SET status = 'running', error = NULL, result = NULL, finished_at = NULL, updated_at = ? WHERE id = ?").run(tx.at, taskId);
-      tx.outbox.taskChanged({ ...task, status: "running" }, tx.at);
+      tx.events.taskChanged({ ...task, status: "running" }, tx.at);
       for (const { id } of steps) {
         const step = getTaskRecord(db, id)!;
         if (step.status !== "pending") continue; // failed again meanwhile: a step it depends on could not start
-        if (startIfReady(deps, step, tx) === "pending") tx.outbox.taskChanged({ ...step, status: "pending" }, tx.at);
+        if (startIfReady(deps, step, tx) === "pending") tx.events.taskChanged({ ...step, status: "pending" }, tx.at);
       }
       return;
     }
@@ -122,7 +121,7 @@ function retryOne(deps: EngineDeps, taskId: string, tx: Tx) {
   db.sqlite.query("UPDATE tasks SET status = 'pending', error = NULL, result = NULL, finished_at = NULL, updated_at = ? WHERE id = ?").run(tx.at, taskId);
   const task = getTaskRecord(db, taskId)!;
   const status = startIfReady(deps, task, tx);
-  if (status === "pending") tx.outbox.taskChanged({ ...task, status }, tx.at);
+  if (status === "pending") tx.events.taskChanged({ ...task, status }, tx.at);
   if (status !== "failed") reviveDependants(deps, taskId, tx);
 }
 
@@ -146,14 +145,14 @@ function startIfReady(deps: EngineDeps, task: TaskRecord, tx: Tx): "queued" | "p
   if (!resetWorkOrder(db, task.id, PRIORITY_QUEUE[task.priority], payload, tx.at)) {
     insertWorkOrders(db, [workOrderFor(task.id, task)], tx.at);
   }
-  tx.outbox.ready(1);
-  tx.outbox.taskChanged({ ...task, status: "queued" }, tx.at);
+  tx.events.ready(1);
+  tx.events.taskChanged({ ...task, status: "queued" }, tx.at);
   return "queued";
 }
 
 /** Puts released orders' tasks back to `queued` and closes their open executions. Inside a transaction. */
 function requeueReleased(deps: EngineDeps, released: ReleasedOrder[], reason: string, tx: Tx) {
-  const { outbox, at } = tx;
+  const { events, at } = tx;
   const requeue = deps.db.sqlite.query<{ id: string; task_type: string; parent_task_id: string | null }, Record<string, string | number>>(
     `UPDATE tasks SET status = 'queued', updated_at = $now WHERE id = $id AND status IN ('running', 'waiting_input')
       RETURNING id, task_type, parent_task_id`,
@@ -167,12 +166,12 @@ function requeueReleased(deps: EngineDeps, released: ReleasedOrder[], reason: st
   for (const order of released) {
     const closed = closeExecutions.all(reason, at, order.id);
     release.run(at, order.id);
-    outbox.executionsClosed(closed, "failed", at);
+    events.executionsClosed(closed, "failed", at);
     if (!order.task_id) continue;
     const task = requeue.get({ id: order.task_id, now: at });
-    if (task) outbox.taskChanged({ ...task, status: "queued" }, at, reason);
+    if (task) events.taskChanged({ ...task, status: "queued" }, at, reason);
   }
-  outbox.ready(released.length);
+  events.ready(released.length);
 }
 
 /** Returns the leases a worker holds to the queue (restart recovery, graceful shutdown, drain). */
@@ -203,7 +202,7 @@ export function reap(deps: EngineDeps, opts: { exceptWorkerId?: string } = {}): 
       if (!order.task_id) continue;
       const error = "expired before any worker claimed it";
       const task = failTask.get({ id: order.task_id, error, now: tx.at });
-      if (task) tx.outbox.taskChanged({ ...task, status: "failed" }, tx.at, error);
+      if (task) tx.events.taskChanged({ ...task, status: "failed" }, tx.at, error);
       failDependants(deps, order.task_id, `dependency ${order.task_id} expired`, tx);
     }
     return { released: released.length, expired: expired.length };

@@ -3,8 +3,8 @@
 import type { Db } from "../db/client.ts";
 import type { Priority } from "../db/schema.ts";
 import { insertWorkOrders, type EnqueueInput } from "../queue/work-orders.ts";
-import type { EngineDeps } from "./deps.ts";
-import type { Tx } from "./outbox.ts";
+import type { EngineDeps } from "./engine-deps.ts";
+import type { Tx } from "./tx-events.ts";
 import { PRIORITY_QUEUE } from "./task-record.ts";
 import { dig, hasTemplates, renderTemplates, TemplateError } from "./templates.ts";
 
@@ -69,7 +69,7 @@ export function queuePending(deps: EngineDeps, row: Record<string, any>, tx: Tx)
       db.sqlite
         .query("UPDATE tasks SET status = 'failed', error = ?, finished_at = ?, updated_at = ? WHERE id = ? AND status = 'pending'")
         .run(error, tx.at, tx.at, row.id);
-      tx.outbox.taskChanged({ id: row.id, status: "failed", task_type: row.task_type, parent_task_id: row.parent_task_id }, tx.at, error);
+      tx.events.taskChanged({ id: row.id, status: "failed", task_type: row.task_type, parent_task_id: row.parent_task_id }, tx.at, error);
       failDependants(deps, row.id, `dependency ${row.id} failed: ${error}`, tx);
       return false;
     }
@@ -89,8 +89,8 @@ export function queuePending(deps: EngineDeps, row: Record<string, any>, tx: Tx)
     ],
     tx.at,
   );
-  tx.outbox.taskChanged({ id: row.id, status: "queued", task_type: row.task_type, parent_task_id: row.parent_task_id }, tx.at);
-  tx.outbox.ready(1);
+  tx.events.taskChanged({ id: row.id, status: "queued", task_type: row.task_type, parent_task_id: row.parent_task_id }, tx.at);
+  tx.events.ready(1);
   return true;
 }
 
@@ -124,7 +124,7 @@ export function failDependants(deps: EngineDeps, taskId: string, reason: string,
         RETURNING id, task_type, parent_task_id`,
     )
     .all({ task: taskId, reason, now: tx.at });
-  for (const t of failed) tx.outbox.taskChanged({ ...t, status: "failed" }, tx.at, reason);
+  for (const t of failed) tx.events.taskChanged({ ...t, status: "failed" }, tx.at, reason);
 }
 
 /**
@@ -154,7 +154,7 @@ export function reviveDependants(deps: EngineDeps, taskId: string, tx: Tx) {
     for (const c of left.values()) {
       if (blockedBy.get(c.id)) continue;
       revive.run(tx.at, c.id);
-      tx.outbox.taskChanged({ ...c, status: "pending" }, tx.at);
+      tx.events.taskChanged({ ...c, status: "pending" }, tx.at);
       left.delete(c.id);
       changed = true;
     }

@@ -2,22 +2,13 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { openDatabase, type Db } from "../db/client.ts";
 import type { EventMap, EventName } from "../events/bus.ts";
-import { AppError } from "../http/errors.ts";
+import { AppError } from "../errors.ts";
 import { getWorkOrderOfTask } from "../queue/work-orders.ts";
 import { cleanup, freshDeps } from "../../test/helpers.ts";
-import {
-  cancelTask,
-  claimTasks,
-  finishExecutions,
-  reap,
-  releaseWorker,
-  retryTask,
-  submitTasks,
-  type Claim,
-  type EngineDeps,
-  type NewTask,
-  type Outcome,
-} from "./lifecycle.ts";
+import { cancelTask, reap, releaseWorker, retryTask } from "./control.ts";
+import { claimTasks, finishExecutions, type Claim, type Outcome } from "./attempts.ts";
+import { submitTasks, type NewTask } from "./submit.ts";
+import { type EngineDeps } from "./engine-deps.ts";
 import { getTaskRecord } from "./task-record.ts";
 
 const readers: Db[] = [];

@@ -3,7 +3,10 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { TaskStatus } from "../db/schema.ts";
 import { cleanup, freshDeps } from "../../test/helpers.ts";
-import { cancelTask, claimTasks, finishExecutions, retryTask, submitTasks, type Claim, type EngineDeps, type NewTask } from "./lifecycle.ts";
+import { cancelTask, retryTask } from "./control.ts";
+import { claimTasks, finishExecutions, type Claim } from "./attempts.ts";
+import { submitTasks, type NewTask } from "./submit.ts";
+import { type EngineDeps } from "./engine-deps.ts";
 import { parentOutcome } from "./parent-status.ts";
 import { getTaskRecord } from "./task-record.ts";
 

@@ -3,8 +3,8 @@
 import type { TaskStatus } from "../db/schema.ts";
 import { getTaskType } from "../task-types/index.ts";
 import { failDependants, queueReadyDependants } from "./dependencies.ts";
-import type { EngineDeps } from "./deps.ts";
-import type { Tx } from "./outbox.ts";
+import type { EngineDeps } from "./engine-deps.ts";
+import type { Tx } from "./tx-events.ts";
 
 const ACTIVE: ReadonlySet<string> = new Set(["pending", "queued", "running", "waiting_input"]);
 
@@ -20,7 +20,7 @@ interface Child {
 export function settleParents(deps: EngineDeps, tx: Tx): void {
   const done = new Set<string>();
   for (let round = 0; round < 8; round++) {
-    const todo = [...tx.outbox.touchedParents].filter((id) => !done.has(id));
+    const todo = [...tx.events.touchedParents].filter((id) => !done.has(id));
     if (todo.length === 0) return;
     for (const id of todo) {
       done.add(id);
@@ -73,7 +73,7 @@ function settleParent(deps: EngineDeps, parentId: string, tx: Tx): void {
               started_at = coalesce(started_at, ?) WHERE id = ?`,
     )
     .run(next.status, next.result == null ? null : JSON.stringify(next.result), next.error, tx.at, terminal ? tx.at : null, tx.at, parentId);
-  tx.outbox.taskChanged({ ...parent, status: next.status }, tx.at, next.error);
+  tx.events.taskChanged({ ...parent, status: next.status }, tx.at, next.error);
   // A run can itself be a dependency of other tasks.
   if (next.status === "succeeded") queueReadyDependants(deps, parentId, tx);
   else if (next.status === "failed") failDependants(deps, parentId, `dependency ${parentId} failed: ${next.error}`, tx);
@@ -87,5 +87,5 @@ export function settleAllParents(deps: EngineDeps, tx: Tx): void {
         WHERE p.status IN ('pending', 'queued', 'running', 'waiting_input')`,
     )
     .all();
-  for (const p of parents) tx.outbox.touchedParents.add(p.id);
+  for (const p of parents) tx.events.touchedParents.add(p.id);
 }

@@ -1,8 +1,8 @@
 // The submit batcher: submissions of one event-loop turn share one transaction; a bad one fails alone.
 import { afterEach, expect, test } from "bun:test";
 import { cleanup, freshDeps } from "../../test/helpers.ts";
-import { AppError } from "../http/errors.ts";
-import type { NewTask } from "./lifecycle.ts";
+import { AppError } from "../errors.ts";
+import type { NewTask } from "./submit.ts";
 import { SubmitBatcher } from "./submit-batcher.ts";
 
 afterEach(cleanup);

@@ -1,7 +1,8 @@
 // Group commit for submissions: tasks submitted in the same event-loop turn (concurrent POSTs) are
 // inserted in one transaction; each caller's promise resolves only after that commit.
-import type { AppError } from "../http/errors.ts";
-import { submitTasks, type EngineDeps, type NewTask } from "./lifecycle.ts";
+import type { AppError } from "../errors.ts";
+import { submitTasks, type NewTask } from "./submit.ts";
+import { type EngineDeps } from "./engine-deps.ts";
 import type { TaskRecord } from "./task-record.ts";
 
 interface Pending {

@@ -1,6 +1,6 @@
 // The typed context every route sees: `c.get("deps")`, `c.get("config")`, … set once per request by createApp.
 import type { ServeConfig } from "../config.ts";
-import type { EngineDeps } from "../engine/lifecycle.ts";
+import type { EngineDeps } from "../engine/engine-deps.ts";
 import type { SubmitBatcher } from "../engine/submit-batcher.ts";
 import type { TaskLogger } from "../engine/task-logger.ts";
 import type { AuthDeps } from "../features/auth/deps.ts";
@@ -8,7 +8,7 @@ import type { Principal } from "../features/auth/principals.ts";
 import type { SecretStore } from "../features/secrets/store.ts";
 import type { TaskWaiters } from "../features/tasks/service.ts";
 import type { WorkerPool } from "../runtime/pool.ts";
-import type { AppError } from "./errors.ts";
+import type { AppError } from "../errors.ts";
 import type { TokenBuckets } from "./rate-limit.ts";
 
 export type AppConfig = Pick<ServeConfig, "defaultTimeoutSeconds" | "defaultMaxRetries" | "maxBodyBytes" | "dataDir" | "shellRole">;

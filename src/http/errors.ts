@@ -1,66 +1,11 @@
-// AppError and the one place that turns any error into the documented JSON error shape.
+// The one place that turns any thrown value into the documented JSON error shape (AppError lives in src/errors.ts).
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { ZodError } from "zod";
+import { AppError, type ErrorCode, type ErrorDetail } from "../errors.ts";
 import { logger } from "../log.ts";
 
 const log = logger("http");
-
-export type ErrorCode =
-  | "validation_failed"
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "conflict"
-  | "payload_too_large"
-  | "rate_limited"
-  | "internal";
-
-export interface ErrorDetail {
-  field?: string;
-  message: string;
-  code?: string;
-}
-
-export class AppError extends Error {
-  constructor(
-    readonly status: ContentfulStatusCode,
-    readonly code: ErrorCode,
-    message: string,
-    readonly details: ErrorDetail[] = [],
-    /** Extra response headers, e.g. Retry-After on a 429 or WWW-Authenticate on a 401. */
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-    this.name = "AppError";
-  }
-}
-
-export const notFound = (what: string, id: string) => new AppError(404, "not_found", `${what} '${id}' not found`);
-export const conflict = (message: string, details?: ErrorDetail[]) => new AppError(409, "conflict", message, details);
-export const invalid = (message: string, details?: ErrorDetail[]) => new AppError(400, "validation_failed", message, details);
-
-/** Turns a ZodError into details naming each bad field by its dotted path. */
-export function zodDetails(error: ZodError, prefix = ""): ErrorDetail[] {
-  return error.issues.flatMap((issue): ErrorDetail[] => {
-    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join(".");
-    if (issue.code === "unrecognized_keys") {
-      // One detail per unknown field, named, so a typo is obvious.
-      return issue.keys.map((key) => ({ field: path ? `${path}.${key}` : key, message: "unknown field", code: issue.code }));
-    }
-    return [{ field: path || undefined, message: issue.message, code: issue.code }];
-  });
-}
-
-export function validationError(error: ZodError, prefix = ""): AppError {
-  const details = zodDetails(error, prefix);
-  const summary = details
-    .slice(0, 3)
-    .map((d) => (d.field ? `${d.field}: ${d.message}` : d.message))
-    .join("; ");
-  return invalid(`Invalid request: ${summary}`, details);
-}
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; details: ErrorDetail[] };

@@ -3,7 +3,7 @@
 import { zValidator } from "@hono/zod-validator";
 import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
-import { invalid, validationError } from "./errors.ts";
+import { invalid, validationError } from "../errors.ts";
 
 export type Method = "get" | "post" | "put" | "patch" | "delete";
 

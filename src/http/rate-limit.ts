@@ -1,7 +1,7 @@
 // Rate limiting: in-memory token buckets keyed by client address or account, and a middleware that
 // answers 429 `rate_limited` with Retry-After when a bucket is empty.
 import type { Context, MiddlewareHandler } from "hono";
-import { AppError } from "./errors.ts";
+import { AppError } from "../errors.ts";
 
 export interface BucketSpec {
   /** Requests allowed in a burst (a full bucket). */

@@ -12,7 +12,7 @@ import { Layout, type NavKey, type Theme, type Toast } from "../../views/layout.
 import { logger } from "../log.ts";
 import { ASSETS } from "./assets.ts";
 import type { AppEnv } from "./context.ts";
-import { AppError } from "./errors.ts";
+import { AppError } from "../errors.ts";
 
 const log = logger("http");
 

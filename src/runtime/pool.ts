@@ -3,16 +3,10 @@
 // replaces crashed threads and records starts and outcomes in group commits. `{{secrets.NAME}}` in
 // params is resolved here, in the copy posted to the thread only; what comes back is masked.
 import { join } from "node:path";
-import {
-  finishExecutions,
-  releaseWorker,
-  reserveTasks,
-  startExecutions,
-  type Claim,
-  type EngineDeps,
-  type Outcome,
-} from "../engine/lifecycle.ts";
-import type { SecretReferences } from "../engine/deps.ts";
+import { finishExecutions, reserveTasks, startExecutions, type Claim, type Outcome } from "../engine/attempts.ts";
+import { releaseWorker } from "../engine/control.ts";
+import { type EngineDeps } from "../engine/engine-deps.ts";
+import type { SecretReferences } from "../engine/engine-deps.ts";
 import type { SecretMasker, TaskLogger } from "../engine/task-logger.ts";
 import { nextRunAt } from "../queue/work-orders.ts";
 import type { FromThread, ToThread } from "./protocol.ts";

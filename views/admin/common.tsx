@@ -2,7 +2,7 @@
 // Pieces the admin pages share: form fields with inline errors, the errors banner, a dialog shell, and
 // turning a service's error details into errors by field.
 import type { Child, FC } from "hono/jsx";
-import type { ErrorDetail } from "../../src/http/errors.ts";
+import type { ErrorDetail } from "../../src/errors.ts";
 import { FieldError } from "../components/ui.tsx";
 
 export type FormValues = Record<string, string>;

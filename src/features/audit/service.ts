@@ -2,7 +2,7 @@
 // UPDATE); recordAudit is synchronous, so a caller can write the event in the transaction of the change.
 import type { Db } from "../../db/client.ts";
 import type { ActorType, AuditEventRow } from "../../db/schema.ts";
-import { AppError } from "../../http/errors.ts";
+import { AppError } from "../../errors.ts";
 import type { Principal } from "../auth/principals.ts";
 
 export interface AuditDeps {

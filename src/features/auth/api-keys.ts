@@ -1,7 +1,7 @@
 // API keys: created with a name and scope, the plaintext answered once and stored only as its SHA-256;
 // listed with when each was last used; revoked (kept, marked) so the audit trail still names them.
 import type { ApiKeyScope } from "../../db/schema.ts";
-import { notFound } from "../../http/errors.ts";
+import { notFound } from "../../errors.ts";
 import { recordAudit, type AuditActor } from "../audit/service.ts";
 import type { AuthDeps } from "./deps.ts";
 import { API_KEY_PREFIX, randomToken, sha256 } from "./tokens.ts";

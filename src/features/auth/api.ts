@@ -1,7 +1,7 @@
 // /api/v1/auth: register, login, refresh, logout, reset-password — rate limited per client address, no auth required.
 import { Hono } from "hono";
 import type { AppEnv } from "../../http/context.ts";
-import { AppError } from "../../http/errors.ts";
+import { AppError } from "../../errors.ts";
 import { optionalJsonBody, route } from "../../http/openapi.ts";
 import { actorOf, recordAudit } from "../audit/service.ts";
 import { login, refresh, tokensForNewUser } from "./login.ts";

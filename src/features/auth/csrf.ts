@@ -7,7 +7,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { AppEnv } from "../../http/context.ts";
-import { AppError } from "../../http/errors.ts";
+import { AppError } from "../../errors.ts";
 import { SESSION_COOKIE } from "./middleware.ts";
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);

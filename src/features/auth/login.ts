@@ -1,6 +1,6 @@
 // Sign-in, refresh and logout: the token answers, the failed-attempt throttle and lockout, and the rule
 // that no answer (message, status, timing) tells whether a username exists.
-import { AppError } from "../../http/errors.ts";
+import { AppError } from "../../errors.ts";
 import { recordAudit } from "../audit/service.ts";
 import type { AuthDeps, LockoutPolicy, LoginState } from "./deps.ts";
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from "./passwords.ts";

@@ -6,7 +6,7 @@ import { matchedRoutes } from "hono/route";
 import type { Role } from "../../db/schema.ts";
 import { isHttps } from "../../http/client-ip.ts";
 import type { AppEnv } from "../../http/context.ts";
-import { AppError } from "../../http/errors.ts";
+import { AppError } from "../../errors.ts";
 import type { Access } from "../../http/openapi.ts";
 import type { AuthDeps } from "./deps.ts";
 import { ROLE_RANK, type Principal } from "./principals.ts";

@@ -3,7 +3,7 @@
 // the admin pages need an admin; the sign-in pages and static assets are public.
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../../http/context.ts";
-import { AppError } from "../../http/errors.ts";
+import { AppError } from "../../errors.ts";
 import type { Access } from "../../http/openapi.ts";
 import { isHtmx } from "../../http/render.tsx";
 import { requireRole } from "./middleware.ts";

@@ -1,7 +1,7 @@
 // One-time password resets: an admin (or `agentvine user reset-password`) issues a random token, stored
 // only as its SHA-256 with an expiry; presenting it once with a new password sets the password and
 // ends every session of the user.
-import { AppError, invalid, notFound } from "../../http/errors.ts";
+import { AppError, invalid, notFound } from "../../errors.ts";
 import { recordAudit, type AuditActor } from "../audit/service.ts";
 import type { AuthDeps } from "./deps.ts";
 import { hashPassword, passwordProblems } from "./passwords.ts";

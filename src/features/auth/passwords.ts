@@ -1,7 +1,7 @@
 // Passwords: argon2id hashing at a deliberate cost, the rules a new password must meet, and a dummy
 // hash so a sign-in for an unknown user costs what a real one does.
 import commonList from "./common-passwords.txt" with { type: "text" };
-import type { ErrorDetail } from "../../http/errors.ts";
+import type { ErrorDetail } from "../../errors.ts";
 
 export interface PasswordCost {
   /** KiB of memory per hash. */

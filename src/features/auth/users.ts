@@ -1,7 +1,7 @@
 // Users: register (the first becomes admin), create by an admin, list, read, edit (role, deactivate),
 // edit oneself (profile, settings, password). Every change is audited in the transaction that makes it.
 import type { Role } from "../../db/schema.ts";
-import { AppError, conflict, invalid, notFound } from "../../http/errors.ts";
+import { AppError, conflict, invalid, notFound } from "../../errors.ts";
 import { recordAudit, type AuditActor } from "../audit/service.ts";
 import type { AuthDeps } from "./deps.ts";
 import { hashPassword, passwordProblems, verifyPassword } from "./passwords.ts";

@@ -3,7 +3,7 @@
 // failed — and the recent activity, both fed by the event bus. The ring starts empty at each server
 // start (no history table); depth is sampled after changes, at most every DEPTH_SAMPLE_MS.
 import { QUEUES, TASK_STATUSES, type QueueName, type TaskStatus } from "../../db/schema.ts";
-import type { EngineDeps } from "../../engine/lifecycle.ts";
+import type { EngineDeps } from "../../engine/engine-deps.ts";
 
 const MINUTES = 60;
 const DEPTH_SAMPLE_MS = 2000;

@@ -5,7 +5,7 @@ import type { Db } from "../../db/client.ts";
 import { executions, EXECUTION_STATUSES, type ExecutionRow } from "../../db/schema.ts";
 import type { TaskLogger } from "../../engine/task-logger.ts";
 import { iso } from "../../engine/task-record.ts";
-import { notFound } from "../../http/errors.ts";
+import { notFound } from "../../errors.ts";
 
 export const ExecutionOut = z.object({
   id: z.string(),

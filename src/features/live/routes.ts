@@ -13,7 +13,7 @@
 // then reconnects and is sent to sign in.
 import { Hono } from "hono";
 import type { AppEnv } from "../../http/context.ts";
-import { invalid } from "../../http/errors.ts";
+import { invalid } from "../../errors.ts";
 import { encodeSseFrame, sseResponse } from "../../http/sse.ts";
 import { accessGuard } from "../auth/principals.ts";
 import { renderLogLines } from "../../../views/tasks/logs.tsx";

@@ -3,7 +3,7 @@
 // PlanBody — or into inline errors keyed like the fields (`name`, `steps[2].params`, …).
 import { PRIORITIES } from "../../db/schema.ts";
 import { findTemplates } from "../../engine/templates.ts";
-import { zodDetails, type ErrorDetail } from "../../http/errors.ts";
+import { zodDetails, type ErrorDetail } from "../../errors.ts";
 import { TASK_TYPES } from "../../task-types/index.ts";
 import { PlanBody } from "./schemas.ts";
 import type { PlanJson } from "./service.ts";

@@ -6,7 +6,7 @@ import { PRIORITIES, type Priority } from "../../db/schema.ts";
 import { actingOf } from "../auth/request.ts";
 import { cancelTaskAs } from "../tasks/service.ts";
 import type { AppEnv } from "../../http/context.ts";
-import { AppError } from "../../http/errors.ts";
+import { AppError } from "../../errors.ts";
 import { actionDone, fragment, htmxTarget, isHtmx, page, trigger } from "../../http/render.tsx";
 import { PlanEditor, StepDeps } from "../../../views/plans/editor.tsx";
 import { PlanPage, RunForm, RunList, type RunFormProps } from "../../../views/plans/detail.tsx";

@@ -1,9 +1,9 @@
 // What the run page shows: the run (a `plan` task), each step's task with the steps it waits for, and
 // which step to show when the user picked none.
 import type { TaskStatus } from "../../db/schema.ts";
-import type { EngineDeps } from "../../engine/lifecycle.ts";
+import type { EngineDeps } from "../../engine/engine-deps.ts";
 import { dependenciesOfMany, type TaskJson } from "../../engine/task-record.ts";
-import { notFound } from "../../http/errors.ts";
+import { notFound } from "../../errors.ts";
 import { getTask } from "../tasks/service.ts";
 
 export interface RunStep {

@@ -3,10 +3,11 @@
 import { assertMayRun, audited, type Acting } from "../audit/service.ts";
 import type { Db } from "../../db/client.ts";
 import type { Priority } from "../../db/schema.ts";
-import { submitTasks, type EngineDeps, type NewTask } from "../../engine/lifecycle.ts";
+import { submitTasks, type NewTask } from "../../engine/submit.ts";
+import { type EngineDeps } from "../../engine/engine-deps.ts";
 import { iso, parseTaskRow, taskToJson, type TaskJson } from "../../engine/task-record.ts";
 import { findTemplates, renderTemplates, dig, TemplateError } from "../../engine/templates.ts";
-import { conflict, invalid, notFound, type ErrorDetail } from "../../http/errors.ts";
+import { conflict, invalid, notFound, type ErrorDetail } from "../../errors.ts";
 import { getTaskType } from "../../task-types/index.ts";
 import type { PlanBody, RunBody, StepBody } from "./schemas.ts";
 import { effectiveDependencies, paramIssues, validatePlan } from "./validate.ts";

@@ -1,6 +1,6 @@
 // A plan's rules beyond its shape, without a server: each broken rule is a 400 naming the step.
 import { describe, expect, test } from "bun:test";
-import { AppError, type ErrorDetail } from "../../http/errors.ts";
+import { AppError, type ErrorDetail } from "../../errors.ts";
 import { PlanBody } from "./schemas.ts";
 import { effectiveDependencies, validatePlan } from "./validate.ts";
 

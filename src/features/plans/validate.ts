@@ -2,7 +2,7 @@
 // on existing steps without cycles, templates that refer to inputs or to upstream steps only.
 import type { ZodError } from "zod";
 import { findTemplates } from "../../engine/templates.ts";
-import { invalid, zodDetails, type ErrorDetail } from "../../http/errors.ts";
+import { invalid, zodDetails, type ErrorDetail } from "../../errors.ts";
 import { getTaskType, TASK_TYPES } from "../../task-types/index.ts";
 import type { PlanBody, StepBody } from "./schemas.ts";
 

@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { QUEUES, WORK_ORDER_STATUSES } from "../../db/schema.ts";
 import type { AppEnv } from "../../http/context.ts";
-import { AppError } from "../../http/errors.ts";
+import { AppError } from "../../errors.ts";
 import { route } from "../../http/openapi.ts";
 import { hasRole } from "../auth/middleware.ts";
 import { accessGuard, watchAccess } from "../auth/principals.ts";

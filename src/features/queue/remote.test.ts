@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { bearer, errorOf, expectOk, send } from "../../../test/auth.ts";
 import { cleanup, json, startTestServer, type TestServer } from "../../../test/helpers.ts";
 import { claimWaitersOf } from "../../engine/claim-waiters.ts";
-import { reap } from "../../engine/lifecycle.ts";
+import { reap } from "../../engine/control.ts";
 import type { TaskJson } from "../../engine/task-record.ts";
 import { SYSTEM_ACTOR } from "../audit/service.ts";
 import { createApiKey } from "../auth/api-keys.ts";

@@ -5,10 +5,12 @@
 import { QUEUES, WORK_ORDER_STATUSES, type QueueName, type WorkOrderStatus } from "../../db/schema.ts";
 import type { Db } from "../../db/client.ts";
 import { claimWaitersOf } from "../../engine/claim-waiters.ts";
-import { claimTasks, finishExecutions, submitTasks, type EngineDeps, type Outcome } from "../../engine/lifecycle.ts";
+import { claimTasks, finishExecutions, type Outcome } from "../../engine/attempts.ts";
+import { submitTasks } from "../../engine/submit.ts";
+import { type EngineDeps } from "../../engine/engine-deps.ts";
 import type { TaskLogger } from "../../engine/task-logger.ts";
 import { taskToJson, type TaskJson } from "../../engine/task-record.ts";
-import { AppError, conflict, notFound, type ErrorDetail } from "../../http/errors.ts";
+import { AppError, conflict, notFound, type ErrorDetail } from "../../errors.ts";
 import type { AppServices } from "../../http/context.ts";
 import { countWorkOrders } from "../../queue/work-orders.ts";
 import type { PoolSecrets } from "../../runtime/pool.ts";

@@ -3,7 +3,7 @@
 // create, replace a value, delete — all through the SecretStore. No answer ever contains a value.
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../../http/context.ts";
-import { AppError, zodDetails } from "../../http/errors.ts";
+import { AppError, zodDetails } from "../../errors.ts";
 import { actionDone, fragment, htmxTarget, isHtmx, page, trigger } from "../../http/render.tsx";
 import { errorsOf, FormPage, type FormValues } from "../../../views/admin/common.tsx";
 import { NewSecretForm, ReplaceForm, SecretList, SecretsPage, type NewSecretFormProps, type SecretRowData } from "../../../views/admin/secrets.tsx";

@@ -3,7 +3,7 @@
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import { join } from "node:path";
 import type { Db } from "../../db/client.ts";
-import { conflict, invalid, notFound } from "../../http/errors.ts";
+import { conflict, invalid, notFound } from "../../errors.ts";
 import { logger } from "../../log.ts";
 import { recordAudit, type AuditActor } from "../audit/service.ts";
 import { loadOrCreateKeyFile } from "../auth/key-file.ts";

@@ -1,12 +1,12 @@
 // /api/v1/tasks: the JSON API of tasks — create, list, read, edit, delete, cancel, retry, wait, events.
 import { Hono } from "hono";
 
-import type { EngineDeps } from "../../engine/lifecycle.ts";
+import type { EngineDeps } from "../../engine/engine-deps.ts";
 import { accessGuard, watchAccess } from "../auth/principals.ts";
 import { actingOf } from "../auth/request.ts";
 import { dependenciesOf, taskToJson } from "../../engine/task-record.ts";
 import type { AppEnv } from "../../http/context.ts";
-import { AppError } from "../../http/errors.ts";
+import { AppError } from "../../errors.ts";
 import { route } from "../../http/openapi.ts";
 import { sseResponse } from "../../http/sse.ts";
 import { CreateTaskBody, ListTasksQuery, listOf, TaskOut, UpdateTaskBody, WaitQuery } from "./schemas.ts";

@@ -3,10 +3,10 @@
 import { whyNoWorker } from "../workers/service.ts";
 import type { Db } from "../../db/client.ts";
 import type { TaskStatus } from "../../db/schema.ts";
-import type { EngineDeps } from "../../engine/lifecycle.ts";
+import type { EngineDeps } from "../../engine/engine-deps.ts";
 import type { LogLine, TaskLogger } from "../../engine/task-logger.ts";
 import type { TaskJson } from "../../engine/task-record.ts";
-import { notFound } from "../../http/errors.ts";
+import { notFound } from "../../errors.ts";
 import { getExecution, listExecutions } from "../executions/service.ts";
 import { getTask } from "./service.ts";
 

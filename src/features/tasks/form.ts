@@ -2,7 +2,7 @@
 // back into a CreateTaskBody — or into inline errors keyed by field name, with what was typed kept.
 import { z } from "zod";
 import { PRIORITIES } from "../../db/schema.ts";
-import { zodDetails, type ErrorDetail } from "../../http/errors.ts";
+import { zodDetails, type ErrorDetail } from "../../errors.ts";
 import { getTaskType, TASK_TYPES } from "../../task-types/index.ts";
 import { CreateTaskBody } from "./schemas.ts";
 

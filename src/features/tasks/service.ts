@@ -1,7 +1,9 @@
 // Tasks: submit (params checked against the type's schema), list, read, edit, delete, wait.
 import { and, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { tasks, TERMINAL_TASK_STATUSES, type TaskStatus } from "../../db/schema.ts";
-import { cancelTask, retryTask, type EngineDeps, type NewTask } from "../../engine/lifecycle.ts";
+import { cancelTask, retryTask } from "../../engine/control.ts";
+import { type EngineDeps } from "../../engine/engine-deps.ts";
+import { type NewTask } from "../../engine/submit.ts";
 import type { SubmitBatcher } from "../../engine/submit-batcher.ts";
 import {
   dependenciesOf,
@@ -12,7 +14,7 @@ import {
   type TaskJson,
   type TaskRecord,
 } from "../../engine/task-record.ts";
-import { conflict, invalid, notFound, zodDetails } from "../../http/errors.ts";
+import { conflict, invalid, notFound, zodDetails } from "../../errors.ts";
 import { requeueWithPriority } from "../../queue/work-orders.ts";
 import { getTaskType, TASK_TYPES } from "../../task-types/index.ts";
 import { assertMayRun, audited, type Acting } from "../audit/service.ts";

@@ -1,7 +1,7 @@
 // The workers registry over HTTP: register/resume, list and filter, heartbeat, derived status and its
 // events, drain, and who may do which — on a real server whose clock the tests move.
 import { afterEach, describe, expect, test } from "bun:test";
-import { claimTasks } from "../../engine/lifecycle.ts";
+import { claimTasks } from "../../engine/attempts.ts";
 import { SYSTEM_ACTOR } from "../audit/service.ts";
 import { createApiKey, revokeApiKey } from "../auth/api-keys.ts";
 import { createUser } from "../auth/users.ts";

@@ -3,8 +3,8 @@
 import type { Db } from "../../db/client.ts";
 import type { WorkerStatus, WorkerType } from "../../db/schema.ts";
 import { releaseWorker } from "../../engine/control.ts";
-import type { EngineDeps } from "../../engine/deps.ts";
-import { AppError, conflict, notFound } from "../../http/errors.ts";
+import type { EngineDeps } from "../../engine/engine-deps.ts";
+import { AppError, conflict, notFound } from "../../errors.ts";
 import { extendLeases } from "../../queue/work-orders.ts";
 import { heartbeatHistory } from "./history.ts";
 import type { HeartbeatBody, ListWorkersQuery, RegisterWorkerBody } from "./schemas.ts";

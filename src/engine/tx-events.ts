@@ -1,12 +1,10 @@
-// One transaction per transition: `transact` runs the change, lets plan parents follow their children
-// inside the same transaction, commits, and only then publishes the collected events.
+// What a transaction collects on the way: the events to publish once it committed, the plan runs
+// whose steps changed (settled before the commit), and how many work orders became claimable.
 import type { TaskStatus } from "../db/schema.ts";
 import type { EventBus, EventMap } from "../events/bus.ts";
-import type { EngineDeps } from "./deps.ts";
-import { settleParents } from "./parent-status.ts";
 
 /** Events collected inside a transaction and published once it committed. */
-export class Outbox {
+export class TxEvents {
   #events: Array<[keyof EventMap, unknown]> = [];
   #ready = 0;
   /** Parents whose children changed in this transaction. */
@@ -38,20 +36,15 @@ export class Outbox {
 }
 
 export interface Tx {
-  outbox: Outbox;
+  events: TxEvents;
   at: number;
 }
 
-/** Runs `fn` in one IMMEDIATE transaction. `fn` must be synchronous: bun:sqlite commits at the first await. */
-export function transact<T>(deps: EngineDeps, fn: (tx: Tx) => T): T {
-  const tx: Tx = { outbox: new Outbox(), at: (deps.clock ?? Date.now)() };
-  const result = deps.db.sqlite
-    .transaction(() => {
-      const value = fn(tx);
-      settleParents(deps, tx);
-      return value;
-    })
-    .immediate();
-  tx.outbox.publish(deps.bus);
-  return result;
+/** An execution closed outside a normal finish, as `executionsClosed` takes it (RETURNING CLOSED_COLUMNS). */
+export interface ClosedExecution {
+  id: string;
+  task_id: string;
+  worker_id: string;
+  attempt: number;
 }
+export const CLOSED_COLUMNS = "id, task_id, worker_id, attempt";

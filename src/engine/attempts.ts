@@ -1,155 +1,13 @@
-// The task lifecycle: submit, claim, start and finish — each in one transaction (`transact`), with
-// bus events published only after the commit. Cancel, retry, release and reap are in control.ts.
+// The life of one attempt: claim (lease work orders and open their executions), reserve and start
+// (the local runner's read-ahead), and finish (record outcomes, retry or fail, queue dependants) — each
+// one transaction (`transact`), events published after the commit.
 import type { Db } from "../db/client.ts";
-import type { Priority, TaskStatus } from "../db/schema.ts";
-import { invalid, type ErrorDetail } from "../http/errors.ts";
-import { backoffMs, claimWorkOrders, completeWorkOrder, failWorkOrder, insertWorkOrders, type ClaimedWorkOrder } from "../queue/work-orders.ts";
-import { failDependants, queueReadyDependants, workOrderFor } from "./dependencies.ts";
-import type { EngineDeps, SecretReferences } from "./deps.ts";
-import { getTaskType } from "../task-types/index.ts";
-import { transact, type Outbox, type Tx } from "./outbox.ts";
-import { getTaskRecord, type TaskRecord } from "./task-record.ts";
-
-export type { EngineDeps } from "./deps.ts";
-export { cancelTask, reap, releaseWorker, retryTask, type ReapResult } from "./control.ts";
-
-export interface NewTask {
-  id?: string;
-  title: string;
-  description?: string | null;
-  task_type: string;
-  params: Record<string, unknown>;
-  priority?: Priority;
-  depends_on?: string[];
-  parent_task_id?: string | null;
-  requires?: string[];
-  timeout_seconds: number;
-  max_retries: number;
-  repository_url?: string | null;
-  branch_name?: string | null;
-  issue_number?: number | null;
-  pr_number?: number | null;
-  context?: unknown;
-  metadata?: Record<string, unknown> | null;
-  created_by?: string | null;
-  assigned_to?: string | null;
-  expires_at?: number | null;
-}
-
-const FAILED_STATES: TaskStatus[] = ["failed", "cancelled", "timed_out"];
-
-export interface ClosedExecution {
-  id: string;
-  task_id: string;
-  worker_id: string;
-  attempt: number;
-}
-const CLOSED_COLUMNS = "id, task_id, worker_id, attempt";
-
-/**
- * Inserts tasks, their dependency edges and the work orders of those ready to run, in one transaction
- * (with whatever `within` adds to it). Dependencies may name existing tasks or earlier tasks of the batch.
- */
-export function submitTasks(deps: EngineDeps, inputs: NewTask[], within?: (tx: Tx, ids: string[]) => void): TaskRecord[] {
-  const { db } = deps;
-  if (deps.secrets) refuseUnknownSecrets(deps.secrets, inputs);
-  const ids = transact(deps, (tx) => {
-      const { outbox, at } = tx;
-      const inBatch = new Map<string, TaskStatus>();
-      const statusOf = db.sqlite.query<{ status: TaskStatus; title: string }, [string]>("SELECT status, title FROM tasks WHERE id = ?");
-      const insertTask = db.sqlite.query(`INSERT INTO tasks
-          (id, title, description, task_type, params, priority, status, error, repository_url, branch_name, issue_number,
-           pr_number, context, metadata, parent_task_id, requires, timeout_seconds, max_retries, created_by, assigned_to,
-           created_at, updated_at, started_at, finished_at)
-        VALUES ($id, $title, $description, $task_type, $params, $priority, $status, $error, $repository_url, $branch_name,
-           $issue_number, $pr_number, $context, $metadata, $parent_task_id, $requires, $timeout_seconds, $max_retries,
-           $created_by, $assigned_to, $now, $now, $started_at, $finished_at)`);
-      const insertDep = db.sqlite.query("INSERT INTO task_dependencies (task_id, depends_on_id) VALUES (?, ?)");
-      const created: string[] = [];
-      inputs.forEach((input, index) => {
-        const id = input.id ?? Bun.randomUUIDv7();
-        const prefix = inputs.length > 1 ? `tasks[${index}].` : "";
-        if (input.parent_task_id && !inBatch.has(input.parent_task_id) && !statusOf.get(input.parent_task_id)) {
-          throw invalid(`parent task '${input.parent_task_id}' does not exist`, [
-            { field: `${prefix}parent_task_id`, message: `no task with id '${input.parent_task_id}'` },
-          ]);
-        }
-        const dependsOn = [...new Set(input.depends_on ?? [])];
-        // A parent (a plan run) never runs itself: it is running from the start, its children do the work.
-        const isParent = getTaskType(input.task_type)?.kind === "parent";
-        let status: TaskStatus = isParent ? "running" : "queued";
-        let error: string | null = null;
-        for (const depId of dependsOn) {
-          const depStatus = inBatch.get(depId) ?? statusOf.get(depId)?.status;
-          if (!depStatus) {
-            throw invalid(`dependency '${depId}' does not exist`, [
-              { field: `${prefix}depends_on`, message: `no task with id '${depId}'` },
-            ]);
-          }
-          if (FAILED_STATES.includes(depStatus)) {
-            status = "failed";
-            error = `dependency ${depId} ended ${depStatus}`;
-          } else if (depStatus !== "succeeded" && status === "queued") status = "pending";
-        }
-        insertTask.run({
-          id,
-          title: input.title,
-          description: input.description ?? null,
-          task_type: input.task_type,
-          params: JSON.stringify(input.params),
-          priority: input.priority ?? "default",
-          status,
-          error,
-          repository_url: input.repository_url ?? null,
-          branch_name: input.branch_name ?? null,
-          issue_number: input.issue_number ?? null,
-          pr_number: input.pr_number ?? null,
-          context: input.context === undefined ? null : JSON.stringify(input.context),
-          metadata: input.metadata == null ? null : JSON.stringify(input.metadata),
-          parent_task_id: input.parent_task_id ?? null,
-          requires: JSON.stringify(input.requires ?? []),
-          timeout_seconds: input.timeout_seconds,
-          max_retries: input.max_retries,
-          created_by: input.created_by ?? null,
-          assigned_to: input.assigned_to ?? null,
-          now: at,
-          started_at: isParent ? at : null,
-          finished_at: status === "failed" ? at : null,
-        });
-        for (const depId of dependsOn) insertDep.run(id, depId);
-        if (status === "queued") {
-          insertWorkOrders(db, [workOrderFor(id, input)], at);
-          outbox.ready(1);
-        }
-        inBatch.set(id, status);
-        created.push(id);
-        outbox.taskChanged({ id, status, task_type: input.task_type, parent_task_id: input.parent_task_id ?? null }, at, error);
-      });
-      within?.(tx, created);
-      return created;
-  });
-  return ids.map((id) => getTaskRecord(db, id)!);
-}
-
-/**
- * 400 naming each param that refers to a secret that does not exist (or cannot be decrypted). The
- * params keep the template; the value is resolved when a thread is given the task.
- */
-function refuseUnknownSecrets(secrets: SecretReferences, inputs: NewTask[]) {
-  const details: ErrorDetail[] = [];
-  inputs.forEach((input, index) => {
-    const prefix = inputs.length > 1 ? `tasks[${index}].` : "";
-    const step = typeof input.metadata?.plan_step === "string" ? `step '${input.metadata.plan_step}': ` : "";
-    for (const ref of secrets.missingSecretRefs(input.params)) {
-      const why = ref.unreadable ? `secret '${ref.name}' cannot be decrypted with this server's secrets key` : `unknown secret '${ref.name}'`;
-      details.push({ field: `${prefix}params.${ref.path}`, message: `${step}${why}` });
-    }
-  });
-  if (details.length === 0) return;
-  const first = details[0]!;
-  const more = details.length > 1 ? ` (and ${details.length - 1} more)` : "";
-  throw invalid(`${first.field}: ${first.message}${more}`, details);
-}
+import type { TaskStatus } from "../db/schema.ts";
+import { backoffMs, claimWorkOrders, completeWorkOrder, failWorkOrder, type ClaimedWorkOrder } from "../queue/work-orders.ts";
+import { failDependants, queueReadyDependants } from "./dependencies.ts";
+import type { EngineDeps } from "./engine-deps.ts";
+import { transact } from "./transact.ts";
+import { CLOSED_COLUMNS, type ClosedExecution, type TxEvents } from "./tx-events.ts";
 
 export interface Claim {
   workOrderId: string;
@@ -205,7 +63,7 @@ function leaseOrders(deps: EngineDeps, req: ClaimRequest, at: number): Claim[] {
  * Opens an execution per started claim and marks its task running (inside the caller's transaction).
  * Guarded: a claim whose order was cancelled or moved meanwhile starts nothing. Returns those started.
  */
-function openExecutions(deps: EngineDeps, starts: Array<{ claim: Claim; at: number }>, outbox: Outbox): Claim[] {
+function openExecutions(deps: EngineDeps, starts: Array<{ claim: Claim; at: number }>, events: TxEvents): Claim[] {
   const { db } = deps;
   const insertExecution = db.sqlite.query(`INSERT INTO executions (id, task_id, work_order_id, worker_id, attempt, status, started_at)
     SELECT $id, $task, $order, $worker, $attempt, 'running', $at
@@ -229,8 +87,8 @@ function openExecutions(deps: EngineDeps, starts: Array<{ claim: Claim; at: numb
     if (inserted.changes === 0) continue;
     const task = startTask.get({ id: c.taskId, at });
     assign.run(c.workOrderId, c.workerId, c.executionId, at);
-    if (task) outbox.taskChanged({ ...task, status: "running" }, at);
-    outbox.add("execution:started", { executionId: c.executionId, taskId: c.taskId, workerId: c.workerId, status: "running", attempt: c.attempt, at });
+    if (task) events.taskChanged({ ...task, status: "running" }, at);
+    events.add("execution:started", { executionId: c.executionId, taskId: c.taskId, workerId: c.workerId, status: "running", attempt: c.attempt, at });
     started.push(c);
   }
   return started;
@@ -238,7 +96,7 @@ function openExecutions(deps: EngineDeps, starts: Array<{ claim: Claim; at: numb
 
 /** Claims work for a worker that starts it at once: leases the orders, opens their executions, marks the tasks running. */
 export function claimTasks(deps: EngineDeps, req: ClaimRequest): Claim[] {
-  return transact(deps, ({ outbox, at }) => openExecutions(deps, leaseOrders(deps, req, at).map((claim) => ({ claim, at })), outbox));
+  return transact(deps, ({ events, at }) => openExecutions(deps, leaseOrders(deps, req, at).map((claim) => ({ claim, at })), events));
 }
 
 /**
@@ -252,7 +110,7 @@ export function reserveTasks(deps: EngineDeps, req: ClaimRequest): Claim[] {
 
 /** Records that reserved claims started (group commit). Returns the ones still held; the rest were cancelled. */
 export function startExecutions(deps: EngineDeps, starts: Array<{ claim: Claim; at: number }>): Claim[] {
-  return transact(deps, ({ outbox }) => openExecutions(deps, starts, outbox));
+  return transact(deps, ({ events }) => openExecutions(deps, starts, events));
 }
 
 export type OutcomeKind = "succeeded" | "failed" | "timed_out";
@@ -283,7 +141,7 @@ export interface FinishResult {
 export function finishExecutions(deps: EngineDeps, outcomes: Outcome[]): FinishResult[] {
   const { db } = deps;
   return transact(deps, (tx) => {
-      const { outbox, at } = tx;
+      const { events, at } = tx;
       const finishExecution = db.sqlite.query(`UPDATE executions
           SET status = $status, exit_code = $exit_code, error = $error, stdout = $stdout, stderr = $stderr,
               duration_ms = $duration_ms, cpu_ms = $cpu_ms, max_rss_bytes = $rss, finished_at = $now
@@ -316,7 +174,7 @@ export function finishExecutions(deps: EngineDeps, outcomes: Outcome[]): FinishR
         let error: string | null = null;
         if (o.kind === "succeeded") {
           if (!completeWorkOrder(db, ref, o.result ?? null, at)) {
-            out.push(refused(db, o, at, outbox));
+            out.push(refused(db, o, at, events));
             continue;
           }
           taskStatus = "succeeded";
@@ -330,7 +188,7 @@ export function finishExecutions(deps: EngineDeps, outcomes: Outcome[]): FinishR
             retryable: o.retryable !== false,
           });
           if (!failed) {
-            out.push(refused(db, o, at, outbox));
+            out.push(refused(db, o, at, events));
             continue;
           }
           finishExecution.run({ ...execBase, status: o.kind, error });
@@ -341,7 +199,7 @@ export function finishExecutions(deps: EngineDeps, outcomes: Outcome[]): FinishR
         const task = finishTask.get({ id: o.claim.taskId, status: taskStatus, result: resultJson, error, now: at, final: final ? 1 : 0 });
         // The attempt's end goes out before the task's new status, so a client that stops listening at
         // the terminal status has already seen the execution finish.
-        outbox.add("execution:finished", {
+        events.add("execution:finished", {
           executionId: o.claim.executionId,
           taskId: o.claim.taskId,
           workerId: o.claim.workerId,
@@ -349,9 +207,9 @@ export function finishExecutions(deps: EngineDeps, outcomes: Outcome[]): FinishR
           attempt: o.claim.attempt,
           at,
         });
-        if (task) outbox.taskChanged({ ...task, status: taskStatus }, at, error);
+        if (task) events.taskChanged({ ...task, status: taskStatus }, at, error);
         if (taskStatus === "succeeded") queueReadyDependants(deps, o.claim.taskId, tx);
-        else if (taskStatus === "queued") outbox.ready(1);
+        else if (taskStatus === "queued") events.ready(1);
         else failDependants(deps, o.claim.taskId, `dependency ${o.claim.taskId} ${taskStatus}: ${error}`, tx);
         out.push({ executionId: o.claim.executionId, accepted: true, taskStatus });
       }
@@ -360,7 +218,7 @@ export function finishExecutions(deps: EngineDeps, outcomes: Outcome[]): FinishR
 }
 
 /** A late or stale outcome: the order is no longer this holder's. Close the execution, change nothing else. */
-function refused(db: Db, o: Outcome, at: number, outbox: Outbox): FinishResult {
+function refused(db: Db, o: Outcome, at: number, events: TxEvents): FinishResult {
   const order = db.sqlite
     .query<{ status: string }, [string]>("SELECT status FROM work_orders WHERE id = ?")
     .get(o.claim.workOrderId);
@@ -370,6 +228,6 @@ function refused(db: Db, o: Outcome, at: number, outbox: Outbox): FinishResult {
       `UPDATE executions SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status = 'running' RETURNING ${CLOSED_COLUMNS}`,
     )
     .all(status, status === "cancelled" ? "cancelled" : "result refused: the lease had expired or moved to another worker", at, o.claim.executionId);
-  outbox.executionsClosed(closed, status, at);
+  events.executionsClosed(closed, status, at);
   return { executionId: o.claim.executionId, accepted: false };
 }
