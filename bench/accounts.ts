@@ -3,7 +3,7 @@
 // the CLI use; after its first use the server holds it in its principal cache.
 import { CLI_ACTOR, openOffline } from "../src/cli/offline.ts";
 import { createApiKey } from "../src/features/auth/api-keys.ts";
-import type { AuthDeps } from "../src/features/auth/deps.ts";
+import type { AuthDeps } from "../src/features/auth/auth-services.ts";
 import { createUser, findUserByLogin } from "../src/features/auth/users.ts";
 
 export const BENCH_PASSWORD = "violet tractor umbrella 42";

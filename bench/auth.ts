@@ -17,7 +17,7 @@ import { createApp } from "../src/app.ts";
 import { startBrowserSession } from "../src/features/auth/middleware.ts";
 import type { Principal } from "../src/features/auth/principals.ts";
 import { DEFAULT_PASSWORD_COST, hashPassword, verifyPassword, type PasswordCost } from "../src/features/auth/passwords.ts";
-import type { AppEnv, AppServices } from "../src/http/context.ts";
+import type { AppServices } from "../src/app-context.ts";
 import { embeddedServerOptions, startServer } from "../src/server.ts";
 import { cleanupTemp, hardLimit, machineNote, median, percentile, table, tempDir } from "./lib.ts";
 
@@ -107,8 +107,8 @@ const task = await post("/tasks", { title: "bench", task_type: "hello", params: 
 const apiKey = await post("/api-keys", { name: "bench", scope: "api" }, admin.access_token);
 
 /** The app behind a wrapper that provides the services (for /bench-login) and, for the baseline, the principal. */
-function wrapped(principal?: Principal): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+function wrapped(principal?: Principal): Hono {
+  const app = new Hono();
   app.use(async function provide(c, next) {
     for (const [k, v] of Object.entries(services)) c.set(k as keyof AppServices, v as never);
     if (principal) c.set("principal", principal);

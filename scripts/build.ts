@@ -13,9 +13,9 @@ const started = performance.now();
 // The bundle embeds the stylesheet, so it is generated from the views first.
 await buildCss();
 const result = await Bun.build({
-  // Every entry sits under src/, so inside the binary the threads are ./runtime/thread.js and
-  // ./db/checkpointer.js next to main (pool.ts and checkpoints.ts resolve them so; the binary test proves it).
-  entrypoints: ["./src/main.ts", "./src/runtime/thread.ts", "./src/db/checkpointer.ts"],
+  // Every entry sits under src/, so inside the binary the threads are ./thread-pool/thread-entry.js and
+  // ./db/checkpoint-thread.js next to main (thread-pool/entry-url.ts and db/checkpoints.ts resolve them so; the binary test proves it).
+  entrypoints: ["./src/main.ts", "./src/thread-pool/thread-entry.ts", "./src/db/checkpoint-thread.ts"],
   compile: {
     outfile,
     // The binary reads its configuration from flags and AGENTVINE_* only, never a stray file in its cwd.

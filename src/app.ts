@@ -20,7 +20,7 @@ import { LiveHub } from "./features/live/hub.ts";
 import { liveRoutes } from "./features/live/routes.ts";
 import { plansApi } from "./features/plans/api.ts";
 import { planRoutes } from "./features/plans/routes.tsx";
-import { queueApi } from "./features/queue/api.ts";
+import { workerApi } from "./features/worker-api/api.ts";
 import { secretsApi } from "./features/secrets/api.ts";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
@@ -33,7 +33,7 @@ import { auditRoutes } from "./features/audit/routes.tsx";
 import { secretRoutes } from "./features/secrets/routes.tsx";
 import { assetRoutes } from "./http/assets.ts";
 import { corsAllowList } from "./http/cors.ts";
-import type { AppEnv, AppServices } from "./http/context.ts";
+import type { AppServices } from "./app-context.ts";
 import { errorBody, jsonError } from "./http/errors.ts";
 import { AppError } from "./errors.ts";
 import { metricsText } from "./http/metrics.ts";
@@ -46,7 +46,7 @@ import { enabled, logger } from "./log.ts";
 const log = logger("http");
 
 export function createApp(services: AppServices) {
-  const app = new Hono<AppEnv>();
+  const app = new Hono();
 
   app.use(requestId({ headerName: "X-Request-Id" }));
   app.use(securityHeaders({ trustProxy: services.auth.settings.trustProxy }));
@@ -64,7 +64,7 @@ export function createApp(services: AppServices) {
   });
   app.use(sameOriginWrites);
 
-  const api = new Hono<AppEnv>();
+  const api = new Hono();
   api.use(
     bodyLimit({
       maxSize: services.config.maxBodyBytes,
@@ -83,7 +83,7 @@ export function createApp(services: AppServices) {
   api.route("/", systemApi);
   api.route("/", tasksApi);
   api.route("/", executionsApi);
-  api.route("/", queueApi);
+  api.route("/", workerApi);
   api.route("/", workersApi);
   api.route("/", plansApi);
   api.route("/", authApi);
@@ -99,7 +99,7 @@ export function createApp(services: AppServices) {
   // The web UI: server-rendered pages, their live-update stream, and the embedded static assets.
   const live = new LiveHub(services.deps.bus, renderLogLines);
   const dashboard = new DashboardStats(services.deps);
-  const ui = new Hono<AppEnv>();
+  const ui = new Hono();
   ui.use(async function uiServices(c, next) {
     c.set("live", live);
     c.set("dashboard", dashboard);

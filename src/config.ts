@@ -4,7 +4,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { parseSecretsKey } from "./features/secrets/key.ts";
+import { parseSecretsKey } from "./data-dir/key-files.ts";
 
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 

@@ -8,22 +8,22 @@ import { ConfigError, ServeConfigSchema, type ServeConfig } from "./config.ts";
 import { openDatabase, type Db } from "./db/client.ts";
 import { startCheckpointer } from "./db/checkpoints.ts";
 import { migrate } from "./db/migrate.ts";
-import { claimWaitersOf } from "./engine/claim-waiters.ts";
 import { reap, releaseWorker } from "./engine/control.ts";
 import { type EngineDeps } from "./engine/engine-deps.ts";
+import { ClaimWaiters } from "./features/worker-api/claim-waiters.ts";
 import { SubmitBatcher } from "./engine/submit-batcher.ts";
 import { transact } from "./engine/transact.ts";
 import { settleAllParents } from "./engine/parent-status.ts";
 import { TaskLogger } from "./engine/task-logger.ts";
 import { EventBus } from "./events/bus.ts";
-import { createAuth, type AuthSettings } from "./features/auth/deps.ts";
-import { parseSecretsKey } from "./features/secrets/key.ts";
+import { createAuth, type AuthSettings } from "./features/auth/auth-services.ts";
+import { parseSecretsKey } from "./data-dir/key-files.ts";
 import { SecretStore } from "./features/secrets/store.ts";
 import { TaskWaiters } from "./features/tasks/service.ts";
 import { startLocalWorker } from "./features/workers/local.ts";
-import type { AppServices, RateLimits } from "./http/context.ts";
+import type { AppServices, RateLimits } from "./app-context.ts";
 import { perMinute, TokenBuckets } from "./http/rate-limit.ts";
-import { WorkerPool } from "./runtime/pool.ts";
+import { LocalRunner } from "./engine/local-runner.ts";
 import { VERSION } from "./version.ts";
 import { logger } from "./log.ts";
 
@@ -94,7 +94,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
 
   const pool =
     config.workers > 0
-      ? new WorkerPool({ ...deps, secrets, size: config.workers, workerId, logger, dataDir: config.dataDir, capabilities: config.capabilities, threadUrl: config.threadUrl, shortTaskMs: config.shortTaskMs })
+      ? new LocalRunner({ ...deps, secrets, size: config.workers, workerId, logger, dataDir: config.dataDir, capabilities: config.capabilities, threadUrl: config.threadUrl, shortTaskMs: config.shortTaskMs })
       : null;
   const waiters = new TaskWaiters(deps);
   const auth = await createAuth({
@@ -121,6 +121,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     logger,
     waiters,
     submitter: new SubmitBatcher(deps),
+    claimWaiters: new ClaimWaiters(deps),
     pool,
     workerId,
     version: VERSION,
@@ -167,7 +168,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
         localWorker.stop();
         const requeued = pool ? await pool.stop(graceSeconds * 1000) : 0;
         // Parked long-polls answer 204 (no work) before the connections close, rather than being reset.
-        claimWaitersOf(deps).close();
+        services.claimWaiters.close();
         await new Promise((resolve) => setImmediate(resolve));
         await server.stop(true);
         waiters.close();

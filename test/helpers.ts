@@ -10,7 +10,7 @@ import { embeddedServerOptions, startServer, type RunningServer, type StartOptio
 import { SYSTEM_ACTOR } from "../src/features/audit/service.ts";
 import { createApiKey } from "../src/features/auth/api-keys.ts";
 import { createUser, findUserByLogin } from "../src/features/auth/users.ts";
-import type { AppServices } from "../src/http/context.ts";
+import type { AppServices } from "../src/app-context.ts";
 import { registerTestTaskTypes } from "./fixtures/test-task-types.ts";
 
 export const TEST_THREAD_URL = new URL("./fixtures/test-thread.ts", import.meta.url);

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { SYSTEM_ACTOR } from "../src/features/audit/service.ts";
 import { createApiKey } from "../src/features/auth/api-keys.ts";
 import { findUserByLogin } from "../src/features/auth/users.ts";
-import { RemoteWorker } from "../src/worker/remote.ts";
+import { RemoteWorker } from "../src/remote-worker/remote-worker.ts";
 import { cleanup, startTestServer, tempDir, until } from "./helpers.ts";
 
 afterEach(cleanup);

@@ -6,7 +6,7 @@ import { loadServeConfig, type ServeConfig } from "../config.ts";
 import { openDatabase } from "../db/client.ts";
 import { migrate } from "../db/migrate.ts";
 import type { AuditActor } from "../features/audit/service.ts";
-import { createAuth, type AuthDeps } from "../features/auth/deps.ts";
+import { createAuth, type AuthDeps } from "../features/auth/auth-services.ts";
 import { findUserByLogin, type UserRecord } from "../features/auth/users.ts";
 import { AppError } from "../errors.ts";
 import { UsageError, type Out } from "./common.ts";

@@ -3,8 +3,8 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { setLogLevel, type LogLevel } from "../log.ts";
-import { RemoteWorker } from "../worker/remote.ts";
-import { describeStatus, readStatus } from "../worker/status-file.ts";
+import { RemoteWorker } from "../remote-worker/remote-worker.ts";
+import { describeStatus, readStatus } from "../remote-worker/status-file.ts";
 import type { Out } from "./common.ts";
 
 export const WORKER_USAGE = `Usage: agentvine worker [options]         run a remote worker (until SIGTERM/SIGINT)

@@ -1,4 +1,4 @@
-// Moves WAL checkpoints off the writer connection into a thread (see checkpointer.ts); if that thread
+// Moves WAL checkpoints off the writer connection into a thread (see checkpoint-thread.ts); if that thread
 // cannot start, the writer connection checkpoints automatically again, as SQLite does by default.
 import type { Db } from "./client.ts";
 import { logger } from "../log.ts";
@@ -6,8 +6,8 @@ import { logger } from "../log.ts";
 const log = logger("db");
 
 function checkpointerUrl(): URL {
-  if (Bun.isStandaloneExecutable) return new URL("./db/checkpointer.js", Bun.pathToFileURL(Bun.main));
-  return new URL("./checkpointer.ts", import.meta.url);
+  if (Bun.isStandaloneExecutable) return new URL("./db/checkpoint-thread.js", Bun.pathToFileURL(Bun.main));
+  return new URL("./checkpoint-thread.ts", import.meta.url);
 }
 
 export interface Checkpointer {

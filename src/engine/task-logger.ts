@@ -8,7 +8,7 @@ import type { Db } from "../db/client.ts";
 import type { LogLevel } from "../db/schema.ts";
 import type { EventBus, LogEvent } from "../events/bus.ts";
 import { logger } from "../log.ts";
-import type { LogTuple } from "../runtime/protocol.ts";
+import type { LogTuple } from "../thread-pool/protocol.ts";
 
 const log = logger("task-logger");
 

@@ -1,5 +1,5 @@
 // Prometheus text exposition of the engine's state: task and work-order counts, local threads.
-import type { AppServices } from "./context.ts";
+import type { AppServices } from "../app-context.ts";
 
 export function metricsText(s: Pick<AppServices, "deps" | "pool" | "startedAt">): string {
   const { sqlite } = s.deps.db;

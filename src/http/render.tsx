@@ -11,12 +11,11 @@ import { ErrorState } from "../../views/components/ui.tsx";
 import { Layout, type NavKey, type Theme, type Toast } from "../../views/layout.tsx";
 import { logger } from "../log.ts";
 import { ASSETS } from "./assets.ts";
-import type { AppEnv } from "./context.ts";
 import { AppError } from "../errors.ts";
 
 const log = logger("http");
 
-type Ctx = Context<AppEnv>;
+type Ctx = Context;
 
 const assetUrls = {
   css: ASSETS.css.url,

@@ -2,7 +2,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { ACTOR_TYPES } from "../../db/schema.ts";
-import type { AppEnv } from "../../http/context.ts";
 import { route } from "../../http/openapi.ts";
 import { listOf, Pagination } from "../tasks/schemas.ts";
 import { listAudit } from "./service.ts";
@@ -44,6 +43,6 @@ const list = route({
   responses: { 200: listOf(AuditEventOut) },
 });
 
-export const auditApi = new Hono<AppEnv>().get(list.spec.path, list.query, (c) =>
+export const auditApi = new Hono().get(list.spec.path, list.query, (c) =>
   c.json(listAudit(c.get("auth"), c.req.valid("query"))),
 );

@@ -2,15 +2,14 @@
 // /audit (admins): the audit log as a filterable, paginated table, newest first. Read-only: this router
 // has a GET and nothing else. Actors are shown by name (a user's username, an API key's name).
 import { Hono, type Context } from "hono";
-import type { AppEnv } from "../../http/context.ts";
 import { fragment, htmxTarget, page } from "../../http/render.tsx";
 import { AuditList, AuditPage, type ActorLabel, type AuditFilters, type AuditRow } from "../../../views/admin/audit.tsx";
 import { listApiKeys } from "../auth/api-keys.ts";
-import type { AuthDeps } from "../auth/deps.ts";
+import type { AuthDeps } from "../auth/auth-services.ts";
 import { findUserByLogin, getUserRecord } from "../auth/users.ts";
 import { listAudit, type AuditEventJson, type AuditQuery } from "./service.ts";
 
-type Ctx = Context<AppEnv>;
+type Ctx = Context;
 
 const PER_PAGE = 50;
 const RESOURCE_TYPES = ["user", "api_key", "secret", "task", "plan"];
@@ -94,7 +93,7 @@ function auditList(auth: AuthDeps, filters: AuditFilters) {
   return { filters, items, total: result.total };
 }
 
-export const auditRoutes = new Hono<AppEnv>().get("/", (c) => {
+export const auditRoutes = new Hono().get("/", (c) => {
   const list = auditList(c.get("auth"), filtersOf(c));
   if (htmxTarget(c) === "audit-list") return fragment(c, <AuditList {...list} />);
   return page(c, { title: "Audit log", active: "audit" }, <AuditPage {...list} resourceTypes={RESOURCE_TYPES} />);

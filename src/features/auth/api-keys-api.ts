@@ -1,6 +1,5 @@
 // /api/v1/api-keys: create (the key is answered once), list with last use, revoke — admins only.
 import { Hono } from "hono";
-import type { AppEnv } from "../../http/context.ts";
 import { route } from "../../http/openapi.ts";
 import { listOf } from "../tasks/schemas.ts";
 import { actorOf } from "../audit/service.ts";
@@ -25,7 +24,7 @@ const create = route({
 const list = route({ method: "get", path: "/api-keys", access: "admin", summary: "List API keys with their last use (admin)", tags, query: ListApiKeysQuery, responses: { 200: listOf(ApiKeyOut) } });
 const del = route({ method: "delete", path: "/api-keys/:id", access: "admin", summary: "Revoke an API key (admin)", tags, responses: { 204: "Revoked" } });
 
-export const apiKeysApi = new Hono<AppEnv>()
+export const apiKeysApi = new Hono()
   .post(create.spec.path, ...create.json, (c) => {
     const principal = principalOf(c);
     const key = createApiKey(c.get("auth"), c.req.valid("json"), { userId: principal.userId, actor: actorOf(principal) }, clientMeta(c).ip);

@@ -2,20 +2,19 @@
 // /api-keys (admins): the keys with owner and last use, "New key" (the key is shown once, in the
 // answer to the create, and never again), and revoke. The api-keys service does the work and the audit.
 import { Hono, type Context } from "hono";
-import type { AppEnv } from "../../http/context.ts";
 import { AppError, zodDetails } from "../../errors.ts";
 import { actionDone, fragment, htmxTarget, isHtmx, page, toast, trigger } from "../../http/render.tsx";
 import { KeyCreated, KeyList, KeysPage, NewKeyForm, type KeyFilters, type KeyRowData, type NewKeyFormProps } from "../../../views/admin/api-keys.tsx";
 import { errorsOf, FormPage, type FormValues } from "../../../views/admin/common.tsx";
 import { actorOf } from "../audit/service.ts";
 import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyJson } from "./api-keys.ts";
-import type { AuthDeps } from "./deps.ts";
+import type { AuthDeps } from "./auth-services.ts";
 import { principalOf } from "./middleware.ts";
 import { clientMeta } from "./request.ts";
 import { CreateApiKeyBody } from "./schemas.ts";
 import { getUserRecord } from "./users.ts";
 
-type Ctx = Context<AppEnv>;
+type Ctx = Context;
 
 const PER_PAGE = 50;
 
@@ -54,7 +53,7 @@ const NewKeyPage = (props: NewKeyFormProps) => (
   </FormPage>
 );
 
-export const apiKeyRoutes = new Hono<AppEnv>()
+export const apiKeyRoutes = new Hono()
   .get("/", (c) => {
     const list = keyList(c.get("auth"), filtersOf(c));
     if (htmxTarget(c) === "key-list") return fragment(c, <KeyList {...list} />);

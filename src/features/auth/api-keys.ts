@@ -3,7 +3,7 @@
 import type { ApiKeyScope } from "../../db/schema.ts";
 import { notFound } from "../../errors.ts";
 import { recordAudit, type AuditActor } from "../audit/service.ts";
-import type { AuthDeps } from "./deps.ts";
+import type { AuthDeps } from "./auth-services.ts";
 import { API_KEY_PREFIX, randomToken, sha256 } from "./tokens.ts";
 
 interface ApiKeyRecord {

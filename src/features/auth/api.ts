@@ -1,6 +1,5 @@
 // /api/v1/auth: register, login, refresh, logout, reset-password — rate limited per client address, no auth required.
 import { Hono } from "hono";
-import type { AppEnv } from "../../http/context.ts";
 import { AppError } from "../../errors.ts";
 import { optionalJsonBody, route } from "../../http/openapi.ts";
 import { actorOf, recordAudit } from "../audit/service.ts";
@@ -70,7 +69,7 @@ const resetPassword = route({
   responses: { 204: "Password changed" },
 });
 
-export const authApi = new Hono<AppEnv>()
+export const authApi = new Hono()
   .post(register.spec.path, authRateLimit, ...register.json, async (c) => {
     const meta = clientMeta(c);
     const user = await registerUser(c.get("auth"), c.req.valid("json"), meta.ip);

@@ -6,7 +6,6 @@
 // Requests with an Authorization header carry their own credentials and are not at risk.
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
-import type { AppEnv } from "../../http/context.ts";
 import { AppError } from "../../errors.ts";
 import { SESSION_COOKIE } from "./middleware.ts";
 
@@ -15,7 +14,7 @@ const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 const refused = (why: string) => new AppError(403, "forbidden", `Cross-site request refused: ${why}`);
 
 /** Our own origin as the browser sees it (behind a trusted proxy, the forwarded host and scheme). */
-export function selfOrigin(c: Context<AppEnv>): string {
+export function selfOrigin(c: Context): string {
   const url = new URL(c.req.url);
   if (c.get("auth").settings.trustProxy) {
     const proto = c.req.header("x-forwarded-proto")?.split(",")[0]?.trim();
@@ -25,7 +24,7 @@ export function selfOrigin(c: Context<AppEnv>): string {
   return url.origin;
 }
 
-export const sameOriginWrites: MiddlewareHandler<AppEnv> = async function sameOriginWrites(c, next) {
+export const sameOriginWrites: MiddlewareHandler = async function sameOriginWrites(c, next) {
   if (SAFE.has(c.req.method) || c.req.header("authorization") !== undefined) return next();
   const site = c.req.header("sec-fetch-site");
   if (site !== undefined && site !== "same-origin" && site !== "none") throw refused(`the request came from a ${site} page`);

@@ -2,7 +2,7 @@
 // that no answer (message, status, timing) tells whether a username exists.
 import { AppError } from "../../errors.ts";
 import { recordAudit } from "../audit/service.ts";
-import type { AuthDeps, LockoutPolicy, LoginState } from "./deps.ts";
+import type { AuthDeps, LockoutPolicy, LoginState } from "./auth-services.ts";
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from "./passwords.ts";
 import { rotateRefreshToken, startSession, type ClientMeta } from "./sessions.ts";
 import { findUserByLogin, getUserRecord, userToJson, type UserJson, type UserRecord } from "./users.ts";

@@ -5,10 +5,9 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { matchedRoutes } from "hono/route";
 import type { Role } from "../../db/schema.ts";
 import { isHttps } from "../../http/client-ip.ts";
-import type { AppEnv } from "../../http/context.ts";
 import { AppError } from "../../errors.ts";
 import type { Access } from "../../http/openapi.ts";
-import type { AuthDeps } from "./deps.ts";
+import type { AuthDeps } from "./auth-services.ts";
 import { ROLE_RANK, type Principal } from "./principals.ts";
 import { startSession, type ClientMeta } from "./sessions.ts";
 import { API_KEY_PREFIX, sha256 } from "./tokens.ts";
@@ -51,7 +50,7 @@ function fromApiKey(auth: AuthDeps, key: string, now: number): Resolved {
 }
 
 /** Who the request is, from its Authorization header or else its session cookie; null when it sent neither. */
-export async function resolvePrincipal(c: Context<AppEnv>): Promise<Resolved | null> {
+export async function resolvePrincipal(c: Context): Promise<Resolved | null> {
   const auth = c.get("auth");
   const now = auth.clock();
   const header = c.req.header("authorization");
@@ -72,7 +71,7 @@ export interface AuthenticateOptions {
 }
 
 /** Sets `c.get("principal")` or answers 401 `unauthorized` (with WWW-Authenticate). */
-export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandler<AppEnv> {
+export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandler {
   return async function authenticateRequest(c, next) {
     if (c.get("principal")) return next(); // already done by an outer authenticate()
     const resolved = await resolvePrincipal(c);
@@ -91,7 +90,7 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
 }
 
 /** The request's principal; 401 when authenticate() did not run or found none. */
-export function principalOf(c: Context<AppEnv>): Principal {
+export function principalOf(c: Context): Principal {
   const principal = c.get("principal");
   if (!principal) throw c.get("authFailure") ?? unauthorized("Sign in first: send 'Authorization: Bearer <access token or API key>' or the session cookie");
   return principal;
@@ -105,7 +104,7 @@ export function hasRole(principal: Principal | undefined, role: Role): boolean {
 }
 
 /** 403 unless the user (or `api`-scoped key, acting as its creator) has at least `role`. */
-export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
+export function requireRole(role: Role): MiddlewareHandler {
   return async function roleRequired(c, next) {
     const principal = principalOf(c);
     if (principal.kind === "api_key" && principal.scope !== "api") {
@@ -117,19 +116,19 @@ export function requireRole(role: Role): MiddlewareHandler<AppEnv> {
 }
 
 /** Puts a fresh session token for `sessionId` in the cookie. */
-export async function setSessionCookie(c: Context<AppEnv>, userId: string, sessionId: string): Promise<void> {
+export async function setSessionCookie(c: Context, userId: string, sessionId: string): Promise<void> {
   const auth = c.get("auth");
   const ttl = auth.settings.sessionTtlSeconds;
   const token = await auth.tokens.sign({ sub: userId, sid: sessionId, kind: "session" }, auth.clock(), ttl);
   setCookie(c, SESSION_COOKIE, token, { httpOnly: true, sameSite: "Lax", secure: isHttps(c, auth.settings.trustProxy), path: "/", maxAge: ttl });
 }
 
-export function clearSessionCookie(c: Context<AppEnv>): void {
+export function clearSessionCookie(c: Context): void {
   deleteCookie(c, SESSION_COOKIE, { path: "/", httpOnly: true, sameSite: "Lax", secure: isHttps(c, c.get("auth").settings.trustProxy) });
 }
 
 /** For the login form: starts a session for a user whose credentials were just checked and sets the cookie. */
-export async function startBrowserSession(c: Context<AppEnv>, userId: string, meta: ClientMeta): Promise<string> {
+export async function startBrowserSession(c: Context, userId: string, meta: ClientMeta): Promise<string> {
   const { sessionId } = startSession(c.get("auth"), userId, meta);
   await setSessionCookie(c, userId, sessionId);
   return sessionId;
@@ -140,7 +139,7 @@ export async function startBrowserSession(c: Context<AppEnv>, userId: string, me
  * access rule. A route without a rule is refused (403), so forgetting one fails closed — and the
  * authorization matrix test names it.
  */
-export function authorize(ruleOf: (method: string, path: string) => Access | undefined, prefix: string): MiddlewareHandler<AppEnv> {
+export function authorize(ruleOf: (method: string, path: string) => Access | undefined, prefix: string): MiddlewareHandler {
   return async function authorizeRoute(c, next) {
     const handler = matchedRoutes(c).find((r) => r.method !== "ALL");
     if (!handler) return next(); // no route: the 404 answer (after authentication, so it reveals nothing)

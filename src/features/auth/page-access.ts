@@ -2,7 +2,6 @@
 // Pages need a signed-in user (anyone signed out is sent to /login and back); writes need an operator;
 // the admin pages need an admin; the sign-in pages and static assets are public.
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../../http/context.ts";
 import { AppError } from "../../errors.ts";
 import type { Access } from "../../http/openapi.ts";
 import { isHtmx } from "../../http/render.tsx";
@@ -44,7 +43,7 @@ export function safeNext(next: string | undefined | null): string {
 }
 
 /** After an optional authenticate(): the page's rule; signed-out browsers go to /login?next=… */
-export const pageGate: MiddlewareHandler<AppEnv> = async function pageGate(c, next) {
+export const pageGate: MiddlewareHandler = async function pageGate(c, next) {
   const access = pageAccess(c.req.method, c.req.path);
   if (access === "public") return next();
   if (!c.get("principal")) {

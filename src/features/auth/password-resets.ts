@@ -3,7 +3,7 @@
 // ends every session of the user.
 import { AppError, invalid, notFound } from "../../errors.ts";
 import { recordAudit, type AuditActor } from "../audit/service.ts";
-import type { AuthDeps } from "./deps.ts";
+import type { AuthDeps } from "./auth-services.ts";
 import { hashPassword, passwordProblems } from "./passwords.ts";
 import { revokeUserSessions } from "./sessions.ts";
 import { randomToken, sha256 } from "./tokens.ts";

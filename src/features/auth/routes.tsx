@@ -5,7 +5,6 @@
 // their errors into inline messages.
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
-import type { AppEnv } from "../../http/context.ts";
 import { AppError, zodDetails, type ErrorDetail } from "../../errors.ts";
 import { actionDone, fragment, isHtmx, page, themeOf, toast, trigger } from "../../http/render.tsx";
 import { LoginPage } from "../../../views/auth/login.tsx";
@@ -24,7 +23,7 @@ import { RegisterBody, UpdateMeBody } from "./schemas.ts";
 import { listSessions, revokeSession, revokeUserSessions } from "./sessions.ts";
 import { countUsers, getUser, getUserRecord, REGISTRATION_CLOSED, registerUser, updateSelf } from "./users.ts";
 
-type Ctx = Context<AppEnv>;
+type Ctx = Context;
 
 type Form = Record<string, string | File | (string | File)[]>;
 const text = (form: Form, name: string): string => {
@@ -79,7 +78,7 @@ function loginPage(c: Ctx, props: { next: string; username?: string; errors?: Fi
  * The per-address limit of the API's /auth/* routes on the sign-in form too (else the form would be the
  * way around it); refused, the form comes back with the wait in words and Retry-After.
  */
-const limitSignIns: MiddlewareHandler<AppEnv> = async function limitSignIns(c, next) {
+const limitSignIns: MiddlewareHandler = async function limitSignIns(c, next) {
   let passed = false;
   try {
     await authRateLimit(c, async () => {
@@ -130,7 +129,7 @@ function endOwnSession(c: Ctx, action: "auth.logout" | "auth.logout_everywhere",
   return ended;
 }
 
-export const authPages = new Hono<AppEnv>()
+export const authPages = new Hono()
   // ---- sign in
   .get("/login", (c) => {
     const next = safeNext(c.req.query("next"));

@@ -1,7 +1,7 @@
 // Sessions = refresh-token families: start one at sign-in, rotate its token on every refresh, revoke it
 // at logout; presenting a token that was already rotated revokes the whole family (it was stolen, or
 // the client is broken — either way nobody should keep using it). One function per SQL operation.
-import type { AuthDeps } from "./deps.ts";
+import type { AuthDeps } from "./auth-services.ts";
 import { randomToken, REFRESH_TOKEN_PREFIX, sha256 } from "./tokens.ts";
 
 export interface ClientMeta {

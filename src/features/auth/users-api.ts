@@ -1,6 +1,5 @@
 // /api/v1/users: your own profile (any signed-in user) and user management (admins).
 import { Hono } from "hono";
-import type { AppEnv } from "../../http/context.ts";
 import { route } from "../../http/openapi.ts";
 import { listOf } from "../tasks/schemas.ts";
 import { actorOf } from "../audit/service.ts";
@@ -36,7 +35,7 @@ const patch = route({
   responses: { 200: UserOut },
 });
 
-export const usersApi = new Hono<AppEnv>()
+export const usersApi = new Hono()
   .get(me.spec.path, (c) => c.json(getUser(c.get("auth"), principalOf(c).userId)))
   .patch(patchMe.spec.path, ...patchMe.json, async (c) => {
     const principal = principalOf(c);

@@ -4,7 +4,6 @@
 // last-admin guard); a refusal comes back as a toast with the row as it still is.
 import { Hono, type Context } from "hono";
 import { ROLES, type Role } from "../../db/schema.ts";
-import type { AppEnv } from "../../http/context.ts";
 import { AppError, zodDetails } from "../../errors.ts";
 import { actionDone, fragment, htmxTarget, isHtmx, page, toast, trigger } from "../../http/render.tsx";
 import { NewUserForm, UserList, UserRow, UsersPage, type NewUserFormProps, type UserFilters } from "../../../views/admin/users.tsx";
@@ -16,7 +15,7 @@ import { clientMeta } from "./request.ts";
 import { CreateUserBody } from "./schemas.ts";
 import { createUser, getUser, listUsers, updateUser, type AdminUserPatch } from "./users.ts";
 
-type Ctx = Context<AppEnv>;
+type Ctx = Context;
 
 const PER_PAGE = 50;
 
@@ -69,7 +68,7 @@ function changeUser(c: Ctx, id: string, patch: AdminUserPatch, done: (username: 
   }
 }
 
-export const userRoutes = new Hono<AppEnv>()
+export const userRoutes = new Hono()
   .get("/", (c) => {
     const filters = filtersOf(c);
     const result = listUsers(c.get("auth"), filters);

@@ -4,7 +4,6 @@ import { Hono } from "hono";
 import { afterEach, describe, expect, test } from "bun:test";
 import { bearer, errorOf, expectOk, login, PASSWORD, registerAdmin, send, userWithRole } from "../../../test/auth.ts";
 import { cleanup, json, startTestServer } from "../../../test/helpers.ts";
-import type { AppEnv } from "../../http/context.ts";
 import { createApp } from "../../app.ts";
 import { authenticateCredentials } from "./login.ts";
 import { startBrowserSession, SESSION_COOKIE } from "./middleware.ts";
@@ -116,7 +115,7 @@ describe("browser session cookie", () => {
     const server = await startTestServer({ admin: false, workers: 0, clock: () => now });
     await registerAdmin(server);
     // What the login page's form handler will do.
-    const app = new Hono<AppEnv>();
+    const app = new Hono();
     app.post("/test-login", async (c) => {
       c.set("auth", server.services.auth);
       const user = await authenticateCredentials(c.get("auth"), { username: "admin", password: PASSWORD });

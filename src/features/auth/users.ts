@@ -3,7 +3,7 @@
 import type { Role } from "../../db/schema.ts";
 import { AppError, conflict, invalid, notFound } from "../../errors.ts";
 import { recordAudit, type AuditActor } from "../audit/service.ts";
-import type { AuthDeps } from "./deps.ts";
+import type { AuthDeps } from "./auth-services.ts";
 import { hashPassword, passwordProblems, verifyPassword } from "./passwords.ts";
 import { revokeUserSessions } from "./sessions.ts";
 

@@ -1,7 +1,6 @@
 /** @jsxImportSource hono/jsx */
 // GET /: the dashboard page, or its live region alone when the `dashboard` event (or the minute poll) asks.
 import { Hono } from "hono";
-import type { AppEnv } from "../../http/context.ts";
 import { fragment, htmxTarget, page } from "../../http/render.tsx";
 import { DashboardLive, DashboardPage } from "../../../views/dashboard/page.tsx";
 import { formTaskTypes, paramFieldsOf } from "../tasks/form.ts";
@@ -14,7 +13,7 @@ declare module "hono" {
   }
 }
 
-export const dashboardRoutes = new Hono<AppEnv>().get("/", (c) => {
+export const dashboardRoutes = new Hono().get("/", (c) => {
   // The version is read before the figures: a change after this point reaches the page's stream.
   const version = c.get("live").version;
   const snap = c.get("dashboard").snapshot();

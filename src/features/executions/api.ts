@@ -3,7 +3,6 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { EXECUTION_STATUSES, LOG_LEVELS } from "../../db/schema.ts";
 import { levelAtLeast } from "../../engine/task-logger.ts";
-import type { AppEnv } from "../../http/context.ts";
 import { route } from "../../http/openapi.ts";
 import { sseResponse } from "../../http/sse.ts";
 import { accessGuard } from "../auth/principals.ts";
@@ -40,7 +39,7 @@ const logs = route({
   responses: { 200: z.object({ items: z.array(LogLineOut), next_after: z.number(), finished: z.boolean() }) },
 });
 
-export const executionsApi = new Hono<AppEnv>()
+export const executionsApi = new Hono()
   .get(list.spec.path, list.query, (c) => c.json(listExecutions(c.get("deps").db, c.req.valid("query"))))
   .get(get.spec.path, (c) => c.json(getExecution(c.get("deps").db, c.get("logger"), c.req.param("id"))))
   .get(logs.spec.path, logs.query, (c) => {

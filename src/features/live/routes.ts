@@ -12,7 +12,6 @@
 // The stream ends once its user is deactivated or signed out (or its API key revoked): the EventSource
 // then reconnects and is sent to sign in.
 import { Hono } from "hono";
-import type { AppEnv } from "../../http/context.ts";
 import { invalid } from "../../errors.ts";
 import { encodeSseFrame, sseResponse } from "../../http/sse.ts";
 import { accessGuard } from "../auth/principals.ts";
@@ -31,7 +30,7 @@ const MAX_TOPICS = 10;
 /** A reconnect after a long gap replays at most this many lines (the newest). */
 const MAX_REPLAY = 5000;
 
-export const liveRoutes = new Hono<AppEnv>().get("/events", (c) => {
+export const liveRoutes = new Hono().get("/events", (c) => {
   const hub = c.get("live");
   const topics = (c.req.query("topics") ?? "").split(",").filter(Boolean);
   if (topics.length === 0 || topics.length > MAX_TOPICS || !topics.every((t) => TOPIC_PATTERN.test(t))) {

@@ -1,6 +1,5 @@
 // /api/v1/plans: plans CRUD (an id or the plan's name works wherever :id appears), runs and their list.
 import { Hono } from "hono";
-import type { AppEnv } from "../../http/context.ts";
 import { optionalJsonBody, route } from "../../http/openapi.ts";
 import { listOf } from "../tasks/schemas.ts";
 import { ListPlansQuery, PlanBody, PlanOut, PlanQuery, RunBody, RunOut } from "./schemas.ts";
@@ -42,7 +41,7 @@ const run = route({
 });
 const runs = route({ method: "get", path: "/plans/:id/runs", access: "viewer", summary: "Runs of a plan, newest first", tags, query: PageQuery, responses: { 200: listOf(RunOut) } });
 
-export const plansApi = new Hono<AppEnv>()
+export const plansApi = new Hono()
   .post(create.spec.path, ...create.json, (c) => {
     const plan = createPlan(c.get("deps"), c.req.valid("json"), actingOf(c));
     return c.json(plan, 201, { Location: `/api/v1/plans/${plan.id}` });

@@ -5,7 +5,6 @@ import { Hono, type Context } from "hono";
 import { PRIORITIES, type Priority } from "../../db/schema.ts";
 import { actingOf } from "../auth/request.ts";
 import { cancelTaskAs } from "../tasks/service.ts";
-import type { AppEnv } from "../../http/context.ts";
 import { AppError } from "../../errors.ts";
 import { actionDone, fragment, htmxTarget, isHtmx, page, trigger } from "../../http/render.tsx";
 import { PlanEditor, StepDeps } from "../../../views/plans/editor.tsx";
@@ -19,7 +18,7 @@ import { applyOp, bodyFromDraft, draftFromForm, draftFromPlan, errorsFromPlanDet
 import { autoStep, runView } from "./run-view.ts";
 import { createPlan, deletePlan, getPlan, listPlanRuns, listPlans, runPlan, updatePlan, type PlanJson } from "./service.ts";
 
-type Ctx = Context<AppEnv>;
+type Ctx = Context;
 
 const pageOf = (v: string | undefined) => {
   const n = Number(v);
@@ -86,7 +85,7 @@ function runLiveProps(c: Ctx, runId: string, picked: string | undefined) {
   return { view, selected, pinned: Boolean(picked && picked === selected), log, stepTaskId: step?.taskId ?? null, version };
 }
 
-export const planRoutes = new Hono<AppEnv>()
+export const planRoutes = new Hono()
   .get("/", (c) => {
     const version = c.get("live").version;
     const q = c.req.query("q")?.trim().slice(0, 200) || undefined;

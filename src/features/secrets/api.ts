@@ -1,7 +1,6 @@
 // /api/v1/secrets: admins store, replace and delete secrets; values go in and never come back out.
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../../http/context.ts";
 import { route } from "../../http/openapi.ts";
 import { actorOf } from "../audit/service.ts";
 import { clientMeta } from "../auth/request.ts";
@@ -38,7 +37,7 @@ const create = route({
 const update = route({ method: "put", path: "/secrets/:name", access: "admin", summary: "Replace a secret's value (admin)", tags, body: UpdateSecretBody, responses: { 200: SecretOut } });
 const del = route({ method: "delete", path: "/secrets/:name", access: "admin", summary: "Delete a secret (admin)", tags, responses: { 204: "Deleted" } });
 
-export const secretsApi = new Hono<AppEnv>()
+export const secretsApi = new Hono()
   .get(list.spec.path, (c) => {
     const items = c.get("secrets").list();
     return c.json({ items, total: items.length });

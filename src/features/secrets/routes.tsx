@@ -2,7 +2,6 @@
 // /secrets (admins): the secret names with when and by whom each was last set (from the audit log),
 // create, replace a value, delete — all through the SecretStore. No answer ever contains a value.
 import { Hono, type Context } from "hono";
-import type { AppEnv } from "../../http/context.ts";
 import { AppError, zodDetails } from "../../errors.ts";
 import { actionDone, fragment, htmxTarget, isHtmx, page, trigger } from "../../http/render.tsx";
 import { errorsOf, FormPage, type FormValues } from "../../../views/admin/common.tsx";
@@ -13,7 +12,7 @@ import { clientMeta } from "../auth/request.ts";
 import { CreateSecretBody, UpdateSecretBody } from "./api.ts";
 import { MIN_SECRET_LENGTH } from "./store.ts";
 
-type Ctx = Context<AppEnv>;
+type Ctx = Context;
 
 function secretRows(c: Ctx): SecretRowData[] {
   const { auth, secrets } = c.var;
@@ -43,7 +42,7 @@ function formAgain(c: Ctx, values: FormValues, errors: Record<string, string>, i
   return page(c, { title: "New secret", active: "secrets", status: 422 }, <NewSecretPage {...props} />);
 }
 
-export const secretRoutes = new Hono<AppEnv>()
+export const secretRoutes = new Hono()
   .get("/", (c) => {
     const items = secretRows(c);
     if (htmxTarget(c) === "secret-list") return fragment(c, <SecretList items={items} />);

@@ -6,7 +6,7 @@ import type { Db } from "../../db/client.ts";
 import { conflict, invalid, notFound } from "../../errors.ts";
 import { logger } from "../../log.ts";
 import { recordAudit, type AuditActor } from "../audit/service.ts";
-import { loadOrCreateKeyFile } from "../auth/key-file.ts";
+import { loadOrCreateKeyFile } from "../../data-dir/key-files.ts";
 
 const log = logger("secrets");
 

@@ -1,10 +1,9 @@
-// Health, about, the task-type catalogue and the OpenAPI document.
+// Health, about, the queue's depth, the task-type catalogue and the OpenAPI document.
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../../http/context.ts";
 import { openApiDocument, route } from "../../http/openapi.ts";
 import { TASK_TYPES } from "../../task-types/index.ts";
-import { queueStatus } from "../queue/service.ts";
+import { QueueStatusOut, queueStatus } from "./queue-status.ts";
 
 const tags = ["system"];
 
@@ -29,9 +28,10 @@ const types = route({
   tags,
   responses: { 200: z.object({ items: z.array(z.object({ name: z.string(), description: z.string(), params_schema: z.unknown() })) }) },
 });
+const queue = route({ method: "get", path: "/queue/status", access: "viewer", summary: "Queue depth per queue and status", tags: ["queue"], responses: { 200: QueueStatusOut } });
 const spec = route({ method: "get", path: "/openapi.json", access: "public", summary: "This document", tags, responses: { 200: "OpenAPI 3.1 document" } });
 
-export const systemApi = new Hono<AppEnv>()
+export const systemApi = new Hono()
   .get(health.spec.path, (c) => {
     const s = c.var;
     const started = performance.now();
@@ -81,4 +81,5 @@ export const systemApi = new Hono<AppEnv>()
       })),
     }),
   )
+  .get(queue.spec.path, (c) => c.json(queueStatus(c.var)))
   .get(spec.spec.path, (c) => c.json(openApiDocument({ version: c.get("version"), serverUrl: new URL(c.req.url).origin })));

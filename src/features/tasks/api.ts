@@ -1,16 +1,16 @@
-// /api/v1/tasks: the JSON API of tasks — create, list, read, edit, delete, cancel, retry, wait, events.
+// /api/v1/tasks: the JSON API of tasks — create (one, or a batch through /queue/enqueue), list, read, edit,
+// delete, cancel, retry, wait, events.
 import { Hono } from "hono";
 
 import type { EngineDeps } from "../../engine/engine-deps.ts";
 import { accessGuard, watchAccess } from "../auth/principals.ts";
 import { actingOf } from "../auth/request.ts";
 import { dependenciesOf, taskToJson } from "../../engine/task-record.ts";
-import type { AppEnv } from "../../http/context.ts";
 import { AppError } from "../../errors.ts";
 import { route } from "../../http/openapi.ts";
 import { sseResponse } from "../../http/sse.ts";
-import { CreateTaskBody, ListTasksQuery, listOf, TaskOut, UpdateTaskBody, WaitQuery } from "./schemas.ts";
-import { cancelTaskAs, createTask, deleteTask, getTask, listTasks, retryTaskAs, updateTask } from "./service.ts";
+import { CreateTaskBody, EnqueueBody, EnqueueOut, ListTasksQuery, listOf, TaskOut, UpdateTaskBody, WaitQuery } from "./schemas.ts";
+import { cancelTaskAs, createTask, deleteTask, enqueueTasks, getTask, listTasks, retryTaskAs, updateTask } from "./service.ts";
 
 const tags = ["tasks"];
 
@@ -33,6 +33,16 @@ const create = route({
   tags,
   body: CreateTaskBody,
   responses: { 201: TaskOut },
+});
+const enqueue = route({
+  method: "post",
+  path: "/queue/enqueue",
+  access: "operator",
+  summary: "Submit a batch of tasks",
+  description: "Each task as for POST /tasks; all are stored in one transaction, or none (the error names the task).",
+  tags: ["queue"],
+  body: EnqueueBody,
+  responses: { 201: EnqueueOut },
 });
 const list = route({ method: "get", path: "/tasks", access: "viewer", summary: "List tasks", tags, query: ListTasksQuery, responses: { 200: listOf(TaskOut) } });
 const get = route({ method: "get", path: "/tasks/:id", access: "viewer", summary: "Get a task", tags, responses: { 200: TaskOut } });
@@ -64,12 +74,17 @@ const events = route({
 const accessWithdrawn = () =>
   new AppError(401, "unauthorized", "Access was withdrawn while waiting (revoked key, deactivated user or ended session)", [], { "WWW-Authenticate": 'Bearer realm="agentvine"' });
 
-export const tasksApi = new Hono<AppEnv>()
+export const tasksApi = new Hono()
   .post(create.spec.path, ...create.json, async (c) => {
     const { submitter, config } = c.var;
     const defaults = { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries };
     const task = await createTask(submitter, c.get("deps"), c.req.valid("json"), defaults, actingOf(c));
     return c.json(task, 201, { Location: `/api/v1/tasks/${task.id}` });
+  })
+  .post(enqueue.spec.path, ...enqueue.json, (c) => {
+    const config = c.get("config");
+    const defaults = { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries };
+    return c.json({ items: enqueueTasks(c.get("deps"), c.req.valid("json"), defaults, actingOf(c)) }, 201);
   })
   .get(list.spec.path, list.query, (c) => c.json(listTasks(c.get("deps"), c.req.valid("query"))))
   .get(get.spec.path, (c) => c.json(getTask(c.get("deps"), c.req.param("id"))))

@@ -5,7 +5,6 @@
 import { Hono, type Context } from "hono";
 import { LOG_LEVELS, PRIORITIES, TASK_STATUSES, type Priority, type TaskStatus } from "../../db/schema.ts";
 import { actingOf } from "../auth/request.ts";
-import type { AppEnv } from "../../http/context.ts";
 import { AppError } from "../../errors.ts";
 import { actionDone, fragment, htmxTarget, isHtmx, page } from "../../http/render.tsx";
 import { TASK_TYPES } from "../../task-types/index.ts";
@@ -16,7 +15,7 @@ import { logTail, taskDetail } from "./detail.ts";
 import { errorsFromDetails, formTaskTypes, paramFieldsOf, parseTaskForm, type ParsedTaskForm } from "./form.ts";
 import { cancelTaskAs, createTask, deleteTask, listTasks, retryTaskAs } from "./service.ts";
 
-type Ctx = Context<AppEnv>;
+type Ctx = Context;
 
 /** Filters from the query string, leniently: a value that is not valid is ignored, not an error page. */
 function filtersOf(c: Ctx): TaskFilters {
@@ -58,7 +57,7 @@ const NewTaskPage = (props: NewTaskFormProps) => (
   </div>
 );
 
-export const taskRoutes = new Hono<AppEnv>()
+export const taskRoutes = new Hono()
   .get("/", (c) => {
     const version = c.get("live").version;
     const filters = filtersOf(c);

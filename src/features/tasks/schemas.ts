@@ -102,3 +102,7 @@ export const TaskOut = z.object({
 
 export const listOf = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), total: z.number(), page: z.number(), per_page: z.number() });
+
+export const EnqueueBody = z.strictObject({ tasks: z.array(CreateTaskBody).min(1).max(1000) });
+export type EnqueueBody = z.infer<typeof EnqueueBody>;
+export const EnqueueOut = z.object({ items: z.array(TaskOut) });

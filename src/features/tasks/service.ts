@@ -3,7 +3,7 @@ import { and, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { tasks, TERMINAL_TASK_STATUSES, type TaskStatus } from "../../db/schema.ts";
 import { cancelTask, retryTask } from "../../engine/control.ts";
 import { type EngineDeps } from "../../engine/engine-deps.ts";
-import { type NewTask } from "../../engine/submit.ts";
+import { submitTasks, type NewTask } from "../../engine/submit.ts";
 import type { SubmitBatcher } from "../../engine/submit-batcher.ts";
 import {
   dependenciesOf,
@@ -14,11 +14,11 @@ import {
   type TaskJson,
   type TaskRecord,
 } from "../../engine/task-record.ts";
-import { conflict, invalid, notFound, zodDetails } from "../../errors.ts";
+import { AppError, conflict, invalid, notFound, zodDetails } from "../../errors.ts";
 import { requeueWithPriority } from "../../queue/work-orders.ts";
 import { getTaskType, TASK_TYPES } from "../../task-types/index.ts";
 import { assertMayRun, audited, type Acting } from "../audit/service.ts";
-import type { CreateTaskBody, ListTasksQuery, UpdateTaskBody } from "./schemas.ts";
+import type { CreateTaskBody, EnqueueBody, ListTasksQuery, UpdateTaskBody } from "./schemas.ts";
 
 export interface TaskDefaults {
   timeoutSeconds: number;
@@ -238,4 +238,23 @@ export class TaskWaiters {
   close() {
     this.#off();
   }
+}
+
+/** Submits a batch of tasks in one transaction (all or none), each audited with it. */
+export function enqueueTasks(deps: EngineDeps, body: EnqueueBody, defaults: TaskDefaults, acting?: Acting): TaskJson[] {
+  const inputs = body.tasks.map((task, i) => {
+    assertMayRun(acting, task.task_type, getTaskType(task.task_type)?.runsOnHost === true, `tasks[${i}]: `);
+    try {
+      return toNewTask(task, defaults, acting?.userId ?? null);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      // Name the task of the batch the error is about.
+      const details = err.details.map((d) => ({ ...d, field: d.field ? `tasks[${i}].${d.field}` : `tasks[${i}]` }));
+      throw new AppError(err.status, err.code, `tasks[${i}]: ${err.message}`, details);
+    }
+  });
+  const records = submitTasks(deps, inputs, (_tx, ids) =>
+    ids.forEach((id, i) => audited(deps, acting, "task.created", { type: "task", id }, { title: body.tasks[i]!.title, task_type: body.tasks[i]!.task_type })),
+  );
+  return records.map((task, i) => taskToJson(task, [...new Set(body.tasks[i]!.depends_on ?? [])]));
 }

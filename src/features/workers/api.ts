@@ -1,7 +1,6 @@
 // /api/v1/workers: the registry's JSON API — register (or resume), list, read, heartbeat, drain.
 import type { Context } from "hono";
 import { Hono } from "hono";
-import type { AppEnv } from "../../http/context.ts";
 import { route } from "../../http/openapi.ts";
 import { audited } from "../audit/service.ts";
 import { hasRole } from "../auth/middleware.ts";
@@ -45,14 +44,14 @@ const drain = route({
 });
 
 /** The registry's dependencies: the engine's, with the server's clock (tests move it instead of sleeping). */
-const registryOf = (c: Context<AppEnv>): WorkerDeps => ({ ...c.get("deps"), clock: c.get("auth").clock });
+const registryOf = (c: Context): WorkerDeps => ({ ...c.get("deps"), clock: c.get("auth").clock });
 
-function callerOf(c: Context<AppEnv>): WorkerCaller {
+function callerOf(c: Context): WorkerCaller {
   const principal = c.get("principal");
   return { keyId: principal?.keyId ?? null, admin: hasRole(principal, "admin") };
 }
 
-export const workersApi = new Hono<AppEnv>()
+export const workersApi = new Hono()
   .post(register.spec.path, ...register.json, (c) => {
     const { worker, created } = registerWorker(registryOf(c), c.req.valid("json"), callerOf(c));
     return created ? c.json(worker, 201, { Location: `/api/v1/workers/${worker.id}` }) : c.json(worker, 200);

@@ -3,7 +3,6 @@
 // and the drain action (admins). Each GET answers the full page, or the fragment an htmx request targets.
 import { Hono, type Context } from "hono";
 import { WORKER_STATUSES, WORKER_TYPES, type WorkerStatus, type WorkerType } from "../../db/schema.ts";
-import type { AppEnv } from "../../http/context.ts";
 import { actionDone, fragment, htmxTarget, page } from "../../http/render.tsx";
 import { WorkerList, WorkersPage, type WorkerFilters } from "../../../views/workers/list.tsx";
 import { WorkerMain, WorkerPage } from "../../../views/workers/detail.tsx";
@@ -13,7 +12,7 @@ import { actingOf } from "../auth/request.ts";
 import { runningTasks, workerDetail, workerStats } from "./page-data.ts";
 import { drainWorker, getWorker, listWorkers, removeWorker, type WorkerDeps } from "./service.ts";
 
-type Ctx = Context<AppEnv>;
+type Ctx = Context;
 
 const PER_PAGE = 48;
 const CAPABILITY = /^[a-z0-9][a-z0-9._:-]{0,62}$/;
@@ -36,7 +35,7 @@ function filtersOf(c: Ctx): WorkerFilters {
 
 const canDrain = (c: Ctx) => hasRole(c.get("principal"), "admin");
 
-export const workerRoutes = new Hono<AppEnv>()
+export const workerRoutes = new Hono()
   .get("/", (c) => {
     const version = c.get("live").version;
     const deps = registryOf(c);

@@ -2,9 +2,9 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, tempDir } from "../../test/helpers.ts";
-import type { LogTuple } from "../runtime/protocol.ts";
-import type { ClaimItem } from "./client.ts";
-import { TaskRunner, type TaskOutcome } from "./runner.ts";
+import type { LogTuple } from "../thread-pool/protocol.ts";
+import type { ClaimItem } from "./api-client.ts";
+import { TaskRunner, type TaskOutcome } from "./task-runner.ts";
 
 afterEach(cleanup);
 

@@ -3,8 +3,8 @@
 // one report at a time: the server stores a report's lines before its outcomes, so a task's log lines
 // always reach it before its outcome (after which it would refuse them). Nothing is lost while the
 // server is unreachable — it waits here and is delivered in order once the server is back.
-import type { CompleteBody, FailBody, LogLine, Report, ReportAnswer, ReportedOutcome } from "./client.ts";
-import { MAX_REPORT_LOG_LINES, MAX_REPORT_OUTCOMES, WorkerApiError } from "./client.ts";
+import type { CompleteBody, FailBody, LogLine, Report, ReportAnswer, ReportedOutcome } from "./api-client.ts";
+import { MAX_REPORT_LOG_LINES, MAX_REPORT_OUTCOMES, WorkerApiError } from "./api-client.ts";
 
 export type OutboxEntry =
   | { kind: "logs"; lines: LogLine[]; openedAt: number }

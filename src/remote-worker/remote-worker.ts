@@ -6,12 +6,12 @@ import { randomUUID } from "node:crypto";
 import { cpus, hostname, loadavg } from "node:os";
 import { join } from "node:path";
 import { logger } from "../log.ts";
-import type { LogTuple } from "../runtime/protocol.ts";
+import type { LogTuple } from "../thread-pool/protocol.ts";
 import { VERSION } from "../version.ts";
 import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
-import { claimItemProblem, WorkerApiError, WorkerClient, type ClaimItem, type ReportAnswer } from "./client.ts";
-import { Outbox, type OutboxBatch, type OutboxSender } from "./outbox.ts";
-import { TaskRunner, type TaskOutcome } from "./runner.ts";
+import { claimItemProblem, WorkerApiError, WorkerClient, type ClaimItem, type ReportAnswer } from "./api-client.ts";
+import { Outbox, type OutboxBatch, type OutboxSender } from "./report-outbox.ts";
+import { TaskRunner, type TaskOutcome } from "./task-runner.ts";
 import { writeStatus, type WorkerStatus } from "./status-file.ts";
 
 const log = logger("worker");

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { WorkerApiError, type CompleteBody, type LogLine, type Report, type ReportAnswer } from "./client.ts";
-import { Outbox, type OutboxSender } from "./outbox.ts";
+import { WorkerApiError, type CompleteBody, type LogLine, type Report, type ReportAnswer } from "./api-client.ts";
+import { Outbox, type OutboxSender } from "./report-outbox.ts";
 
 const line = (execution_id: string, message: string): LogLine => ({ execution_id, level: "info", message, ts: 1 });
 const done = (execution_id: string): CompleteBody => ({ worker_id: "w", work_order_id: `wo-${execution_id}`, lease_token: "t", execution_id, result: null });

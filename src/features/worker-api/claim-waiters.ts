@@ -1,8 +1,7 @@
 // Long-poll claims: a remote worker that found no work waits here, and its claim is tried again the
 // moment work may have become claimable for it — never on a fixed polling interval.
-import type { EventBus } from "../events/bus.ts";
-import { nextRunAt } from "../queue/work-orders.ts";
-import type { EngineDeps } from "./engine-deps.ts";
+import { nextRunAt } from "../../queue/work-orders.ts";
+import type { EngineDeps } from "../../engine/engine-deps.ts";
 
 interface Waiter {
   workerId: string;
@@ -171,13 +170,4 @@ export class ClaimWaiters {
     }, Math.min(Math.max(1, at - now) + 5, 2 ** 31 - 1));
     this.#timer.unref?.();
   }
-}
-
-const byBus = new WeakMap<EventBus, ClaimWaiters>();
-
-/** The waiters of one server (keyed by its bus): created on first use. */
-export function claimWaitersOf(deps: EngineDeps): ClaimWaiters {
-  let waiters = byBus.get(deps.bus);
-  if (!waiters) byBus.set(deps.bus, (waiters = new ClaimWaiters(deps)));
-  return waiters;
 }

@@ -1,5 +1,5 @@
-// Starting a task thread and ending it without leaving its processes behind: shared by the server's pool
-// and the remote worker's runner, which both run tasks in threads on src/runtime/thread.ts.
+// Starting a task thread and ending it without leaving its processes behind: the mechanics under the
+// ThreadPool (thread-pool.ts), which the server and the remote worker both run tasks with.
 import type { FromThread, ToThread } from "./protocol.ts";
 
 /** How long a retired thread may take to reap the processes it started before it is terminated anyway. */

@@ -2,7 +2,7 @@
 // (its secret from config or the data dir), the principal cache and the sign-in throttle state.
 import { join } from "node:path";
 import type { Db } from "../../db/client.ts";
-import { loadOrCreateKeyFile } from "./key-file.ts";
+import { loadOrCreateKeyFile } from "../../data-dir/key-files.ts";
 import { DEFAULT_PASSWORD_COST, dummyHash, type PasswordCost } from "./passwords.ts";
 import { PrincipalCache } from "./principals.ts";
 import { TokenSigner } from "./tokens.ts";

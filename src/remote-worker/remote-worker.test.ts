@@ -6,8 +6,8 @@ import { cleanup, startTestServer, tempDir } from "../../test/helpers.ts";
 import { SYSTEM_ACTOR } from "../features/audit/service.ts";
 import { createApiKey } from "../features/auth/api-keys.ts";
 import { findUserByLogin } from "../features/auth/users.ts";
-import type { ClaimItem, ReportedOutcome } from "./client.ts";
-import { RemoteWorker } from "./remote.ts";
+import type { ClaimItem, ReportedOutcome } from "./api-client.ts";
+import { RemoteWorker } from "./remote-worker.ts";
 import { describeStatus, readStatus } from "./status-file.ts";
 
 afterEach(cleanup);

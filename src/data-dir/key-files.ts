@@ -1,6 +1,7 @@
-// Server keys kept in the data dir: random bytes generated on first start, written once with mode 0600.
+// Server keys: kept in the data dir (random bytes generated on first start, written once with mode 0600)
+// or given in the configuration (AGENTVINE_SECRETS_KEY).
 import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { logger } from "../../log.ts";
+import { logger } from "../log.ts";
 
 const log = logger("keys");
 
@@ -24,4 +25,11 @@ export function loadOrCreateKeyFile(path: string, bytes: number): Uint8Array {
   const key = Buffer.from(readFileSync(path, "utf8").trim(), "base64url");
   if (key.length !== bytes) throw new Error(`${path} holds ${key.length} bytes, expected ${bytes}: restore it from a backup or remove it`);
   return new Uint8Array(key);
+}
+
+/** The secrets store's key as configured: AGENTVINE_SECRETS_KEY holds 32 bytes as base64, base64url or hex. */
+export function parseSecretsKey(text: string): Uint8Array | null {
+  const t = text.trim();
+  const bytes = /^[0-9a-fA-F]{64}$/.test(t) ? Buffer.from(t, "hex") : Buffer.from(t, /[-_]/.test(t) ? "base64url" : "base64");
+  return bytes.length === 32 ? new Uint8Array(bytes) : null;
 }

@@ -1,8 +1,8 @@
 // ClaimWaiters on its own: what it does with a request that is already gone.
 import { expect, test } from "bun:test";
-import { EventBus } from "../events/bus.ts";
+import { EventBus } from "../../events/bus.ts";
 import { ClaimWaiters } from "./claim-waiters.ts";
-import type { EngineDeps } from "./engine-deps.ts";
+import type { EngineDeps } from "../../engine/engine-deps.ts";
 
 test("a claim whose request was already aborted is not attempted: no work is leased for nobody", async () => {
   const waiters = new ClaimWaiters({ bus: new EventBus() } as unknown as EngineDeps);

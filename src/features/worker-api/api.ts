@@ -1,39 +1,20 @@
-// /api/v1/queue: the state of the work-order queues, batch enqueue, and the endpoints remote workers
-// (`agentvine worker`) use to claim work (long-poll), report its outcome and stream its logs — one at a
-// time, or batched in /queue/report (or in the claim itself).
+// /api/v1/queue/{claim,complete,fail,logs,report}: what remote workers (`agentvine worker`) call to claim
+// work (long-poll), report its outcome and stream its logs — one at a time, or batched in /queue/report
+// (or in the claim itself). Registration and heartbeats are the registry's (features/workers).
 import type { Context } from "hono";
 import { Hono } from "hono";
-import { z } from "zod";
-import { QUEUES, WORK_ORDER_STATUSES } from "../../db/schema.ts";
-import type { AppEnv } from "../../http/context.ts";
 import { AppError } from "../../errors.ts";
 import { route } from "../../http/openapi.ts";
 import { hasRole } from "../auth/middleware.ts";
 import { accessGuard, watchAccess } from "../auth/principals.ts";
-import { actingOf } from "../auth/request.ts";
-import { AcceptedOut, ClaimBody, ClaimOut, CompleteBody, EnqueueBody, EnqueueOut, FailBody, FailOut, LogsBody, LogsOut, MAX_REPORT_LOG_LINES, MAX_REPORT_OUTCOMES, ReportBody, ReportOut } from "./schemas.ts";
-import { appendRemoteLogs, claimForWorker, completeExecution, enqueueTasks, failExecution, queueStatus, reportBeforeClaim, reportForWorker, type QueueCaller, type RemoteQueueDeps } from "./service.ts";
+import type { QueueCaller, WorkerApiDeps } from "./acting-worker.ts";
+import { claimForWorker } from "./claims.ts";
+import { completeExecution, failExecution } from "./outcomes.ts";
+import { appendRemoteLogs, reportBeforeClaim, reportForWorker } from "./reports.ts";
+import { AcceptedOut, ClaimBody, ClaimOut, CompleteBody, FailBody, FailOut, LogsBody, LogsOut, MAX_REPORT_LOG_LINES, MAX_REPORT_OUTCOMES, ReportBody, ReportOut } from "./schemas.ts";
 
 const tags = ["queue"];
-const counts = z.object(Object.fromEntries(WORK_ORDER_STATUSES.map((s) => [s, z.number()])) as Record<(typeof WORK_ORDER_STATUSES)[number], z.ZodNumber>);
 
-export const QueueStatusOut = z.object({
-  queues: z.object(Object.fromEntries(QUEUES.map((q) => [q, counts])) as Record<(typeof QUEUES)[number], typeof counts>),
-  totals: counts,
-  local_workers: z.object({ worker_id: z.string(), threads: z.number(), busy: z.number() }),
-});
-
-const status = route({ method: "get", path: "/queue/status", access: "viewer", summary: "Queue depth per queue and status", tags, responses: { 200: QueueStatusOut } });
-const enqueue = route({
-  method: "post",
-  path: "/queue/enqueue",
-  access: "operator",
-  summary: "Submit a batch of tasks",
-  description: "Each task as for POST /tasks; all are stored in one transaction, or none (the error names the task).",
-  tags,
-  body: EnqueueBody,
-  responses: { 201: EnqueueOut },
-});
 const claim = route({
   method: "post",
   path: "/queue/claim",
@@ -95,9 +76,9 @@ const report = route({
 });
 
 /** The services a remote-worker call needs. */
-const remoteOf = (c: Context<AppEnv>): RemoteQueueDeps => ({ deps: c.get("deps"), logger: c.get("logger"), secrets: c.get("secrets") });
+const remoteOf = (c: Context): WorkerApiDeps => ({ deps: c.get("deps"), logger: c.get("logger"), secrets: c.get("secrets"), claimWaiters: c.get("claimWaiters") });
 
-function callerOf(c: Context<AppEnv>): QueueCaller {
+function callerOf(c: Context): QueueCaller {
   const principal = c.get("principal");
   return { keyId: principal?.keyId ?? null, admin: hasRole(principal, "admin") };
 }
@@ -106,13 +87,7 @@ function callerOf(c: Context<AppEnv>): QueueCaller {
 const accessWithdrawn = () =>
   new AppError(401, "unauthorized", "Access was withdrawn while waiting (revoked key, deactivated user or ended session)", [], { "WWW-Authenticate": 'Bearer realm="agentvine"' });
 
-export const queueApi = new Hono<AppEnv>()
-  .get(status.spec.path, (c) => c.json(queueStatus({ deps: c.get("deps"), pool: c.get("pool"), workerId: c.get("workerId") })))
-  .post(enqueue.spec.path, ...enqueue.json, (c) => {
-    const config = c.get("config");
-    const defaults = { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries };
-    return c.json({ items: enqueueTasks(c.get("deps"), c.req.valid("json"), defaults, actingOf(c)) }, 201);
-  })
+export const workerApi = new Hono()
   .post(claim.spec.path, ...claim.json, async (c) => {
     const { worker_id, limit, wait_seconds, report } = c.req.valid("json");
     const reported = report ? reportBeforeClaim(remoteOf(c), worker_id, report, callerOf(c)) : undefined;

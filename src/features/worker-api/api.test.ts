@@ -3,7 +3,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { bearer, errorOf, expectOk, send } from "../../../test/auth.ts";
 import { cleanup, json, startTestServer, type TestServer } from "../../../test/helpers.ts";
-import { claimWaitersOf } from "../../engine/claim-waiters.ts";
 import { reap } from "../../engine/control.ts";
 import type { TaskJson } from "../../engine/task-record.ts";
 import { SYSTEM_ACTOR } from "../audit/service.ts";
@@ -89,20 +88,20 @@ describe("POST /queue/claim", () => {
     const w = await remoteWorker(server, "alpha");
     const started = performance.now();
     const pending = w.call("claim", { wait_seconds: 30 });
-    await claimWaitersOf(server.services.deps).untilWaiting(1);
+    await server.services.claimWaiters.untilWaiting(1);
     // Parked with nothing queued: the task below did not exist when the claim began.
     const task = await submit(server, { title: "arrives later" });
     const [item] = await claimed(await pending);
     const elapsed = performance.now() - started;
     expect(item!.task_id).toBe(task.id);
     expect(elapsed).toBeLessThan(5_000);
-    expect(claimWaitersOf(server.services.deps).size).toBe(0);
+    expect(server.services.claimWaiters.size).toBe(0);
   });
 
   test("a worker has one parked long-poll: a second one answers the first at once (204) and gets the work", async () => {
     const server = await startTestServer({ workers: 0 });
     const w = await remoteWorker(server, "alpha");
-    const waiters = claimWaitersOf(server.services.deps);
+    const waiters = server.services.claimWaiters;
     const first = w.call("claim", { wait_seconds: 30 });
     await waiters.untilWaiting(1);
     const started = performance.now();
@@ -120,7 +119,7 @@ describe("POST /queue/claim", () => {
     const server = await startTestServer({ workers: 0 });
     const w = await remoteWorker(server, "alpha");
     const pending = w.call("claim", { wait_seconds: 30 });
-    await claimWaitersOf(server.services.deps).untilWaiting(1);
+    await server.services.claimWaiters.untilWaiting(1);
     await server.stop(0);
     expect((await pending).status).toBe(204);
   });
@@ -141,7 +140,7 @@ describe("POST /queue/claim", () => {
     const gpu = await remoteWorker(server, "gpu-box", { capabilities: ["git", "gpu"] });
     // The plain worker is waiting when the gpu task arrives: it is woken, and still not given it.
     const waiting = plain.call("claim", { wait_seconds: 0.5 });
-    await claimWaitersOf(server.services.deps).untilWaiting(1);
+    await server.services.claimWaiters.untilWaiting(1);
     const task = await submit(server, { title: "needs a gpu", requires: ["gpu"] });
     expect((await waiting).status).toBe(204);
     expect((await plain.call("claim", { limit: 32 })).status).toBe(204);
@@ -159,7 +158,7 @@ describe("POST /queue/claim", () => {
 
     // At capacity, the worker long-polls; completing one of its tasks lets that poll take the next.
     const pending = w.call("claim", { limit: 32, wait_seconds: 30 });
-    await claimWaitersOf(server.services.deps).untilWaiting(1);
+    await server.services.claimWaiters.untilWaiting(1);
     await expectOk(await w.call("complete", { ...leaseOf(first[0]!), result: { ok: true } }));
     const next = await claimed(await pending);
     expect(next).toHaveLength(1);

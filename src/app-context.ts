@@ -1,0 +1,62 @@
+// What every route sees in its context — `c.get("deps")`, `c.get("config")`, … — typed once here for
+// every Hono app through ContextVariableMap (so features import nothing from the composition root), and
+// set once per request by createApp from the services server.ts built.
+import type { ServeConfig } from "./config.ts";
+import type { EngineDeps } from "./engine/engine-deps.ts";
+import type { ClaimWaiters } from "./features/worker-api/claim-waiters.ts";
+import type { SubmitBatcher } from "./engine/submit-batcher.ts";
+import type { TaskLogger } from "./engine/task-logger.ts";
+import type { AuthDeps } from "./features/auth/auth-services.ts";
+import type { Principal } from "./features/auth/principals.ts";
+import type { SecretStore } from "./features/secrets/store.ts";
+import type { TaskWaiters } from "./features/tasks/service.ts";
+import type { LocalRunner } from "./engine/local-runner.ts";
+import type { AppError } from "./errors.ts";
+import type { TokenBuckets } from "./http/rate-limit.ts";
+
+export type AppConfig = Pick<ServeConfig, "defaultTimeoutSeconds" | "defaultMaxRetries" | "maxBodyBytes" | "dataDir" | "shellRole">;
+
+export interface AppServices {
+  deps: EngineDeps;
+  config: AppConfig;
+  logger: TaskLogger;
+  waiters: TaskWaiters;
+  /** Group-commits concurrent task submissions. */
+  submitter: SubmitBatcher;
+  /** Remote workers' parked long-poll claims. */
+  claimWaiters: ClaimWaiters;
+  pool: LocalRunner | null;
+  workerId: string;
+  version: string;
+  startedAt: number;
+  /** Users, sessions, tokens, API keys: the auth services' dependencies. */
+  auth: AuthDeps;
+  secrets: SecretStore;
+  /** Browser origins allowed to call /api/v1 (from --cors-origins); empty = CORS off. */
+  corsOrigins: readonly string[];
+  /** Token buckets of the rate limits; null where the limit is off. */
+  limits: RateLimits;
+}
+
+export interface RateLimits {
+  /** Per client address, then per account, on the API. */
+  api: TokenBuckets | null;
+  account: TokenBuckets | null;
+  /** Per client address on /api/v1/auth/*: stricter. */
+  auth: TokenBuckets | null;
+}
+
+/** Per request, besides the services. */
+export interface RequestVariables {
+  requestId: string;
+  /** Lifts Bun's idle timeout for this request (long-polls and event streams). */
+  holdOpen: () => void;
+  /** Who the request is: set by authenticate(); absent on routes that do not authenticate. */
+  principal?: Principal;
+  /** Why the credentials the request sent were refused (set by an optional authenticate()). */
+  authFailure?: AppError;
+}
+
+declare module "hono" {
+  interface ContextVariableMap extends AppServices, RequestVariables {}
+}

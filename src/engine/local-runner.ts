@@ -1,0 +1,253 @@
+// The server's own threads: the local runner claims work in batches into a small in-memory reserve,
+// hands it to the ThreadPool's idle threads, and records starts and outcomes in group commits.
+// Secrets are resolved in the copy posted to a thread only; what comes back is masked (task-secrets.ts).
+import { join } from "node:path";
+import { nextRunAt } from "../queue/work-orders.ts";
+import { ThreadPool, type ThreadOutcome } from "../thread-pool/thread-pool.ts";
+import { finishExecutions, reserveTasks, startExecutions, type Claim, type Outcome } from "./attempts.ts";
+import { releaseWorker } from "./control.ts";
+import type { EngineDeps } from "./engine-deps.ts";
+import type { TaskLogger } from "./task-logger.ts";
+import { maskOutcome, paramsForRun, type TaskSecrets } from "./task-secrets.ts";
+import { logger } from "../log.ts";
+
+const log = logger("local-runner");
+
+export interface LocalRunnerOptions extends EngineDeps {
+  secrets?: TaskSecrets;
+  size: number;
+  workerId: string;
+  logger: TaskLogger;
+  dataDir: string;
+  capabilities?: string[];
+  /** How long a cancelled task may take to stop by itself before its thread is terminated. */
+  cancelGraceMs?: number;
+  /** Tasks shorter than this on average (moving average) get a reserve of claimed orders (default 50 ms). */
+  shortTaskMs?: number;
+  threadUrl?: URL;
+}
+
+/**
+ * The reserve: while tasks are short (EWMA of their duration under SHORT_TASK_MS) the runner claims up
+ * to RESERVE_PER_THREAD orders per thread in one statement and keeps them in memory, so a thread that
+ * finishes starts its next task at once and claims are amortised. Long tasks get no reserve: an order
+ * never waits claimed behind a long task while another worker could have taken it.
+ */
+const RESERVE_PER_THREAD = 8;
+const SHORT_TASK_MS = 50;
+
+export class LocalRunner {
+  #pool: ThreadPool<Claim>;
+  #pending: Outcome[] = [];
+  /** Claimed orders no thread has started yet, in queue order. Their tasks are still `queued`. */
+  #reserve: Claim[] = [];
+  /** Starts not yet recorded (group-committed with the outcomes). */
+  #starts: Array<{ claim: Claim; at: number }> = [];
+  /** A claim came back short: nothing is claimable until a queue:ready event (or the wake timer) says so. */
+  #queueDrained = false;
+  /** Moving average of task duration, deciding whether a reserve pays off. */
+  #avgTaskMs = SHORT_TASK_MS;
+  #flushScheduled = false;
+  #dispatchScheduled = false;
+  #wakeTimer: ReturnType<typeof setTimeout> | null = null;
+  #stopping = false;
+  #unsubscribe: Array<() => void> = [];
+
+  constructor(private readonly opts: LocalRunnerOptions) {
+    this.#pool = new ThreadPool<Claim>({
+      size: opts.size,
+      threadUrl: opts.threadUrl,
+      cancelGraceMs: opts.cancelGraceMs,
+      log: (claim, lines) => opts.logger.append(claim.executionId, claim.taskId, lines),
+      done: (claim, outcome) => this.#onDone(claim, outcome),
+      available: () => this.schedule(),
+    });
+  }
+
+  get size() {
+    return this.#pool.size;
+  }
+
+  get busyCount() {
+    return this.#pool.busyCount;
+  }
+
+  get readyCount() {
+    return this.#pool.readyCount;
+  }
+
+  /** Currently running claims (for status pages and shutdown). */
+  running(): Claim[] {
+    return this.#pool.running().map((r) => r.item);
+  }
+
+  /** Claimed orders waiting in memory for a thread. */
+  get reserved(): number {
+    return this.#reserve.length;
+  }
+
+  start(): void {
+    this.#pool.start();
+    const { bus } = this.opts;
+    // Starts must be rows before their log lines are: the logger flushes them first.
+    this.opts.logger.beforeFlush = () => this.#flushStarts();
+    this.#unsubscribe.push(
+      bus.on("queue:ready", () => {
+        this.#queueDrained = false;
+        this.schedule();
+      }),
+      bus.on("task:cancel_requested", (e) => {
+        if (e.claimedBy === this.opts.workerId) this.#cancel(e.taskId);
+      }),
+    );
+    this.schedule();
+  }
+
+  /** Coalesces wake-ups: many enqueues in one tick cost one claim. */
+  schedule(): void {
+    if (this.#dispatchScheduled || this.#stopping) return;
+    this.#dispatchScheduled = true;
+    queueMicrotask(() => {
+      this.#dispatchScheduled = false;
+      this.dispatch();
+    });
+  }
+
+  /** Refills the reserve in one claim when it runs low, and gives every idle thread its next task. */
+  dispatch(): number {
+    if (this.#stopping) return 0;
+    const idle = this.#pool.idleCount;
+    const size = this.#pool.size;
+    const target = idle + (this.#avgTaskMs < (this.opts.shortTaskMs ?? SHORT_TASK_MS) ? size * RESERVE_PER_THREAD : 0);
+    if (!this.#queueDrained && this.#reserve.length < target && (this.#reserve.length < idle || this.#reserve.length <= size)) {
+      const limit = target - this.#reserve.length;
+      const claims = reserveTasks(this.opts, { workerId: this.opts.workerId, limit, capabilities: this.opts.capabilities });
+      if (claims.length < limit) {
+        this.#queueDrained = true;
+        this.#armWakeTimer();
+      }
+      if (claims.length) this.#reserve.push(...claims);
+    }
+    let started = 0;
+    while (this.#pool.idleCount > 0 && this.#reserve.length > 0) {
+      if (this.#start(this.#reserve.shift()!)) started++;
+    }
+    return started;
+  }
+
+  /** Hands a claim to an idle thread (false: it failed before reaching one). */
+  #start(claim: Claim): boolean {
+    this.#starts.push({ claim, at: Date.now() });
+    this.#scheduleFlush();
+    const run = paramsForRun(this.opts.secrets, claim.params);
+    if ("error" in run) {
+      // The slot stays free for the next; the attempt fails without reaching a thread.
+      this.opts.logger.append(claim.executionId, claim.taskId, [["error", run.error, null, Date.now()]]);
+      this.#record({ claim, kind: "failed", error: run.error, retryable: false, durationMs: 0 });
+      return false;
+    }
+    const job = {
+      taskId: claim.taskId,
+      executionId: claim.executionId,
+      attempt: claim.attempt,
+      taskType: claim.taskType,
+      params: run.params,
+      workspaceRoot: join(this.opts.dataDir, "workspaces"),
+    };
+    return this.#pool.run(claim, job, claim.timeoutSeconds);
+  }
+
+  #onDone(claim: Claim, done: ThreadOutcome) {
+    const base = { claim, durationMs: done.durationMs, exitCode: done.exitCode, stdout: done.stdout, stderr: done.stderr, result: done.result };
+    const outcome: Outcome = done.ok
+      ? { ...base, kind: "succeeded", cpuMs: done.cpuMs, maxRssBytes: done.maxRssBytes }
+      : { ...base, kind: done.timedOut ? "timed_out" : "failed", error: done.error, retryable: done.retryable };
+    this.#avgTaskMs = this.#avgTaskMs * 0.8 + done.durationMs * 0.2;
+    this.#record(maskOutcome(this.opts.secrets, outcome));
+    // The next task from the reserve starts now; the database hears of both in the next group commit.
+    const next = this.#stopping ? undefined : this.#reserve.shift();
+    if (next) this.#start(next);
+  }
+
+  /** Nothing claimable now: wake up when the earliest backed-off order becomes due. */
+  #armWakeTimer() {
+    if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+    this.#wakeTimer = null;
+    const now = Date.now();
+    const at = nextRunAt(this.opts.db, now);
+    if (at == null) return;
+    const delay = Math.max(1, at - now);
+    this.#wakeTimer = setTimeout(() => {
+      this.#wakeTimer = null;
+      this.#queueDrained = false;
+      this.schedule();
+    }, Math.min(delay + 5, 2 ** 31 - 1));
+  }
+
+  /** Queues an outcome for the next group commit (one transaction for everything finished this tick). */
+  #record(outcome: Outcome) {
+    this.#pending.push(outcome);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush() {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.flushOutcomes());
+  }
+
+  /** Records the starts handed to threads since the last flush; a thread running a cancelled order is told to stop. */
+  #flushStarts() {
+    if (this.#starts.length === 0) return;
+    const starts = this.#starts;
+    this.#starts = [];
+    const started = new Set(startExecutions(this.opts, starts).map((c) => c.executionId));
+    for (const { claim } of starts) if (!started.has(claim.executionId)) this.#cancel(claim.taskId);
+  }
+
+  flushOutcomes(): void {
+    this.#flushScheduled = false;
+    this.#flushStarts();
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length > 0) {
+      this.opts.logger.flush();
+      try {
+        finishExecutions(this.opts, batch);
+      } catch (err) {
+        // The outcome is lost only from memory: the order's lease expires and it runs again.
+        log.error("recording outcomes failed; the leases will expire and the work run again:", err);
+      }
+      for (const o of batch) this.opts.logger.close(o.claim.executionId);
+    }
+    this.dispatch();
+  }
+
+  #cancel(taskId: string) {
+    const reserved = this.#reserve.findIndex((c) => c.taskId === taskId);
+    if (reserved >= 0) {
+      this.#reserve.splice(reserved, 1); // never started: its order is already cancelled, nothing to stop
+      return;
+    }
+    const claim = this.running().find((c) => c.taskId === taskId);
+    if (claim) this.#pool.cancel(claim.executionId);
+  }
+
+  /**
+   * Graceful stop: claim nothing more, let running tasks finish within `graceMs`, then kill what is
+   * left and put its work orders back in the queue. Resolves with the number requeued.
+   */
+  async stop(graceMs: number): Promise<number> {
+    this.#stopping = true;
+    for (const off of this.#unsubscribe) off();
+    if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+    if (this.#pool.busyCount > 0 && graceMs > 0) await this.#pool.waitIdle(graceMs);
+    // Record whatever finished in the meantime (timeouts included) before giving the rest back.
+    await this.#pool.settled();
+    this.flushOutcomes();
+    const leftover = [...(await this.#pool.shutdown()), ...this.#reserve.splice(0)];
+    this.opts.logger.flush();
+    if (leftover.length === 0) return 0;
+    return releaseWorker(this.opts, this.opts.workerId, "server shut down before the task finished", leftover.map((c) => c.workOrderId));
+  }
+}

@@ -1,0 +1,123 @@
+// Runs claimed work on the remote worker with the same ThreadPool, thread entry and task types as the
+// server, so logs and outcomes are the same wherever a task runs. Claimed items wait here for a ready
+// thread (threads may still be loading when the first claim arrives).
+import type { LogTuple } from "../thread-pool/protocol.ts";
+import { ThreadPool, type ThreadOutcome } from "../thread-pool/thread-pool.ts";
+import type { ClaimItem } from "./api-client.ts";
+
+export type TaskOutcome = ThreadOutcome;
+
+export interface RunnerEvents {
+  onLog(item: ClaimItem, lines: LogTuple[]): void;
+  /** Called once per started item, unless it was stopped with `stop()` (its lease is gone: nobody wants the outcome). */
+  onDone(item: ClaimItem, outcome: TaskOutcome): void;
+}
+
+export interface RunnerOptions extends RunnerEvents {
+  size: number;
+  /** Executions' workspaces are created under it. */
+  workspaceRoot: string;
+  threadUrl?: URL;
+}
+
+export class TaskRunner {
+  #pool: ThreadPool<ClaimItem>;
+  /** Claimed, waiting for a thread. */
+  #queue: ClaimItem[] = [];
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly opts: RunnerOptions) {
+    this.#pool = new ThreadPool<ClaimItem>({
+      size: opts.size,
+      threadUrl: opts.threadUrl,
+      log: (item, lines) => opts.onLog(item, lines),
+      done: (item, outcome) => {
+        opts.onDone(item, outcome);
+        this.#notifyIfIdle();
+      },
+      available: () => this.#dispatch(),
+    });
+  }
+
+  start(): void {
+    this.#pool.start();
+  }
+
+  /** Slots that can take a claim now (claimed items waiting for a thread to load count as taken). */
+  get free(): number {
+    return Math.max(0, this.opts.size - this.#pool.busyCount - this.#queue.length);
+  }
+
+  running(): Array<{ item: ClaimItem; startedAt: number }> {
+    return this.#pool.running();
+  }
+
+  /** Every held item: running, claimed and waiting for a thread, or timed out and not yet reported. */
+  held(): ClaimItem[] {
+    return [...this.#pool.held(), ...this.#queue];
+  }
+
+  run(item: ClaimItem): void {
+    this.#queue.push(item);
+    this.#dispatch();
+  }
+
+  #dispatch() {
+    while (this.#queue.length > 0) {
+      const item = this.#queue[0]!;
+      const job = {
+        taskId: item.task_id,
+        executionId: item.execution_id,
+        attempt: item.attempt,
+        taskType: item.task_type,
+        params: item.params,
+        workspaceRoot: this.opts.workspaceRoot,
+      };
+      if (!this.#pool.run(item, job, item.timeout_seconds)) return;
+      this.#queue.shift();
+    }
+  }
+
+  /**
+   * Stops a task whose lease the server says is gone: kills its processes and thread, reports nothing.
+   * Returns whether it was held here.
+   */
+  stop(executionId: string): boolean {
+    const queued = this.#queue.findIndex((i) => i.execution_id === executionId);
+    if (queued >= 0) {
+      this.#queue.splice(queued, 1);
+      this.#notifyIfIdle();
+      return true;
+    }
+    const stopped = this.#pool.stop(executionId);
+    if (stopped) this.#notifyIfIdle();
+    return stopped;
+  }
+
+  #notifyIfIdle() {
+    if (this.held().length > 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Resolves once nothing is running (true) or after `ms` (false). */
+  waitIdle(ms: number): Promise<boolean> {
+    if (this.held().length === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      this.#idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  /** Kills whatever still runs (reporting nothing for it) and terminates every thread. Returns the items that were cut off. */
+  async shutdown(): Promise<ClaimItem[]> {
+    // Timed-out items still finishing are not cut off: their outcome is reported once their thread is gone.
+    const waiting = this.#queue.splice(0);
+    const cut = await this.#pool.shutdown();
+    return [...cut, ...waiting];
+  }
+}

@@ -1,0 +1,286 @@
+// Slots of Bun Worker threads that each run one task at a time — the one implementation the server's
+// local runner and the remote worker both use. It starts threads, hands a job to a ready one, enforces
+// the job's timeout, cancels, backs off when threads cannot start, replaces crashed threads, and never
+// lets a task's processes outlive the thread (see thread-lifecycle.ts). What to run next, and what to do
+// with an outcome, is the caller's policy: it hears `available`, `log` and `done`.
+import { logger } from "../log.ts";
+import { threadEntryUrl } from "./entry-url.ts";
+import type { FromThread, Job, LogTuple, ToThread } from "./protocol.ts";
+import { killProcessGroups, retireThread, startTaskThread } from "./thread-lifecycle.ts";
+
+const log = logger("threads");
+
+/** How a started job ended, as its thread (or the pool, for a timeout, crash or forced cancel) tells it. */
+export type ThreadOutcome =
+  | { ok: true; result: unknown; exitCode?: number | null; stdout?: string; stderr?: string; cpuMs?: number | null; maxRssBytes?: number | null; durationMs: number }
+  | { ok: false; error: string; result?: unknown; exitCode?: number | null; stdout?: string; stderr?: string; retryable?: boolean; timedOut?: boolean; durationMs: number };
+
+export interface ThreadPoolEvents<T> {
+  /** Log lines of a running job (the pool's own lines too: a timeout, a crash). */
+  log(item: T, lines: LogTuple[]): void;
+  /** Exactly once per started job, unless it was `stop()`ped or cut off by `shutdown()`. The slot is free again. */
+  done(item: T, outcome: ThreadOutcome): void;
+  /** A slot became idle and ready (a thread loaded, or a job ended): the caller may `run` something. */
+  available(): void;
+}
+
+export interface ThreadPoolOptions<T> extends ThreadPoolEvents<T> {
+  size: number;
+  threadUrl?: URL;
+  /** How long a cancelled job may take to stop by itself before its thread is terminated (default 5 s). */
+  cancelGraceMs?: number;
+}
+
+interface Slot<T> {
+  index: number;
+  thread: Worker;
+  /** The thread loaded and said so; only ready threads get work. */
+  ready: boolean;
+  item: T | null;
+  executionId: string | null;
+  startedAt: number;
+  startedAtMs: number;
+  pids: Set<number>;
+  timeout: ReturnType<typeof setTimeout> | null;
+  cancelTimer: ReturnType<typeof setTimeout> | null;
+}
+
+export class ThreadPool<T> {
+  #slots: Array<Slot<T>> = [];
+  #stopping = false;
+  /** Threads that died before they were ready, in a row: a broken build or entry path, not a task's fault. */
+  #startFailures = 0;
+  #retiring = new Set<Promise<void>>();
+  /** Jobs that timed out: their slot is free, but they are still held until their thread is gone and `done` fired. */
+  #finishing = new Set<T>();
+  #idleWaiters: Array<() => void> = [];
+  readonly #threadUrl: URL;
+
+  constructor(private readonly opts: ThreadPoolOptions<T>) {
+    this.#threadUrl = opts.threadUrl ?? threadEntryUrl();
+  }
+
+  start(): void {
+    for (let i = 0; i < this.opts.size; i++) this.#slots.push(this.#spawn(i));
+  }
+
+  get size(): number {
+    return this.opts.size;
+  }
+
+  get busyCount(): number {
+    return this.#slots.filter((s) => s.item !== null).length;
+  }
+
+  get readyCount(): number {
+    return this.#slots.filter((s) => s.ready).length;
+  }
+
+  /** Slots that can take a job right now. */
+  get idleCount(): number {
+    return this.#slots.filter((s) => s.ready && s.item === null).length;
+  }
+
+  /** Running jobs, with when each started (epoch ms). */
+  running(): Array<{ item: T; startedAt: number }> {
+    return this.#slots.flatMap((s) => (s.item !== null ? [{ item: s.item, startedAt: s.startedAtMs }] : []));
+  }
+
+  /** Every job not yet reported: running, or timed out and waiting for its thread to be retired. */
+  held(): T[] {
+    return [...this.running().map((r) => r.item), ...this.#finishing];
+  }
+
+  /** Starts `job` on an idle ready thread; false when none is idle (call again on `available`). */
+  run(item: T, job: Job, timeoutSeconds: number): boolean {
+    if (this.#stopping) return false;
+    const slot = this.#slots.find((s) => s.ready && s.item === null);
+    if (!slot) return false;
+    slot.item = item;
+    slot.executionId = job.executionId;
+    slot.startedAt = performance.now();
+    slot.startedAtMs = Date.now();
+    slot.pids.clear();
+    slot.timeout = setTimeout(() => this.#onTimeout(slot, item, timeoutSeconds), timeoutSeconds * 1000);
+    slot.thread.postMessage({ type: "run", job } satisfies ToThread);
+    return true;
+  }
+
+  /**
+   * Asks the job to stop and kills its processes; if it has not finished `cancelGraceMs` later, its
+   * thread is replaced and it ends as failed ("cancelled"). Returns whether the job was running here.
+   */
+  cancel(executionId: string): boolean {
+    const slot = this.#slotOf(executionId);
+    if (!slot) return false;
+    const item = slot.item!;
+    slot.thread.postMessage({ type: "cancel", executionId } satisfies ToThread);
+    killProcessGroups(slot.pids);
+    slot.cancelTimer = setTimeout(() => {
+      if (slot.item !== item) return;
+      const durationMs = this.#elapsed(slot);
+      this.#release(slot);
+      void this.#replace(slot);
+      this.#finish(item, { ok: false, error: "cancelled", durationMs });
+    }, this.opts.cancelGraceMs ?? 5000);
+    return true;
+  }
+
+  /** Kills a job nobody wants the outcome of any more (its lease is gone) and replaces its thread; reports nothing. */
+  stop(executionId: string): boolean {
+    const slot = this.#slotOf(executionId);
+    if (!slot) return false;
+    this.#release(slot);
+    void this.#replace(slot);
+    this.#notifyIfIdle();
+    return true;
+  }
+
+  /** Resolves true once nothing is held, or false after `ms`. */
+  waitIdle(ms: number): Promise<boolean> {
+    if (this.held().length === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      this.#idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  /** Resolves once every thread being retired is gone (and the timed-out jobs among them reported). */
+  async settled(): Promise<void> {
+    while (this.#retiring.size > 0) await Promise.all(this.#retiring);
+  }
+
+  /** Takes no more work, kills whatever still runs (reporting nothing for it) and terminates every thread. Returns the jobs cut off. */
+  async shutdown(): Promise<T[]> {
+    this.#stopping = true;
+    const cut = this.running().map((r) => r.item);
+    const retired = this.#slots.map((slot) => {
+      this.#release(slot);
+      return this.#retire(slot);
+    });
+    await Promise.all([...retired, ...this.#retiring]);
+    this.#slots = [];
+    return cut;
+  }
+
+  #slotOf(executionId: string): Slot<T> | undefined {
+    return this.#slots.find((s) => s.item !== null && s.executionId === executionId);
+  }
+
+  #elapsed(slot: Slot<T>): number {
+    return Math.round(performance.now() - slot.startedAt);
+  }
+
+  #spawn(index: number): Slot<T> {
+    const slot = { index, ready: false, item: null, executionId: null, startedAt: 0, startedAtMs: 0, pids: new Set(), timeout: null, cancelTimer: null } as Omit<Slot<T>, "thread"> as Slot<T>;
+    slot.thread = startTaskThread(this.#threadUrl, {
+      message: (msg) => this.#onMessage(slot, msg),
+      crash: (reason) => this.#onCrash(slot, reason),
+      stillWanted: () => this.#slots[slot.index] === slot && !this.#stopping,
+    });
+    return slot;
+  }
+
+  #onMessage(slot: Slot<T>, msg: FromThread) {
+    if (msg.type === "ready") {
+      slot.ready = true;
+      this.#startFailures = 0;
+      this.opts.available();
+      return;
+    }
+    if (msg.type === "children-gone") return; // answered to retireThread's own listener
+    const item = slot.item;
+    if (item === null || msg.executionId !== slot.executionId) return;
+    switch (msg.type) {
+      case "log":
+        this.opts.log(item, msg.lines);
+        return;
+      case "pid":
+        if (msg.exited) slot.pids.delete(msg.pid);
+        else slot.pids.add(msg.pid);
+        return;
+      case "done": {
+        const { type: _type, executionId: _id, ...rest } = msg;
+        const durationMs = this.#elapsed(slot);
+        this.#release(slot);
+        this.#finish(item, { ...rest, durationMs } as ThreadOutcome);
+        if (slot.item === null && !this.#stopping) this.opts.available();
+        return;
+      }
+    }
+  }
+
+  #finish(item: T, outcome: ThreadOutcome) {
+    this.opts.done(item, outcome);
+    this.#notifyIfIdle();
+  }
+
+  #release(slot: Slot<T>) {
+    if (slot.timeout) clearTimeout(slot.timeout);
+    if (slot.cancelTimer) clearTimeout(slot.cancelTimer);
+    slot.timeout = slot.cancelTimer = null;
+    slot.item = null;
+    slot.executionId = null;
+  }
+
+  #onTimeout(slot: Slot<T>, item: T, timeoutSeconds: number) {
+    if (slot.item !== item) return;
+    this.opts.log(item, [["error", `timed out after ${timeoutSeconds}s; killed`, null, Date.now()]]);
+    const durationMs = this.#elapsed(slot);
+    this.#release(slot);
+    // Reported once its processes are gone: a task reported timed out is no longer running anything.
+    // Until then it is still held, so a remote worker's heartbeat keeps its lease.
+    this.#finishing.add(item);
+    void this.#replace(slot).then(() => {
+      this.#finishing.delete(item);
+      this.#finish(item, { ok: false, error: `timed out after ${timeoutSeconds}s`, timedOut: true, durationMs });
+    });
+  }
+
+  #onCrash(slot: Slot<T>, error: string) {
+    if (this.#slots[slot.index] !== slot) return; // already replaced
+    if (!slot.ready) {
+      // It never loaded: respawning at once would spin. Back off, and say why loudly.
+      const delay = Math.min(30_000, 100 * 2 ** this.#startFailures++);
+      log.error(`task thread ${slot.index} failed to start (${error}); retrying in ${delay} ms`);
+      slot.thread.terminate();
+      setTimeout(() => {
+        if (!this.#stopping && this.#slots[slot.index] === slot) this.#slots[slot.index] = this.#spawn(slot.index);
+      }, delay);
+      return;
+    }
+    const item = slot.item;
+    const durationMs = this.#elapsed(slot);
+    this.#release(slot);
+    void this.#replace(slot);
+    if (item !== null) {
+      this.opts.log(item, [["error", error, null, Date.now()]]);
+      this.#finish(item, { ok: false, error, durationMs });
+    }
+  }
+
+  /** Kills a slot's processes and puts a fresh thread in its place; resolves once the old thread is terminated. */
+  #replace(slot: Slot<T>): Promise<void> {
+    const retired = this.#retire(slot);
+    if (!this.#stopping) this.#slots[slot.index] = this.#spawn(slot.index);
+    return retired;
+  }
+
+  /** Kills a slot's processes and terminates its thread (see retireThread); tracked until it is gone. */
+  #retire(slot: Slot<T>): Promise<void> {
+    const retired = retireThread(slot.thread, slot.pids);
+    this.#retiring.add(retired);
+    void retired.then(() => this.#retiring.delete(retired));
+    return retired;
+  }
+
+  #notifyIfIdle() {
+    if (this.held().length > 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
