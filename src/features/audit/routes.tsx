@@ -2,7 +2,7 @@
 // /audit (admins): the audit log as a filterable, paginated table, newest first. Read-only: this router
 // has a GET and nothing else. Actors are shown by name (a user's username, an API key's name).
 import { Hono, type Context } from "hono";
-import { fragment, htmxTarget, page } from "../../http/render.tsx";
+import { fragment, htmxTarget, page } from "../../pages/render.tsx";
 import { AuditList, AuditPage, type ActorLabel, type AuditFilters, type AuditRow } from "../../../views/admin/audit.tsx";
 import { listApiKeys } from "../auth/api-keys.ts";
 import type { AuthDeps } from "../auth/auth-services.ts";

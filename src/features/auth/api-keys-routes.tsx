@@ -3,7 +3,7 @@
 // answer to the create, and never again), and revoke. The api-keys service does the work and the audit.
 import { Hono, type Context } from "hono";
 import { AppError, zodDetails } from "../../errors.ts";
-import { actionDone, fragment, htmxTarget, isHtmx, page, toast, trigger } from "../../http/render.tsx";
+import { actionDone, fragment, htmxTarget, isHtmx, page, toast, trigger } from "../../pages/render.tsx";
 import { KeyCreated, KeyList, KeysPage, NewKeyForm, type KeyFilters, type KeyRowData, type NewKeyFormProps } from "../../../views/admin/api-keys.tsx";
 import { errorsOf, FormPage, type FormValues } from "../../../views/admin/common.tsx";
 import { actorOf } from "../audit/service.ts";

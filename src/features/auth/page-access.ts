@@ -4,7 +4,7 @@
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "../../errors.ts";
 import type { Access } from "../../http/openapi.ts";
-import { isHtmx } from "../../http/render.tsx";
+import { isHtmx } from "../../pages/render.tsx";
 import { requireRole } from "./middleware.ts";
 
 /** /logout too: signing out with a session that already ended should still land on /login, not an error. */

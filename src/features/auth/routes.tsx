@@ -6,7 +6,7 @@
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { AppError, zodDetails, type ErrorDetail } from "../../errors.ts";
-import { actionDone, fragment, isHtmx, page, themeOf, toast, trigger } from "../../http/render.tsx";
+import { actionDone, fragment, isHtmx, page, themeOf, toast, trigger } from "../../pages/render.tsx";
 import { LoginPage } from "../../../views/auth/login.tsx";
 import type { FieldErrors } from "../../../views/auth/parts.tsx";
 import { RegisterPage, RegistrationClosed } from "../../../views/auth/register.tsx";

@@ -5,7 +5,7 @@
 import { Hono, type Context } from "hono";
 import { ROLES, type Role } from "../../db/schema.ts";
 import { AppError, zodDetails } from "../../errors.ts";
-import { actionDone, fragment, htmxTarget, isHtmx, page, toast, trigger } from "../../http/render.tsx";
+import { actionDone, fragment, htmxTarget, isHtmx, page, toast, trigger } from "../../pages/render.tsx";
 import { NewUserForm, UserList, UserRow, UsersPage, type NewUserFormProps, type UserFilters } from "../../../views/admin/users.tsx";
 import { errorsOf, FormPage, type FormValues } from "../../../views/admin/common.tsx";
 import { actorOf } from "../audit/service.ts";

@@ -1,7 +1,7 @@
 /** @jsxImportSource hono/jsx */
 // GET /: the dashboard page, or its live region alone when the `dashboard` event (or the minute poll) asks.
 import { Hono } from "hono";
-import { fragment, htmxTarget, page } from "../../http/render.tsx";
+import { fragment, htmxTarget, page } from "../../pages/render.tsx";
 import { DashboardLive, DashboardPage } from "../../../views/dashboard/page.tsx";
 import { formTaskTypes, paramFieldsOf } from "../tasks/form.ts";
 import type { DashboardStats } from "./stats.ts";

@@ -6,7 +6,7 @@ import { PRIORITIES, type Priority } from "../../db/schema.ts";
 import { actingOf } from "../auth/request.ts";
 import { cancelTaskAs } from "../tasks/service.ts";
 import { AppError } from "../../errors.ts";
-import { actionDone, fragment, htmxTarget, isHtmx, page, trigger } from "../../http/render.tsx";
+import { actionDone, fragment, htmxTarget, isHtmx, page, trigger } from "../../pages/render.tsx";
 import { PlanEditor, StepDeps } from "../../../views/plans/editor.tsx";
 import { PlanPage, RunForm, RunList, type RunFormProps } from "../../../views/plans/detail.tsx";
 import { PlanCards, PlansPage } from "../../../views/plans/list.tsx";

@@ -3,7 +3,7 @@
 // create, replace a value, delete — all through the SecretStore. No answer ever contains a value.
 import { Hono, type Context } from "hono";
 import { AppError, zodDetails } from "../../errors.ts";
-import { actionDone, fragment, htmxTarget, isHtmx, page, trigger } from "../../http/render.tsx";
+import { actionDone, fragment, htmxTarget, isHtmx, page, trigger } from "../../pages/render.tsx";
 import { errorsOf, FormPage, type FormValues } from "../../../views/admin/common.tsx";
 import { NewSecretForm, ReplaceForm, SecretList, SecretsPage, type NewSecretFormProps, type SecretRowData } from "../../../views/admin/secrets.tsx";
 import { actorLabels } from "../audit/routes.tsx";

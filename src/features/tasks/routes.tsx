@@ -6,7 +6,7 @@ import { Hono, type Context } from "hono";
 import { LOG_LEVELS, PRIORITIES, TASK_STATUSES, type Priority, type TaskStatus } from "../../db/schema.ts";
 import { actingOf } from "../auth/request.ts";
 import { AppError } from "../../errors.ts";
-import { actionDone, fragment, htmxTarget, isHtmx, page } from "../../http/render.tsx";
+import { actionDone, fragment, htmxTarget, isHtmx, page } from "../../pages/render.tsx";
 import { TASK_TYPES } from "../../task-types/index.ts";
 import { TaskList, TasksPage, type TaskFilters } from "../../../views/tasks/list.tsx";
 import { TaskLive, TaskMain, TaskPage } from "../../../views/tasks/detail.tsx";

@@ -3,7 +3,7 @@
 // and the drain action (admins). Each GET answers the full page, or the fragment an htmx request targets.
 import { Hono, type Context } from "hono";
 import { WORKER_STATUSES, WORKER_TYPES, type WorkerStatus, type WorkerType } from "../../db/schema.ts";
-import { actionDone, fragment, htmxTarget, page } from "../../http/render.tsx";
+import { actionDone, fragment, htmxTarget, page } from "../../pages/render.tsx";
 import { WorkerList, WorkersPage, type WorkerFilters } from "../../../views/workers/list.tsx";
 import { WorkerMain, WorkerPage } from "../../../views/workers/detail.tsx";
 import { audited } from "../audit/service.ts";

@@ -10,7 +10,7 @@ import { NotFound, ServerError } from "../../views/errors.tsx";
 import { ErrorState } from "../../views/components/ui.tsx";
 import { Layout, type NavKey, type Theme, type Toast } from "../../views/layout.tsx";
 import { logger } from "../log.ts";
-import { ASSETS } from "./assets.ts";
+import { ASSETS } from "../http/assets.ts";
 import { AppError } from "../errors.ts";
 
 const log = logger("http");

@@ -1,7 +1,8 @@
 // Prometheus text exposition of the engine's state: task and work-order counts, local threads.
-import type { AppServices } from "../app-context.ts";
+import type { EngineDeps } from "../../engine/engine-deps.ts";
+import type { LocalRunner } from "../../engine/local-runner.ts";
 
-export function metricsText(s: Pick<AppServices, "deps" | "pool" | "startedAt">): string {
+export function metricsText(s: { deps: EngineDeps; pool: LocalRunner | null; startedAt: number }): string {
   const { sqlite } = s.deps.db;
   const lines: string[] = [];
   lines.push("# HELP agentvine_tasks Tasks by status.", "# TYPE agentvine_tasks gauge");
