@@ -160,12 +160,12 @@ describe("settings in the browser", () => {
     const { page } = opened;
     try {
       await waitForSettled(page, "#password-form");
-      await page.type("#password-f-current_password", "this is not it at all");
-      await page.type("#password-f-new_password", "granite meadow lantern 5");
-      await page.type("#password-f-confirm", "granite meadow lantern 5");
+      await page.type("#password-current_password", "this is not it at all");
+      await page.type("#password-new_password", "granite meadow lantern 5");
+      await page.type("#password-confirm", "granite meadow lantern 5");
       await click(page, '#password-form button[type="submit"]');
-      await page.waitForSelector("#password-f-current_password-error");
-      expect(await page.$eval("#password-f-current_password-error", (el) => el.textContent)).toBe("does not match");
+      await page.waitForSelector("#password-current_password-error");
+      expect(await page.$eval("#password-current_password-error", (el) => el.textContent)).toBe("does not match");
       opened.expectNoProblems();
     } finally {
       await opened.close();

@@ -1,14 +1,15 @@
 /** @jsxImportSource hono/jsx */
 // The sign-in page: username or email and password; after a failure the same form with the server's
 // message (which never says whether the account exists) and the name kept.
+import { Field, type FormErrors } from "../components/form.tsx";
 import type { FC } from "hono/jsx";
-import { AuthCard, FormError, Input, type FieldErrors } from "./parts.tsx";
+import { AuthCard, FormError } from "./parts.tsx";
 
 export interface LoginPageProps {
   /** Where to go after signing in (already checked to be a path on this server). */
   next: string;
   username?: string;
-  errors?: FieldErrors;
+  errors?: FormErrors;
   /** Offer the registration page: registration is open, or no account exists yet. */
   canRegister: boolean;
   /** No account exists yet: the first one to register becomes the admin. */
@@ -25,8 +26,8 @@ export const LoginPage: FC<LoginPageProps> = ({ next, username, errors = {}, can
     <form method="post" action="/login" class="flex flex-col gap-4" id="login-form">
       <FormError message={errors._form} />
       {next !== "/" ? <input type="hidden" name="next" value={next} /> : null}
-      <Input name="username" label="Username or email" value={username} error={errors.username} autocomplete="username" required autofocus={!username} maxlength={254} />
-      <Input name="password" label="Password" type="password" error={errors.password} autocomplete="current-password" required autofocus={Boolean(username)} />
+      <Field name="username" label="Username or email" value={username} error={errors.username} autocomplete="username" required autofocus={!username} maxlength={254} />
+      <Field name="password" label="Password" type="password" error={errors.password} autocomplete="current-password" required autofocus={Boolean(username)} />
       <button type="submit" class="btn-primary w-full py-2">
         Sign in
       </button>

@@ -1,13 +1,14 @@
 /** @jsxImportSource hono/jsx */
 // The registration page: the first account becomes the admin (the page says so); when registration is
 // closed, a message instead of the form.
+import { Field, type FormErrors } from "../components/form.tsx";
 import type { FC } from "hono/jsx";
-import { AuthCard, FormError, Input, PASSWORD_RULES, type FieldErrors } from "./parts.tsx";
+import { AuthCard, FormError, PASSWORD_RULES } from "./parts.tsx";
 
 export interface RegisterPageProps {
   firstUser: boolean;
   values?: { username?: string; email?: string; full_name?: string };
-  errors?: FieldErrors;
+  errors?: FormErrors;
 }
 
 export const RegisterPage: FC<RegisterPageProps> = ({ firstUser, values = {}, errors = {} }) => (
@@ -19,7 +20,7 @@ export const RegisterPage: FC<RegisterPageProps> = ({ firstUser, values = {}, er
     ) : null}
     <form method="post" action="/register" class="flex flex-col gap-4" id="register-form" novalidate>
       {Object.keys(errors).length > 0 ? <FormError message={errors._form ?? "Please fix the fields marked below."} /> : null}
-      <Input
+      <Field
         name="username"
         label="Username"
         value={values.username}
@@ -30,10 +31,10 @@ export const RegisterPage: FC<RegisterPageProps> = ({ firstUser, values = {}, er
         autofocus
         maxlength={64}
       />
-      <Input name="email" label="Email" type="email" value={values.email} error={errors.email} autocomplete="email" maxlength={254} />
-      <Input name="full_name" label="Full name" value={values.full_name} error={errors.full_name} autocomplete="name" maxlength={200} />
-      <Input name="password" label="Password" type="password" error={errors.password} hint={PASSWORD_RULES} autocomplete="new-password" required />
-      <Input name="confirm" label="Password again" type="password" error={errors.confirm} autocomplete="new-password" required />
+      <Field name="email" label="Email" type="email" value={values.email} error={errors.email} autocomplete="email" maxlength={254} />
+      <Field name="full_name" label="Full name" value={values.full_name} error={errors.full_name} autocomplete="name" maxlength={200} />
+      <Field name="password" label="Password" type="password" error={errors.password} hint={PASSWORD_RULES} autocomplete="new-password" required />
+      <Field name="confirm" label="Password again" type="password" error={errors.confirm} autocomplete="new-password" required />
       <button type="submit" class="btn-primary w-full py-2">
         Create account
       </button>

@@ -1,16 +1,17 @@
 /** @jsxImportSource hono/jsx */
 // The page a password-reset link opens (`agentvine user reset-password NAME` prints it): the new password
 // twice; a link that cannot be used says so instead.
+import { Field, type FormErrors } from "../components/form.tsx";
 import type { FC } from "hono/jsx";
-import { AuthCard, FormError, Input, PASSWORD_RULES, type FieldErrors } from "./parts.tsx";
+import { AuthCard, FormError, PASSWORD_RULES } from "./parts.tsx";
 
-export const ResetPasswordPage: FC<{ token: string; errors?: FieldErrors }> = ({ token, errors = {} }) => (
+export const ResetPasswordPage: FC<{ token: string; errors?: FormErrors }> = ({ token, errors = {} }) => (
   <AuthCard title="Choose a new password" subtitle="Signing in with it ends every other session of your account.">
     <form method="post" action="/reset-password" class="flex flex-col gap-4" id="reset-form" novalidate>
       {Object.keys(errors).length > 0 ? <FormError message={errors._form ?? "Please fix the fields marked below."} /> : null}
       <input type="hidden" name="token" value={token} />
-      <Input name="new_password" label="New password" type="password" error={errors.new_password} hint={PASSWORD_RULES} autocomplete="new-password" required autofocus />
-      <Input name="confirm" label="New password again" type="password" error={errors.confirm} autocomplete="new-password" required />
+      <Field name="new_password" label="New password" type="password" error={errors.new_password} hint={PASSWORD_RULES} autocomplete="new-password" required autofocus />
+      <Field name="confirm" label="New password again" type="password" error={errors.confirm} autocomplete="new-password" required />
       <button type="submit" class="btn-primary w-full py-2">
         Set the password
       </button>

@@ -1,11 +1,12 @@
 /** @jsxImportSource hono/jsx */
 // /settings: the signed-in user's profile, password, colour theme and active sessions. Each form posts
 // on its own and comes back in place (htmx) with its errors inline or a toast.
+import { Field, type FormErrors } from "../components/form.tsx";
 import type { Child, FC } from "hono/jsx";
 import type { LayoutUser } from "../layout.tsx";
 import { RoleBadge } from "../layout.tsx";
 import { EmptyState, PageHeader, RelTime } from "../components/ui.tsx";
-import { FormError, Input, PASSWORD_RULES, type FieldErrors } from "./parts.tsx";
+import { FormError, PASSWORD_RULES } from "./parts.tsx";
 
 export type ThemeChoice = "system" | "light" | "dark";
 
@@ -34,11 +35,11 @@ const Section: FC<{ id: string; title: string; description?: string; children?: 
   </section>
 );
 
-export const ProfileForm: FC<{ values: { full_name: string | null; email: string | null }; errors?: FieldErrors }> = ({ values, errors = {} }) => (
+export const ProfileForm: FC<{ values: { full_name: string | null; email: string | null }; errors?: FormErrors }> = ({ values, errors = {} }) => (
   <form id="profile-form" method="post" action="/settings/profile" hx-post="/settings/profile" hx-target="this" hx-swap="outerHTML" class="flex flex-col gap-4" novalidate>
     <FormError message={errors._form} />
-    <Input form="profile" name="full_name" label="Full name" value={values.full_name} error={errors.full_name} autocomplete="name" maxlength={200} />
-    <Input form="profile" name="email" label="Email" type="email" value={values.email} error={errors.email} autocomplete="email" maxlength={254} hint="You can also sign in with it." />
+    <Field form="profile" name="full_name" label="Full name" value={values.full_name} error={errors.full_name} autocomplete="name" maxlength={200} />
+    <Field form="profile" name="email" label="Email" type="email" value={values.email} error={errors.email} autocomplete="email" maxlength={254} hint="You can also sign in with it." />
     <div class="flex justify-end">
       <button type="submit" class="btn-primary">
         <span class="spinner htmx-indicator" aria-hidden="true" />
@@ -48,12 +49,12 @@ export const ProfileForm: FC<{ values: { full_name: string | null; email: string
   </form>
 );
 
-export const PasswordForm: FC<{ errors?: FieldErrors }> = ({ errors = {} }) => (
+export const PasswordForm: FC<{ errors?: FormErrors }> = ({ errors = {} }) => (
   <form id="password-form" method="post" action="/settings/password" hx-post="/settings/password" hx-target="this" hx-swap="outerHTML" class="flex flex-col gap-4" novalidate>
     <FormError message={errors._form} />
-    <Input form="password" name="current_password" label="Current password" type="password" error={errors.current_password} autocomplete="current-password" required />
-    <Input form="password" name="new_password" label="New password" type="password" error={errors.new_password} hint={PASSWORD_RULES} autocomplete="new-password" required />
-    <Input form="password" name="confirm" label="New password again" type="password" error={errors.confirm} autocomplete="new-password" required />
+    <Field form="password" name="current_password" label="Current password" type="password" error={errors.current_password} autocomplete="current-password" required />
+    <Field form="password" name="new_password" label="New password" type="password" error={errors.new_password} hint={PASSWORD_RULES} autocomplete="new-password" required />
+    <Field form="password" name="confirm" label="New password again" type="password" error={errors.confirm} autocomplete="new-password" required />
     <div class="flex justify-end">
       <button type="submit" class="btn-primary">
         <span class="spinner htmx-indicator" aria-hidden="true" />
@@ -170,8 +171,8 @@ export interface SettingsPageProps {
   theme: ThemeChoice;
   sessions: SessionRow[];
   /** After a failed post without JS: what was typed and what is wrong with it. */
-  profile?: { values: { full_name: string | null; email: string | null }; errors: FieldErrors };
-  passwordErrors?: FieldErrors;
+  profile?: { values: { full_name: string | null; email: string | null }; errors: FormErrors };
+  passwordErrors?: FormErrors;
 }
 
 export const SettingsPage: FC<SettingsPageProps> = ({ user, theme, sessions, profile, passwordErrors }) => (

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ACTOR_TYPES } from "../../db/schema.ts";
 import { route } from "../../http/openapi.ts";
-import { listOf, Pagination } from "../tasks/schemas.ts";
+import { listOf, Pagination } from "../../http/pagination.ts";
 import { listAudit } from "./service.ts";
 
 const time = z.iso

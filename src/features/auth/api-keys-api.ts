@@ -1,7 +1,7 @@
 // /api/v1/api-keys: create (the key is answered once), list with last use, revoke — admins only.
 import { Hono } from "hono";
 import { route } from "../../http/openapi.ts";
-import { listOf } from "../tasks/schemas.ts";
+import { listOf } from "../../http/pagination.ts";
 import { actorOf } from "../audit/service.ts";
 import { clientMeta } from "./request.ts";
 import { createApiKey, listApiKeys, revokeApiKey } from "./api-keys.ts";

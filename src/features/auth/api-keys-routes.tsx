@@ -4,8 +4,8 @@
 import { Hono, type Context } from "hono";
 import { AppError, zodDetails } from "../../errors.ts";
 import { actionDone, fragment, htmxTarget, isHtmx, page, toast, trigger } from "../../pages/render.tsx";
-import { KeyCreated, KeyList, KeysPage, NewKeyForm, type KeyFilters, type KeyRowData, type NewKeyFormProps } from "../../../views/admin/api-keys.tsx";
-import { errorsOf, FormPage, type FormValues } from "../../../views/admin/common.tsx";
+import { KeyCreated, KeyList, KeysPage, NewKeyForm, type KeyFilters, type KeyRowData, type NewKeyFormProps } from "../../../views/auth/api-keys.tsx";
+import { errorsOf, FormPage, type FormValues } from "../../../views/components/form.tsx";
 import { actorOf } from "../audit/service.ts";
 import { createApiKey, listApiKeys, revokeApiKey, type ApiKeyJson } from "./api-keys.ts";
 import type { AuthDeps } from "./auth-services.ts";

@@ -8,7 +8,7 @@ import { deleteCookie, setCookie } from "hono/cookie";
 import { AppError, zodDetails, type ErrorDetail } from "../../errors.ts";
 import { actionDone, fragment, isHtmx, page, themeOf, toast, trigger } from "../../pages/render.tsx";
 import { LoginPage } from "../../../views/auth/login.tsx";
-import type { FieldErrors } from "../../../views/auth/parts.tsx";
+import type { FormErrors } from "../../../views/components/form.tsx";
 import { RegisterPage, RegistrationClosed } from "../../../views/auth/register.tsx";
 import { ResetLinkInvalid, ResetPasswordPage } from "../../../views/auth/reset-password.tsx";
 import { PasswordForm, ProfileForm, SessionList, SettingsPage, type SessionRow, type SettingsPageProps, type ThemeChoice } from "../../../views/auth/settings.tsx";
@@ -32,8 +32,8 @@ const text = (form: Form, name: string): string => {
 };
 
 /** Each detail of a refused service call on the field it names; a message for the whole form otherwise. */
-export function errorsOf(details: ErrorDetail[], fallback: string): FieldErrors {
-  const errors: FieldErrors = {};
+export function errorsOf(details: ErrorDetail[], fallback: string): FormErrors {
+  const errors: FormErrors = {};
   for (const d of details) {
     const field = d.field ?? "_form";
     errors[field] = errors[field] ? `${errors[field]}; ${d.message}` : d.message;
@@ -65,7 +65,7 @@ function storedTheme(settings: string): ThemeChoice | null {
   }
 }
 
-function loginPage(c: Ctx, props: { next: string; username?: string; errors?: FieldErrors }, status: 200 | 401 | 422 | 429 = 200) {
+function loginPage(c: Ctx, props: { next: string; username?: string; errors?: FormErrors }, status: 200 | 401 | 422 | 429 = 200) {
   const users = countUsers(c.get("auth"));
   return page(
     c,
@@ -141,7 +141,7 @@ export const authPages = new Hono()
     const next = safeNext(text(form, "next"));
     const username = text(form, "username").trim();
     const password = text(form, "password");
-    const errors: FieldErrors = {};
+    const errors: FormErrors = {};
     if (!username) errors.username = "Enter your username or email";
     else if (username.length > 254) errors.username = "At most 254 characters";
     if (!password) errors.password = "Enter your password";
@@ -173,10 +173,10 @@ export const authPages = new Hono()
     const form = await c.req.parseBody();
     const values = { username: text(form, "username").trim(), email: text(form, "email").trim(), full_name: text(form, "full_name").trim() };
     const password = text(form, "password");
-    const again = (errors: FieldErrors) => page(c, { title: "Register", status: 422 }, <RegisterPage firstUser={countUsers(c.get("auth")) === 0} values={values} errors={errors} />);
+    const again = (errors: FormErrors) => page(c, { title: "Register", status: 422 }, <RegisterPage firstUser={countUsers(c.get("auth")) === 0} values={values} errors={errors} />);
     if (!registrationOpen(c)) return page(c, { title: "Registration closed", status: 403 }, <RegistrationClosed message={REGISTRATION_CLOSED} />);
     const parsed = RegisterBody.safeParse({ username: values.username, password, email: values.email || null, full_name: values.full_name || null });
-    const errors: FieldErrors = parsed.success ? {} : errorsOf(zodDetails(parsed.error), "Please fix the fields marked below.");
+    const errors: FormErrors = parsed.success ? {} : errorsOf(zodDetails(parsed.error), "Please fix the fields marked below.");
     if (!values.username) errors.username = "Choose a username";
     if (!password) errors.password = "Choose a password";
     if (password && text(form, "confirm") !== password) errors.confirm = "The two passwords are not the same";
@@ -215,7 +215,7 @@ export const authPages = new Hono()
     const form = await c.req.parseBody();
     const token = text(form, "token").trim().slice(0, 200);
     const password = text(form, "new_password");
-    const again = (errors: FieldErrors) => page(c, { title: "Reset password", status: 422 }, <ResetPasswordPage token={token} errors={errors} />);
+    const again = (errors: FormErrors) => page(c, { title: "Reset password", status: 422 }, <ResetPasswordPage token={token} errors={errors} />);
     if (!password) return again({ new_password: "Choose a new password" });
     if (password.length > MAX_PASSWORD_LENGTH) return again({ new_password: `At most ${MAX_PASSWORD_LENGTH} characters` });
     if (text(form, "confirm") !== password) return again({ confirm: "The two passwords are not the same" });
@@ -238,7 +238,7 @@ export const authPages = new Hono()
     const principal = principalOf(c);
     const form = await c.req.parseBody();
     const values = { full_name: text(form, "full_name").trim() || null, email: text(form, "email").trim() || null };
-    const again = (errors: FieldErrors) =>
+    const again = (errors: FormErrors) =>
       isHtmx(c) ? fragment(c, <ProfileForm values={values} errors={errors} />, 422) : settingsPage(c, { profile: { values, errors } }, 422);
     const parsed = UpdateMeBody.safeParse(values);
     if (!parsed.success) return again(errorsOf(zodDetails(parsed.error), "Please fix the fields marked below."));
@@ -256,8 +256,8 @@ export const authPages = new Hono()
     const form = await c.req.parseBody();
     const current = text(form, "current_password");
     const next = text(form, "new_password");
-    const again = (errors: FieldErrors) => (isHtmx(c) ? fragment(c, <PasswordForm errors={errors} />, 422) : settingsPage(c, { passwordErrors: errors }, 422));
-    const errors: FieldErrors = {};
+    const again = (errors: FormErrors) => (isHtmx(c) ? fragment(c, <PasswordForm errors={errors} />, 422) : settingsPage(c, { passwordErrors: errors }, 422));
+    const errors: FormErrors = {};
     if (!current) errors.current_password = "Enter your current password";
     if (!next) errors.new_password = "Choose a new password";
     else if (next.length > MAX_PASSWORD_LENGTH) errors.new_password = `At most ${MAX_PASSWORD_LENGTH} characters`;

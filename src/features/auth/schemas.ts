@@ -1,7 +1,7 @@
 // The zod schemas of the auth, users and API-key endpoints: they validate requests and feed the OpenAPI document.
 import { z } from "zod";
 import { API_KEY_SCOPES, ROLES } from "../../db/schema.ts";
-import { Pagination } from "../tasks/schemas.ts";
+import { Pagination } from "../../http/pagination.ts";
 import { MAX_PASSWORD_LENGTH } from "./passwords.ts";
 
 const username = z

@@ -1,7 +1,7 @@
 // /api/v1/users: your own profile (any signed-in user) and user management (admins).
 import { Hono } from "hono";
 import { route } from "../../http/openapi.ts";
-import { listOf } from "../tasks/schemas.ts";
+import { listOf } from "../../http/pagination.ts";
 import { actorOf } from "../audit/service.ts";
 import { clientMeta } from "./request.ts";
 import { principalOf } from "./middleware.ts";

@@ -6,7 +6,7 @@ import { levelAtLeast } from "../../engine/task-logger.ts";
 import { route } from "../../http/openapi.ts";
 import { sseResponse } from "../../http/sse.ts";
 import { accessGuard } from "../auth/principals.ts";
-import { listOf, Pagination } from "../tasks/schemas.ts";
+import { listOf, Pagination } from "../../http/pagination.ts";
 import { ExecutionOut, getExecution, listExecutions, LogLineOut } from "./service.ts";
 
 const tags = ["executions"];

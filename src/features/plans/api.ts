@@ -1,7 +1,7 @@
 // /api/v1/plans: plans CRUD (an id or the plan's name works wherever :id appears), runs and their list.
 import { Hono } from "hono";
 import { optionalJsonBody, route } from "../../http/openapi.ts";
-import { listOf } from "../tasks/schemas.ts";
+import { listOf } from "../../http/pagination.ts";
 import { ListPlansQuery, PlanBody, PlanOut, PlanQuery, RunBody, RunOut } from "./schemas.ts";
 import { actingOf } from "../auth/request.ts";
 import { createPlan, deletePlan, getPlan, listPlanRuns, listPlans, runPlan, updatePlan } from "./service.ts";

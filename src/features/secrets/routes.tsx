@@ -4,9 +4,9 @@
 import { Hono, type Context } from "hono";
 import { AppError, zodDetails } from "../../errors.ts";
 import { actionDone, fragment, htmxTarget, isHtmx, page, trigger } from "../../pages/render.tsx";
-import { errorsOf, FormPage, type FormValues } from "../../../views/admin/common.tsx";
-import { NewSecretForm, ReplaceForm, SecretList, SecretsPage, type NewSecretFormProps, type SecretRowData } from "../../../views/admin/secrets.tsx";
-import { actorLabels } from "../audit/routes.tsx";
+import { errorsOf, FormPage, type FormValues } from "../../../views/components/form.tsx";
+import { NewSecretForm, ReplaceForm, SecretList, SecretsPage, type NewSecretFormProps, type SecretRowData } from "../../../views/secrets/secrets.tsx";
+import { actorLabels } from "../audit/actor-labels.ts";
 import { actorOf, listAudit } from "../audit/service.ts";
 import { clientMeta } from "../auth/request.ts";
 import { CreateSecretBody, UpdateSecretBody } from "./api.ts";

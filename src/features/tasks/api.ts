@@ -9,7 +9,8 @@ import { dependenciesOf, taskToJson } from "../../engine/task-record.ts";
 import { AppError } from "../../errors.ts";
 import { route } from "../../http/openapi.ts";
 import { sseResponse } from "../../http/sse.ts";
-import { CreateTaskBody, EnqueueBody, EnqueueOut, ListTasksQuery, listOf, TaskOut, UpdateTaskBody, WaitQuery } from "./schemas.ts";
+import { CreateTaskBody, EnqueueBody, EnqueueOut, ListTasksQuery, TaskOut, UpdateTaskBody, WaitQuery } from "./schemas.ts";
+import { listOf } from "../../http/pagination.ts";
 import { cancelTaskAs, createTask, deleteTask, enqueueTasks, getTask, listTasks, retryTaskAs, updateTask } from "./service.ts";
 
 const tags = ["tasks"];

@@ -1,5 +1,6 @@
 // The zod schemas of the task API: they validate requests and generate the OpenAPI document.
 import { z } from "zod";
+import { Pagination } from "../../http/pagination.ts";
 import { PRIORITIES, TASK_STATUSES } from "../../db/schema.ts";
 
 const id = z.string().min(1).max(100);
@@ -51,10 +52,6 @@ const csvOf = <T extends string>(values: readonly [T, ...T[]]) =>
     .transform((s) => s.split(",").map((v) => v.trim()).filter(Boolean))
     .pipe(z.array(z.enum(values)).min(1));
 
-export const Pagination = {
-  page: z.coerce.number().int().min(1).max(1_000_000).default(1),
-  per_page: z.coerce.number().int().min(1).max(100).default(20),
-};
 
 export const ListTasksQuery = z.strictObject({
   ...Pagination,
@@ -100,8 +97,6 @@ export const TaskOut = z.object({
   finished_at: z.string().nullable(),
 });
 
-export const listOf = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), total: z.number(), page: z.number(), per_page: z.number() });
 
 export const EnqueueBody = z.strictObject({ tasks: z.array(CreateTaskBody).min(1).max(1000) });
 export type EnqueueBody = z.infer<typeof EnqueueBody>;

@@ -5,7 +5,7 @@ import { route } from "../../http/openapi.ts";
 import { audited } from "../audit/service.ts";
 import { hasRole } from "../auth/middleware.ts";
 import { actingOf } from "../auth/request.ts";
-import { listOf } from "../tasks/schemas.ts";
+import { listOf } from "../../http/pagination.ts";
 import { DrainOut, HeartbeatBody, HeartbeatOut, ListWorkersQuery, RegisterWorkerBody, WorkerOut } from "./schemas.ts";
 import { drainWorker, getWorker, heartbeatWorker, listWorkers, registerWorker, type WorkerCaller, type WorkerDeps } from "./service.ts";
 

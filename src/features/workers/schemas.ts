@@ -1,7 +1,7 @@
 // The zod schemas of the workers API: they validate requests and generate the OpenAPI document.
 import { z } from "zod";
 import { WORKER_STATUSES, WORKER_TYPES } from "../../db/schema.ts";
-import { Pagination } from "../tasks/schemas.ts";
+import { Pagination } from "../../http/pagination.ts";
 
 const capability = z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,62}$/, "capability labels are lowercase letters, digits, . _ : -");
 

@@ -6,7 +6,7 @@ import { ROLES, type Role } from "../../src/db/schema.ts";
 import type { UserJson } from "../../src/features/auth/users.ts";
 import { MIN_PASSWORD_LENGTH } from "../../src/features/auth/passwords.ts";
 import { EmptyState, PageHeader, Pagination, RelTime, FilterActions, FilterSelect } from "../components/ui.tsx";
-import { AdminDialog, ErrorsBanner, Field, FormButtons, TableScroll, type FormErrors, type FormValues } from "./common.tsx";
+import { AdminDialog, ErrorsBanner, Field, FormButtons, TableScroll, type FormErrors, type FormValues } from "../components/form.tsx";
 
 export interface UserFilters {
   role?: Role;

@@ -4,7 +4,7 @@
 import type { Child, FC } from "hono/jsx";
 import type { AuditEventJson } from "../../src/features/audit/service.ts";
 import { EmptyState, JsonBlock, PageHeader, Pagination, RelTime, Spinner } from "../components/ui.tsx";
-import { TableScroll } from "./common.tsx";
+import { TableScroll } from "../components/form.tsx";
 
 /** The filters as typed (what the form shows and the URL carries). */
 export interface AuditFilters {

@@ -3,7 +3,7 @@
 // replace a value, delete. Values go in through password fields and are never rendered back.
 import type { FC } from "hono/jsx";
 import { EmptyState, PageHeader, RelTime } from "../components/ui.tsx";
-import { AdminDialog, ErrorsBanner, Field, FormButtons, type FormErrors, type FormValues } from "./common.tsx";
+import { AdminDialog, ErrorsBanner, Field, FormButtons, type FormErrors, type FormValues } from "../components/form.tsx";
 
 export interface SecretRowData {
   name: string;

@@ -1,9 +1,10 @@
 /** @jsxImportSource hono/jsx */
-// Pieces the admin pages share: form fields with inline errors, the errors banner, a dialog shell, and
-// turning a service's error details into errors by field.
+// Form pieces every page shares: a labelled field with its inline error, the errors banner, the buttons,
+// a dialog shell and the page a dialog's form lives on without JS, and a service's error details turned
+// into errors by field.
 import type { Child, FC } from "hono/jsx";
 import type { ErrorDetail } from "../../src/errors.ts";
-import { FieldError } from "../components/ui.tsx";
+import { FieldError } from "./ui.tsx";
 
 export type FormValues = Record<string, string>;
 export type FormErrors = Record<string, string>;
@@ -38,11 +39,11 @@ export const ErrorsBanner: FC<{ errors: FormErrors; fields: string[] }> = ({ err
 };
 
 export interface FieldProps {
-  /** The form's id prefix, so two forms on one page do not share element ids. */
-  form: string;
   name: string;
   label: string;
-  value?: string;
+  /** The id prefix, so two forms on one page do not share element ids (`<form>-<name>`; `f-<name>` without). */
+  form?: string;
+  value?: string | null;
   error?: string;
   hint?: Child;
   type?: string;
@@ -54,9 +55,10 @@ export interface FieldProps {
   mono?: boolean;
 }
 
-/** A labelled input; its error below it, tied to it for screen readers. */
+/** A labelled input; its hint and error below it, tied to it for screen readers. */
 export const Field: FC<FieldProps> = ({ form, name, label, value, error, hint, type = "text", required, autocomplete, maxlength, placeholder, autofocus, mono }) => {
-  const id = `${form}-${name}`;
+  const id = form ? `${form}-${name}` : `f-${name}`;
+  const described = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(" ") || undefined;
   return (
     <div>
       <label class="label" for={id}>
@@ -68,16 +70,20 @@ export const Field: FC<FieldProps> = ({ form, name, label, value, error, hint, t
         name={name}
         type={type}
         class={`field${mono ? " font-mono" : ""}${error ? " field-error" : ""}`}
-        value={type === "password" ? undefined : value}
+        value={type === "password" ? undefined : (value ?? "")}
         required={required}
         autocomplete={autocomplete}
         maxlength={maxlength}
         placeholder={placeholder}
         autofocus={autofocus}
         aria-invalid={error ? "true" : undefined}
-        aria-describedby={error ? `${id}-error` : undefined}
+        aria-describedby={described}
       />
-      {hint ? <p class="hint">{hint}</p> : null}
+      {hint ? (
+        <p class="hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      ) : null}
       <FieldError error={error} id={`${id}-error`} />
     </div>
   );

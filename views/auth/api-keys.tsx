@@ -5,7 +5,7 @@ import type { FC } from "hono/jsx";
 import type { ApiKeyScope } from "../../src/db/schema.ts";
 import type { ApiKeyJson } from "../../src/features/auth/api-keys.ts";
 import { EmptyState, PageHeader, Pagination, RelTime, FilterActions } from "../components/ui.tsx";
-import { AdminDialog, ErrorsBanner, Field, FormButtons, TableScroll, type FormErrors, type FormValues } from "./common.tsx";
+import { AdminDialog, ErrorsBanner, Field, FormButtons, TableScroll, type FormErrors, type FormValues } from "../components/form.tsx";
 
 export interface KeyFilters {
   /** Revoked keys are listed too unless `active` is set. */
