@@ -3,8 +3,8 @@
 // action, actor, resource and time, newest first, paginated. Read-only: nothing here changes a row.
 import type { Child, FC } from "hono/jsx";
 import type { AuditEventJson } from "../../src/features/audit/service.ts";
-import { EmptyState, JsonBlock, PageHeader, Pagination, RelTime, Spinner } from "../components/ui.tsx";
-import { TableScroll } from "../components/form.tsx";
+import { ListSection, NoMatch } from "../components/list.tsx";
+import { EmptyState, JsonBlock, PageHeader, RelTime, Spinner } from "../components/ui.tsx";
 
 /** The filters as typed (what the form shows and the URL carries). */
 export interface AuditFilters {
@@ -61,87 +61,73 @@ export interface AuditListProps {
 }
 
 export const AuditList: FC<AuditListProps> = ({ filters, items, total }) => (
-  <div id="audit-list" class="live-region card min-w-0" data-total={total}>
-    {items.length === 0 ? (
-      filtered(filters) ? (
-        <EmptyState title="No event matches these filters">
-          <a class="link" href="/audit">
-            Clear the filters
-          </a>
-        </EmptyState>
+  <ListSection
+    id="audit-list"
+    total={total}
+    columns={[
+      { label: "Time", class: "hidden sm:table-cell" },
+      { label: "Action" },
+      { label: "Actor" },
+      { label: "Resource", class: "hidden sm:table-cell" },
+      { label: "IP", class: "hidden md:table-cell" },
+    ]}
+    page={{ page: filters.page, perPage: filters.per_page, href: (p) => auditHref(filters, p) }}
+    empty={
+      items.length > 0 ? null : filtered(filters) ? (
+        <NoMatch what="event" clearHref="/audit" />
       ) : (
         <EmptyState title="No audit events yet">Sign-ins and changes to users, keys and secrets are recorded here.</EmptyState>
       )
-    ) : (
-      <>
-        <TableScroll>
-          <table class="text-sm">
-            <thead class="border-b border-line">
-              <tr>
-                <th class="th hidden sm:table-cell">Time</th>
-                <th class="th">Action</th>
-                <th class="th">Actor</th>
-                <th class="th hidden sm:table-cell">Resource</th>
-                <th class="th hidden md:table-cell">IP</th>
-              </tr>
-            </thead>
-            <tbody class="divide-y divide-line">
-              {items.map((e) => (
-                <tr class="hover:bg-surface-2" data-audit-id={e.id}>
-                  <td class="td hidden whitespace-nowrap text-muted sm:table-cell">
-                    <RelTime at={e.at} />
-                    <span class="block text-xs">{e.at.slice(0, 19).replace("T", " ")}</span>
-                  </td>
-                  <td class="td min-w-36">
-                    <span class="mb-1 block text-xs text-muted sm:hidden">
-                      <RelTime at={e.at} />
-                    </span>
-                    <FilterLink filters={filters} set={{ action: e.action }} title="Only this action">
-                      <span class={`badge ${actionTone(e.action)}`}>{e.action}</span>
-                    </FilterLink>
-                    {e.details ? (
-                      <details class="mt-1">
-                        <summary class="cursor-pointer text-xs text-muted">Details</summary>
-                        <div class="mt-1 max-w-md">
-                          <JsonBlock value={e.details} />
-                        </div>
-                      </details>
-                    ) : null}
-                    {e.resource_type ? (
-                      <span class="mt-1 block break-all text-xs text-muted sm:hidden">
-                        {e.resource_type}
-                        {e.resource_id ? `: ${e.resource_id}` : ""}
-                      </span>
-                    ) : null}
-                  </td>
-                  <td class="td min-w-28 break-all">
-                    <FilterLink filters={filters} set={{ actor: e.actor }} title={`Only this actor (${e.actor_type} ${e.actor})`}>
-                      {e.actor_type === "user" || e.actor_type === "api_key" ? e.who.label : <span class="badge tone-neutral">{e.who.label}</span>}
-                    </FilterLink>
-                    {e.who.via ? <span class="block text-xs text-muted">of {e.who.via}</span> : null}
-                  </td>
-                  <td class="td hidden min-w-40 break-all sm:table-cell">
-                    {e.resource_type ? (
-                      <FilterLink filters={filters} set={{ resource: e.resource_id ? `${e.resource_type}:${e.resource_id}` : e.resource_type }} title="Only this resource">
-                        <span class="font-medium">{e.resource_type}</span>
-                        {e.resource_id ? <code class="block text-xs text-muted">{e.resource_id}</code> : null}
-                      </FilterLink>
-                    ) : (
-                      <span class="text-muted">—</span>
-                    )}
-                  </td>
-                  <td class="td hidden whitespace-nowrap md:table-cell">{e.ip ? <code class="text-xs">{e.ip}</code> : <span class="text-muted">—</span>}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableScroll>
-        <div class="border-t border-line">
-          <Pagination page={filters.page} perPage={filters.per_page} total={total} href={(p) => auditHref(filters, p)} target="audit-list" />
-        </div>
-      </>
-    )}
-  </div>
+    }
+  >
+    {items.map((e) => (
+      <tr class="hover:bg-surface-2" data-audit-id={e.id}>
+        <td class="td hidden whitespace-nowrap text-muted sm:table-cell">
+          <RelTime at={e.at} />
+          <span class="block text-xs">{e.at.slice(0, 19).replace("T", " ")}</span>
+        </td>
+        <td class="td min-w-36">
+          <span class="mb-1 block text-xs text-muted sm:hidden">
+            <RelTime at={e.at} />
+          </span>
+          <FilterLink filters={filters} set={{ action: e.action }} title="Only this action">
+            <span class={`badge ${actionTone(e.action)}`}>{e.action}</span>
+          </FilterLink>
+          {e.details ? (
+            <details class="mt-1">
+              <summary class="cursor-pointer text-xs text-muted">Details</summary>
+              <div class="mt-1 max-w-md">
+                <JsonBlock value={e.details} />
+              </div>
+            </details>
+          ) : null}
+          {e.resource_type ? (
+            <span class="mt-1 block break-all text-xs text-muted sm:hidden">
+              {e.resource_type}
+              {e.resource_id ? `: ${e.resource_id}` : ""}
+            </span>
+          ) : null}
+        </td>
+        <td class="td min-w-28 break-all">
+          <FilterLink filters={filters} set={{ actor: e.actor }} title={`Only this actor (${e.actor_type} ${e.actor})`}>
+            {e.actor_type === "user" || e.actor_type === "api_key" ? e.who.label : <span class="badge tone-neutral">{e.who.label}</span>}
+          </FilterLink>
+          {e.who.via ? <span class="block text-xs text-muted">of {e.who.via}</span> : null}
+        </td>
+        <td class="td hidden min-w-40 break-all sm:table-cell">
+          {e.resource_type ? (
+            <FilterLink filters={filters} set={{ resource: e.resource_id ? `${e.resource_type}:${e.resource_id}` : e.resource_type }} title="Only this resource">
+              <span class="font-medium">{e.resource_type}</span>
+              {e.resource_id ? <code class="block text-xs text-muted">{e.resource_id}</code> : null}
+            </FilterLink>
+          ) : (
+            <span class="text-muted">—</span>
+          )}
+        </td>
+        <td class="td hidden whitespace-nowrap md:table-cell">{e.ip ? <code class="text-xs">{e.ip}</code> : <span class="text-muted">—</span>}</td>
+      </tr>
+    ))}
+  </ListSection>
 );
 
 export const AuditPage: FC<AuditListProps & { resourceTypes: string[] }> = ({ resourceTypes, ...list }) => {

@@ -4,8 +4,9 @@
 import type { FC } from "hono/jsx";
 import type { ApiKeyScope } from "../../src/db/schema.ts";
 import type { ApiKeyJson } from "../../src/features/auth/api-keys.ts";
-import { EmptyState, PageHeader, Pagination, RelTime, FilterActions } from "../components/ui.tsx";
-import { AdminDialog, ErrorsBanner, Field, FormButtons, TableScroll, type FormErrors, type FormValues } from "../components/form.tsx";
+import { ListSection } from "../components/list.tsx";
+import { EmptyState, PageHeader, RelTime, FilterActions } from "../components/ui.tsx";
+import { AdminDialog, ErrorsBanner, Field, FormButtons, type FormErrors, type FormValues } from "../components/form.tsx";
 
 export interface KeyFilters {
   /** Revoked keys are listed too unless `active` is set. */
@@ -97,45 +98,36 @@ export interface KeyListProps {
 
 /** The table: part of the page, and the fragment the filter, pagination and `api-keys:changed` swap in. */
 export const KeyList: FC<KeyListProps> = ({ filters, items, total }) => (
-  <div id="key-list" class="live-region card min-w-0" hx-get={keysHref(filters)} hx-trigger="api-keys:changed from:body" hx-swap="outerHTML" data-total={total}>
-    {items.length === 0 ? (
-      <EmptyState title={filters.active ? "No active API keys" : "No API keys yet"}>
-        A key lets a worker or a script call the server without a password.{" "}
-        <a class="link" href="/api-keys/new" data-dialog-open="new-key">
-          Create a key
-        </a>
-      </EmptyState>
-    ) : (
-      <>
-        <TableScroll>
-          <table class="text-sm">
-            <thead class="border-b border-line">
-              <tr>
-                <th class="th">Name</th>
-                <th class="th hidden sm:table-cell">Prefix</th>
-                <th class="th hidden sm:table-cell">Scope</th>
-                <th class="th hidden md:table-cell">Owner</th>
-                <th class="th hidden lg:table-cell">Created</th>
-                <th class="th hidden sm:table-cell">Last used</th>
-                <th class="th">Status</th>
-                <th class="th">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody class="divide-y divide-line">
-              {items.map((k) => (
-                <KeyRow k={k} />
-              ))}
-            </tbody>
-          </table>
-        </TableScroll>
-        <div class="border-t border-line">
-          <Pagination page={filters.page} perPage={filters.per_page} total={total} href={(p) => keysHref(filters, p)} target="key-list" />
-        </div>
-      </>
-    )}
-  </div>
+  <ListSection
+    id="key-list"
+    refresh={{ href: keysHref(filters), trigger: "api-keys:changed from:body" }}
+    total={total}
+    columns={[
+      { label: "Name" },
+      { label: "Prefix", class: "hidden sm:table-cell" },
+      { label: "Scope", class: "hidden sm:table-cell" },
+      { label: "Owner", class: "hidden md:table-cell" },
+      { label: "Created", class: "hidden lg:table-cell" },
+      { label: "Last used", class: "hidden sm:table-cell" },
+      { label: "Status" },
+      { label: "Actions", srOnly: true },
+    ]}
+    page={{ page: filters.page, perPage: filters.per_page, href: (p) => keysHref(filters, p) }}
+    empty={
+      items.length > 0 ? null : (
+        <EmptyState title={filters.active ? "No active API keys" : "No API keys yet"}>
+          A key lets a worker or a script call the server without a password.{" "}
+          <a class="link" href="/api-keys/new" data-dialog-open="new-key">
+            Create a key
+          </a>
+        </EmptyState>
+      )
+    }
+  >
+      {items.map((k) => (
+        <KeyRow k={k} />
+      ))}
+  </ListSection>
 );
 
 export interface NewKeyFormProps {

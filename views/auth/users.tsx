@@ -5,8 +5,9 @@ import type { FC } from "hono/jsx";
 import { ROLES, type Role } from "../../src/db/schema.ts";
 import type { UserJson } from "../../src/features/auth/users.ts";
 import { MIN_PASSWORD_LENGTH } from "../../src/features/auth/passwords.ts";
-import { EmptyState, PageHeader, Pagination, RelTime, FilterActions, FilterSelect } from "../components/ui.tsx";
-import { AdminDialog, ErrorsBanner, Field, FormButtons, TableScroll, type FormErrors, type FormValues } from "../components/form.tsx";
+import { ListSection, NoMatch } from "../components/list.tsx";
+import { EmptyState, PageHeader, RelTime, FilterActions, FilterSelect } from "../components/ui.tsx";
+import { AdminDialog, ErrorsBanner, Field, FormButtons, type FormErrors, type FormValues } from "../components/form.tsx";
 
 export interface UserFilters {
   role?: Role;
@@ -117,14 +118,24 @@ const filtered = (f: UserFilters) => Boolean(f.role || f.active !== undefined);
 
 /** The table: part of the page, and the fragment filters, pagination and `users:changed` swap in. */
 export const UserList: FC<UserListProps> = ({ filters, items, total, selfId }) => (
-  <div id="user-list" class="live-region card min-w-0" hx-get={usersHref(filters)} hx-trigger="users:changed from:body" hx-swap="outerHTML" data-total={total}>
-    {items.length === 0 ? (
-      filtered(filters) ? (
-        <EmptyState title="No user matches these filters">
-          <a class="link" href="/users">
-            Clear the filters
-          </a>
-        </EmptyState>
+  <ListSection
+    id="user-list"
+    refresh={{ href: usersHref(filters), trigger: "users:changed from:body" }}
+    total={total}
+    columns={[
+      { label: "User" },
+      { label: "Full name", class: "hidden md:table-cell" },
+      { label: "Email", class: "hidden md:table-cell" },
+      { label: "Role" },
+      { label: "Status", class: "hidden sm:table-cell" },
+      { label: "Last login", class: "hidden sm:table-cell" },
+      { label: "Created", class: "hidden lg:table-cell" },
+      { label: "Actions", srOnly: true },
+    ]}
+    page={{ page: filters.page, perPage: filters.per_page, href: (p) => usersHref(filters, p) }}
+    empty={
+      items.length > 0 ? null : filtered(filters) ? (
+        <NoMatch what="user" clearHref="/users" />
       ) : (
         <EmptyState title="No users yet">
           <a class="link" href="/users/new" data-dialog-open="new-user">
@@ -132,37 +143,12 @@ export const UserList: FC<UserListProps> = ({ filters, items, total, selfId }) =
           </a>
         </EmptyState>
       )
-    ) : (
-      <>
-        <TableScroll>
-          <table class="text-sm">
-            <thead class="border-b border-line">
-              <tr>
-                <th class="th">User</th>
-                <th class="th hidden md:table-cell">Full name</th>
-                <th class="th hidden md:table-cell">Email</th>
-                <th class="th">Role</th>
-                <th class="th hidden sm:table-cell">Status</th>
-                <th class="th hidden sm:table-cell">Last login</th>
-                <th class="th hidden lg:table-cell">Created</th>
-                <th class="th">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody class="divide-y divide-line">
-              {items.map((u) => (
-                <UserRow user={u} self={u.id === selfId} />
-              ))}
-            </tbody>
-          </table>
-        </TableScroll>
-        <div class="border-t border-line">
-          <Pagination page={filters.page} perPage={filters.per_page} total={total} href={(p) => usersHref(filters, p)} target="user-list" />
-        </div>
-      </>
-    )}
-  </div>
+    }
+  >
+      {items.map((u) => (
+        <UserRow user={u} self={u.id === selfId} />
+      ))}
+  </ListSection>
 );
 
 export interface NewUserFormProps {

@@ -4,7 +4,8 @@
 import type { FC } from "hono/jsx";
 import { PRIORITIES, TASK_STATUSES } from "../../src/db/schema.ts";
 import type { TaskJson } from "../../src/engine/task-record.ts";
-import { EmptyState, PageHeader, Pagination, PriorityBadge, RelTime, FilterActions, FilterSelect, ShortId, StatusBadge, label } from "../components/ui.tsx";
+import { ListSection, NoMatch } from "../components/list.tsx";
+import { EmptyState, PageHeader, PriorityBadge, RelTime, FilterActions, FilterSelect, ShortId, StatusBadge, label } from "../components/ui.tsx";
 import { NewTaskDialog, type NewTaskFormProps } from "./new-task.tsx";
 
 export interface TaskFilters {
@@ -37,14 +38,22 @@ const filtered = (f: TaskFilters) => Boolean(f.status || f.task_type || f.priori
 export const TaskList: FC<TaskListProps> = ({ filters, items, total }) => {
   const self = tasksHref(filters);
   return (
-    <div id="task-list" class="live-region card min-w-0" hx-get={self} hx-trigger="sse:tasks" hx-swap="outerHTML" data-total={total}>
-      {items.length === 0 ? (
-        filtered(filters) ? (
-          <EmptyState title="No task matches these filters">
-            <a class="link" href="/tasks">
-              Clear the filters
-            </a>
-          </EmptyState>
+    <ListSection
+      id="task-list"
+      refresh={{ href: self, trigger: "sse:tasks" }}
+      total={total}
+      columns={[
+        { label: "Task" },
+        { label: "Status" },
+        { label: "Priority", class: "hidden sm:table-cell" },
+        { label: "Type", class: "hidden md:table-cell" },
+        { label: "Created", class: "hidden lg:table-cell" },
+        { label: "Updated", class: "hidden sm:table-cell" },
+      ]}
+      page={{ page: filters.page, perPage: filters.per_page, href: (p) => tasksHref(filters, p) }}
+      empty={
+        items.length > 0 ? null : filtered(filters) ? (
+          <NoMatch what="task" clearHref="/tasks" />
         ) : (
           <EmptyState title="No tasks yet">
             <a class="link" href="/tasks/new" data-dialog-open="new-task">
@@ -53,57 +62,38 @@ export const TaskList: FC<TaskListProps> = ({ filters, items, total }) => {
             or submit one with <code>POST /api/v1/tasks</code>.
           </EmptyState>
         )
-      ) : (
-        <>
-          <table class="text-sm">
-            <thead class="border-b border-line">
-              <tr>
-                <th class="th">Task</th>
-                <th class="th">Status</th>
-                <th class="th hidden sm:table-cell">Priority</th>
-                <th class="th hidden md:table-cell">Type</th>
-                <th class="th hidden lg:table-cell">Created</th>
-                <th class="th hidden sm:table-cell">Updated</th>
-              </tr>
-            </thead>
-            <tbody class="divide-y divide-line">
-              {items.map((t) => (
-                <tr class="hover:bg-surface-2" data-task-id={t.id}>
-                  <td class="td max-w-0 w-full">
-                    <a href={`/tasks/${t.id}`} class="block truncate font-medium hover:underline">
-                      {t.title}
-                    </a>
-                    <span class="flex items-center gap-2 text-xs text-muted">
-                      <span class="md:hidden">{t.task_type}</span>
-                      <ShortId id={t.id} />
-                      {t.parent_task_id ? <span title="subtask">↳ subtask</span> : null}
-                    </span>
-                  </td>
-                  <td class="td">
-                    <StatusBadge status={t.status} />
-                  </td>
-                  <td class="td hidden sm:table-cell">
-                    <PriorityBadge priority={t.priority} />
-                  </td>
-                  <td class="td hidden md:table-cell">
-                    <code>{t.task_type}</code>
-                  </td>
-                  <td class="td hidden whitespace-nowrap text-muted lg:table-cell">
-                    <RelTime at={t.created_at} />
-                  </td>
-                  <td class="td hidden whitespace-nowrap text-muted sm:table-cell">
-                    <RelTime at={t.updated_at} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <div class="border-t border-line">
-            <Pagination page={filters.page} perPage={filters.per_page} total={total} href={(p) => tasksHref(filters, p)} target="task-list" />
-          </div>
-        </>
-      )}
-    </div>
+      }
+    >
+      {items.map((t) => (
+        <tr class="hover:bg-surface-2" data-task-id={t.id}>
+          <td class="td max-w-0 w-full">
+            <a href={`/tasks/${t.id}`} class="block truncate font-medium hover:underline">
+              {t.title}
+            </a>
+            <span class="flex items-center gap-2 text-xs text-muted">
+              <span class="md:hidden">{t.task_type}</span>
+              <ShortId id={t.id} />
+              {t.parent_task_id ? <span title="subtask">↳ subtask</span> : null}
+            </span>
+          </td>
+          <td class="td">
+            <StatusBadge status={t.status} />
+          </td>
+          <td class="td hidden sm:table-cell">
+            <PriorityBadge priority={t.priority} />
+          </td>
+          <td class="td hidden md:table-cell">
+            <code>{t.task_type}</code>
+          </td>
+          <td class="td hidden whitespace-nowrap text-muted lg:table-cell">
+            <RelTime at={t.created_at} />
+          </td>
+          <td class="td hidden whitespace-nowrap text-muted sm:table-cell">
+            <RelTime at={t.updated_at} />
+          </td>
+        </tr>
+      ))}
+    </ListSection>
   );
 };
 

@@ -5,7 +5,8 @@ import type { FC } from "hono/jsx";
 import { WORKER_STATUSES, WORKER_TYPES } from "../../src/db/schema.ts";
 import type { WorkerStats, RunningTask } from "../../src/features/workers/page-data.ts";
 import type { WorkerJson } from "../../src/features/workers/service.ts";
-import { EmptyState, PageHeader, Pagination, RelTime, FilterActions, FilterSelect } from "../components/ui.tsx";
+import { ListSection, NoMatch } from "../components/list.tsx";
+import { EmptyState, PageHeader, RelTime, FilterActions, FilterSelect } from "../components/ui.tsx";
 import { CapabilityChips, DrainingBadge, RemoteWorkerHint, WorkerStatusBadge, WorkerTypeBadge } from "./parts.tsx";
 
 export interface WorkerFilters {
@@ -103,42 +104,35 @@ export const WorkerCard: FC<{ worker: WorkerJson; running: RunningTask[] }> = ({
 );
 
 export const WorkerList: FC<WorkerListProps> = ({ filters, items, total, stats, running }) => (
-  <div id="worker-list" class="live-region min-w-0" hx-get={workersHref(filters)} hx-trigger="sse:workers" hx-swap="outerHTML" data-total={total}>
-    <Stats stats={stats} />
-    {items.length === 0 ? (
-      <div class="card">
-        {filtered(filters) ? (
-          <EmptyState title="No worker matches these filters">
-            <a class="link" href="/workers">
-              Clear the filters
-            </a>
-          </EmptyState>
-        ) : (
-          <EmptyState title="No workers yet">
-            <RemoteWorkerHint />
-          </EmptyState>
-        )}
-      </div>
-    ) : (
-      <>
-        <ul class="grid gap-3 sm:grid-cols-2 lg:grid-cols-3" aria-label="Workers">
-          {items.map((w) => (
-            <WorkerCard worker={w} running={running.get(w.id) ?? []} />
-          ))}
-        </ul>
-        {total > filters.per_page ? (
-          <div class="card mt-3">
-            <Pagination page={filters.page} perPage={filters.per_page} total={total} href={(p) => workersHref(filters, p)} target="worker-list" />
-          </div>
-        ) : null}
-      </>
-    )}
-    {stats.byType.remote === 0 && stats.total > 0 ? (
-      <div class="card mt-3 p-3" data-remote-hint="">
-        <RemoteWorkerHint />
-      </div>
-    ) : null}
-  </div>
+  <ListSection
+    id="worker-list"
+    refresh={{ href: workersHref(filters), trigger: "sse:workers" }}
+    total={total}
+    page={{ page: filters.page, perPage: filters.per_page, href: (p) => workersHref(filters, p) }}
+    header={<Stats stats={stats} />}
+    footer={
+      stats.byType.remote === 0 && stats.total > 0 ? (
+        <div class="card mt-3 p-3" data-remote-hint="">
+          <RemoteWorkerHint />
+        </div>
+      ) : null
+    }
+    empty={
+      items.length > 0 ? null : filtered(filters) ? (
+        <NoMatch what="worker" clearHref="/workers" />
+      ) : (
+        <EmptyState title="No workers yet">
+          <RemoteWorkerHint />
+        </EmptyState>
+      )
+    }
+  >
+    <ul class="grid gap-3 sm:grid-cols-2 lg:grid-cols-3" aria-label="Workers">
+      {items.map((w) => (
+        <WorkerCard worker={w} running={running.get(w.id) ?? []} />
+      ))}
+    </ul>
+  </ListSection>
 );
 
 export interface WorkersPageProps extends WorkerListProps {
