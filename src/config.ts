@@ -167,4 +167,3 @@ export function loadServeConfig(argv: string[], env: Env = process.env): ServeCo
   return { ...parsed.data, dataDir, dbPath: resolve(dataDir, "agentvine.db") };
 }
 
-export const LOG_LEVEL_ORDER: Record<(typeof LOG_LEVELS)[number], number> = { debug: 10, info: 20, warn: 30, error: 40 };

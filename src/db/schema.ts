@@ -266,10 +266,7 @@ export const executionLogs = sqliteTable(
   ],
 );
 
-export type TaskRow = typeof tasks.$inferSelect;
-export type WorkOrderRow = typeof workOrders.$inferSelect;
 export type ExecutionRow = typeof executions.$inferSelect;
-export type ExecutionLogRow = typeof executionLogs.$inferSelect;
 export type WorkerRow = typeof workers.$inferSelect;
 
 export const plans = sqliteTable(
@@ -466,5 +463,4 @@ export const secrets = sqliteTable("secrets", {
 });
 
 export type UserRow = typeof users.$inferSelect;
-export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type AuditEventRow = typeof auditEvents.$inferSelect;

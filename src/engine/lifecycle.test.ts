@@ -3,7 +3,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { openDatabase, type Db } from "../db/client.ts";
 import type { EventMap, EventName } from "../events/bus.ts";
 import { AppError } from "../errors.ts";
-import { getWorkOrderOfTask } from "../queue/work-orders.ts";
+import { getWorkOrderOfTask } from "../../test/work-order-rows.ts";
 import { cleanup, freshDeps } from "../../test/helpers.ts";
 import { cancelTask, reap, releaseWorker, retryTask } from "./control.ts";
 import { claimTasks, finishExecutions, type Claim, type Outcome } from "./attempts.ts";

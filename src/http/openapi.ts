@@ -30,10 +30,6 @@ export interface RouteSpec<B extends z.ZodType | undefined = undefined, Q extend
 
 const registry: RouteSpec<any, any, string>[] = [];
 
-export function registeredRoutes(): ReadonlyArray<RouteSpec<any, any, string>> {
-  return registry;
-}
-
 /** The access rule of a registered route, by method and Hono path relative to /api/v1. */
 export function accessOf(method: string, path: string): Access | undefined {
   const m = method.toLowerCase();

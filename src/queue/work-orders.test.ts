@@ -4,21 +4,8 @@ import { join } from "node:path";
 import { cleanup, freshDeps } from "../../test/helpers.ts";
 import type { ClaimerReport } from "../../test/fixtures/claimer-thread.ts";
 import type { Db } from "../db/client.ts";
-import {
-  backoffMs,
-  CLAIM_SQL,
-  claimWorkOrders,
-  completeWorkOrder,
-  enqueueWorkOrders,
-  expireUnclaimed,
-  extendLeases,
-  failWorkOrder,
-  getWorkOrder,
-  releaseExpiredLeases,
-  type ClaimedWorkOrder,
-  type EnqueueInput,
-  type LeaseRef,
-} from "./work-orders.ts";
+import { backoffMs, CLAIM_SQL, claimWorkOrders, completeWorkOrder, enqueueWorkOrders, expireUnclaimed, extendLeases, failWorkOrder, releaseExpiredLeases, type ClaimedWorkOrder, type EnqueueInput, type LeaseRef } from "./work-orders.ts";
+import { getWorkOrder } from "../../test/work-order-rows.ts";
 
 afterEach(cleanup);
 

@@ -32,30 +32,6 @@ export interface ClaimedWorkOrder {
   priority: number;
 }
 
-export interface WorkOrderRecord {
-  id: string;
-  task_id: string | null;
-  queue: QueueName;
-  priority: number;
-  status: WorkOrderStatus;
-  payload: Record<string, unknown>;
-  result: unknown;
-  error: string | null;
-  errors: unknown[];
-  requires: string[];
-  retry_count: number;
-  max_retries: number;
-  timeout_seconds: number;
-  run_at: number;
-  expires_at: number | null;
-  claimed_by: string | null;
-  claimed_at: number | null;
-  lease_token: string | null;
-  lease_until: number | null;
-  created_at: number;
-  updated_at: number;
-  finished_at: number | null;
-}
 
 /** Inserts orders; the caller owns the transaction (one per acknowledged batch). */
 export function insertWorkOrders(db: Db, inputs: EnqueueInput[], now: number): string[] {
@@ -326,26 +302,6 @@ export function requeueWithPriority(db: Db, taskId: string, queue: QueueName, no
       )
       .run({ task: taskId, queue, priority: QUEUE_PRIORITY[queue], now }).changes === 1
   );
-}
-
-export function getWorkOrder(db: Db, id: string): WorkOrderRecord | undefined {
-  const row = db.sqlite.query<Record<string, any>, [string]>(`SELECT * FROM work_orders WHERE id = ?`).get(id);
-  return row ? parseWorkOrder(row) : undefined;
-}
-
-export function getWorkOrderOfTask(db: Db, taskId: string): WorkOrderRecord | undefined {
-  const row = db.sqlite.query<Record<string, any>, [string]>(`SELECT * FROM work_orders WHERE task_id = ?`).get(taskId);
-  return row ? parseWorkOrder(row) : undefined;
-}
-
-function parseWorkOrder(row: Record<string, any>): WorkOrderRecord {
-  return {
-    ...row,
-    payload: JSON.parse(row.payload),
-    result: row.result == null ? null : JSON.parse(row.result),
-    errors: JSON.parse(row.errors),
-    requires: JSON.parse(row.requires),
-  } as WorkOrderRecord;
 }
 
 /**

@@ -8,7 +8,8 @@ import { createUser } from "../auth/users.ts";
 import { localWorkerId } from "../../server.ts";
 import { bearer, errorOf, expectOk, send } from "../../../test/auth.ts";
 import { cleanup, json, startTestServer, TEST_PASSWORD, waitFor, type TestServer } from "../../../test/helpers.ts";
-import { getWorkOrder, releaseExpiredLeases } from "../../queue/work-orders.ts";
+import { releaseExpiredLeases } from "../../queue/work-orders.ts";
+import { getWorkOrder } from "../../../test/work-order-rows.ts";
 import { announce, CLAIM_IN_FLIGHT_MS, OFFLINE_AFTER_MS, REMOTE_LEASE_MS } from "./service.ts";
 
 afterEach(cleanup);
