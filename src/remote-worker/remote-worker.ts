@@ -1,16 +1,17 @@
-// `agentvine worker`'s loop: register, heartbeat, long-poll claims while a slot is free, run each claim in
-// a task thread, stream logs and outcomes back through the ordered outbox — carried by the next claim when
-// one is about to go (one request per round for a busy worker), else in a report of their own — ride out
-// server outages with backoff, and drain on request. The flow: client (HTTP) ← remote (this) → runner (threads) → outbox.
-import { randomUUID } from "node:crypto";
+// `agentvine worker`: registers (server-link.ts), heartbeats, claims while a slot is free (claim-loop.ts),
+// runs each claim in a task thread (task-runner.ts), streams logs and outcomes back through the ordered
+// report outbox — carried by the next claim when one is about to go, else in a report of their own —
+// rides out server outages with backoff, keeps status.json current, and drains on request.
 import { cpus, hostname, loadavg } from "node:os";
 import { join } from "node:path";
 import { logger } from "../log.ts";
 import type { LogTuple } from "../thread-pool/protocol.ts";
 import { VERSION } from "../version.ts";
+import { WorkerApiError, type ClaimItem, type WorkerClient } from "./api-client.ts";
 import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
-import { claimItemProblem, WorkerApiError, WorkerClient, type ClaimItem, type ReportAnswer } from "./api-client.ts";
-import { Outbox, type OutboxBatch, type OutboxSender } from "./report-outbox.ts";
+import { ClaimLoop } from "./claim-loop.ts";
+import { ReportOutbox, type OutboxSender } from "./report-outbox.ts";
+import { ServerLink } from "./server-link.ts";
 import { TaskRunner, type TaskOutcome } from "./task-runner.ts";
 import { writeStatus, type WorkerStatus } from "./status-file.ts";
 
@@ -38,46 +39,43 @@ const CARRY_WAIT_MS = 200;
 const CREATE_KEY = "an admin creates one on the server with `agentvine apikey create NAME --scope worker --user USERNAME`";
 
 export class RemoteWorker {
-  readonly client: WorkerClient;
   readonly name: string;
   readonly concurrency: number;
   readonly capabilities: string[];
-  /** Random once per start: sent with each registration, so the server can tell another process using the same name from this one coming back. */
-  readonly instanceId = randomUUID();
-  id: string | null = null;
   /** Resolves with the process exit code: 0 after a drain, 1 when the server refused the key. */
   readonly done: Promise<number>;
   #resolveDone!: (code: number) => void;
+  #link: ServerLink;
   #runner: TaskRunner;
-  #outbox: Outbox;
+  #outbox: ReportOutbox;
+  #claims: ClaimLoop;
   #draining = false;
   #finished = false;
   /** Aborts the long-poll and every wait when draining starts. */
   #stopClaiming = new AbortController();
   /** Aborts the delivery and heartbeat loops at the very end. */
   #stopAll = new AbortController();
-  #slotFreed: (() => void) | null = null;
-  /** The claim carrying a report that is out, if one is: a drain lets it finish (the server may have claimed items for it). */
-  #quickClaim: Promise<void> | null = null;
-  #quickClaimSettled: () => void = () => {};
-  /** What the claim loop is doing: `quick` a claim carrying a report is out (answered at once), `poll` a long-poll is out, `pause` backing off or stopped. */
-  #claimState: "ready" | "quick" | "poll" | "pause" = "ready";
-  /** Off after a claim carrying a report failed: the report goes alone, so a report the server refuses cannot block claiming. */
-  #carry = true;
   #counts = { done: 0, failed: 0 };
   #lastHeartbeatAt: number | null = null;
-  #backingOff: WorkerStatus["backing_off"] = null;
   #startedAt = Date.now();
   #statusTimer: ReturnType<typeof setTimeout> | null = null;
   #cpu = { usage: process.cpuUsage(), at: performance.now() };
 
   constructor(private readonly opts: RemoteWorkerOptions) {
-    this.client = new WorkerClient(opts.server, opts.token, `agentvine-worker/${VERSION}`);
     this.name = opts.name ?? hostname();
     this.concurrency = opts.concurrency ?? Math.max(1, cpus().length);
     this.capabilities = opts.capabilities ?? [];
     this.done = new Promise((resolve) => (this.#resolveDone = resolve));
-    this.#outbox = new Outbox({ onDrop: (what, err) => log.warn(`dropped ${what}: ${err.message} (the lease moved on: the server gave the work to another attempt)`) });
+    this.#link = new ServerLink({
+      server: opts.server,
+      token: opts.token,
+      name: this.name,
+      capabilities: this.capabilities,
+      concurrency: this.concurrency,
+      backoff: opts.backoff,
+      onChange: () => this.#scheduleStatus(),
+    });
+    this.#outbox = new ReportOutbox({ onDrop: (what, err) => log.warn(`dropped ${what}: ${err.message} (the lease moved on: the server gave the work to another attempt)`) });
     this.#runner = new TaskRunner({
       size: this.concurrency,
       workspaceRoot: join(opts.stateDir, "workspaces"),
@@ -85,6 +83,31 @@ export class RemoteWorker {
       onLog: (item, lines) => this.#onLog(item, lines),
       onDone: (item, outcome) => this.#onDone(item, outcome),
     });
+    this.#claims = new ClaimLoop({
+      link: this.#link,
+      runner: this.#runner,
+      outbox: this.#outbox,
+      waitSeconds: opts.claimWaitSeconds ?? 30,
+      backoff: opts.backoff,
+      claiming: this.#stopClaiming.signal,
+      all: this.#stopAll.signal,
+      draining: () => this.#draining,
+      drainRequested: () => void this.drain(),
+      changed: () => this.#scheduleStatus(),
+    });
+  }
+
+  get client(): WorkerClient {
+    return this.#link.client;
+  }
+
+  get id(): string | null {
+    return this.#link.id;
+  }
+
+  /** Random once per start (see ServerLink). */
+  get instanceId(): string {
+    return this.#link.instanceId;
   }
 
   /** Registers (retrying while the server is unreachable), then runs until drained or refused. */
@@ -92,49 +115,17 @@ export class RemoteWorker {
     this.#writeStatus("starting");
     this.#runner.start();
     try {
-      await this.#register();
+      if (!(await this.#link.register(this.#stopClaiming.signal, () => this.#draining))) {
+        await this.#finish(0);
+        return;
+      }
     } catch (err) {
       return this.#fatal(err);
     }
     if (this.#finished) return;
     log.info(`registered as '${this.name}' (${this.id}) with ${this.opts.server}: ${this.concurrency} slot(s), capabilities ${this.capabilities.join(", ") || "none"}`);
     this.#writeStatus("running");
-    for (const loop of [this.#heartbeatLoop(), this.#claimLoop(), this.#deliveryLoop()]) void loop.catch((err) => this.#fatal(err));
-  }
-
-  async #register(): Promise<void> {
-    const backoff = new Backoff(this.opts.backoff);
-    let waitingForOther = false;
-    for (;;) {
-      try {
-        const worker = await this.client.register({
-          name: this.name,
-          instance_id: this.instanceId,
-          hostname: hostname(),
-          version: VERSION,
-          capabilities: this.capabilities,
-          max_concurrent_tasks: this.concurrency,
-          config: { pid: process.pid },
-        });
-        this.id = worker.id;
-        if (waitingForOther) log.info(`the other worker named '${this.name}' went offline: this one takes over the name`);
-        this.#online();
-        return;
-      } catch (err) {
-        if (!(err instanceof WorkerApiError)) throw err;
-        if (isNameTaken(err)) {
-          // Another live process uses this name: not fatal (it may be on its way out), wait for it rather than fight over the id.
-          if (!waitingForOther) log.warn(`a worker named '${this.name}' is already running elsewhere; waiting for it to go offline or pick another --name (${err.message})`);
-          waitingForOther = true;
-        } else if (err.transient) this.#offline(err);
-        else throw err;
-        await sleep(backoff.next(), this.#stopClaiming.signal);
-        if (this.#draining) {
-          await this.#finish(0);
-          return;
-        }
-      }
-    }
+    for (const loop of [this.#heartbeatLoop(), this.#claims.run(), this.#deliveryLoop()]) void loop.catch((err) => this.#fatal(err));
   }
 
   // ---- heartbeats ----
@@ -153,7 +144,7 @@ export class RemoteWorker {
     try {
       const res = await this.client.heartbeat(this.id!, { load: loadavg()[0], cpu_percent: this.#cpuPercent(), memory_bytes: process.memoryUsage().rss, running_work_order_ids: running, instance_id: this.instanceId });
       this.#lastHeartbeatAt = Date.now();
-      this.#online();
+      this.#link.online();
       if (res.draining && !this.#draining) {
         log.warn("an admin drained this worker on the server: finishing running tasks, then exiting");
         void this.drain();
@@ -162,23 +153,17 @@ export class RemoteWorker {
         const item = this.#runner.held().find((i) => i.work_order_id === workOrderId);
         if (item && this.#runner.stop(item.execution_id)) {
           log.warn(`stopped ${item.task_type} task ${item.task_id}: the server says its lease is gone (another attempt may run it)`);
-          this.#slotFreed?.();
+          this.#claims.slotFreed();
         }
       }
     } catch (err) {
       if (!(err instanceof WorkerApiError)) throw err;
       if (err.auth) throw err;
-      if (err.status === 404) await this.#reregister(err);
-      else if (err.transient) this.#offline(err);
+      if (err.status === 404) await this.#link.reregister(err, this.#stopClaiming.signal, () => this.#draining);
+      else if (err.transient) this.#link.offline(err);
       else log.warn(`heartbeat refused: ${err.message}`);
     }
     this.#scheduleStatus();
-  }
-
-  /** The server forgot this worker (deleted, or a fresh database): register again; same name, so the same id if it still knows it. */
-  async #reregister(err: WorkerApiError) {
-    log.warn(`the server does not know this worker (${err.message}): registering again`);
-    await this.#register();
   }
 
   #cpuPercent(): number {
@@ -187,118 +172,6 @@ export class RemoteWorker {
     const wallUs = (now - this.#cpu.at) * 1000;
     this.#cpu = { usage: process.cpuUsage(), at: now };
     return wallUs > 0 ? Math.round(((usage.user + usage.system) / wallUs) * 1000) / 10 : 0;
-  }
-
-  // ---- claiming ----
-
-  async #claimLoop(): Promise<void> {
-    const backoff = new Backoff(this.opts.backoff);
-    const signal = this.#stopClaiming.signal;
-    try {
-      while (!this.#draining) {
-        const free = this.#runner.free;
-        if (free === 0) {
-          this.#claimState = "ready";
-          await new Promise<void>((resolve) => {
-            this.#slotFreed = resolve;
-            signal.addEventListener("abort", () => resolve(), { once: true });
-          });
-          this.#slotFreed = null;
-          continue;
-        }
-        // What the outbox holds rides along: the server delivers it first, and the claim then answers at once.
-        const batch = this.#carry ? this.#outbox.take() : null;
-        let items: ClaimItem[];
-        try {
-          // One claim at a time: the next is sent only after this one's answer arrived (or it failed).
-          this.#claimState = batch ? "quick" : "poll";
-          // A drain aborts a parked long-poll, not a claim carrying a report: that one answers at once, maybe with
-          // items the server already claimed for it, which are then run within the grace instead of left to expire.
-          const claim = this.client.claim(
-            { worker_id: this.id!, limit: Math.min(free, 32), wait_seconds: batch ? 0 : (this.opts.claimWaitSeconds ?? 30), ...(batch ? { report: batch.report } : {}) },
-            batch ? this.#stopAll.signal : signal,
-          );
-          if (batch) this.#quickClaim = new Promise<void>((resolve) => (this.#quickClaimSettled = resolve));
-          const res = await claim;
-          items = this.#runnable(res.items);
-          if (batch) this.#delivered(batch, res.report);
-          this.#carry = true;
-          backoff.reset();
-          this.#online();
-        } catch (err) {
-          this.#settleQuickClaim();
-          if (batch) {
-            // Not stored (the server refuses a claim before its report): it goes alone, in order, from the outbox.
-            this.#outbox.restore(batch);
-            this.#carry = false;
-          }
-          this.#claimState = "pause";
-          this.#outbox.poke();
-          if (this.#draining) return;
-          if (!(err instanceof WorkerApiError)) throw err;
-          if (err.auth) throw err;
-          if (err.status === 409) {
-            log.warn(`the server is draining this worker (${err.message}): finishing running tasks, then exiting`);
-            void this.drain();
-            return;
-          }
-          if (err.status === 404) await this.#reregister(err);
-          else if (err.transient) this.#offline(err);
-          else log.error(`claim refused: ${err.message}`);
-          await sleep(backoff.next(), signal);
-          continue;
-        } finally {
-          if (this.#claimState !== "pause") this.#claimState = "ready";
-        }
-        if (this.#draining) {
-          // Claimed just as the drain began: run them anyway within the grace rather than leave them to expire.
-          for (const item of items) this.#runner.run(item);
-          this.#settleQuickClaim();
-          this.#scheduleStatus();
-          return;
-        }
-        for (const item of items) this.#runner.run(item);
-        this.#settleQuickClaim();
-        if (items.length) this.#scheduleStatus();
-      }
-    } finally {
-      this.#settleQuickClaim();
-      this.#claimState = "pause";
-      this.#outbox.poke();
-    }
-  }
-
-  /** The claim carrying a report is over and what it brought back is in the runner (a drain waits for that). */
-  #settleQuickClaim() {
-    this.#quickClaim = null;
-    this.#quickClaimSettled();
-    this.#quickClaimSettled = () => {};
-  }
-
-  /** The claimed items that may run: one whose ids are not plain ids (a broken or hostile server) is refused, never run. */
-  #runnable(items: ClaimItem[]): ClaimItem[] {
-    return items.filter((item) => {
-      const problem = claimItemProblem(item);
-      if (problem) log.error(`refused a claimed item with bad ids: ${problem}; not running it (the server gets its lease back)`);
-      return !problem;
-    });
-  }
-
-  /** The answer to a report a claim carried. */
-  #delivered(batch: OutboxBatch, answer: ReportAnswer | undefined) {
-    this.#outbox.settle(batch, answer ?? { outcomes: [], logs: { accepted: batch.report.logs.length, refused: [] } });
-    this.#scheduleStatus();
-  }
-
-  /**
-   * Whether the claim loop is about to carry what the outbox holds: a carrying claim is out (the next
-   * one takes what came meanwhile), or a slot is free and it is between claims. Not while it long-polls
-   * (that may park for `claimWaitSeconds`), backs off, waits for a slot, or the worker drains.
-   */
-  #claimWillCarry(): boolean {
-    if (this.#draining || !this.#carry || this.#backingOff) return false;
-    if (this.#claimState === "quick") return true;
-    return this.#claimState === "ready" && this.#runner.free > 0;
   }
 
   // ---- results ----
@@ -327,7 +200,7 @@ export class RemoteWorker {
       this.#counts.failed++;
       this.#outbox.pushOutcome({ kind: "fail", body: { ...base, error: outcome.error || "failed", retryable: outcome.retryable, timed_out: outcome.timedOut } });
     }
-    this.#slotFreed?.();
+    this.#claims.slotFreed();
     this.#scheduleStatus();
   }
 
@@ -335,7 +208,7 @@ export class RemoteWorker {
     const backoff = new Backoff(this.opts.backoff);
     const send: OutboxSender = { report: (report) => this.client.report(this.id!, report) };
     while (!this.#stopAll.signal.aborted) {
-      if (this.#claimWillCarry() && this.#outbox.waitedMs() < CARRY_WAIT_MS) {
+      if (this.#claims.willCarry() && this.#outbox.waitedMs() < CARRY_WAIT_MS) {
         // The next claim takes it along: one request instead of two. Looked at again when it settles.
         await this.#outbox.waitForWork(CARRY_WAIT_MS, this.#stopAll.signal);
         continue;
@@ -344,11 +217,11 @@ export class RemoteWorker {
       if (r.state === "empty" || r.state === "busy") await this.#outbox.waitForWork(1000, this.#stopAll.signal);
       else if (r.state === "idle") await this.#outbox.waitForWork(r.dueInMs, this.#stopAll.signal);
       else if (r.state === "retry") {
-        this.#offline(r.error);
+        this.#link.offline(r.error);
         await sleep(backoff.next(), this.#stopAll.signal);
       } else {
         backoff.reset();
-        this.#online();
+        this.#link.online();
         this.#scheduleStatus();
       }
     }
@@ -359,20 +232,7 @@ export class RemoteWorker {
     return this.#outbox.size;
   }
 
-  // ---- server reachability and status ----
-
-  #offline(err: WorkerApiError) {
-    if (!this.#backingOff) log.warn(`server unreachable (${err.message}): retrying with backoff; running tasks go on`);
-    this.#backingOff = { since: this.#backingOff?.since ?? Date.now(), failures: (this.#backingOff?.failures ?? 0) + 1, last_error: err.message };
-    this.#scheduleStatus();
-  }
-
-  #online() {
-    if (!this.#backingOff) return;
-    log.info(`server reachable again after ${this.#backingOff.failures} failure(s)`);
-    this.#backingOff = null;
-    this.#scheduleStatus();
-  }
+  // ---- status ----
 
   status(state: WorkerStatus["state"] = this.#finished ? "stopped" : this.#draining ? "draining" : this.id ? "running" : "starting"): WorkerStatus {
     return {
@@ -396,7 +256,7 @@ export class RemoteWorker {
       failed: this.#counts.failed,
       outbox: this.#outbox.pendingOutcomes().length,
       last_heartbeat_at: this.#lastHeartbeatAt,
-      backing_off: this.#backingOff,
+      backing_off: this.#link.backingOff,
       updated_at: Date.now(),
     };
   }
@@ -433,7 +293,8 @@ export class RemoteWorker {
     const grace = this.opts.shutdownGraceMs ?? 30_000;
     const deadline = Date.now() + grace;
     // A claim carrying a report is answered at once: what it brings back is run within the grace (the claim loop does).
-    if (this.#quickClaim) await Promise.race([this.#quickClaim, sleep(grace)]);
+    const quick = this.#claims.quickClaim;
+    if (quick) await Promise.race([quick, sleep(grace)]);
     if (!(await this.#runner.waitIdle(Math.max(0, deadline - Date.now())))) {
       const cut = this.#runner.held();
       log.warn(`${cut.length} task(s) still running after the ${Math.round(grace / 1000)}s grace: killed; their leases expire and they run again`);
@@ -466,9 +327,4 @@ export class RemoteWorker {
     this.#resolveDone(code);
     return code;
   }
-}
-
-/** The server's 409 for a name that a live worker of another instance holds (not the lease or drain conflicts). */
-function isNameTaken(err: WorkerApiError): boolean {
-  return err.status === 409 && (/instance/i.test(err.code) || /another instance/i.test(err.message));
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { WorkerApiError, type CompleteBody, type LogLine, type Report, type ReportAnswer } from "./api-client.ts";
-import { Outbox, type OutboxSender } from "./report-outbox.ts";
+import { ReportOutbox, type OutboxSender } from "./report-outbox.ts";
 
 const line = (execution_id: string, message: string): LogLine => ({ execution_id, level: "info", message, ts: 1 });
 const done = (execution_id: string): CompleteBody => ({ worker_id: "w", work_order_id: `wo-${execution_id}`, lease_token: "t", execution_id, result: null });
@@ -27,9 +27,9 @@ function server(script: Array<WorkerApiError | Partial<ReportAnswer> | null> = [
   return { send, received, reports };
 }
 
-describe("Outbox", () => {
+describe("ReportOutbox", () => {
   test("everything waiting goes in one report, in order: a task's log lines with (and so before) its outcome", async () => {
-    const outbox = new Outbox({ clock: () => 0 });
+    const outbox = new ReportOutbox({ clock: () => 0 });
     outbox.pushLog(line("a", "1"));
     outbox.pushLog(line("b", "1"));
     outbox.pushOutcome({ kind: "complete", body: done("b") });
@@ -46,7 +46,7 @@ describe("Outbox", () => {
 
   test("log lines alone wait until 200 have gathered or the oldest is 100 ms old; a report holds at most 1,000 lines", async () => {
     let now = 0;
-    const outbox = new Outbox({ clock: () => now });
+    const outbox = new ReportOutbox({ clock: () => now });
     const { send, reports } = server();
     for (let i = 0; i < 50; i++) outbox.pushLog(line("a", String(i)));
     now = 60;
@@ -62,7 +62,7 @@ describe("Outbox", () => {
   });
 
   test("a report holds at most 256 outcomes; the rest go in the next", async () => {
-    const outbox = new Outbox({ clock: () => 0 });
+    const outbox = new ReportOutbox({ clock: () => 0 });
     for (let i = 0; i < 300; i++) outbox.pushOutcome({ kind: "complete", body: done(String(i)) });
     const { send, reports } = server();
     expect((await outbox.deliverOnce(send)).state).toBe("sent");
@@ -72,7 +72,7 @@ describe("Outbox", () => {
   });
 
   test("while the server is unreachable nothing is lost or reordered; what came meanwhile follows it", async () => {
-    const outbox = new Outbox({ clock: () => 0 });
+    const outbox = new ReportOutbox({ clock: () => 0 });
     for (const id of ["1", "2"]) outbox.pushOutcome({ kind: "complete", body: done(id) });
     const down = () => new WorkerApiError(0, "unreachable", "connection refused", null, true);
     const { send, received } = server([down(), new WorkerApiError(503, "unavailable", "503"), null]);
@@ -86,7 +86,7 @@ describe("Outbox", () => {
   });
 
   test("one report at a time: while a claim carries one, nothing else goes; restored, it goes first", async () => {
-    const outbox = new Outbox({ clock: () => 0 });
+    const outbox = new ReportOutbox({ clock: () => 0 });
     outbox.pushOutcome({ kind: "complete", body: done("1") });
     const carried = outbox.take()!;
     expect(carried.report.outcomes.map((o) => o.execution_id)).toEqual(["1"]);
@@ -102,7 +102,7 @@ describe("Outbox", () => {
 
   test("an outcome refused (the lease moved on) and the lines of a lost execution are dropped and said so; the rest is delivered", async () => {
     const dropped: string[] = [];
-    const outbox = new Outbox({ clock: () => 0, onDrop: (what, err) => dropped.push(`${what}: ${err.message}`) });
+    const outbox = new ReportOutbox({ clock: () => 0, onDrop: (what, err) => dropped.push(`${what}: ${err.message}`) });
     outbox.pushLog(line("lost", "x"));
     outbox.pushLog(line("kept", "y"));
     outbox.pushOutcome({ kind: "complete", body: done("late") });
@@ -123,7 +123,7 @@ describe("Outbox", () => {
 
   test("a report refused as a whole for good (400) is dropped and said so", async () => {
     const dropped: string[] = [];
-    const outbox = new Outbox({ onDrop: (what) => dropped.push(what) });
+    const outbox = new ReportOutbox({ onDrop: (what) => dropped.push(what) });
     outbox.pushLog(line("a", "x"));
     outbox.pushOutcome({ kind: "complete", body: done("a") });
     const { send } = server([new WorkerApiError(400, "bad_request", "too long")]);
@@ -133,7 +133,7 @@ describe("Outbox", () => {
   });
 
   test("a refused key (401/403) stops delivery: it is thrown, and the outcome stays", async () => {
-    const outbox = new Outbox();
+    const outbox = new ReportOutbox();
     outbox.pushOutcome({ kind: "complete", body: done("a") });
     const { send } = server([new WorkerApiError(401, "unauthorized", "revoked")]);
     await expect(outbox.deliverOnce(send)).rejects.toThrow("revoked");
@@ -142,7 +142,7 @@ describe("Outbox", () => {
   });
 
   test("past the limit of waiting log lines, new lines are counted and dropped; outcomes never are", () => {
-    const outbox = new Outbox({ maxPendingLines: 3 });
+    const outbox = new ReportOutbox({ maxPendingLines: 3 });
     for (let i = 0; i < 5; i++) outbox.pushLog(line("a", String(i)));
     outbox.pushOutcome({ kind: "complete", body: done("a") });
     expect(outbox.droppedLines).toBe(2);

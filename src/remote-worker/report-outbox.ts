@@ -49,7 +49,7 @@ const outcomeOf = (e: Extract<OutboxEntry, { kind: "complete" | "fail" }>): Repo
   return { ...failure, status: timed_out ? "timed_out" : "failed" };
 };
 
-export class Outbox {
+export class ReportOutbox {
   #entries: OutboxEntry[] = [];
   /** The batch being delivered: its entries are out of #entries until settled or restored. */
   #inFlight: OutboxBatch | null = null;
