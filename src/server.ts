@@ -36,6 +36,8 @@ export interface RunningServer {
   db: Db;
   /** Recovered work orders: claimed by this server's threads when it last stopped abruptly. */
   recovered: number;
+  /** Answers a request: over the socket when listening, straight through the app otherwise. */
+  fetch(request: Request): Promise<Response>;
   /** Graceful stop: no new claims, running tasks get `graceSeconds`, the rest is requeued. */
   stop(graceSeconds?: number): Promise<{ requeued: number }>;
 }
@@ -54,6 +56,11 @@ export type StartOptions = Pick<
     clock?: () => number;
     /** Overrides of the auth numbers (lockout, TTLs, password cost), for tests and benchmarks. */
     authSettings?: Partial<AuthSettings>;
+    /**
+     * false: no socket — requests go straight to the app through `fetch` (route tests, like Hono's
+     * app.request()); `url` is then only a base for building request URLs.
+     */
+    listen?: boolean;
   };
 
 /**
@@ -132,7 +139,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     corsOrigins: config.corsOrigins ?? [],
   };
   const app = createApp(services);
-  const server = Bun.serve({
+  const server = config.listen === false ? null : Bun.serve({
     port: config.port,
     hostname: config.host,
     // With a certificate the server speaks HTTPS itself: the session cookie gets Secure, responses HSTS.
@@ -156,9 +163,11 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
 
   let stopping: Promise<{ requeued: number }> | null = null;
   const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
+  const port = server?.port ?? 0;
   return {
-    url: `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${server.port}`,
-    port: server.port!,
+    url: server ? `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}` : "http://localhost",
+    port,
+    fetch: server ? (request) => fetch(request) : async (request) => app.fetch(request, IN_PROCESS_CLIENT),
     services,
     db,
     recovered,
@@ -170,7 +179,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
         // Parked long-polls answer 204 (no work) before the connections close, rather than being reset.
         services.claimWaiters.close();
         await new Promise((resolve) => setImmediate(resolve));
-        await server.stop(true);
+        await server?.stop(true);
         waiters.close();
         await logger.stop();
         await checkpointer.stop();
@@ -181,6 +190,12 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     },
   };
 }
+
+/** What an in-process request's route sees of "the socket": a loopback client that never idles out. */
+const IN_PROCESS_CLIENT = {
+  requestIP: () => ({ address: "127.0.0.1", family: "IPv4", port: 0 }),
+  timeout: () => {},
+};
 
 /**
  * The certificate and its key for Bun.serve, checked before anything starts: OpenSSL would only say

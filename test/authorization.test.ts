@@ -7,7 +7,7 @@ import { createApp } from "../src/app.ts";
 import { SYSTEM_ACTOR } from "../src/features/audit/service.ts";
 import { createApiKey } from "../src/features/auth/api-keys.ts";
 import { createUser } from "../src/features/auth/users.ts";
-import { cleanup, startTestServer, TEST_PASSWORD, type TestServer } from "./helpers.ts";
+import { cleanup, startTestApp, TEST_PASSWORD, type TestServer } from "./helpers.ts";
 
 /** Who may call: nobody needs to sign in (public), at least this role, or a `worker` key (or an admin). */
 type Rule = "public" | "viewer" | "operator" | "admin" | "worker";
@@ -152,7 +152,7 @@ const tokens: Partial<Record<Caller, string>> = {};
 let mounted: string[] = [];
 
 beforeAll(async () => {
-  server = await startTestServer({ workers: 0, rateLimit: 0 });
+  server = await startTestApp({ workers: 0, rateLimit: 0 });
   const auth = server.services.auth;
   tokens.admin = server.token;
   for (const role of ["viewer", "operator"] as const) {
@@ -185,7 +185,7 @@ function requestFor(route: string, caller: Caller): Promise<Response> {
   }
   // Long-polls and streams answer at once for an unknown id; `timeout=0` keeps a wait short regardless.
   const query = path.endsWith("/wait") ? "?timeout=0" : path === "/events" ? "?topics=dashboard" : "";
-  return fetch(`${server.url}${path}${query}`, { method, headers, body, redirect: "manual" });
+  return server.request(`${path}${query}`, { method, headers, body, redirect: "manual" });
 }
 
 describe("authorization matrix", () => {

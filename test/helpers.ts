@@ -44,10 +44,21 @@ export type TestServer = RunningServer & {
   api: (path: string, init?: RequestInit) => Promise<Response>;
   /** Any path on the server (pages, /metrics), as that admin unless the request sets its own Authorization. */
   get: (path: string, init?: RequestInit) => Promise<Response>;
+  /** Any path, exactly as given (no credentials added): over the socket, or through the app in process. */
+  request: (path: string, init?: RequestInit) => Promise<Response>;
 };
 
 /** The password of every account the test helpers create: passes the rules (long, not common). */
 export const TEST_PASSWORD = "violet tractor umbrella 42";
+
+/**
+ * The app in process, for tests about routes: no socket and no task threads (requests go through
+ * app.fetch, as Hono's app.request() does), otherwise the server `serve` starts — database, auth,
+ * secrets, the engine. Use startTestServer where a test needs tasks to run or a real socket.
+ */
+export function startTestApp(overrides: Partial<StartOptions> & { admin?: boolean } = {}): Promise<TestServer> {
+  return startTestServer({ workers: 0, listen: false, ...overrides });
+}
 
 /**
  * A real server on 127.0.0.1 with a free port, a temp data dir and the test task types, with an admin
@@ -84,10 +95,11 @@ export async function startTestServer(overrides: Partial<StartOptions> & { admin
   const api = (path: string, init: RequestInit = {}) => {
     const headers = withToken(init);
     if (init.body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
-    return fetch(`${server.url}/api/v1${path}`, { ...init, headers });
+    return server.fetch(new Request(`${server.url}/api/v1${path}`, { ...init, headers }));
   };
-  const get = (path: string, init: RequestInit = {}) => fetch(`${server.url}${path}`, { ...init, headers: withToken(init) });
-  return Object.assign(server, { api, get, token });
+  const get = (path: string, init: RequestInit = {}) => server.fetch(new Request(`${server.url}${path}`, { ...init, headers: withToken(init) }));
+  const request = (path: string, init: RequestInit = {}) => server.fetch(new Request(`${server.url}${path}`, init));
+  return Object.assign(server, { api, get, request, token });
 }
 
 /** Creates the `admin` account (once per data dir) and a fresh `api` key acting as it. */

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { bearer, errorOf, expectOk, login, PASSWORD } from "../../test/auth.ts";
-import { cleanup, json, startTestServer, tempDir } from "../../test/helpers.ts";
+import { cleanup, json, startTestApp, tempDir } from "../../test/helpers.ts";
 import { openDatabase } from "../db/client.ts";
 import { apikeyCommand } from "./apikey.ts";
 import type { PasswordInput } from "./offline.ts";
@@ -141,7 +141,7 @@ describe("agentvine apikey", () => {
   test("create prints the key once; list shows it by prefix; revoke stops it — against a running server", async () => {
     const dir = tempDir();
     // No accounts yet: the admin and its key are made here, from the command line.
-    const server = await startTestServer({ dataDir: dir, admin: false });
+    const server = await startTestApp({ dataDir: dir, admin: false });
     expect((await apikey(dir, "create", "ci", "--scope", "api", "--user", "nobody")).code).toBe(1);
     expect((await user(dir, piped(PASSWORD), "create", "admin", "--admin")).code).toBe(0);
     const created = await apikey(dir, "create", "ci", "--scope", "api", "--user", "admin");
@@ -166,7 +166,7 @@ describe("agentvine apikey", () => {
     expect((await apikey(dir, "create", "w", "--scope", "worker")).code).toBe(2);
     // The server caches a key for up to 30 s; a new server on the same data dir sees the revocation at once.
     await server.stop(0);
-    const again = await startTestServer({ dataDir: dir });
+    const again = await startTestApp({ dataDir: dir });
     expect((await again.api("/users/me", bearer(key))).status).toBe(401);
   });
 });
@@ -174,7 +174,7 @@ describe("agentvine apikey", () => {
 describe("agentvine user reset-password", () => {
   test("prints a one-time link; the token sets the password once, ends the sessions, and expires", async () => {
     const dir = tempDir();
-    const server = await startTestServer({ dataDir: dir });
+    const server = await startTestApp({ dataDir: dir });
     await user(dir, piped(PASSWORD), "create", "admin", "--admin"); // while the server runs
     const before = await login(server, "admin");
 

@@ -2,7 +2,7 @@
 // browser — with a Bearer token, never the session cookie.
 import { afterEach, describe, expect, test } from "bun:test";
 import { errorOf } from "../../test/auth.ts";
-import { cleanup, json, startTestServer } from "../../test/helpers.ts";
+import { cleanup, json, startTestApp } from "../../test/helpers.ts";
 
 afterEach(cleanup);
 
@@ -19,18 +19,18 @@ const corsHeadersOf = (res: Response) => [...res.headers.keys()].filter((k) => k
 
 describe("CORS", () => {
   test("off by default: no Access-Control-* header on any answer, and a preflight is not granted", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const get = await server.api("/tasks", { headers: { origin: LISTED } });
     expect(get.status).toBe(200);
     expect(corsHeadersOf(get)).toEqual([]);
-    const pre = await fetch(`${server.url}/api/v1/tasks`, preflight(LISTED));
+    const pre = await server.request(`/api/v1/tasks`, preflight(LISTED));
     expect(pre.ok).toBe(false);
     expect(corsHeadersOf(pre)).toEqual([]);
   });
 
   test("a listed origin: its preflight is granted and its Bearer calls are readable, without credentials", async () => {
-    const server = await startTestServer({ workers: 0, corsOrigins: [LISTED, "http://localhost:5173"] });
-    const pre = await fetch(`${server.url}/api/v1/tasks`, preflight(LISTED));
+    const server = await startTestApp({ workers: 0, corsOrigins: [LISTED, "http://localhost:5173"] });
+    const pre = await server.request(`/api/v1/tasks`, preflight(LISTED));
     expect(pre.status).toBe(204);
     expect(pre.headers.get("access-control-allow-origin")).toBe(LISTED);
     expect(pre.headers.get("access-control-allow-methods")).toBe("GET,POST,PUT,PATCH,DELETE");
@@ -48,7 +48,7 @@ describe("CORS", () => {
     expect(created.headers.get("vary")).toContain("Origin");
 
     // Errors are readable too, so the app can show why (here: no token).
-    const refused = await fetch(`${server.url}/api/v1/tasks`, { headers: { origin: LISTED } });
+    const refused = await server.request(`/api/v1/tasks`, { headers: { origin: LISTED } });
     expect(refused.status).toBe(401);
     expect(refused.headers.get("access-control-allow-origin")).toBe(LISTED);
 
@@ -58,9 +58,9 @@ describe("CORS", () => {
   });
 
   test("an origin not on the list gets nothing: no allow headers on its preflight or its calls", async () => {
-    const server = await startTestServer({ workers: 0, corsOrigins: [LISTED] });
+    const server = await startTestApp({ workers: 0, corsOrigins: [LISTED] });
     for (const origin of [OTHER, `${LISTED}:444`, "http://app.example", "null"]) {
-      const pre = await fetch(`${server.url}/api/v1/tasks`, preflight(origin));
+      const pre = await server.request(`/api/v1/tasks`, preflight(origin));
       expect([origin, pre.ok, corsHeadersOf(pre)]).toEqual([origin, false, []]);
       const get = await server.api("/tasks", { headers: { origin } });
       expect([origin, get.status, corsHeadersOf(get)]).toEqual([origin, 200, []]);
@@ -70,18 +70,18 @@ describe("CORS", () => {
   });
 
   test("only the API: pages answer a listed origin without CORS headers", async () => {
-    const server = await startTestServer({ workers: 0, corsOrigins: [LISTED] });
+    const server = await startTestApp({ workers: 0, corsOrigins: [LISTED] });
     const page = await server.get("/", { headers: { origin: LISTED } });
     expect(page.status).toBe(200);
     expect(corsHeadersOf(page)).toEqual([]);
-    const pre = await fetch(`${server.url}/tasks`, preflight(LISTED));
+    const pre = await server.request(`/tasks`, preflight(LISTED));
     expect(corsHeadersOf(pre)).toEqual([]);
   });
 
   test("the session cookie does not make a cross-origin write from a listed origin: Bearer only", async () => {
-    const server = await startTestServer({ workers: 0, corsOrigins: [LISTED] });
+    const server = await startTestApp({ workers: 0, corsOrigins: [LISTED] });
     // A browser page on the listed origin, with a session cookie (credentials: "include"), no token.
-    const res = await fetch(`${server.url}/api/v1/tasks`, {
+    const res = await server.request(`/api/v1/tasks`, {
       ...json({ title: "x", task_type: "hello", params: {} }),
       headers: { origin: LISTED, "sec-fetch-site": "cross-site", "content-type": "application/json", cookie: "agentvine_session=whatever" },
     });

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { act, visit } from "../../../test/admin-pages.ts";
 import { login, PASSWORD, userWithRole } from "../../../test/auth.ts";
-import { cleanup, json, startTestServer } from "../../../test/helpers.ts";
+import { cleanup, json, startTestApp } from "../../../test/helpers.ts";
 import { HOSTILE, HOSTILE_ESCAPED } from "../../../test/html.ts";
 import { findUserByLogin } from "../auth/users.ts";
 import { recordAudit, SYSTEM_ACTOR } from "./service.ts";
@@ -17,7 +17,7 @@ const rows = (html: string) => [...html.matchAll(/data-audit-id="(\d+)"/g)].map(
 /** Starts on 2030-01-01 and moves a second per reading, so every event has its own time. */
 async function server() {
   let now = Date.parse("2030-01-01T00:00:00Z");
-  return startTestServer({ workers: 0, clock: () => (now += 1000) });
+  return startTestApp({ workers: 0, clock: () => (now += 1000) });
 }
 
 describe("GET /audit", () => {

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { act, visit } from "../../../test/admin-pages.ts";
 import { bearer, login, userWithRole } from "../../../test/auth.ts";
-import { cleanup, json, startTestServer, type TestServer } from "../../../test/helpers.ts";
+import { cleanup, json, startTestApp, type TestServer } from "../../../test/helpers.ts";
 import { HOSTILE, HOSTILE_ESCAPED } from "../../../test/html.ts";
 
 afterEach(cleanup);
@@ -15,7 +15,7 @@ const shownKey = (html: string) => /id="new-key-value"[^>]*value="(avk_[^"]+)"/.
 
 describe("GET /api-keys", () => {
   test("lists keys with name, prefix, scope, owner, last use and status, and the New key dialog explaining each scope", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const res = await visit(server, "/api-keys");
     expect(res.status).toBe(200);
     expect(res.text).toContain("<title>API keys · AgentVine</title>");
@@ -30,7 +30,7 @@ describe("GET /api-keys", () => {
   });
 
   test("revoked keys are listed as revoked, or hidden by the filter; no active key shows the empty state", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const admin = await login(server, "admin"); // the test key is about to be revoked: go on as the admin's session
     const [tests] = keys(server);
     const revoked = await act(server, `/api-keys/${tests!.id}/revoke`, {}, { token: admin.access_token });
@@ -46,7 +46,7 @@ describe("GET /api-keys", () => {
   });
 
   test("key names are escaped", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     expect((await server.api("/api-keys", json({ name: HOSTILE, scope: "worker" }))).status).toBe(201);
     const page = await visit(server, "/api-keys");
     expect(page.text).not.toContain(HOSTILE);
@@ -57,7 +57,7 @@ describe("GET /api-keys", () => {
 
 describe("New key", () => {
   test("shows the full key once, with the warning, in a field to copy; the list refreshes; the key works and is never shown again", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const res = await act(server, "/api-keys", { _dialog: "1", name: "ci script", scope: "api" });
     expect(res.status).toBe(201);
     expect(res.headers.get("cache-control")).toBe("no-store");
@@ -78,7 +78,7 @@ describe("New key", () => {
   });
 
   test("a worker key; without JS the page itself shows the key", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const res = await visit(server, "/api-keys", { form: { name: "builder", scope: "worker" } });
     expect(res.status).toBe(201);
     expect(res.text).toStartWith("<!doctype html>");
@@ -89,7 +89,7 @@ describe("New key", () => {
   });
 
   test("a missing name or an unknown scope comes back inline (422), nothing created", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const res = await act(server, "/api-keys", { _dialog: "1", name: "   ", scope: "root" });
     expect(res.status).toBe(422);
     expect(res.text).toStartWith('<form id="new-key-form"');
@@ -104,7 +104,7 @@ describe("New key", () => {
 
 describe("revoke", () => {
   test("behind a confirm; the key is refused from its next request; toast and list refresh; twice is harmless", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const created = await act(server, "/api-keys", { name: "temp", scope: "api" });
     const key = shownKey(created.text)!;
     const row = keys(server).find((k) => k.name === "temp")!;
@@ -129,7 +129,7 @@ describe("revoke", () => {
 
 describe("access", () => {
   test("a viewer and an operator get 403 on the page, the create and the revoke", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const viewer = await userWithRole(server, server.token, "victor", "viewer");
     const operator = await userWithRole(server, server.token, "olivia", "operator");
     const [tests] = keys(server);

@@ -2,14 +2,14 @@
 // once a minute), revocation takes effect on the next request, and scopes gate what a key may do.
 import { afterEach, describe, expect, test } from "bun:test";
 import { bearer, errorOf, expectOk, registerAdmin } from "../../../test/auth.ts";
-import { cleanup, json, startTestServer } from "../../../test/helpers.ts";
+import { cleanup, json, startTestApp } from "../../../test/helpers.ts";
 
 afterEach(cleanup);
 
 describe("/api-keys", () => {
   test("POST answers the key once; only its hash and a display prefix are stored; GET lists without it", async () => {
     let now = Date.parse("2030-01-01T00:00:00Z");
-    const server = await startTestServer({ admin: false, workers: 0, clock: () => now });
+    const server = await startTestApp({ admin: false, workers: 0, clock: () => now });
     const admin = await registerAdmin(server);
     const res = await server.api("/api-keys", bearer(admin.access_token, json({ name: "ci runner", scope: "worker" })));
     expect(res.headers.get("cache-control")).toBe("no-store");
@@ -36,7 +36,7 @@ describe("/api-keys", () => {
   test("last_used_at is set by use (written at most once a minute); DELETE revokes at once", async () => {
     const start = Date.parse("2030-01-01T00:00:00Z");
     let now = start;
-    const server = await startTestServer({ admin: false, workers: 0, clock: () => now });
+    const server = await startTestApp({ admin: false, workers: 0, clock: () => now });
     const admin = await registerAdmin(server);
     const key = await expectOk(await server.api("/api-keys", bearer(admin.access_token, json({ name: "script", scope: "api" }))), 201);
     const lastUsed = async () => (await expectOk(await server.api("/api-keys", bearer(admin.access_token)))).items[0].last_used_at;
@@ -63,7 +63,7 @@ describe("/api-keys", () => {
   });
 
   test("an unknown key is 401, and validation names bad fields", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     expect((await server.api("/users/me", bearer(`avk_${"x".repeat(43)}`))).status).toBe(401);
     const bad = await server.api("/api-keys", bearer(admin.access_token, json({ name: "", scope: "root" })));
@@ -75,7 +75,7 @@ describe("/api-keys", () => {
 
 describe("scopes", () => {
   test("a worker key reaches the worker endpoints and nothing else; an api key acts with its creator's role", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const worker = await expectOk(await server.api("/api-keys", bearer(admin.access_token, json({ name: "w", scope: "worker" }))), 201);
     const api = await expectOk(await server.api("/api-keys", bearer(admin.access_token, json({ name: "a", scope: "api" }))), 201);

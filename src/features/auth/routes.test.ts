@@ -2,7 +2,7 @@
 // form post, the session cookie carried by hand): sign in and back to where you were, the open-redirect
 // and cross-site (CSRF) refusals, register, sign out, settings and the password-reset link.
 import { afterEach, describe, expect, test } from "bun:test";
-import { cleanup, json, startTestServer, TEST_PASSWORD } from "../../../test/helpers.ts";
+import { cleanup, json, startTestApp, TEST_PASSWORD } from "../../../test/helpers.ts";
 import { bearer, userWithRole } from "../../../test/auth.ts";
 import { SYSTEM_ACTOR } from "../audit/service.ts";
 import { createPasswordReset } from "./password-resets.ts";
@@ -10,7 +10,7 @@ import { findUserByLogin } from "./users.ts";
 
 afterEach(cleanup);
 
-type Server = Awaited<ReturnType<typeof startTestServer>>;
+type Server = Awaited<ReturnType<typeof startTestApp>>;
 
 const SESSION = "agentvine_session";
 const EVIL = { origin: "https://evil.example", "sec-fetch-site": "cross-site" };
@@ -22,12 +22,12 @@ const sameOrigin = (server: Server) => ({ origin: server.url, "sec-fetch-site": 
 function post(server: Server, path: string, fields: Record<string, string>, opts: { cookie?: string; headers?: Record<string, string> } = {}) {
   const headers = new Headers({ "content-type": "application/x-www-form-urlencoded", ...(opts.headers ?? sameOrigin(server)) });
   if (opts.cookie) headers.set("cookie", opts.cookie);
-  return fetch(`${server.url}${path}`, { method: "POST", body: new URLSearchParams(fields).toString(), headers, redirect: "manual" });
+  return server.request(`${path}`, { method: "POST", body: new URLSearchParams(fields).toString(), headers, redirect: "manual" });
 }
 
 /** A page as a browser gets it: cookie only (no test token), no redirect following. */
 function get(server: Server, path: string, cookie?: string) {
-  return fetch(`${server.url}${path}`, { headers: cookie ? { cookie } : {}, redirect: "manual" });
+  return server.request(`${path}`, { headers: cookie ? { cookie } : {}, redirect: "manual" });
 }
 
 /** The `name=value` of the session cookie a response sets, and its attributes. */
@@ -48,7 +48,7 @@ const taskCount = (server: Server) => server.db.sqlite.query<{ n: number }, []>(
 
 describe("sign in", () => {
   test("sets an HttpOnly SameSite=Lax session cookie and returns to next; the pages then know the user", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const res = await post(server, "/login", { username: "admin", password: TEST_PASSWORD, next: "/tasks?status=failed" });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/tasks?status=failed");
@@ -70,7 +70,7 @@ describe("sign in", () => {
   });
 
   test("signs in with the email too", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     await server.api("/users", json({ username: "erin", email: "erin@example.com", password: TEST_PASSWORD, role: "viewer" }));
     const res = await post(server, "/login", { username: "Erin@Example.com", password: TEST_PASSWORD });
     expect(res.status).toBe(303);
@@ -78,7 +78,7 @@ describe("sign in", () => {
   });
 
   test("next= pointing off the site (//host, https://host, /\\host) goes to / instead", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     // A browser drops tabs and newlines from a Location header: "/\t/evil.example" would be "//evil.example".
     for (const next of ["//evil.example", "https://evil.example", "/\\evil.example", "javascript:alert(1)", "/\t/evil.example", "/\n/evil.example", "/\r/x"]) {
       const res = await post(server, "/login", { username: "admin", password: TEST_PASSWORD, next });
@@ -97,7 +97,7 @@ describe("sign in", () => {
   });
 
   test("a signed-out page visit goes to /login?next=… and the form carries next back", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const res = await get(server, "/tasks?q=x");
     expect(res.status).toBe(302);
     expect(res.headers.get("location")).toBe("/login?next=%2Ftasks%3Fq%3Dx");
@@ -111,7 +111,7 @@ describe("sign in", () => {
   });
 
   test("a wrong password and an unknown user get the same 401 message; no cookie; the name is kept", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const wrong = await post(server, "/login", { username: "admin", password: "not the password at all" });
     const unknown = await post(server, "/login", { username: "nobody-here", password: "not the password at all" });
     for (const res of [wrong, unknown]) {
@@ -124,7 +124,7 @@ describe("sign in", () => {
   });
 
   test("repeated failures are throttled: 429 with Retry-After and the wait in words", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     for (let i = 0; i < 3; i++) expect((await post(server, "/login", { username: "admin", password: `wrong guess ${i}` })).status).toBe(401);
     const res = await post(server, "/login", { username: "admin", password: TEST_PASSWORD });
     expect(res.status).toBe(429);
@@ -133,7 +133,7 @@ describe("sign in", () => {
   });
 
   test("the per-address limit of sign-in attempts applies to the form: the form again, 429, Retry-After", async () => {
-    const server = await startTestServer({ workers: 0, authRateLimit: 2 });
+    const server = await startTestApp({ workers: 0, authRateLimit: 2 });
     for (let i = 0; i < 2; i++) expect((await post(server, "/login", { username: "admin", password: `wrong guess ${i}` })).status).toBe(401);
     const res = await post(server, "/login", { username: "admin", password: TEST_PASSWORD, next: "/plans" });
     expect(res.status).toBe(429);
@@ -146,7 +146,7 @@ describe("sign in", () => {
   });
 
   test("empty fields are named inline (422) without a sign-in attempt", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const res = await post(server, "/login", { username: "", password: "" });
     expect(res.status).toBe(422);
     const html = await res.text();
@@ -155,9 +155,9 @@ describe("sign in", () => {
   });
 
   test("the register link shows only while registration is open or no account exists", async () => {
-    const closed = await startTestServer({ workers: 0 });
+    const closed = await startTestApp({ workers: 0 });
     expect(await (await get(closed, "/login")).text()).not.toContain('href="/register"');
-    const empty = await startTestServer({ workers: 0, admin: false });
+    const empty = await startTestApp({ workers: 0, admin: false });
     const html = await (await get(empty, "/login")).text();
     expect(html).toContain('href="/register"');
     expect(html).toContain("becomes the admin");
@@ -166,7 +166,7 @@ describe("sign in", () => {
 
 describe("cross-site form posts (CSRF) are refused", () => {
   test("POST /login from another site: 403, no session", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const res = await post(server, "/login", { username: "admin", password: TEST_PASSWORD }, { headers: EVIL });
     expect(res.status).toBe(403);
     expect(sessionCookieOf(res)).toBeNull();
@@ -174,7 +174,7 @@ describe("cross-site form posts (CSRF) are refused", () => {
   });
 
   test("POST /logout from another site: 403, the session lives on", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const cookie = await signIn(server);
     const res = await post(server, "/logout", {}, { cookie, headers: EVIL });
     expect(res.status).toBe(403);
@@ -182,7 +182,7 @@ describe("cross-site form posts (CSRF) are refused", () => {
   });
 
   test("POST /tasks with a valid session cookie: refused from another site, accepted from our page", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const cookie = await signIn(server);
     const fields = { title: "Made by a form", task_type: "hello", "params.name": "csrf", priority: "default" };
 
@@ -203,7 +203,7 @@ describe("cross-site form posts (CSRF) are refused", () => {
 
 describe("sign out", () => {
   test("ends the session: 303 to /login with a toast, the cookie cleared, the old cookie dead", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const cookie = await signIn(server);
     const res = await post(server, "/logout", {}, { cookie });
     expect(res.status).toBe(303);
@@ -222,7 +222,7 @@ describe("sign out", () => {
 
 describe("register", () => {
   test("the first account becomes the admin; weak passwords are explained inline; then registration closes", async () => {
-    const server = await startTestServer({ workers: 0, admin: false });
+    const server = await startTestApp({ workers: 0, admin: false });
     const form = await get(server, "/register");
     expect(form.status).toBe(200);
     const html = await form.text();
@@ -263,7 +263,7 @@ describe("register", () => {
 
 describe("settings", () => {
   test("lists the sessions with this browser marked; a wrong current password is named inline", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     await signIn(server); // another browser
     const cookie = await signIn(server);
     const page = await get(server, "/settings", cookie);
@@ -279,7 +279,7 @@ describe("settings", () => {
   });
 
   test("a password change keeps this session and ends the other; the new password signs in", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const other = await signIn(server);
     const cookie = await signIn(server);
     const NEW = "a brand new passphrase 7";
@@ -292,7 +292,7 @@ describe("settings", () => {
   });
 
   test("the theme is saved in the cookie and the account, and follows the user to a new browser", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const cookie = await signIn(server);
     const res = await post(server, "/settings/theme", { theme: "dark" }, { cookie });
     expect(res.status).toBe(303);
@@ -303,7 +303,7 @@ describe("settings", () => {
   });
 
   test("revoking another session ends it; sign out everywhere ends them all, this one too", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const other = await signIn(server);
     const third = await signIn(server);
     const cookie = await signIn(server);
@@ -324,7 +324,7 @@ describe("settings", () => {
   });
 
   test("a viewer sees no New task / action buttons and is refused a write with a clear 403", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     await userWithRole(server, server.token, "vic", "viewer");
     const cookie = await signIn(server, "vic");
     const html = await (await get(server, "/tasks", cookie)).text();
@@ -340,7 +340,7 @@ describe("settings", () => {
 
 describe("reset password", () => {
   test("the link's page sets a new password once, then sends to sign-in with a toast", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const admin = findUserByLogin(server.services.auth, "admin")!;
     const { token } = createPasswordReset(server.services.auth, admin.id, SYSTEM_ACTOR);
     const form = await get(server, `/reset-password?token=${token}`);
@@ -366,7 +366,7 @@ describe("reset password", () => {
   });
 
   test("a link without a token says so", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const res = await get(server, "/reset-password");
     expect(res.status).toBe(400);
     expect(await res.text()).toContain("This reset link is incomplete");
@@ -375,9 +375,9 @@ describe("reset password", () => {
 
 // Bearer-authenticated clients are not at risk of CSRF and keep working without Origin headers.
 test("a Bearer request to a page form needs no Origin", async () => {
-  const server = await startTestServer({ workers: 0 });
+  const server = await startTestApp({ workers: 0 });
   const body = new URLSearchParams({ title: "bearer", task_type: "hello", "params.name": "x" }).toString();
-  const res = await fetch(`${server.url}/tasks`, {
+  const res = await server.request(`/tasks`, {
     ...bearer(server.token, { method: "POST", body, headers: { "content-type": "application/x-www-form-urlencoded" } }),
     redirect: "manual",
   });

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { sign } from "hono/jwt";
 import { bearer, errorOf, expectOk, login, registerAdmin, send, userWithRole } from "../../../test/auth.ts";
-import { cleanup, json, startTestServer } from "../../../test/helpers.ts";
+import { cleanup, json, startTestApp } from "../../../test/helpers.ts";
 
 afterEach(cleanup);
 
@@ -21,7 +21,7 @@ const partsOf = (token: string) => {
 describe("access tokens", () => {
   test("work until they expire (15 minutes on the server's clock), then 401 says to refresh", async () => {
     const clock = manualClock();
-    const server = await startTestServer({ admin: false, workers: 0, clock: clock.now });
+    const server = await startTestApp({ admin: false, workers: 0, clock: clock.now });
     const admin = await registerAdmin(server);
     const { header, payload } = partsOf(admin.access_token);
     expect(header).toEqual({ alg: "HS256", typ: "JWT" });
@@ -37,7 +37,7 @@ describe("access tokens", () => {
   });
 
   test("the lifetime follows the configuration", async () => {
-    const server = await startTestServer({ admin: false, workers: 0, accessTokenTtlSeconds: 120 });
+    const server = await startTestApp({ admin: false, workers: 0, accessTokenTtlSeconds: 120 });
     const admin = await registerAdmin(server);
     expect(admin.expires_in).toBe(120);
     const { payload } = partsOf(admin.access_token);
@@ -45,7 +45,7 @@ describe("access tokens", () => {
   });
 
   test("a tampered token, alg none, another secret, a session token as Bearer and garbage are all 401", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const viewer = await userWithRole(server, admin.access_token, "vera", "viewer");
     const { header, payload, signature } = partsOf(viewer.access_token);
@@ -78,21 +78,21 @@ describe("access tokens", () => {
   test("the signing secret is generated once into the data dir (mode 600) and survives a restart", async () => {
     const { statSync, readFileSync } = await import("node:fs");
     const { join } = await import("node:path");
-    const first = await startTestServer({ admin: false, workers: 0 });
+    const first = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(first);
     const path = join(first.services.config.dataDir, "jwt-secret.key");
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(Buffer.from(readFileSync(path, "utf8").trim(), "base64url").length).toBe(64);
     await first.stop(0);
-    const again = await startTestServer({ admin: false, workers: 0, dataDir: first.services.config.dataDir });
+    const again = await startTestApp({ admin: false, workers: 0, dataDir: first.services.config.dataDir });
     expect((await again.api("/users/me", bearer(admin.access_token))).status).toBe(200);
   });
 
   test("AGENTVINE_JWT_SECRET replaces the file's secret: tokens signed with the other one stop working", async () => {
-    const first = await startTestServer({ admin: false, workers: 0 });
+    const first = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(first);
     await first.stop(0);
-    const configured = await startTestServer({ admin: false, workers: 0, dataDir: first.services.config.dataDir, jwtSecret: "s".repeat(48) });
+    const configured = await startTestApp({ admin: false, workers: 0, dataDir: first.services.config.dataDir, jwtSecret: "s".repeat(48) });
     expect((await configured.api("/users/me", bearer(admin.access_token))).status).toBe(401);
     const fresh = await login(configured, "admin");
     expect((await configured.api("/users/me", bearer(fresh.access_token))).status).toBe(200);
@@ -102,7 +102,7 @@ describe("access tokens", () => {
 
 describe("refresh tokens", () => {
   test("each refresh rotates: new pair, old refresh token spent; the stored value is a SHA-256 hash", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const next = await expectOk(await server.api("/auth/refresh", json({ refresh_token: admin.refresh_token })));
     expect(next.refresh_token).not.toBe(admin.refresh_token);
@@ -117,7 +117,7 @@ describe("refresh tokens", () => {
   });
 
   test("reusing a rotated refresh token ends the whole family: every token of that sign-in stops working", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const other = await login(server, "admin"); // a second, unrelated session
     const second = await expectOk(await server.api("/auth/refresh", json({ refresh_token: admin.refresh_token })));
@@ -137,7 +137,7 @@ describe("refresh tokens", () => {
 
   test("an expired refresh token is refused", async () => {
     const clock = manualClock();
-    const server = await startTestServer({ admin: false, workers: 0, clock: clock.now, authSettings: { refreshTokenTtlSeconds: 3600 } });
+    const server = await startTestApp({ admin: false, workers: 0, clock: clock.now, authSettings: { refreshTokenTtlSeconds: 3600 } });
     const admin = await registerAdmin(server);
     clock.advance(3600_000);
     expect(await errorOf(await server.api("/auth/refresh", json({ refresh_token: admin.refresh_token })))).toMatchObject({ status: 401, message: expect.stringContaining("expired") });
@@ -146,7 +146,7 @@ describe("refresh tokens", () => {
 
 describe("POST /auth/logout", () => {
   test("with the access token: the session's access and refresh tokens stop working at once", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const other = await login(server, "admin");
     expect((await server.api("/auth/logout", bearer(admin.access_token, { method: "POST" }))).status).toBe(204);
@@ -156,7 +156,7 @@ describe("POST /auth/logout", () => {
   });
 
   test("with the refresh token in the body, and everywhere: every session ends", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const laptop = await login(server, "admin");
     const phone = await login(server, "admin");
@@ -175,7 +175,7 @@ describe("POST /auth/logout", () => {
 
 describe("account changes apply to the very next request", () => {
   test("deactivating a user cuts their access token, refresh token and API keys at once; a role change applies at once", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const bob = await userWithRole(server, admin.access_token, "bob", "admin");
     const key = await expectOk(await server.api("/api-keys", bearer(bob.access_token, json({ name: "bob's script", scope: "api" }))), 201);

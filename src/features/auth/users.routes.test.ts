@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { act, flashOf, visit } from "../../../test/admin-pages.ts";
 import { bearer, PASSWORD, userWithRole } from "../../../test/auth.ts";
-import { cleanup, json, startTestServer, type TestServer } from "../../../test/helpers.ts";
+import { cleanup, json, startTestApp, type TestServer } from "../../../test/helpers.ts";
 import { HOSTILE, HOSTILE_ESCAPED } from "../../../test/html.ts";
 import { findUserByLogin } from "./users.ts";
 
@@ -18,7 +18,7 @@ const rowOf = (html: string, id: string) => {
 
 describe("GET /users", () => {
   test("the table of users (username, name, email, role, status, last login), the filters and the New user dialog", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     await userWithRole(server, server.token, "olivia", "operator");
     const res = await visit(server, "/users");
     expect(res.status).toBe(200);
@@ -37,7 +37,7 @@ describe("GET /users", () => {
   });
 
   test("filters by role and by active; an htmx request for the list gets the list alone; nothing matching shows the empty state", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     await userWithRole(server, server.token, "olivia", "operator");
     await userWithRole(server, server.token, "victor", "viewer");
     const ids = (html: string) => [...html.matchAll(/data-user-id="([^"]+)"/g)].map((m) => m[1]);
@@ -55,7 +55,7 @@ describe("GET /users", () => {
   });
 
   test("names and emails people typed are escaped", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const res = await server.api("/users", json({ username: "mallory", password: PASSWORD, role: "viewer", full_name: HOSTILE }));
     expect(res.status).toBe(201);
     const page = await visit(server, "/users");
@@ -66,7 +66,7 @@ describe("GET /users", () => {
 
 describe("New user", () => {
   test("creates the user with the role: toast, dialog closed, list refreshed, audited", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const res = await act(server, "/users", { _dialog: "1", username: "Nora", full_name: "Nora N", email: "nora@example.com", role: "operator", password: PASSWORD });
     expect(res.status).toBe(200);
     expect(res.toast).toEqual({ level: "success", message: "User “nora” created" });
@@ -82,7 +82,7 @@ describe("New user", () => {
   });
 
   test("bad fields come back inline (422) with what was typed, never the password; every password rule at once", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const res = await act(server, "/users", { _dialog: "1", username: "x", email: "not-an-email", full_name: "Kept Name", role: "viewer", password: "xyzw" });
     expect(res.status).toBe(422);
     expect(res.text).toStartWith('<form id="new-user-form"');
@@ -98,7 +98,7 @@ describe("New user", () => {
   });
 
   test("a common password and a taken username are the service's errors, shown by their fields", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const common = await act(server, "/users", { username: "nora", role: "viewer", password: "password1234" });
     expect(common.status).toBe(422);
     expect(common.text).toMatch(/id="nu-password-error"[^>]*>[^<]*most common passwords/);
@@ -108,7 +108,7 @@ describe("New user", () => {
   });
 
   test("without JS: /users/new is a page, a good post redirects with a flash toast, a bad one is the page again", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const form = await visit(server, "/users/new");
     expect(form.status).toBe(200);
     expect(form.text).toContain('<form id="new-user-form"');
@@ -125,7 +125,7 @@ describe("New user", () => {
 
 describe("per user: role, deactivate, reactivate", () => {
   test("changing the role answers the row with the new role and a toast; the user's next request has it", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const olivia = await userWithRole(server, server.token, "olivia", "viewer");
     const id = olivia.user.id;
     expect((await server.api("/secrets", bearer(olivia.access_token))).status).toBe(403);
@@ -141,7 +141,7 @@ describe("per user: role, deactivate, reactivate", () => {
   });
 
   test("deactivate (behind a confirm) signs the user out at once; reactivate lets them back", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const olivia = await userWithRole(server, server.token, "olivia", "operator");
     const id = olivia.user.id;
     const page = await visit(server, "/users");
@@ -163,7 +163,7 @@ describe("per user: role, deactivate, reactivate", () => {
   });
 
   test("the only admin cannot demote or deactivate themselves: the service's message as an error toast, the row unchanged", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const admin = userRow(server, "admin");
     const demote = await act(server, `/users/${admin.id}/role`, { role: "viewer" });
     expect(demote.status).toBe(422);
@@ -182,7 +182,7 @@ describe("per user: role, deactivate, reactivate", () => {
   });
 
   test("an unknown user or role is an error toast", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const missing = await act(server, "/users/no-such-id/deactivate");
     expect(missing.status).toBe(404);
     expect(missing.toast?.level).toBe("error");
@@ -194,7 +194,7 @@ describe("per user: role, deactivate, reactivate", () => {
 
 describe("access", () => {
   test("a viewer and an operator get 403 on the page and the actions; signed out is sent to sign in", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const viewer = await userWithRole(server, server.token, "victor", "viewer");
     const operator = await userWithRole(server, server.token, "olivia", "operator");
     for (const who of [viewer, operator]) {
@@ -206,7 +206,7 @@ describe("access", () => {
     }
     expect(findUserByLogin(server.services.auth, "sneaky")).toBeNull();
     expect(userRow(server, "victor").role).toBe("viewer");
-    const anonymous = await fetch(`${server.url}/users`, { redirect: "manual" });
+    const anonymous = await server.request(`/users`, { redirect: "manual" });
     expect(anonymous.status).toBe(302);
     expect(anonymous.headers.get("location")).toBe("/login?next=%2Fusers");
   });

@@ -3,7 +3,7 @@
 import { Hono } from "hono";
 import { afterEach, describe, expect, test } from "bun:test";
 import { bearer, errorOf, expectOk, login, PASSWORD, registerAdmin, send, userWithRole } from "../../../test/auth.ts";
-import { cleanup, json, startTestServer } from "../../../test/helpers.ts";
+import { cleanup, json, startTestApp } from "../../../test/helpers.ts";
 import { createApp } from "../../app.ts";
 import { authenticateCredentials } from "./login.ts";
 import { startBrowserSession, SESSION_COOKIE } from "./middleware.ts";
@@ -12,7 +12,7 @@ afterEach(cleanup);
 
 describe("GET/PATCH /users/me", () => {
   test("edits the profile and merges settings (null removes a key)", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const patched = await expectOk(
       await server.api("/users/me", bearer(admin.access_token, send("PATCH", { full_name: "Ada Admin", email: "Ada@Example.com", settings: { theme: "dark", density: "compact" } }))),
@@ -25,7 +25,7 @@ describe("GET/PATCH /users/me", () => {
   });
 
   test("a password change needs the current password and ends the other sessions, not this one", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const other = await login(server, "admin");
     const noCurrent = await server.api("/users/me", bearer(admin.access_token, send("PATCH", { new_password: "a brand new passphrase" })));
@@ -47,7 +47,7 @@ describe("GET/PATCH /users/me", () => {
 
 describe("admin user management", () => {
   test("POST /users creates with a role, GET /users lists and filters, PATCH changes role; each change audited", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const op = await expectOk(await server.api("/users", bearer(admin.access_token, json({ username: "Olga", password: PASSWORD, role: "operator", full_name: "Olga O" }))), 201);
     expect(op).toMatchObject({ username: "olga", role: "operator", full_name: "Olga O", is_active: true });
@@ -73,7 +73,7 @@ describe("admin user management", () => {
   });
 
   test("the last active admin cannot be demoted or deactivated", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     for (const patch of [{ role: "operator" }, { is_active: false }]) {
       const res = await server.api(`/users/${admin.user.id}`, bearer(admin.access_token, send("PATCH", patch)));
@@ -82,7 +82,7 @@ describe("admin user management", () => {
   });
 
   test("operators and viewers get 403 on admin routes, anonymous 401", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const op = await userWithRole(server, admin.access_token, "olga", "operator");
     const viewer = await userWithRole(server, admin.access_token, "vera", "viewer");
@@ -112,7 +112,7 @@ describe("admin user management", () => {
 describe("browser session cookie", () => {
   test("HttpOnly, SameSite=Lax, Secure only over HTTPS; renewed past half its life; ends at logout", async () => {
     let now = Date.parse("2030-01-01T00:00:00Z");
-    const server = await startTestServer({ admin: false, workers: 0, clock: () => now });
+    const server = await startTestApp({ admin: false, workers: 0, clock: () => now });
     await registerAdmin(server);
     // What the login page's form handler will do.
     const app = new Hono();

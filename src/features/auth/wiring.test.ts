@@ -2,7 +2,7 @@
 // the per-address and per-account limits answer 429. (Every route × role: test/authorization.test.ts.)
 import { afterEach, describe, expect, test } from "bun:test";
 import { bearer, errorOf, expectOk, registerAdmin } from "../../../test/auth.ts";
-import { cleanup, json, startTestServer } from "../../../test/helpers.ts";
+import { cleanup, json, startTestApp } from "../../../test/helpers.ts";
 import { createApp } from "../../app.ts";
 import { SYSTEM_ACTOR } from "../audit/service.ts";
 import { createApiKey } from "./api-keys.ts";
@@ -11,7 +11,7 @@ afterEach(cleanup);
 
 describe("enforcement wiring", () => {
   test("public paths open, the rest 401 without credentials and 200 with an access token or an API key", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const key = await expectOk(await server.api("/api-keys", bearer(admin.access_token, json({ name: "k", scope: "api" }))), 201);
     const app = createApp(server.services);
@@ -31,7 +31,7 @@ describe("enforcement wiring", () => {
 
   test("per address and per account: 429 with Retry-After; the account limit follows a key across addresses", async () => {
     let now = Date.parse("2030-01-01T00:00:00Z");
-    const server = await startTestServer({ admin: false, workers: 0, clock: () => now, rateLimit: 3, trustProxy: true });
+    const server = await startTestApp({ admin: false, workers: 0, clock: () => now, rateLimit: 3, trustProxy: true });
     const admin = await registerAdmin(server);
     const app = createApp(server.services);
     const from = (ip: string, token?: string) =>

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { act, flashOf, visit } from "../../../test/admin-pages.ts";
 import { bearer, userWithRole } from "../../../test/auth.ts";
-import { cleanup, json, startTestServer, type TestServer } from "../../../test/helpers.ts";
+import { cleanup, json, startTestApp, type TestServer } from "../../../test/helpers.ts";
 import { HOSTILE, HOSTILE_ESCAPED } from "../../../test/html.ts";
 
 afterEach(cleanup);
@@ -14,7 +14,7 @@ const resolve = (server: TestServer, name: string) => server.services.secrets.re
 
 describe("GET /secrets", () => {
   test("no secrets: the empty state and the New secret dialog with a password field", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const res = await visit(server, "/secrets");
     expect(res.status).toBe(200);
     expect(res.text).toContain("<title>Secrets · AgentVine</title>");
@@ -25,7 +25,7 @@ describe("GET /secrets", () => {
   });
 
   test("lists names with created / updated and who set them, never a value", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     expect((await server.api("/secrets", json({ name: "GITHUB_TOKEN", value: VALUE }))).status).toBe(201);
     expect((await server.api("/secrets", json({ name: "DB_PASSWORD", value: "another-value-123" }))).status).toBe(201);
     const res = await visit(server, "/secrets");
@@ -39,7 +39,7 @@ describe("GET /secrets", () => {
   });
 
   test("who set a secret is escaped (an API key's name)", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const key = (await (await server.api("/api-keys", json({ name: HOSTILE, scope: "api" }))).json()) as { key: string };
     expect((await server.api("/secrets", bearer(key.key, json({ name: "X_TOKEN", value: VALUE })))).status).toBe(201);
     const res = await visit(server, "/secrets");
@@ -50,7 +50,7 @@ describe("GET /secrets", () => {
 
 describe("create", () => {
   test("stores it: toast, dialog closed, list refreshed, audited; the answer holds no value", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const res = await act(server, "/secrets", { _dialog: "1", name: "GITHUB_TOKEN", value: VALUE });
     expect(res.status).toBe(200);
     expect(res.toast).toEqual({ level: "success", message: "Secret GITHUB_TOKEN stored" });
@@ -63,7 +63,7 @@ describe("create", () => {
   });
 
   test("a bad name, a short value, a taken name: inline errors (422), the value not sent back", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const bad = await act(server, "/secrets", { _dialog: "1", name: "1-bad name", value: "abc" });
     expect(bad.status).toBe(422);
     expect(bad.text).toStartWith('<form id="new-secret-form"');
@@ -81,7 +81,7 @@ describe("create", () => {
   });
 
   test("without JS: /secrets/new is a page, a good post redirects with a flash toast", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     expect((await visit(server, "/secrets/new")).text).toContain('<form id="new-secret-form"');
     const res = await visit(server, "/secrets", { form: { name: "PLAIN", value: VALUE } });
     expect(res.status).toBe(303);
@@ -92,7 +92,7 @@ describe("create", () => {
 
 describe("replace and delete", () => {
   test("replacing a value: toast and list refresh; a short value is an inline error and keeps the old one", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     await act(server, "/secrets", { name: "API_TOKEN", value: VALUE });
     const page = await visit(server, "/secrets");
     expect(page.text).toContain('hx-post="/secrets/API_TOKEN/value"');
@@ -117,7 +117,7 @@ describe("replace and delete", () => {
   });
 
   test("delete is behind a confirm; it removes the secret with a toast; an unknown one is an error toast", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     await act(server, "/secrets", { name: "OLD_TOKEN", value: VALUE });
     const page = await visit(server, "/secrets");
     expect(page.text).toContain('hx-post="/secrets/OLD_TOKEN/delete"');
@@ -138,7 +138,7 @@ describe("replace and delete", () => {
 
 describe("access", () => {
   test("a viewer and an operator get 403 on the page and every action", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     await act(server, "/secrets", { name: "KEEP", value: VALUE });
     const viewer = await userWithRole(server, server.token, "victor", "viewer");
     const operator = await userWithRole(server, server.token, "olivia", "operator");

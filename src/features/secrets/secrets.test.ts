@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { bearer, errorOf, expectOk, registerAdmin, send } from "../../../test/auth.ts";
-import { cleanup, json, startTestServer } from "../../../test/helpers.ts";
+import { cleanup, json, startTestApp } from "../../../test/helpers.ts";
 import { SYSTEM_ACTOR } from "../audit/service.ts";
 
 afterEach(cleanup);
@@ -25,7 +25,7 @@ function databaseBytes(dbPath: string): string {
 
 describe("/secrets", () => {
   test("stored encrypted: neither the database file nor any answer contains the value; names are listed", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const created = await expectOk(await server.api("/secrets", bearer(admin.access_token, json({ name: "GITHUB_TOKEN", value: VALUE }))), 201);
     expect(Object.keys(created).sort()).toEqual(["created_at", "name", "updated_at"]);
@@ -49,7 +49,7 @@ describe("/secrets", () => {
   });
 
   test("create is 409 on a taken name, PUT replaces the value, DELETE removes; bad input is 400", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const call = (path: string, init: RequestInit) => server.api(path, bearer(admin.access_token, init));
     await expectOk(await call("/secrets", json({ name: "API_KEY", value: "first-value" })), 201);
@@ -67,18 +67,18 @@ describe("/secrets", () => {
   });
 
   test("the same key decrypts after a restart; another key cannot, and says so instead of failing to start", async () => {
-    const first = await startTestServer({ admin: false, workers: 0 });
+    const first = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(first);
     await expectOk(await first.api("/secrets", bearer(admin.access_token, json({ name: "TOKEN", value: VALUE }))), 201);
     const dataDir = first.services.config.dataDir;
     await first.stop(0);
 
-    const again = await startTestServer({ admin: false, workers: 0, dataDir });
+    const again = await startTestApp({ admin: false, workers: 0, dataDir });
     expect(again.services.secrets.resolveSecretTemplates({ t: "{{secrets.TOKEN}}" })).toEqual({ t: VALUE });
     await again.stop(0);
 
     const otherKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
-    const wrong = await startTestServer({ admin: false, workers: 0, dataDir, secretsKey: otherKey });
+    const wrong = await startTestApp({ admin: false, workers: 0, dataDir, secretsKey: otherKey });
     expect(wrong.services.secrets.missingSecrets({ t: "{{secrets.TOKEN}}" })).toEqual(["TOKEN"]);
     expect(() => wrong.services.secrets.resolveSecretTemplates({ t: "{{secrets.TOKEN}}" })).toThrow("Secret TOKEN cannot be decrypted: the server's secrets key is not the one they were stored with");
   });
@@ -86,7 +86,7 @@ describe("/secrets", () => {
 
 describe("resolveSecretTemplates and maskSecrets", () => {
   test("templates resolve anywhere in params; unknown names are named; values are masked in text and JSON", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const store = server.services.secrets;
     store.create("DB_PASSWORD", "p4ss-w0rd-xyz", SYSTEM_ACTOR);
     store.create("TOKEN", VALUE, SYSTEM_ACTOR);
@@ -109,7 +109,7 @@ describe("resolveSecretTemplates and maskSecrets", () => {
   test("AGENTVINE_SECRETS_KEY is used instead of a key file", async () => {
     const { existsSync } = await import("node:fs");
     const key = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
-    const server = await startTestServer({ admin: false, workers: 0, secretsKey: key });
+    const server = await startTestApp({ admin: false, workers: 0, secretsKey: key });
     expect(existsSync(join(server.services.config.dataDir, "secrets.key"))).toBe(false);
     server.services.secrets.create("X_TOKEN", "value-1234", SYSTEM_ACTOR);
     expect(server.services.secrets.resolveSecretTemplates("{{secrets.X_TOKEN}}")).toBe("value-1234");

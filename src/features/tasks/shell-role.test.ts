@@ -2,7 +2,7 @@
 // JWT and secrets keys): submitting one is an admin's call unless --shell-role operator says otherwise.
 import { afterEach, describe, expect, test } from "bun:test";
 import { bearer, errorOf, expectOk, userWithRole } from "../../../test/auth.ts";
-import { cleanup, json, startTestServer } from "../../../test/helpers.ts";
+import { cleanup, json, startTestApp } from "../../../test/helpers.ts";
 
 afterEach(cleanup);
 
@@ -11,7 +11,7 @@ const plan = { name: "build", steps: [{ name: "hello", task_type: "hello", param
 
 describe("--shell-role", () => {
   test("by default an operator may not submit a shell task or run a plan with a shell step; an admin may", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const olga = (await userWithRole(server, server.token, "olga", "operator")).access_token;
     const refused = await errorOf(await server.api("/tasks", bearer(olga, json(shell))));
     expect(refused).toMatchObject({ status: 403, code: "forbidden", message: expect.stringContaining("'shell' tasks run commands on the server's host") });
@@ -38,7 +38,7 @@ describe("--shell-role", () => {
   });
 
   test("with --shell-role operator an operator may; a viewer still may not submit anything", async () => {
-    const server = await startTestServer({ workers: 0, shellRole: "operator" });
+    const server = await startTestApp({ workers: 0, shellRole: "operator" });
     const olga = (await userWithRole(server, server.token, "olga", "operator")).access_token;
     const vic = (await userWithRole(server, server.token, "vic", "viewer")).access_token;
     await expectOk(await server.api("/tasks", bearer(olga, json(shell))), 201);

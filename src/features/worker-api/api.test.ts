@@ -2,7 +2,7 @@
 // capabilities, concurrency, secrets), complete and fail guarded by the lease, logs into the TaskLogger.
 import { afterEach, describe, expect, test } from "bun:test";
 import { bearer, errorOf, expectOk, send } from "../../../test/auth.ts";
-import { cleanup, json, startTestServer, type TestServer } from "../../../test/helpers.ts";
+import { cleanup, json, startTestApp, type TestServer } from "../../../test/helpers.ts";
 import { reap } from "../../engine/control.ts";
 import type { TaskJson } from "../../engine/task-record.ts";
 import { SYSTEM_ACTOR } from "../audit/service.ts";
@@ -47,7 +47,7 @@ const leaseOf = (item: ClaimItem) => ({ work_order_id: item.work_order_id, lease
 
 describe("POST /queue/claim", () => {
   test("hands out a queued task with its secrets resolved, leased to the worker and running", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     await expectOk(await server.api("/secrets", json({ name: "TOKEN", value: SECRET })), 201);
     const w = await remoteWorker(server, "alpha");
     const task = await submit(server, { title: "with a secret", task_type: "shell", params: { command: "echo", args: ["{{secrets.TOKEN}}"] }, timeout_seconds: 90 });
@@ -71,7 +71,7 @@ describe("POST /queue/claim", () => {
   });
 
   test("a task whose secret was deleted fails at the claim and is not handed out", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     await expectOk(await server.api("/secrets", json({ name: "GONE", value: "soon-deleted-value" })), 201);
     const w = await remoteWorker(server, "alpha");
     const task = await submit(server, { title: "secret gone", task_type: "shell", params: { command: "echo", args: ["{{secrets.GONE}}"] } });
@@ -84,7 +84,7 @@ describe("POST /queue/claim", () => {
   });
 
   test("a long-poll answers as soon as a task is submitted, not after wait_seconds", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const w = await remoteWorker(server, "alpha");
     const started = performance.now();
     const pending = w.call("claim", { wait_seconds: 30 });
@@ -99,7 +99,7 @@ describe("POST /queue/claim", () => {
   });
 
   test("a worker has one parked long-poll: a second one answers the first at once (204) and gets the work", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const w = await remoteWorker(server, "alpha");
     const waiters = server.services.claimWaiters;
     const first = w.call("claim", { wait_seconds: 30 });
@@ -116,7 +116,7 @@ describe("POST /queue/claim", () => {
   });
 
   test("stopping the server answers a parked long-poll with 204 instead of dropping the connection", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const w = await remoteWorker(server, "alpha");
     const pending = w.call("claim", { wait_seconds: 30 });
     await server.services.claimWaiters.untilWaiting(1);
@@ -125,7 +125,7 @@ describe("POST /queue/claim", () => {
   });
 
   test("204 when nothing matching comes within wait_seconds", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const w = await remoteWorker(server, "alpha");
     const started = performance.now();
     const res = await w.call("claim", { wait_seconds: 0.3 });
@@ -135,7 +135,7 @@ describe("POST /queue/claim", () => {
   });
 
   test("a task requiring a capability goes only to a worker that has it", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const plain = await remoteWorker(server, "plain", { capabilities: ["git"] });
     const gpu = await remoteWorker(server, "gpu-box", { capabilities: ["git", "gpu"] });
     // The plain worker is waiting when the gpu task arrives: it is woken, and still not given it.
@@ -149,7 +149,7 @@ describe("POST /queue/claim", () => {
   });
 
   test("a worker gets no more than max_concurrent_tasks minus what it holds; a finish frees a slot for its long-poll", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const w = await remoteWorker(server, "pair", { max_concurrent_tasks: 2 });
     for (let i = 0; i < 4; i++) await submit(server, { title: `t${i}` });
     const first = await claimed(await w.call("claim", { limit: 32 }));
@@ -168,7 +168,7 @@ describe("POST /queue/claim", () => {
   });
 
   test("unknown worker → 404, drained worker → 409, a worker of another key → 403", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const w = await remoteWorker(server, "alpha");
     const other = await remoteWorker(server, "beta");
     const unknown = await server.api("/queue/claim", bearer(w.key, json({ worker_id: "no-such-worker" })));
@@ -185,7 +185,7 @@ describe("POST /queue/claim", () => {
 
 describe("POST /queue/complete and /queue/fail", () => {
   test("complete: the task succeeds with the result, secrets masked in result and output", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     await expectOk(await server.api("/secrets", json({ name: "TOKEN", value: SECRET })), 201);
     const w = await remoteWorker(server, "alpha");
     const task = await submit(server, { title: "done remotely", task_type: "shell", params: { command: "echo", args: ["{{secrets.TOKEN}}"] } });
@@ -211,7 +211,7 @@ describe("POST /queue/complete and /queue/fail", () => {
   });
 
   test("fail, retryable: the task is queued again with backoff; not retryable: failed", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const w = await remoteWorker(server, "alpha");
     const task = await submit(server, { title: "flaky", max_retries: 2 });
     const [item] = await claimed(await w.call("claim"));
@@ -237,7 +237,7 @@ describe("POST /queue/complete and /queue/fail", () => {
   });
 
   test("a completion after the lease ran out is refused at once, before the reaper requeues the order", async () => {
-    const server = await startTestServer({ workers: 0, reapIntervalMs: 3_600_000 }); // the reaper stays out of it
+    const server = await startTestApp({ workers: 0, reapIntervalMs: 3_600_000 }); // the reaper stays out of it
     const a = await remoteWorker(server, "alpha");
     const task = await submit(server, { title: "lease runs out" });
     const [held] = await claimed(await a.call("claim"));
@@ -252,7 +252,7 @@ describe("POST /queue/complete and /queue/fail", () => {
   });
 
   test("a late completion after the lease expired and the work moved is refused (409); the task is recorded once", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const a = await remoteWorker(server, "alpha");
     const b = await remoteWorker(server, "beta");
     const task = await submit(server, { title: "lease runs out" });
@@ -286,7 +286,7 @@ describe("POST /queue/complete and /queue/fail", () => {
   });
 
   test("an earlier attempt's execution id cannot close the current attempt, even with the current lease token (409)", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const a = await remoteWorker(server, "alpha");
     const task = await submit(server, { title: "claimed twice" });
     const [first] = await claimed(await a.call("claim"));
@@ -308,7 +308,7 @@ describe("POST /queue/complete and /queue/fail", () => {
   });
 
   test("another worker cannot complete or fail an execution it does not hold (409); the holder still can", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const a = await remoteWorker(server, "alpha");
     const b = await remoteWorker(server, "beta");
     const task = await submit(server, { title: "alpha's" });
@@ -323,7 +323,7 @@ describe("POST /queue/complete and /queue/fail", () => {
   });
 
   test("the holder's late result after a cancel is refused with the reason", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const a = await remoteWorker(server, "alpha");
     const task = await submit(server, { title: "cancelled meanwhile" });
     const [item] = await claimed(await a.call("claim"));
@@ -337,7 +337,7 @@ describe("POST /queue/complete and /queue/fail", () => {
 
 describe("POST /queue/logs", () => {
   test("lines go to the execution's log, masked; lines of an execution not held refuse the whole batch", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     await expectOk(await server.api("/secrets", json({ name: "TOKEN", value: SECRET })), 201);
     const a = await remoteWorker(server, "alpha");
     const b = await remoteWorker(server, "beta");
@@ -380,7 +380,7 @@ describe("POST /queue/logs", () => {
 
 describe("log lines with a time out of range", () => {
   test("a line whose ts is past the end of the Date range is refused (400), nothing stored", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const a = await remoteWorker(server, "alpha");
     await submit(server, { title: "one" });
     const [item] = await claimed(await a.call("claim"));
@@ -396,7 +396,7 @@ describe("log lines with a time out of range", () => {
   });
 
   test("a line the logger cannot date is kept at the server's time and loses no other line; the server stops cleanly", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const a = await remoteWorker(server, "alpha", { max_concurrent_tasks: 2 });
     await submit(server, { title: "one" });
     await submit(server, { title: "two" });
@@ -421,7 +421,7 @@ describe("POST /queue/report", () => {
     (await expectOk(await server.api(`/executions/${executionId}/logs`))).items.map((l: { message: string }) => l.message);
 
   test("logs first, then every outcome in one go: a moved lease is refused with its reason, the others recorded; masked", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     await expectOk(await server.api("/secrets", json({ name: "TOKEN", value: SECRET })), 201);
     const a = await remoteWorker(server, "alpha", { max_concurrent_tasks: 4 });
     const b = await remoteWorker(server, "beta");
@@ -475,7 +475,7 @@ describe("POST /queue/report", () => {
   });
 
   test("lines of an execution the worker does not hold are refused for that execution only", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const a = await remoteWorker(server, "alpha");
     const b = await remoteWorker(server, "beta");
     await submit(server, { title: "one" });
@@ -502,7 +502,7 @@ describe("POST /queue/report", () => {
   });
 
   test("past 1,000 log lines or 256 outcomes, or a failure without its error, the request is refused (400) and nothing stored", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const a = await remoteWorker(server, "alpha");
     await submit(server, { title: "one" });
     const [item] = await claimed(await a.call("claim"));
@@ -522,7 +522,7 @@ describe("POST /queue/report", () => {
   });
 
   test("a claim carrying a report delivers it first and answers it, even when no work came (200, not 204)", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const a = await remoteWorker(server, "alpha", { max_concurrent_tasks: 1 });
     const first = await submit(server, { title: "first" });
     const second = await submit(server, { title: "second" });
@@ -553,7 +553,7 @@ describe("POST /queue/report", () => {
 
 describe("POST /queue/enqueue", () => {
   test("an operator submits a batch in one go; a bad task refuses the batch and names it", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const w = await remoteWorker(server, "alpha", { max_concurrent_tasks: 4 });
     const body = await expectOk(
       await server.api("/queue/enqueue", json({ tasks: [{ title: "a", task_type: "hello", params: { name: "a" } }, { title: "b", task_type: "hello", params: { name: "b" }, priority: "high" }] })),

@@ -7,7 +7,7 @@ import { createApiKey, revokeApiKey } from "../auth/api-keys.ts";
 import { createUser } from "../auth/users.ts";
 import { localWorkerId } from "../../server.ts";
 import { bearer, errorOf, expectOk, send } from "../../../test/auth.ts";
-import { cleanup, json, startTestServer, TEST_PASSWORD, waitFor, type TestServer } from "../../../test/helpers.ts";
+import { cleanup, json, startTestApp, TEST_PASSWORD, waitFor, type TestServer } from "../../../test/helpers.ts";
 import { releaseExpiredLeases } from "../../queue/work-orders.ts";
 import { getWorkOrder } from "../../../test/work-order-rows.ts";
 import { announce, CLAIM_IN_FLIGHT_MS, OFFLINE_AFTER_MS, REMOTE_LEASE_MS } from "./service.ts";
@@ -18,7 +18,7 @@ const T0 = Date.parse("2026-03-01T12:00:00Z");
 
 async function setup(overrides: { capabilities?: string[] } = {}) {
   let now = T0;
-  const server = await startTestServer({ workers: 0, clock: () => now, ...overrides });
+  const server = await startTestApp({ workers: 0, clock: () => now, ...overrides });
   const auth = server.services.auth;
   const admin = auth.db.sqlite.query<{ id: string }, []>("SELECT id FROM users WHERE username = 'admin'").get()!;
   const workerKey = createApiKey(auth, { name: "runner", scope: "worker" }, { userId: admin.id, actor: SYSTEM_ACTOR });
@@ -269,7 +269,7 @@ describe("workers registry", () => {
     expect((await server.api("/workers", bearer(viewerKey, json(registration())))).status).toBe(403);
     expect((await asWorker("/tasks")).status).toBe(403);
     expect((await asWorker("/workers")).status).toBe(403);
-    expect((await fetch(`${server.url}/api/v1/workers`)).status).toBe(401);
+    expect((await server.request(`/api/v1/workers`)).status).toBe(401);
   });
 
   test("bad input is a 400 naming the field", async () => {
