@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TaskJson } from "../../engine/task-record.ts";
 import { AWAIT_GATE, gate } from "../../../test/gate.ts";
-import { cleanup, json, startTestServer, tempDir, until } from "../../../test/helpers.ts";
+import { cleanup, json, startTestServer, tempDir, until, startTestApp } from "../../../test/helpers.ts";
 import { dataOf, openSse } from "../../../test/sse.ts";
 
 afterEach(cleanup);
@@ -47,7 +47,7 @@ async function untilStatus(server: Server, id: string, status: string) {
 
 describe("POST /tasks", () => {
   test("answers 201 with a Location and the stored task, params completed with the type's defaults", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const res = await server.api("/tasks", json({ title: "list files", task_type: "shell", params: { command: "ls", args: ["-l"] }, requires: ["gpu"] }));
     expect(res.status).toBe(201);
     const task = (await res.json()) as TaskJson;
@@ -85,7 +85,7 @@ describe("POST /tasks", () => {
   });
 
   test("context and metadata are stored as sent, nested structures included", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     let deep: unknown = { leaf: true };
     for (let i = 0; i < 50; i++) deep = { level: i, next: deep };
     const task = await create(server, parked({ context: { issue: "fix #7", deep }, metadata: { team: "core", tags: ["a", "b"] } }));
@@ -109,7 +109,7 @@ describe("POST /tasks", () => {
 
 describe("concurrent submissions", () => {
   test("share a commit, yet one bad submission fails alone with its own error and the rest are stored", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const bodies = Array.from({ length: 40 }, (_, i) => parked({ title: `batch ${i}` }));
     bodies[17] = parked({ title: "bad one", depends_on: ["no-such-task"] });
     const responses = await Promise.all(bodies.map((b) => server.api("/tasks", json(b))));
@@ -125,7 +125,7 @@ describe("concurrent submissions", () => {
 
 describe("GET /tasks", () => {
   test("filters by one status or a comma-separated list", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const queued = await create(server, parked({ title: "queued" }));
     const pending = await create(server, hello("p", { title: "pending", depends_on: [queued.id] }));
     const cancelled = await create(server, parked({ title: "cancelled" }));
@@ -144,7 +144,7 @@ describe("GET /tasks", () => {
   });
 
   test("filters by task_type and priority", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const high = await create(server, parked({ priority: "high" }));
     const low = await create(server, parked({ priority: "low" }));
     const shell = await create(server, { title: "sh", task_type: "shell", params: { command: "true" }, requires: ["gpu"] });
@@ -158,7 +158,7 @@ describe("GET /tasks", () => {
   });
 
   test("q searches title and description, taking % and _ literally", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const percent = await create(server, parked({ title: "50% off" }));
     await create(server, parked({ title: "50 off" }));
     const underscore = await create(server, parked({ title: "snake_case" }));
@@ -173,7 +173,7 @@ describe("GET /tasks", () => {
   });
 
   test("filters by parent_task_id", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const parent = await create(server, parked({ title: "parent" }));
     const a = await create(server, parked({ title: "child a", parent_task_id: parent.id }));
     const b = await create(server, parked({ title: "child b", parent_task_id: parent.id }));
@@ -186,7 +186,7 @@ describe("GET /tasks", () => {
   });
 
   test("pages newest first with page/per_page and a total; per_page over 100 is refused", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const created: string[] = [];
     for (let i = 0; i < 5; i++) created.push((await create(server, parked({ title: `t${i}` }))).id);
     const newestFirst = [...created].reverse();
@@ -214,7 +214,7 @@ describe("GET /tasks", () => {
 
 describe("GET/PATCH /tasks/:id", () => {
   test("GET returns the task with its dependencies", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const a = await create(server, parked());
     const b = await create(server, hello("b", { depends_on: [a.id] }));
     const res = await server.api(`/tasks/${b.id}`);
@@ -223,7 +223,7 @@ describe("GET/PATCH /tasks/:id", () => {
   });
 
   test("PATCH edits the title", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const task = await create(server, parked({ title: "before" }));
     const res = await server.api(`/tasks/${task.id}`, { method: "PATCH", body: JSON.stringify({ title: "after", description: "now described" }) });
     expect(res.status).toBe(200);
@@ -234,7 +234,7 @@ describe("GET/PATCH /tasks/:id", () => {
   });
 
   test("PATCH priority of a queued task moves its work order to that queue", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const task = await create(server, parked());
     const queueStatus = async () => (await (await server.api("/queue/status")).json()) as { queues: Record<string, { queued: number }> };
     expect((await queueStatus()).queues.default!.queued).toBe(1);
@@ -250,7 +250,7 @@ describe("GET/PATCH /tasks/:id", () => {
   });
 
   test("PATCH with an unknown field or an empty body is refused and changes nothing", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const task = await create(server, parked({ title: "unchanged" }));
 
     const unknown = await server.api(`/tasks/${task.id}`, { method: "PATCH", body: JSON.stringify({ title: "x", status: "succeeded" }) });
@@ -271,7 +271,7 @@ describe("GET/PATCH /tasks/:id", () => {
 
 describe("DELETE /tasks/:id", () => {
   test("deletes a finished task with its executions and log lines (204)", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const task = await create(server, hello());
     expect((await waitDone(server, task.id)).status).toBe("succeeded");
     const executions = (await (await server.api(`/executions?task_id=${task.id}`)).json()) as { items: Array<{ id: string }> };
