@@ -1,9 +1,9 @@
 // Bad input over HTTP: every case answers the documented 4xx error shape naming the problem, never a 500,
 // and writes nothing (the tasks and work_orders row counts are unchanged).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cleanup, json, startTestServer } from "./helpers.ts";
+import { cleanup, json, startTestApp } from "./helpers.ts";
 
-type Server = Awaited<ReturnType<typeof startTestServer>>;
+type Server = Awaited<ReturnType<typeof startTestApp>>;
 
 interface Case {
   name: string;
@@ -153,7 +153,7 @@ const counts = () => ({ tasks: count("tasks"), work_orders: count("work_orders")
 
 beforeAll(async () => {
   // No local threads: the one existing task stays queued, so nothing but a bad request could change a count.
-  server = await startTestServer({ workers: 0 });
+  server = await startTestApp({ workers: 0 });
   const res = await server.api("/tasks", json({ title: "existing", task_type: "hello", params: { name: "x" } }));
   expect(res.status).toBe(201);
   taskId = ((await res.json()) as { id: string }).id;

@@ -1,7 +1,7 @@
 // Security headers on every kind of response a real server gives: pages, fragments, JSON, assets, errors,
 // redirects, event streams; and markup the strict CSP does not break (no inline script or style).
 import { afterEach, describe, expect, test } from "bun:test";
-import { cleanup, json, startTestServer, type TestServer } from "../../test/helpers.ts";
+import { cleanup, json, startTestServer, type TestServer, startTestApp } from "../../test/helpers.ts";
 import { createPlan, helloStep } from "../../test/plans.ts";
 import { openSse } from "../../test/sse.ts";
 import { ASSETS } from "./assets.ts";
@@ -69,16 +69,16 @@ describe("security headers", () => {
   });
 
   test("HSTS when a trusted proxy says the client came over HTTPS, not when an untrusted client claims it", async () => {
-    const trusted = await startTestServer({ workers: 0, trustProxy: true });
+    const trusted = await startTestApp({ workers: 0, trustProxy: true });
     const viaProxy = await trusted.get("/", { headers: { "x-forwarded-proto": "https" } });
     expect(viaProxy.headers.get("strict-transport-security")).toBe("max-age=31536000");
     expect((await trusted.get("/", { headers: { "x-forwarded-proto": "http" } })).headers.get("strict-transport-security")).toBeNull();
-    const direct = await startTestServer({ workers: 0 });
+    const direct = await startTestApp({ workers: 0 });
     expect((await direct.get("/", { headers: { "x-forwarded-proto": "https" } })).headers.get("strict-transport-security")).toBeNull();
   });
 
   test("pages carry no inline script, inline style or event-handler attribute the CSP would block", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const plan = await createPlan(server, { name: "release", steps: [helloStep("build"), helloStep("ship", { depends_on: ["build"] })] });
     const id = await queuedTask(server);
     for (const path of ["/", "/tasks", `/tasks/${id}`, "/plans", `/plans/${plan.id}`, "/plans/new", "/no-such-page"]) {

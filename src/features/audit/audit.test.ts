@@ -2,7 +2,7 @@
 // a row — neither through the API nor with an UPDATE on the database.
 import { afterEach, describe, expect, test } from "bun:test";
 import { bearer, expectOk, login, PASSWORD, registerAdmin, send } from "../../../test/auth.ts";
-import { cleanup, json, startTestServer } from "../../../test/helpers.ts";
+import { cleanup, json, startTestApp } from "../../../test/helpers.ts";
 import { recordAudit, SYSTEM_ACTOR } from "./service.ts";
 
 afterEach(cleanup);
@@ -11,7 +11,7 @@ type Page = { items: Array<{ id: number; at: string; actor: string; actor_type: 
 
 async function scenario() {
   let now = Date.parse("2030-01-01T00:00:00Z");
-  const server = await startTestServer({ admin: false, workers: 0, clock: () => (now += 1000) });
+  const server = await startTestApp({ admin: false, workers: 0, clock: () => (now += 1000) });
   const admin = await registerAdmin(server, "root");
   await server.api("/auth/login", json({ username: "root", password: "wrong wrong wrong" }));
   const bob = await expectOk(await server.api("/users", bearer(admin.access_token, json({ username: "bob", password: PASSWORD, role: "viewer" }))), 201);
@@ -86,7 +86,7 @@ describe("GET /audit", () => {
 
 describe("tasks and plans in the audit log", () => {
   test("task created, cancelled, retried, deleted and plan created, saved, run, deleted: each by its actor, with created_by", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(server, "root");
     const ops = await expectOk(await server.api("/users", bearer(admin.access_token, json({ username: "olga", password: PASSWORD, role: "operator" }))), 201);
     const olga = (await login(server, "olga")).access_token;

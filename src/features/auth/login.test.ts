@@ -2,7 +2,7 @@
 // closes, wrong credentials all look alike, failures throttle then lock, the auth endpoints are rate limited.
 import { afterEach, describe, expect, test } from "bun:test";
 import { bearer, errorOf, expectOk, login, PASSWORD, registerAdmin } from "../../../test/auth.ts";
-import { cleanup, json, startTestServer } from "../../../test/helpers.ts";
+import { cleanup, json, startTestApp } from "../../../test/helpers.ts";
 
 afterEach(cleanup);
 
@@ -12,12 +12,12 @@ function manualClock(start = Date.parse("2030-01-01T00:00:00Z")) {
   return { now: () => now, advance: (ms: number) => (now += ms) };
 }
 
-const rows = (server: Awaited<ReturnType<typeof startTestServer>>, sql: string, ...params: Array<string | number>) =>
+const rows = (server: Awaited<ReturnType<typeof startTestApp>>, sql: string, ...params: Array<string | number>) =>
   server.db.sqlite.query<Record<string, unknown>, Array<string | number>>(sql).all(...params);
 
 describe("POST /auth/register", () => {
   test("the first account becomes admin and is signed in; after that registration is closed", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const first = await registerAdmin(server, "Alice");
     expect(first).toMatchObject({ token_type: "bearer", expires_in: 900, user: { username: "alice", role: "admin", is_active: true } });
     expect(first.refresh_token).toStartWith("avr_");
@@ -33,7 +33,7 @@ describe("POST /auth/register", () => {
   });
 
   test("with open registration, later accounts are viewers", async () => {
-    const server = await startTestServer({ admin: false, workers: 0, openRegistration: true });
+    const server = await startTestApp({ admin: false, workers: 0, openRegistration: true });
     await registerAdmin(server);
     const viewer = await expectOk(await server.api("/auth/register", json({ username: "vic", password: PASSWORD, email: "Vic@Example.com" })), 201);
     expect(viewer.user).toMatchObject({ username: "vic", role: "viewer", email: "vic@example.com" });
@@ -42,7 +42,7 @@ describe("POST /auth/register", () => {
   });
 
   test("a weak password is refused with every reason named", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const cases: Array<[string, string[]]> = [
       ["short", ["too_short"]],
       ["password1234", ["too_common"]],
@@ -69,7 +69,7 @@ describe("POST /auth/register", () => {
 describe("POST /auth/login", () => {
   test("by username or email, any case; records the sign-in and last_login_at", async () => {
     const clock = manualClock();
-    const server = await startTestServer({ admin: false, workers: 0, clock: clock.now });
+    const server = await startTestApp({ admin: false, workers: 0, clock: clock.now });
     await expectOk(await server.api("/auth/register", json({ username: "alice", password: PASSWORD, email: "alice@example.com" })), 201);
     clock.advance(60_000);
     const byName = await login(server, "ALICE");
@@ -85,7 +85,7 @@ describe("POST /auth/login", () => {
   });
 
   test("a wrong password and an unknown user get the same answer, and take as long", async () => {
-    const server = await startTestServer({ admin: false, workers: 0, authSettings: { lockout: { throttleAfter: 100, firstDelaySeconds: 1, lockAfter: 100, lockSeconds: 900 } } });
+    const server = await startTestApp({ admin: false, workers: 0, authSettings: { lockout: { throttleAfter: 100, firstDelaySeconds: 1, lockAfter: 100, lockSeconds: 900 } } });
     await registerAdmin(server, "alice");
     const wrong = await server.api("/auth/login", json({ username: "alice", password: "not the password at all" }));
     const unknown = await server.api("/auth/login", json({ username: "nobody", password: "not the password at all" }));
@@ -119,7 +119,7 @@ describe("POST /auth/login", () => {
 
   test("failures throttle (1 s, 2 s, 4 s …), the 10th locks for 15 minutes, a success resets — the same for an unknown name", async () => {
     const clock = manualClock();
-    const server = await startTestServer({ admin: false, workers: 0, clock: clock.now, authRateLimit: 0 });
+    const server = await startTestApp({ admin: false, workers: 0, clock: clock.now, authRateLimit: 0 });
     await registerAdmin(server, "alice");
     const attempt = async (username: string, password = "wrong password, again") => errorOf(await server.api("/auth/login", json({ username, password })));
 
@@ -162,7 +162,7 @@ describe("POST /auth/login", () => {
   });
 
   test("parallel guesses at one account are refused while one is being checked", async () => {
-    const server = await startTestServer({ admin: false, workers: 0, authRateLimit: 0 });
+    const server = await startTestApp({ admin: false, workers: 0, authRateLimit: 0 });
     await registerAdmin(server, "alice");
     const answers = await Promise.all(Array.from({ length: 6 }, () => server.api("/auth/login", json({ username: "alice", password: "guess guess guess" }))));
     const statuses = answers.map((r) => r.status).sort();
@@ -173,7 +173,7 @@ describe("POST /auth/login", () => {
   });
 
   test("a deactivated account cannot sign in", async () => {
-    const server = await startTestServer({ admin: false, workers: 0 });
+    const server = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const bob = await expectOk(await server.api("/users", bearer(admin.access_token, json({ username: "bob", password: PASSWORD, role: "operator" }))), 201);
     await expectOk(await server.api(`/users/${bob.id}`, bearer(admin.access_token, { method: "PATCH", body: JSON.stringify({ is_active: false }) })));
@@ -187,7 +187,7 @@ describe("POST /auth/login", () => {
 describe("rate limit of /auth/*", () => {
   test("per client address: 429 rate_limited with Retry-After once the burst is spent, refilled over time", async () => {
     const clock = manualClock();
-    const server = await startTestServer({ admin: false, workers: 0, clock: clock.now, authRateLimit: 3 });
+    const server = await startTestApp({ admin: false, workers: 0, clock: clock.now, authRateLimit: 3 });
     const hit = () => server.api("/auth/refresh", json({ refresh_token: "avr_nothing" }));
     for (let i = 0; i < 3; i++) expect((await hit()).status).toBe(401);
     const limited = await hit();

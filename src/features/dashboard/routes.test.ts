@@ -3,7 +3,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { createApp } from "../../app.ts";
 import type { TaskJson } from "../../engine/task-record.ts";
 import { ASSETS } from "../../http/assets.ts";
-import { cleanup, json, startTestServer } from "../../../test/helpers.ts";
+import { cleanup, json, startTestServer, startTestApp } from "../../../test/helpers.ts";
 import { HOSTILE, HOSTILE_ESCAPED, hxTrigger, isFullPage, uiClient } from "../../../test/html.ts";
 import { DashboardStats } from "./stats.ts";
 
@@ -64,7 +64,7 @@ describe("GET /", () => {
   });
 
   test("pages are gzipped for a browser that accepts it", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const res = await server.get("/", { headers: { "accept-encoding": "gzip" }, decompress: false } as RequestInit);
     expect(res.headers.get("content-encoding")).toBe("gzip");
     expect(new TextDecoder().decode(Bun.gunzipSync(new Uint8Array(await res.arrayBuffer())))).toContain("<title>Dashboard");
@@ -73,7 +73,7 @@ describe("GET /", () => {
 
 describe("the layout", () => {
   test("links same-origin, content-hashed assets only, with no inline script or event handler", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const { text } = await uiClient(server)("/");
     for (const a of [ASSETS.css, ASSETS.htmx, ASSETS.sse, ASSETS.app]) expect(text).toContain(a.url);
     expect(text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/); // every script has a src
@@ -82,7 +82,7 @@ describe("the layout", () => {
   });
 
   test("renders the theme from its cookie, following the system without one", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const ui = uiClient(server);
     // The <html> tag also carries the signed-in user's role: look at its theme alone.
     const htmlTag = async (cookie?: string) => /^<!doctype html><html [^>]*>/.exec((await ui("/", cookie ? { headers: { cookie } } : {})).text)![0];
@@ -167,7 +167,7 @@ describe("static assets", () => {
 
 describe("HTML errors", () => {
   test("an unknown page is the 404 page; for htmx a fragment and an error toast; the API keeps JSON", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const ui = uiClient(server);
     const page = await ui(`/no/such/${encodeURIComponent(HOSTILE)}`);
     expect(page.status).toBe(404);
@@ -184,7 +184,7 @@ describe("HTML errors", () => {
   });
 
   test("an unexpected failure is the error page with a request id, not the exception", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const app = createApp(server.services);
     app.get("/boom", () => {
       throw new Error("secret internals");
@@ -206,7 +206,7 @@ describe("HTML errors", () => {
 
 describe("DashboardStats", () => {
   test("counts finished and failed tasks per minute from the bus, and samples queue depth", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     let now = Date.UTC(2030, 0, 1, 12, 0, 30);
     const stats = new DashboardStats(server.services.deps, () => now);
     const bus = server.services.deps.bus;

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { TaskJson } from "../../engine/task-record.ts";
 import { AWAIT_GATE, gate } from "../../../test/gate.ts";
-import { cleanup, json, startTestServer } from "../../../test/helpers.ts";
+import { cleanup, json, startTestServer, startTestApp } from "../../../test/helpers.ts";
 import { count, createPlan, helloStep, runPlan, stepsOf, untilStep, waitTask, type ErrorJson, type Server, type Step } from "../../../test/plans.ts";
 import type { PlanJson } from "./service.ts";
 
@@ -21,7 +21,7 @@ async function put(server: Server, idOrName: string, body: Record<string, unknow
 
 describe("POST /plans", () => {
   test("answers 201 with a Location and the plan, its steps stored as written", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const steps = [
       { name: "build", task_type: "shell", params: { command: "make", args: ["all"] }, timeout_seconds: 600, max_retries: 2, priority: "high" },
       { name: "greet", task_type: "hello", params: { name: "{{inputs.who}}" }, depends_on: ["build"] },
@@ -45,7 +45,7 @@ describe("POST /plans", () => {
   });
 
   test("a description may be left out or null; steps without params get {}", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const plan = await createPlan(server, { name: "bare", steps: [{ name: "only", task_type: "test_sleep", params: { ms: 1 } }] });
     expect(plan.description).toBeNull();
     expect(plan.steps).toEqual([{ name: "only", task_type: "test_sleep", params: { ms: 1 }, depends_on: [] }]);
@@ -54,7 +54,7 @@ describe("POST /plans", () => {
   });
 
   test("a second plan with the same name is a 409 and nothing is written", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     await createPlan(server, { name: "dup", steps: [helloStep("a")] });
     const res = await server.api("/plans", json({ name: "dup", steps: [helloStep("b")] }));
     expect(res.status).toBe(409);
@@ -95,7 +95,7 @@ describe("plan validation: a 400 whose details name the step, and nothing writte
   ];
 
   test.each(cases)("%s", async (_what, stepsOrBody, field, message) => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const body = Array.isArray(stepsOrBody) ? { name: "bad", steps: stepsOrBody } : { name: "bad", ...stepsOrBody };
     const res = await server.api("/plans", json(body));
     expect(res.status).toBe(400);
@@ -117,7 +117,7 @@ describe("plan validation: a 400 whose details name the step, and nothing writte
   });
 
   test("the cycle is listed in the message", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const res = await server.api(
       "/plans",
       json({ name: "loop", steps: [helloStep("a", { depends_on: ["c"] }), helloStep("b", { depends_on: ["a"] }), helloStep("c", { depends_on: ["b"] })] }),
@@ -127,7 +127,7 @@ describe("plan validation: a 400 whose details name the step, and nothing writte
   });
 
   test("{{steps.x.result}} of an upstream step is accepted, as are templates where the schema wants another type", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const plan = await createPlan(server, {
       name: "templated",
       steps: [
@@ -142,7 +142,7 @@ describe("plan validation: a 400 whose details name the step, and nothing writte
 
 describe("GET /plans/:id", () => {
   test("by id and by URL-encoded name (spaces, markup, / % ? #); JSON is returned as data", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const spaced = await createPlan(server, { name: "nightly build and test", steps: [helloStep("a")] });
     const markup = await createPlan(server, { name: "<script>alert(1)</script>", description: "<b>bold</b> & \"quoted\"", steps: [helloStep("a")] });
 
@@ -170,7 +170,7 @@ describe("GET /plans/:id", () => {
 
 describe("GET /plans", () => {
   test("lists plans, most recently saved first, with q searching name and description, paginated", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const names = ["alpha deploy", "beta build", "gamma deploy", "delta 100%_done", "epsilon"];
     const created: PlanJson[] = [];
     for (const [i, name] of names.entries()) {
@@ -204,7 +204,7 @@ describe("GET /plans", () => {
 
 describe("PUT /plans/:id", () => {
   test("saving unchanged steps keeps the version; changed steps make version+1 and the old one stays readable", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const v1Steps = [helloStep("a"), helloStep("b")];
     const plan = await createPlan(server, { name: "versioned", description: "d", steps: v1Steps });
 
@@ -273,7 +273,7 @@ describe("PUT /plans/:id", () => {
   });
 
   test("renaming onto another plan's name is a 409; an unknown plan is a 404", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     await createPlan(server, { name: "one", steps: [helloStep("a")] });
     const two = await createPlan(server, { name: "two", steps: [helloStep("a")] });
     const res = await put(server, two.id, { name: "one", steps: [helloStep("b")] });

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { TaskJson } from "../../engine/task-record.ts";
 import { AWAIT_GATE, gate } from "../../../test/gate.ts";
-import { cleanup, json, startTestServer, until } from "../../../test/helpers.ts";
+import { cleanup, json, startTestServer, until, startTestApp } from "../../../test/helpers.ts";
 import { flashOf, formPost, HOSTILE, HOSTILE_ESCAPED, hxTrigger, isFullPage, uiClient } from "../../../test/html.ts";
 import type { PlanJson } from "./service.ts";
 
@@ -57,7 +57,7 @@ describe("GET /plans", () => {
   });
 
   test("search, and the card grid alone for htmx", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     await createPlan(server, { name: "deploy", steps: [hello("a")] });
     await createPlan(server, { name: "nightly", steps: [hello("a")] });
     const ui = uiClient(server);
@@ -71,7 +71,7 @@ describe("GET /plans", () => {
 
 describe("the plan editor", () => {
   test("add, move and remove steps on the server, keeping what was typed and the dependencies", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const ui = uiClient(server);
     const fresh = await ui("/plans/new");
     expect(fresh.status).toBe(200);
@@ -105,7 +105,7 @@ describe("the plan editor", () => {
   });
 
   test("renaming a step swaps only the dependency lists, out of band", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const res = await uiClient(server)(
       "/plans/editor?op=deps",
       formPost(editorForm("p", [{ key: "k1", name: "compile" }, { key: "k2", name: "test", depends_on: ["k1"] }]), { htmx: true }),
@@ -117,7 +117,7 @@ describe("the plan editor", () => {
   });
 
   test("saving shows each problem next to its field and keeps the input (422)", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     await createPlan(server, { name: "taken", steps: [hello("a")] });
     const ui = uiClient(server);
     const save = (fields: Record<string, string | string[]>) => ui("/plans", formPost(fields, { htmx: "plan-editor" }));
@@ -153,7 +153,7 @@ describe("the plan editor", () => {
   });
 
   test("saving a valid plan creates it; saving a change makes a new version", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const ui = uiClient(server);
     const created = await ui("/plans", formPost(editorForm("release", [{ key: "k1", name: "build" }, { key: "k2", name: "ship", depends_on: ["k1"] }]), { htmx: true }));
     expect(created.status).toBe(200);
@@ -256,7 +256,7 @@ describe("a plan's page and its runs", () => {
   });
 
   test("cancel a run, delete a plan (its runs stay), unknown ones are 404 pages", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const g = gate(); // never opened: the run stays running until cancelled
     const plan = await createPlan(server, { name: "parked", steps: [{ name: "a", task_type: "shell", params: { command: AWAIT_GATE, shell: true, env: g.env } }] });
     const run = (await (await server.api(`/plans/${plan.id}/run`, { method: "POST" })).json()) as TaskJson;

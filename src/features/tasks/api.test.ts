@@ -271,7 +271,7 @@ describe("GET/PATCH /tasks/:id", () => {
 
 describe("DELETE /tasks/:id", () => {
   test("deletes a finished task with its executions and log lines (204)", async () => {
-    const server = await startTestApp();
+    const server = await startTestServer();
     const task = await create(server, hello());
     expect((await waitDone(server, task.id)).status).toBe("succeeded");
     const executions = (await (await server.api(`/executions?task_id=${task.id}`)).json()) as { items: Array<{ id: string }> };
@@ -289,7 +289,7 @@ describe("DELETE /tasks/:id", () => {
   });
 
   test("deleting a parent removes its subtasks and tells their waiters; a task outside still waiting on one blocks it", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const parent = await create(server, parked({ title: "parent" }));
     const child = await create(server, parked({ title: "child", parent_task_id: parent.id }));
     const outsider = await create(server, parked({ title: "outsider", depends_on: [child.id] }));
@@ -325,7 +325,7 @@ describe("DELETE /tasks/:id", () => {
   });
 
   test("answers 404 for an unknown task", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const res = await server.api("/tasks/no-such-task", { method: "DELETE" });
     expect(res.status).toBe(404);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("not_found");
@@ -334,7 +334,7 @@ describe("DELETE /tasks/:id", () => {
 
 describe("POST /tasks/:id/cancel and /retry", () => {
   test("cancel moves a queued or a pending task to cancelled", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const queued = await create(server, parked());
     const pending = await create(server, hello("later", { depends_on: [queued.id] }));
     expect(pending.status).toBe("pending");
@@ -427,7 +427,7 @@ describe("dependencies and waiting", () => {
   });
 
   test("wait with timeout=0 answers at once with the current status", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const task = await create(server, parked());
     const started = performance.now();
     const res = await server.api(`/tasks/${task.id}/wait?timeout=0`);

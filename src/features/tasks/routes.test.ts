@@ -1,7 +1,7 @@
 // The tasks pages through app.request(): list, filters, the New task form, a task's page, the actions.
 import { afterEach, describe, expect, test } from "bun:test";
 import type { TaskJson } from "../../engine/task-record.ts";
-import { cleanup, json, startTestServer, until } from "../../../test/helpers.ts";
+import { cleanup, json, startTestServer, until, startTestApp } from "../../../test/helpers.ts";
 import { flashOf, formPost, HOSTILE, HOSTILE_ESCAPED, hxTrigger, isFullPage, uiClient } from "../../../test/html.ts";
 
 afterEach(cleanup);
@@ -25,7 +25,7 @@ const statusOf = (server: Server, id: string) =>
 
 describe("GET /tasks", () => {
   test("with no task: the empty state, the New task dialog and the live stream", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const res = await uiClient(server)("/tasks");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/html");
@@ -77,7 +77,7 @@ describe("GET /tasks", () => {
   });
 
   test("an htmx request for the list gets the list fragment alone", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     await create(server, parked("only one"));
     const res = await uiClient(server)("/tasks?status=queued", { htmx: "task-list" });
     expect(res.status).toBe(200);
@@ -90,7 +90,7 @@ describe("GET /tasks", () => {
 
 describe("the New task form", () => {
   test("GET /tasks/new shows the fields of the default type; the fields follow the chosen type", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const ui = uiClient(server);
     const page = await ui("/tasks/new");
     expect(page.status).toBe(200);
@@ -107,7 +107,7 @@ describe("the New task form", () => {
   });
 
   test("a post with errors comes back with every value kept and each error by its field (422)", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const res = await uiClient(server)(
       "/tasks",
       formPost({ title: "", task_type: "shell", "params.command": "", "params.env": "no equals sign", description: HOSTILE, priority: "high", _dialog: "1" }, { htmx: "new-task-form" }),
@@ -125,7 +125,7 @@ describe("the New task form", () => {
   });
 
   test("the service's own errors (an unknown dependency) show next to the field", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const res = await uiClient(server)("/tasks", formPost({ title: "x", task_type: "hello", "params.name": "a", depends_on: "no-such-task" }, { htmx: true }));
     expect(res.status).toBe(422);
     expect(res.text).toContain("no-such-task");
@@ -134,7 +134,7 @@ describe("the New task form", () => {
   });
 
   test("a valid post creates the task with typed params and sends the browser to it", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const ui = uiClient(server);
     const res = await ui(
       "/tasks",
@@ -215,7 +215,7 @@ describe("GET /tasks/:id", () => {
   });
 
   test("htmx gets the main part or the live region alone; the live region without htmx redirects", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const t = await create(server, parked("fragments"));
     const ui = uiClient(server);
     const main = await ui(`/tasks/${t.id}`, { htmx: "task-main" });
@@ -228,7 +228,7 @@ describe("GET /tasks/:id", () => {
   });
 
   test("an unknown task is the 404 page, or a fragment with an error toast for htmx", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const ui = uiClient(server);
     const page = await ui("/tasks/nope");
     expect(page.status).toBe(404);
@@ -246,7 +246,7 @@ describe("GET /tasks/:id", () => {
 
 describe("task actions", () => {
   test("cancel, cancel again (409 as a toast), retry, delete — each with a toast", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const t = await create(server, parked(`${HOSTILE} ✓`));
     const ui = uiClient(server);
 
@@ -277,7 +277,7 @@ describe("task actions", () => {
   });
 
   test("without htmx the actions answer 303 back with a flash", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const t = await create(server, parked("plain"));
     const ui = uiClient(server);
     const cancel = await ui(`/tasks/${t.id}/cancel`, { method: "POST" });

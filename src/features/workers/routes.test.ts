@@ -6,7 +6,7 @@ import { createApiKey } from "../auth/api-keys.ts";
 import { findUserByLogin } from "../auth/users.ts";
 import type { TaskJson } from "../../engine/task-record.ts";
 import { bearer, userWithRole } from "../../../test/auth.ts";
-import { cleanup, json, startTestServer, until } from "../../../test/helpers.ts";
+import { cleanup, json, startTestServer, until, startTestApp } from "../../../test/helpers.ts";
 import { HOSTILE, HOSTILE_ESCAPED } from "../../../test/html.ts";
 import { openSse } from "../../../test/sse.ts";
 import type { WorkerJson } from "./service.ts";
@@ -46,7 +46,7 @@ const drainPost = (token: string, htmx = false) =>
 
 describe("GET /workers", () => {
   test("the local worker and a registered remote one, with capabilities, stats and the live stream; names escaped", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const remote = await register(server, workerKey(server), { name: HOSTILE, hostname: "gpu-box", capabilities: ["gpu", "node"] });
     const page = await html(server, "/workers");
     expect(page.status).toBe(200);
@@ -69,7 +69,7 @@ describe("GET /workers", () => {
   });
 
   test("filters by capability, type and status; ignores values that are not valid; htmx gets the list alone", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const key = workerKey(server);
     const gpu = await register(server, key, { name: "gpu one", capabilities: ["gpu"] });
     const plain = await register(server, key, { name: "plain one", capabilities: ["node"] });
@@ -93,7 +93,7 @@ describe("GET /workers", () => {
   });
 
   test("with no worker at all: the empty state tells how to run a remote worker", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     server.db.sqlite.run("DELETE FROM workers");
     const page = await html(server, "/workers");
     expect(page.status).toBe(200);
@@ -158,7 +158,7 @@ describe("GET /workers/:id", () => {
   });
 
   test("an unknown id is the 404 page", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const res = await html(server, "/workers/no-such-worker");
     expect(res.status).toBe(404);
     expect(res.text).toContain("<!doctype html>");
@@ -168,7 +168,7 @@ describe("GET /workers/:id", () => {
 
 describe("POST /workers/:id/drain", () => {
   test("an admin drains a remote worker (confirmed); an operator is refused and sees no button", async () => {
-    const server = await startTestServer();
+    const server = await startTestApp();
     const w = await register(server, workerKey(server), { name: "drain me" });
     const operator = await userWithRole(server, server.token, "operator1", "operator");
 
@@ -217,7 +217,7 @@ describe("live updates", () => {
 
 describe("a queued task says why it is waiting", () => {
   test("no worker online, then none with the capability it requires; nothing once one could take it", async () => {
-    const server = await startTestServer({ workers: 0 }); // the local worker has no slots
+    const server = await startTestApp({ workers: 0 }); // the local worker has no slots
     const submit = async (requires: string[]) => {
       const res = await server.api("/tasks", json({ title: "waits", task_type: "hello", params: { name: "w" }, requires }));
       return ((await res.json()) as TaskJson).id;
@@ -246,7 +246,7 @@ describe("a queued task says why it is waiting", () => {
 
 describe("removing a worker", () => {
   test("only once drained (or offline) and holding nothing; then it is gone from the registry, its executions stay", async () => {
-    const server = await startTestServer({ workers: 0 });
+    const server = await startTestApp({ workers: 0 });
     const key = workerKey(server);
     const worker = await register(server, key, { name: "retired", capabilities: ["git"] });
     const post = (path: string) =>
