@@ -4,6 +4,8 @@
 import type { ServeConfig } from "./config.ts";
 import type { EngineDeps } from "./engine/engine-deps.ts";
 import type { ClaimWaiters } from "./features/worker-api/claim-waiters.ts";
+import type { Controller } from "./features/controller/controller.ts";
+import type { ControllerConfig } from "./features/controller/controller-settings.ts";
 import type { SubmitBatcher } from "./engine/submit-batcher.ts";
 import type { TaskLogger } from "./engine/task-logger.ts";
 import type { AuthDeps } from "./features/auth/auth-services.ts";
@@ -25,6 +27,10 @@ export interface AppServices {
   submitter: SubmitBatcher;
   /** Remote workers' parked long-poll claims. */
   claimWaiters: ClaimWaiters;
+  /** Questions from running tasks: routing, deadlines, the automated handler. */
+  controller: Controller;
+  /** The model, budgets and webhook as configured (the Settings pages save over them). */
+  controllerConfig: ControllerConfig;
   pool: LocalRunner | null;
   workerId: string;
   version: string;

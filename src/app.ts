@@ -21,6 +21,7 @@ import { liveRoutes } from "./features/live/routes.ts";
 import { plansApi } from "./features/plans/api.ts";
 import { planRoutes } from "./features/plans/routes.tsx";
 import { workerApi } from "./features/worker-api/api.ts";
+import { controllerApi } from "./features/controller/api.ts";
 import { secretsApi } from "./features/secrets/api.ts";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
@@ -84,6 +85,7 @@ export function createApp(services: AppServices) {
   api.route("/", tasksApi);
   api.route("/", executionsApi);
   api.route("/", workerApi);
+  api.route("/", controllerApi);
   api.route("/", workersApi);
   api.route("/", plansApi);
   api.route("/", authApi);

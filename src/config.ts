@@ -84,6 +84,29 @@ export const ServeConfigSchema = z.object({
     .default("")
     .transform((s) => s.split(",").map((o) => o.trim()).filter(Boolean))
     .pipe(z.array(origin)),
+  /** The model the controller's automated handler uses (Settings → Models overrides these). */
+  llmProvider: z.enum(["anthropic", "openai", "openai-compatible"]).optional(),
+  llmBaseUrl: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).optional(),
+  llmModel: z.string().trim().min(1).max(200).optional(),
+  llmMaxTokens: int(1, 1_000_000).default(1024),
+  llmTemperature: z.coerce.number().min(0).max(2).optional(),
+  /** USD per million tokens; 0 (unset) makes budgets count tokens only. */
+  llmPriceInput: z.coerce.number().min(0).max(100_000).default(0),
+  llmPriceOutput: z.coerce.number().min(0).max(100_000).default(0),
+  llmTimeoutSeconds: int(1, 3600).default(120),
+  llmApiKey: z.string().min(1).optional(),
+  /** LLM budgets: per task, per plan run, per UTC day, in USD and in tokens; 0 = no limit. */
+  budgetTaskUsd: z.coerce.number().min(0).max(1_000_000).default(0),
+  budgetTaskTokens: int(0, 2_000_000_000).default(0),
+  budgetRunUsd: z.coerce.number().min(0).max(1_000_000).default(0),
+  budgetRunTokens: int(0, 2_000_000_000).default(0),
+  budgetDailyUsd: z.coerce.number().min(0).max(1_000_000).default(0),
+  budgetDailyTokens: int(0, 2_000_000_000).default(0),
+  /** The address people reach the server at (links in webhooks and printed commands). */
+  publicUrl: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).optional(),
+  /** POSTed (JSON, HMAC-signed with AGENTVINE_WEBHOOK_SECRET) when a question waits for a human. */
+  webhookUrl: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).optional(),
+  webhookSecret: z.string().min(1).optional(),
   /** PEM certificate (chain) and private key: with both, the server speaks HTTPS itself. */
   tlsCert: readableFile.optional(),
   tlsKey: readableFile.optional(),
@@ -112,12 +135,30 @@ const SERVE_FLAGS = {
   "cors-origins": ["corsOrigins", "AGENTVINE_CORS_ORIGINS"],
   "tls-cert": ["tlsCert", "AGENTVINE_TLS_CERT"],
   "tls-key": ["tlsKey", "AGENTVINE_TLS_KEY"],
+  "llm-provider": ["llmProvider", "AGENTVINE_LLM_PROVIDER"],
+  "llm-base-url": ["llmBaseUrl", "AGENTVINE_LLM_BASE_URL"],
+  "llm-model": ["llmModel", "AGENTVINE_LLM_MODEL"],
+  "llm-max-tokens": ["llmMaxTokens", "AGENTVINE_LLM_MAX_TOKENS"],
+  "llm-temperature": ["llmTemperature", "AGENTVINE_LLM_TEMPERATURE"],
+  "llm-price-input": ["llmPriceInput", "AGENTVINE_LLM_PRICE_INPUT"],
+  "llm-price-output": ["llmPriceOutput", "AGENTVINE_LLM_PRICE_OUTPUT"],
+  "llm-timeout": ["llmTimeoutSeconds", "AGENTVINE_LLM_TIMEOUT"],
+  "budget-task-usd": ["budgetTaskUsd", "AGENTVINE_BUDGET_TASK_USD"],
+  "budget-task-tokens": ["budgetTaskTokens", "AGENTVINE_BUDGET_TASK_TOKENS"],
+  "budget-run-usd": ["budgetRunUsd", "AGENTVINE_BUDGET_RUN_USD"],
+  "budget-run-tokens": ["budgetRunTokens", "AGENTVINE_BUDGET_RUN_TOKENS"],
+  "budget-daily-usd": ["budgetDailyUsd", "AGENTVINE_BUDGET_DAILY_USD"],
+  "budget-daily-tokens": ["budgetDailyTokens", "AGENTVINE_BUDGET_DAILY_TOKENS"],
+  "public-url": ["publicUrl", "AGENTVINE_PUBLIC_URL"],
+  "webhook-url": ["webhookUrl", "AGENTVINE_WEBHOOK_URL"],
 } as const;
 
 /** Keys read from the environment only: a flag's value would show in `ps` to every user of the machine. */
 const ENV_ONLY = {
   jwtSecret: "AGENTVINE_JWT_SECRET",
   secretsKey: "AGENTVINE_SECRETS_KEY",
+  llmApiKey: "AGENTVINE_LLM_API_KEY",
+  webhookSecret: "AGENTVINE_WEBHOOK_SECRET",
 } as const;
 
 export class ConfigError extends Error {

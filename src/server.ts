@@ -25,6 +25,8 @@ import type { AppServices, RateLimits } from "./app-context.ts";
 import { perMinute, TokenBuckets } from "./http/rate-limit.ts";
 import { LocalRunner } from "./engine/local-runner.ts";
 import { VERSION } from "./version.ts";
+import { Controller } from "./features/controller/controller.ts";
+import { effectiveBudgets, effectiveLlm, effectiveWebhook, type ControllerConfig } from "./features/controller/controller-settings.ts";
 import { logger } from "./log.ts";
 
 const log = logger("server");
@@ -46,7 +48,10 @@ export type StartOptions = Pick<
   ServeConfig,
   "port" | "host" | "dataDir" | "dbPath" | "workers" | "shutdownGraceSeconds" | "maxBodyBytes" | "defaultTimeoutSeconds" | "defaultMaxRetries" | "dbSynchronous"
 > &
-  Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole">> & {
+  Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl">> &
+  Partial<ControllerConfig> & {
+    /** The automated handler's first retry wait (tests make it tiny). */
+    controllerRetryBaseMs?: number;
     capabilities?: string[];
     reapIntervalMs?: number;
     threadUrl?: URL;
@@ -99,9 +104,56 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   // anyway, so a run whose rules changed between versions is right after an upgrade.
   transact(deps, (tx) => settleAllParents(deps, tx));
 
+  const controllerConfig: ControllerConfig = {
+    ...definedOnly({
+      llmProvider: config.llmProvider,
+      llmBaseUrl: config.llmBaseUrl,
+      llmModel: config.llmModel,
+      llmTemperature: config.llmTemperature,
+      llmApiKey: config.llmApiKey,
+      webhookUrl: config.webhookUrl,
+      webhookSecret: config.webhookSecret,
+    }),
+    llmMaxTokens: config.llmMaxTokens ?? 1024,
+    llmPriceInput: config.llmPriceInput ?? 0,
+    llmPriceOutput: config.llmPriceOutput ?? 0,
+    llmTimeoutSeconds: config.llmTimeoutSeconds ?? 120,
+    budgetTaskUsd: config.budgetTaskUsd ?? 0,
+    budgetTaskTokens: config.budgetTaskTokens ?? 0,
+    budgetRunUsd: config.budgetRunUsd ?? 0,
+    budgetRunTokens: config.budgetRunTokens ?? 0,
+    budgetDailyUsd: config.budgetDailyUsd ?? 0,
+    budgetDailyTokens: config.budgetDailyTokens ?? 0,
+  };
+  const settingsDeps = { db, config: controllerConfig, secrets };
+  let publicUrl: string | null = config.publicUrl ?? null;
+  const controller = new Controller({
+    ...deps,
+    clock,
+    llm: () => effectiveLlm(settingsDeps),
+    budgets: () => effectiveBudgets(settingsDeps),
+    webhook: () => effectiveWebhook(settingsDeps),
+    masker: secrets,
+    logger,
+    publicUrl: () => publicUrl,
+    retryBaseMs: config.controllerRetryBaseMs,
+  });
+  controller.start();
+
   const pool =
     config.workers > 0
-      ? new LocalRunner({ ...deps, secrets, size: config.workers, workerId, logger, dataDir: config.dataDir, capabilities: config.capabilities, threadUrl: config.threadUrl, shortTaskMs: config.shortTaskMs })
+      ? new LocalRunner({
+          ...deps,
+          secrets,
+          asker: controller,
+          size: config.workers,
+          workerId,
+          logger,
+          dataDir: config.dataDir,
+          capabilities: config.capabilities,
+          threadUrl: config.threadUrl,
+          shortTaskMs: config.shortTaskMs,
+        })
       : null;
   const waiters = new TaskWaiters(deps);
   const auth = await createAuth({
@@ -129,6 +181,8 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     waiters,
     submitter: new SubmitBatcher(deps),
     claimWaiters: new ClaimWaiters(deps),
+    controller,
+    controllerConfig,
     pool,
     workerId,
     version: VERSION,
@@ -164,6 +218,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   let stopping: Promise<{ requeued: number }> | null = null;
   const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
   const port = server?.port ?? 0;
+  publicUrl ??= server ? `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}` : null;
   return {
     url: server ? `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}` : "http://localhost",
     port,
@@ -178,6 +233,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
         const requeued = pool ? await pool.stop(graceSeconds * 1000) : 0;
         // Parked long-polls answer 204 (no work) before the connections close, rather than being reset.
         services.claimWaiters.close();
+        controller.stop();
         await new Promise((resolve) => setImmediate(resolve));
         await server?.stop(true);
         waiters.close();

@@ -10,7 +10,7 @@ import { createUser } from "../src/features/auth/users.ts";
 import { cleanup, startTestApp, TEST_PASSWORD, type TestServer } from "./helpers.ts";
 
 /** Who may call: nobody needs to sign in (public), at least this role, or a `worker` key (or an admin). */
-type Rule = "public" | "viewer" | "operator" | "admin" | "worker";
+type Rule = "public" | "viewer" | "operator" | "admin" | "worker" | "viewer_or_worker";
 
 const EXPECTED: Record<string, Rule> = {
   // JSON API
@@ -47,6 +47,19 @@ const EXPECTED: Record<string, Rule> = {
   "GET /api/v1/workers/:id": "viewer",
   "POST /api/v1/workers/:id/heartbeat": "worker",
   "DELETE /api/v1/workers/:id": "admin",
+  "POST /api/v1/requests": "worker",
+  "GET /api/v1/requests": "viewer",
+  "GET /api/v1/requests/:id": "viewer_or_worker",
+  "GET /api/v1/requests/:id/wait": "viewer_or_worker",
+  "POST /api/v1/requests/:id/respond": "operator",
+  "POST /api/v1/requests/:id/cancel": "admin",
+  "GET /api/v1/policies": "viewer",
+  "POST /api/v1/policies": "admin",
+  "GET /api/v1/policies/:id": "viewer",
+  "PUT /api/v1/policies/:id": "admin",
+  "DELETE /api/v1/policies/:id": "admin",
+  "POST /api/v1/policies/reorder": "admin",
+  "POST /api/v1/policies/dry-run": "viewer",
   "GET /api/v1/plans": "viewer",
   "POST /api/v1/plans": "operator",
   "GET /api/v1/plans/:id": "viewer",
@@ -142,6 +155,7 @@ function allowed(rule: Rule, caller: Caller): boolean {
   if (rule === "public") return true;
   if (caller === "anonymous") return false;
   if (rule === "worker") return caller === "worker key" || caller === "admin";
+  if (rule === "viewer_or_worker") return true;
   if (caller === "worker key") return false;
   const rank = { viewer: 1, operator: 2, admin: 3 };
   return rank[caller] >= rank[rule];

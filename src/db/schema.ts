@@ -1,7 +1,7 @@
 // The drizzle schema: every table of the engine, its CHECK-enforced state machines and indexes.
 // Times are integer milliseconds since the epoch (UTC); the API renders them as ISO-8601.
 import { sql } from "drizzle-orm";
-import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const TASK_STATUSES = [
   "pending",
@@ -17,6 +17,10 @@ export type TaskStatus = (typeof TASK_STATUSES)[number];
 export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = ["succeeded", "failed", "cancelled", "timed_out"];
 
 export const PRIORITIES = ["high", "default", "low"] as const;
+
+/** What a task may do to its repository: read it, edit and commit on its own branch, or also push and open a PR. */
+export const PERMISSION_LEVELS = ["read", "write", "push"] as const;
+export type PermissionLevel = (typeof PERMISSION_LEVELS)[number];
 export type Priority = (typeof PRIORITIES)[number];
 
 export const QUEUES = ["high_priority", "default", "low_priority"] as const;
@@ -63,6 +67,7 @@ export const tasks = sqliteTable(
     attempts: integer("attempts").notNull().default(0),
     created_by: text("created_by"),
     assigned_to: text("assigned_to"),
+    permission_level: text("permission_level").$type<PermissionLevel>().notNull().default("write"),
     created_at: integer("created_at").notNull(),
     updated_at: integer("updated_at").notNull(),
     started_at: integer("started_at"),
@@ -70,6 +75,7 @@ export const tasks = sqliteTable(
   },
   (t) => [
     check("tasks_status_check", sql`${t.status} IN (${inList(TASK_STATUSES)})`),
+    check("tasks_permission_level_check", sql`${t.permission_level} IN (${inList(PERMISSION_LEVELS)})`),
     check("tasks_priority_check", sql`${t.priority} IN (${inList(PRIORITIES)})`),
     check("tasks_timeout_check", sql`${t.timeout_seconds} > 0`),
     check("tasks_retries_check", sql`${t.max_retries} >= 0`),
@@ -78,6 +84,7 @@ export const tasks = sqliteTable(
     index("tasks_type_created_idx").on(t.task_type, t.created_at),
     index("tasks_priority_created_idx").on(t.priority, t.created_at),
     index("tasks_parent_idx").on(t.parent_task_id),
+    index("tasks_permission_level_created_idx").on(t.permission_level, t.created_at),
   ],
 );
 
@@ -459,6 +466,136 @@ export const secrets = sqliteTable("secrets", {
   iv: text("iv").notNull(),
   tag: text("tag").notNull(),
   created_at: integer("created_at").notNull(),
+  updated_at: integer("updated_at").notNull(),
+});
+
+// ---- the controller: policies route questions (worker_requests); the ledger holds LLM spend ----
+
+export const POLICY_ACTIONS = ["automated", "human", "auto_approve", "deny"] as const;
+export type PolicyAction = (typeof POLICY_ACTIONS)[number];
+export const ON_TIMEOUT_ACTIONS = ["auto_answer", "escalate", "deny", "fail_task"] as const;
+export type OnTimeoutAction = (typeof ON_TIMEOUT_ACTIONS)[number];
+export const REQUEST_STATUSES = ["open", "answered", "timed_out", "cancelled"] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+/** Who a request is with: the LLM, a human, or nobody (resolved at once). */
+export const REQUEST_HANDLERS = ["automated", "human", "none"] as const;
+export type RequestHandler = (typeof REQUEST_HANDLERS)[number];
+export const ANSWERED_BY = ["human", "automated", "auto_approve", "timeout"] as const;
+export type AnsweredBy = (typeof ANSWERED_BY)[number];
+
+export const policies = sqliteTable(
+  "policies",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    /** Rules are tried in ascending position; the default rule (is_default) matches last, always. */
+    position: integer("position").notNull(),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    is_default: integer("is_default", { mode: "boolean" }).notNull().default(false),
+    match_task_type: text("match_task_type"),
+    match_permission_level: text("match_permission_level").$type<PermissionLevel>(),
+    match_category: text("match_category"),
+    /** A regular expression (case-insensitive) the question's text must match. */
+    match_pattern: text("match_pattern"),
+    match_repository_url: text("match_repository_url"),
+    action: text("action").$type<PolicyAction>().notNull(),
+    timeout_seconds: integer("timeout_seconds"),
+    on_timeout: text("on_timeout").$type<OnTimeoutAction>().notNull().default("fail_task"),
+    on_timeout_answer: text("on_timeout_answer"),
+    version: integer("version").notNull().default(1),
+    created_by: text("created_by"),
+    created_at: integer("created_at").notNull(),
+    updated_at: integer("updated_at").notNull(),
+  },
+  (t) => [
+    check("policies_action_check", sql`${t.action} IN (${inList(POLICY_ACTIONS)})`),
+    check("policies_on_timeout_check", sql`${t.on_timeout} IN (${inList(ON_TIMEOUT_ACTIONS)})`),
+    check("policies_auto_answer_check", sql`${t.on_timeout} <> 'auto_answer' OR ${t.on_timeout_answer} IS NOT NULL`),
+    check("policies_timeout_check", sql`${t.timeout_seconds} IS NULL OR ${t.timeout_seconds} > 0`),
+    check("policies_permission_check", sql`${t.match_permission_level} IS NULL OR ${t.match_permission_level} IN (${inList(PERMISSION_LEVELS)})`),
+    uniqueIndex("policies_name_idx").on(t.name),
+  ],
+);
+
+/** A question a running task asked: routed by a policy, answered once (a guarded UPDATE … WHERE status = 'open'). */
+export const workerRequests = sqliteTable(
+  "worker_requests",
+  {
+    id: text("id").primaryKey(),
+    task_id: text("task_id")
+      .notNull()
+      .references(() => tasks.id, { onDelete: "cascade" }),
+    execution_id: text("execution_id"),
+    /** A task's own name for the question: asked again with the same key (a retry), the recorded answer is reused. */
+    request_key: text("request_key"),
+    category: text("category"),
+    question: text("question").notNull(),
+    options: text("options", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    context: text("context", { mode: "json" }).$type<unknown>(),
+    status: text("status").$type<RequestStatus>().notNull(),
+    handler: text("handler").$type<RequestHandler>().notNull(),
+    policy_id: text("policy_id"),
+    policy_name: text("policy_name"),
+    route_action: text("route_action").$type<PolicyAction>().notNull(),
+    route_reason: text("route_reason"),
+    escalation_reason: text("escalation_reason"),
+    deadline_at: integer("deadline_at"),
+    on_timeout: text("on_timeout").$type<OnTimeoutAction>().notNull(),
+    on_timeout_answer: text("on_timeout_answer"),
+    answer: text("answer"),
+    denied: integer("denied", { mode: "boolean" }).notNull().default(false),
+    answered_by_type: text("answered_by_type").$type<AnsweredBy>(),
+    answered_by_id: text("answered_by_id"),
+    /** The automated handler's calls: model, tokens, cost, latency, attempts, the last error. */
+    llm: text("llm", { mode: "json" }).$type<Record<string, unknown>>(),
+    /** What the LLM was given beyond the task (context documents, by the chat/context issue). */
+    context_used: text("context_used", { mode: "json" }).$type<unknown>(),
+    created_at: integer("created_at").notNull(),
+    updated_at: integer("updated_at").notNull(),
+    resolved_at: integer("resolved_at"),
+  },
+  (t) => [
+    check("worker_requests_status_check", sql`${t.status} IN (${inList(REQUEST_STATUSES)})`),
+    check("worker_requests_handler_check", sql`${t.handler} IN (${inList(REQUEST_HANDLERS)})`),
+    check("worker_requests_action_check", sql`${t.route_action} IN (${inList(POLICY_ACTIONS)})`),
+    check("worker_requests_on_timeout_check", sql`${t.on_timeout} IN (${inList(ON_TIMEOUT_ACTIONS)})`),
+    check("worker_requests_answered_by_check", sql`${t.answered_by_type} IS NULL OR ${t.answered_by_type} IN (${inList(ANSWERED_BY)})`),
+    check("worker_requests_resolved_check", sql`(${t.status} = 'open') = (${t.resolved_at} IS NULL)`),
+    index("worker_requests_status_deadline_idx").on(t.status, t.deadline_at),
+    index("worker_requests_task_idx").on(t.task_id, t.created_at),
+  ],
+);
+
+/** Every LLM call's worst case, reserved before the call and settled with what it cost: budgets are sums over it. */
+export const llmLedger = sqliteTable(
+  "llm_ledger",
+  {
+    id: text("id").primaryKey(),
+    task_id: text("task_id"),
+    /** The plan run (root parent task) the task belongs to, if any. */
+    run_id: text("run_id"),
+    request_id: text("request_id"),
+    purpose: text("purpose").notNull(),
+    model: text("model").notNull(),
+    status: text("status").$type<"reserved" | "settled" | "released">().notNull(),
+    /** UTC date (YYYY-MM-DD) the call was made: the daily budget's bucket. */
+    day: text("day").notNull(),
+    reserved_usd: real("reserved_usd").notNull(),
+    reserved_tokens: integer("reserved_tokens").notNull(),
+    input_tokens: integer("input_tokens"),
+    output_tokens: integer("output_tokens"),
+    cost_usd: real("cost_usd"),
+    created_at: integer("created_at").notNull(),
+    settled_at: integer("settled_at"),
+  },
+  (t) => [index("llm_ledger_task_idx").on(t.task_id), index("llm_ledger_run_idx").on(t.run_id), index("llm_ledger_day_idx").on(t.day)],
+);
+
+/** What an admin set in the UI (the model, budgets, the webhook): key → JSON value, over the configuration's defaults. */
+export const settings = sqliteTable("settings", {
+  key: text("key").primaryKey(),
+  value: text("value", { mode: "json" }).$type<unknown>().notNull(),
+  updated_by: text("updated_by"),
   updated_at: integer("updated_at").notNull(),
 });
 

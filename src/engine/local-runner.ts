@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import { nextRunAt } from "../queue/work-orders.ts";
 import { ThreadPool, type ThreadOutcome } from "../thread-pool/thread-pool.ts";
+import type { AskAnswer, AskInput } from "../task-types/types.ts";
 import { finishExecutions, reserveTasks, startExecutions, type Claim, type Outcome } from "./attempts.ts";
 import { releaseWorker } from "./control.ts";
 import type { EngineDeps } from "./engine-deps.ts";
@@ -13,7 +14,13 @@ import { logger } from "../log.ts";
 
 const log = logger("local-runner");
 
+/** Who answers the questions tasks ask (the controller): resolves once the question is resolved. */
+export interface QuestionAsker {
+  askAndWait(taskId: string, executionId: string, input: AskInput, signal: AbortSignal): Promise<AskAnswer>;
+}
+
 export interface LocalRunnerOptions extends EngineDeps {
+  asker?: QuestionAsker;
   secrets?: TaskSecrets;
   size: number;
   workerId: string;
@@ -52,6 +59,8 @@ export class LocalRunner {
   #wakeTimer: ReturnType<typeof setTimeout> | null = null;
   #stopping = false;
   #unsubscribe: Array<() => void> = [];
+  /** Per execution with a question out: aborted when the attempt ends, so nobody waits for it any more. */
+  #asking = new Map<string, AbortController>();
 
   constructor(private readonly opts: LocalRunnerOptions) {
     this.#pool = new ThreadPool<Claim>({
@@ -61,7 +70,22 @@ export class LocalRunner {
       log: (claim, lines) => opts.logger.append(claim.executionId, claim.taskId, lines),
       done: (claim, outcome) => this.#onDone(claim, outcome),
       available: () => this.schedule(),
+      ask: (claim, askId, input) => this.#ask(claim, askId, input),
     });
+  }
+
+  #ask(claim: Claim, askId: number, input: AskInput) {
+    const asker = this.opts.asker;
+    if (!asker) {
+      this.#pool.answer(claim.executionId, askId, { ok: false, error: "no controller runs on this server" });
+      return;
+    }
+    let ac = this.#asking.get(claim.executionId);
+    if (!ac) this.#asking.set(claim.executionId, (ac = new AbortController()));
+    asker.askAndWait(claim.taskId, claim.executionId, input, ac.signal).then(
+      (answer) => this.#pool.answer(claim.executionId, askId, { ok: true, answer }),
+      (err) => this.#pool.answer(claim.executionId, askId, { ok: false, error: (err as Error).message }),
+    );
   }
 
   get size() {
@@ -158,6 +182,8 @@ export class LocalRunner {
   }
 
   #onDone(claim: Claim, done: ThreadOutcome) {
+    this.#asking.get(claim.executionId)?.abort(new Error("the attempt ended"));
+    this.#asking.delete(claim.executionId);
     const base = { claim, durationMs: done.durationMs, exitCode: done.exitCode, stdout: done.stdout, stderr: done.stderr, result: done.result };
     const outcome: Outcome = done.ok
       ? { ...base, kind: "succeeded", cpuMs: done.cpuMs, maxRssBytes: done.maxRssBytes }
@@ -240,6 +266,8 @@ export class LocalRunner {
   async stop(graceMs: number): Promise<number> {
     this.#stopping = true;
     for (const off of this.#unsubscribe) off();
+    for (const ac of this.#asking.values()) ac.abort(new Error("server shutting down"));
+    this.#asking.clear();
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
     if (this.#pool.busyCount > 0 && graceMs > 0) await this.#pool.waitIdle(graceMs);
     // Record whatever finished in the meantime (timeouts included) before giving the rest back.

@@ -1,6 +1,6 @@
 // Submission: tasks, their dependency edges and the work orders of those ready to run, in one
 // transaction; a `{{secrets.NAME}}` that cannot be resolved is refused before anything is written.
-import type { Priority, TaskStatus } from "../db/schema.ts";
+import type { PermissionLevel, Priority, TaskStatus } from "../db/schema.ts";
 import { invalid, type ErrorDetail } from "../errors.ts";
 import { insertWorkOrders } from "../queue/work-orders.ts";
 import { getTaskType } from "../task-types/index.ts";
@@ -30,6 +30,7 @@ export interface NewTask {
   metadata?: Record<string, unknown> | null;
   created_by?: string | null;
   assigned_to?: string | null;
+  permission_level?: PermissionLevel;
   expires_at?: number | null;
 }
 
@@ -49,10 +50,10 @@ export function submitTasks(deps: EngineDeps, inputs: NewTask[], within?: (tx: T
       const insertTask = db.sqlite.query(`INSERT INTO tasks
           (id, title, description, task_type, params, priority, status, error, repository_url, branch_name, issue_number,
            pr_number, context, metadata, parent_task_id, requires, timeout_seconds, max_retries, created_by, assigned_to,
-           created_at, updated_at, started_at, finished_at)
+           permission_level, created_at, updated_at, started_at, finished_at)
         VALUES ($id, $title, $description, $task_type, $params, $priority, $status, $error, $repository_url, $branch_name,
            $issue_number, $pr_number, $context, $metadata, $parent_task_id, $requires, $timeout_seconds, $max_retries,
-           $created_by, $assigned_to, $now, $now, $started_at, $finished_at)`);
+           $created_by, $assigned_to, $permission_level, $now, $now, $started_at, $finished_at)`);
       const insertDep = db.sqlite.query("INSERT INTO task_dependencies (task_id, depends_on_id) VALUES (?, ?)");
       const created: string[] = [];
       inputs.forEach((input, index) => {
@@ -101,6 +102,7 @@ export function submitTasks(deps: EngineDeps, inputs: NewTask[], within?: (tx: T
           max_retries: input.max_retries,
           created_by: input.created_by ?? null,
           assigned_to: input.assigned_to ?? null,
+          permission_level: input.permission_level ?? "write",
           now: at,
           started_at: isParent ? at : null,
           finished_at: status === "failed" ? at : null,

@@ -1,6 +1,6 @@
 // The task as the API shows it: raw rows parsed, times as ISO-8601 UTC, dependencies attached.
 import type { Db } from "../db/client.ts";
-import type { Priority, QueueName, TaskStatus } from "../db/schema.ts";
+import type { PermissionLevel, Priority, QueueName, TaskStatus } from "../db/schema.ts";
 
 export interface TaskRecord {
   id: string;
@@ -25,6 +25,8 @@ export interface TaskRecord {
   attempts: number;
   created_by: string | null;
   assigned_to: string | null;
+  /** What the task may do to its repository: read, write (commit on its branch), push (and open a PR). */
+  permission_level: PermissionLevel;
   created_at: number;
   updated_at: number;
   started_at: number | null;

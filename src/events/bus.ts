@@ -1,6 +1,6 @@
 // The typed in-process event bus: `noun:verb` events that services publish and SSE, waiters and the
 // dispatcher subscribe to.
-import type { LogLevel, TaskStatus, WorkerStatus } from "../db/schema.ts";
+import type { LogLevel, RequestHandler, RequestStatus, TaskStatus, WorkerStatus } from "../db/schema.ts";
 import { logger } from "../log.ts";
 
 const log = logger("bus");
@@ -33,6 +33,14 @@ export interface ExecutionEvent {
   at: number;
 }
 
+export interface RequestEvent {
+  requestId: string;
+  taskId: string;
+  status: RequestStatus;
+  handler: RequestHandler;
+  at: number;
+}
+
 export interface EventMap {
   /** A task row changed status (created, queued, started, finished, cancelled, retried). */
   "task:changed": TaskEvent;
@@ -46,6 +54,14 @@ export interface EventMap {
   "log:appended": LogEvent;
   /** Work became claimable (enqueue, retry, lease reaped, dependency satisfied). */
   "queue:ready": { count: number; requires?: string[] };
+  /** A running task asked a question (the controller routed it: `handler` is who has it now). */
+  "request:created": RequestEvent;
+  /** An open question changed hands (escalated) or its automated answer made progress. */
+  "request:updated": RequestEvent;
+  /** A question was answered, timed out or was cancelled: whoever waits on it resumes. */
+  "request:resolved": RequestEvent;
+  /** A piece of the LLM's answer as it streams in. */
+  "request:delta": { requestId: string; taskId: string; text: string };
   /** A worker registered, or its derived status changed (idle, busy, offline, error), or it was drained. */
   "worker:changed": { workerId: string; status: WorkerStatus; previous: WorkerStatus | null; draining: boolean; at: number };
 }

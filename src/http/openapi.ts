@@ -9,10 +9,11 @@ export type Method = "get" | "post" | "put" | "patch" | "delete";
 
 /**
  * Who may call a route: `public` (no credentials), the least role a user (or `api`-scoped key acting as
- * its user) needs, or `worker` (an API key with the `worker` scope, or an admin). Required on every route:
- * the API's authorize middleware refuses a route it has no rule for.
+ * its user) needs, `worker` (an API key with the `worker` scope, or an admin), or `viewer_or_worker`
+ * (either; the handler limits a worker key to what its workers hold). Required on every route: the API's
+ * authorize middleware refuses a route it has no rule for.
  */
-export type Access = "public" | "viewer" | "operator" | "admin" | "worker";
+export type Access = "public" | "viewer" | "operator" | "admin" | "worker" | "viewer_or_worker";
 
 export interface RouteSpec<B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined, P extends string = string> {
   method: Method;

@@ -17,6 +17,32 @@ export interface SpawnOptions {
   stdin?: string;
 }
 
+/** A question a task asks (ctx.ask): the controller routes it by policy to the LLM or a human. */
+export interface AskInput {
+  question: string;
+  /** Free text a policy can match: `approval`, `clarification`, … */
+  category?: string;
+  /** Answers to choose from; the answer is then one of them. */
+  options?: string[];
+  /** Anything the answerer should see (JSON). */
+  context?: unknown;
+  /** How long the question may stay open; default: the matching policy's timeout. */
+  deadline_seconds?: number;
+  /** The task's own name for the question: asked again under it (a retry), the recorded answer comes back. */
+  key?: string;
+}
+
+/** How a question ended, as the task sees it. */
+export interface AskAnswer {
+  request_id: string;
+  status: "answered" | "timed_out" | "cancelled";
+  /** The answer (an option's text when there were options); null when there is none (denied, failed, cancelled). */
+  answer: string | null;
+  /** The policy, or its deadline, said no. */
+  denied: boolean;
+  answered_by: { type: "human" | "automated" | "auto_approve" | "timeout"; id: string | null } | null;
+}
+
 export interface TaskContext<P> {
   taskId: string;
   executionId: string;
@@ -32,7 +58,12 @@ export interface TaskContext<P> {
    * timeout or cancel kills it and everything it started.
    */
   spawn(cmd: string[], options?: SpawnOptions): Subprocess<"pipe", "pipe", "pipe">;
-  // A later issue adds `ask(question)`: the controller answers, the task waits on it here.
+  /**
+   * Asks the controller and waits for the answer; meanwhile the task is `waiting_input` and the wait does
+   * not count against its timeout. Resolves with how it ended; throws a TaskFailure when the question
+   * timed out with nothing to go on (the policy's `fail_task`) or could not be asked at all.
+   */
+  ask(input: AskInput): Promise<AskAnswer>;
 }
 
 /** Throw from run() to fail with a result attached (exit code, captured output). */

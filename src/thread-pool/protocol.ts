@@ -1,5 +1,6 @@
 // The typed messages between the main thread (which owns the database) and a task thread.
 import type { LogLevel } from "../db/schema.ts";
+import type { AskAnswer, AskInput } from "../task-types/types.ts";
 
 export interface Job {
   taskId: string;
@@ -11,9 +12,14 @@ export interface Job {
   workspaceRoot: string;
 }
 
+/** How an ask ended for the thread: the answer, or why it could not be asked at all. */
+export type AskReply = { ok: true; answer: AskAnswer } | { ok: false; error: string };
+
 export type ToThread =
   | { type: "run"; job: Job }
   | { type: "cancel"; executionId: string }
+  /** The answer to the thread's `ask` number `askId`. */
+  | { type: "answer"; executionId: string; askId: number; reply: AskReply }
   /** The thread is being retired: kill every process it started, answer `children-gone` once they exited. */
   | { type: "kill-children" };
 
@@ -50,5 +56,7 @@ export type FromThread =
   | { type: "children-gone" }
   | { type: "log"; executionId: string; lines: LogTuple[] }
   | { type: "pid"; executionId: string; pid: number; exited: boolean }
+  /** The task asks the controller (ctx.ask); the thread waits for `answer` with the same askId. */
+  | { type: "ask"; executionId: string; askId: number; input: AskInput }
   | DoneOk
   | DoneFailed;

@@ -3,8 +3,8 @@ import { mkdirSync, rmSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import type { LogLevel } from "../db/schema.ts";
 import { getTaskType } from "../task-types/index.ts";
-import { isOutput, TaskFailure, type SpawnOptions, type TaskContext, type TaskLog } from "../task-types/types.ts";
-import type { DoneFailed, DoneOk, FromThread, Job, LogTuple, ToThread } from "./protocol.ts";
+import { isOutput, TaskFailure, type AskAnswer, type AskInput, type SpawnOptions, type TaskContext, type TaskLog } from "../task-types/types.ts";
+import type { AskReply, DoneFailed, DoneOk, FromThread, Job, LogTuple, ToThread } from "./protocol.ts";
 
 declare const self: Worker;
 
@@ -14,6 +14,10 @@ const send = (msg: FromThread) => self.postMessage(msg);
 const BASE_ENV_KEYS = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "SHELL", "TERM"];
 
 let current: { executionId: string; abort: AbortController } | null = null;
+
+/** The current job's questions waiting for their answer, by askId. */
+const asking = new Map<number, (reply: AskReply) => void>();
+let nextAskId = 1;
 
 /** Every process this thread started that has not exited: the thread knows them before the pool does. */
 const live = new Set<{ pid: number; exited: Promise<number>; kill(signal?: number | NodeJS.Signals): void }>();
@@ -75,6 +79,7 @@ async function runJob(job: Job) {
   let workspace: string | null = null;
   const finish = (msg: DoneOk | DoneFailed) => {
     flush();
+    asking.clear();
     if (workspace && msg.ok) rmSync(workspace, { recursive: true, force: true });
     current = null;
     send(msg);
@@ -134,6 +139,28 @@ async function runJob(job: Job) {
       });
       return proc as any;
     },
+    ask(input: AskInput): Promise<AskAnswer> {
+      flush(); // the lines before the question are in the log before it is
+      const askId = nextAskId++;
+      return new Promise<AskAnswer>((resolve, reject) => {
+        const onAbort = () => {
+          asking.delete(askId);
+          reject(new TaskFailure("cancelled while waiting for an answer", { retryable: false }));
+        };
+        abort.signal.addEventListener("abort", onAbort, { once: true });
+        asking.set(askId, (reply) => {
+          abort.signal.removeEventListener("abort", onAbort);
+          if (!reply.ok) return reject(new TaskFailure(`could not ask: ${reply.error}`, { retryable: false }));
+          const a = reply.answer;
+          // Nothing to go on: the question's deadline passed and its policy says the task fails.
+          if (a.status === "timed_out" && a.answer === null && !a.denied) {
+            return reject(new TaskFailure(`the question "${input.question.slice(0, 200)}" was not answered before its deadline`, { retryable: false }));
+          }
+          resolve(a);
+        });
+        send({ type: "ask", executionId: job.executionId, askId, input });
+      });
+    },
   };
   try {
     const value = await type.run(ctx);
@@ -169,6 +196,11 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
   if (msg.type === "run") void runJob(msg.job);
   else if (msg.type === "cancel" && current?.executionId === msg.executionId) current.abort.abort(new Error("cancelled"));
   else if (msg.type === "kill-children") killChildren();
+  else if (msg.type === "answer" && current?.executionId === msg.executionId) {
+    const settle = asking.get(msg.askId);
+    asking.delete(msg.askId);
+    settle?.(msg.reply);
+  }
 };
 
 // Tells the pool this thread loaded (its imports resolved) and can take work.

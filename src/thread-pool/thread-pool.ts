@@ -5,7 +5,8 @@
 // with an outcome, is the caller's policy: it hears `available`, `log` and `done`.
 import { logger } from "../log.ts";
 import { threadEntryUrl } from "./entry-url.ts";
-import type { FromThread, Job, LogTuple, ToThread } from "./protocol.ts";
+import type { AskInput } from "../task-types/types.ts";
+import type { AskReply, FromThread, Job, LogTuple, ToThread } from "./protocol.ts";
 import { killProcessGroups, retireThread, startTaskThread } from "./thread-lifecycle.ts";
 
 const log = logger("threads");
@@ -22,6 +23,11 @@ export interface ThreadPoolEvents<T> {
   done(item: T, outcome: ThreadOutcome): void;
   /** A slot became idle and ready (a thread loaded, or a job ended): the caller may `run` something. */
   available(): void;
+  /**
+   * The job asks a question (ctx.ask): the owner routes it and calls `answer` with the same askId. While
+   * any question of a job is unanswered its timeout is paused (the question's deadline governs the wait).
+   */
+  ask?(item: T, askId: number, input: AskInput): void;
 }
 
 export interface ThreadPoolOptions<T> extends ThreadPoolEvents<T> {
@@ -43,6 +49,13 @@ interface Slot<T> {
   pids: Set<number>;
   timeout: ReturnType<typeof setTimeout> | null;
   cancelTimer: ReturnType<typeof setTimeout> | null;
+  timeoutSeconds: number;
+  /** Timeout time left when it was paused for questions; null while it runs. */
+  remainingMs: number | null;
+  timeoutStartedAt: number;
+  timeoutLeftMs: number;
+  /** Questions asked and not answered yet. */
+  asks: Set<number>;
 }
 
 export class ThreadPool<T> {
@@ -101,9 +114,39 @@ export class ThreadPool<T> {
     slot.startedAt = performance.now();
     slot.startedAtMs = Date.now();
     slot.pids.clear();
-    slot.timeout = setTimeout(() => this.#onTimeout(slot, item, timeoutSeconds), timeoutSeconds * 1000);
+    slot.asks.clear();
+    slot.timeoutSeconds = timeoutSeconds;
+    slot.remainingMs = null;
+    this.#armTimeout(slot, item, timeoutSeconds * 1000);
     slot.thread.postMessage({ type: "run", job } satisfies ToThread);
     return true;
+  }
+
+  #armTimeout(slot: Slot<T>, item: T, ms: number) {
+    slot.timeoutStartedAt = performance.now();
+    slot.timeoutLeftMs = ms;
+    slot.timeout = setTimeout(() => this.#onTimeout(slot, item, slot.timeoutSeconds), ms);
+  }
+
+  /**
+   * Answers the job's question `askId` (the reply the owner got from the controller). The job's timeout
+   * resumes, with the time it had left, once no question of it is open. False when the job is gone.
+   */
+  answer(executionId: string, askId: number, reply: AskReply): boolean {
+    const slot = this.#slotOf(executionId);
+    if (!slot || !slot.asks.delete(askId)) return false;
+    slot.thread.postMessage({ type: "answer", executionId, askId, reply } satisfies ToThread);
+    if (slot.asks.size === 0 && slot.remainingMs !== null && slot.item !== null) {
+      const left = slot.remainingMs;
+      slot.remainingMs = null;
+      this.#armTimeout(slot, slot.item, left);
+    }
+    return true;
+  }
+
+  /** Jobs with a question out: which execution, and since when its timeout is paused. */
+  waiting(): Array<{ item: T; asks: number }> {
+    return this.#slots.flatMap((s) => (s.item !== null && s.asks.size > 0 ? [{ item: s.item, asks: s.asks.size }] : []));
   }
 
   /**
@@ -175,7 +218,22 @@ export class ThreadPool<T> {
   }
 
   #spawn(index: number): Slot<T> {
-    const slot = { index, ready: false, item: null, executionId: null, startedAt: 0, startedAtMs: 0, pids: new Set(), timeout: null, cancelTimer: null } as Omit<Slot<T>, "thread"> as Slot<T>;
+    const slot = {
+      index,
+      ready: false,
+      item: null,
+      executionId: null,
+      startedAt: 0,
+      startedAtMs: 0,
+      pids: new Set(),
+      timeout: null,
+      cancelTimer: null,
+      timeoutSeconds: 0,
+      remainingMs: null,
+      timeoutStartedAt: 0,
+      timeoutLeftMs: 0,
+      asks: new Set(),
+    } as Omit<Slot<T>, "thread"> as Slot<T>;
     slot.thread = startTaskThread(this.#threadUrl, {
       message: (msg) => this.#onMessage(slot, msg),
       crash: (reason) => this.#onCrash(slot, reason),
@@ -202,6 +260,21 @@ export class ThreadPool<T> {
         if (msg.exited) slot.pids.delete(msg.pid);
         else slot.pids.add(msg.pid);
         return;
+      case "ask": {
+        if (!this.opts.ask) {
+          slot.thread.postMessage({ type: "answer", executionId: msg.executionId, askId: msg.askId, reply: { ok: false, error: "this runner cannot ask questions" } } satisfies ToThread);
+          return;
+        }
+        // Waiting for an answer does not count against the task's timeout: pause it while any question is open.
+        if (slot.asks.size === 0 && slot.timeout) {
+          clearTimeout(slot.timeout);
+          slot.timeout = null;
+          slot.remainingMs = Math.max(0, slot.timeoutLeftMs - (performance.now() - slot.timeoutStartedAt));
+        }
+        slot.asks.add(msg.askId);
+        this.opts.ask(item, msg.askId, msg.input);
+        return;
+      }
       case "done": {
         const { type: _type, executionId: _id, ...rest } = msg;
         const durationMs = this.#elapsed(slot);
@@ -224,6 +297,8 @@ export class ThreadPool<T> {
     slot.timeout = slot.cancelTimer = null;
     slot.item = null;
     slot.executionId = null;
+    slot.asks.clear();
+    slot.remainingMs = null;
   }
 
   #onTimeout(slot: Slot<T>, item: T, timeoutSeconds: number) {

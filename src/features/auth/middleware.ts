@@ -147,8 +147,10 @@ export function authorize(ruleOf: (method: string, path: string) => Access | und
     if (access === "public") return next();
     const principal = principalOf(c);
     if (access === undefined) throw forbidden(`No access rule is declared for ${c.req.method} ${handler.path}`);
+    const isWorkerKey = principal.kind === "api_key" && principal.scope === "worker";
+    if (access === "viewer_or_worker") return isWorkerKey ? next() : requireRole("viewer")(c, next);
     if (access === "worker") {
-      if (!(principal.kind === "api_key" && principal.scope === "worker") && !hasRole(principal, "admin")) {
+      if (!isWorkerKey && !hasRole(principal, "admin")) {
         throw forbidden("This needs an API key with the 'worker' scope, or the admin role");
       }
       return next();

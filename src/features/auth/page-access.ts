@@ -63,5 +63,5 @@ export const pageGate: MiddlewareHandler = async function pageGate(c, next) {
     throw c.get("authFailure") ?? new AppError(401, "unauthorized", "Sign in first");
   }
   if (access === "worker") throw new AppError(403, "forbidden", "This page is not for worker keys");
-  return requireRole(access)(c, next);
+  return requireRole(access === "viewer_or_worker" ? "viewer" : access)(c, next);
 };

@@ -186,6 +186,11 @@ export class SecretStore {
     this.#unreadable.delete(name);
   }
 
+  /** A secret's value for the server's own use (the model's API key, the webhook's signing key); undefined when unset. */
+  reveal(name: string): string | undefined {
+    return this.#readable(name) ? this.#values.get(name) : undefined;
+  }
+
   /** Names referenced by `{{secrets.NAME}}` anywhere in `value` that cannot be resolved (unknown or unreadable). */
   missingSecrets(value: unknown): string[] {
     return [...new Set(this.missingSecretRefs(value).map((r) => r.name))];

@@ -1,7 +1,7 @@
 // The zod schemas of the task API: they validate requests and generate the OpenAPI document.
 import { z } from "zod";
 import { Pagination } from "../../http/pagination.ts";
-import { PRIORITIES, TASK_STATUSES } from "../../db/schema.ts";
+import { PERMISSION_LEVELS, PRIORITIES, TASK_STATUSES } from "../../db/schema.ts";
 
 const id = z.string().min(1).max(100);
 const capability = z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,62}$/, "capability labels are lowercase letters, digits, . _ : -");
@@ -25,6 +25,7 @@ export const CreateTaskBody = z.strictObject({
   context: z.unknown().optional().describe("Any JSON value handed to the task"),
   metadata: z.record(z.string(), z.unknown()).nullish(),
   assigned_to: text(200).nullish(),
+  permission_level: z.enum(PERMISSION_LEVELS).default("write").describe("What it may do to its repository: read, write (commit on its branch), push (also push and open a PR)"),
   expires_at: z.iso.datetime({ offset: true }).optional().describe("Fail the task if no worker claimed it by then"),
 });
 export type CreateTaskBody = z.infer<typeof CreateTaskBody>;
@@ -52,12 +53,12 @@ const csvOf = <T extends string>(values: readonly [T, ...T[]]) =>
     .transform((s) => s.split(",").map((v) => v.trim()).filter(Boolean))
     .pipe(z.array(z.enum(values)).min(1));
 
-
 export const ListTasksQuery = z.strictObject({
   ...Pagination,
   status: csvOf(TASK_STATUSES).optional().describe("One status or several, comma separated"),
   task_type: z.string().max(100).optional(),
   priority: z.enum(PRIORITIES).optional(),
+  permission_level: z.enum(PERMISSION_LEVELS).optional(),
   q: z.string().max(200).optional().describe("Search in title and description"),
   parent_task_id: id.optional(),
 });
@@ -91,12 +92,12 @@ export const TaskOut = z.object({
   attempts: z.number(),
   created_by: z.string().nullable(),
   assigned_to: z.string().nullable(),
+  permission_level: z.enum(PERMISSION_LEVELS),
   created_at: z.string(),
   updated_at: z.string(),
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
 });
-
 
 export const EnqueueBody = z.strictObject({ tasks: z.array(CreateTaskBody).min(1).max(1000) });
 export type EnqueueBody = z.infer<typeof EnqueueBody>;

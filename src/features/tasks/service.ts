@@ -88,6 +88,7 @@ export function listTasks(deps: EngineDeps, q: ListTasksQuery) {
     q.status ? inArray(tasks.status, q.status) : undefined,
     q.task_type ? eq(tasks.task_type, q.task_type) : undefined,
     q.priority ? eq(tasks.priority, q.priority) : undefined,
+    q.permission_level ? eq(tasks.permission_level, q.permission_level) : undefined,
     q.parent_task_id ? eq(tasks.parent_task_id, q.parent_task_id) : undefined,
   ];
   if (q.q) {
