@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { logger } from "../log.ts";
 import type { LogTuple } from "../thread-pool/protocol.ts";
 import { VERSION } from "../version.ts";
-import { WorkerApiError, type ClaimItem, type WorkerClient } from "./api-client.ts";
+import { WorkerApiError, type ClaimItem, type RequestAnswer, type WorkerClient } from "./api-client.ts";
+import type { AskInput } from "../task-types/types.ts";
 import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
 import { ClaimLoop } from "./claim-loop.ts";
 import { ReportOutbox, type OutboxSender } from "./report-outbox.ts";
@@ -82,6 +83,7 @@ export class RemoteWorker {
       threadUrl: opts.threadUrl,
       onLog: (item, lines) => this.#onLog(item, lines),
       onDone: (item, outcome) => this.#onDone(item, outcome),
+      onAsk: (item, askId, input) => void this.#ask(item, askId, input),
     });
     this.#claims = new ClaimLoop({
       link: this.#link,
@@ -202,6 +204,36 @@ export class RemoteWorker {
     }
     this.#claims.slotFreed();
     this.#scheduleStatus();
+  }
+
+  /**
+   * A task's question, over HTTP: POST /requests (with an id of our own, so a resend after a lost answer
+   * is the same question), then long-polls GET /requests/:id/wait until it is resolved — riding out server
+   * outages with backoff, while heartbeats keep the task's lease. Ends when the task is no longer held.
+   */
+  async #ask(item: ClaimItem, askId: number, input: AskInput): Promise<void> {
+    const backoff = new Backoff(this.opts.backoff);
+    const held = () => this.#runner.held().some((i) => i.execution_id === item.execution_id) && !this.#stopAll.signal.aborted;
+    const body = { id: crypto.randomUUID(), task_id: item.task_id, execution_id: item.execution_id, ...input };
+    let r: RequestAnswer | null = null;
+    while (held()) {
+      try {
+        r = r === null ? await this.client.ask(body) : await this.client.waitRequest(r.id, 60, this.#stopAll.signal);
+        backoff.reset();
+        this.#link.online();
+        if (r.status !== "open") break;
+      } catch (err) {
+        if (!(err instanceof WorkerApiError) || !err.transient) {
+          this.#runner.answer(item.execution_id, askId, { ok: false, error: (err as Error).message });
+          return;
+        }
+        this.#link.offline(err);
+        await sleep(backoff.next(), this.#stopAll.signal);
+      }
+    }
+    if (r && r.status !== "open") {
+      this.#runner.answer(item.execution_id, askId, { ok: true, answer: { request_id: r.id, status: r.status, answer: r.answer, denied: r.denied, answered_by: r.answered_by } });
+    }
   }
 
   async #deliveryLoop(): Promise<void> {

@@ -120,8 +120,16 @@ export class Controller {
    * A running task asks. Returns the request as stored: already resolved when the policy answers at once
    * (or the key was answered before), else open with the handler it went to.
    */
-  ask(taskId: string, executionId: string | null, input: AskInput): RequestJson {
+  ask(taskId: string, executionId: string | null, input: AskInput, requestId?: string): RequestJson {
     const { db } = this.deps;
+    if (requestId) {
+      // The asker's own id, sent again (its first answer was lost): the same question, not a second one.
+      const existing = getRequestRow(db, requestId);
+      if (existing) {
+        if (existing.task_id !== taskId) throw conflict(`request '${requestId}' exists for another task`);
+        return toRequestJson(existing);
+      }
+    }
     const task = getTaskRecord(db, taskId);
     if (!task) throw notFound("task", taskId);
     if (task.status !== "running" && task.status !== "waiting_input") {
@@ -164,7 +172,7 @@ export class Controller {
         handler = "human";
         break;
     }
-    const id = Bun.randomUUIDv7();
+    const id = requestId ?? Bun.randomUUIDv7();
     const row = {
       id,
       task_id: taskId,
