@@ -1,0 +1,67 @@
+// Starting a planned command with Bun.spawn, the record to persist for it, and killing its whole tree.
+import { realpathSync } from "node:fs";
+import type { Subprocess } from "bun";
+import { recordProcess, type ProcessRecord } from "./leftovers.ts";
+import { sandboxPlan, type SandboxOptions, type SpawnPlan } from "./plan.ts";
+
+export interface SandboxedProcess {
+  proc: Subprocess<"pipe" | "ignore", "pipe", "pipe">;
+  plan: SpawnPlan;
+  /** Persist it (crash recovery) until `proc.exited` resolves; null when the process was already gone. */
+  record: ProcessRecord | null;
+}
+
+/**
+ * Plans and starts `cmd`: stdout and stderr are pipes (in bwrap mode they reach EOF only once every process
+ * of the sandbox is gone). Throws SandboxPlanError for bad options, and whatever Bun.spawn throws.
+ */
+export function spawnSandboxed(cmd: string[], opts: SandboxOptions, stdin?: string | Uint8Array): SandboxedProcess {
+  const plan = sandboxPlan(cmd, withRealPaths(opts));
+  const proc = Bun.spawn(plan.argv, {
+    env: plan.env,
+    cwd: plan.cwd,
+    stdin: stdin === undefined ? "ignore" : typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin,
+    stdout: "pipe",
+    stderr: "pipe",
+    detached: plan.detached,
+  });
+  return { proc: proc as SandboxedProcess["proc"], plan, record: recordProcess(proc.pid) };
+}
+
+/**
+ * SIGKILLs the process group `pid` leads (cancel, timeout). In bwrap mode that is bwrap; its death takes the
+ * sandbox's pid 1 and so every process inside, setsid'd or not. Without a sandbox it reaches the group only.
+ */
+export function killTree(pid: number): void {
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Bind and hide by real path: bwrap mounts onto what a path resolves to, so a symlinked data dir is hidden where it really is. */
+function withRealPaths(opts: SandboxOptions): SandboxOptions {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p; // left for bwrap to report
+    }
+  };
+  const all = (ps: string[] | undefined) => ps?.map(real);
+  return {
+    ...opts,
+    workspace: real(opts.workspace),
+    cwd: opts.cwd === undefined ? undefined : real(opts.cwd),
+    readOnlyPaths: all(opts.readOnlyPaths),
+    writablePaths: all(opts.writablePaths),
+    hidePaths: all(opts.hidePaths),
+    readOnlyGitDir: opts.readOnlyGitDir === undefined ? undefined : real(opts.readOnlyGitDir),
+  };
+}
