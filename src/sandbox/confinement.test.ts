@@ -1,6 +1,6 @@
 // What a command inside bwrap can and cannot see or do: files, the server's environment, processes, network, limits.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sandboxPlan, type SandboxOptions } from "./plan.ts";
 import { probeSandbox } from "./probe.ts";
@@ -50,6 +50,18 @@ describe.skipIf(!available)("bwrap: what the command can see and do", () => {
     expect(r.out.split("\n")).toContain("workspaces");
     expect(r.out.split("\n")).not.toContain("secrets.key");
     expect(r.out).toContain(tree.workspace);
+  });
+
+  test("a hidden file outside the data dir (a TLS key) cannot be read or written; a hidden path that does not exist is no error", async () => {
+    const key = join(tree.outside, "tls.key");
+    writeFileSync(key, "-----BEGIN PRIVATE KEY-----\n");
+    const r = await sh(`cat ${key}; echo "cat=$?"; echo x > ${key}; echo "write=$?"`, { hidePaths: [tree.dataDir, key, join(tree.root, "missing")] });
+    expect(r.out).not.toContain("PRIVATE KEY");
+    expect(r.out).toMatch(/cat=[1-9]/);
+    expect(r.err).toContain("Permission denied");
+    expect(r.out).toMatch(/write=[1-9]/);
+    expect(readFileSync(key, "utf8")).toBe("-----BEGIN PRIVATE KEY-----\n");
+    expect((await sh(`cat ${key}`, { hidePaths: [] })).out).toContain("PRIVATE KEY"); // the setup does expose it
   });
 
   test.skipIf(process.getuid?.() !== 0)("run by root, without --cap-drop ALL and --disable-userns the command could unmount the tmpfs hiding the data dir", async () => {

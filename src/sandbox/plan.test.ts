@@ -86,6 +86,11 @@ describe("sandboxPlan (bwrap)", () => {
     ]);
   });
 
+  test("a hidden file (a TLS key outside the data dir) gets /dev/null bound over it", () => {
+    const plan = sandboxPlan(["true"], { ...base, hideFiles: ["/etc/agentvine/tls.key"] });
+    expect(mountOps(plan.argv)).toContainEqual(["--ro-bind", "/dev/null", "/etc/agentvine/tls.key"]);
+  });
+
   test("mounts go parent first whatever the order given: the most specific path wins", () => {
     const plan = sandboxPlan(["true"], {
       ...base,

@@ -36,6 +36,8 @@ export interface SandboxOptions {
   writablePaths?: string[];
   /** Absolute directories shown as an empty read-only tmpfs (the data dir, a home with keys). */
   hidePaths?: string[];
+  /** Absolute files made unreadable (/dev/null bound over them on a nodev mount: open fails): a TLS key kept outside the data dir. */
+  hideFiles?: string[];
   /** A worktree's git dir, bound read-only over whatever is there (typically inside the workspace). */
   readOnlyGitDir?: string;
   limits?: SandboxLimits;
@@ -78,7 +80,7 @@ export class SandboxPlanError extends Error {
   override name = "SandboxPlanError";
 }
 
-type MountKind = "hide" | "ro" | "rw";
+type MountKind = "hide" | "hide-file" | "ro" | "rw";
 interface Mount {
   kind: MountKind;
   path: string;
@@ -108,6 +110,7 @@ export function sandboxPlan(cmd: string[], opts: SandboxOptions): SpawnPlan {
   argv.push("--tmpfs", "/tmp");
   const mounts = orderedMounts([
     ...(opts.hidePaths ?? []).map((p) => ({ kind: "hide" as const, path: absolute(p, "hidePaths"), what: "hidden" })),
+    ...(opts.hideFiles ?? []).map((p) => ({ kind: "hide-file" as const, path: absolute(p, "hideFiles"), what: "hidden" })),
     ...(opts.readOnlyPaths ?? []).map((p) => ({ kind: "ro" as const, path: absolute(p, "readOnlyPaths"), what: "read-only" })),
     ...(opts.writablePaths ?? []).map((p) => ({ kind: "rw" as const, path: absolute(p, "writablePaths"), what: "writable" })),
     { kind: "rw", path: workspace, what: "writable (the workspace)" },
@@ -115,6 +118,7 @@ export function sandboxPlan(cmd: string[], opts: SandboxOptions): SpawnPlan {
   ]);
   for (const m of mounts) {
     if (m.kind === "hide") argv.push("--tmpfs", m.path);
+    else if (m.kind === "hide-file") argv.push("--ro-bind", "/dev/null", m.path);
     else argv.push(m.kind === "ro" ? "--ro-bind" : "--bind", m.path, m.path);
   }
   // Read-only only now: bwrap creates the mount points of deeper binds (the workspace under the data dir) inside it.

@@ -1,5 +1,5 @@
 // Starting a planned command with Bun.spawn, the record to persist for it, and killing its whole tree.
-import { realpathSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { recordProcess, type ProcessRecord } from "./leftovers.ts";
 import { sandboxPlan, type SandboxOptions, type SpawnPlan } from "./plan.ts";
@@ -45,8 +45,11 @@ export function killTree(pid: number): void {
   }
 }
 
-/** Bind and hide by real path: bwrap mounts onto what a path resolves to, so a symlinked data dir is hidden where it really is. */
-function withRealPaths(opts: SandboxOptions): SandboxOptions {
+/**
+ * Bind and hide by real path: bwrap mounts onto what a path resolves to, so a symlinked data dir is hidden
+ * where it really is. A hidden path that is a file moves to hideFiles; one that does not exist has nothing to hide.
+ */
+export function withRealPaths(opts: SandboxOptions): SandboxOptions {
   const real = (p: string) => {
     try {
       return realpathSync(p);
@@ -55,13 +58,20 @@ function withRealPaths(opts: SandboxOptions): SandboxOptions {
     }
   };
   const all = (ps: string[] | undefined) => ps?.map(real);
+  const hideDirs: string[] = [];
+  const hideFiles: string[] = [];
+  for (const p of [...(opts.hidePaths ?? []), ...(opts.hideFiles ?? [])]) {
+    const stat = statSync(p, { throwIfNoEntry: false });
+    if (stat) (stat.isDirectory() ? hideDirs : hideFiles).push(real(p));
+  }
   return {
     ...opts,
     workspace: real(opts.workspace),
     cwd: opts.cwd === undefined ? undefined : real(opts.cwd),
     readOnlyPaths: all(opts.readOnlyPaths),
     writablePaths: all(opts.writablePaths),
-    hidePaths: all(opts.hidePaths),
+    hidePaths: hideDirs,
+    hideFiles,
     readOnlyGitDir: opts.readOnlyGitDir === undefined ? undefined : real(opts.readOnlyGitDir),
   };
 }
