@@ -1,6 +1,6 @@
 // What a command inside bwrap can and cannot see or do: files, the server's environment, processes, network, limits.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sandboxPlan, type SandboxOptions } from "./plan.ts";
 import { probeSandbox } from "./probe.ts";
@@ -122,6 +122,35 @@ describe.skipIf(!available)("bwrap: what the command can see and do", () => {
       expect(await readToEnd(on.proc.stdout)).toBe("connected\n");
     } finally {
       server.stop(true);
+    }
+  });
+
+  test("a unix socket of the host under /run is unreachable (a read-only mount alone would not stop connect())", async () => {
+    const dir = join("/run", `agentvine-sandbox-test-${process.pid}-${Date.now()}`);
+    let made = false;
+    try {
+      mkdirSync(dir);
+      made = true;
+    } catch {
+      console.warn("[sandbox] cannot create a directory under /run here; socket test uses only the outside dir");
+    }
+    const sockets = [join(tree.outside, "svc.sock"), ...(made ? [join(dir, "svc.sock")] : [])];
+    let accepted = 0;
+    const servers = sockets.map((unix) => Bun.listen({ unix, socket: { open: () => void accepted++, data() {} } }));
+    try {
+      const connect = (path: string) => spawnSandboxed([process.execPath, "-e", `await Bun.connect({ unix: ${JSON.stringify(path)}, socket: { data() {} } }); console.log("connected"); process.exit(0)`], opts({ env: { PATH: "/usr/bin:/bin", HOME: "/tmp" } }));
+      // Outside /run, on the read-only root: reachable, which is why /run (where services put theirs) is private.
+      const outside = connect(sockets[0]!);
+      expect(await readToEnd(outside.proc.stdout)).toBe("connected\n");
+      expect(accepted).toBe(1);
+      if (made) {
+        const inRun = connect(sockets[1]!);
+        expect(await inRun.proc.exited).not.toBe(0);
+        expect(accepted).toBe(1);
+      }
+    } finally {
+      for (const s of servers) s.stop(true);
+      if (made) rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -43,6 +43,8 @@ describe("sandboxPlan (bwrap)", () => {
       "/proc",
       "--tmpfs",
       "/tmp",
+      "--tmpfs",
+      "/run",
       "--bind",
       "/srv/data/workspaces/e1",
       "/srv/data/workspaces/e1",
@@ -57,7 +59,10 @@ describe("sandboxPlan (bwrap)", () => {
   test("no network unless asked: --share-net only with network: true", () => {
     expect(sandboxPlan(["true"], base).argv).not.toContain("--share-net");
     expect(sandboxPlan(["true"], { ...base, network: false }).argv).not.toContain("--share-net");
-    expect(flags(sandboxPlan(["true"], { ...base, network: true }).argv)).toContain("--share-net");
+    const on = flags(sandboxPlan(["true"], { ...base, network: true }).argv);
+    expect(on).toContain("--share-net");
+    // /run is private either way; with network the resolver's directory is back for DNS (when the host has one).
+    expect(on.join(" ")).toContain("--tmpfs /run --ro-bind-try /run/systemd/resolve /run/systemd/resolve");
   });
 
   test("the environment is exactly opts.env, for bwrap too (inside, /proc/1/environ is bwrap's), never the server's", () => {
@@ -80,6 +85,7 @@ describe("sandboxPlan (bwrap)", () => {
       ["--dev", "/dev"],
       ["--proc", "/proc"],
       ["--tmpfs", "/tmp"],
+      ["--tmpfs", "/run"],
       ["--tmpfs", "/srv/data"],
       ["--bind", "/srv/data/workspaces/e1", "/srv/data/workspaces/e1"],
       ["--remount-ro", "/srv/data"],
@@ -99,7 +105,7 @@ describe("sandboxPlan (bwrap)", () => {
       writablePaths: ["/srv/data/cache"],
       hidePaths: ["/srv/data"],
     });
-    expect(mountOps(plan.argv).slice(4)).toEqual([
+    expect(mountOps(plan.argv).slice(5)).toEqual([
       ["--tmpfs", "/srv/data"],
       ["--bind", "/srv/data/cache", "/srv/data/cache"],
       ["--ro-bind", "/srv/data/cache/shared", "/srv/data/cache/shared"],

@@ -108,6 +108,10 @@ export function sandboxPlan(cmd: string[], opts: SandboxOptions): SpawnPlan {
   argv.push("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc");
   if (opts.limits?.tmpBytes !== undefined) argv.push("--size", String(positiveInt(opts.limits.tmpBytes, "limits.tmpBytes")));
   argv.push("--tmpfs", "/tmp");
+  // A private /run too: a read-only mount does not stop connect() on a unix socket, and /run holds the host's
+  // (docker, dbus, a database's). With network on, the stub resolver's directory comes back for DNS.
+  argv.push("--tmpfs", "/run");
+  if (opts.network) argv.push("--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve");
   const mounts = orderedMounts([
     ...(opts.hidePaths ?? []).map((p) => ({ kind: "hide" as const, path: absolute(p, "hidePaths"), what: "hidden" })),
     ...(opts.hideFiles ?? []).map((p) => ({ kind: "hide-file" as const, path: absolute(p, "hideFiles"), what: "hidden" })),
