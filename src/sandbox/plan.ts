@@ -64,9 +64,10 @@ export const DEFAULT_PRLIMIT = "/usr/bin/prlimit";
  * --unshare-all       new pid, ipc, uts, net (only `lo`), cgroup and user namespaces: the command sees only
  *                     its own processes, and none of the host's sockets on 127.0.0.1
  * --unshare-user      make the user namespace certain (--unshare-all only tries), --disable-userns needs it
- * --disable-userns    no nested user namespace: the command cannot gain capabilities again to remount things
- * --cap-drop ALL      when the server runs as root the command would otherwise keep every capability in its
- *                     namespace, enough to `umount` the tmpfs that hides the data dir (tried: it reveals it)
+ * --disable-userns    no nested user namespace (bwrap ≥ 0.8). bwrap runs the command in a second user namespace
+ *                     that may create no more: it owns none of the mounts, so even capabilities cannot unmount
+ * --cap-drop ALL      run by root, bwrap otherwise leaves the command every capability (CapEff 1ff…). Without
+ *                     both of these, `umount` of the tmpfs over the data dir reveals it (tried; a test shows it)
  * --die-with-parent   SIGKILL to the sandbox when bwrap's parent (the spawning thread, the server, the worker)
  *                     dies, and to the sandbox's pid 1 when bwrap dies. It is also what makes "the command's main
  *                     process exits ⇒ everything it started dies": bwrap exits with the command's status at

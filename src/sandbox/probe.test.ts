@@ -41,10 +41,16 @@ describe("explainProbeFailure", () => {
     ).toStartWith("AppArmor restricts unprivileged user namespaces");
   });
 
+  test("a bwrap without --disable-userns (before 0.8) is too old", () => {
+    expect(explainProbeFailure({ ...host, stderr: "bwrap: Unknown option --disable-userns\n" })).toBe(
+      "bubblewrap is too old for the sandbox's flags (0.8 or later is needed) (bwrap: Unknown option --disable-userns)",
+    );
+  });
+
   test("otherwise passes bwrap's own words on", () => {
-    expect(explainProbeFailure({ ...host, stderr: asRoot })).toBe("bubblewrap cannot create namespaces here (bwrap: bwrap: Creating new namespace failed: Operation not permitted)");
+    expect(explainProbeFailure({ ...host, stderr: asRoot })).toBe("bubblewrap cannot create namespaces here (bwrap: Creating new namespace failed: Operation not permitted)");
     expect(explainProbeFailure({ ...host, stderr: "bwrap: Can't find source path /nope: No such file or directory" })).toBe(
-      "bubblewrap failed to run a trivial command (exit 1) (bwrap: bwrap: Can't find source path /nope: No such file or directory)",
+      "bubblewrap failed to run a trivial command (exit 1) (bwrap: Can't find source path /nope: No such file or directory)",
     );
     expect(explainProbeFailure({ ...host, exitCode: null })).toBe("bubblewrap did not finish a trivial command in time");
   });

@@ -36,9 +36,10 @@ export interface ProbeFacts {
 
 /** Turns a failed probe into the reason an operator reads. Pure. */
 export function explainProbeFailure(f: ProbeFacts): string {
-  const said = firstLine(f.stderr);
+  const said = firstLine(f.stderr).replace(/^bwrap:\s*/, "");
   const bwrapSaid = said ? ` (bwrap: ${said})` : "";
   const namespaceFailure = /namespace|uid map|gid map|operation not permitted|permission denied/i.test(f.stderr);
+  if (/unknown option/i.test(f.stderr)) return `bubblewrap is too old for the sandbox's flags (0.8 or later is needed)${bwrapSaid}`;
   if (namespaceFailure && (f.seccompMode === 2 || f.inContainer)) return `${DOCKER_SECCOMP_REASON}${bwrapSaid}`;
   if (namespaceFailure && f.sysctl.maxUserNamespaces === 0) return `user namespaces are disabled (sysctl user.max_user_namespaces=0)${bwrapSaid}`;
   if (namespaceFailure && f.uid !== 0 && f.sysctl.unprivilegedUsernsClone === 0) {
