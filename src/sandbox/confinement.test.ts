@@ -176,6 +176,13 @@ describe.skipIf(!available)("bwrap: what the command can see and do", () => {
     expect(r.code).toBe(137); // bwrap reports a signalled command as 128 + signal: SIGKILL at the hard limit
   });
 
+  test("a program that does not exist fails at spawn with Bun's own message, as without a sandbox", () => {
+    for (const mode of ["bwrap", "none"] as const) {
+      expect(() => spawnSandboxed(["no-such-program-agentvine"], opts({ mode }))).toThrow('Executable not found in $PATH: "no-such-program-agentvine"');
+      expect(() => spawnSandboxed(["./no-such-script"], opts({ mode }))).toThrow("ENOENT: no such file or directory, posix_spawn './no-such-script'");
+    }
+  });
+
   test("a worktree's .git is read-only while the worktree is writable", async () => {
     mkdirSync(join(tree.workspace, ".git"));
     const r = await sh(`touch .git/index.lock; echo "git=$?"; touch file; echo "tree=$?"`, { readOnlyGitDir: join(tree.workspace, ".git") });

@@ -1,5 +1,6 @@
 // Starting a planned command with Bun.spawn, the record to persist for it, and killing its whole tree.
-import { realpathSync, statSync } from "node:fs";
+import { accessSync, constants, realpathSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { recordProcess, type ProcessRecord } from "./leftovers.ts";
 import { sandboxPlan, type SandboxOptions, type SpawnPlan } from "./plan.ts";
@@ -17,6 +18,7 @@ export interface SandboxedProcess {
  */
 export function spawnSandboxed(cmd: string[], opts: SandboxOptions, stdin?: string | Uint8Array): SandboxedProcess {
   const plan = sandboxPlan(cmd, withRealPaths(opts));
+  if (plan.mode === "bwrap") assertRunnable(cmd[0]!, plan);
   const proc = Bun.spawn(plan.argv, {
     env: plan.env,
     cwd: plan.cwd,
@@ -42,6 +44,23 @@ export function killTree(pid: number): void {
     } catch {
       // already gone
     }
+  }
+}
+
+/**
+ * bwrap itself always starts, so a program that does not exist would only show as bwrap's exit 1 with
+ * "execvp" on stderr. Look it up first, as Bun.spawn does without a sandbox, and fail the same way.
+ */
+function assertRunnable(program: string, plan: SpawnPlan): void {
+  const missing = (message: string) => Object.assign(new Error(message), { code: "ENOENT", path: program });
+  if (program.includes("/")) {
+    try {
+      accessSync(resolve(plan.cwd, program), constants.X_OK);
+    } catch {
+      throw missing(`ENOENT: no such file or directory, posix_spawn '${program}'`);
+    }
+  } else if (!Bun.which(program, { PATH: plan.env.PATH ?? "/bin:/usr/bin" })) {
+    throw missing(`Executable not found in $PATH: "${program}"`);
   }
 }
 
