@@ -13,7 +13,7 @@ import { conflict, invalid, notFound } from "../../errors.ts";
 import type { LlmSettings } from "../../llm/index.ts";
 import type { AskAnswer } from "../../task-types/types.ts";
 import { logger } from "../../log.ts";
-import { audited, type Acting } from "../audit/service.ts";
+import { audited, recordAudit, SYSTEM_ACTOR, type Acting } from "../audit/service.ts";
 import { answerAutomatically } from "./automated.ts";
 import { releaseStaleReservations, type BudgetLimits } from "./budgets.ts";
 import type { ContextSource, Masker } from "./context-manager.ts";
@@ -326,7 +326,9 @@ export class Controller {
     const resolved = transact(this.deps, (tx) => {
       const row = resolveRequestRow(db, id, r, tx.at);
       if (!row) return null;
-      within?.(tx);
+      // A person's answer is audited by its caller (with who and from where); the rest here, as the system.
+      if (within) within(tx);
+      else recordAudit(this.deps, { actor: SYSTEM_ACTOR, action: "request.resolved", resource: { type: "request", id }, details: { task_id: row.task_id, status: row.status, answered_by: row.answered_by_type, answer: row.answer, denied: row.denied === 1 } });
       if (openRequestCount(db, row.task_id) === 0) markRunningAgain(this.deps, tx, row.task_id);
       return row;
     });
