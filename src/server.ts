@@ -11,6 +11,7 @@ import { migrate } from "./db/migrate.ts";
 import { reap, releaseWorker } from "./engine/control.ts";
 import { type EngineDeps } from "./engine/engine-deps.ts";
 import { ClaimWaiters } from "./features/worker-api/claim-waiters.ts";
+import { WorkerMailboxes } from "./features/worker-api/mailboxes.ts";
 import { SubmitBatcher } from "./engine/submit-batcher.ts";
 import { transact } from "./engine/transact.ts";
 import { settleAllParents } from "./engine/parent-status.ts";
@@ -181,6 +182,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     waiters,
     submitter: new SubmitBatcher(deps),
     claimWaiters: new ClaimWaiters(deps),
+    mailboxes: new WorkerMailboxes(deps),
     controller,
     controllerConfig,
     pool,
@@ -233,6 +235,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
         const requeued = pool ? await pool.stop(graceSeconds * 1000) : 0;
         // Parked long-polls answer 204 (no work) before the connections close, rather than being reset.
         services.claimWaiters.close();
+        services.mailboxes.close();
         controller.stop();
         await new Promise((resolve) => setImmediate(resolve));
         await server?.stop(true);

@@ -42,6 +42,7 @@ const EXPECTED: Record<string, Rule> = {
   "POST /api/v1/queue/fail": "worker",
   "POST /api/v1/queue/logs": "worker",
   "POST /api/v1/queue/report": "worker",
+  "POST /api/v1/queue/messages": "worker",
   "POST /api/v1/workers": "worker",
   "GET /api/v1/workers": "viewer",
   "GET /api/v1/workers/:id": "viewer",

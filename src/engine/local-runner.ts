@@ -126,6 +126,11 @@ export class LocalRunner {
       bus.on("task:cancel_requested", (e) => {
         if (e.claimedBy === this.opts.workerId) this.#cancel(e.taskId);
       }),
+      // A message for a task one of these threads runs (a human steering it): straight to its thread.
+      bus.on("task:message", (m) => {
+        const claim = this.running().find((c) => c.taskId === m.taskId);
+        if (claim) this.#pool.deliver(claim.executionId, { id: m.messageId, text: m.text, sender: m.sender, senderType: m.senderType, at: m.at });
+      }),
     );
     this.schedule();
   }

@@ -1,7 +1,7 @@
 // The remote worker's side of the HTTP contract (/api/v1/workers, /api/v1/queue/*): one method per
 // endpoint, and errors sorted by what the worker must do about them (retry, drop, or give up).
 import type { LogLevel } from "../db/schema.ts";
-import type { AskAnswer, AskInput } from "../task-types/types.ts";
+import type { AskAnswer, AskInput, TaskMessageIn } from "../task-types/types.ts";
 
 export interface RegisterBody {
   name: string;
@@ -204,6 +204,11 @@ export class WorkerClient {
 
   async logs(workerId: string, lines: LogLine[]): Promise<void> {
     await this.#post("/queue/logs", { worker_id: workerId, lines });
+  }
+
+  /** Messages for the tasks it runs after `after` (acknowledging those), long-polling up to `waitSeconds`. */
+  async messages(workerId: string, after: number, epoch: string | undefined, waitSeconds: number, signal?: AbortSignal): Promise<{ items: Array<{ seq: number; execution_id: string; message: TaskMessageIn }>; dropped: number; epoch: string }> {
+    return (await this.#post("/queue/messages", { worker_id: workerId, after, epoch, wait_seconds: waitSeconds }, { timeoutMs: (waitSeconds + 15) * 1000, signal }))!;
   }
 
   /** Asks a question for a task it runs; `id` makes a resend after a lost answer return the same question. */

@@ -127,7 +127,7 @@ export class RemoteWorker {
     if (this.#finished) return;
     log.info(`registered as '${this.name}' (${this.id}) with ${this.opts.server}: ${this.concurrency} slot(s), capabilities ${this.capabilities.join(", ") || "none"}`);
     this.#writeStatus("running");
-    for (const loop of [this.#heartbeatLoop(), this.#claims.run(), this.#deliveryLoop()]) void loop.catch((err) => this.#fatal(err));
+    for (const loop of [this.#heartbeatLoop(), this.#claims.run(), this.#deliveryLoop(), this.#messageLoop()]) void loop.catch((err) => this.#fatal(err));
   }
 
   // ---- heartbeats ----
@@ -233,6 +233,31 @@ export class RemoteWorker {
     }
     if (r && r.status !== "open") {
       this.#runner.answer(item.execution_id, askId, { ok: true, answer: { request_id: r.id, status: r.status, answer: r.answer, denied: r.denied, answered_by: r.answered_by } });
+    }
+  }
+
+  /** Messages people send to the tasks this worker runs: long-polled, handed to each task's thread. */
+  async #messageLoop(): Promise<void> {
+    const backoff = new Backoff(this.opts.backoff);
+    let after = 0;
+    let epoch: string | undefined;
+    while (!this.#stopAll.signal.aborted) {
+      try {
+        const res = await this.client.messages(this.id!, after, epoch, this.opts.claimWaitSeconds ?? 30, this.#stopAll.signal);
+        backoff.reset();
+        if (res.epoch !== epoch) after = 0; // the server restarted: its numbers start again
+        epoch = res.epoch;
+        for (const item of res.items) {
+          after = Math.max(after, item.seq);
+          this.#runner.deliver(item.execution_id, item.message);
+        }
+      } catch (err) {
+        if (this.#stopAll.signal.aborted) return;
+        if (!(err instanceof WorkerApiError)) throw err;
+        if (err.auth) throw err;
+        // A server without the endpoint, or that forgot this worker: not worth dying over; try again later.
+        await sleep(backoff.next(), this.#stopAll.signal);
+      }
     }
   }
 

@@ -2,7 +2,7 @@
 // server, so logs and outcomes are the same wherever a task runs. Claimed items wait here for a ready
 // thread (threads may still be loading when the first claim arrives).
 import type { AskReply, LogTuple } from "../thread-pool/protocol.ts";
-import type { AskInput } from "../task-types/types.ts";
+import type { AskInput, TaskMessageIn } from "../task-types/types.ts";
 import { ThreadPool, type ThreadOutcome } from "../thread-pool/thread-pool.ts";
 import type { ClaimItem } from "./api-client.ts";
 
@@ -41,6 +41,11 @@ export class TaskRunner {
       available: () => this.#dispatch(),
       ask: opts.onAsk ? (item, askId, input) => opts.onAsk!(item, askId, input) : undefined,
     });
+  }
+
+  /** Hands a message to a running task (false when it is not running here). */
+  deliver(executionId: string, message: TaskMessageIn): boolean {
+    return this.#pool.deliver(executionId, message);
   }
 
   /** The answer to a task's question (false when the task is gone). */

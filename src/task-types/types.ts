@@ -43,6 +43,17 @@ export interface AskAnswer {
   answered_by: { type: "human" | "automated" | "auto_approve" | "timeout"; id: string | null } | null;
 }
 
+/** A message sent to the running task (a human steering it in its conversation). */
+export interface TaskMessageIn {
+  id: string;
+  text: string;
+  /** Who sent it, for people (a username), if known. */
+  sender: string | null;
+  senderType: "human" | "worker" | "controller" | "system";
+  /** ms since the epoch. */
+  at: number;
+}
+
 export interface TaskContext<P> {
   taskId: string;
   executionId: string;
@@ -64,6 +75,13 @@ export interface TaskContext<P> {
    * timed out with nothing to go on (the policy's `fail_task`) or could not be asked at all.
    */
   ask(input: AskInput): Promise<AskAnswer>;
+  /**
+   * Messages sent to this task while it runs, in order, each once: an async iterator that waits for the
+   * next (it ends when the task ends). Messages that arrive before anyone reads are kept (the last 1,000).
+   */
+  messages(): AsyncIterableIterator<TaskMessageIn>;
+  /** Calls `handler` for each message as it arrives (those already waiting first); returns the unsubscribe. */
+  onMessage(handler: (message: TaskMessageIn) => void): () => void;
 }
 
 /** Throw from run() to fail with a result attached (exit code, captured output). */

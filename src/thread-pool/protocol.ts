@@ -1,6 +1,6 @@
 // The typed messages between the main thread (which owns the database) and a task thread.
 import type { LogLevel } from "../db/schema.ts";
-import type { AskAnswer, AskInput } from "../task-types/types.ts";
+import type { AskAnswer, AskInput, TaskMessageIn } from "../task-types/types.ts";
 
 export interface Job {
   taskId: string;
@@ -20,6 +20,8 @@ export type ToThread =
   | { type: "cancel"; executionId: string }
   /** The answer to the thread's `ask` number `askId`. */
   | { type: "answer"; executionId: string; askId: number; reply: AskReply }
+  /** A message for the running task (ctx.messages / ctx.onMessage). */
+  | { type: "message"; executionId: string; message: TaskMessageIn }
   /** The thread is being retired: kill every process it started, answer `children-gone` once they exited. */
   | { type: "kill-children" };
 

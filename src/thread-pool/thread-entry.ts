@@ -3,7 +3,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import type { LogLevel } from "../db/schema.ts";
 import { getTaskType } from "../task-types/index.ts";
-import { isOutput, TaskFailure, type AskAnswer, type AskInput, type SpawnOptions, type TaskContext, type TaskLog } from "../task-types/types.ts";
+import { isOutput, TaskFailure, type AskAnswer, type AskInput, type SpawnOptions, type TaskMessageIn, type TaskContext, type TaskLog } from "../task-types/types.ts";
 import type { AskReply, DoneFailed, DoneOk, FromThread, Job, LogTuple, ToThread } from "./protocol.ts";
 
 declare const self: Worker;
@@ -14,6 +14,63 @@ const send = (msg: FromThread) => self.postMessage(msg);
 const BASE_ENV_KEYS = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "SHELL", "TERM"];
 
 let current: { executionId: string; abort: AbortController } | null = null;
+
+/**
+ * The current job's inbox: messages sent to it, kept until read (bounded), for the iterators and handlers
+ * of ctx.messages() / ctx.onMessage. Closed when the job ends, which ends every iterator.
+ */
+class Inbox {
+  #queue: TaskMessageIn[] = [];
+  #waiting: Array<(r: IteratorResult<TaskMessageIn>) => void> = [];
+  #handlers = new Set<(m: TaskMessageIn) => void>();
+  #closed = false;
+  static readonly LIMIT = 1000;
+
+  push(m: TaskMessageIn) {
+    if (this.#closed) return;
+    for (const h of this.#handlers) {
+      try {
+        h(m);
+      } catch {
+        // a task's handler that throws must not stop delivery to the others
+      }
+    }
+    const waiter = this.#waiting.shift();
+    if (waiter) waiter({ value: m, done: false });
+    else if (this.#handlers.size === 0) {
+      this.#queue.push(m);
+      if (this.#queue.length > Inbox.LIMIT) this.#queue.shift();
+    }
+  }
+
+  onMessage(handler: (m: TaskMessageIn) => void): () => void {
+    for (const m of this.#queue.splice(0)) handler(m);
+    this.#handlers.add(handler);
+    return () => this.#handlers.delete(handler);
+  }
+
+  iterator(): AsyncIterableIterator<TaskMessageIn> {
+    const it: AsyncIterableIterator<TaskMessageIn> = {
+      next: () => {
+        const m = this.#queue.shift();
+        if (m) return Promise.resolve({ value: m, done: false });
+        if (this.#closed) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => this.#waiting.push(resolve));
+      },
+      return: () => Promise.resolve({ value: undefined, done: true }),
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
+  }
+
+  close() {
+    this.#closed = true;
+    this.#handlers.clear();
+    for (const w of this.#waiting.splice(0)) w({ value: undefined, done: true });
+  }
+}
+
+let inbox = new Inbox();
 
 /** The current job's questions waiting for their answer, by askId. */
 const asking = new Map<number, (reply: AskReply) => void>();
@@ -75,11 +132,14 @@ function workspaceOf(job: Job): string {
 async function runJob(job: Job) {
   const abort = new AbortController();
   current = { executionId: job.executionId, abort };
+  inbox = new Inbox();
+  const jobInbox = inbox;
   const { log, flush } = makeLogger(job.executionId);
   let workspace: string | null = null;
   const finish = (msg: DoneOk | DoneFailed) => {
     flush();
     asking.clear();
+    jobInbox.close();
     if (workspace && msg.ok) rmSync(workspace, { recursive: true, force: true });
     current = null;
     send(msg);
@@ -139,6 +199,8 @@ async function runJob(job: Job) {
       });
       return proc as any;
     },
+    messages: () => jobInbox.iterator(),
+    onMessage: (handler) => jobInbox.onMessage(handler),
     ask(input: AskInput): Promise<AskAnswer> {
       flush(); // the lines before the question are in the log before it is
       const askId = nextAskId++;
@@ -196,6 +258,7 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
   if (msg.type === "run") void runJob(msg.job);
   else if (msg.type === "cancel" && current?.executionId === msg.executionId) current.abort.abort(new Error("cancelled"));
   else if (msg.type === "kill-children") killChildren();
+  else if (msg.type === "message" && current?.executionId === msg.executionId) inbox.push(msg.message);
   else if (msg.type === "answer" && current?.executionId === msg.executionId) {
     const settle = asking.get(msg.askId);
     asking.delete(msg.askId);

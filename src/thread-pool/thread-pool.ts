@@ -5,7 +5,7 @@
 // with an outcome, is the caller's policy: it hears `available`, `log` and `done`.
 import { logger } from "../log.ts";
 import { threadEntryUrl } from "./entry-url.ts";
-import type { AskInput } from "../task-types/types.ts";
+import type { AskInput, TaskMessageIn } from "../task-types/types.ts";
 import type { AskReply, FromThread, Job, LogTuple, ToThread } from "./protocol.ts";
 import { killProcessGroups, retireThread, startTaskThread } from "./thread-lifecycle.ts";
 
@@ -141,6 +141,14 @@ export class ThreadPool<T> {
       slot.remainingMs = null;
       this.#armTimeout(slot, slot.item, left);
     }
+    return true;
+  }
+
+  /** Hands a message to a running job (ctx.messages / ctx.onMessage); false when it is not running here. */
+  deliver(executionId: string, message: TaskMessageIn): boolean {
+    const slot = this.#slotOf(executionId);
+    if (!slot) return false;
+    slot.thread.postMessage({ type: "message", executionId, message } satisfies ToThread);
     return true;
   }
 

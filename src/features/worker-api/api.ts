@@ -11,7 +11,8 @@ import type { QueueCaller, WorkerApiDeps } from "./acting-worker.ts";
 import { claimForWorker } from "./claims.ts";
 import { completeExecution, failExecution } from "./outcomes.ts";
 import { appendRemoteLogs, reportBeforeClaim, reportForWorker } from "./reports.ts";
-import { AcceptedOut, ClaimBody, ClaimOut, CompleteBody, FailBody, FailOut, LogsBody, LogsOut, MAX_REPORT_LOG_LINES, MAX_REPORT_OUTCOMES, ReportBody, ReportOut } from "./schemas.ts";
+import { actingWorker } from "./acting-worker.ts";
+import { AcceptedOut, ClaimBody, ClaimOut, CompleteBody, FailBody, FailOut, LogsBody, LogsOut, MAX_REPORT_LOG_LINES, MAX_REPORT_OUTCOMES, MessagesBody, MessagesOut, ReportBody, ReportOut } from "./schemas.ts";
 
 const tags = ["queue"];
 
@@ -75,6 +76,19 @@ const report = route({
   responses: { 200: ReportOut },
 });
 
+const messages = route({
+  method: "post",
+  path: "/queue/messages",
+  access: "worker",
+  summary: "Messages for the tasks this worker runs (long-poll)",
+  description:
+    "Messages people send to a running task's conversation, for the tasks this worker holds, numbered per worker. `after` " +
+    "acknowledges every message up to that number; with `wait_seconds` the call waits for the next one.",
+  tags,
+  body: MessagesBody,
+  responses: { 200: MessagesOut },
+});
+
 /** The services a remote-worker call needs. */
 const remoteOf = (c: Context): WorkerApiDeps => ({ deps: c.get("deps"), logger: c.get("logger"), secrets: c.get("secrets"), claimWaiters: c.get("claimWaiters") });
 
@@ -111,4 +125,10 @@ export const workerApi = new Hono()
   .post(complete.spec.path, ...complete.json, (c) => c.json(completeExecution(remoteOf(c), c.req.valid("json"), callerOf(c))))
   .post(fail.spec.path, ...fail.json, (c) => c.json(failExecution(remoteOf(c), c.req.valid("json"), callerOf(c))))
   .post(logs.spec.path, ...logs.json, (c) => c.json(appendRemoteLogs(remoteOf(c), c.req.valid("json"), callerOf(c)), 202))
+  .post(messages.spec.path, ...messages.json, async (c) => {
+    const { worker_id, after, wait_seconds, epoch } = c.req.valid("json");
+    actingWorker(c.get("deps"), worker_id, callerOf(c));
+    if (wait_seconds > 0) c.get("holdOpen")();
+    return c.json(await c.get("mailboxes").take(worker_id, after, wait_seconds * 1000, c.req.raw.signal, epoch));
+  })
   .post(report.spec.path, ...report.json, (c) => c.json(reportForWorker(remoteOf(c), c.req.valid("json"), callerOf(c))));
