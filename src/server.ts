@@ -27,6 +27,7 @@ import { perMinute, TokenBuckets } from "./http/rate-limit.ts";
 import { LocalRunner } from "./engine/local-runner.ts";
 import { VERSION } from "./version.ts";
 import { Controller } from "./features/controller/controller.ts";
+import { AgentGateway } from "./features/agents/gateway.ts";
 import { effectiveBudgets, effectiveLlm, effectiveWebhook, type ControllerConfig } from "./features/controller/controller-settings.ts";
 import { logger } from "./log.ts";
 
@@ -140,6 +141,14 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     retryBaseMs: config.controllerRetryBaseMs,
   });
   controller.start();
+  const agents = new AgentGateway({
+    ...deps,
+    clock,
+    llm: () => effectiveLlm(settingsDeps),
+    budgets: () => effectiveBudgets(settingsDeps),
+    masker: secrets,
+    retryBaseMs: config.controllerRetryBaseMs,
+  });
 
   const pool =
     config.workers > 0
@@ -147,6 +156,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
           ...deps,
           secrets,
           asker: controller,
+          calls: agents,
           size: config.workers,
           workerId,
           logger,
@@ -185,6 +195,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     mailboxes: new WorkerMailboxes(deps),
     controller,
     controllerConfig,
+    agents,
     pool,
     workerId,
     version: VERSION,

@@ -74,6 +74,8 @@ export interface EventMap {
   "request:resolved": RequestEvent;
   /** A piece of the LLM's answer as it streams in. */
   "request:delta": { requestId: string; taskId: string; text: string };
+  /** A coding agent's transcript grew (a note, a model step, a tool result), or it was paused or resumed. */
+  "agent:step": { taskId: string; seq: number; kind: "note" | "model" | "tool" | "paused" | "resumed"; at: number };
   /**
    * A message for a running task (a human steering it in the task's conversation): the runner holding
    * the task delivers it to the task's thread (ctx.messages() / ctx.onMessage), locally or to a remote worker.

@@ -211,6 +211,12 @@ export class WorkerClient {
     return (await this.#post("/queue/messages", { worker_id: workerId, after, epoch, wait_seconds: waitSeconds }, { timeoutMs: (waitSeconds + 15) * 1000, signal }))!;
   }
 
+  /** A service call of a task it runs (a coding agent's model step). */
+  async call(workerId: string, executionId: string, method: string, params: unknown, signal?: AbortSignal): Promise<unknown> {
+    const res = await this.#post<{ value: unknown }>("/queue/call", { worker_id: workerId, execution_id: executionId, method, params }, { timeoutMs: 15 * 60_000, signal });
+    return res?.value;
+  }
+
   /** Asks a question for a task it runs; `id` makes a resend after a lost answer return the same question. */
   async ask(body: AskBody): Promise<RequestAnswer> {
     return (await this.#post<RequestAnswer>("/requests", body))!;

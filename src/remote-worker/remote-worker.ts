@@ -84,6 +84,7 @@ export class RemoteWorker {
       onLog: (item, lines) => this.#onLog(item, lines),
       onDone: (item, outcome) => this.#onDone(item, outcome),
       onAsk: (item, askId, input) => void this.#ask(item, askId, input),
+      onCall: (item, callId, method, params) => void this.#call(item, callId, method, params),
     });
     this.#claims = new ClaimLoop({
       link: this.#link,
@@ -233,6 +234,29 @@ export class RemoteWorker {
     }
     if (r && r.status !== "open") {
       this.#runner.answer(item.execution_id, askId, { ok: true, answer: { request_id: r.id, status: r.status, answer: r.answer, denied: r.denied, answered_by: r.answered_by } });
+    }
+  }
+
+  /**
+   * A task's service call, over HTTP. Resent while the server is unreachable (a model step carries its own
+   * key, so a resend after a lost answer is the same step); any other refusal goes to the task as an error.
+   */
+  async #call(item: ClaimItem, callId: number, method: string, params: unknown): Promise<void> {
+    const backoff = new Backoff(this.opts.backoff);
+    for (;;) {
+      try {
+        const value = await this.client.call(this.id!, item.execution_id, method, params, this.#stopAll.signal);
+        this.#runner.reply(item.execution_id, callId, { ok: true, value });
+        return;
+      } catch (err) {
+        const transient = err instanceof WorkerApiError && err.transient && err.status !== 503;
+        if (!transient || this.#stopAll.signal.aborted || !this.#runner.held().some((i) => i.execution_id === item.execution_id)) {
+          this.#runner.reply(item.execution_id, callId, { ok: false, error: (err as Error).message, retryable: err instanceof WorkerApiError && err.transient });
+          return;
+        }
+        this.#link.offline(err as WorkerApiError);
+        await sleep(backoff.next(), this.#stopAll.signal);
+      }
     }
   }
 

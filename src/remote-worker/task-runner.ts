@@ -1,7 +1,7 @@
 // Runs claimed work on the remote worker with the same ThreadPool, thread entry and task types as the
 // server, so logs and outcomes are the same wherever a task runs. Claimed items wait here for a ready
 // thread (threads may still be loading when the first claim arrives).
-import type { AskReply, LogTuple } from "../thread-pool/protocol.ts";
+import type { AskReply, CallReply, LogTuple } from "../thread-pool/protocol.ts";
 import type { AskInput, TaskMessageIn } from "../task-types/types.ts";
 import { ThreadPool, type ThreadOutcome } from "../thread-pool/thread-pool.ts";
 import type { ClaimItem } from "./api-client.ts";
@@ -14,6 +14,8 @@ export interface RunnerEvents {
   onDone(item: ClaimItem, outcome: TaskOutcome): void;
   /** The task asks a question: answer it with `answer(executionId, askId, reply)`. */
   onAsk?(item: ClaimItem, askId: number, input: AskInput): void;
+  /** The task calls a server service (ctx.call): reply with `reply(executionId, callId, …)`. */
+  onCall?(item: ClaimItem, callId: number, method: string, params: unknown): void;
 }
 
 export interface RunnerOptions extends RunnerEvents {
@@ -40,7 +42,13 @@ export class TaskRunner {
       },
       available: () => this.#dispatch(),
       ask: opts.onAsk ? (item, askId, input) => opts.onAsk!(item, askId, input) : undefined,
+      call: opts.onCall ? (item, callId, method, params) => opts.onCall!(item, callId, method, params) : undefined,
     });
+  }
+
+  /** The reply to a task's call (false when the task is gone). */
+  reply(executionId: string, callId: number, reply: CallReply): boolean {
+    return this.#pool.reply(executionId, callId, reply);
   }
 
   /** Hands a message to a running task (false when it is not running here). */

@@ -15,6 +15,16 @@ export interface SpawnOptions {
   cwd?: string;
   env?: Record<string, string>;
   stdin?: string;
+  /** Inside the sandbox: reach the network (default off). */
+  network?: boolean;
+  /** Inside the sandbox: extra paths readable (e.g. a worktree's shared .git dir) or writable. */
+  readOnlyPaths?: string[];
+  writablePaths?: string[];
+  /**
+   * The task type's own command (git for a coding agent's checkout and commit), not one a user or a model
+   * chose: run as the task's thread itself would, outside the sandbox — still killed with the task.
+   */
+  trusted?: boolean;
 }
 
 /** A question a task asks (ctx.ask): the controller routes it by policy to the LLM or a human. */
@@ -82,6 +92,11 @@ export interface TaskContext<P> {
   messages(): AsyncIterableIterator<TaskMessageIn>;
   /** Calls `handler` for each message as it arrives (those already waiting first); returns the unsubscribe. */
   onMessage(handler: (message: TaskMessageIn) => void): () => void;
+  /**
+   * Calls a service of the server the task runs for (over HTTP from a remote worker): what the coding
+   * agents use for model steps, so keys and budgets stay on the server. Throws a TaskFailure when refused.
+   */
+  call<T = unknown>(method: string, params: unknown): Promise<T>;
 }
 
 /** Throw from run() to fail with a result attached (exit code, captured output). */

@@ -4,7 +4,7 @@ import { isAbsolute, relative, resolve, sep } from "node:path";
 import type { LogLevel } from "../db/schema.ts";
 import { getTaskType } from "../task-types/index.ts";
 import { isOutput, TaskFailure, type AskAnswer, type AskInput, type SpawnOptions, type TaskMessageIn, type TaskContext, type TaskLog } from "../task-types/types.ts";
-import type { AskReply, DoneFailed, DoneOk, FromThread, Job, LogTuple, ToThread } from "./protocol.ts";
+import type { AskReply, CallReply, DoneFailed, DoneOk, FromThread, Job, LogTuple, ToThread } from "./protocol.ts";
 
 declare const self: Worker;
 
@@ -71,6 +71,10 @@ class Inbox {
 }
 
 let inbox = new Inbox();
+
+/** The current job's calls waiting for their reply, by callId. */
+const calling = new Map<number, (reply: CallReply) => void>();
+let nextCallId = 1;
 
 /** The current job's questions waiting for their answer, by askId. */
 const asking = new Map<number, (reply: AskReply) => void>();
@@ -139,6 +143,7 @@ async function runJob(job: Job) {
   const finish = (msg: DoneOk | DoneFailed) => {
     flush();
     asking.clear();
+    calling.clear();
     jobInbox.close();
     if (workspace && msg.ok) rmSync(workspace, { recursive: true, force: true });
     current = null;
@@ -198,6 +203,22 @@ async function runJob(job: Job) {
         send({ type: "pid", executionId: job.executionId, pid: proc.pid, exited: true });
       });
       return proc as any;
+    },
+    call<T>(method: string, params: unknown): Promise<T> {
+      const callId = nextCallId++;
+      return new Promise<T>((resolve, reject) => {
+        const onAbort = () => {
+          calling.delete(callId);
+          reject(new TaskFailure("cancelled while waiting for the server", { retryable: false }));
+        };
+        abort.signal.addEventListener("abort", onAbort, { once: true });
+        calling.set(callId, (reply) => {
+          abort.signal.removeEventListener("abort", onAbort);
+          if (reply.ok) resolve(reply.value as T);
+          else reject(new TaskFailure(reply.error, { retryable: reply.retryable ?? false }));
+        });
+        send({ type: "call", executionId: job.executionId, callId, method, params });
+      });
     },
     messages: () => jobInbox.iterator(),
     onMessage: (handler) => jobInbox.onMessage(handler),
@@ -259,6 +280,11 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
   else if (msg.type === "cancel" && current?.executionId === msg.executionId) current.abort.abort(new Error("cancelled"));
   else if (msg.type === "kill-children") killChildren();
   else if (msg.type === "message" && current?.executionId === msg.executionId) inbox.push(msg.message);
+  else if (msg.type === "reply" && current?.executionId === msg.executionId) {
+    const settle = calling.get(msg.callId);
+    calling.delete(msg.callId);
+    settle?.(msg.reply);
+  }
   else if (msg.type === "answer" && current?.executionId === msg.executionId) {
     const settle = asking.get(msg.askId);
     asking.delete(msg.askId);

@@ -154,3 +154,11 @@ export const MessagesOut = z.object({
   dropped: z.number().describe("Messages this worker's mailbox had to drop (it holds the newest 1,000 unacknowledged)"),
   epoch: z.string().describe("Changes with every server start (message numbers start again)"),
 });
+
+export const CallBody = z.strictObject({
+  worker_id: workerId,
+  execution_id: id.describe("The attempt that calls: running on this worker"),
+  method: z.string().min(1).max(100),
+  params: z.unknown().optional(),
+});
+export const CallOut = z.object({ value: z.unknown() });
