@@ -26,6 +26,13 @@ export function makeRepo(files: Record<string, string>): string {
   return dir;
 }
 
+/** An empty bare repository (a remote to push to). */
+export function makeBareRepo(): string {
+  const dir = tempDir("agentvine-remote-");
+  git(dir, "init", "-q", "--bare", "-b", "main");
+  return dir;
+}
+
 /** `add` subtracts; its only test checks something else, so the suite passes until someone tests `add`. */
 export const NODE_PROJECT = {
   "package.json": JSON.stringify({ name: "mathlib", version: "1.0.0", type: "module", scripts: { test: "node --test" } }, null, 2),

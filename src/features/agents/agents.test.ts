@@ -2,11 +2,16 @@
 // that replays tool calls in the provider's real wire format, through the real server and task threads.
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { cleanup, json, startTestServer, until, type TestServer } from "../../../test/helpers.ts";
+import { cleanup, json, startTestServer, tempDir, until, type TestServer } from "../../../test/helpers.ts";
+import { createAdminKey, spawnServer, waitHealthy, type ServerProcess } from "../../../test/process.ts";
 import { startFakeLlm, type FakeLlm } from "../../../test/fake-llm/server.ts";
 import { FAKE_API_KEY } from "../../../test/fake-llm/settings.ts";
-import { git, makeRepo, NODE_PROJECT, PYTHON_PROJECT } from "../../../test/git-repos.ts";
+import { git, makeBareRepo, makeRepo, NODE_PROJECT, PYTHON_PROJECT } from "../../../test/git-repos.ts";
+import { RemoteWorker } from "../../remote-worker/remote-worker.ts";
 import type { StartOptions } from "../../server.ts";
+import { SYSTEM_ACTOR } from "../audit/service.ts";
+import { createApiKey } from "../auth/api-keys.ts";
+import { findUserByLogin } from "../auth/users.ts";
 
 afterEach(cleanup);
 const fakes: FakeLlm[] = [];
@@ -208,5 +213,161 @@ describe("agents and what they may do", () => {
     expect(done.result.summary).toBe("heard you");
     const steps = (await (await server.api(`/tasks/${task.id}/steps`)).json()).items;
     expect(steps.some((s: { kind: string; name: string; input: string }) => s.kind === "note" && s.name === "steering" && s.input.includes("use tabs"))).toBe(true);
+  }, 60_000);
+});
+
+describe("pausing, remote workers and pull requests", () => {
+  test("pause stops the agent before its next step and asks to be resumed; resume lets it go on", async () => {
+    const repo = makeRepo(NODE_PROJECT);
+    const fake = fakeModel();
+    const server = await startTestServer(llm(fake));
+    let taskId = "";
+    fake.respond(async (req) => {
+      const calls = req.body.messages.filter((m: { role: string }) => m.role === "assistant").length;
+      if (calls === 0) {
+        // While its first step is being answered, someone pauses it.
+        const res = await server.api(`/tasks/${taskId}/pause`, { method: "POST" });
+        expect(res.status).toBe(200);
+        return { toolCalls: [call("list_files", {})] };
+      }
+      return { toolCalls: [call("finish", { summary: "resumed and done" })] };
+    });
+    const task = await submit(server, { title: "pausable", task_type: "docs", permission_level: "read", repository_url: repo, params: { instruction: "Look." } });
+    taskId = task.id;
+    const q = await until(server.services.deps.bus, ["request:created"], () =>
+      server.db.sqlite.query<{ id: string; question: string }, [string]>("SELECT id, question FROM worker_requests WHERE task_id = ? AND status = 'open'").get(task.id),
+    );
+    expect(q.question).toContain("paused by admin");
+    expect(fake.requests).toHaveLength(1);
+    const steps = await (await server.api(`/tasks/${task.id}/steps`)).json();
+    expect(steps.paused).toBe(true);
+    expect((await server.api(`/tasks/${task.id}/resume`, { method: "POST" })).status).toBe(200);
+    const done = await finished(server, task.id);
+    expect(done).toMatchObject({ status: "succeeded", result: { summary: "resumed and done" } });
+    expect(fake.requests).toHaveLength(2);
+  }, 60_000);
+
+  test("with push permission: the branch is pushed and a pull request opened on a GitHub API (here on loopback), its number linked on the task", async () => {
+    const repo = makeRepo(NODE_PROJECT);
+    const bare = makeBareRepo();
+    git(repo, "push", "-q", bare, "main");
+    const prs: Array<{ auth: string | null; body: any; path: string }> = [];
+    const github = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      async fetch(req) {
+        const path = new URL(req.url).pathname;
+        if (req.method === "GET" && path === "/repos/acme/mathlib") return Response.json({ default_branch: "main" });
+        if (req.method === "POST" && path === "/repos/acme/mathlib/pulls") {
+          prs.push({ auth: req.headers.get("authorization"), body: await req.json(), path });
+          return Response.json({ number: 42, html_url: "https://github.example/acme/mathlib/pull/42" }, { status: 201 });
+        }
+        return new Response("not found", { status: 404 });
+      },
+    });
+    try {
+      const fake = fakeModel();
+      fake.script(
+        { toolCalls: [call("edit_file", { path: "README.md", old: "Tiny math helpers.", new: "Tiny math helpers: add and double." })] },
+        { toolCalls: [call("finish", { summary: "documented the helpers" })] },
+      );
+      const server = await startTestServer(llm(fake));
+      await server.api("/secrets", json({ name: "GH_TOKEN", value: "ghp_fake_token_123" }));
+      const task = await submit(server, {
+        title: "document it",
+        task_type: "docs",
+        permission_level: "push",
+        repository_url: bare,
+        params: { instruction: "Say what the helpers are.", pull_request: { provider: "github", repository: "acme/mathlib", token: "{{secrets.GH_TOKEN}}", api_url: `http://127.0.0.1:${github.port}` } },
+      });
+      const done = await finished(server, task.id);
+      expect(done.status).toBe("succeeded");
+      expect(done.result.pull_request).toEqual({ number: 42, url: "https://github.example/acme/mathlib/pull/42" });
+      expect(done.pr_number ?? (await (await server.api(`/tasks/${task.id}`)).json()).pr_number).toBe(42);
+      expect(prs[0]).toMatchObject({ auth: "Bearer ghp_fake_token_123", body: { head: `agentvine/${task.id}`, base: "main", title: "document it" } });
+      // The branch is in the repository it was pushed to.
+      expect(git(bare, "show", `agentvine/${task.id}:README.md`)).toContain("add and double");
+    } finally {
+      github.stop(true);
+    }
+  }, 60_000);
+});
+
+describe("an agent survives a kill -9", () => {
+  test("restarted, the task resumes from its last persisted step: earlier steps are not made again", async () => {
+    const repo = makeRepo(NODE_PROJECT);
+    const fake = fakeModel();
+    fake.script(
+      { toolCalls: [call("write_file", { path: "notes.md", content: "step one was here\n" })] },
+      { hang: "before-response" },
+      { toolCalls: [call("finish", { summary: "picked up where it stopped" })] },
+    );
+    const root = join(import.meta.dir, "..", "..", "..");
+    const dataDir = tempDir("agentvine-agent-crash-");
+    const program = [process.execPath, join(root, "src/main.ts")];
+    const key = createAdminKey(program, { cwd: dataDir, dataDir });
+    const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+    const flags = ["--llm-provider", "anthropic", "--llm-base-url", fake.anthropicBaseUrl, "--llm-model", "fake-coder", "--llm-price-input", "3", "--llm-price-output", "15"];
+    const env = { AGENTVINE_LLM_API_KEY: FAKE_API_KEY };
+    const servers: ServerProcess[] = [];
+    try {
+      const start = async () => {
+        const s = await spawnServer([...program, "serve", "--port", "0", "--workers", "1", "--data-dir", dataDir, ...flags], { cwd: dataDir, env });
+        servers.push(s);
+        await waitHealthy(s.url);
+        return s;
+      };
+      const first = await start();
+      const res = await fetch(`${first.url}/api/v1/tasks`, { method: "POST", headers, body: JSON.stringify({ title: "resumable", task_type: "docs", repository_url: repo, params: { instruction: "Take notes." } }) });
+      const task = (await res.json()) as { id: string };
+      // The second model call hangs: the agent is mid-loop, its first step done and recorded.
+      await fake.waitForRequests(2);
+      first.proc.kill("SIGKILL");
+      await first.proc.exited;
+
+      const second = await start();
+      const done = (await (await fetch(`${second.url}/api/v1/tasks/${task.id}/wait?timeout=60`, { headers })).json()) as Record<string, any>;
+      expect(done.status).toBe("succeeded");
+      expect(done.result).toMatchObject({ summary: "picked up where it stopped", steps: 2 });
+      // Three requests in all: step 1, the one the kill cut off, and step 2 again — step 1 was not made twice.
+      expect(fake.requests).toHaveLength(3);
+      expect(fake.requests[2]!.promptText).toContain("wrote notes.md");
+      const steps = (await (await fetch(`${second.url}/api/v1/tasks/${task.id}/steps`, { headers })).json()) as { items: Array<{ kind: string; name: string }> };
+      expect(steps.items.filter((s) => s.kind === "model")).toHaveLength(2);
+      expect(steps.items.filter((s) => s.name === "write_file")).toHaveLength(1);
+      expect(git(join(dataDir, "workspaces", "agents", "tasks", task.id), "show", "HEAD:notes.md")).toBe("step one was here");
+    } finally {
+      for (const s of servers) s.proc.kill("SIGKILL");
+    }
+  }, 90_000);
+});
+
+describe("an agent on a remote worker", () => {
+  test("runs its loop on the worker, each model step through the server (POST /queue/call): the key and the budget stay on the server", async () => {
+    const repo = makeRepo(NODE_PROJECT);
+    const fake = fakeModel();
+    fake.script(
+      { toolCalls: [call("edit_file", { path: "math.js", old: "return a - b;", new: "return a + b;" })] },
+      { toolCalls: [call("finish", { summary: "fixed add remotely" })] },
+    );
+    const server = await startTestServer(llm(fake, { workers: 0 }));
+    const admin = findUserByLogin(server.services.auth, "admin")!;
+    const { key } = createApiKey(server.services.auth, { name: "remote", scope: "worker" }, { userId: admin.id, actor: SYSTEM_ACTOR });
+    const stateDir = tempDir();
+    const worker = new RemoteWorker({ server: server.url, token: key, name: "coder", concurrency: 1, stateDir, shutdownGraceMs: 5000, claimWaitSeconds: 5 });
+    await worker.start();
+    try {
+      const task = await submit(server, { title: "remote fix", task_type: "feature", repository_url: repo, params: { instruction: "Make add add." } });
+      const done = await finished(server, task.id);
+      expect(done.status).toBe("succeeded");
+      expect(done.result).toMatchObject({ summary: "fixed add remotely", tests: { after: { passed: true } } });
+      // The worktree is on the worker's machine (its state dir), not the server's data dir.
+      expect(git(join(stateDir, "workspaces", "agents", "tasks", task.id), "show", "HEAD:math.js")).toContain("a + b");
+      expect(server.db.sqlite.query<{ n: number }, [string]>("SELECT count(*) AS n FROM agent_steps WHERE task_id = ? AND kind = 'model'").get(task.id)!.n).toBe(2);
+      // The worker never saw the model's key: it never talked to the model.
+      expect(fake.requests.every((r) => r.headers["x-api-key"] === FAKE_API_KEY)).toBe(true);
+    } finally {
+      await worker.drain();
+    }
   }, 60_000);
 });
