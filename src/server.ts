@@ -28,6 +28,7 @@ import { LocalRunner } from "./engine/local-runner.ts";
 import { VERSION } from "./version.ts";
 import { Controller } from "./features/controller/controller.ts";
 import { AgentGateway } from "./features/agents/gateway.ts";
+import { seedBuiltinPlans } from "./features/plans/builtin.ts";
 import { effectiveBudgets, effectiveLlm, effectiveWebhook, type ControllerConfig } from "./features/controller/controller-settings.ts";
 import { logger } from "./log.ts";
 
@@ -54,6 +55,8 @@ export type StartOptions = Pick<
   Partial<ControllerConfig> & {
     /** The automated handler's first retry wait (tests make it tiny). */
     controllerRetryBaseMs?: number;
+    /** Create the ready-made agent plans on a fresh server (default true; tests that count plans turn it off). */
+    builtinPlans?: boolean;
     capabilities?: string[];
     reapIntervalMs?: number;
     threadUrl?: URL;
@@ -141,6 +144,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     retryBaseMs: config.controllerRetryBaseMs,
   });
   controller.start();
+  if (config.builtinPlans !== false) seedBuiltinPlans(deps);
   const agents = new AgentGateway({
     ...deps,
     clock,

@@ -371,3 +371,59 @@ describe("an agent on a remote worker", () => {
     }
   }, 60_000);
 });
+
+describe("the ready-made plans", () => {
+  test("fix-issue, end to end: the bugfix agent fixes on agentvine/issue-7, the test agent checks, a person approves, the branch is pushed", async () => {
+    const upstream = makeBareRepo();
+    git(makeRepo(NODE_PROJECT), "push", "-q", upstream, "main");
+    const fake = fakeModel();
+    fake.respond((req) => {
+      const calls = req.body.messages.filter((m: { role: string }) => m.role === "assistant").length;
+      if (req.promptText.includes("Fix the bug below")) {
+        if (calls === 0)
+          return {
+            toolCalls: [
+              call("write_file", { path: "add.test.js", content: 'import { test } from "node:test";\nimport assert from "node:assert/strict";\nimport { add } from "./math.js";\n\ntest("add", () => assert.equal(add(2, 3), 5));\n' }),
+              call("run_command", { command: "npm test" }),
+              call("edit_file", { path: "math.js", old: "return a - b;", new: "return a + b;" }),
+            ],
+          };
+        return { toolCalls: [call("finish", { summary: "add adds, with a test" })] };
+      }
+      // The test agent: the suite on the branch already has the fix and its test.
+      if (calls === 0) return { toolCalls: [call("run_command", { command: "npm test" })] };
+      return { toolCalls: [call("finish", { summary: "the suite passes on the branch" })] };
+    });
+    const server = await startTestServer(llm(fake, { builtinPlans: true }));
+    const plans = (await (await server.api("/plans")).json()).items.map((p: { name: string }) => p.name);
+    expect(plans).toEqual(expect.arrayContaining(["fix-issue", "feature-with-review"]));
+
+    const res = await server.api("/plans/fix-issue/run", json({ inputs: { repository_url: upstream, issue_number: 7, instruction: "add(2, 3) is -1." } }));
+    expect(res.status).toBe(201);
+    const run = (await res.json()) as { id: string };
+    const approval = await until(server.services.deps.bus, ["request:created"], () =>
+      server.db.sqlite
+        .query<{ id: string; question: string }, []>("SELECT id, question FROM worker_requests WHERE status = 'open' AND question LIKE 'Push the fix%'")
+        .get(),
+    );
+    expect(approval.question).toBe("Push the fix for issue #7 and open a pull request?");
+    await server.api(`/requests/${approval.id}/respond`, json({ answer: "approve" }));
+    const done = await finished(server, run.id);
+    expect(done.status).toBe("succeeded");
+    expect(done.result.steps.fix).toMatchObject({ branch: "agentvine/issue-7", tests: { before: { passed: false }, after: { passed: true } } });
+    expect(done.result.steps.publish).toMatchObject({ branch: "agentvine/issue-7" });
+    expect(git(upstream, "show", "agentvine/issue-7:math.js")).toContain("return a + b;");
+    expect(git(upstream, "show", "agentvine/issue-7:add.test.js")).toContain("add(2, 3)");
+  }, 90_000);
+
+  test("a deleted ready-made plan stays deleted after a restart", async () => {
+    const dataDir = tempDir();
+    const first = await startTestServer({ dataDir, builtinPlans: true });
+    expect((await first.api("/plans/feature-with-review", { method: "DELETE" })).status).toBe(204);
+    await first.stop(0);
+    const second = await startTestServer({ dataDir, builtinPlans: true });
+    const names = (await (await second.api("/plans")).json()).items.map((p: { name: string }) => p.name);
+    expect(names).toContain("fix-issue");
+    expect(names).not.toContain("feature-with-review");
+  });
+});

@@ -88,7 +88,9 @@ export async function prepareWorkspace(ctx: TaskContext<unknown>, root: string, 
   const local = await has(`refs/heads/${branch}`);
   const remote = !local && (await has(`refs/remotes/origin/${branch}`));
   const start = remote ? `refs/remotes/origin/${branch}` : (await has(`refs/remotes/origin/${head}`)) ? `refs/remotes/origin/${head}` : head;
-  await gitOk(ctx, local ? ["worktree", "add", "--quiet", dir, branch] : ["worktree", "add", "--quiet", "-b", branch, dir, start], { cwd: gitDir }, "creating the worktree");
+  // A branch an earlier step of a plan worked on (still checked out in its worktree) is continued here:
+  // the steps run one after the other, so they never edit it at the same time.
+  await gitOk(ctx, local ? ["worktree", "add", "--quiet", "--force", dir, branch] : ["worktree", "add", "--quiet", "-b", branch, dir, start], { cwd: gitDir }, "creating the worktree");
   const base = (await gitOk(ctx, ["rev-parse", "HEAD"], { cwd: dir }, "reading HEAD")).trim();
   await gitOk(ctx, ["update-ref", `refs/agentvine-base/${ctx.taskId}`, base], { cwd: dir }, "recording the base commit");
   return { dir, gitDir, branch, base, resumed: false };
