@@ -112,6 +112,13 @@ export async function diffStat(ctx: TaskContext<unknown>, ws: Workspace): Promis
   return { files_changed: Number(m?.[1] ?? 0), insertions: Number(m?.[2] ?? 0), deletions: Number(m?.[3] ?? 0), text };
 }
 
+/** The branch's changes against its base as a unified diff, cut to `max` characters with a note. */
+export async function diffText(ctx: TaskContext<unknown>, ws: Workspace, max = 200_000): Promise<string> {
+  const text = (await git(ctx, ["diff", "--no-color", ws.base, "HEAD"], { cwd: ws.dir })).stdout;
+  return text.length > max ? `${text.slice(0, max)}
+… [${text.length - max} more characters of diff]` : text;
+}
+
 /** Uncommitted changes in the worktree (what the model edited since the last commit). */
 export async function status(ctx: TaskContext<unknown>, ws: Workspace): Promise<string[]> {
   const out = (await git(ctx, ["status", "--porcelain"], { cwd: ws.dir })).stdout;

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { TaskFailure, type TaskContext, type TaskMessageIn } from "../types.ts";
-import { commitAll, diffStat, git, prepareWorkspace, push, status } from "./git.ts";
+import { commitAll, diffStat, diffText, git, prepareWorkspace, push, status } from "./git.ts";
 import { instructionFor, SYSTEM_PROMPT, type AgentKind, type TaskFacts } from "./prompts.ts";
 import { openPullRequest, type PullRequestParams } from "./pull-request.ts";
 import { runTool, TOOL_DEFS, truncate, type ToolEnv } from "./tools.ts";
@@ -148,7 +148,7 @@ export async function runAgent(kind: AgentKind, ctx: TaskContext<AgentParams>) {
       ctx.log.info(`opened pull request #${pullRequest.number}: ${pullRequest.url}`);
     }
   }
-  return { branch, commit, diff_stat: stat, summary, tests: testsJson(tests), steps, usage, pull_request: pullRequest };
+  return { branch, commit, diff_stat: stat, diff: await diffText(ctx as TaskContext<unknown>, ws), summary, tests: testsJson(tests), steps, usage, pull_request: pullRequest };
 }
 
 function testsJson(t: { command: string | null; before: TestRun | null; after: TestRun | null }) {
