@@ -3,7 +3,7 @@
 // finds its edits; commit, diff stat and push. These are the task type's own commands (trusted), never
 // the model's: the model gets the worktree with its .git read-only.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { TaskFailure, type TaskContext } from "../types.ts";
 
@@ -45,6 +45,36 @@ function authEnv(url: string, token: string | undefined): Record<string, string>
 /** The repository as git takes it: a local path, file://, https or ssh URL, as given. */
 const source = (url: string) => url;
 
+/**
+ * Runs `fn` holding the cached clone's lock (a directory beside it, created atomically), so agents of one
+ * repository — threads of this process, or other processes on the machine — never clone, fetch or add
+ * worktrees at once. A lock older than 10 minutes is a crashed holder's: taken over.
+ */
+async function withRepoLock<T>(gitDir: string, fn: () => Promise<T>): Promise<T> {
+  const lock = `${gitDir}.lock`;
+  const deadline = Date.now() + 10 * 60_000;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 10 * 60_000) rmSync(lock, { recursive: true, force: true });
+      } catch {
+        // gone meanwhile: try again
+      }
+      if (Date.now() > deadline) throw new TaskFailure(`the repository cache ${gitDir} stayed locked for 10 minutes`, { retryable: true });
+      await Bun.sleep(Math.min(500, 10 * 2 ** Math.min(attempt, 6)));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 export interface Workspace {
   /** The task's worktree: what the model sees and edits. */
   dir: string;
@@ -67,6 +97,10 @@ export async function prepareWorkspace(ctx: TaskContext<unknown>, root: string, 
   mkdirSync(repos, { recursive: true, mode: 0o700 });
   mkdirSync(tasks, { recursive: true, mode: 0o700 });
   const gitDir = join(repos, `${key}.git`);
+  return withRepoLock(gitDir, () => checkout(ctx, gitDir, join(tasks, ctx.taskId), repos, url, branch, token));
+}
+
+async function checkout(ctx: TaskContext<unknown>, gitDir: string, dir: string, repos: string, url: string, branch: string, token?: string): Promise<Workspace> {
   const env = authEnv(url, token);
   if (!existsSync(join(gitDir, "HEAD"))) {
     rmSync(gitDir, { recursive: true, force: true });
@@ -74,7 +108,6 @@ export async function prepareWorkspace(ctx: TaskContext<unknown>, root: string, 
   }
   // The repository's branches land under refs/remotes/origin: the task branches (refs/heads) are ours alone.
   await gitOk(ctx, ["fetch", "--quiet", "--prune", source(url), "+refs/heads/*:refs/remotes/origin/*"], { cwd: gitDir, env }, `fetching ${url}`);
-  const dir = join(tasks, ctx.taskId);
   const marker = join(dir, ".git");
   if (existsSync(marker) && readFileSync(marker, "utf8").includes(gitDir)) {
     const base = (await gitOk(ctx, ["rev-parse", `refs/agentvine-base/${ctx.taskId}`], { cwd: dir }, "reading the base commit")).trim();
