@@ -29,6 +29,7 @@ import { VERSION } from "./version.ts";
 import { Controller } from "./features/controller/controller.ts";
 import { AgentGateway } from "./features/agents/gateway.ts";
 import { seedBuiltinPlans } from "./features/plans/builtin.ts";
+import { sweepWorktrees } from "./task-types/agent/janitor.ts";
 import { effectiveBudgets, effectiveLlm, effectiveWebhook, type ControllerConfig } from "./features/controller/controller-settings.ts";
 import { logger } from "./log.ts";
 
@@ -51,7 +52,7 @@ export type StartOptions = Pick<
   ServeConfig,
   "port" | "host" | "dataDir" | "dbPath" | "workers" | "shutdownGraceSeconds" | "maxBodyBytes" | "defaultTimeoutSeconds" | "defaultMaxRetries" | "dbSynchronous"
 > &
-  Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl">> &
+  Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl" | "agentWorkspaceTtlHours" | "agentFailedWorkspaceTtlHours">> &
   Partial<ControllerConfig> & {
     /** The automated handler's first retry wait (tests make it tiny). */
     controllerRetryBaseMs?: number;
@@ -222,6 +223,21 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   });
 
   pool?.start();
+  // Coding agents' worktrees: kept a while after their task (longer after a failure), then removed.
+  const sweep = () => {
+    try {
+      const removed = sweepWorktrees(join(config.dataDir, "workspaces"), {
+        successTtlMs: (config.agentWorkspaceTtlHours ?? 24) * 3_600_000,
+        failureTtlMs: (config.agentFailedWorkspaceTtlHours ?? 168) * 3_600_000,
+      });
+      if (removed.length) log.info(`removed ${removed.length} agent worktree(s) past their time`);
+    } catch (err) {
+      log.warn("sweeping agent worktrees failed:", err);
+    }
+  };
+  sweep();
+  const janitor = setInterval(sweep, 3_600_000);
+  janitor.unref();
   const reaper = setInterval(() => {
     try {
       reap(deps, { exceptWorkerId: workerId });
@@ -246,6 +262,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     stop(graceSeconds = config.shutdownGraceSeconds) {
       stopping ??= (async () => {
         clearInterval(reaper);
+        clearInterval(janitor);
         localWorker.stop();
         const requeued = pool ? await pool.stop(graceSeconds * 1000) : 0;
         // Parked long-polls answer 204 (no work) before the connections close, rather than being reset.

@@ -15,6 +15,7 @@ import { ReportOutbox, type OutboxSender } from "./report-outbox.ts";
 import { ServerLink } from "./server-link.ts";
 import { TaskRunner, type TaskOutcome } from "./task-runner.ts";
 import { writeStatus, type WorkerStatus } from "./status-file.ts";
+import { sweepWorktrees } from "../task-types/agent/janitor.ts";
 
 const log = logger("worker");
 
@@ -61,6 +62,7 @@ export class RemoteWorker {
   #startedAt = Date.now();
   #statusTimer: ReturnType<typeof setTimeout> | null = null;
   #cpu = { usage: process.cpuUsage(), at: performance.now() };
+  #janitor: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly opts: RemoteWorkerOptions) {
     this.name = opts.name ?? hostname();
@@ -128,7 +130,20 @@ export class RemoteWorker {
     if (this.#finished) return;
     log.info(`registered as '${this.name}' (${this.id}) with ${this.opts.server}: ${this.concurrency} slot(s), capabilities ${this.capabilities.join(", ") || "none"}`);
     this.#writeStatus("running");
+    this.#sweepWorktrees();
+    this.#janitor = setInterval(() => this.#sweepWorktrees(), 3_600_000);
+    this.#janitor.unref();
     for (const loop of [this.#heartbeatLoop(), this.#claims.run(), this.#deliveryLoop(), this.#messageLoop()]) void loop.catch((err) => this.#fatal(err));
+  }
+
+  /** Coding agents' worktrees on this machine: removed a day after success, a week after failure. */
+  #sweepWorktrees() {
+    try {
+      const removed = sweepWorktrees(join(this.opts.stateDir, "workspaces"), { successTtlMs: 24 * 3_600_000, failureTtlMs: 7 * 24 * 3_600_000 });
+      if (removed.length) log.info(`removed ${removed.length} agent worktree(s) past their time`);
+    } catch (err) {
+      log.warn(`sweeping agent worktrees failed: ${(err as Error).message}`);
+    }
   }
 
   // ---- heartbeats ----
@@ -404,6 +419,7 @@ export class RemoteWorker {
     this.#stopClaiming.abort();
     this.#stopAll.abort();
     if (this.#statusTimer) clearTimeout(this.#statusTimer);
+    if (this.#janitor) clearInterval(this.#janitor);
     this.#writeStatus("stopped");
     this.#resolveDone(code);
     return code;

@@ -10,6 +10,7 @@ import { instructionFor, SYSTEM_PROMPT, type AgentKind, type TaskFacts } from ".
 import { openPullRequest, type PullRequestParams } from "./pull-request.ts";
 import { runTool, TOOL_DEFS, truncate, type ToolEnv } from "./tools.ts";
 import { detectTestCommand, runTests, type TestRun } from "./verify.ts";
+import { noteOutcome } from "./janitor.ts";
 
 export interface AgentParams {
   instruction: string;
@@ -37,6 +38,18 @@ interface StartAnswer {
 }
 
 export async function runAgent(kind: AgentKind, ctx: TaskContext<AgentParams>) {
+  // How it ended, beside the worktree: the janitor keeps a failed one longer, for inspection.
+  try {
+    const result = await loop(kind, ctx);
+    noteOutcome(workspaceRoot(ctx), ctx.taskId, "succeeded");
+    return result;
+  } catch (err) {
+    noteOutcome(workspaceRoot(ctx), ctx.taskId, "failed");
+    throw err;
+  }
+}
+
+async function loop(kind: AgentKind, ctx: TaskContext<AgentParams>) {
   const p = ctx.params;
   const facts = await ctx.call<TaskFacts>("agent.task", {});
   if (!facts.repository_url) throw new TaskFailure("a coding agent needs the task's repository_url (a local path, file://, https or ssh URL)", { retryable: false });
