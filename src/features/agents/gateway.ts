@@ -5,7 +5,7 @@
 // once (no SDK retries: a retry reserves again), settles what it cost and stores the step.
 import type { Db } from "../../db/client.ts";
 import type { EventBus } from "../../events/bus.ts";
-import { getTaskRecord } from "../../engine/task-record.ts";
+import { getTaskRecord, planRunOf } from "../../engine/task-record.ts";
 import { AppError, conflict, invalid, notFound } from "../../errors.ts";
 import { callModel, estimateTokens, LlmError, retryWithBackoff, type LlmSettings, type LlmTools } from "../../llm/index.ts";
 import { BudgetExceeded, release, reserve, settle, spendOf, utcDay, type BudgetLimits } from "../controller/budgets.ts";
@@ -157,7 +157,7 @@ export class AgentGateway {
     if (messages.length === 0) throw conflict("the agent has not started (agent.start first)");
     const promptTokens = estimateTokens((system ?? "") + JSON.stringify(messages) + JSON.stringify(req.tools)) + 100;
     const limits = this.#limits(taskId);
-    const runId = runOf(db, task.parent_task_id);
+    const runId = planRunOf(db, task.parent_task_id);
     const maxTokens = this.#clamp(settings, limits, taskId, runId, promptTokens, Math.min(req.maxTokens ?? settings.maxTokens, settings.maxTokens));
     if (typeof maxTokens === "object") return maxTokens;
     const started = performance.now();
@@ -256,16 +256,4 @@ function stepAnswer(row: StepRow): StepAnswer {
     usage: { input_tokens: row.input_tokens ?? 0, output_tokens: row.output_tokens ?? 0, cost_usd: row.cost_usd ?? 0 },
     finish_reason: out.finishReason ?? "other",
   };
-}
-
-/** The plan run (root `plan` parent) a task belongs to. */
-function runOf(db: Db, parentId: string | null): string | null {
-  let run: string | null = null;
-  for (let id = parentId, depth = 0; id && depth < 16; depth++) {
-    const row = db.sqlite.query<{ task_type: string; parent_task_id: string | null }, [string]>("SELECT task_type, parent_task_id FROM tasks WHERE id = ?").get(id);
-    if (!row) break;
-    if (row.task_type === "plan") run = id;
-    id = row.parent_task_id;
-  }
-  return run;
 }
