@@ -77,10 +77,12 @@ export function retryTaskAs(deps: EngineDeps, id: string, acting?: Acting): Task
   return retryTask(deps, id, () => audited(deps, acting, "task.retried", { type: "task", id }));
 }
 
-export function getTask(deps: EngineDeps, id: string): TaskJson {
+export function getTask(deps: EngineDeps, id: string): TaskJson & { conversation_id: string | null } {
   const task = getTaskRecord(deps.db, id);
   if (!task) throw notFound("task", id);
-  return taskToJson(task, dependenciesOf(deps.db, id));
+  // The task's conversation (made with it): where its questions, answers and status changes are, and where to steer it.
+  const conversation = deps.db.sqlite.query<{ id: string }, [string]>("SELECT id FROM conversations WHERE task_id = ?").get(id);
+  return { ...taskToJson(task, dependenciesOf(deps.db, id)), conversation_id: conversation?.id ?? null };
 }
 
 export function listTasks(deps: EngineDeps, q: ListTasksQuery) {
