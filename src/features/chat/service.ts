@@ -113,7 +113,8 @@ export class ChatService {
       const root = parent.parent_message_id ? getMessageRow(db, parent.parent_message_id) ?? parent : parent;
       parentId = root.id;
       const requestId = root.message_type === "question" ? (JSON.parse(root.metadata ?? "{}") as { request_id?: string }).request_id : undefined;
-      if (requestId && this.deps.responder && this.#isOpen(requestId)) {
+      // A reply in a question's thread is an answer to it: 409 (naming what happened) once it is no longer open.
+      if (requestId && this.deps.responder) {
         answered = this.#answer(requestId, text.trim(), poster);
         messageType = "answer";
         metadata = { ...metadata, request_id: requestId, status: answered.status, answered_by: answered.answered_by };
@@ -184,10 +185,6 @@ export class ChatService {
   #inThread(conv: ConversationRow, m: MessageRow): boolean {
     if (m.conversation_id === conv.id) return true;
     return getConversationRow(this.deps.db, m.conversation_id)?.parent_conversation_id === conv.id;
-  }
-
-  #isOpen(requestId: string): boolean {
-    return this.deps.db.sqlite.query("SELECT 1 FROM worker_requests WHERE id = ? AND status = 'open'").get(requestId) !== null;
   }
 
   #answer(requestId: string, answer: string, poster: Poster): RequestJson {
