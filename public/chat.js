@@ -279,9 +279,10 @@
   function composer() {
     return doc.querySelector("[data-composer]");
   }
+  /** Grows the textarea with its text, up to 8 rows (by rows, not a style: htmx copies style attributes under the CSP). */
   function grow(ta) {
-    ta.style.height = "auto";
-    ta.style.height = Math.min(ta.scrollHeight, 192) + "px";
+    ta.rows = 1;
+    while (ta.scrollHeight > ta.clientHeight + 1 && ta.rows < 8) ta.rows++;
   }
   function setReply(id, name, excerpt) {
     var form = doc.querySelector("[data-chat-form]");
