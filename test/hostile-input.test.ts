@@ -6,7 +6,7 @@ import { connect } from "node:net";
 import { ASSETS } from "../src/http/assets.ts";
 import { cleanup, json, startTestServer } from "./helpers.ts";
 import { openSse } from "./sse.ts";
-import { expectInert, IMG, JS_URL, SCRIPT, SVG, TEMPLATE, XSS } from "./hostile-corpus.ts";
+import { expectInert, IMG, JS_URL, SCRIPT, TEMPLATE, XSS } from "./hostile-corpus.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 type ErrorBody = { error: { code: string; message: string; details: Array<{ field?: string; message: string }> } };

@@ -340,18 +340,48 @@ export function searchDocuments(deps: ContextDeps, q: SearchQuery): { items: Sea
   if (match) {
     params.match = match;
     const filter = where.length ? `AND ${where.join(" AND ")}` : "";
-    rows = db.sqlite
-      .query<DocumentRow & { snippet: string; rank: number }, typeof params>(
-        `SELECT d.*, snippet(context_documents_fts, -1, '${OPEN}', '${CLOSE}', '…', 16) AS snippet, bm25(context_documents_fts, 10.0, 1.0, 5.0) AS rank
-           FROM context_documents_fts JOIN context_documents d ON d.doc_no = context_documents_fts.rowid
-          WHERE context_documents_fts MATCH $match ${filter}
-          ORDER BY rank, d.updated_at DESC LIMIT $limit OFFSET $offset`,
+    // Two steps: rank every match and keep a page of ids (bm25 over the index alone when there is no
+    // filter), then make snippets for that page only — a snippet per match would cost more than the search.
+    const page = db.sqlite
+      .query<{ doc_no: number; rank: number }, typeof params>(
+        where.length
+          ? `SELECT d.doc_no, bm25(context_documents_fts, 10.0, 1.0, 5.0) AS rank
+               FROM context_documents_fts JOIN context_documents d ON d.doc_no = context_documents_fts.rowid
+              WHERE context_documents_fts MATCH $match ${filter}
+              ORDER BY rank, d.doc_no DESC LIMIT $limit OFFSET $offset`
+          : `SELECT rowid AS doc_no, bm25(context_documents_fts, 10.0, 1.0, 5.0) AS rank FROM context_documents_fts
+              WHERE context_documents_fts MATCH $match ORDER BY rank, rowid DESC LIMIT $limit OFFSET $offset`,
       )
       .all(params);
+    const snippets = new Map(
+      page.length === 0
+        ? []
+        : db.sqlite
+            .query<{ doc_no: number; snippet: string }, { match: string; ids: string }>(
+              `SELECT rowid AS doc_no, snippet(context_documents_fts, -1, '${OPEN}', '${CLOSE}', '…', 16) AS snippet FROM context_documents_fts
+                WHERE context_documents_fts MATCH $match AND rowid IN (SELECT value FROM json_each($ids))`,
+            )
+            .all({ match, ids: JSON.stringify(page.map((p) => p.doc_no)) })
+            .map((r) => [r.doc_no, r.snippet]),
+    );
+    const docs = new Map(
+      page.length === 0
+        ? []
+        : db.sqlite
+            .query<DocumentRow, [string]>("SELECT * FROM context_documents WHERE doc_no IN (SELECT value FROM json_each(?))")
+            .all(JSON.stringify(page.map((p) => p.doc_no)))
+            .map((d) => [d.doc_no, d]),
+    );
+    rows = page.flatMap((p) => {
+      const d = docs.get(p.doc_no);
+      return d ? [{ ...d, snippet: snippets.get(p.doc_no) ?? null, rank: p.rank }] : [];
+    });
     const { limit: _l, offset: _o, ...countParams } = params;
     total = db.sqlite
       .query<{ n: number }, typeof countParams>(
-        `SELECT count(*) AS n FROM context_documents_fts JOIN context_documents d ON d.doc_no = context_documents_fts.rowid WHERE context_documents_fts MATCH $match ${filter}`,
+        where.length
+          ? `SELECT count(*) AS n FROM context_documents_fts JOIN context_documents d ON d.doc_no = context_documents_fts.rowid WHERE context_documents_fts MATCH $match ${filter}`
+          : "SELECT count(*) AS n FROM context_documents_fts WHERE context_documents_fts MATCH $match",
       )
       .get(countParams)!.n;
   } else {
