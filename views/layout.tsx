@@ -39,7 +39,7 @@ const NAV: Array<{ key: NavKey; href: string; label: string }> = [
 ];
 /** In the header from md up; below it, in the user menu (a phone's header has no room for them). */
 const WIDE_ONLY_NAV: NavKey[] = ["chat", "context"];
-/** Admins only: in the header from wide screens up, and always in the user menu. */
+/** Admins only: in the header on very wide screens (2xl), and always in the user menu. */
 const ADMIN_NAV: Array<{ key: NavKey; href: string; label: string }> = [
   { key: "users", href: "/users", label: "Users" },
   { key: "api-keys", href: "/api-keys", label: "API keys" },
@@ -184,7 +184,7 @@ export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets,
               <nav class="flex min-w-0 items-center gap-0.5 sm:gap-1" aria-label="Main">
                 {/* Below md the logo is the way home: four links do not fit beside the header's buttons. */}
                 {NAV.map((item) => navLink(item, active, item.key === "dashboard" || WIDE_ONLY_NAV.includes(item.key) ? "hidden md:inline" : ""))}
-                {user.role === "admin" ? ADMIN_NAV.map((item) => navLink(item, active, "hidden lg:inline")) : null}
+                {user.role === "admin" ? ADMIN_NAV.map((item) => navLink(item, active, "hidden 2xl:inline")) : null}
               </nav>
             ) : null}
             <span class="flex-1" />

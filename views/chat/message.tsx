@@ -102,7 +102,7 @@ export const MessageItem: FC<{ m: MessageJson; ctx: MessageContext }> = ({ m, ct
             {m.attachments.map((a) => (
               <li>
                 <a class="btn btn-sm" href={a.url} download={a.filename} data-attachment={a.id}>
-                  📎 {a.filename} <span class="text-muted">({sizeText(a.size_bytes)})</span>
+                  {a.filename} <span class="text-muted">({sizeText(a.size_bytes)})</span>
                 </a>
               </li>
             ))}

@@ -201,7 +201,9 @@ export const ConversationPane: FC<PaneProps> = ({ conversation, messages, older,
         <input type="hidden" name="parent_message_id" value={thread?.id ?? ""} data-parent-input="" />
         <div class="flex items-end gap-2">
           <label class="btn btn-sm cursor-pointer" title="Attach files">
-            <span aria-hidden="true">📎</span>
+            <svg width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" aria-hidden="true">
+              <path d="M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.5 3.5 0 0 1 5 5l-8.6 8.6a2 2 0 0 1-2.9-2.9l7.9-7.9" />
+            </svg>
             <span class="sr-only">Attach files</span>
             <input type="file" class="sr-only" multiple data-attach="" />
           </label>
