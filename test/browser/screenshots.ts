@@ -98,7 +98,7 @@ try {
     { name: "workers", path: "/workers" },
     { name: "worker", path: `/workers/${fleet[1]}` },
   );
-  const shots: Array<{ file: string; name: string; options: PageOptions }> = [
+  const allShots: Array<{ file: string; name: string; options: PageOptions }> = [
     { file: "login-phone", name: "login", options: { width: 375, height: 740, signIn: false } },
     ...pages.filter((p) => p.name !== "login").map((p) => ({ file: p.name, name: p.name, options: { width: 1280, height: 800 } })),
     ...["dashboard", "task-detail", "plan-run"].map((name) => ({ file: `${name}-dark`, name, options: { width: 1280, height: 800, dark: true } })),
@@ -106,7 +106,8 @@ try {
     { file: "task-detail-phone-dark", name: "task-detail", options: { width: 375, height: 740, dark: true } },
     { file: "chat-dark", name: "chat", options: { width: 1280, height: 800, dark: true } },
     { file: "chat-phone", name: "chat", options: { width: 375, height: 740 } },
-  ].filter((shot) => !only || only.includes(shot.file));
+  ];
+  const shots = allShots.filter((shot) => !only || only.includes(shot.file));
   for (const shot of shots) {
     const path = pages.find((p) => p.name === shot.name)!.path;
     const opened = await openPage(browser, server.url, path, shot.options);

@@ -189,6 +189,7 @@ const socketRoute = upgradeWebSocket((c) => {
     onOpen(_evt, ws) {
       socket = {
         conversationId: conversation.id,
+        taskId: conversation.task_id,
         userId: principal.userId,
         username: principal.username,
         html,

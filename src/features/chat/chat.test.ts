@@ -188,6 +188,33 @@ describe("who may do what", () => {
   });
 });
 
+describe("unread counts and deleted conversations", () => {
+  test("a person's unread count counts others' messages after their read marker; reading moves it", async () => {
+    const id = await conversation("unread check");
+    for (const text of ["one", "two", "three"]) await expectOk(await server.api(`/chat/conversations/${id}/messages`, json({ message: text })), 201);
+    const unreadOf = async (token: string) =>
+      ((await expectOk(await server.api(`/chat/conversations?q=unread%20check`, bearer(token)))).items as any[]).find((c) => c.id === id).unread;
+    expect(await unreadOf(operator)).toBe(3);
+    expect(await unreadOf(server.token)).toBe(0); // one's own messages are read
+    const c = await Client.open(id, operator);
+    const page = await expectOk(await server.api(`/chat/conversations/${id}/messages`, bearer(operator)));
+    c.send({ type: "read", seq: page.items[1].seq });
+    c.send({ type: "ping" });
+    await c.next((f) => f.type === "pong");
+    expect(await unreadOf(operator)).toBe(1);
+    c.ws.close();
+  });
+
+  test("deleting a task closes its conversation's sockets with 4404", async () => {
+    const task = await expectOk(await server.api("/tasks", json({ title: "short lived", task_type: "hello", params: { name: "x" } })), 201);
+    await expectOk(await server.api(`/tasks/${task.id}/wait?timeout=20`));
+    const c = await Client.open(task.id, server.token);
+    expect((await server.api(`/tasks/${task.id}`, { method: "DELETE" })).status).toBe(204);
+    expect((await c.closedWith()).code).toBe(4404);
+    expect((await errorOf(await server.api(`/chat/conversations/${task.id}/messages`))).status).toBe(404);
+  });
+});
+
 describe("messages", () => {
   test("pages both ways: the newest first page, then older and newer around a cursor", async () => {
     const id = await conversation();

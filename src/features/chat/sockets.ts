@@ -15,8 +15,9 @@ export const CLOSE_CODES = {
 } as const;
 
 export interface ChatSocket {
-  /** The conversation it follows. */
+  /** The conversation it follows, and its task (if it is a task's). */
   conversationId: string;
+  taskId: string | null;
   userId: string;
   username: string;
   /** The page's socket wants each message's HTML too. */
@@ -33,14 +34,22 @@ const TYPING_EVERY_MS = 1500;
 export class ChatSockets {
   #byConversation = new Map<string, Set<ChatSocket>>();
   #lastTyping = new WeakMap<ChatSocket, number>();
-  #off: () => void;
+  #offs: Array<() => void>;
   #count = 0;
 
   constructor(
     bus: EventBus,
     private readonly render: MessageRenderer,
   ) {
-    this.#off = bus.on("chat:message", (e) => this.#broadcast(e));
+    this.#offs = [
+      bus.on("chat:message", (e) => this.#broadcast(e)),
+      // A deleted task takes its conversation with it: its sockets end with 4404.
+      bus.on("task:deleted", (e) => {
+        for (const set of this.#byConversation.values()) {
+          for (const s of [...set]) if (s.taskId === e.taskId) s.close(CLOSE_CODES.gone, "the conversation was deleted (its task was deleted)");
+        }
+      }),
+    ];
   }
 
   get size(): number {
@@ -73,7 +82,7 @@ export class ChatSockets {
   }
 
   close(): void {
-    this.#off();
+    for (const off of this.#offs) off();
     for (const set of [...this.#byConversation.values()]) for (const s of [...set]) s.close(CLOSE_CODES.goingAway, "server stopping");
     this.#byConversation.clear();
   }
