@@ -53,4 +53,6 @@ export const assetRoutes = new Hono()
     if (c.req.header("if-none-match") === a.etag) return c.body(null, 304);
     return serve(a, c.req.header("accept-encoding"), "public, max-age=31536000, immutable");
   })
-  .get("/favicon.svg", (c) => serve(ASSETS.favicon, c.req.header("accept-encoding"), "public, max-age=86400"));
+  .get("/favicon.svg", (c) => serve(ASSETS.favicon, c.req.header("accept-encoding"), "public, max-age=86400"))
+  // Browsers ask for /favicon.ico on their own (a document without a <link rel=icon>, e.g. the SVG itself).
+  .get("/favicon.ico", (c) => serve(ASSETS.favicon, c.req.header("accept-encoding"), "public, max-age=86400"));

@@ -382,6 +382,11 @@ describe("a plan run's conversation", () => {
     const stepConv = (await expectOk(await server.api(`/tasks/${steps[0].id}`))).conversation_id;
     await expectOk(await server.api(`/chat/conversations/${stepConv}/messages`, json({ message: "note on the first step" })), 201);
     expect((await ws.next((f) => f.type === "message" && f.message.message === "note on the first step")).message.conversation_id).toBe(stepConv);
+    // Status lines are written in short batches: wait until the run's page has the run's and both steps'.
+    const gathered = server.db.sqlite.query<{ n: number }, [string]>(
+      "SELECT count(DISTINCT conversation_id) AS n FROM chat_messages WHERE conversation_id IN (SELECT id FROM conversations WHERE id = ?1 OR parent_conversation_id = ?1)",
+    );
+    await until(server.services.deps.bus, ["chat:message"], () => gathered.get(runConv)!.n === 3);
     const page = await expectOk(await server.api(`/chat/conversations/${runConv}/messages?per_page=100`));
     const convs = new Set(page.items.map((m: any) => m.conversation_id));
     expect(convs.size).toBe(3); // the run's own status lines and both steps'
