@@ -550,10 +550,9 @@
   );
 
   // ---- switching conversations (htmx swaps the pane): reconnect, reload the sidebar, mark the list
-  function onPane() {
+  /** The open conversation's entry in the list: highlighted, its unread badge gone. */
+  function markActive() {
     var p = pane();
-    markMine(doc);
-    scrollToEnd();
     if (!p) return;
     var conv = p.getAttribute("data-conversation-id");
     doc.querySelectorAll("[data-conversation-link]").forEach(function (a) {
@@ -565,6 +564,13 @@
         if (badge) badge.remove();
       } else a.removeAttribute("aria-current");
     });
+  }
+  /** A conversation was shown (the page loaded, or htmx swapped the pane): to its end, and live. */
+  function onPane() {
+    markMine(doc);
+    scrollToEnd();
+    if (!pane()) return;
+    markActive();
     connect();
     var ta = composer();
     if (ta) grow(ta);
@@ -572,7 +578,8 @@
   doc.addEventListener("htmx:afterSettle", function (e) {
     var target = e.detail && e.detail.target;
     if (target && target.id === "chat-pane") onPane();
-    if (target && target.id === "chat-list") onPane();
+    // The list refreshed itself (a message somewhere): only its highlight; the reader's place is kept.
+    if (target && target.id === "chat-list") markActive();
   });
   doc.addEventListener("chat:switched", function (e) {
     var href = e.detail && e.detail.context;

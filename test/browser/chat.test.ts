@@ -170,4 +170,43 @@ describe("the Chat page", () => {
       await viewer.close();
     }
   });
+
+  test("the list follows new messages at the end, and stops while the reader is scrolled up", async () => {
+    const conv = await created("/chat/conversations", { title: "Long thread" });
+    for (let i = 0; i < 55; i++) await created(`/chat/conversations/${conv.id}/messages`, { message: `line ${i}\n\nwith a second paragraph` });
+    // Olga reads; the admin posts (one's own messages always scroll into view).
+    const opened = await openPage(browser(), server.url, `/chat/${conv.id}`, { signIn: { username: "olga" } });
+    const { page } = opened;
+    const atEnd = () =>
+      page
+        .waitForFunction(() => {
+          const el = document.querySelector("#msg-list")!;
+          return el.scrollHeight - el.scrollTop - el.clientHeight < 60;
+        }, { timeout: 5000 })
+        .then(() => true, () => false);
+    try {
+      await socketLive(page);
+      expect(await atEnd()).toBe(true);
+      // At the end: a new message scrolls into view.
+      await created(`/chat/conversations/${conv.id}/messages`, { message: "arrives at the end" });
+      await page.waitForFunction(() => document.querySelector("#msg-list")?.textContent?.includes("arrives at the end"));
+      expect(await atEnd()).toBe(true);
+      // Scrolled up to read: the list stays put and says there is more below.
+      await page.$eval("#msg-list", (el) => (el.scrollTop = 0));
+      await created(`/chat/conversations/${conv.id}/messages`, { message: "arrives while reading" });
+      await page.waitForFunction(() => document.querySelector("#msg-list")?.textContent?.includes("arrives while reading"));
+      expect(await page.$eval("#msg-list", (el) => el.scrollTop)).toBe(0);
+      await page.waitForSelector("[data-new-messages]:not([hidden])");
+      await click(page, "[data-new-messages]");
+      expect(await atEnd()).toBe(true);
+      // Older messages load on demand at the top.
+      await page.$eval("#msg-list", (el) => (el.scrollTop = 0));
+      await click(page, "[data-load-older]");
+      await page.waitForFunction(() => document.querySelector("#msg-list")?.textContent?.includes("line 0"));
+      expect(await page.$$eval("#msg-list .msg[data-message-type=text]", (els) => els.length)).toBe(57);
+      opened.expectNoProblems();
+    } finally {
+      await opened.close();
+    }
+  });
 });
