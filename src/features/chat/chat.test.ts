@@ -178,6 +178,37 @@ describe("who may do what", () => {
     expect((await k.closedWith()).code).toBe(4401);
   });
 
+  test("a browser session's socket: accepted from this server's pages, refused from another origin or with no Origin", async () => {
+    const id = await conversation();
+    const login = await server.request("/login", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: server.url },
+      body: new URLSearchParams({ username: "otto", password: "violet tractor umbrella 42" }),
+      redirect: "manual",
+    });
+    const cookie = /agentvine_session=[^;]+/.exec(login.headers.get("set-cookie") ?? "")?.[0];
+    expect(cookie).toBeDefined();
+    const attempt = (origin: string | null) =>
+      new Promise<string>((resolve) => {
+        const headers: Record<string, string> = { cookie: cookie! };
+        if (origin) headers.origin = origin;
+        const ws = new WebSocket(`${server.url.replace(/^http/, "ws")}/api/v1/chat/ws/${id}`, { headers } as never);
+        ws.onmessage = (e) => {
+          resolve(JSON.parse(String(e.data)).type);
+          ws.close();
+        };
+        ws.onclose = () => resolve("refused");
+      });
+    expect(await attempt(server.url)).toBe("hello");
+    expect(await attempt("https://evil.example")).toBe("refused");
+    expect(await attempt(null)).toBe("refused");
+    // The refusals are ordinary HTTP answers naming the reason.
+    const upgrade = { upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", cookie: cookie! };
+    const evil = await errorOf(await server.request(`/api/v1/chat/ws/${id}`, { headers: { ...upgrade, origin: "https://evil.example" } }));
+    expect(evil).toMatchObject({ status: 403 });
+    expect(evil.message).toContain("Cross-site WebSocket refused");
+  });
+
   test("a cookie-authenticated socket from another origin is refused before the upgrade", async () => {
     const id = await conversation();
     const res = await server.request(`/api/v1/chat/ws/${id}`, { headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", cookie: "agentvine_session=x", origin: "https://evil.example" } });
