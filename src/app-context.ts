@@ -17,6 +17,7 @@ import type { TaskWaiters } from "./features/tasks/service.ts";
 import type { LocalRunner } from "./engine/local-runner.ts";
 import type { AppError } from "./errors.ts";
 import type { TokenBuckets } from "./http/rate-limit.ts";
+import type { ChatFeature } from "./features/chat/api.ts";
 
 export type AppConfig = Pick<ServeConfig, "defaultTimeoutSeconds" | "defaultMaxRetries" | "maxBodyBytes" | "dataDir" | "shellRole">;
 
@@ -48,6 +49,8 @@ export interface AppServices {
   corsOrigins: readonly string[];
   /** Token buckets of the rate limits; null where the limit is off. */
   limits: RateLimits;
+  /** Conversations and messages: the service, the WebSockets, the attachment limit. */
+  chat: ChatFeature;
 }
 
 export interface RateLimits {

@@ -49,6 +49,8 @@ export const ServeConfigSchema = z.object({
   /** How long SIGTERM waits for running tasks before putting them back in the queue. */
   shutdownGraceSeconds: int(0, 3600).default(30),
   maxBodyBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  /** The largest chat attachment (each file), in bytes. */
+  attachmentMaxBytes: int(1024, 1024 * 1024 * 1024).default(10 * 1024 * 1024),
   defaultTimeoutSeconds: int(1, 7 * 24 * 3600).default(3600),
   defaultMaxRetries: int(0, 100).default(0),
   /** `FULL` fsyncs every commit (power-loss safe); `NORMAL` is crash safe and much faster. */
@@ -125,6 +127,7 @@ const SERVE_FLAGS = {
   "log-level": ["logLevel", "AGENTVINE_LOG_LEVEL"],
   "shutdown-grace": ["shutdownGraceSeconds", "AGENTVINE_SHUTDOWN_GRACE"],
   "max-body-bytes": ["maxBodyBytes", "AGENTVINE_MAX_BODY_BYTES"],
+  "attachment-max-bytes": ["attachmentMaxBytes", "AGENTVINE_ATTACHMENT_MAX_BYTES"],
   "default-timeout": ["defaultTimeoutSeconds", "AGENTVINE_DEFAULT_TIMEOUT"],
   "default-max-retries": ["defaultMaxRetries", "AGENTVINE_DEFAULT_MAX_RETRIES"],
   "db-synchronous": ["dbSynchronous", "AGENTVINE_DB_SYNCHRONOUS"],

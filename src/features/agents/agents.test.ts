@@ -427,3 +427,17 @@ describe("the ready-made plans", () => {
     expect(names).not.toContain("feature-with-review");
   });
 });
+
+describe("context documents", () => {
+  test("the team's design document about the repository is in the agent's instruction", async () => {
+    const repo = makeRepo(NODE_PROJECT);
+    const fake = fakeModel();
+    fake.script({ toolCalls: [call("finish", { summary: "read the docs" })] });
+    const server = await startTestServer(llm(fake));
+    const doc = await server.api("/context/documents", json({ title: "Arithmetic conventions", document_type: "decision", repository_url: repo, content: "All math helpers must reject NaN inputs with a TypeError.", tags: ["math"] }));
+    expect(doc.status).toBe(201);
+    const task = await submit(server, { title: "math helpers", task_type: "docs", permission_level: "read", repository_url: repo, params: { instruction: "Document the math helpers." } });
+    expect((await finished(server, task.id)).status).toBe("succeeded");
+    expect(fake.requests[0]!.promptText).toContain("reject NaN inputs with a TypeError");
+  }, 60_000);
+});
