@@ -12,10 +12,13 @@ import { encodeSseFrame } from "../../http/sse.ts";
  * - `task:<id>`      → `task`       (that task or one of its children changed)
  * - `exec:<id>`      → `execution`  (an execution of that task started or finished)
  * - `log:<exec id>`  → `log`        (new log lines of that execution, as HTML; the SSE id is the last seq)
+ * - `requests`       → `requests`   (a question was asked, changed hands or was resolved: the Inbox, the nav badge)
+ * - `answers`        → `answers`    (a model's answer to a question is streaming in)
+ * - `questions:<task id>` → `questions` (a question of that task was asked, changed, resolved, or its answer streams)
  */
-export type Topic = "dashboard" | "tasks" | "plans" | "workers" | `task:${string}` | `exec:${string}` | `log:${string}`;
+export type Topic = "dashboard" | "tasks" | "plans" | "workers" | "requests" | "answers" | `task:${string}` | `exec:${string}` | `log:${string}` | `questions:${string}`;
 
-export const TOPIC_PATTERN = /^(dashboard|tasks|plans|workers|(task|exec|log):[A-Za-z0-9._-]{1,100})$/;
+export const TOPIC_PATTERN = /^(dashboard|tasks|plans|workers|requests|answers|(task|exec|log|questions):[A-Za-z0-9._-]{1,100})$/;
 
 export interface Subscriber {
   write(frame: Uint8Array): void;
@@ -24,8 +27,19 @@ export interface Subscriber {
 }
 
 /** How often (at most) each kind of topic is sent: the first change goes out at once, a burst is folded into one. */
-const WINDOW_MS: Record<string, number> = { dashboard: 1000, tasks: 500, plans: 500, workers: 1000, task: 150, exec: 0, log: 50 };
-const EVENT_OF: Record<string, string> = { dashboard: "dashboard", tasks: "tasks", plans: "plans", workers: "workers", task: "task", exec: "execution", log: "log" };
+const WINDOW_MS: Record<string, number> = { dashboard: 1000, tasks: 500, plans: 500, workers: 1000, task: 150, exec: 0, log: 50, requests: 250, answers: 150, questions: 150 };
+const EVENT_OF: Record<string, string> = {
+  dashboard: "dashboard",
+  tasks: "tasks",
+  plans: "plans",
+  workers: "workers",
+  task: "task",
+  exec: "execution",
+  log: "log",
+  requests: "requests",
+  answers: "answers",
+  questions: "questions",
+};
 const MAX_TRACKED_VERSIONS = 20_000;
 
 const kindOf = (topic: string) => {
@@ -80,6 +94,18 @@ export class LiveHub {
         this.#touch("workers");
       }),
       bus.on("worker:changed", () => this.#touch("workers")),
+      // Questions: the Inbox and the nav badge follow every one; the dashboard counts those waiting for a person.
+      ...(["request:created", "request:updated", "request:resolved"] as const).map((event) =>
+        bus.on(event, (e) => {
+          this.#touch("requests");
+          this.#touch("dashboard");
+          this.#touch(`questions:${e.taskId}`);
+        }),
+      ),
+      bus.on("request:delta", (e) => {
+        this.#touch("answers");
+        this.#touch(`questions:${e.taskId}`);
+      }),
       bus.on("queue:ready", () => this.#touch("dashboard")),
       bus.on("log:appended", (e) => {
         const topic = `log:${e.executionId}`;
