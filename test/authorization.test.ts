@@ -102,6 +102,7 @@ const EXPECTED: Record<string, Rule> = {
   "POST /tasks/:id/cancel": "operator",
   "POST /tasks/:id/retry": "operator",
   "POST /tasks/:id/delete": "operator",
+  "GET /tasks/:id/questions": "viewer",
   "GET /plans": "viewer",
   "GET /plans/new": "viewer",
   "POST /plans/editor": "operator",
@@ -118,6 +119,10 @@ const EXPECTED: Record<string, Rule> = {
   "GET /workers/:id": "viewer",
   "POST /workers/:id/drain": "admin",
   "POST /workers/:id/remove": "admin",
+  // The controller's pages: the Inbox (viewers read, operators answer)
+  "GET /inbox": "viewer",
+  "GET /inbox/badge": "viewer",
+  "POST /inbox/:id/respond": "operator",
   // Signing in and out, and one's own settings
   "GET /login": "public",
   "POST /login": "public",

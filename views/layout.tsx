@@ -4,8 +4,9 @@
 // and the confirm dialog. Signed out (the sign-in pages), the header is just the logo and the theme toggle.
 import type { Child, FC } from "hono/jsx";
 import { raw } from "hono/html";
+import { InboxBadge } from "./controller/inbox.tsx";
 
-export type NavKey = "dashboard" | "tasks" | "plans" | "workers" | "users" | "api-keys" | "audit" | "secrets" | "settings";
+export type NavKey = "dashboard" | "tasks" | "plans" | "workers" | "inbox" | "policies" | "users" | "api-keys" | "audit" | "secrets" | "settings" | "models";
 /** Who is signed in, as the header shows them. */
 export interface LayoutUser {
   username: string;
@@ -26,6 +27,8 @@ export interface LayoutProps {
   toasts?: Toast[];
   /** The signed-in user; absent on the signed-out pages (minimal header). */
   user?: LayoutUser;
+  /** Questions waiting for a person (the Inbox badge), and the live version it was counted at. */
+  inbox?: { count: number; version: number };
   children?: Child;
 }
 
@@ -34,8 +37,10 @@ const NAV: Array<{ key: NavKey; href: string; label: string }> = [
   { key: "tasks", href: "/tasks", label: "Tasks" },
   { key: "plans", href: "/plans", label: "Plans" },
   { key: "workers", href: "/workers", label: "Workers" },
+  { key: "inbox", href: "/inbox", label: "Inbox" },
+  { key: "policies", href: "/policies", label: "Policies" },
 ];
-/** Admins only: in the header from wide screens up, and always in the user menu. */
+/** Admins only: in the user menu (the header has no room for them beside the main links). */
 const ADMIN_NAV: Array<{ key: NavKey; href: string; label: string }> = [
   { key: "users", href: "/users", label: "Users" },
   { key: "api-keys", href: "/api-keys", label: "API keys" },
@@ -66,10 +71,10 @@ const UserMenu: FC<{ user: LayoutUser; active?: NavKey }> = ({ user, active }) =
         <circle cx="12" cy="8" r="4" />
         <path d="M4 21c0-4 4-6 8-6s8 2 8 6" stroke-linecap="round" />
       </svg>
-      <span class="hidden max-w-32 truncate sm:inline" data-username="">
+      <span class="hidden max-w-32 truncate lg:inline" data-username="">
         {user.username}
       </span>
-      <span class="hidden sm:inline">
+      <span class="hidden lg:inline">
         <RoleBadge role={user.role} />
       </span>
     </summary>
@@ -80,6 +85,17 @@ const UserMenu: FC<{ user: LayoutUser; active?: NavKey }> = ({ user, active }) =
       </div>
       <a href="/settings" role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === "settings" ? "font-semibold" : ""}`}>
         Settings
+      </a>
+      {user.role === "admin" ? (
+        <a href="/settings/models" role="menuitem" class={`rounded-md px-3 py-2 pl-6 hover:bg-surface-2 ${active === "models" ? "font-semibold" : ""}`}>
+          Models
+        </a>
+      ) : null}
+      <a href="/workers" role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 sm:hidden ${active === "workers" ? "font-semibold" : ""}`}>
+        Workers
+      </a>
+      <a href="/policies" role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 lg:hidden ${active === "policies" ? "font-semibold" : ""}`}>
+        Policies
       </a>
       {user.role === "admin"
         ? ADMIN_NAV.map((item) => (
@@ -134,17 +150,21 @@ export const ToastItem: FC<{ toast: Toast }> = ({ toast }) => (
   </div>
 );
 
-const navLink = (item: { key: NavKey; href: string; label: string }, active: NavKey | undefined, extra = "") => (
+const navLink = (item: { key: NavKey; href: string; label: string }, active: NavKey | undefined, extra = "", badge?: Child) => (
   <a
     href={item.href}
-    class={`rounded-md px-2 py-1.5 text-sm sm:px-3 ${extra} ${active === item.key ? "bg-surface-2 font-semibold text-fg" : "text-muted hover:text-fg"}`}
+    class={`whitespace-nowrap rounded-md px-1.5 py-1.5 text-sm sm:px-2 xl:px-3 ${extra} ${active === item.key ? "bg-surface-2 font-semibold text-fg" : "text-muted hover:text-fg"}`}
     aria-current={active === item.key ? "page" : undefined}
   >
     {item.label}
+    {badge}
   </a>
 );
 
-export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets, toasts, user, children }) => (
+/** On narrow screens the logo is the way home, and Workers and Policies are in the user menu: the links do not fit beside the header's buttons. */
+const NAV_HIDDEN_ON_PHONE: Partial<Record<NavKey, string>> = { dashboard: "hidden lg:inline", workers: "hidden sm:inline", policies: "hidden lg:inline" };
+
+export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets, toasts, user, inbox, children }) => (
   <>
     {raw("<!doctype html>")}
     <html lang="en" data-theme={theme ?? undefined} data-role={user?.role} class={user ? VIEWER_HIDES : undefined}>
@@ -173,16 +193,16 @@ export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets,
             </a>
             {user ? (
               <nav class="flex min-w-0 items-center gap-0.5 sm:gap-1" aria-label="Main">
-                {/* Below md the logo is the way home: four links do not fit beside the header's buttons. */}
-                {NAV.map((item) => navLink(item, active, item.key === "dashboard" ? "hidden md:inline" : ""))}
-                {user.role === "admin" ? ADMIN_NAV.map((item) => navLink(item, active, "hidden lg:inline")) : null}
+                {NAV.map((item) =>
+                  navLink(item, active, NAV_HIDDEN_ON_PHONE[item.key] ?? "", item.key === "inbox" && inbox ? <InboxBadge count={inbox.count} version={inbox.version} /> : undefined),
+                )}
               </nav>
             ) : null}
             <span class="flex-1" />
             <span class="ml-1 hidden items-center gap-1 text-xs text-muted" data-live-status="" title="Live updates">
               <span class="pulse-dot" aria-hidden="true" />
               {/* On a phone the dot alone (its colour says the state): the header has no room for the word. */}
-              <span data-live-text="" class="sr-only sm:not-sr-only">
+              <span data-live-text="" class="sr-only xl:not-sr-only">
                 Live
               </span>
             </span>
@@ -191,7 +211,7 @@ export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets,
                 <circle cx="12" cy="12" r="8" />
                 <path d="M12 4a8 8 0 0 1 0 16z" fill="currentColor" />
               </svg>
-              <span data-theme-label="" class="hidden sm:inline">
+              <span data-theme-label="" class="hidden lg:inline">
                 {THEME_LABEL[theme ?? "system"]}
               </span>
             </button>

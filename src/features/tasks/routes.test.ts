@@ -189,7 +189,7 @@ describe("GET /tasks/:id", () => {
     expect(res.text).toMatch(/<td class="td whitespace-nowrap tabular-nums">\d+ ms<\/td>/);
     expect(res.text).toMatch(/sm:table-cell">0<\/td>/); // exit code
     expect(res.text).toContain(`<span class="min-w-0 whitespace-pre-wrap break-words">${HOSTILE_ESCAPED}</span>`);
-    expect(res.text).toMatch(new RegExp(`sse-connect="/events\\?topics=task:${t.id},exec:${t.id}&amp;v=\\d+&amp;after=2"`));
+    expect(res.text).toMatch(new RegExp(`sse-connect="/events\\?topics=task:${t.id},exec:${t.id},questions:${t.id}&amp;v=\\d+&amp;after=2"`));
     expect(res.text).toContain('data-action="retry"'.replace("retry", "delete"));
     expect(res.text).not.toContain('data-action="cancel"');
   });
@@ -210,7 +210,7 @@ describe("GET /tasks/:id", () => {
     const slow = await create(server, { title: "slow", task_type: "test_sleep", params: { ms: 60_000 } });
     await until(server.services.deps.bus, ["execution:started"], () => statusOf(server, slow.id) === "running");
     const running = await ui(`/tasks/${slow.id}`);
-    expect(running.text).toMatch(/topics=task:[^,]+,exec:[^,]+,log:[0-9a-f-]{36}&amp;v=/);
+    expect(running.text).toMatch(/topics=task:[^,]+,exec:[^,]+,log:[0-9a-f-]{36},questions:[^,&]+&amp;v=/);
     expect(running.text).toContain('sse-swap="log"');
   });
 
