@@ -3,7 +3,7 @@
 // live log, and the cancel / retry / delete actions. Each GET answers the full page, or the fragment
 // an htmx request targets (HX-Target), rendered by the same component.
 import { Hono, type Context } from "hono";
-import { LOG_LEVELS, PRIORITIES, TASK_STATUSES, type Priority, type TaskStatus } from "../../db/schema.ts";
+import { LOG_LEVELS, PERMISSION_LEVELS, PRIORITIES, TASK_STATUSES, type PermissionLevel, type Priority, type TaskStatus } from "../../db/schema.ts";
 import { actingOf } from "../auth/request.ts";
 import { AppError } from "../../errors.ts";
 import { actionDone, fragment, htmxTarget, isHtmx, page } from "../../pages/render.tsx";
@@ -33,6 +33,7 @@ function filtersOf(c: Ctx): TaskFilters {
     status: statuses.length ? statuses.join(",") : undefined,
     task_type: q.task_type && q.task_type.length <= 100 ? q.task_type : undefined,
     priority: (PRIORITIES as readonly string[]).includes(q.priority ?? "") ? q.priority : undefined,
+    permission_level: (PERMISSION_LEVELS as readonly string[]).includes(q.permission_level ?? "") ? q.permission_level : undefined,
     q: q.q?.trim() ? q.q.trim().slice(0, 200) : undefined,
     page: int(q.page, 1, 1_000_000),
     per_page: int(q.per_page, 20, 100),
@@ -69,6 +70,7 @@ export const taskRoutes = new Hono()
       ...filters,
       status: filters.status?.split(",") as TaskStatus[] | undefined,
       priority: filters.priority as Priority | undefined,
+      permission_level: filters.permission_level as PermissionLevel | undefined,
     });
     const list = { filters, items: result.items, total: result.total };
     if (htmxTarget(c) === "task-list") return fragment(c, <TaskList {...list} />);
