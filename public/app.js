@@ -124,6 +124,19 @@
     }
   });
 
+  // The server opens a dialog once htmx loaded its content (HX-Trigger {"dialog:open": "<id>"}).
+  doc.addEventListener("dialog:open", function (e) {
+    var id = e.detail && e.detail.value;
+    var dialog = id && doc.getElementById(id);
+    if (!dialog || !dialog.showModal) return;
+    if (!dialog.open) dialog.showModal();
+    // After the swap settles, so the field exists.
+    setTimeout(function () {
+      var first = dialog.querySelector("[autofocus], input:not([type=hidden]), select, textarea");
+      if (first) first.focus();
+    }, 0);
+  });
+
   // The server closes a dialog after a successful form (HX-Trigger {"dialog:close": "<id>"}).
   doc.addEventListener("dialog:close", function (e) {
     var id = e.detail && e.detail.value;

@@ -26,6 +26,7 @@ import { agentsApi } from "./features/agents/api.ts";
 import { AnswerDrafts } from "./features/controller/answer-drafts.ts";
 import { waitingForHumans } from "./features/controller/inbox-data.ts";
 import { inboxRoutes } from "./features/controller/inbox-routes.tsx";
+import { policyRoutes } from "./features/controller/policy-routes.tsx";
 import { secretsApi } from "./features/secrets/api.ts";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
@@ -145,6 +146,7 @@ export function createApp(services: AppServices) {
   ui.route("/plans", planRoutes);
   ui.route("/workers", workerRoutes);
   ui.route("/inbox", inboxRoutes);
+  ui.route("/policies", policyRoutes);
   ui.route("/users", userRoutes);
   ui.route("/api-keys", apiKeyRoutes);
   ui.route("/audit", auditRoutes);

@@ -119,10 +119,20 @@ const EXPECTED: Record<string, Rule> = {
   "GET /workers/:id": "viewer",
   "POST /workers/:id/drain": "admin",
   "POST /workers/:id/remove": "admin",
-  // The controller's pages: the Inbox (viewers read, operators answer)
+  // The controller's pages: the Inbox (viewers read, operators answer), the policies (everyone reads and
+  // dry-runs, admins change)
   "GET /inbox": "viewer",
   "GET /inbox/badge": "viewer",
   "POST /inbox/:id/respond": "operator",
+  "GET /policies": "viewer",
+  "GET /policies/new": "admin",
+  "POST /policies": "admin",
+  "POST /policies/dry-run": "viewer",
+  "GET /policies/:id/edit": "admin",
+  "POST /policies/:id": "admin",
+  "POST /policies/:id/enabled": "admin",
+  "POST /policies/:id/move": "admin",
+  "POST /policies/:id/delete": "admin",
   // Signing in and out, and one's own settings
   "GET /login": "public",
   "POST /login": "public",

@@ -21,6 +21,12 @@ export function pageAccess(method: string, path: string): Access {
   if (OWN_PAGES.some((p) => under(path, p))) return "viewer";
   // Draining a worker is the admin-only DELETE /api/v1/workers/:id of the JSON API.
   if (path.startsWith("/workers/") && method !== "GET" && method !== "HEAD") return "admin";
+  // Everyone reads the routing rules and dry-runs a question (like the JSON API); admins change them.
+  if (under(path, "/policies")) {
+    if (path === "/policies/dry-run") return "viewer";
+    if (method !== "GET" && method !== "HEAD") return "admin";
+    return path === "/policies/new" || path.endsWith("/edit") ? "admin" : "viewer";
+  }
   return method === "GET" || method === "HEAD" ? "viewer" : "operator";
 }
 
