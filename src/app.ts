@@ -27,6 +27,7 @@ import { AnswerDrafts } from "./features/controller/answer-drafts.ts";
 import { waitingForHumans } from "./features/controller/inbox-data.ts";
 import { inboxRoutes } from "./features/controller/inbox-routes.tsx";
 import { policyRoutes } from "./features/controller/policy-routes.tsx";
+import { modelRoutes } from "./features/controller/model-routes.tsx";
 import { secretsApi } from "./features/secrets/api.ts";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
@@ -147,6 +148,7 @@ export function createApp(services: AppServices) {
   ui.route("/workers", workerRoutes);
   ui.route("/inbox", inboxRoutes);
   ui.route("/policies", policyRoutes);
+  ui.route("/settings/models", modelRoutes);
   ui.route("/users", userRoutes);
   ui.route("/api-keys", apiKeyRoutes);
   ui.route("/audit", auditRoutes);

@@ -120,7 +120,7 @@ const EXPECTED: Record<string, Rule> = {
   "POST /workers/:id/drain": "admin",
   "POST /workers/:id/remove": "admin",
   // The controller's pages: the Inbox (viewers read, operators answer), the policies (everyone reads and
-  // dry-runs, admins change)
+  // dry-runs, admins change), the model settings (admins)
   "GET /inbox": "viewer",
   "GET /inbox/badge": "viewer",
   "POST /inbox/:id/respond": "operator",
@@ -133,6 +133,14 @@ const EXPECTED: Record<string, Rule> = {
   "POST /policies/:id/enabled": "admin",
   "POST /policies/:id/move": "admin",
   "POST /policies/:id/delete": "admin",
+  "GET /settings/models": "admin",
+  "POST /settings/models": "admin",
+  "POST /settings/models/key/delete": "admin",
+  "POST /settings/models/test": "admin",
+  "POST /settings/models/budgets": "admin",
+  "POST /settings/models/webhook": "admin",
+  "POST /settings/models/webhook/reset": "admin",
+  "POST /settings/models/webhook/secret/delete": "admin",
   // Signing in and out, and one's own settings
   "GET /login": "public",
   "POST /login": "public",
