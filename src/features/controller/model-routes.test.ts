@@ -53,8 +53,11 @@ describe("GET /settings/models", () => {
     for (const role of ["viewer", "operator"] as const) {
       expect((await visit(server, "/settings/models", { token: await tokenOf(server, `someone-${role}`, role) })).status).toBe(403);
     }
-    // Admins find it under Settings (the user menu).
+    // Admins find it under Settings (the user menu, and the Settings page); others are not shown it.
     expect((await visit(server, "/")).text).toContain('<a href="/settings/models" role="menuitem"');
+    expect((await visit(server, "/settings")).text).toContain('data-settings-models=""');
+    const viewer = await tokenOf(server, "vic", "viewer");
+    expect((await visit(server, "/settings", { token: viewer })).text).not.toContain("/settings/models");
   });
 
   test("with nothing configured: no model, and questions for it go to a person", async () => {
