@@ -60,8 +60,8 @@ const MoveButton: FC<{ p: Policy; direction: "up" | "down"; disabled: boolean }>
 export const PolicyRow: FC<{ p: Policy; index: number; count: number; canEdit: boolean }> = ({ p, index, count, canEdit }) => {
   const conditions = conditionsOf(p);
   return (
-    <li id={`policy-${p.id}`} class="flex flex-col gap-2 px-4 py-3 sm:flex-row sm:items-start" data-policy={p.name} data-enabled={String(p.enabled)} data-default={p.is_default ? "true" : undefined}>
-      <span class="w-8 shrink-0 font-semibold tabular-nums text-muted" title={p.is_default ? "tried last" : `tried ${ordinal(index + 1)}`}>
+    <li id={`policy-${p.id}`} class="flex flex-wrap items-start gap-x-3 gap-y-2 px-4 py-3 sm:flex-nowrap" data-policy={p.name} data-enabled={String(p.enabled)} data-default={p.is_default ? "true" : undefined}>
+      <span class="w-6 shrink-0 font-semibold tabular-nums text-muted" title={p.is_default ? "tried last" : `tried ${ordinal(index + 1)}`}>
         {p.is_default ? "—" : index + 1}
       </span>
       <div class={`min-w-0 flex-1 ${p.enabled ? "" : "opacity-60"}`}>
@@ -82,7 +82,7 @@ export const PolicyRow: FC<{ p: Policy; index: number; count: number; canEdit: b
         </p>
       </div>
       {canEdit ? (
-        <div class="flex flex-wrap items-center gap-1 sm:justify-end">
+        <div class="flex w-full flex-wrap items-center gap-1 pl-9 sm:w-auto sm:justify-end sm:pl-0">
           {p.is_default ? null : (
             <>
               <MoveButton p={p} direction="up" disabled={index === 0} />

@@ -30,12 +30,12 @@ export const DashboardLive: FC<DashboardLiveProps> = ({ snap, workers, waitingFo
       <ul class="grid grid-cols-2 gap-2 sm:grid-cols-4 lg:grid-cols-8">
         {TASK_STATUSES.map((s) => (
           <li>
-            <a href={s === "waiting_input" ? "/inbox" : `/tasks?status=${s}`} class="card block px-3 py-2 hover:bg-surface-2" data-count={s}>
+            <a href={s === "waiting_input" ? "/inbox" : `/tasks?status=${s}`} class="card block h-full px-3 py-2 hover:bg-surface-2" data-count={s}>
               <span class={`badge ${toneClass(STATUS_TONE[s] ?? "neutral")}`}>{label(s)}</span>
               <span class="mt-1 block text-xl font-semibold tabular-nums sm:text-2xl">{num(snap.counts[s])}</span>
               {s === "waiting_input" ? (
                 <span class={`block text-xs ${waitingForHumans ? "font-medium text-violet" : "text-muted"}`} data-waiting-for-you={waitingForHumans}>
-                  {waitingForHumans === 1 ? "1 question waits for you" : `${num(waitingForHumans)} questions wait for you`}
+                  {waitingForHumans === 1 ? "1 waits for you" : `${num(waitingForHumans)} wait for you`}
                 </span>
               ) : null}
             </a>

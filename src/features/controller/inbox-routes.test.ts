@@ -62,7 +62,7 @@ describe("GET /inbox", () => {
     expect(badge.text).toMatch(/^<span[^>]*data-inbox-badge=""[^>]*>2<\/span>$/);
     const dashboard = await visit(server, "/");
     expect(dashboard.text).toMatch(/<a href="\/inbox"[^>]*data-count="waiting_input">/);
-    expect(dashboard.text).toContain("2 questions wait for you");
+    expect(dashboard.text).toMatch(/data-waiting-for-you="2">2 wait for you</);
   });
 
   test("a free-text question gets a text box; a viewer sees the question without any form and is refused an answer (403)", async () => {
