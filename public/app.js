@@ -270,11 +270,11 @@
   // ---- the nav's Inbox badge: every page's event stream also carries the `requests` topic, and its event
   // refreshes the count (GET /inbox/badge); a page with no stream of its own opens one for the badge.
   function refreshBadge() {
-    var badge = doc.querySelector("[data-inbox-badge]");
-    if (badge && window.htmx) window.htmx.trigger(badge, "inbox:refresh");
+    var slot = doc.querySelector("[data-inbox-slot]");
+    if (slot && window.htmx) window.htmx.trigger(slot, "inbox:refresh");
   }
   function withRequestsTopic(url) {
-    if (!doc.querySelector("[data-inbox-badge]") || url.indexOf("/events?") !== 0) return url;
+    if (!doc.querySelector("[data-inbox-slot]") || url.indexOf("/events?") !== 0) return url;
     return url.replace(/([?&]topics=)([^&]*)/, function (all, key, topics) {
       return topics.split(",").indexOf("requests") >= 0 ? all : key + topics + ",requests";
     });
@@ -288,9 +288,9 @@
     };
   }
   function badgeStream() {
-    var badge = doc.querySelector("[data-inbox-badge]");
-    if (!badge || doc.querySelector("[sse-connect]") || !window.EventSource) return;
-    var source = new EventSource("/events?topics=requests&v=" + encodeURIComponent(badge.getAttribute("data-v") || ""));
+    var slot = doc.querySelector("[data-inbox-slot]");
+    if (!slot || doc.querySelector("[sse-connect]") || !window.EventSource) return;
+    var source = new EventSource("/events?topics=requests&v=" + encodeURIComponent(slot.getAttribute("data-v") || ""));
     source.addEventListener("requests", refreshBadge);
     window.addEventListener("pagehide", function () {
       source.close();

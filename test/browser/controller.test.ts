@@ -2,10 +2,12 @@
 // live; a person answers in one by clicking an option; the card leaves both without a reload, the nav
 // badge follows, and the task succeeds with that answer. A free-text question is answered on the task's
 // own page. Policies: add a rule in the dialog, dry-run a question it takes, reorder with the keyboard,
-// delete after confirming. Models: save a model and test it against the fake provider. No console errors.
+// delete after confirming. Models: save a model and test it against the fake provider. A question for the
+// model: its answer streams into the Inbox, and a person may answer instead. No console errors.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startFakeLlm, type FakeLlm } from "../fake-llm/server.ts";
 import { cleanup, json, startTestServer, TEST_PASSWORD } from "../helpers.ts";
+import { saveModelSettings } from "../../src/features/controller/controller-settings.ts";
 import { tokenOf } from "../questions.ts";
 import { click, markPage, openPage, pageWasKept, useBrowser, waitForSettled } from "./browser.ts";
 
@@ -172,6 +174,37 @@ describe("Settings → Models in the browser", () => {
       opened.expectNoProblems();
     } finally {
       fake.respond(null);
+      await opened.close();
+    }
+  });
+});
+
+describe("a question for the model in the browser", () => {
+  test("its answer streams into the Inbox; a person opens “Answer it yourself instead” and answers; the task gets that answer", async () => {
+    const deps = { db: server.db, config: server.services.controllerConfig, secrets: server.services.secrets };
+    saveModelSettings(deps, { provider: "openai-compatible", baseUrl: fake.openaiBaseUrl, model: "fake-model" });
+    // The model writes its first words, then stalls: the draft is what arrived.
+    fake.respond(() => ({ text: "Return 422 for empty input.", chunkSize: 6, hang: "mid-stream" }));
+    const opened = await openPage(browser(), server.url, "/inbox");
+    const { page } = opened;
+    try {
+      await opened.waitForLiveStream();
+      await markPage(page);
+      const taskId = await ask({ question: "400 or 422 for empty input?", options: ["400", "422"], category: "clarification" });
+      const card = "#inbox-automated article[data-handler=automated]";
+      await page.waitForFunction((sel) => document.querySelector(`${sel} [data-draft] pre`)?.textContent === "Return", {}, card);
+      expect(await page.$eval(card, (el) => el.textContent)).toContain("clarifications go to the LLM");
+      await click(page, `${card} details summary`);
+      await click(page, `${card} button[data-answer="422"]`);
+      await page.waitForFunction((sel) => document.querySelector(sel) === null, {}, card);
+      await page.waitForFunction(() => document.querySelector("#inbox-resolved")?.textContent?.includes("— by admin"));
+      const done = (await (await server.api(`/tasks/${taskId}/wait?timeout=20`)).json()) as { status: string; result: { answer: string; answered_by: { type: string } } };
+      expect(done).toMatchObject({ status: "succeeded", result: { answer: "422", answered_by: { type: "human" } } });
+      expect(await pageWasKept(page)).toBe(true);
+      opened.expectNoProblems();
+    } finally {
+      fake.respond(null);
+      saveModelSettings(deps, null);
       await opened.close();
     }
   });

@@ -1,8 +1,8 @@
 /** @jsxImportSource hono/jsx */
 // The Inbox: questions waiting for a person (nearest deadline first, answered in place), questions the
 // model is answering now (its answer streaming in), and the ones resolved lately with who or what
-// answered. Each section is a live region: the page's stream (`requests`, `answers`) refreshes it.
-import type { FC } from "hono/jsx";
+// answered. Each section is a live region: the page's stream (`requests`, `answers`) refreshes its content.
+import type { Child, FC } from "hono/jsx";
 import type { InboxData, QuestionView } from "../../src/features/controller/inbox-data.ts";
 import { EmptyState, PageHeader } from "../components/ui.tsx";
 import { QuestionCard, ResolvedItem } from "./question.tsx";
@@ -18,8 +18,19 @@ const SectionTitle: FC<{ id: string; title: string; count?: number }> = ({ id, t
   </h2>
 );
 
-export const HumanQuestions: FC<{ items: QuestionView[]; total: number; canAnswer: boolean }> = ({ items, total, canAnswer }) => (
-  <section id="inbox-human" class="live-region flex min-w-0 flex-col gap-3" aria-labelledby="inbox-human-title" hx-get="/inbox" hx-trigger="sse:requests" hx-swap="outerHTML" data-total={total}>
+/**
+ * A live section: it stays in the page and only its content is swapped (innerHTML) when the stream says
+ * something changed — a refresh asked for while one is in flight is queued on the same element and runs
+ * after it, so no change is lost (a replaced element would drop the queued refresh).
+ */
+const LiveSection: FC<{ id: string; trigger: string; class: string; children?: Child }> = ({ id, trigger, class: cls, children }) => (
+  <section id={id} class={`live-region min-w-0 ${cls}`} aria-labelledby={`${id}-title`} hx-get="/inbox" hx-trigger={trigger} hx-swap="innerHTML">
+    {children}
+  </section>
+);
+
+export const HumanQuestionsBody: FC<{ items: QuestionView[]; total: number; canAnswer: boolean }> = ({ items, total, canAnswer }) => (
+  <>
     <SectionTitle id="inbox-human-title" title="Waiting for a person" count={total} />
     {items.length === 0 ? (
       <div class="card">
@@ -35,19 +46,11 @@ export const HumanQuestions: FC<{ items: QuestionView[]; total: number; canAnswe
         {total - items.length} more, with later deadlines: answer these first, or list them all with <code>GET /api/v1/requests?status=open&amp;handler=human</code>.
       </p>
     ) : null}
-  </section>
+  </>
 );
 
-export const AutomatedQuestions: FC<{ items: QuestionView[]; total: number; canAnswer: boolean }> = ({ items, total, canAnswer }) => (
-  <section
-    id="inbox-automated"
-    class="live-region flex min-w-0 flex-col gap-3"
-    aria-labelledby="inbox-automated-title"
-    hx-get="/inbox"
-    hx-trigger="sse:requests, sse:answers"
-    hx-swap="outerHTML"
-    data-total={total}
-  >
+export const AutomatedQuestionsBody: FC<{ items: QuestionView[]; total: number; canAnswer: boolean }> = ({ items, total, canAnswer }) => (
+  <>
     <SectionTitle id="inbox-automated-title" title="With the model now" count={total} />
     {items.length === 0 ? (
       <p class="card px-4 py-3 text-sm text-muted" data-state="empty">
@@ -56,11 +59,11 @@ export const AutomatedQuestions: FC<{ items: QuestionView[]; total: number; canA
     ) : (
       items.map((q) => <QuestionCard q={q} from="inbox" canAnswer={canAnswer} />)
     )}
-  </section>
+  </>
 );
 
-export const ResolvedQuestions: FC<{ items: QuestionView[] }> = ({ items }) => (
-  <section id="inbox-resolved" class="live-region card min-w-0" aria-labelledby="inbox-resolved-title" hx-get="/inbox" hx-trigger="sse:requests" hx-swap="outerHTML">
+export const ResolvedQuestionsBody: FC<{ items: QuestionView[] }> = ({ items }) => (
+  <>
     <div class="border-b border-line px-4 py-2">
       <SectionTitle id="inbox-resolved-title" title="Recently resolved" />
     </div>
@@ -75,7 +78,7 @@ export const ResolvedQuestions: FC<{ items: QuestionView[] }> = ({ items }) => (
         ))}
       </ul>
     )}
-  </section>
+  </>
 );
 
 export interface InboxPageProps {
@@ -96,26 +99,30 @@ export const InboxPage: FC<InboxPageProps> = ({ data, canAnswer, version }) => (
     />
     <div sse-close="bye" sse-connect={`/events?topics=requests,answers&v=${version}`} class="grid min-w-0 items-start gap-5 lg:grid-cols-3">
       <div class="flex min-w-0 flex-col gap-5 lg:col-span-2">
-        <HumanQuestions items={data.human} total={data.humanTotal} canAnswer={canAnswer} />
-        <AutomatedQuestions items={data.automated} total={data.automatedTotal} canAnswer={canAnswer} />
+        <LiveSection id="inbox-human" trigger="sse:requests" class="flex flex-col gap-3">
+          <HumanQuestionsBody items={data.human} total={data.humanTotal} canAnswer={canAnswer} />
+        </LiveSection>
+        <LiveSection id="inbox-automated" trigger="sse:requests, sse:answers" class="flex flex-col gap-3">
+          <AutomatedQuestionsBody items={data.automated} total={data.automatedTotal} canAnswer={canAnswer} />
+        </LiveSection>
       </div>
-      <ResolvedQuestions items={data.resolved} />
+      <LiveSection id="inbox-resolved" trigger="sse:requests" class="card">
+        <ResolvedQuestionsBody items={data.resolved} />
+      </LiveSection>
     </div>
   </>
 );
 
-/** The nav's count of questions waiting for a person; public/app.js refreshes it on the `requests` event. */
-export const InboxBadge: FC<{ count: number; version?: number }> = ({ count, version }) => (
-  <span
-    class="badge tone-violet ml-1 tabular-nums"
-    hidden={count === 0}
-    data-inbox-badge=""
-    data-v={version}
-    hx-get="/inbox/badge"
-    hx-trigger="inbox:refresh"
-    hx-swap="outerHTML"
-    aria-label={`${count} waiting for a person`}
-  >
+/** The nav's count of questions waiting for a person (what GET /inbox/badge answers). */
+export const InboxCount: FC<{ count: number }> = ({ count }) => (
+  <span class="badge tone-violet ml-1 tabular-nums" hidden={count === 0} data-inbox-badge="" aria-label={`${count} waiting for a person`}>
     {count}
+  </span>
+);
+
+/** The count's place in the nav: it stays, its content is refreshed by public/app.js on the `requests` event. */
+export const InboxBadge: FC<{ count: number; version?: number }> = ({ count, version }) => (
+  <span data-inbox-slot="" data-v={version} hx-get="/inbox/badge" hx-trigger="inbox:refresh" hx-swap="innerHTML">
+    <InboxCount count={count} />
   </span>
 );

@@ -101,15 +101,19 @@ export interface AnswerBoxProps {
   request: RequestJson;
   from: AnswerFrom;
   error?: string;
+  /** Keep the typed answer when the list around it refreshes (false where an enclosing element is kept instead). */
+  preserve?: boolean;
 }
 
 /** The answer form: a button per option, else a free-text answer (kept while the list refreshes: hx-preserve). */
-export const AnswerBox: FC<AnswerBoxProps> = ({ request: r, from, error }) => {
+export const AnswerBox: FC<AnswerBoxProps> = ({ request: r, from, error, preserve = true }) => {
   const action = `/inbox/${r.id}/respond`;
+  // On the Inbox the answer replaces its card; on the task page, the content of the question panel.
   const target = from === "task" ? "#task-questions" : `#request-${r.id}`;
+  const swap = from === "task" ? "innerHTML" : "outerHTML";
   const errorId = `answer-${r.id}-error`;
   return (
-    <form method="post" action={action} hx-post={action} hx-target={target} hx-swap="outerHTML" class="flex flex-col gap-2" data-answer-form="" novalidate>
+    <form method="post" action={action} hx-post={action} hx-target={target} hx-swap={swap} class="flex flex-col gap-2" data-answer-form="" novalidate>
       <input type="hidden" name="from" value={from} />
       {r.options.length > 0 ? (
         <div class="flex flex-wrap gap-2" role="group" aria-label="Answer with one of the options">
@@ -131,7 +135,7 @@ export const AnswerBox: FC<AnswerBoxProps> = ({ request: r, from, error }) => {
             maxlength={20000}
             class={`field${error ? " field-error" : ""}`}
             required
-            hx-preserve="true"
+            hx-preserve={preserve ? "true" : undefined}
             aria-invalid={error ? "true" : undefined}
             aria-describedby={error ? errorId : undefined}
             placeholder="Type the answer the task will receive"
@@ -199,10 +203,11 @@ export const QuestionCard: FC<QuestionCardProps> = ({ q, from, canAnswer, error,
       ) : null}
       {canAnswer ? (
         withModel ? (
-          <details>
+          // Kept whole (open or not, with what was typed) while the streaming answer refreshes the card.
+          <details id={`answer-instead-${r.id}`} hx-preserve="true" open={error ? true : undefined}>
             <summary class="cursor-pointer text-sm">Answer it yourself instead</summary>
             <div class="mt-2">
-              <AnswerBox request={r} from={from} error={error} />
+              <AnswerBox request={r} from={from} error={error} preserve={false} />
             </div>
           </details>
         ) : (

@@ -1,7 +1,7 @@
 /** @jsxImportSource hono/jsx */
 // A task's questions on its page: the open one inline with the same answer box as the Inbox (or the
 // model's answer streaming in), and the earlier ones with their resolutions. Refreshed by the page's
-// stream (`questions:<task id>`); hidden while the task has asked nothing.
+// stream (`questions:<task id>`); hidden (empty) while the task has asked nothing.
 import type { FC } from "hono/jsx";
 import type { TaskQuestions } from "../../src/features/controller/inbox-data.ts";
 import { QuestionCard, ResolvedItem } from "./question.tsx";
@@ -13,20 +13,11 @@ export interface TaskQuestionsPanelProps {
   error?: { requestId: string; message: string };
 }
 
-export const TaskQuestionsPanel: FC<TaskQuestionsPanelProps> = ({ questions, canAnswer, error }) => {
-  const { taskId, open, earlier } = questions;
-  const empty = open.length === 0 && earlier.length === 0;
+/** What the panel holds: nothing while the task has asked nothing (the panel is then :empty, and hidden). */
+export const TaskQuestionsBody: FC<TaskQuestionsPanelProps> = ({ questions, canAnswer, error }) => {
+  const { open, earlier } = questions;
   return (
-    <section
-      id="task-questions"
-      class="flex min-w-0 flex-col gap-3"
-      aria-label="Questions this task asked"
-      hidden={empty}
-      hx-get={`/tasks/${taskId}/questions`}
-      hx-trigger="sse:questions"
-      hx-swap="outerHTML"
-      data-open={open.length}
-    >
+    <>
       {open.map((q) => (
         <QuestionCard q={q} from="task" canAnswer={canAnswer} hideTask error={error?.requestId === q.request.id ? error.message : undefined} />
       ))}
@@ -42,6 +33,20 @@ export const TaskQuestionsPanel: FC<TaskQuestionsPanelProps> = ({ questions, can
           </ul>
         </details>
       ) : null}
-    </section>
+    </>
   );
 };
+
+/** The panel stays in the page; its content is swapped (innerHTML) on the `questions` event or an answer from it. */
+export const TaskQuestionsPanel: FC<TaskQuestionsPanelProps> = (props) => (
+  <section
+    id="task-questions"
+    class="flex min-w-0 flex-col gap-3 empty:hidden"
+    aria-label="Questions this task asked"
+    hx-get={`/tasks/${props.questions.taskId}/questions`}
+    hx-trigger="sse:questions"
+    hx-swap="innerHTML"
+  >
+    <TaskQuestionsBody {...props} />
+  </section>
+);

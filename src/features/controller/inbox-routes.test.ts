@@ -26,7 +26,8 @@ describe("GET /inbox", () => {
     expect(res.text).toContain("The model is answering nothing right now");
     expect(res.text).toContain("No question has been resolved yet");
     expect(res.text).toMatch(/sse-connect="\/events\?topics=requests,answers&amp;v=\d+"/);
-    expect(res.text).toContain('hx-trigger="sse:requests"');
+    expect(res.text).toMatch(/<section id="inbox-human" [^>]*hx-get="\/inbox" hx-trigger="sse:requests" hx-swap="innerHTML">/);
+    expect(res.text).toContain('data-inbox-slot="" data-v="');
     expect(badgeOf(res.text)).toContain("hidden");
   });
 
@@ -97,7 +98,8 @@ describe("POST /inbox/:id/respond", () => {
     expect(row).toMatchObject({ status: "answered", answer: "approve", answered_by_type: "human" });
     expect(taskStatus(server, task.id)).toBe("running");
     const resolved = await visit(server, "/inbox", { htmx: "inbox-resolved" });
-    expect(resolved.text.startsWith('<section id="inbox-resolved"')).toBe(true);
+    expect(resolved.text).toContain('id="inbox-resolved-title"');
+    expect(resolved.text).not.toContain('<section id="inbox-resolved"'); // the content only: the section stays
     expect(resolved.text).toContain(`data-request-id="${request.id}"`);
     expect(resolved.text).toMatch(/<strong data-answer-text="">approve<\/strong><span class="text-muted"> — by admin<\/span>/);
     const human = await visit(server, "/inbox", { htmx: "inbox-human" });
@@ -159,13 +161,13 @@ describe("a task's page", () => {
     expect(page.text).not.toContain(HOSTILE);
     expect(page.text).toContain("This task is waiting for an answer");
     expect(page.text).toContain('<input type="hidden" name="from" value="task"/>');
-    expect(page.text).toContain('hx-target="#task-questions"');
+    expect(page.text).toContain('hx-target="#task-questions" hx-swap="innerHTML"');
     expect(page.text).toMatch(new RegExp(`topics=task:${task.id},exec:${task.id},questions:${task.id}&amp;v=`));
 
     const res = await act(server, `/inbox/${request.id}/respond`, { answer: "approve", from: "task" });
     expect(res.status).toBe(200);
     expect(res.toast?.level).toBe("success");
-    expect(res.text.startsWith('<section id="task-questions"')).toBe(true);
+    expect(res.text.startsWith('<details class="card min-w-0" open="">')).toBe(true);
     expect(res.text).toContain("Earlier questions");
     expect(res.text).toMatch(/<strong data-answer-text="">approve<\/strong><span class="text-muted"> — by admin<\/span>/);
     expect(res.text).not.toContain("data-answer-form");
@@ -180,8 +182,8 @@ describe("a task's page", () => {
     const res = await server.api("/tasks", json({ title: "quiet", task_type: "hello", params: { name: "q" } }));
     const task = (await res.json()) as { id: string };
     const page = await visit(server, `/tasks/${task.id}`);
-    expect(page.text).toMatch(/<section id="task-questions"[^>]* hidden=""/);
-    expect(page.text).toContain(`hx-get="/tasks/${task.id}/questions"`);
+    // Empty (and so hidden by `empty:hidden`), but there for the live refresh.
+    expect(page.text).toContain(`<section id="task-questions" class="flex min-w-0 flex-col gap-3 empty:hidden" aria-label="Questions this task asked" hx-get="/tasks/${task.id}/questions" hx-trigger="sse:questions" hx-swap="innerHTML"></section>`);
     expect(page.text).toContain('data-permission-level="write"');
   });
 
@@ -205,12 +207,12 @@ describe("questions with the model", () => {
       // The fake sends the first piece of its answer, then stalls: the draft is that piece.
       await waitFor(server.services.deps.bus, "request:delta", (e) => e.requestId === request.id);
       const res = await visit(server, "/inbox", { htmx: "inbox-automated" });
-      expect(res.text.startsWith('<section id="inbox-automated"')).toBe(true);
+      expect(res.text).toContain('id="inbox-automated-title"');
       expect(res.text).toContain(`id="request-${request.id}"`);
       expect(res.text).toContain("The model&#39;s answer so far:");
       expect(res.text).toMatch(/<pre[^>]*>Return<\/pre>/);
       expect(res.text).toContain("Answer it yourself instead");
-      expect(res.text).toContain('hx-trigger="sse:requests, sse:answers"');
+      expect((await visit(server, "/inbox")).text).toContain('hx-trigger="sse:requests, sse:answers" hx-swap="innerHTML"');
       const mine = await act(server, `/inbox/${request.id}/respond`, { answer: "422", from: "inbox" });
       expect(mine.status).toBe(200);
       expect(requestRow(server, request.id)).toMatchObject({ status: "answered", answer: "422", answered_by_type: "human" });

@@ -5,9 +5,9 @@
 import { Hono, type Context } from "hono";
 import { AppError, notFound, zodDetails } from "../../errors.ts";
 import { actionDone, fragment, htmxTarget, isHtmx, page, toast } from "../../pages/render.tsx";
-import { AutomatedQuestions, HumanQuestions, InboxBadge, InboxPage, ResolvedQuestions } from "../../../views/controller/inbox.tsx";
+import { AutomatedQuestionsBody, HumanQuestionsBody, InboxCount, InboxPage, ResolvedQuestionsBody } from "../../../views/controller/inbox.tsx";
 import { QuestionCard } from "../../../views/controller/question.tsx";
-import { TaskQuestionsPanel } from "../../../views/controller/task-questions.tsx";
+import { TaskQuestionsBody } from "../../../views/controller/task-questions.tsx";
 import { hasRole } from "../auth/middleware.ts";
 import { actingOf } from "../auth/request.ts";
 import type { AnswerDrafts } from "./answer-drafts.ts";
@@ -27,9 +27,9 @@ type Ctx = Context;
 export const draftsOf = (c: Ctx): DraftOf => (id) => c.get("drafts")?.get(id) ?? "";
 export const canAnswer = (c: Ctx) => hasRole(c.get("principal"), "operator");
 
-/** The task page's question panel, as the task page and an answer from it render it. */
+/** The content of the task page's question panel (its refresh, and the answer to an answer given there). */
 export function taskQuestionsPanel(c: Ctx, taskId: string, error?: { requestId: string; message: string }) {
-  return <TaskQuestionsPanel questions={taskQuestions(c.get("deps").db, taskId, draftsOf(c))} canAnswer={canAnswer(c)} error={error} />;
+  return <TaskQuestionsBody questions={taskQuestions(c.get("deps").db, taskId, draftsOf(c))} canAnswer={canAnswer(c)} error={error} />;
 }
 
 export const inboxRoutes = new Hono()
@@ -38,21 +38,22 @@ export const inboxRoutes = new Hono()
     const version = c.get("live").version;
     const { db } = c.get("deps");
     const answerer = canAnswer(c);
+    // A live section asks for its content (it stays in the page: see views/controller/inbox.tsx).
     switch (htmxTarget(c)) {
       case "inbox-human": {
         const human = humanQuestions(db);
-        return fragment(c, <HumanQuestions items={human.items} total={human.total} canAnswer={answerer} />);
+        return fragment(c, <HumanQuestionsBody items={human.items} total={human.total} canAnswer={answerer} />);
       }
       case "inbox-automated": {
         const automated = automatedQuestions(db, draftsOf(c));
-        return fragment(c, <AutomatedQuestions items={automated.items} total={automated.total} canAnswer={answerer} />);
+        return fragment(c, <AutomatedQuestionsBody items={automated.items} total={automated.total} canAnswer={answerer} />);
       }
       case "inbox-resolved":
-        return fragment(c, <ResolvedQuestions items={resolvedQuestions(db)} />);
+        return fragment(c, <ResolvedQuestionsBody items={resolvedQuestions(db)} />);
     }
     return page(c, { title: "Inbox", active: "inbox" }, <InboxPage data={inboxData(db, draftsOf(c))} canAnswer={answerer} version={version} />);
   })
-  .get("/badge", (c) => fragment(c, <InboxBadge count={waitingForHumans(c.get("deps").db)} />))
+  .get("/badge", (c) => fragment(c, <InboxCount count={waitingForHumans(c.get("deps").db)} />))
   .post("/:id/respond", async (c) => {
     const id = c.req.param("id");
     const { db } = c.get("deps");
