@@ -16,7 +16,7 @@ export interface QuestionTask {
 
 export interface QuestionView {
   request: RequestJson;
-  /** Null when the task is gone (a question outlives nothing: the row cascades, but a read may race a delete). */
+  /** Null when the task is gone (its questions go with it, but a read may race the delete). */
   task: QuestionTask | null;
   /** Who or what resolved it, in words ("alice", "the model (claude-…)", "the deadline: auto-answered"); null while open. */
   resolvedBy: string | null;
@@ -138,7 +138,7 @@ export function taskQuestions(db: Db, taskId: string, draftOf?: DraftOf): TaskQu
   return { taskId, open: all.filter((q) => q.request.status === "open"), earlier: all.filter((q) => q.request.status !== "open") };
 }
 
-/** One question with its task, or null. */
+/** One question with its task (an answer box shown again with its error). */
 export function questionView(db: Db, row: RequestRow, draftOf?: DraftOf): QuestionView {
   return views(db, [row], draftOf)[0]!;
 }

@@ -129,6 +129,7 @@ describe("POST /inbox/:id/respond", () => {
     expect(empty.status).toBe(422);
     expect(empty.text.startsWith(`<article id="request-${free.request.id}"`)).toBe(true);
     expect(empty.text).toContain("The answer must not be empty.");
+    expect(empty.toast).toEqual({ level: "error", message: "The answer must not be empty." });
     expect(empty.text).toContain('aria-invalid="true"');
     const options = await askingTask(server, approval());
     const wrong = await act(server, `/inbox/${options.request.id}/respond`, { answer: "maybe", from: "inbox" });

@@ -65,6 +65,7 @@ export const inboxRoutes = new Hono()
     /** The answer did not validate: the card (or the task's panel) again with the reason by the box (422). */
     const again = (message: string) => {
       if (!isHtmx(c)) return actionDone(c, { message, redirect: back, level: "error" });
+      toast(c, "error", message);
       const body =
         from === "task" ? taskQuestionsPanel(c, row.task_id, { requestId: id, message }) : <QuestionCard q={questionView(db, row, draftsOf(c))} from="inbox" canAnswer error={message} />;
       return fragment(c, body, 422);

@@ -1,7 +1,6 @@
 // The Policies page's forms: a posted rule turned into a PolicyBody — or into inline errors keyed by the
 // form's field names (`match.pattern`, `on_timeout_answer`, …), with what was typed kept — and the dry
 // run's question, with each skipped rule's unmet conditions spelled out.
-import { PERMISSION_LEVELS, type PermissionLevel } from "../../db/schema.ts";
 import { AppError, zodDetails, type ErrorDetail } from "../../errors.ts";
 import { compilePattern, whyMatches, type Policy, type PolicyMatch, type QuestionFacts, type RouteDecision } from "./policies.ts";
 import { DryRunBody, PolicyBody } from "./schemas.ts";
@@ -163,5 +162,3 @@ export function explainDecision(decision: RouteDecision, q: QuestionFacts): DryR
     })),
   };
 }
-
-export const isPermissionLevel = (v: string): v is PermissionLevel => (PERMISSION_LEVELS as readonly string[]).includes(v);
