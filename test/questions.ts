@@ -1,7 +1,7 @@
 // Questions for the page tests, without task threads: a task is made (it stays queued: no local threads),
 // marked running as a claim would, and asks through the server's own Controller — so the request row,
 // its routing, the task's `waiting_input` and every bus event are the real ones.
-import type { AskInput } from "../src/features/controller/controller.ts";
+import type { AskInput } from "../src/features/controller/controller-deps.ts";
 import type { RequestJson } from "../src/features/controller/requests.ts";
 import { createUser } from "../src/features/auth/users.ts";
 import { createApiKey } from "../src/features/auth/api-keys.ts";
