@@ -1,6 +1,7 @@
 // AgentVine's small UI script (served from the binary, no inline script anywhere): theme toggle, menus,
 // toasts from HX-Trigger, a confirm dialog for hx-confirm, dialogs, the request progress bar, error states,
-// the live-connection badge, relative times, the log level filter and log auto-scroll.
+// the live-connection badge, relative times, deadline countdowns, the Inbox badge, the log level filter
+// and log auto-scroll.
 (function () {
   "use strict";
   var doc = document;
@@ -123,6 +124,19 @@
     }
   });
 
+  // The server opens a dialog once htmx loaded its content (HX-Trigger {"dialog:open": "<id>"}).
+  doc.addEventListener("dialog:open", function (e) {
+    var id = e.detail && e.detail.value;
+    var dialog = id && doc.getElementById(id);
+    if (!dialog || !dialog.showModal) return;
+    if (!dialog.open) dialog.showModal();
+    // After the swap settles, so the field exists.
+    setTimeout(function () {
+      var first = dialog.querySelector("[autofocus], input:not([type=hidden]), select, textarea");
+      if (first) first.focus();
+    }, 0);
+  });
+
   // The server closes a dialog after a successful form (HX-Trigger {"dialog:close": "<id>"}).
   doc.addEventListener("dialog:close", function (e) {
     var id = e.detail && e.detail.value;
@@ -234,6 +248,55 @@
     });
   }, 15000);
 
+  // ---- deadline countdowns ("in 3 min 12 s", then "overdue") tick every second
+  function countdown(iso) {
+    var ms = Date.parse(iso) - Date.now();
+    if (!(ms > 0)) return "overdue";
+    var s = Math.ceil(ms / 1000);
+    if (s < 60) return "in " + s + " s";
+    var m = Math.floor(s / 60);
+    if (m < 60) return "in " + m + " min " + (s % 60) + " s";
+    var h = Math.floor(m / 60);
+    if (h < 48) return "in " + h + " h " + (m % 60) + " min";
+    return "in " + Math.floor(h / 24) + " d " + (h % 24) + " h";
+  }
+  setInterval(function () {
+    doc.querySelectorAll("time[data-countdown]").forEach(function (el) {
+      var text = countdown(el.getAttribute("datetime"));
+      if (el.textContent !== text) el.textContent = text;
+    });
+  }, 1000);
+
+  // ---- the nav's Inbox badge: every page's event stream also carries the `requests` topic, and its event
+  // refreshes the count (GET /inbox/badge); a page with no stream of its own opens one for the badge.
+  function refreshBadge() {
+    var slot = doc.querySelector("[data-inbox-slot]");
+    if (slot && window.htmx) window.htmx.trigger(slot, "inbox:refresh");
+  }
+  function withRequestsTopic(url) {
+    if (!doc.querySelector("[data-inbox-slot]") || url.indexOf("/events?") !== 0) return url;
+    return url.replace(/([?&]topics=)([^&]*)/, function (all, key, topics) {
+      return topics.split(",").indexOf("requests") >= 0 ? all : key + topics + ",requests";
+    });
+  }
+  if (window.htmx) {
+    var createSource = window.htmx.createEventSource;
+    window.htmx.createEventSource = function (url) {
+      var source = createSource ? createSource(withRequestsTopic(url)) : new EventSource(withRequestsTopic(url), { withCredentials: true });
+      source.addEventListener("requests", refreshBadge);
+      return source;
+    };
+  }
+  function badgeStream() {
+    var slot = doc.querySelector("[data-inbox-slot]");
+    if (!slot || doc.querySelector("[sse-connect]") || !window.EventSource) return;
+    var source = new EventSource("/events?topics=requests&v=" + encodeURIComponent(slot.getAttribute("data-v") || ""));
+    source.addEventListener("requests", refreshBadge);
+    window.addEventListener("pagehide", function () {
+      source.close();
+    });
+  }
+
   // ---- log level filter (CSS hides lower levels, so switching needs no request) and auto-scroll
   doc.addEventListener("change", function (e) {
     var sel = e.target;
@@ -270,8 +333,15 @@
     });
     scrollLogs(scope);
   }
-  if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", function () { init(); });
-  else init();
+  if (doc.readyState === "loading")
+    doc.addEventListener("DOMContentLoaded", function () {
+      init();
+      badgeStream();
+    });
+  else {
+    init();
+    badgeStream();
+  }
   doc.addEventListener("htmx:load", function (e) {
     if (e.target && e.target.querySelectorAll && e.target !== doc.body) scrollLogs(e.target);
   });

@@ -23,6 +23,11 @@ import { planRoutes } from "./features/plans/routes.tsx";
 import { workerApi } from "./features/worker-api/api.ts";
 import { controllerApi } from "./features/controller/api.ts";
 import { agentsApi } from "./features/agents/api.ts";
+import { AnswerDrafts } from "./features/controller/answer-drafts.ts";
+import { waitingForHumans } from "./features/controller/inbox-data.ts";
+import { inboxRoutes } from "./features/controller/inbox-routes.tsx";
+import { policyRoutes } from "./features/controller/policy-routes.tsx";
+import { modelRoutes } from "./features/controller/model-routes.tsx";
 import { secretsApi } from "./features/secrets/api.ts";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
@@ -117,10 +122,14 @@ export function createApp(services: AppServices) {
   // The web UI: server-rendered pages, their live-update stream, and the embedded static assets.
   const live = new LiveHub(services.deps.bus, renderLogLines);
   const dashboard = new DashboardStats(services.deps);
+  const drafts = new AnswerDrafts(services.deps.bus);
+  const waiting = () => waitingForHumans(services.deps.db);
   const ui = new Hono();
   ui.use(async function uiServices(c, next) {
     c.set("live", live);
     c.set("dashboard", dashboard);
+    c.set("drafts", drafts);
+    c.set("waitingForHumans", waiting);
     await next();
   });
   // Pages and fragments are gzipped; the event stream (no-transform) and the pre-gzipped assets are not.
@@ -151,6 +160,9 @@ export function createApp(services: AppServices) {
   ui.route("/tasks", taskRoutes);
   ui.route("/plans", planRoutes);
   ui.route("/workers", workerRoutes);
+  ui.route("/inbox", inboxRoutes);
+  ui.route("/policies", policyRoutes);
+  ui.route("/settings/models", modelRoutes);
   ui.route("/users", userRoutes);
   ui.route("/api-keys", apiKeyRoutes);
   ui.route("/audit", auditRoutes);

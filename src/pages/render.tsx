@@ -72,8 +72,11 @@ export function page(c: Ctx, meta: PageMeta, body: Child) {
   c.header("cache-control", "no-store");
   const principal = c.get("principal");
   const user = principal ? { username: principal.username, role: principal.role } : undefined;
+  // The nav's Inbox badge: counted at the live version the page's stream catches up from.
+  const waiting = user ? c.get("waitingForHumans") : undefined;
+  const inbox = waiting ? { version: c.get("live").version, count: waiting() } : undefined;
   return c.html(
-    <Layout title={meta.title} active={meta.active} theme={themeOf(c)} version={c.get("version")} assets={assetUrls} toasts={takeFlash(c)} user={user}>
+    <Layout title={meta.title} active={meta.active} theme={themeOf(c)} version={c.get("version")} assets={assetUrls} toasts={takeFlash(c)} user={user} inbox={inbox}>
       {body}
     </Layout>,
     meta.status ?? 200,

@@ -5,6 +5,7 @@
 import type { Child, FC } from "hono/jsx";
 import type { TaskDetail, TaskRef, LogTail } from "../../src/features/tasks/detail.ts";
 import { EmptyState, JsonBlock, PageHeader, PriorityBadge, RelTime, ShortId, StatusBadge, duration } from "../components/ui.tsx";
+import { TaskQuestionsPanel } from "../controller/task-questions.tsx";
 import { LogPanel } from "./logs.tsx";
 
 const ACTIVE = ["running", "waiting_input"];
@@ -112,6 +113,7 @@ export const TaskMain: FC<{ detail: TaskDetail; selectedExecution: string | null
           <strong>Error:</strong> <span class="whitespace-pre-wrap break-words">{task.error}</span>
         </div>
       ) : null}
+      <TaskQuestionsPanel questions={detail.questions} canAnswer={detail.questions.canAnswer} />
       <div class="grid gap-4 lg:grid-cols-3">
         <section class="card p-4 lg:col-span-2" aria-labelledby="facts-title">
           <h2 id="facts-title" class="sr-only">
@@ -131,6 +133,9 @@ export const TaskMain: FC<{ detail: TaskDetail; selectedExecution: string | null
               {task.attempts} of {task.max_retries + 1}
             </Fact>
             <Fact term="Timeout">{duration(task.timeout_seconds * 1000)}</Fact>
+            <Fact term="Permission">
+              <span data-permission-level={task.permission_level}>{task.permission_level}</span>
+            </Fact>
             {task.requires.length > 0 ? <Fact term="Requires">{task.requires.join(", ")}</Fact> : null}
             {task.repository_url ? <Fact term="Repository">{task.repository_url}</Fact> : null}
             {task.branch_name ? <Fact term="Branch">{task.branch_name}</Fact> : null}
@@ -253,7 +258,7 @@ export interface TaskLiveProps {
 /** The live region: one event stream for the task, its new attempts and the shown attempt's log. */
 export const TaskLive: FC<TaskLiveProps> = ({ detail, log, level, version, pinned }) => {
   const id = detail.task.id;
-  const topics = [`task:${id}`, `exec:${id}`, ...(log.executionId && log.running ? [`log:${log.executionId}`] : [])];
+  const topics = [`task:${id}`, `exec:${id}`, ...(log.executionId && log.running ? [`log:${log.executionId}`] : []), `questions:${id}`];
   const after = log.lines.at(-1)?.seq ?? 0;
   const self = `/tasks/${id}/live${pinned && log.executionId ? `?execution=${log.executionId}` : ""}`;
   return (

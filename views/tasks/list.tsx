@@ -2,7 +2,7 @@
 // The tasks page: filters and search, and the task table — one component that is both part of the
 // page and the fragment the filters, the pagination and the `tasks` live event swap in.
 import type { FC } from "hono/jsx";
-import { PRIORITIES, TASK_STATUSES } from "../../src/db/schema.ts";
+import { PERMISSION_LEVELS, PRIORITIES, TASK_STATUSES } from "../../src/db/schema.ts";
 import type { TaskJson } from "../../src/engine/task-record.ts";
 import { ListSection, NoMatch } from "../components/list.tsx";
 import { EmptyState, PageHeader, PriorityBadge, RelTime, FilterActions, FilterSelect, ShortId, StatusBadge, label } from "../components/ui.tsx";
@@ -12,6 +12,7 @@ export interface TaskFilters {
   status?: string;
   task_type?: string;
   priority?: string;
+  permission_level?: string;
   q?: string;
   page: number;
   per_page: number;
@@ -20,7 +21,7 @@ export interface TaskFilters {
 /** `/tasks?…` with only the filters that are set (and the page when not the first). */
 export function tasksHref(f: Partial<TaskFilters>, page = f.page ?? 1): string {
   const params = new URLSearchParams();
-  for (const key of ["status", "task_type", "priority", "q"] as const) if (f[key]) params.set(key, f[key]!);
+  for (const key of ["status", "task_type", "priority", "permission_level", "q"] as const) if (f[key]) params.set(key, f[key]!);
   if (f.per_page && f.per_page !== 20) params.set("per_page", String(f.per_page));
   if (page > 1) params.set("page", String(page));
   const qs = params.toString();
@@ -33,7 +34,7 @@ export interface TaskListProps {
   total: number;
 }
 
-const filtered = (f: TaskFilters) => Boolean(f.status || f.task_type || f.priority || f.q);
+const filtered = (f: TaskFilters) => Boolean(f.status || f.task_type || f.priority || f.permission_level || f.q);
 
 export const TaskList: FC<TaskListProps> = ({ filters, items, total }) => {
   const self = tasksHref(filters);
@@ -47,6 +48,7 @@ export const TaskList: FC<TaskListProps> = ({ filters, items, total }) => {
         { label: "Status" },
         { label: "Priority", class: "hidden sm:table-cell" },
         { label: "Type", class: "hidden md:table-cell" },
+        { label: "Permission", class: "hidden xl:table-cell" },
         { label: "Created", class: "hidden lg:table-cell" },
         { label: "Updated", class: "hidden sm:table-cell" },
       ]}
@@ -84,6 +86,9 @@ export const TaskList: FC<TaskListProps> = ({ filters, items, total }) => {
           </td>
           <td class="td hidden md:table-cell">
             <code>{t.task_type}</code>
+          </td>
+          <td class="td hidden text-muted xl:table-cell" data-permission-level={t.permission_level}>
+            {t.permission_level}
           </td>
           <td class="td hidden whitespace-nowrap text-muted lg:table-cell">
             <RelTime at={t.created_at} />
@@ -137,6 +142,7 @@ export const TasksPage: FC<TasksPageProps> = ({ taskTypes, version, newTask, ...
         <FilterSelect name="status" label="Status" any="Any status" values={TASK_STATUSES} selected={f.status} show={label} />
         <FilterSelect name="task_type" label="Type" any="Any type" values={taskTypes} selected={f.task_type} />
         <FilterSelect name="priority" label="Priority" any="Any priority" values={PRIORITIES} selected={f.priority} />
+        <FilterSelect name="permission_level" label="Permission level" any="Any permission" values={PERMISSION_LEVELS} selected={f.permission_level} />
         <FilterActions clearHref={filtered(f) ? "/tasks" : null} spinnerId="filters-spinner" />
       </form>
       <div sse-close="bye" sse-connect={`/events?topics=tasks&v=${version}`}>

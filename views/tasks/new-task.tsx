@@ -2,7 +2,7 @@
 // The "New task" form: its param fields follow the chosen type's schema (swapped in when the type
 // changes); after a failed post it comes back with every value kept and the errors next to the fields.
 import type { FC } from "hono/jsx";
-import { PRIORITIES } from "../../src/db/schema.ts";
+import { PERMISSION_LEVELS, PRIORITIES } from "../../src/db/schema.ts";
 import { defaultText, type FormErrors, type FormValues, type ParamField } from "../../src/features/tasks/form.ts";
 import { FieldError } from "../components/ui.tsx";
 
@@ -106,7 +106,7 @@ export const ParamFields: FC<{ description?: string; fields: ParamField[]; value
 export const NewTaskForm: FC<NewTaskFormProps> = ({ types, selected, fields, values = {}, errors = {}, inDialog }) => {
   const v = (k: string, fallback = "") => values[k] ?? fallback;
   const err = (k: string) => errors[k];
-  const known = new Set(["title", "task_type", "priority", "description", "depends_on", "timeout_seconds", "max_retries", ...fields.map((f) => `params.${f.name}`)]);
+  const known = new Set(["title", "task_type", "priority", "permission_level", "description", "depends_on", "timeout_seconds", "max_retries", ...fields.map((f) => `params.${f.name}`)]);
   const other = Object.entries(errors).filter(([k]) => !known.has(k));
   const advancedOpen = Boolean(err("depends_on") || err("timeout_seconds") || err("max_retries") || v("depends_on") || v("timeout_seconds") || v("max_retries"));
   const description = types.find((t) => t.name === selected)?.description;
@@ -158,6 +158,22 @@ export const NewTaskForm: FC<NewTaskFormProps> = ({ types, selected, fields, val
             ))}
           </select>
         </div>
+      </div>
+      <div>
+        <label class="label" for="f-permission_level">
+          Permission level
+        </label>
+        <select id="f-permission_level" name="permission_level" class="field" aria-describedby="f-permission_level-hint">
+          {PERMISSION_LEVELS.map((p) => (
+            <option value={p} selected={p === v("permission_level", "write")}>
+              {p}
+            </option>
+          ))}
+        </select>
+        <p class="hint" id="f-permission_level-hint">
+          What it may do to its repository: read; write (commit on its own branch); push (also push and open a pull request). Policies can route its questions by it.
+        </p>
+        <FieldError error={err("permission_level")} />
       </div>
       <fieldset id="param-fields" class="flex flex-col gap-3 rounded-md border border-line p-3">
         <ParamFields description={description} fields={fields} values={values} errors={errors} />

@@ -9,7 +9,7 @@ import { requireRole } from "./middleware.ts";
 
 /** /logout too: signing out with a session that already ended should still land on /login, not an error. */
 const PUBLIC_PAGES = ["/login", "/register", "/reset-password", "/logout", "/assets/*", "/favicon.svg", "/favicon.ico"];
-const ADMIN_PAGES = ["/users", "/api-keys", "/audit", "/secrets"];
+const ADMIN_PAGES = ["/users", "/api-keys", "/audit", "/secrets", "/settings/models"];
 /** The signed-in user's own things: any role may change them. */
 const OWN_PAGES = ["/settings"];
 
@@ -21,6 +21,12 @@ export function pageAccess(method: string, path: string): Access {
   if (OWN_PAGES.some((p) => under(path, p))) return "viewer";
   // Draining a worker is the admin-only DELETE /api/v1/workers/:id of the JSON API.
   if (path.startsWith("/workers/") && method !== "GET" && method !== "HEAD") return "admin";
+  // Everyone reads the routing rules and dry-runs a question (like the JSON API); admins change them.
+  if (under(path, "/policies")) {
+    if (path === "/policies/dry-run") return "viewer";
+    if (method !== "GET" && method !== "HEAD") return "admin";
+    return path === "/policies/new" || path.endsWith("/edit") ? "admin" : "viewer";
+  }
   return method === "GET" || method === "HEAD" ? "viewer" : "operator";
 }
 

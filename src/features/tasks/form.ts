@@ -1,7 +1,7 @@
 // The "New task" form: fields derived from the chosen type's JSON Schema, and the posted form turned
 // back into a CreateTaskBody — or into inline errors keyed by field name, with what was typed kept.
 import { z } from "zod";
-import { PRIORITIES } from "../../db/schema.ts";
+import { PERMISSION_LEVELS, PRIORITIES } from "../../db/schema.ts";
 import { zodDetails, type ErrorDetail } from "../../errors.ts";
 import { getTaskType, TASK_TYPES } from "../../task-types/index.ts";
 import { CreateTaskBody } from "./schemas.ts";
@@ -190,6 +190,7 @@ export function parseTaskForm(form: Record<string, string | File | (string | Fil
     params,
     description: values.description?.trim() ? values.description : undefined,
     priority: (PRIORITIES as readonly string[]).includes(values.priority ?? "") ? values.priority : "default",
+    permission_level: (PERMISSION_LEVELS as readonly string[]).includes(values.permission_level ?? "") ? values.permission_level : undefined,
     depends_on: (values.depends_on ?? "").split(/[\s,]+/).filter(Boolean),
     timeout_seconds: int("timeout_seconds"),
     max_retries: int("max_retries"),

@@ -88,6 +88,27 @@ describe("GET /tasks", () => {
   });
 });
 
+test("permission_level: shown in the list, filterable, and set from the New task form", async () => {
+  const server = await startTestApp();
+  const ui = uiClient(server);
+  const reader = await create(server, parked("reads only", { permission_level: "read" }));
+  const pusher = await create(server, parked("may push", { permission_level: "push" }));
+  const list = await ui("/tasks");
+  expect(list.text).toContain('<option value="push">push</option>');
+  expect(list.text).toMatch(new RegExp(`data-task-id="${pusher.id}"[\\s\\S]*?data-permission-level="push"`));
+  const rows = (html: string) => [...html.matchAll(/data-task-id="([^"]+)"/g)].map((m) => m[1]);
+  expect(rows((await ui("/tasks?permission_level=read")).text)).toEqual([reader.id]);
+  expect((await ui("/tasks?permission_level=push", { htmx: "task-list" })).text).toContain('hx-get="/tasks?permission_level=push"');
+  expect(rows((await ui("/tasks?permission_level=root")).text)).toHaveLength(2); // not a level: ignored
+
+  const form = await ui("/tasks/new");
+  expect(form.text).toContain('<select id="f-permission_level" name="permission_level"');
+  expect(form.text).toContain('<option value="write" selected="">write</option>');
+  const res = await ui("/tasks", formPost({ title: "pushes", task_type: "hello", "params.name": "x", permission_level: "push" }, { htmx: true }));
+  const created = (await (await server.api(res.headers.get("hx-redirect")!)).json()) as TaskJson;
+  expect(created.permission_level).toBe("push");
+});
+
 describe("the New task form", () => {
   test("GET /tasks/new shows the fields of the default type; the fields follow the chosen type", async () => {
     const server = await startTestApp();
@@ -189,7 +210,7 @@ describe("GET /tasks/:id", () => {
     expect(res.text).toMatch(/<td class="td whitespace-nowrap tabular-nums">\d+ ms<\/td>/);
     expect(res.text).toMatch(/sm:table-cell">0<\/td>/); // exit code
     expect(res.text).toContain(`<span class="min-w-0 whitespace-pre-wrap break-words">${HOSTILE_ESCAPED}</span>`);
-    expect(res.text).toMatch(new RegExp(`sse-connect="/events\\?topics=task:${t.id},exec:${t.id}&amp;v=\\d+&amp;after=2"`));
+    expect(res.text).toMatch(new RegExp(`sse-connect="/events\\?topics=task:${t.id},exec:${t.id},questions:${t.id}&amp;v=\\d+&amp;after=2"`));
     expect(res.text).toContain('data-action="retry"'.replace("retry", "delete"));
     expect(res.text).not.toContain('data-action="cancel"');
   });
@@ -210,7 +231,7 @@ describe("GET /tasks/:id", () => {
     const slow = await create(server, { title: "slow", task_type: "test_sleep", params: { ms: 60_000 } });
     await until(server.services.deps.bus, ["execution:started"], () => statusOf(server, slow.id) === "running");
     const running = await ui(`/tasks/${slow.id}`);
-    expect(running.text).toMatch(/topics=task:[^,]+,exec:[^,]+,log:[0-9a-f-]{36}&amp;v=/);
+    expect(running.text).toMatch(/topics=task:[^,]+,exec:[^,]+,log:[0-9a-f-]{36},questions:[^,&]+&amp;v=/);
     expect(running.text).toContain('sse-swap="log"');
   });
 

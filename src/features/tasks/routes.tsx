@@ -3,7 +3,7 @@
 // live log, and the cancel / retry / delete actions. Each GET answers the full page, or the fragment
 // an htmx request targets (HX-Target), rendered by the same component.
 import { Hono, type Context } from "hono";
-import { LOG_LEVELS, PRIORITIES, TASK_STATUSES, type Priority, type TaskStatus } from "../../db/schema.ts";
+import { LOG_LEVELS, PERMISSION_LEVELS, PRIORITIES, TASK_STATUSES, type PermissionLevel, type Priority, type TaskStatus } from "../../db/schema.ts";
 import { actingOf } from "../auth/request.ts";
 import { AppError } from "../../errors.ts";
 import { actionDone, fragment, htmxTarget, isHtmx, page } from "../../pages/render.tsx";
@@ -11,11 +11,15 @@ import { TASK_TYPES } from "../../task-types/index.ts";
 import { TaskList, TasksPage, type TaskFilters } from "../../../views/tasks/list.tsx";
 import { TaskLive, TaskMain, TaskPage } from "../../../views/tasks/detail.tsx";
 import { NewTaskForm, ParamFields, type NewTaskFormProps } from "../../../views/tasks/new-task.tsx";
+import { canAnswer, draftsOf, taskQuestionsPanel } from "../controller/inbox-routes.tsx";
 import { logTail, taskDetail } from "./detail.ts";
 import { errorsFromDetails, formTaskTypes, paramFieldsOf, parseTaskForm, type ParsedTaskForm } from "./form.ts";
-import { cancelTaskAs, createTask, deleteTask, listTasks, retryTaskAs } from "./service.ts";
+import { cancelTaskAs, createTask, deleteTask, getTask, listTasks, retryTaskAs } from "./service.ts";
 
 type Ctx = Context;
+
+/** The task page's data as this viewer sees it (the model's streaming answers; whether they may answer). */
+const detailOf = (c: Ctx, id: string) => taskDetail(c.get("deps"), id, { draftOf: draftsOf(c), canAnswer: canAnswer(c) });
 
 /** Filters from the query string, leniently: a value that is not valid is ignored, not an error page. */
 function filtersOf(c: Ctx): TaskFilters {
@@ -29,6 +33,7 @@ function filtersOf(c: Ctx): TaskFilters {
     status: statuses.length ? statuses.join(",") : undefined,
     task_type: q.task_type && q.task_type.length <= 100 ? q.task_type : undefined,
     priority: (PRIORITIES as readonly string[]).includes(q.priority ?? "") ? q.priority : undefined,
+    permission_level: (PERMISSION_LEVELS as readonly string[]).includes(q.permission_level ?? "") ? q.permission_level : undefined,
     q: q.q?.trim() ? q.q.trim().slice(0, 200) : undefined,
     page: int(q.page, 1, 1_000_000),
     per_page: int(q.per_page, 20, 100),
@@ -65,6 +70,7 @@ export const taskRoutes = new Hono()
       ...filters,
       status: filters.status?.split(",") as TaskStatus[] | undefined,
       priority: filters.priority as Priority | undefined,
+      permission_level: filters.permission_level as PermissionLevel | undefined,
     });
     const list = { filters, items: result.items, total: result.total };
     if (htmxTarget(c) === "task-list") return fragment(c, <TaskList {...list} />);
@@ -99,7 +105,7 @@ export const taskRoutes = new Hono()
     const id = c.req.param("id");
     const version = c.get("live").version;
     const execution = c.req.query("execution") || undefined;
-    const detail = taskDetail(deps, id);
+    const detail = detailOf(c, id);
     if (htmxTarget(c) === "task-main") {
       return fragment(c, <TaskMain detail={detail} selectedExecution={execution ?? detail.executions[0]?.id ?? null} />);
     }
@@ -113,14 +119,20 @@ export const taskRoutes = new Hono()
     const execution = c.req.query("execution") || undefined;
     if (!isHtmx(c)) return c.redirect(`/tasks/${id}${execution ? `?execution=${encodeURIComponent(execution)}` : ""}`, 303);
     const version = c.get("live").version;
-    const detail = taskDetail(deps, id);
+    const detail = detailOf(c, id);
     const log = logTail(deps, logger, id, execution);
     return fragment(c, <TaskLive detail={detail} log={log} level="debug" version={version} pinned={Boolean(execution)} />);
+  })
+  // The task's questions alone: refreshed by the page's `questions` event.
+  .get("/:id/questions", (c) => {
+    const id = c.req.param("id");
+    getTask(c.get("deps"), id); // 404 for a task that does not exist
+    return fragment(c, taskQuestionsPanel(c, id));
   })
   .post("/:id/cancel", (c) => {
     const id = c.req.param("id");
     cancelTaskAs(c.get("deps"), id, actingOf(c));
-    const detail = taskDetail(c.get("deps"), id);
+    const detail = detailOf(c, id);
     return actionDone(c, {
       message: `Task “${detail.task.title}” cancelled`,
       redirect: `/tasks/${id}`,
@@ -130,7 +142,7 @@ export const taskRoutes = new Hono()
   .post("/:id/retry", (c) => {
     const id = c.req.param("id");
     retryTaskAs(c.get("deps"), id, actingOf(c));
-    const detail = taskDetail(c.get("deps"), id);
+    const detail = detailOf(c, id);
     return actionDone(c, {
       message: `Task “${detail.task.title}” queued again`,
       redirect: `/tasks/${id}`,
