@@ -2,7 +2,7 @@
 // form's field names (`match.pattern`, `on_timeout_answer`, …), with what was typed kept — and the dry
 // run's question, with each skipped rule's unmet conditions spelled out.
 import { AppError, zodDetails, type ErrorDetail } from "../../errors.ts";
-import { compilePattern, whyMatches, type Policy, type PolicyMatch, type QuestionFacts, type RouteDecision } from "./policies.ts";
+import { compilePattern, unmetConditions, type Policy, type PolicyMatch, type QuestionFacts, type RouteDecision } from "./policies.ts";
 import { DryRunBody, PolicyBody } from "./schemas.ts";
 
 export type PolicyFormValues = Record<string, string>;
@@ -132,19 +132,6 @@ export function parseDryRunForm(values: PolicyFormValues): DryRunForm {
   if (!parsed.success) return { facts: null, errors: errorsByField(zodDetails(parsed.error)), values };
   const d = parsed.data;
   return { facts: { ...d, category: d.category ?? null, repository_url: d.repository_url ?? null }, errors: {}, values };
-}
-
-/** Why a rule did not match: each of its conditions the question does not meet, in words. */
-export function unmetConditions(policy: Policy, q: QuestionFacts): string[] {
-  const unmet: string[] = [];
-  const one = (match: PolicyMatch) => whyMatches({ match, is_default: false }, q) === null;
-  const m = policy.match;
-  if (m.task_type != null && one({ task_type: m.task_type })) unmet.push(`task type is ${q.task_type}, not ${m.task_type}`);
-  if (m.permission_level != null && one({ permission_level: m.permission_level })) unmet.push(`permission level is ${q.permission_level}, not ${m.permission_level}`);
-  if (m.category != null && one({ category: m.category })) unmet.push(`category is ${q.category ?? "(none)"}, not ${m.category}`);
-  if (m.repository_url != null && one({ repository_url: m.repository_url })) unmet.push(`repository is ${q.repository_url ?? "(none)"}, not ${m.repository_url}`);
-  if (m.pattern != null && one({ pattern: m.pattern })) unmet.push(`the question does not match /${m.pattern}/i`);
-  return unmet;
 }
 
 export interface DryRunResult {
