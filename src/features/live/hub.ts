@@ -29,7 +29,7 @@ export interface Subscriber {
 }
 
 /** How often (at most) each kind of topic is sent: the first change goes out at once, a burst is folded into one. */
-const WINDOW_MS: Record<string, number> = { dashboard: 1000, tasks: 500, plans: 500, workers: 1000, task: 150, exec: 0, log: 50, chat: 500, context: 300, requests: 250, answers: 150, questions: 150 };
+const WINDOW_MS: Record<string, number> = { dashboard: 1000, tasks: 500, plans: 500, workers: 1000, task: 150, exec: 0, log: 50, chat: 500, context: 300, requests: 50, answers: 150, questions: 100 };
 const EVENT_OF: Record<string, string> = {
   dashboard: "dashboard",
   tasks: "tasks",

@@ -5,7 +5,7 @@
 // Events (see hub.ts): `dashboard`, `tasks`, `plans`, `workers`, `requests`, `answers`, `task`, `execution`,
 // `questions` carry only the topic name: the page refreshes a container (`hx-trigger="sse:tasks"`), which is
 // race-free. Bursts are folded: the first change goes out at once, later ones at most once per topic window
-// (dashboard 1 s, tasks and plans 500 ms, workers 1 s, requests 250 ms, task, answers and questions 150 ms).
+// (dashboard 1 s, tasks and plans 500 ms, workers 1 s, requests 50 ms, questions 100 ms, task and answers 150 ms).
 // public/app.js adds `requests` to every page's stream: the nav's Inbox badge follows it.
 // `log` carries the new lines of one execution as HTML (`sse-swap="log"`, appended);
 // its SSE id is the last seq, and the stream first replays the lines after `after` (or Last-Event-ID).
