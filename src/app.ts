@@ -34,6 +34,7 @@ import { auditRoutes } from "./features/audit/routes.tsx";
 import { secretRoutes } from "./features/secrets/routes.tsx";
 import { assetRoutes } from "./http/assets.ts";
 import { corsAllowList } from "./http/cors.ts";
+import { jsonNewline } from "./http/json-newline.ts";
 import type { AppServices } from "./app-context.ts";
 import { errorBody, jsonError } from "./http/errors.ts";
 import { AppError } from "./errors.ts";
@@ -52,6 +53,7 @@ export function createApp(services: AppServices) {
   app.use(requestId({ headerName: "X-Request-Id" }));
   app.use(securityHeaders({ trustProxy: services.auth.settings.trustProxy }));
   app.use("/api/v1/*", corsAllowList(services.corsOrigins));
+  app.use("/api/v1/*", jsonNewline);
   app.use(async function accessLog(c, next) {
     if (!enabled("debug")) return next();
     const started = performance.now();

@@ -46,6 +46,7 @@ const EXPECTED: Record<string, Rule> = {
   "GET /api/v1/workers": "viewer",
   "GET /api/v1/workers/:id": "viewer",
   "POST /api/v1/workers/:id/heartbeat": "worker",
+  "POST /api/v1/workers/:id/offline": "worker",
   "DELETE /api/v1/workers/:id": "admin",
   "POST /api/v1/requests": "worker",
   "GET /api/v1/requests": "viewer",

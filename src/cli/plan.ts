@@ -1,15 +1,16 @@
 // `agentvine plan list|show|run`: plans from the command line, through the TaskClient.
 import { TERMINAL, type Plan, type Task } from "../client/task-client.ts";
-import { clientFor, COMMON_HELP, commonOptions, exitCodeOf, keyValues, UsageError, type Out, parseSubcommand } from "./common.ts";
+import { unknownCommand, clientFor, COMMON_HELP, commonOptions, exitCodeOf, keyValues, UsageError, type Out, parseSubcommand } from "./common.ts";
 
 const USAGE = `Usage: agentvine plan <command> [options]
 
 Commands:
   list [--q TEXT] [--limit N]      plans, most recently saved first
   show NAME [--version N]          a plan's steps (NAME may also be its id)
-  run NAME [--input k=v ...] [--inputs JSON] [--priority high|default|low] [--wait [--timeout S]]
+  run NAME [--input k=v ...] [--inputs JSON] [--priority high|default|low] [--wait [--timeout S]] [--quiet]
                                    start a run; with --wait, print each step's status when it ends
-                                   and exit 0 if the run succeeded, 1 if not (124: still running at --timeout)
+                                   and exit 0 if the run succeeded, 1 if not (124: still running at --timeout);
+                                   --quiet (-q) prints only the run's id
 
 ${COMMON_HELP}`;
 
@@ -24,10 +25,16 @@ export async function planCommand(argv: string[], env: Record<string, string | u
         priority: { type: "string" },
         wait: { type: "boolean", default: false },
         timeout: { type: "string" },
+        quiet: { type: "boolean", short: "q", default: false },
       }, out);
   if (typeof parsed === "number") return parsed;
   const { command, values: o, positionals } = parsed;
-  const client = clientFor(o, env);
+  let client: ReturnType<typeof clientFor>;
+  try {
+    client = clientFor(o, env);
+  } catch (err) {
+    return exitCodeOf(err, out);
+  }
   const needName = () => {
     const name = positionals[0];
     if (!name) throw new UsageError(`agentvine plan ${command} needs a plan name or id`);
@@ -60,18 +67,19 @@ export async function planCommand(argv: string[], env: Record<string, string | u
         if (timeoutSeconds !== undefined && !o.wait) throw new UsageError("--timeout only applies with --wait");
         let run = await client.runPlan(name, { inputs, ...(priority ? { priority } : {}) });
         if (!o.wait) {
-          out.log(o.json ? JSON.stringify(run, null, 2) : describeRun(run, null));
+          out.log(o.quiet ? run.id : o.json ? JSON.stringify(run, null, 2) : describeRun(run, null));
           return 0;
         }
-        if (!o.json) out.log(`started run ${run.id} of ${run.title}; waiting…`);
+        if (o.quiet) out.log(run.id);
+        else if (!o.json) out.log(`started run ${run.id} of ${run.title}; waiting…`);
         run = await client.wait(run.id, { timeoutSeconds });
         const steps = await client.subtasks(run.id);
-        out.log(o.json ? JSON.stringify({ run, steps }, null, 2) : describeRun(run, steps));
+        if (!o.quiet) out.log(o.json ? JSON.stringify({ run, steps }, null, 2) : describeRun(run, steps));
         if (!TERMINAL.has(run.status)) return 124;
         return run.status === "succeeded" ? 0 : 1;
       }
       default:
-        out.error(`unknown command 'plan ${command}'\n\n${USAGE}`);
+        out.error(unknownCommand("plan", command));
         return 2;
     }
   } catch (err) {

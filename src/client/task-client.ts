@@ -125,9 +125,35 @@ export class TaskClient {
   }
 
   list(
-    query: { status?: string; task_type?: string; priority?: string; q?: string; parent_task_id?: string; page?: number; per_page?: number } = {},
+    query: {
+      status?: string;
+      task_type?: string;
+      priority?: string;
+      q?: string;
+      parent_task_id?: string;
+      id?: string;
+      sort?: string;
+      created_after?: string;
+      created_before?: string;
+      page?: number;
+      per_page?: number;
+    } = {},
   ): Promise<Page<Task>> {
     return this.#request("GET", `/tasks${queryString(query)}`);
+  }
+
+  /**
+   * The whole id of a task given as the pages show it: a whole id, or its start or end (`…f81ff48c`).
+   * 404 when no task matches, 409 naming the candidates when several do.
+   */
+  async resolveId(idOrShort: string): Promise<string> {
+    const short = idOrShort.trim().replace(/^(…|\.\.\.)/, "");
+    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(short)) return short;
+    const page = await this.list({ id: short, per_page: 5 });
+    if (page.total === 1) return page.items[0]!.id;
+    if (page.total === 0) throw new TaskClientError(404, "not_found", `no task id is, starts or ends with '${short}'`);
+    const shown = page.items.map((t) => `${t.id} (${t.title})`).join(", ");
+    throw new TaskClientError(409, "conflict", `'${short}' matches ${page.total} tasks: ${shown}${page.total > page.items.length ? ", …" : ""} — give more characters`);
   }
 
   cancel(id: string): Promise<Task> {

@@ -6,6 +6,7 @@ import type { EngineDeps } from "../../engine/engine-deps.ts";
 import { accessGuard, watchAccess } from "../auth/principals.ts";
 import { actingOf } from "../auth/request.ts";
 import { dependenciesOf, taskToJson } from "../../engine/task-record.ts";
+import { TERMINAL_TASK_STATUSES } from "../../db/schema.ts";
 import { AppError } from "../../errors.ts";
 import { route } from "../../http/openapi.ts";
 import { sseResponse } from "../../http/sse.ts";
@@ -14,6 +15,7 @@ import { listOf } from "../../http/pagination.ts";
 import { cancelTaskAs, createTask, deleteTask, enqueueTasks, getTask, listTasks, retryTaskAs, updateTask } from "./service.ts";
 
 const tags = ["tasks"];
+const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_TASK_STATUSES);
 
 /**
  * The task as it is after one event, read once however many streams follow it: 10,000 subscribers
@@ -66,7 +68,9 @@ const events = route({
   path: "/tasks/:id/events",
   access: "viewer",
   summary: "Live events of a task (SSE)",
-  description: "Events: `task` (the task, on every change), `execution` (started/finished), `log` (each log line).",
+  description:
+    "Events: `task` (the task, on every change), `execution` (started/finished), `log` (each log line), then `end` " +
+    "(`{status}`) once the task is finished, and the stream closes — at once for a task that already finished.",
   tags,
   responses: { 200: "text/event-stream" },
 });
@@ -128,9 +132,17 @@ export const tasksApi = new Hono()
     const guard = accessGuard(auth.principals, c.get("principal"), auth.clock);
     return sseResponse(c.req.raw.signal, (sse) => {
       sse.send("task", initial);
+      const end = (status: string) => {
+        sse.send("end", { status });
+        sse.close();
+      };
+      if (TERMINAL.has(initial.status)) return end(initial.status);
       const offs = [
         deps.bus.on("task:changed", (e) => {
-          if (e.taskId === id) sse.send("task", renderOnce(deps, id, e));
+          if (e.taskId !== id) return;
+          sse.send("task", renderOnce(deps, id, e));
+          // After the rest of this commit's events (the attempt's `execution`): they are published together.
+          if (TERMINAL.has(e.status)) queueMicrotask(() => end(e.status));
         }),
         deps.bus.on("task:updated", (e) => {
           if (e.taskId === id) sse.send("task", renderOnce(deps, id, e));
