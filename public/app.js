@@ -234,6 +234,21 @@
     });
   }, 15000);
 
+  // ---- running durations ("12.3 s…") count up while the page is open (the same format as the server's)
+  function duration(ms) {
+    if (ms < 1000) return Math.round(ms) + " ms";
+    if (ms < 60000) return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + " s";
+    var m = Math.floor(ms / 60000);
+    var s = Math.round((ms % 60000) / 1000);
+    if (m < 60) return m + " min " + s + " s";
+    return Math.floor(m / 60) + " h " + (m % 60) + " min";
+  }
+  setInterval(function () {
+    doc.querySelectorAll("time[data-since]").forEach(function (el) {
+      el.textContent = duration(Math.max(0, Date.now() - Date.parse(el.getAttribute("datetime")))) + "…";
+    });
+  }, 1000);
+
   // ---- log level filter (CSS hides lower levels, so switching needs no request) and auto-scroll
   doc.addEventListener("change", function (e) {
     var sel = e.target;
@@ -244,18 +259,59 @@
   doc.addEventListener("submit", function (e) {
     if (e.target instanceof HTMLFormElement && e.target.hasAttribute("data-log-filter")) e.preventDefault();
   });
-  var stick = new WeakMap();
-  doc.addEventListener("htmx:sseBeforeMessage", function (e) {
-    var el = e.target;
-    if (el.classList && el.classList.contains("logs")) stick.set(el, el.scrollHeight - el.scrollTop - el.clientHeight < 40);
-  });
+  // Follow: the checkbox (on while the attempt runs) keeps the newest line in view; unticked, new lines
+  // arrive without moving what you are reading.
+  function following(list) {
+    var box = doc.querySelector('[data-log-follow][aria-controls="' + list.id + '"]');
+    return box ? box.checked : false;
+  }
   doc.addEventListener("htmx:sseMessage", function (e) {
     var el = e.target;
     if (el.classList && el.classList.contains("logs")) {
       var empty = el.querySelector("[data-log-empty]");
       if (empty && el.children.length > 1) empty.remove();
-      if (stick.get(el)) el.scrollTop = el.scrollHeight;
+      // The execution's line count in the attempts table follows the stream (seq numbers the lines from 1).
+      var last = el.querySelector("li[data-seq]:last-child");
+      var exec = el.getAttribute("data-execution");
+      if (last && exec) {
+        doc.querySelectorAll('[data-log-count="' + exec + '"]').forEach(function (c) {
+          c.textContent = last.getAttribute("data-seq");
+        });
+      }
+      filterLog(el);
+      if (following(el)) el.scrollTop = el.scrollHeight;
     }
+  });
+
+  // Search within the log: lines without the text are hidden (as you type; new lines are checked as they arrive).
+  function filterLog(list) {
+    var input = doc.querySelector('[data-log-search][aria-controls="' + list.id + '"]');
+    var needle = input ? input.value.trim().toLowerCase() : "";
+    var shown = 0;
+    var total = 0;
+    list.querySelectorAll("li[data-seq]").forEach(function (li) {
+      total++;
+      var hit = !needle || li.textContent.toLowerCase().indexOf(needle) !== -1;
+      li.hidden = !hit;
+      if (hit) shown++;
+    });
+    var note = list.parentElement && list.parentElement.querySelector("[data-log-matches]");
+    if (note) {
+      note.classList.toggle("hidden", !needle);
+      note.textContent = needle ? shown + " of " + total + " lines contain “" + input.value.trim() + "”" : "";
+    }
+  }
+  doc.addEventListener("input", function (e) {
+    var t = e.target;
+    if (!(t instanceof HTMLInputElement) || !t.hasAttribute("data-log-search")) return;
+    var list = doc.getElementById(t.getAttribute("aria-controls"));
+    if (list) filterLog(list);
+  });
+  doc.addEventListener("change", function (e) {
+    var t = e.target;
+    if (!(t instanceof HTMLInputElement) || !t.hasAttribute("data-log-follow") || !t.checked) return;
+    var list = doc.getElementById(t.getAttribute("aria-controls"));
+    if (list) list.scrollTop = list.scrollHeight;
   });
   function scrollLogs(scope) {
     (scope || doc).querySelectorAll(".logs").forEach(function (el) {

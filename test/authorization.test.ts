@@ -95,6 +95,7 @@ const EXPECTED: Record<string, Rule> = {
   "POST /tasks": "operator",
   "GET /tasks/:id": "viewer",
   "GET /tasks/:id/live": "viewer",
+  "GET /tasks/:id/log.txt": "viewer",
   "POST /tasks/:id/cancel": "operator",
   "POST /tasks/:id/retry": "operator",
   "POST /tasks/:id/delete": "operator",

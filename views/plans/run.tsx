@@ -146,7 +146,17 @@ export const RunLive: FC<RunLiveProps> = (props) => {
       hx-swap="outerHTML"
     >
       <RunMain {...props} />
-      {selected ? <LogPanel executionId={log.executionId} lines={log.lines} skipped={log.skipped} level="debug" running={log.running} attempt={log.attempt ?? undefined} /> : null}
+      {selected ? (
+        <LogPanel
+          executionId={log.executionId}
+          lines={log.lines}
+          skipped={log.skipped}
+          level="debug"
+          running={log.running}
+          attempt={log.attempt ?? undefined}
+          downloadHref={log.executionId && stepTaskId ? `/tasks/${stepTaskId}/log.txt?execution=${log.executionId}` : undefined}
+        />
+      ) : null}
     </div>
   );
 };

@@ -4,12 +4,13 @@
 // whole `TaskLive` region (and its stream) on `execution`, when an attempt starts or ends.
 import type { Child, FC } from "hono/jsx";
 import type { TaskDetail, TaskRef, LogTail } from "../../src/features/tasks/detail.ts";
-import { EmptyState, JsonBlock, PageHeader, PriorityBadge, RelTime, ShortId, StatusBadge, duration } from "../components/ui.tsx";
+import { Elapsed, EmptyState, JsonBlock, PageHeader, PriorityBadge, RelTime, ShortId, StatusBadge, duration } from "../components/ui.tsx";
 import { LogPanel } from "./logs.tsx";
 
 const ACTIVE = ["running", "waiting_input"];
 const UNFINISHED = ["pending", "queued", "running", "waiting_input"];
 const RETRYABLE = ["failed", "cancelled", "timed_out"];
+const FINISHED = ["succeeded", ...RETRYABLE];
 
 const RefList: FC<{ items: TaskRef[]; empty: string }> = ({ items, empty }) =>
   items.length === 0 ? (
@@ -123,9 +124,8 @@ export const TaskMain: FC<{ detail: TaskDetail; selectedExecution: string | null
             <Fact term="Finished">
               <RelTime at={task.finished_at} />
             </Fact>
-            <Fact term="Attempts">
-              {task.attempts} of {task.max_retries + 1}
-            </Fact>
+            <Fact term="Attempts">{task.attempts}</Fact>
+            <Fact term="Retries">{task.max_retries === 0 ? "none" : `up to ${task.max_retries} after a failure`}</Fact>
             <Fact term="Timeout">{duration(task.timeout_seconds * 1000)}</Fact>
             {task.requires.length > 0 ? <Fact term="Requires">{task.requires.join(", ")}</Fact> : null}
             {task.repository_url ? <Fact term="Repository">{task.repository_url}</Fact> : null}
@@ -136,7 +136,7 @@ export const TaskMain: FC<{ detail: TaskDetail; selectedExecution: string | null
           <h3 class="mb-1 mt-4 text-sm font-semibold">Params</h3>
           <JsonBlock value={task.params} empty="No params." />
           <h3 class="mb-1 mt-4 text-sm font-semibold">Result</h3>
-          <JsonBlock value={task.result} empty={task.status === "succeeded" ? "No result." : "No result yet."} />
+          <JsonBlock value={task.result} empty={FINISHED.includes(task.status) ? "No result." : "No result yet."} />
         </section>
         <section class="card flex min-w-0 flex-col gap-4 p-4" aria-label="Related tasks">
           {detail.parent ? (
@@ -195,7 +195,13 @@ export const TaskMain: FC<{ detail: TaskDetail; selectedExecution: string | null
                     <td class="td">
                       <StatusBadge status={e.status} />
                     </td>
-                    <td class="td whitespace-nowrap tabular-nums">{e.status === "running" ? `${duration(Date.now() - Date.parse(e.started_at))}…` : duration(e.duration_ms)}</td>
+                    <td class="td whitespace-nowrap tabular-nums">
+                      {e.status === "running" ? (
+                        <Elapsed since={e.started_at} />
+                      ) : (
+                        duration(e.duration_ms ?? (e.finished_at ? Date.parse(e.finished_at) - Date.parse(e.started_at) : null))
+                      )}
+                    </td>
                     <td class="td hidden tabular-nums sm:table-cell">{e.exit_code ?? "—"}</td>
                     <td class="td hidden max-w-40 truncate text-muted sm:table-cell" title={e.worker_id}>
                       {e.worker_id}
@@ -212,7 +218,7 @@ export const TaskMain: FC<{ detail: TaskDetail; selectedExecution: string | null
                         hx-swap="outerHTML"
                         hx-push-url={`/tasks/${task.id}?execution=${e.id}`}
                       >
-                        {e.id === selectedExecution ? "shown" : "show"} ({e.log_count})
+                        {e.id === selectedExecution ? "shown" : "show"} (<span data-log-count={e.id}>{e.log_count}</span>)
                       </a>
                     </td>
                   </tr>
@@ -263,7 +269,15 @@ export const TaskLive: FC<TaskLiveProps> = ({ detail, log, level, version, pinne
       hx-swap="outerHTML"
     >
       <TaskMain detail={detail} selectedExecution={log.executionId} />
-      <LogPanel executionId={log.executionId} lines={log.lines} skipped={log.skipped} level={level} running={log.running} attempt={log.attempt ?? undefined} />
+      <LogPanel
+        executionId={log.executionId}
+        lines={log.lines}
+        skipped={log.skipped}
+        level={level}
+        running={log.running}
+        attempt={log.attempt ?? undefined}
+        downloadHref={log.executionId ? `/tasks/${id}/log.txt?execution=${log.executionId}` : undefined}
+      />
     </div>
   );
 };

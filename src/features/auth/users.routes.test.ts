@@ -181,6 +181,25 @@ describe("per user: role, deactivate, reactivate", () => {
     expect(flashOf(plain)[0]).toMatchObject({ level: "error" });
   });
 
+  test("the only admin's row offers neither Deactivate nor another role; with a second admin, both rows do", async () => {
+    const server = await startTestApp({ workers: 0 });
+    await userWithRole(server, server.token, "olivia", "operator");
+    const admin = userRow(server, "admin");
+    const olivia = userRow(server, "olivia");
+    const page = await visit(server, "/users");
+    expect(rowOf(page.text, admin.id)).not.toContain("Deactivate");
+    expect(rowOf(page.text, admin.id)).toContain("the only admin");
+    expect(rowOf(page.text, admin.id)).toMatch(/<select[^>]*disabled/);
+    expect(rowOf(page.text, olivia.id)).toContain("Deactivate");
+    expect(rowOf(page.text, olivia.id)).not.toMatch(/<select[^>]*disabled/);
+
+    const promoted = await act(server, `/users/${olivia.id}/role`, { role: "admin" });
+    expect(promoted.status).toBe(200);
+    const after = await visit(server, "/users");
+    expect(rowOf(after.text, admin.id)).toContain("Deactivate");
+    expect(rowOf(after.text, admin.id)).not.toContain("the only admin");
+  });
+
   test("an unknown user or role is an error toast", async () => {
     const server = await startTestApp({ workers: 0 });
     const missing = await act(server, "/users/no-such-id/deactivate");

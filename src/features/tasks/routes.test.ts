@@ -227,6 +227,52 @@ describe("GET /tasks/:id", () => {
     expect(plain.headers.get("location")).toBe(`/tasks/${t.id}`);
   });
 
+  test("a cancelled attempt shows how long it ran; a finished task without a result says so; Retry starts a new run (Started cleared)", async () => {
+    const server = await startTestServer();
+    const slow = await create(server, { title: "slow", task_type: "test_sleep", params: { ms: 60_000 } });
+    await until(server.services.deps.bus, ["execution:started"], () => statusOf(server, slow.id) === "running");
+    const running = await uiClient(server)(`/tasks/${slow.id}`);
+    // A running attempt's duration counts up in the browser (public/app.js ticks data-since).
+    expect(running.text).toMatch(/<time datetime="[^"]+" data-since="">[^<]*…<\/time>/);
+    expect(running.text).toContain("No result yet.");
+    expect((await server.api(`/tasks/${slow.id}/cancel`, { method: "POST" })).status).toBe(200);
+    const page = await uiClient(server)(`/tasks/${slow.id}`);
+    const row = page.text.slice(page.text.indexOf("data-execution-id="));
+    expect(row).toContain('data-status="cancelled"');
+    expect(row).toMatch(/<td class="td whitespace-nowrap tabular-nums">\d+ ms<\/td>/); // not "—"
+    expect(page.text).toContain("No result.");
+    expect(page.text).not.toContain("No result yet.");
+    expect(page.text).toMatch(/Attempts<\/dt><dd[^>]*>1<\/dd>/);
+    expect(page.text).toMatch(/Retries<\/dt><dd[^>]*>none<\/dd>/);
+
+    const retried = (await (await server.api(`/tasks/${slow.id}/retry`, { method: "POST" })).json()) as TaskJson;
+    expect(retried.status).toBe("queued");
+    expect(retried.started_at).toBeNull();
+    expect(retried.finished_at).toBeNull();
+    await server.api(`/tasks/${slow.id}/cancel`, { method: "POST" });
+  });
+
+  test("the log downloads as text, whole, named after the task and attempt; a stranger's execution is a 404", async () => {
+    const server = await startTestServer();
+    const t = await create(server, { title: "talks", task_type: "shell", params: { command: "for i in 1 2 3; do echo line $i; done; echo oops >&2", shell: true } });
+    await done(server, t.id);
+    const other = await create(server, hello("other"));
+    await done(server, other.id);
+    const res = await server.get(`/tasks/${t.id}/log.txt`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(res.headers.get("content-disposition")).toBe(`attachment; filename="task-${t.id.slice(-8)}-attempt-1.log"`);
+    const lines = (await res.text()).trimEnd().split("\n");
+    expect(lines.map((l) => l.replace(/^\S+ /, ""))).toEqual(["INFO  line 1", "INFO  line 2", "INFO  line 3", "WARN  oops"]);
+    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const page = await uiClient(server)(`/tasks/${t.id}`);
+    expect(page.text).toMatch(new RegExp(`href="/tasks/${t.id}/log.txt\\?execution=[0-9a-f-]+" download=""`));
+    const otherExec = server.db.sqlite.query<{ id: string }, [string]>("SELECT id FROM executions WHERE task_id = ?").get(other.id)!.id;
+    expect((await server.get(`/tasks/${t.id}/log.txt?execution=${otherExec}`)).status).toBe(404);
+    const parkedTask = await create(server, parked("never ran"));
+    expect((await server.get(`/tasks/${parkedTask.id}/log.txt`)).status).toBe(404);
+  });
+
   test("an unknown task is the 404 page, or a fragment with an error toast for htmx", async () => {
     const server = await startTestApp();
     const ui = uiClient(server);

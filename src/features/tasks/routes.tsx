@@ -107,6 +107,30 @@ export const taskRoutes = new Hono()
     const log = logTail(deps, logger, id, execution);
     return page(c, { title: detail.task.title, active: "tasks" }, <TaskPage detail={detail} log={log} level={level} version={version} pinned={Boolean(execution)} />);
   })
+  .get("/:id/log.txt", (c) => {
+    const { deps, logger } = c.var;
+    const id = c.req.param("id");
+    const wanted = c.req.query("execution") || undefined;
+    const tail = logTail(deps, logger, id, wanted, 1); // checks the execution belongs to the task (404 otherwise)
+    if (!tail.executionId) throw new AppError(404, "not_found", "This task has not run yet: there is no log to download");
+    const executionId = tail.executionId;
+    const encoder = new TextEncoder();
+    let after = 0;
+    // Streamed a page at a time: a long log never sits in memory whole.
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const page = logger.history(executionId, { after, limit: 5000 });
+        if (page.length === 0) return controller.close();
+        after = page.at(-1)!.seq;
+        controller.enqueue(encoder.encode(page.map((l) => `${new Date(l.ts).toISOString()} ${l.level.toUpperCase().padEnd(5)} ${l.message}\n`).join("")));
+      },
+    });
+    return c.body(body, 200, {
+      "content-type": "text/plain; charset=utf-8",
+      "content-disposition": `attachment; filename="task-${id.slice(-8)}-attempt-${tail.attempt}.log"`,
+      "cache-control": "no-store",
+    });
+  })
   .get("/:id/live", (c) => {
     const { deps, logger } = c.var;
     const id = c.req.param("id");
