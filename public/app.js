@@ -110,9 +110,7 @@
       var dialog = doc.getElementById(opener.getAttribute("data-dialog-open"));
       if (dialog && dialog.showModal) {
         e.preventDefault();
-        dialog.showModal();
-        var first = dialog.querySelector("[autofocus], input, select, textarea");
-        if (first) first.focus();
+        openDialog(dialog, opener);
       }
       return;
     }
@@ -122,6 +120,21 @@
       if (d) d.close();
     }
   });
+
+  // A modal dialog keeps focus inside it (showModal makes the rest of the page inert) and gives it back
+  // to what opened it when it closes.
+  function openDialog(dialog, opener) {
+    dialog.showModal();
+    var first = dialog.querySelector("[autofocus]") || dialog.querySelector("input:not([type=hidden]), select, textarea, button");
+    if (first) first.focus();
+    dialog.addEventListener(
+      "close",
+      function () {
+        if (opener && opener.isConnected) opener.focus();
+      },
+      { once: true },
+    );
+  }
 
   // The server closes a dialog after a successful form (HX-Trigger {"dialog:close": "<id>"}).
   doc.addEventListener("dialog:close", function (e) {
@@ -149,7 +162,7 @@
       },
       { once: true },
     );
-    dialog.showModal();
+    openDialog(dialog, doc.activeElement instanceof HTMLElement ? doc.activeElement : null);
   });
 
   // ---- GET filters: leave empty fields out of the URL (it is pushed to the history)
@@ -190,6 +203,29 @@
       e.detail.isError = false;
     }
   });
+  // ---- a form that came back with errors (422): bring the first field in error into view and focus it
+  // (the error toast, an alert, says what happened; the field's message is tied to it by aria-describedby)
+  function firstInvalid(scope) {
+    var candidates = scope.querySelectorAll('[aria-invalid="true"], .field-error, [data-invalid]');
+    for (var i = 0; i < candidates.length; i++) {
+      var el = candidates[i];
+      if (el.matches("fieldset, [data-invalid]")) el = el.querySelector("input:not([type=hidden]), select, textarea, button") || el;
+      if (el.getClientRects().length > 0) return el;
+    }
+    return null;
+  }
+  doc.addEventListener("htmx:afterSettle", function (e) {
+    var xhr = e.detail && e.detail.xhr;
+    if (!xhr || xhr.status !== 422) return;
+    var dialog = doc.querySelector("dialog[open]");
+    var field = firstInvalid(dialog || doc);
+    if (!field) return;
+    // Closed <details> (a step's "Timeout, retries, priority") open so the field can be seen.
+    for (var d = field.closest("details"); d; d = d.parentElement && d.parentElement.closest("details")) d.open = true;
+    field.scrollIntoView({ block: "center" });
+    field.focus({ preventScroll: true });
+  });
+
   doc.addEventListener("htmx:responseError", function (e) {
     var xhr = e.detail.xhr;
     if (!xhr.getResponseHeader("HX-Trigger")) showToast("error", "Request failed (" + xhr.status + " " + xhr.statusText + ")");
@@ -281,6 +317,17 @@
       filterLog(el);
       if (following(el)) el.scrollTop = el.scrollHeight;
     }
+  });
+
+  // ---- the plan editor: "Runs after" says a step's new name as it is typed (no request, so a box ticked
+  // meanwhile is never overwritten by a late answer)
+  doc.addEventListener("input", function (e) {
+    var t = e.target;
+    if (!(t instanceof HTMLInputElement) || !t.hasAttribute("data-step-name")) return;
+    var name = t.value.trim() || "(unnamed)";
+    doc.querySelectorAll('[data-dep-name="' + t.getAttribute("data-step-name") + '"]').forEach(function (label) {
+      label.textContent = name;
+    });
   });
 
   // Search within the log: lines without the text are hidden (as you type; new lines are checked as they arrive).

@@ -97,11 +97,17 @@ const UserMenu: FC<{ user: LayoutUser; active?: NavKey }> = ({ user, active }) =
   </details>
 );
 
-/** htmx settings: no eval (a strict CSP comes later), 422 answers (forms with errors) are swapped. */
+/**
+ * htmx settings: no eval and no injected styles (the CSP allows neither), 422 answers (forms with errors)
+ * are swapped. attributesToSettle leaves out "style": settling copies an old element's attributes onto
+ * its replacement with setAttribute, and a `style` attribute (a textarea the user resized) set that way is
+ * an inline style the CSP refuses — a console error per element, after every failed save.
+ */
 const HTMX_CONFIG = JSON.stringify({
   allowEval: false,
   allowScriptTags: false,
   includeIndicatorStyles: false,
+  attributesToSettle: ["class", "width", "height"],
   historyCacheSize: 0,
   refreshOnHistoryMiss: true,
   selfRequestsOnly: true,

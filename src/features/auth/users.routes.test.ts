@@ -93,7 +93,8 @@ describe("New user", () => {
     expect(res.text).toContain('value="Kept Name"');
     expect(res.text).not.toContain("xyzw");
     expect(res.text).toContain('name="_dialog"'); // still the dialog's form
-    expect(res.toast).toBeUndefined();
+    // Said aloud too: an error toast (an alert) besides the inline messages.
+    expect(res.toast).toEqual({ level: "error", message: "Not saved: please fix the fields marked in the form" });
     expect(findUserByLogin(server.services.auth, "x")).toBeNull();
   });
 

@@ -19,13 +19,13 @@ async function createPlan(server: Server, body: Record<string, unknown>): Promis
 const hello = (name: string, extra: Record<string, unknown> = {}) => ({ name, task_type: "hello", params: { name }, ...extra });
 
 /** The editor's fields for steps, as the browser would post them. */
-function editorForm(name: string, steps: Array<{ key: string; name: string; params?: string; task_type?: string; depends_on?: string[] }>, extra: Record<string, string> = {}) {
+function editorForm(name: string, steps: Array<{ key: string; name: string; params?: Record<string, string>; task_type?: string; depends_on?: string[] }>, extra: Record<string, string> = {}) {
   const fields: Record<string, string | string[]> = { name, description: "", ...extra };
   steps.forEach((s, i) => {
     fields[`steps[${i}].key`] = s.key;
     fields[`steps[${i}].name`] = s.name;
     fields[`steps[${i}].task_type`] = s.task_type ?? "hello";
-    fields[`steps[${i}].params`] = s.params ?? `{"name": "${s.name}"}`;
+    for (const [param, text] of Object.entries(s.params ?? { name: s.name })) fields[`steps[${i}].params.${param}`] = text;
     if (s.depends_on) fields[`steps[${i}].depends_on`] = s.depends_on;
   });
   return fields;
@@ -104,29 +104,19 @@ describe("the plan editor", () => {
     expect(stepNames(plain.text)).toEqual(["test", "build"]);
   });
 
-  test("renaming a step swaps only the dependency lists, out of band", async () => {
-    const server = await startTestApp();
-    const res = await uiClient(server)(
-      "/plans/editor?op=deps",
-      formPost(editorForm("p", [{ key: "k1", name: "compile" }, { key: "k2", name: "test", depends_on: ["k1"] }]), { htmx: true }),
-    );
-    expect(res.text.startsWith('<fieldset id="deps-k1" hx-swap-oob="true"')).toBe(true);
-    expect(res.text).toContain('<fieldset id="deps-k2" hx-swap-oob="true"');
-    expect(res.text).toContain("compile</span>");
-    expect(res.text).not.toContain("<form");
-  });
-
   test("saving shows each problem next to its field and keeps the input (422)", async () => {
     const server = await startTestApp();
     await createPlan(server, { name: "taken", steps: [hello("a")] });
     const ui = uiClient(server);
     const save = (fields: Record<string, string | string[]>) => ui("/plans", formPost(fields, { htmx: "plan-editor" }));
 
-    const badJson = await save(editorForm("p", [{ key: "k1", name: "a", params: `{"name": "${HOSTILE}"` }]));
-    expect(badJson.status).toBe(422);
-    expect(badJson.text).toContain("The plan was not saved");
-    expect(badJson.text).toContain("not valid JSON");
-    expect(badJson.text).toContain(`{&quot;name&quot;: &quot;${HOSTILE_ESCAPED}&quot;</textarea>`);
+    const badNumber = await save(editorForm("p", [{ key: "k1", name: "a", task_type: "http", params: { url: `https://example.com/${HOSTILE}`, timeout_seconds: "soon" } }]));
+    expect(badNumber.status).toBe(422);
+    expect(badNumber.text).toContain("The plan was not saved");
+    expect(hxTrigger(badNumber).toast).toEqual({ level: "error", message: "The plan was not saved: steps[0].params.timeout_seconds: must be a number" });
+    // The error sits at its own field, which keeps what was typed (user text escaped).
+    expect(badNumber.text).toMatch(/id="step-k1-p-timeout_seconds"[^>]*value="soon"[^>]*aria-invalid="true"/);
+    expect(badNumber.text).toContain(`value="https://example.com/${HOSTILE_ESCAPED}"`);
 
     const dup = await save(editorForm("p", [{ key: "k1", name: "a" }, { key: "k2", name: "a" }]));
     expect(dup.status).toBe(422);
@@ -136,9 +126,10 @@ describe("the plan editor", () => {
     expect(cycle.status).toBe(422);
     expect(cycle.text).toContain("cycle: ");
 
-    const params = await save(editorForm("p", [{ key: "k1", name: "a", task_type: "shell", params: "{}" }]));
+    const params = await save(editorForm("p", [{ key: "k1", name: "a", task_type: "shell", params: {} }]));
     expect(params.status).toBe(422);
-    expect(params.text).toMatch(/command: /);
+    // The missing param is named at its own field.
+    expect(params.text).toMatch(/id="step-k1-p-command-error" role="alert">required \(expected string\)</);
 
     const taken = await save(editorForm("taken", [{ key: "k1", name: "a" }]));
     expect(taken.status).toBe(422);
@@ -168,7 +159,7 @@ describe("the plan editor", () => {
 
     const edit = await ui(`/plans/${plan.id}/edit`);
     expect(stepNames(edit.text)).toEqual(["build", "ship"]);
-    const updated = await ui(`/plans/${plan.id}`, formPost(editorForm("release", [{ key: "x", name: "build", params: '{"name": "v2"}' }])));
+    const updated = await ui(`/plans/${plan.id}`, formPost(editorForm("release", [{ key: "x", name: "build", params: { name: "v2" } }])));
     expect(updated.status).toBe(303);
     expect(flashOf(updated)[0]!.message).toBe("Plan “release” saved (version 2)");
   });

@@ -6,8 +6,8 @@ import { PRIORITIES, type Priority } from "../../db/schema.ts";
 import { actingOf } from "../auth/request.ts";
 import { cancelTaskAs } from "../tasks/service.ts";
 import { AppError } from "../../errors.ts";
-import { actionDone, fragment, htmxTarget, isHtmx, page, trigger } from "../../pages/render.tsx";
-import { PlanEditor, StepDeps } from "../../../views/plans/editor.tsx";
+import { actionDone, firstProblem, fragment, htmxTarget, isHtmx, page, toast, trigger } from "../../pages/render.tsx";
+import { PlanEditor } from "../../../views/plans/editor.tsx";
 import { PlanPage, RunForm, RunList, type RunFormProps } from "../../../views/plans/detail.tsx";
 import { PlanCards, PlansPage } from "../../../views/plans/list.tsx";
 import { RunLive, RunMain, RunPage } from "../../../views/plans/run.tsx";
@@ -26,6 +26,7 @@ const pageOf = (v: string | undefined) => {
 };
 
 function editorPage(c: Ctx, planId: string | null, draft: PlanDraft, errors: DraftErrors = {}, status: 200 | 422 = 200) {
+  if (status === 422 && isHtmx(c)) toast(c, "error", `The plan was not saved: ${firstProblem(errors)}`);
   const editor = <PlanEditor planId={planId} draft={draft} errors={errors} taskTypes={stepTaskTypes()} paramsOf={paramFieldsOf} />;
   if (isHtmx(c)) return fragment(c, editor, status);
   const title = planId ? `Edit ${draft.name || "plan"}` : "New plan";
@@ -101,17 +102,6 @@ export const planRoutes = new Hono()
     const op = c.req.query("op") ?? (typeof form.op === "string" ? form.op : "refresh");
     const draft = applyOp(draftFromForm(form), op);
     const planId = typeof form.plan_id === "string" && form.plan_id ? form.plan_id : null;
-    // A renamed step: only the "runs after" lists change, swapped out of band so focus stays put.
-    if (op === "deps" && isHtmx(c)) {
-      return fragment(
-        c,
-        <>
-          {draft.steps.map((step, i) => (
-            <StepDeps index={i} step={step} steps={draft.steps} oob />
-          ))}
-        </>,
-      );
-    }
     return editorPage(c, planId, draft);
   })
   .post("/", (c) => save(c, null))

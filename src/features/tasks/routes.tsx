@@ -6,7 +6,7 @@ import { Hono, type Context } from "hono";
 import { LOG_LEVELS, PRIORITIES, TASK_STATUSES, type Priority, type TaskStatus } from "../../db/schema.ts";
 import { actingOf } from "../auth/request.ts";
 import { AppError } from "../../errors.ts";
-import { actionDone, fragment, htmxTarget, isHtmx, page } from "../../pages/render.tsx";
+import { actionDone, firstProblem, fragment, htmxTarget, isHtmx, page, toast } from "../../pages/render.tsx";
 import { TASK_TYPES } from "../../task-types/index.ts";
 import { TaskList, TasksPage, type TaskFilters } from "../../../views/tasks/list.tsx";
 import { TaskLive, TaskMain, TaskPage } from "../../../views/tasks/detail.tsx";
@@ -44,6 +44,7 @@ function newTaskProps(selected?: string, form?: ParsedTaskForm): NewTaskFormProp
 /** A form that did not validate: the same form again, values kept, errors inline (422). */
 function formAgain(c: Ctx, form: ParsedTaskForm) {
   const props = { ...newTaskProps(form.values.task_type, form), inDialog: form.values._dialog === "1" };
+  if (isHtmx(c)) toast(c, "error", `The task was not created: ${firstProblem(form.errors)}`);
   if (isHtmx(c)) return fragment(c, <NewTaskForm {...props} />, 422);
   return page(c, { title: "New task", active: "tasks", status: 422 }, <NewTaskPage {...props} />);
 }
