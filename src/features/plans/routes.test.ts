@@ -234,16 +234,63 @@ describe("a plan's page and its runs", () => {
     expect(picked.text).toContain('data-selected-step="after"');
     expect(picked.text).toContain("No attempt yet");
 
+    // While "wait" runs, a page showing another step is told to show the running one.
+    const moving = await ui(`${base}?shown=after`, { htmx: "run-main" });
+    expect(hxTrigger(moving).reselect).toBe(true);
+    expect(moving.text).toContain('data-selected-step="wait"');
+
     g.open();
     await server.api(`/tasks/${run.id}/wait?timeout=20`);
-    // The main part, refreshed by the `task` event, says when another step is now the one to show.
+    // The run ended: the step the page shows stays shown (no jump), and the run says how long it took.
     const main = await ui(`${base}?shown=wait`, { htmx: "run-main" });
     expect(main.text.startsWith('<div id="run-main"')).toBe(true);
     expect(main.text).toContain('data-step="after" data-status="succeeded"');
-    expect(hxTrigger(main).reselect).toBe(true);
+    expect(hxTrigger(main).reselect).toBeUndefined();
+    expect(main.text).toContain('data-selected-step="wait"');
+    expect(main.text).toMatch(/data-run-duration="">·\s*took \d/);
+    const kept = await ui(`${base}/live?shown=wait`, { htmx: "run-live" });
+    expect(kept.text).toContain('data-selected-step="wait"');
+    expect(kept.text).toContain(`hx-get="${base}/live?shown=wait"`);
+    // A page that showed nothing yet shows the last step that ran.
     const live = await ui(`${base}/live`, { htmx: "run-live" });
     expect(live.text.startsWith('<div id="run-live"')).toBe(true);
     expect(live.text).toContain('data-selected-step="after"');
+  });
+
+  test("run again: the same version with the same inputs, saying which version; the latest is offered apart", async () => {
+    const server = await startTestServer();
+    const plan = await createPlan(server, { name: "greeter", steps: [hello("greet", { params: { name: "{{inputs.who}}" } })] });
+    const first = (await (await server.api(`/plans/${plan.id}/run`, json({ inputs: { who: "Ada" }, priority: "high" }))).json()) as TaskJson;
+    await server.api(`/tasks/${first.id}/wait?timeout=20`);
+    // A newer version meanwhile.
+    const put = await server.api(`/plans/${plan.id}`, { method: "PUT", body: JSON.stringify({ name: "greeter", steps: [hello("greet", { params: { name: "Dr {{inputs.who}}" } })] }) });
+    expect(put.status).toBe(200);
+    const ui = uiClient(server);
+    const base = `/plans/${plan.id}/runs/${first.id}`;
+    const page = await ui(base);
+    expect(page.text).toContain("Run again (v1, same inputs)");
+    expect(page.text).toContain("Run the latest (v2)…");
+    expect(page.text).toMatch(/data-run-inputs=""[^]*<dt class="text-muted">who<\/dt><dd[^>]*>Ada<\/dd>/);
+
+    const again = await ui(`/plans/${plan.id}/run`, formPost({ rerun: first.id }, { htmx: true }));
+    expect(again.status).toBe(200);
+    expect(flashOf(again)[0]!.message).toBe("Plan “greeter” v1 started again with the same inputs");
+    const secondId = again.headers.get("hx-redirect")!.split("/").at(-1)!;
+    const second = (await (await server.api(`/tasks/${secondId}/wait?timeout=20`)).json()) as TaskJson;
+    expect(second.params).toMatchObject({ version: 1, inputs: { who: "Ada" } });
+    expect(second.priority).toBe("high");
+    const steps = (await (await server.api(`/tasks?parent_task_id=${secondId}`)).json()) as { items: TaskJson[] };
+    expect(steps.items[0]!.result).toEqual({ message: "Hello, Ada!" }); // v1's params, not v2's "Dr Ada"
+
+    // The API runs a given version too; one that does not exist is a 400 naming it.
+    const v2 = (await (await server.api(`/plans/${plan.id}/run`, json({ inputs: { who: "Bo" }, version: 2 }))).json()) as TaskJson;
+    expect(v2.title).toBe("greeter (v2)");
+    const none = await server.api(`/plans/${plan.id}/run`, json({ version: 9 }));
+    expect(none.status).toBe(400);
+    expect(((await none.json()) as { error: { details: Array<{ field: string }> } }).error.details[0]!.field).toBe("version");
+    // Another plan's run cannot be "run again" here.
+    const other = await createPlan(server, { name: "other", steps: [hello("x")] });
+    expect((await ui(`/plans/${other.id}/run`, formPost({ rerun: first.id }, { htmx: true }))).status).toBe(404);
   });
 
   test("cancel a run, delete a plan (its runs stay), unknown ones are 404 pages", async () => {

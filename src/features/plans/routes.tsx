@@ -77,10 +77,10 @@ function runFormAgain(c: Ctx, props: RunFormProps) {
 }
 
 /** The run's live region: the step shown (picked, or the one worth showing) with its log. */
-function runLiveProps(c: Ctx, runId: string, picked: string | undefined) {
+function runLiveProps(c: Ctx, runId: string, picked: string | undefined, shown?: string) {
   const version = c.get("live").version;
   const view = runView(c.get("deps"), runId);
-  const selected = picked && view.steps.some((s) => s.name === picked) ? picked : autoStep(view.steps);
+  const selected = picked && view.steps.some((s) => s.name === picked) ? picked : autoStep(view.steps, shown);
   const step = view.steps.find((s) => s.name === selected);
   const log = step ? logTail(c.get("deps"), c.get("logger"), step.taskId, undefined) : { executionId: null, attempt: null, running: false, lines: [], skipped: 0 };
   return { view, selected, pinned: Boolean(picked && picked === selected), log, stepTaskId: step?.taskId ?? null, version };
@@ -129,6 +129,15 @@ export const planRoutes = new Hono()
   .post("/:id/run", async (c) => {
     const plan = getPlan(c.get("deps"), c.req.param("id"));
     const form = await c.req.parseBody();
+    const { config } = c.var;
+    const defaults = { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries };
+    if (typeof form.rerun === "string" && form.rerun) {
+      // Run again as it ran: the same version of the plan, the same inputs and priority.
+      const earlier = runView(c.get("deps"), form.rerun);
+      if (earlier.planId !== plan.id) throw new AppError(404, "not_found", `run '${form.rerun}' is not a run of plan '${plan.name}'`);
+      const run = runPlan(c.get("deps"), plan.id, { inputs: earlier.inputs, priority: earlier.run.priority, version: earlier.version ?? undefined }, defaults, actingOf(c));
+      return actionDone(c, { message: `Plan “${plan.name}” v${earlier.version ?? plan.version} started again with the same inputs`, redirect: `/plans/${plan.id}/runs/${run.id}` });
+    }
     const names = runInputsOf(plan);
     const values: Record<string, string> = {};
     const inputs: Record<string, string> = {};
@@ -140,9 +149,8 @@ export const planRoutes = new Hono()
     }
     const priority = (PRIORITIES as readonly string[]).includes(String(form.priority)) ? (form.priority as Priority) : undefined;
     if (priority) values.priority = priority;
-    const { config } = c.var;
     try {
-      const run = runPlan(c.get("deps"), plan.id, { inputs, priority }, { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries }, actingOf(c));
+      const run = runPlan(c.get("deps"), plan.id, { inputs, priority }, defaults, actingOf(c));
       return actionDone(c, { message: `Plan “${plan.name}” started`, redirect: `/plans/${plan.id}/runs/${run.id}` });
     } catch (err) {
       if (!(err instanceof AppError) || err.status !== 400) throw err;
@@ -157,7 +165,7 @@ export const planRoutes = new Hono()
     if (htmxTarget(c) === "run-main") {
       const picked = c.req.query("step") || undefined;
       const view = runView(c.get("deps"), runId);
-      const selected = picked && view.steps.some((s) => s.name === picked) ? picked : autoStep(view.steps);
+      const selected = picked && view.steps.some((s) => s.name === picked) ? picked : autoStep(view.steps, c.req.query("shown"));
       // Another step became the one worth showing: the live region reloads with it (and its log).
       if (!picked && selected !== (c.req.query("shown") || null)) trigger(c, "reselect");
       return fragment(c, <RunMain view={view} selected={selected} pinned={Boolean(picked)} />);
@@ -169,7 +177,7 @@ export const planRoutes = new Hono()
     const { id, runId } = c.req.param();
     const step = c.req.query("step") || undefined;
     if (!isHtmx(c)) return c.redirect(`/plans/${id}/runs/${runId}${step ? `?step=${encodeURIComponent(step)}` : ""}`, 303);
-    return fragment(c, <RunLive {...runLiveProps(c, runId, step)} />);
+    return fragment(c, <RunLive {...runLiveProps(c, runId, step, c.req.query("shown") || undefined)} />);
   })
   .post("/:id/runs/:runId/cancel", (c) => {
     const runId = c.req.param("runId");

@@ -178,8 +178,11 @@ export function deletePlan(deps: EngineDeps, idOrName: string, acting?: Acting):
 export function runPlan(deps: EngineDeps, idOrName: string, body: RunBody, defaults: RunDefaults, acting?: Acting): TaskJson {
   const createdBy = acting?.userId ?? null;
   const { db } = deps;
-  const plan = requirePlan(db, idOrName);
-  const steps = stepsOf(db, plan.id, plan.version)!;
+  const latest = requirePlan(db, idOrName);
+  // An older version runs as it was saved (a run again "as it ran"); by default, the latest.
+  const plan = { ...latest, version: body.version ?? latest.version };
+  const steps = stepsOf(db, plan.id, plan.version);
+  if (!steps) throw invalid(`plan '${latest.name}' has no version ${plan.version} (its latest is ${latest.version})`, [{ field: "version", message: `no such version (latest: ${latest.version})` }]);
   const inputs = body.inputs ?? {};
   for (const step of steps) assertMayRun(acting, step.task_type, getTaskType(step.task_type)?.runsOnHost === true, `step '${step.name}': `);
 
