@@ -330,6 +330,68 @@
     });
   });
 
+  // ---- selecting rows for a bulk action (the Tasks page): the count, "select all", the buttons that need
+  // a selection; kept across the list's live refreshes (a task finishing elsewhere must not clear it)
+  function selection(kind) {
+    return doc.querySelectorAll('input[data-select="' + kind + '"]');
+  }
+  function updateSelection(kind) {
+    var boxes = selection(kind);
+    var n = 0;
+    boxes.forEach(function (b) {
+      if (b.checked) n++;
+    });
+    doc.querySelectorAll("[data-selected-count]").forEach(function (el) {
+      el.textContent = n === 0 ? "None selected" : n === 1 ? "1 selected" : n + " selected";
+    });
+    doc.querySelectorAll("[data-needs-selection]").forEach(function (b) {
+      b.disabled = n === 0;
+    });
+    doc.querySelectorAll('[data-select-all="' + kind + '"]').forEach(function (all) {
+      all.checked = n > 0 && n === boxes.length;
+      all.indeterminate = n > 0 && n < boxes.length;
+    });
+  }
+  doc.addEventListener("change", function (e) {
+    var t = e.target;
+    if (!(t instanceof HTMLInputElement)) return;
+    var all = t.getAttribute("data-select-all");
+    if (all) {
+      selection(all).forEach(function (b) {
+        b.checked = t.checked;
+      });
+      updateSelection(all);
+    } else if (t.hasAttribute("data-select")) updateSelection(t.getAttribute("data-select"));
+  });
+  var keptSelection = null;
+  doc.addEventListener("htmx:beforeSwap", function (e) {
+    var target = e.detail && e.detail.target;
+    if (!target || !target.querySelector || !target.querySelector("input[data-select]")) return;
+    keptSelection = [];
+    target.querySelectorAll("input[data-select]:checked").forEach(function (b) {
+      keptSelection.push(b.value);
+    });
+  });
+  doc.addEventListener("htmx:afterSwap", function () {
+    if (keptSelection === null) return;
+    var kept = keptSelection;
+    keptSelection = null;
+    var kind = null;
+    doc.querySelectorAll("input[data-select]").forEach(function (b) {
+      kind = b.getAttribute("data-select");
+      if (kept.indexOf(b.value) !== -1) b.checked = true;
+    });
+    if (kind) updateSelection(kind);
+  });
+  // After a bulk action the server says tasks changed: nothing stays selected.
+  doc.addEventListener("tasks:changed", function () {
+    keptSelection = null;
+    selection("task").forEach(function (b) {
+      b.checked = false;
+    });
+    updateSelection("task");
+  });
+
   // Search within the log: lines without the text are hidden (as you type; new lines are checked as they arrive).
   function filterLog(list) {
     var input = doc.querySelector('[data-log-search][aria-controls="' + list.id + '"]');
@@ -368,6 +430,7 @@
 
   // ---- on load and after every swap: auto-dismiss server-rendered toasts, scroll logs to the end
   function init(scope) {
+    if (!scope && doc.querySelector("[data-needs-selection]")) updateSelection("task");
     (scope || doc).querySelectorAll("#toasts [data-toast]").forEach(function (el) {
       dismissLater(el, el.getAttribute("data-toast"));
     });

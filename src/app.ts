@@ -25,6 +25,8 @@ import { controllerApi } from "./features/controller/api.ts";
 import { secretsApi } from "./features/secrets/api.ts";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
+import { queueApi } from "./features/queue/api.ts";
+import { queueRoutes } from "./features/queue/routes.tsx";
 import { taskRoutes } from "./features/tasks/routes.tsx";
 import { workersApi } from "./features/workers/api.ts";
 import { workerRoutes } from "./features/workers/routes.tsx";
@@ -85,6 +87,7 @@ export function createApp(services: AppServices) {
   api.use(authorize(accessOf, "/api/v1"));
   api.route("/", systemApi);
   api.route("/", tasksApi);
+  api.route("/", queueApi);
   api.route("/", executionsApi);
   api.route("/", workerApi);
   api.route("/", controllerApi);
@@ -135,6 +138,7 @@ export function createApp(services: AppServices) {
   ui.route("/", liveRoutes);
   ui.route("/", dashboardRoutes);
   ui.route("/tasks", taskRoutes);
+  ui.route("/queue", queueRoutes);
   ui.route("/plans", planRoutes);
   ui.route("/workers", workerRoutes);
   ui.route("/users", userRoutes);

@@ -10,7 +10,7 @@ import { countUsers } from "./users.ts";
 
 /** /logout too: signing out with a session that already ended should still land on /login, not an error. */
 const PUBLIC_PAGES = ["/login", "/register", "/reset-password", "/logout", "/assets/*", "/favicon.svg"];
-const ADMIN_PAGES = ["/users", "/api-keys", "/audit", "/secrets"];
+const ADMIN_PAGES = ["/users", "/api-keys", "/audit", "/secrets", "/queue"];
 /** The signed-in user's own things: any role may change them. */
 const OWN_PAGES = ["/settings"];
 

@@ -12,6 +12,7 @@ import { route } from "../../http/openapi.ts";
 import { sseResponse } from "../../http/sse.ts";
 import { CreateTaskBody, EnqueueBody, EnqueueOut, ListTasksQuery, TaskOut, UpdateTaskBody, WaitQuery } from "./schemas.ts";
 import { listOf } from "../../http/pagination.ts";
+import { BulkBody, BulkOut, bulkTasks } from "./bulk.ts";
 import { cancelTaskAs, createTask, deleteTask, enqueueTasks, getTask, listTasks, retryTaskAs, updateTask } from "./service.ts";
 
 const tags = ["tasks"];
@@ -46,6 +47,18 @@ const enqueue = route({
   tags: ["queue"],
   body: EnqueueBody,
   responses: { 201: EnqueueOut },
+});
+const bulk = route({
+  method: "post",
+  path: "/tasks/bulk",
+  access: "operator",
+  summary: "Cancel, retry or delete many tasks",
+  description:
+    "The tasks named in `ids`, or every task `filter` matches (at most 10,000). Each is done alone, audited like a single action; " +
+    "one its state does not allow is listed in `skipped` with the reason.",
+  tags,
+  body: BulkBody,
+  responses: { 200: BulkOut },
 });
 const list = route({ method: "get", path: "/tasks", access: "viewer", summary: "List tasks", tags, query: ListTasksQuery, responses: { 200: listOf(TaskOut) } });
 const get = route({ method: "get", path: "/tasks/:id", access: "viewer", summary: "Get a task", tags, responses: { 200: TaskOut } });
@@ -91,6 +104,7 @@ export const tasksApi = new Hono()
     const defaults = { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries };
     return c.json({ items: enqueueTasks(c.get("deps"), c.req.valid("json"), defaults, actingOf(c)) }, 201);
   })
+  .post(bulk.spec.path, ...bulk.json, (c) => c.json(bulkTasks(c.get("deps"), c.req.valid("json"), actingOf(c))))
   .get(list.spec.path, list.query, (c) => c.json(listTasks(c.get("deps"), c.req.valid("query"))))
   .get(get.spec.path, (c) => c.json(getTask(c.get("deps"), c.req.param("id"))))
   .patch(patch.spec.path, ...patch.json, (c) => c.json(updateTask(c.get("deps"), c.req.param("id"), c.req.valid("json"))))

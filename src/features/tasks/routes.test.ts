@@ -1,6 +1,7 @@
 // The tasks pages through app.request(): list, filters, the New task form, a task's page, the actions.
 import { afterEach, describe, expect, test } from "bun:test";
 import type { TaskJson } from "../../engine/task-record.ts";
+import { userWithRole } from "../../../test/auth.ts";
 import { cleanup, json, startTestServer, until, startTestApp } from "../../../test/helpers.ts";
 import { flashOf, formPost, HOSTILE, HOSTILE_ESCAPED, hxTrigger, isFullPage, uiClient } from "../../../test/html.ts";
 
@@ -36,7 +37,7 @@ describe("GET /tasks", () => {
     expect(res.text).toContain('data-state="empty"');
     expect(res.text).toContain('id="new-task"');
     expect(res.text).toMatch(/sse-connect="\/events\?topics=tasks&amp;v=\d+"/);
-    expect(res.text).toContain('hx-trigger="sse:tasks"');
+    expect(res.text).toContain('hx-trigger="sse:tasks, tasks:changed from:body"');
   });
 
   test("lists tasks with status and priority, user text escaped", async () => {
@@ -287,6 +288,97 @@ describe("GET /tasks/:id", () => {
     expect(frag.text).toContain('data-state="error"');
     expect(frag.headers.get("x-fragment")).toBe("error");
     expect(hxTrigger(frag).toast).toEqual({ level: "error", message: "task 'nope' not found" });
+  });
+});
+
+describe("many tasks at once, and the queue", () => {
+  test("cancel the selected tasks (a toast says how many); none selected is an error toast; viewers get no boxes", async () => {
+    const server = await startTestApp();
+    const a = await create(server, parked("a"));
+    const b = await create(server, parked("b"));
+    const c = await create(server, parked("c"));
+    const ui = uiClient(server);
+    const page = await ui("/tasks");
+    expect(page.text).toContain(`name="ids" value="${a.id}" form="bulk-form"`);
+    expect(page.text).toContain('data-select-all="task"');
+    const res = await ui("/tasks/bulk", formPost({ scope: "selected", action: "cancel", ids: [a.id, b.id] }, { htmx: true }));
+    expect(res.status).toBe(200);
+    expect(hxTrigger(res).toast).toEqual({ level: "success", message: "2 tasks cancelled" });
+    expect(hxTrigger(res)["tasks:changed"]).toBe(true);
+    expect([statusOf(server, a.id), statusOf(server, b.id), statusOf(server, c.id)]).toEqual(["cancelled", "cancelled", "queued"]);
+    const again = await ui("/tasks/bulk", formPost({ scope: "selected", action: "cancel", ids: [a.id] }, { htmx: true }));
+    expect(hxTrigger(again).toast.level).toBe("error");
+    expect(hxTrigger(again).toast.message).toMatch(/^0 tasks cancelled; 1 skipped \(task '[^']+' already cancelled/);
+    const none = await ui("/tasks/bulk", formPost({ scope: "selected", action: "cancel" }, { htmx: true }));
+    expect(none.status).toBe(400);
+    expect(hxTrigger(none).toast).toEqual({ level: "error", message: "Select at least one task first" });
+    // Without JS: back to the list with the toast as a flash.
+    const plain = await ui("/tasks/bulk", formPost({ scope: "selected", action: "delete", ids: [a.id] }));
+    expect(plain.status).toBe(303);
+    expect(flashOf(plain)).toEqual([{ level: "success", message: "1 task deleted" }]);
+
+    const viewer = await userWithRole(server, server.token, "vic", "viewer");
+    const asViewer = await ui("/tasks", { headers: { authorization: `Bearer ${viewer.access_token}` } });
+    expect(asViewer.text).not.toContain('name="ids"');
+    expect(asViewer.text).not.toContain("data-bulk-bar");
+  });
+
+  test("'Retry all failed' counts the failed tasks the filters match and retries exactly those", async () => {
+    const server = await startTestServer();
+    const failed = await Promise.all(["x", "y"].map((t) => create(server, { title: t, task_type: "shell", params: { command: "exit 1", shell: true } })));
+    const other = await create(server, { title: "z", task_type: "shell", params: { command: "exit 1", shell: true }, priority: "low" });
+    for (const t of [...failed, other]) expect((await done(server, t.id)).status).toBe("failed");
+    const ui = uiClient(server);
+    expect((await ui("/tasks")).text).toContain("Retry all 3 failed");
+    const page = await ui("/tasks?priority=default");
+    expect(page.text).toContain("Retry all 2 failed");
+    expect(page.text).toContain('name="filter.priority" value="default"');
+    const res = await ui("/tasks/bulk", formPost({ scope: "filter", action: "retry", "filter.priority": "default", "filter.status": "failed" }, { htmx: true }));
+    expect(hxTrigger(res).toast).toEqual({ level: "success", message: "2 tasks queued again" });
+    for (const t of failed) expect(((await (await server.api(`/tasks/${t.id}`)).json()) as TaskJson).attempts).toBeGreaterThanOrEqual(1);
+    expect(statusOf(server, other.id)).toBe("failed");
+    const audit = server.db.sqlite.query<{ resource_id: string }, []>("SELECT resource_id FROM audit_events WHERE action = 'task.retried'").all().map((r) => r.resource_id);
+    expect(audit.sort()).toEqual(failed.map((t) => t.id).sort());
+  });
+
+  test("sort, date range and a duration column on the list; bad values are ignored", async () => {
+    const server = await startTestServer();
+    const quick = await create(server, hello("quick"));
+    const slow = await create(server, { title: "slow", task_type: "shell", params: { command: "sleep 0.2", shell: true } });
+    await done(server, quick.id);
+    await done(server, slow.id);
+    const ui = uiClient(server);
+    const rows = (html: string) => [...html.matchAll(/data-task-id="([^"]+)"/g)].map((m) => m[1]);
+    expect(rows((await ui("/tasks?sort=-duration", { htmx: "task-list" })).text)).toEqual([slow.id, quick.id]);
+    expect(rows((await ui("/tasks?sort=title", { htmx: "task-list" })).text)).toEqual([quick.id, slow.id]);
+    const today = new Date().toISOString().slice(0, 10);
+    expect(rows((await ui(`/tasks?from=${today}&to=${today}`, { htmx: "task-list" })).text).sort()).toEqual([quick.id, slow.id].sort());
+    expect(rows((await ui("/tasks?to=2001-01-01", { htmx: "task-list" })).text)).toEqual([]);
+    expect(rows((await ui("/tasks?from=yesterday&sort=sideways", { htmx: "task-list" })).text).length).toBe(2);
+    const page = await ui("/tasks?sort=-duration");
+    expect(page.text).toContain('<option value="-duration" selected="">Longest first</option>');
+    expect(page.text).toMatch(/tabular-nums text-muted sm:table-cell">\d+(\.\d+)? (ms|s)<\/td>/);
+  });
+
+  test("admins pause, resume and purge the queue from the Tasks page; everyone sees that it is paused", async () => {
+    const server = await startTestApp();
+    const t = await create(server, parked("waits"));
+    const ui = uiClient(server);
+    const paused = await ui("/queue/pause", { method: "POST", htmx: "queue-controls" });
+    expect(paused.status).toBe(200);
+    expect(hxTrigger(paused).toast.message).toBe("Queue paused: nothing new starts until you resume it");
+    expect(paused.text).toContain('data-queue-paused="true"');
+    expect(paused.text).toContain("by admin");
+    const op = await userWithRole(server, server.token, "olga", "operator");
+    const asOperator = await ui("/tasks", { headers: { authorization: `Bearer ${op.access_token}` } });
+    expect(asOperator.text).toContain("The queue is paused");
+    expect(asOperator.text).not.toContain('data-action="queue-resume"');
+    expect((await ui("/queue/resume", { method: "POST", htmx: true, headers: { authorization: `Bearer ${op.access_token}` } })).status).toBe(403);
+    const resumed = await ui("/queue/resume", { method: "POST", htmx: "queue-controls" });
+    expect(resumed.text).toContain('data-queue-paused="false"');
+    const purged = await ui("/queue/purge", { method: "POST", htmx: "queue-controls" });
+    expect(hxTrigger(purged).toast.message).toBe("Purged: 1 queued task cancelled");
+    expect(statusOf(server, t.id)).toBe("cancelled");
   });
 });
 
