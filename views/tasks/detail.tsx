@@ -61,6 +61,11 @@ export const TaskActions: FC<{ task: TaskDetail["task"] }> = ({ task }) => (
         </button>
       </form>
     ) : null}
+    {task.task_type !== "plan" ? (
+      <a class="btn" href={`/tasks/new?from=${task.id}`} data-action="clone" title="A new task with these fields, to edit before it runs">
+        Clone…
+      </a>
+    ) : null}
     {!ACTIVE.includes(task.status) ? (
       <form
         method="post"

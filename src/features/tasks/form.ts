@@ -219,3 +219,29 @@ export function parseTaskForm(form: Record<string, string | File | (string | Fil
   if (!getTaskType(taskType) || getTaskType(taskType)?.kind === "parent") errors.task_type = "choose a task type";
   return { body: parsed.success && Object.keys(errors).length === 0 ? parsed.data : null, errors, values };
 }
+
+/** A task's fields as the New task form's values: what "Clone…" opens with (its params editable). */
+export function valuesFromTask(task: {
+  title: string;
+  task_type: string;
+  priority: string;
+  description: string | null;
+  params: Record<string, unknown>;
+  timeout_seconds: number;
+  max_retries: number;
+  depends_on: string[];
+}): FormValues {
+  const values: FormValues = {
+    title: task.title,
+    task_type: task.task_type,
+    priority: task.priority,
+    description: task.description ?? "",
+    timeout_seconds: String(task.timeout_seconds),
+    max_retries: String(task.max_retries),
+    depends_on: task.depends_on.join(", "),
+  };
+  for (const field of paramFieldsOf(task.task_type)) {
+    if (task.params[field.name] !== undefined) values[`params.${field.name}`] = field.kind === "boolean" ? String(task.params[field.name] === true) : valueText(field, task.params[field.name]);
+  }
+  return values;
+}

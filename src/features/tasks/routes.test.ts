@@ -291,6 +291,37 @@ describe("GET /tasks/:id", () => {
   });
 });
 
+describe("Clone…", () => {
+  test("opens the New task form filled in from the task — params as fields to edit — and creates a new task", async () => {
+    const server = await startTestApp();
+    const source = await create(server, {
+      title: "Ping staging",
+      task_type: "http",
+      params: { url: "https://staging.example/health", headers: { Accept: "text/plain" }, expected_status: [200, 204] },
+      priority: "high",
+      requires: ["gpu"],
+    });
+    const ui = uiClient(server);
+    const detail = await ui(`/tasks/${source.id}`);
+    expect(detail.text).toContain(`href="/tasks/new?from=${source.id}" data-action="clone"`);
+    const form = await ui(`/tasks/new?from=${source.id}`);
+    expect(form.status).toBe(200);
+    expect(form.text).toContain(`data-clone-of="${source.id}"`);
+    expect(form.text).toContain('id="f-title" name="title" class="field" value="Ping staging"');
+    expect(form.text).toContain('<option value="http" selected="">');
+    expect(form.text).toContain('<option value="high" selected="">');
+    expect(form.text).toContain('value="https://staging.example/health"');
+    expect(form.text).toContain(">Accept: text/plain</textarea>");
+    expect(form.text).toMatch(/name="params.expected_status"[^>]*>\[\s*200,\s*204\s*\]<\/textarea>/);
+    const created = await ui("/tasks", formPost({ title: "Ping production", task_type: "http", priority: "high", "params.url": "https://prod.example/health", "params.headers": "Accept: text/plain", "params.method": "GET" }));
+    expect(created.status).toBe(303);
+    const copy = (await (await server.api(created.headers.get("location")!.replace("/tasks/", "/tasks/"))).json()) as TaskJson;
+    expect(copy).toMatchObject({ title: "Ping production", params: { url: "https://prod.example/health", headers: { Accept: "text/plain" } } });
+    // A plan run is run again from its plan, not cloned.
+    expect((await ui("/tasks/new?from=nope")).status).toBe(404);
+  });
+});
+
 describe("many tasks at once, and the queue", () => {
   test("cancel the selected tasks (a toast says how many); none selected is an error toast; viewers get no boxes", async () => {
     const server = await startTestApp();

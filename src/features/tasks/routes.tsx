@@ -17,8 +17,8 @@ import { TASK_SORT_LABELS, TaskList, TasksPage, type TaskFilters } from "../../.
 import { TaskLive, TaskMain, TaskPage } from "../../../views/tasks/detail.tsx";
 import { NewTaskForm, ParamFields, type NewTaskFormProps } from "../../../views/tasks/new-task.tsx";
 import { logTail, taskDetail } from "./detail.ts";
-import { errorsFromDetails, formTaskTypes, paramFieldsOf, parseTaskForm, type ParsedTaskForm } from "./form.ts";
-import { cancelTaskAs, createTask, deleteTask, listTasks, retryTaskAs } from "./service.ts";
+import { errorsFromDetails, formTaskTypes, paramFieldsOf, parseTaskForm, valuesFromTask, type ParsedTaskForm } from "./form.ts";
+import { cancelTaskAs, createTask, deleteTask, getTask, listTasks, retryTaskAs } from "./service.ts";
 
 type Ctx = Context;
 
@@ -77,9 +77,18 @@ function formAgain(c: Ctx, form: ParsedTaskForm) {
   return page(c, { title: "New task", active: "tasks", status: 422 }, <NewTaskPage {...props} />);
 }
 
-const NewTaskPage = (props: NewTaskFormProps) => (
+const NewTaskPage = ({ cloneOf, ...props }: NewTaskFormProps & { cloneOf?: { id: string; title: string } }) => (
   <div class="mx-auto max-w-2xl">
     <h1 class="mb-4 text-xl font-semibold sm:text-2xl">New task</h1>
+    {cloneOf ? (
+      <p class="mb-3 text-sm text-muted" data-clone-of={cloneOf.id}>
+        A copy of{" "}
+        <a class="link" href={`/tasks/${cloneOf.id}`}>
+          {cloneOf.title}
+        </a>
+        : change what you need, then create it.
+      </p>
+    ) : null}
     <div class="card p-4 sm:p-5">
       <NewTaskForm {...props} />
     </div>
@@ -138,7 +147,17 @@ export const taskRoutes = new Hono()
       body: <></>,
     });
   })
-  .get("/new", (c) => page(c, { title: "New task", active: "tasks" }, <NewTaskPage {...newTaskProps(c.req.query("task_type"))} />))
+  .get("/new", (c) => {
+    // Clone: the form filled in from another task, to run it again with its params edited.
+    const from = c.req.query("from");
+    if (from) {
+      const source = getTask(c.get("deps"), from);
+      if (!formTaskTypes().some((t) => t.name === source.task_type)) throw new AppError(400, "validation_failed", `a ${source.task_type} task is not made by hand: run its plan again instead`);
+      const props = { ...newTaskProps(source.task_type), values: valuesFromTask(source) };
+      return page(c, { title: "New task", active: "tasks" }, <NewTaskPage {...props} cloneOf={source} />);
+    }
+    return page(c, { title: "New task", active: "tasks" }, <NewTaskPage {...newTaskProps(c.req.query("task_type"))} />);
+  })
   .get("/new/fields", (c) => {
     const props = newTaskProps(c.req.query("task_type"));
     const description = props.types.find((t) => t.name === props.selected)?.description;

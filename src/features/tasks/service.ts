@@ -190,9 +190,10 @@ export function deleteTask(deps: EngineDeps, id: string, acting?: Acting): void 
   const { db } = deps;
   const removed = db.sqlite
     .transaction(() => {
-      audited(deps, acting, "task.deleted", { type: "task", id });
       const task = getTaskRecord(db, id);
       if (!task) throw notFound("task", id);
+      // The title goes into the record: the audit log can still name the task once it is gone.
+      audited(deps, acting, "task.deleted", { type: "task", id }, { title: task.title });
       if (ACTIVE.includes(task.status)) throw conflict(`task '${id}' is ${task.status}; cancel it before deleting it`);
       const subtree = db.sqlite
         .query<{ id: string; status: TaskStatus }, [string]>(
