@@ -113,6 +113,7 @@ const EXPECTED: Record<string, Rule> = {
   "POST /plans": "operator",
   "GET /plans/:id": "viewer",
   "GET /plans/:id/edit": "viewer",
+  "GET /plans/:id/compare": "viewer",
   "POST /plans/:id": "operator",
   "POST /plans/:id/delete": "operator",
   "POST /plans/:id/run": "operator",

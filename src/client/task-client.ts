@@ -4,6 +4,21 @@ import type { PlanJson } from "../features/plans/service.ts";
 
 export type Task = TaskJson;
 export type Plan = PlanJson;
+
+/** A plan as written in a file or sent to POST/PUT /plans: what `plan export` prints and `plan apply` reads. */
+export interface PlanDefinition {
+  name: string;
+  description?: string | null;
+  steps: Array<{
+    name: string;
+    task_type: string;
+    params?: Record<string, unknown>;
+    depends_on?: string[];
+    timeout_seconds?: number;
+    max_retries?: number;
+    priority?: "high" | "default" | "low";
+  }>;
+}
 export type TaskStatus = Task["status"];
 export const TERMINAL: ReadonlySet<TaskStatus> = new Set<TaskStatus>(["succeeded", "failed", "cancelled", "timed_out"]);
 
@@ -189,8 +204,18 @@ export class TaskClient {
     return this.#request("GET", `/plans/${encodeURIComponent(idOrName)}${queryString(opts)}`);
   }
 
-  /** Starts a run of the plan's current version; answers with the run (the parent task of the steps). */
-  runPlan(idOrName: string, body: { inputs?: Record<string, unknown>; priority?: "high" | "default" | "low" } = {}): Promise<Task> {
+  /** Creates a plan (version 1). */
+  createPlan(body: PlanDefinition): Promise<Plan> {
+    return this.#request("POST", "/plans", body);
+  }
+
+  /** Saves a plan's steps and description: a new version when they changed, the same one otherwise. */
+  updatePlan(idOrName: string, body: PlanDefinition): Promise<Plan> {
+    return this.#request("PUT", `/plans/${encodeURIComponent(idOrName)}`, body);
+  }
+
+  /** Starts a run of the plan's current version (or `version`); answers with the run (the parent task of the steps). */
+  runPlan(idOrName: string, body: { inputs?: Record<string, unknown>; priority?: "high" | "default" | "low"; version?: number } = {}): Promise<Task> {
     return this.#request("POST", `/plans/${encodeURIComponent(idOrName)}/run`, body);
   }
 

@@ -165,6 +165,32 @@ describe("the plan editor", () => {
   });
 });
 
+describe("comparing versions", () => {
+  test("two versions side by side: steps added, removed, changed (saying what) or the same; a version that does not exist is a 400 page", async () => {
+    const server = await startTestApp();
+    const plan = await createPlan(server, { name: "evolving", description: "first", steps: [hello("a"), hello("b"), hello("gone")] });
+    const put = await server.api(`/plans/${plan.id}`, {
+      method: "PUT",
+      body: JSON.stringify({ name: "evolving", description: "second", steps: [hello("a"), hello("b", { params: { name: HOSTILE }, timeout_seconds: 60 }), hello("new")] }),
+    });
+    expect(put.status).toBe(200);
+    const ui = uiClient(server);
+    expect((await ui(`/plans/${plan.id}`)).text).toContain(`href="/plans/${plan.id}/compare" class="btn-ghost btn-sm" data-compare-versions=""`);
+    const res = await ui(`/plans/${plan.id}/compare`);
+    expect(res.status).toBe(200);
+    const state = (name: string) => new RegExp(`data-compare-step="${name}" data-state="([a-z]+)"`).exec(res.text)?.[1];
+    expect([state("a"), state("b"), state("new"), state("gone")]).toEqual(["same", "changed", "added", "removed"]);
+    expect(res.text).toContain("params, timeout seconds");
+    expect(res.text).toContain("data-description-changed");
+    expect(res.text).toContain(HOSTILE_ESCAPED);
+    expect(res.text).not.toContain(HOSTILE);
+    expect(res.text).toContain("3 of 4 steps differ.");
+    const bad = await ui(`/plans/${plan.id}/compare?a=1&b=7`);
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain("version 7 of &#39;evolving&#39; does not exist");
+  });
+});
+
 describe("a plan's page and its runs", () => {
   test("the steps graph, a field per run input, the runs; a run needs its inputs", async () => {
     const server = await startTestServer();

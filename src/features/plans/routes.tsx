@@ -11,6 +11,8 @@ import { PlanEditor } from "../../../views/plans/editor.tsx";
 import { PlanPage, RunForm, RunList, type RunFormProps } from "../../../views/plans/detail.tsx";
 import { PlanCards, PlansPage } from "../../../views/plans/list.tsx";
 import { RunLive, RunMain, RunPage } from "../../../views/plans/run.tsx";
+import { PlanComparePage } from "../../../views/plans/compare.tsx";
+import { comparePlanVersions } from "./compare.ts";
 import { effectiveDependencies } from "./validate.ts";
 import { logTail } from "../tasks/detail.ts";
 import { paramFieldsOf } from "../tasks/form.ts";
@@ -115,6 +117,14 @@ export const planRoutes = new Hono()
       { title: plan.name, active: "plans" },
       <PlanPage plan={plan} nodes={planNodes(plan)} run={{ plan, inputs: runInputsOf(plan) }} runs={runs} version={version} />,
     );
+  })
+  .get("/:id/compare", (c) => {
+    const plan = getPlan(c.get("deps"), c.req.param("id"));
+    const version = (v: string | undefined, fallback: number) => (v === undefined || v === "" ? fallback : Number(v));
+    const b = version(c.req.query("b"), plan.version);
+    const a = version(c.req.query("a"), Math.max(1, b - 1));
+    const comparison = comparePlanVersions(c.get("deps"), plan.id, a, b);
+    return page(c, { title: `Compare ${plan.name}`, active: "plans" }, <PlanComparePage comparison={comparison} />);
   })
   .get("/:id/edit", (c) => {
     const plan = getPlan(c.get("deps"), c.req.param("id"));

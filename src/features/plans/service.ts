@@ -72,10 +72,15 @@ function lastRun(db: Db, planId: string): PlanJson["last_run"] {
 function toJson(db: Db, plan: PlanRow, version = plan.version): PlanJson {
   const steps = stepsOf(db, plan.id, version);
   if (!steps) throw notFound("version", `${plan.name} v${version}`);
+  // An older version reads as it was saved, its description too.
+  const description =
+    version === plan.version
+      ? plan.description
+      : (db.sqlite.query<{ description: string | null }, [string, number]>("SELECT description FROM plan_versions WHERE plan_id = ? AND version = ?").get(plan.id, version)?.description ?? null);
   return {
     id: plan.id,
     name: plan.name,
-    description: plan.description,
+    description,
     version,
     steps,
     steps_count: steps.length,
