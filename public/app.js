@@ -136,6 +136,29 @@
     );
   }
 
+  // Tab and Shift+Tab wrap around inside an open modal dialog (the browser would step out to its own UI).
+  doc.addEventListener("keydown", function (e) {
+    if (e.key !== "Tab") return;
+    var dialog = doc.querySelector("dialog[open]");
+    if (!dialog) return;
+    var stops = Array.prototype.filter.call(
+      dialog.querySelectorAll("a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), summary, [tabindex]:not([tabindex='-1'])"),
+      function (el) {
+        return el.getClientRects().length > 0 && !el.closest("details:not([open]) > :not(summary)");
+      },
+    );
+    if (stops.length === 0) return;
+    var first = stops[0];
+    var last = stops[stops.length - 1];
+    if (!e.shiftKey && doc.activeElement === last) {
+      e.preventDefault();
+      first.focus();
+    } else if (e.shiftKey && doc.activeElement === first) {
+      e.preventDefault();
+      last.focus();
+    }
+  });
+
   // The server closes a dialog after a successful form (HX-Trigger {"dialog:close": "<id>"}).
   doc.addEventListener("dialog:close", function (e) {
     var id = e.detail && e.detail.value;

@@ -50,4 +50,6 @@ export const assetRoutes = new Hono()
     if (c.req.header("if-none-match") === a.etag) return c.body(null, 304);
     return serve(a, c.req.header("accept-encoding"), "public, max-age=31536000, immutable");
   })
-  .get("/favicon.svg", (c) => serve(ASSETS.favicon, c.req.header("accept-encoding"), "public, max-age=86400"));
+  .get("/favicon.svg", (c) => serve(ASSETS.favicon, c.req.header("accept-encoding"), "public, max-age=86400"))
+  // Browsers still ask for /favicon.ico now and then, whatever the page links: the same icon, not a 404.
+  .get("/favicon.ico", (c) => serve(ASSETS.favicon, c.req.header("accept-encoding"), "public, max-age=86400"));

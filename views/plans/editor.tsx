@@ -235,7 +235,7 @@ export const PlanEditor: FC<PlanEditorProps> = ({ planId, draft, errors = {}, ta
         ))}
       </ol>
       <div>
-        <OpButton op="add" label="Add a step" text="+ Add step" />
+        <OpButton op="add" label="Add step" text="+ Add step" />
       </div>
       <div class="sticky bottom-0 -mx-3 flex justify-end gap-2 border-t border-line bg-bg px-3 py-3 sm:mx-0 sm:px-0">
         <a class="btn" href={planId ? `/plans/${planId}` : "/plans"}>

@@ -166,23 +166,24 @@ const BulkBar: FC<{ f: TaskFilters; failedCount: number }> = ({ f, failedCount }
   const post = { "hx-post": "/tasks/bulk", "hx-swap": "none" };
   return (
     <div class="mb-3 flex flex-wrap items-center gap-2 text-sm" data-bulk-bar="">
-      <form id="bulk-form" method="post" action="/tasks/bulk" class="flex flex-wrap items-center gap-2" {...post}>
+      {/* hx-post on each button: htmx asks a button's own hx-confirm only when the button makes the request. */}
+      <form id="bulk-form" method="post" action="/tasks/bulk" class="flex flex-wrap items-center gap-2">
         <input type="hidden" name="scope" value="selected" />
         <span class="text-muted" data-selected-count="" aria-live="polite">
           None selected
         </span>
-        <button type="submit" name="action" value="cancel" class="btn btn-sm" data-action="bulk-cancel" data-needs-selection="" hx-confirm="Cancel the selected tasks? Running attempts are stopped." data-confirm-title="Cancel the selected tasks?" data-confirm-label="Cancel tasks">
+        <button type="submit" name="action" value="cancel" class="btn btn-sm" data-action="bulk-cancel" data-needs-selection="" {...post} hx-confirm="Cancel the selected tasks? Running attempts are stopped." data-confirm-title="Cancel the selected tasks?" data-confirm-label="Cancel tasks">
           Cancel
         </button>
-        <button type="submit" name="action" value="retry" class="btn btn-sm" data-action="bulk-retry" data-needs-selection="" hx-confirm="Run the selected tasks again? Only failed, cancelled or timed-out ones can be retried; the others are skipped." data-confirm-title="Retry the selected tasks?" data-confirm-label="Retry">
+        <button type="submit" name="action" value="retry" class="btn btn-sm" data-action="bulk-retry" data-needs-selection="" {...post} hx-confirm="Run the selected tasks again? Only failed, cancelled or timed-out ones can be retried; the others are skipped." data-confirm-title="Retry the selected tasks?" data-confirm-label="Retry">
           Retry
         </button>
-        <button type="submit" name="action" value="delete" class="btn-danger btn-sm" data-action="bulk-delete" data-needs-selection="" hx-confirm="Delete the selected tasks with their executions, logs and subtasks? Running ones are skipped. This cannot be undone." data-confirm-title="Delete the selected tasks?" data-confirm-label="Delete">
+        <button type="submit" name="action" value="delete" class="btn-danger btn-sm" data-action="bulk-delete" data-needs-selection="" {...post} hx-confirm="Delete the selected tasks with their executions, logs and subtasks? Running ones are skipped. This cannot be undone." data-confirm-title="Delete the selected tasks?" data-confirm-label="Delete">
           Delete
         </button>
       </form>
       {failedCount > 0 ? (
-        <form method="post" action="/tasks/bulk" class="ml-auto" {...post}>
+        <form method="post" action="/tasks/bulk" class="ml-auto">
           <input type="hidden" name="scope" value="filter" />
           <input type="hidden" name="action" value="retry" />
           <FilterInputs f={f} status="failed" />
@@ -190,6 +191,7 @@ const BulkBar: FC<{ f: TaskFilters; failedCount: number }> = ({ f, failedCount }
             type="submit"
             class="btn btn-sm"
             data-action="retry-all-failed"
+            {...post}
             hx-confirm={`Retry all ${failedCount} failed task${failedCount === 1 ? "" : "s"}${filtered({ ...f, status: undefined }) ? " matching these filters" : ""}?`}
             data-confirm-title="Retry every failed task?"
             data-confirm-label="Retry all"
@@ -246,13 +248,13 @@ export const TasksPage: FC<TasksPageProps> = ({ taskTypes, version, newTask, que
         <FilterSelect name="status" label="Status" any="Any status" values={TASK_STATUSES} selected={f.status} show={label} />
         <FilterSelect name="task_type" label="Type" any="Any type" values={taskTypes} selected={f.task_type} />
         <FilterSelect name="priority" label="Priority" any="Any priority" values={PRIORITIES} selected={f.priority} />
-        <label class="flex items-center gap-1 text-xs text-muted">
+        <label class="flex min-w-0 items-center gap-1 text-xs text-muted">
           From
-          <input type="date" name="from" value={f.from ?? ""} class="field w-auto py-1" aria-label="Created on or after" />
+          <input type="date" name="from" value={f.from ?? ""} class="field min-w-0 py-1 sm:w-auto" aria-label="Created on or after" />
         </label>
-        <label class="flex items-center gap-1 text-xs text-muted">
+        <label class="flex min-w-0 items-center gap-1 text-xs text-muted">
           to
-          <input type="date" name="to" value={f.to ?? ""} class="field w-auto py-1" aria-label="Created on or before" />
+          <input type="date" name="to" value={f.to ?? ""} class="field min-w-0 py-1 sm:w-auto" aria-label="Created on or before" />
         </label>
         <select name="sort" class="field sm:w-auto" aria-label="Sort">
           {Object.entries(TASK_SORT_LABELS).map(([value, text]) => (
