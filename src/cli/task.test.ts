@@ -199,6 +199,16 @@ describe("agentvine task", () => {
     expect(tooShort.err).toContain("id: at least 4 letters");
   });
 
+  test("executions lists a task's attempts; --quiet their ids, newest first", async () => {
+    const server = await startTestServer();
+    const id = (await run(server, "submit", "--type", "hello", "--param", "name=e", "--wait", "-q")).out;
+    const listed = await run(server, "executions", id.slice(-8));
+    expect(listed.code).toBe(0);
+    expect(listed.out).toMatch(/^[0-9a-f-]{36} {2}#1 {2}succeeded +\d+ ms {2}exit - {2}local-/);
+    const ids = await run(server, "executions", id, "--quiet");
+    expect(ids.out).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   test("--quiet prints only the id, for ID=$(agentvine task submit … -q)", async () => {
     const server = await startTestServer();
     const r = await run(server, "submit", "--type", "hello", "--param", "name=q", "-q");

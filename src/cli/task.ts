@@ -11,6 +11,7 @@ Commands:
          [--wait] [--quiet]      --quiet (-q) prints only the new task's id: ID=$(agentvine task submit … -q)
   get ID                 show a task
   list [--status S] [--type T] [--q TEXT] [--sort [-]created_at|duration|…] [--limit N] [--quiet]
+  executions ID          its attempts, newest first (--quiet: their ids)
   logs ID [--follow]     the log of a task's latest execution
   cancel ID | retry ID
   wait ID [--timeout S]  wait until the task finishes; exit 1 unless it succeeded
@@ -81,6 +82,20 @@ export async function taskCommand(argv: string[], env = process.env, out: Out = 
         else {
           for (const t of page.items) out.log(`${t.id}  ${t.status.padEnd(13)} ${t.task_type.padEnd(8)} ${t.title}`);
           out.log(`(${page.items.length} of ${page.total})`);
+        }
+        return 0;
+      }
+      case "executions": {
+        const id = await needId();
+        const page = await client.executions(id);
+        if (o.quiet) for (const e of page.items) out.log(e.id);
+        else if (o.json) out.log(JSON.stringify(page, null, 2));
+        else if (page.items.length === 0) out.log(`task ${id} has not run yet`);
+        else {
+          for (const e of page.items) {
+            const took = e.duration_ms === null ? "-" : `${e.duration_ms} ms`;
+            out.log(`${e.id}  #${e.attempt}  ${e.status.padEnd(9)} ${took.padStart(9)}  exit ${e.exit_code ?? "-"}  ${e.worker_id}`);
+          }
         }
         return 0;
       }
