@@ -105,6 +105,19 @@ describe("the New task form", () => {
     expect(shell.text).toContain('type="checkbox"');
     expect(shell.text).toContain("One per line"); // args
     expect(shell.text).toContain("NAME=value"); // env
+    // Each hint reads as sentences: the field's own description, then what to type.
+    expect(shell.text).toContain(">Arguments, passed as-is (no interpolation). One per line.<");
+    expect(shell.text).toContain(">Extra environment variables. One per line: NAME=value.<");
+    const http = await ui("/tasks/new/fields?task_type=http", { htmx: "param-fields" });
+    expect(http.text).toContain(">One per line: Name: value.<"); // headers, as HTTP writes them
+    expect(http.text).toContain(">A string is sent as-is; an object or array is sent as JSON. Write JSON, or plain text where text is allowed.<");
+    expect(http.text).not.toContain("JSON JSON");
+    expect(http.text).toMatch(/<input id="f-params-url" name="params.url" class="field" type="text"/); // a URL is one line
+    // What is typed as "Name: value" arrives as a header.
+    const created = await ui("/tasks", formPost({ title: "h", task_type: "http", "params.url": "https://x.example/", "params.method": "GET", "params.headers": "Accept: text/plain\nX-Trace: 1" }));
+    expect(created.status).toBe(303);
+    const task = (await (await server.api(created.headers.get("location")!)).json()) as TaskJson;
+    expect(task.params.headers).toEqual({ Accept: "text/plain", "X-Trace": "1" });
   });
 
   test("a post with errors comes back with every value kept and each error by its field (422)", async () => {
