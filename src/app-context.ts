@@ -4,7 +4,9 @@
 import type { ServeConfig } from "./config.ts";
 import type { EngineDeps } from "./engine/engine-deps.ts";
 import type { ClaimWaiters } from "./features/worker-api/claim-waiters.ts";
+import type { WorkerMailboxes } from "./features/worker-api/mailboxes.ts";
 import type { Controller } from "./features/controller/controller.ts";
+import type { AgentGateway } from "./features/agents/gateway.ts";
 import type { ControllerConfig } from "./features/controller/controller-settings.ts";
 import type { SubmitBatcher } from "./engine/submit-batcher.ts";
 import type { TaskLogger } from "./engine/task-logger.ts";
@@ -27,8 +29,12 @@ export interface AppServices {
   submitter: SubmitBatcher;
   /** Remote workers' parked long-poll claims. */
   claimWaiters: ClaimWaiters;
+  /** Messages for tasks remote workers run, waiting to be fetched. */
+  mailboxes: WorkerMailboxes;
   /** Questions from running tasks: routing, deadlines, the automated handler. */
   controller: Controller;
+  /** What coding agents call for their loop (model steps, the transcript, budgets). */
+  agents: AgentGateway;
   /** The model, budgets and webhook as configured (the Settings pages save over them). */
   controllerConfig: ControllerConfig;
   pool: LocalRunner | null;

@@ -22,6 +22,7 @@ import { plansApi } from "./features/plans/api.ts";
 import { planRoutes } from "./features/plans/routes.tsx";
 import { workerApi } from "./features/worker-api/api.ts";
 import { controllerApi } from "./features/controller/api.ts";
+import { agentsApi } from "./features/agents/api.ts";
 import { secretsApi } from "./features/secrets/api.ts";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
@@ -91,6 +92,7 @@ export function createApp(services: AppServices) {
   api.route("/", executionsApi);
   api.route("/", workerApi);
   api.route("/", controllerApi);
+  api.route("/", agentsApi);
   api.route("/", workersApi);
   api.route("/", plansApi);
   api.route("/", authApi);

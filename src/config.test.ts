@@ -54,6 +54,8 @@ describe("loadServeConfig", () => {
       budgetRunTokens: 0,
       budgetDailyUsd: 0,
       budgetDailyTokens: 0,
+      agentWorkspaceTtlHours: 24,
+      agentFailedWorkspaceTtlHours: 168,
     });
   });
 
@@ -99,6 +101,8 @@ describe("loadServeConfig", () => {
       AGENTVINE_PUBLIC_URL: "https://vine.example.com",
       AGENTVINE_WEBHOOK_URL: "https://chat.example.com/hooks/agentvine",
       AGENTVINE_WEBHOOK_SECRET: "whsec",
+      AGENTVINE_AGENT_WORKSPACE_TTL: "2",
+      AGENTVINE_AGENT_FAILED_WORKSPACE_TTL: "48",
     });
     expect(config).toEqual({
       port: 9000,
@@ -142,6 +146,8 @@ describe("loadServeConfig", () => {
       publicUrl: "https://vine.example.com",
       webhookUrl: "https://chat.example.com/hooks/agentvine",
       webhookSecret: "whsec",
+      agentWorkspaceTtlHours: 2,
+      agentFailedWorkspaceTtlHours: 48,
     });
   });
 

@@ -108,6 +108,9 @@ export const ServeConfigSchema = z.object({
   /** POSTed (JSON, HMAC-signed with AGENTVINE_WEBHOOK_SECRET) when a question waits for a human. */
   webhookUrl: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).optional(),
   webhookSecret: z.string().min(1).optional(),
+  /** Hours a coding agent's worktree is kept after its task succeeded / failed (for inspection). */
+  agentWorkspaceTtlHours: z.coerce.number().min(0).max(100_000).default(24),
+  agentFailedWorkspaceTtlHours: z.coerce.number().min(0).max(100_000).default(168),
   /** PEM certificate (chain) and private key: with both, the server speaks HTTPS itself. */
   tlsCert: readableFile.optional(),
   tlsKey: readableFile.optional(),
@@ -152,6 +155,8 @@ const SERVE_FLAGS = {
   "budget-daily-tokens": ["budgetDailyTokens", "AGENTVINE_BUDGET_DAILY_TOKENS"],
   "public-url": ["publicUrl", "AGENTVINE_PUBLIC_URL"],
   "webhook-url": ["webhookUrl", "AGENTVINE_WEBHOOK_URL"],
+  "agent-workspace-ttl": ["agentWorkspaceTtlHours", "AGENTVINE_AGENT_WORKSPACE_TTL"],
+  "agent-failed-workspace-ttl": ["agentFailedWorkspaceTtlHours", "AGENTVINE_AGENT_FAILED_WORKSPACE_TTL"],
 } as const;
 
 /** Keys read from the environment only: a flag's value would show in `ps` to every user of the machine. */

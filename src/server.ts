@@ -11,6 +11,7 @@ import { migrate } from "./db/migrate.ts";
 import { reap, releaseWorker } from "./engine/control.ts";
 import { type EngineDeps } from "./engine/engine-deps.ts";
 import { ClaimWaiters } from "./features/worker-api/claim-waiters.ts";
+import { WorkerMailboxes } from "./features/worker-api/mailboxes.ts";
 import { SubmitBatcher } from "./engine/submit-batcher.ts";
 import { transact } from "./engine/transact.ts";
 import { settleAllParents } from "./engine/parent-status.ts";
@@ -26,6 +27,9 @@ import { perMinute, TokenBuckets } from "./http/rate-limit.ts";
 import { LocalRunner } from "./engine/local-runner.ts";
 import { VERSION } from "./version.ts";
 import { Controller } from "./features/controller/controller.ts";
+import { AgentGateway } from "./features/agents/gateway.ts";
+import { seedBuiltinPlans } from "./features/plans/builtin.ts";
+import { sweepWorktrees } from "./task-types/agent/janitor.ts";
 import { effectiveBudgets, effectiveLlm, effectiveWebhook, type ControllerConfig } from "./features/controller/controller-settings.ts";
 import { logger } from "./log.ts";
 
@@ -48,10 +52,12 @@ export type StartOptions = Pick<
   ServeConfig,
   "port" | "host" | "dataDir" | "dbPath" | "workers" | "shutdownGraceSeconds" | "maxBodyBytes" | "defaultTimeoutSeconds" | "defaultMaxRetries" | "dbSynchronous"
 > &
-  Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl">> &
+  Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl" | "agentWorkspaceTtlHours" | "agentFailedWorkspaceTtlHours">> &
   Partial<ControllerConfig> & {
     /** The automated handler's first retry wait (tests make it tiny). */
     controllerRetryBaseMs?: number;
+    /** Create the ready-made agent plans on a fresh server (default true; tests that count plans turn it off). */
+    builtinPlans?: boolean;
     capabilities?: string[];
     reapIntervalMs?: number;
     threadUrl?: URL;
@@ -139,6 +145,15 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     retryBaseMs: config.controllerRetryBaseMs,
   });
   controller.start();
+  if (config.builtinPlans !== false) seedBuiltinPlans(deps);
+  const agents = new AgentGateway({
+    ...deps,
+    clock,
+    llm: () => effectiveLlm(settingsDeps),
+    budgets: () => effectiveBudgets(settingsDeps),
+    masker: secrets,
+    retryBaseMs: config.controllerRetryBaseMs,
+  });
 
   const pool =
     config.workers > 0
@@ -146,6 +161,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
           ...deps,
           secrets,
           asker: controller,
+          calls: agents,
           size: config.workers,
           workerId,
           logger,
@@ -181,8 +197,10 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     waiters,
     submitter: new SubmitBatcher(deps),
     claimWaiters: new ClaimWaiters(deps),
+    mailboxes: new WorkerMailboxes(deps),
     controller,
     controllerConfig,
+    agents,
     pool,
     workerId,
     version: VERSION,
@@ -205,6 +223,21 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   });
 
   pool?.start();
+  // Coding agents' worktrees: kept a while after their task (longer after a failure), then removed.
+  const sweep = () => {
+    try {
+      const removed = sweepWorktrees(join(config.dataDir, "workspaces"), {
+        successTtlMs: (config.agentWorkspaceTtlHours ?? 24) * 3_600_000,
+        failureTtlMs: (config.agentFailedWorkspaceTtlHours ?? 168) * 3_600_000,
+      });
+      if (removed.length) log.info(`removed ${removed.length} agent worktree(s) past their time`);
+    } catch (err) {
+      log.warn("sweeping agent worktrees failed:", err);
+    }
+  };
+  sweep();
+  const janitor = setInterval(sweep, 3_600_000);
+  janitor.unref();
   const reaper = setInterval(() => {
     try {
       reap(deps, { exceptWorkerId: workerId });
@@ -229,10 +262,12 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     stop(graceSeconds = config.shutdownGraceSeconds) {
       stopping ??= (async () => {
         clearInterval(reaper);
+        clearInterval(janitor);
         localWorker.stop();
         const requeued = pool ? await pool.stop(graceSeconds * 1000) : 0;
         // Parked long-polls answer 204 (no work) before the connections close, rather than being reset.
         services.claimWaiters.close();
+        services.mailboxes.close();
         controller.stop();
         await new Promise((resolve) => setImmediate(resolve));
         await server?.stop(true);

@@ -41,6 +41,18 @@ export interface RequestEvent {
   at: number;
 }
 
+export interface TaskMessage {
+  taskId: string;
+  /** The chat message's id (a task may see the same message once only). */
+  messageId: string;
+  senderType: "human" | "worker" | "controller" | "system";
+  senderId: string | null;
+  /** Who it is from, for people (a username). */
+  sender: string | null;
+  text: string;
+  at: number;
+}
+
 export interface EventMap {
   /** A task row changed status (created, queued, started, finished, cancelled, retried). */
   "task:changed": TaskEvent;
@@ -62,6 +74,13 @@ export interface EventMap {
   "request:resolved": RequestEvent;
   /** A piece of the LLM's answer as it streams in. */
   "request:delta": { requestId: string; taskId: string; text: string };
+  /** A coding agent's transcript grew (a note, a model step, a tool result), or it was paused or resumed. */
+  "agent:step": { taskId: string; seq: number; kind: "note" | "model" | "tool" | "paused" | "resumed"; at: number };
+  /**
+   * A message for a running task (a human steering it in the task's conversation): the runner holding
+   * the task delivers it to the task's thread (ctx.messages() / ctx.onMessage), locally or to a remote worker.
+   */
+  "task:message": TaskMessage;
   /** A worker registered, or its derived status changed (idle, busy, offline, error), or it was drained. */
   "worker:changed": { workerId: string; status: WorkerStatus; previous: WorkerStatus | null; draining: boolean; at: number };
 }

@@ -49,9 +49,10 @@ describe("the compiled binary", () => {
       body: JSON.stringify({ title: "hi", task_type: "hello", params: { name: "world" } }),
     });
     expect(anonymous.status).toBe(401);
+    // No account yet: the first visitor is sent to register (the first account is the admin).
     const dashboardSignedOut = await fetch(`${server.url}/`, { redirect: "manual" });
     expect(dashboardSignedOut.status).toBe(302);
-    expect(dashboardSignedOut.headers.get("location")).toStartWith("/login");
+    expect(dashboardSignedOut.headers.get("location")).toBe("/register");
 
     // The admin and an API key, made with the binary on the running server's data dir.
     const key = createAdminKey([binary], { cwd, env: { PATH: "/usr/bin:/bin" } });
