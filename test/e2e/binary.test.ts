@@ -33,6 +33,18 @@ describe("the compiled binary", () => {
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr.toString()).toContain("--port");
     expect(existsSync(join(empty, "data"))).toBe(false); // nothing created on a bad config
+
+    // An unknown flag is one line naming it (no stack trace); --help answers; no command is the help, not a server.
+    const unknown = run(["healthcheck", "--bogus"], empty);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr.toString()).toBe("agentvine healthcheck: unknown option '--bogus' (see agentvine healthcheck --help)\n");
+    const help = run(["healthcheck", "--help"], empty);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout.toString()).toContain("Usage: agentvine healthcheck");
+    const nothing = run([], empty);
+    expect(nothing.exitCode).toBe(2);
+    expect(nothing.stdout.toString()).toContain("Usage: agentvine <command>");
+    expect(existsSync(join(empty, "data"))).toBe(false);
   });
 
   test("serves from an empty directory: migrations, threads, sign-in and the hello world task", async () => {
