@@ -31,6 +31,8 @@ import { modelRoutes } from "./features/controller/model-routes.tsx";
 import { secretsApi } from "./features/secrets/api.ts";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
+import { queueApi } from "./features/queue/api.ts";
+import { queueRoutes } from "./features/queue/routes.tsx";
 import { taskRoutes } from "./features/tasks/routes.tsx";
 import { workersApi } from "./features/workers/api.ts";
 import { workerRoutes } from "./features/workers/routes.tsx";
@@ -44,6 +46,7 @@ import { contextApi } from "./features/context/api.ts";
 import { contextRoutes } from "./features/context/routes.tsx";
 import { assetRoutes } from "./http/assets.ts";
 import { corsAllowList } from "./http/cors.ts";
+import { jsonNewline } from "./http/json-newline.ts";
 import type { AppServices } from "./app-context.ts";
 import { errorBody, jsonError } from "./http/errors.ts";
 import { AppError } from "./errors.ts";
@@ -62,6 +65,7 @@ export function createApp(services: AppServices) {
   app.use(requestId({ headerName: "X-Request-Id" }));
   app.use(securityHeaders({ trustProxy: services.auth.settings.trustProxy }));
   app.use("/api/v1/*", corsAllowList(services.corsOrigins));
+  app.use("/api/v1/*", jsonNewline);
   app.use(async function accessLog(c, next) {
     if (!enabled("debug")) return next();
     const started = performance.now();
@@ -101,6 +105,7 @@ export function createApp(services: AppServices) {
   api.use(authorize(accessOf, "/api/v1"));
   api.route("/", systemApi);
   api.route("/", tasksApi);
+  api.route("/", queueApi);
   api.route("/", executionsApi);
   api.route("/", workerApi);
   api.route("/", controllerApi);
@@ -158,6 +163,7 @@ export function createApp(services: AppServices) {
   ui.route("/", liveRoutes);
   ui.route("/", dashboardRoutes);
   ui.route("/tasks", taskRoutes);
+  ui.route("/queue", queueRoutes);
   ui.route("/plans", planRoutes);
   ui.route("/workers", workerRoutes);
   ui.route("/inbox", inboxRoutes);

@@ -70,15 +70,17 @@ const VIEWER_HIDES =
 /** The user menu: a <details> (works without JS; public/app.js closes it on an outside click or Escape). */
 const UserMenu: FC<{ user: LayoutUser; active?: NavKey }> = ({ user, active }) => (
   <details class="relative" data-menu="">
-    <summary class="btn-ghost btn-sm cursor-pointer list-none" aria-label={`Account menu for ${user.username}`} data-user-menu="">
+    <summary class="btn-ghost btn-sm cursor-pointer list-none" data-user-menu="">
       <svg width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">
         <circle cx="12" cy="8" r="4" />
         <path d="M4 21c0-4 4-6 8-6s8 2 8 6" stroke-linecap="round" />
       </svg>
-      <span class="hidden max-w-32 truncate lg:inline" data-username="">
+      {/* The name it is read by is the text it shows (on a phone, kept for screen readers only). */}
+      <span class="sr-only">Account menu for </span>
+      <span class="sr-only max-w-32 truncate lg:not-sr-only" data-username="">
         {user.username}
       </span>
-      <span class="hidden lg:inline">
+      <span class="hidden lg:inline" aria-hidden="true">
         <RoleBadge role={user.role} />
       </span>
     </summary>
@@ -116,11 +118,17 @@ const UserMenu: FC<{ user: LayoutUser; active?: NavKey }> = ({ user, active }) =
   </details>
 );
 
-/** htmx settings: no eval (a strict CSP comes later), 422 answers (forms with errors) are swapped. */
+/**
+ * htmx settings: no eval and no injected styles (the CSP allows neither), 422 answers (forms with errors)
+ * are swapped. attributesToSettle leaves out "style": settling copies an old element's attributes onto
+ * its replacement with setAttribute, and a `style` attribute (a textarea the user resized) set that way is
+ * an inline style the CSP refuses — a console error per element, after every failed save.
+ */
 const HTMX_CONFIG = JSON.stringify({
   allowEval: false,
   allowScriptTags: false,
   includeIndicatorStyles: false,
+  attributesToSettle: ["class", "width", "height"],
   historyCacheSize: 0,
   refreshOnHistoryMiss: true,
   selfRequestsOnly: true,
@@ -209,12 +217,13 @@ export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets,
                 Live
               </span>
             </span>
-            <button type="button" class="btn-ghost btn-sm" data-theme-toggle="" aria-label="Colour theme" title="Colour theme: system, light or dark">
+            <button type="button" class="btn-ghost btn-sm" data-theme-toggle="" title="Colour theme: system, light or dark">
               <svg width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">
                 <circle cx="12" cy="12" r="8" />
                 <path d="M12 4a8 8 0 0 1 0 16z" fill="currentColor" />
               </svg>
-              <span data-theme-label="" class="hidden lg:inline">
+              <span class="sr-only">Colour theme: </span>
+              <span data-theme-label="" class="sr-only lg:not-sr-only">
                 {THEME_LABEL[theme ?? "system"]}
               </span>
             </button>

@@ -54,5 +54,5 @@ export const assetRoutes = new Hono()
     return serve(a, c.req.header("accept-encoding"), "public, max-age=31536000, immutable");
   })
   .get("/favicon.svg", (c) => serve(ASSETS.favicon, c.req.header("accept-encoding"), "public, max-age=86400"))
-  // Browsers ask for /favicon.ico on their own (a document without a <link rel=icon>, e.g. the SVG itself).
+  // Browsers still ask for /favicon.ico now and then, whatever the page links: the same icon, not a 404.
   .get("/favicon.ico", (c) => serve(ASSETS.favicon, c.req.header("accept-encoding"), "public, max-age=86400"));

@@ -20,18 +20,37 @@ const fieldId = (name: string) => `f-${name.replace(/[^A-Za-z0-9_-]/g, "-")}`;
 
 const HINT: Partial<Record<ParamField["kind"], string>> = {
   lines: "One per line.",
-  pairs: "One per line: NAME=value.",
-  json: "JSON (plain text is sent as a string where allowed).",
+  json: "Write JSON, or plain text where text is allowed.",
 };
 
-export const ParamInput: FC<{ field: ParamField; value?: string; error?: string }> = ({ field, value, error }) => {
-  const name = `params.${field.name}`;
-  const id = fieldId(name);
+/** What to type, after the field's own description — each a sentence. */
+export function paramHint(field: ParamField): string {
+  const kind = field.kind === "pairs" ? `One per line: ${field.name === "headers" ? "Name: value" : "NAME=value"}.` : HINT[field.kind];
+  const sentence = (s: string) => (/[.!?]$/.test(s) ? s : `${s}.`);
+  return [field.description ? sentence(field.description) : null, kind].filter(Boolean).join(" ");
+}
+
+/**
+ * One param's input, by its kind. `name` and `id` default to the New task form's (`params.NAME`,
+ * `f-params-NAME`); a plan step's editor gives its own (`steps[2].params.NAME`).
+ */
+export const ParamInput: FC<{ field: ParamField; value?: string; error?: string; name?: string; id?: string; templates?: boolean }> = ({
+  field,
+  value,
+  error,
+  name: nameGiven,
+  id: idGiven,
+  templates,
+}) => {
+  const name = nameGiven ?? `params.${field.name}`;
+  const id = idGiven ?? fieldId(name);
   const errId = `${id}-error`;
+  const hintId = `${id}-hint`;
   const text = value ?? defaultText(field);
   const cls = `field${error ? " field-error" : ""}`;
-  const aria = { "aria-invalid": error ? "true" : undefined, "aria-describedby": error ? errId : undefined };
-  const hint = [field.description, HINT[field.kind]].filter(Boolean).join(" ");
+  const hint = paramHint(field);
+  const described = [hint ? hintId : null, error ? errId : null].filter(Boolean).join(" ") || undefined;
+  const aria = { "aria-invalid": error ? "true" : undefined, "aria-describedby": described };
   if (field.kind === "boolean") {
     const checked = value !== undefined ? value === "true" || value === "on" : field.default === true;
     return (
@@ -41,7 +60,11 @@ export const ParamInput: FC<{ field: ParamField; value?: string; error?: string 
           <input type="checkbox" id={id} name={name} value="true" checked={checked} class="h-4 w-4 accent-[var(--accent)]" {...aria} />
           {field.name}
         </label>
-        {hint ? <p class="hint">{hint}</p> : null}
+        {hint ? (
+          <p class="hint" id={hintId}>
+            {hint}
+          </p>
+        ) : null}
         <FieldError error={error} id={errId} />
       </div>
     );
@@ -64,10 +87,12 @@ export const ParamInput: FC<{ field: ParamField; value?: string; error?: string 
         id={id}
         name={name}
         class={cls}
-        type={field.kind === "text" ? "text" : "number"}
-        step={field.kind === "integer" ? "1" : field.kind === "number" ? "any" : undefined}
-        min={field.min}
-        max={field.max}
+        // A number in a plan step may be a template ({{inputs.count}}), which a number input cannot hold.
+        type={field.kind === "text" || templates ? "text" : "number"}
+        inputmode={field.kind !== "text" && templates ? "decimal" : undefined}
+        step={templates ? undefined : field.kind === "integer" ? "1" : field.kind === "number" ? "any" : undefined}
+        min={templates ? undefined : field.min}
+        max={templates ? undefined : field.max}
         value={text}
         required={field.required}
         {...aria}
@@ -87,7 +112,11 @@ export const ParamInput: FC<{ field: ParamField; value?: string; error?: string 
         {field.required ? <span class="text-err"> *</span> : null}
       </label>
       {input}
-      {hint ? <p class="hint">{hint}</p> : null}
+      {hint ? (
+        <p class="hint" id={hintId}>
+          {hint}
+        </p>
+      ) : null}
       <FieldError error={error} id={errId} />
     </div>
   );
@@ -129,7 +158,16 @@ export const NewTaskForm: FC<NewTaskFormProps> = ({ types, selected, fields, val
         <label class="label" for="f-title">
           Title<span class="text-err"> *</span>
         </label>
-        <input id="f-title" name="title" class={`field${err("title") ? " field-error" : ""}`} value={v("title")} maxlength={500} required autofocus aria-invalid={err("title") ? "true" : undefined} />
+        <input
+          id="f-title"
+          name="title"
+          class={`field${err("title") ? " field-error" : ""}`}
+          value={v("title")}
+          maxlength={500}
+          required
+          autofocus={Object.keys(errors).length === 0}
+          aria-invalid={err("title") ? "true" : undefined}
+        />
         <FieldError error={err("title")} />
       </div>
       <div class="grid gap-4 sm:grid-cols-2">
