@@ -8,7 +8,7 @@ import type { TaskJson } from "../../src/engine/task-record.ts";
 import { ListSection, NoMatch } from "../components/list.tsx";
 import { Elapsed, EmptyState, PageHeader, PriorityBadge, RelTime, FilterActions, FilterSelect, ShortId, StatusBadge, duration, label } from "../components/ui.tsx";
 import { NewTaskDialog, type NewTaskFormProps } from "./new-task.tsx";
-import { QueueControls, type QueueControlsProps } from "../queue/controls.tsx";
+import { QueueControls, type QueueControlsProps } from "../queue-control/controls.tsx";
 
 export interface TaskFilters {
   status?: string;

@@ -3,7 +3,7 @@ import { QUEUES, WORK_ORDER_STATUSES, type QueueName, type WorkOrderStatus } fro
 import type { EngineDeps } from "../../engine/engine-deps.ts";
 import type { LocalRunner } from "../../engine/local-runner.ts";
 import { countWorkOrders } from "../../queue/work-orders.ts";
-import { queuePause } from "../queue/service.ts";
+import { queuePause } from "../queue-control/service.ts";
 import { z } from "zod";
 
 type Counts = Record<WorkOrderStatus, number>;

@@ -8,7 +8,7 @@ import { actingOf } from "../auth/request.ts";
 import { AppError, validationError } from "../../errors.ts";
 import { hasRole } from "../auth/middleware.ts";
 import { getUserRecord } from "../auth/users.ts";
-import { queuePause } from "../queue/service.ts";
+import { queuePause } from "../queue-control/service.ts";
 import { BulkBody, bulkTasks } from "./bulk.ts";
 import type { TaskSort } from "./schemas.ts";
 import { actionDone, firstProblem, fragment, htmxTarget, isHtmx, page, toast, trigger } from "../../pages/render.tsx";

@@ -4,7 +4,7 @@
 import { Hono, type Context } from "hono";
 import { QUEUES, type QueueName } from "../../db/schema.ts";
 import { actionDone } from "../../pages/render.tsx";
-import { QueueControls } from "../../../views/queue/controls.tsx";
+import { QueueControls } from "../../../views/queue-control/controls.tsx";
 import { actingOf } from "../auth/request.ts";
 import { getUserRecord } from "../auth/users.ts";
 import { pauseQueue, purgeQueue, queuePause, resumeQueue } from "./service.ts";
