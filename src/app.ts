@@ -34,6 +34,7 @@ import { tasksApi } from "./features/tasks/api.ts";
 import { queueApi } from "./features/queue-control/api.ts";
 import { queueRoutes } from "./features/queue-control/routes.tsx";
 import { taskRoutes } from "./features/tasks/routes.tsx";
+import { agentRoutes } from "./features/agents/routes.tsx";
 import { workersApi } from "./features/workers/api.ts";
 import { workerRoutes } from "./features/workers/routes.tsx";
 import { userRoutes } from "./features/auth/users-routes.tsx";
@@ -163,6 +164,7 @@ export function createApp(services: AppServices) {
   ui.route("/", liveRoutes);
   ui.route("/", dashboardRoutes);
   ui.route("/tasks", taskRoutes);
+  ui.route("/tasks", agentRoutes);
   ui.route("/queue", queueRoutes);
   ui.route("/plans", planRoutes);
   ui.route("/workers", workerRoutes);

@@ -6,6 +6,7 @@ import type { Child, FC } from "hono/jsx";
 import type { TaskDetail, TaskRef, LogTail } from "../../src/features/tasks/detail.ts";
 import { Elapsed, EmptyState, JsonBlock, PageHeader, PriorityBadge, RelTime, ShortId, StatusBadge, duration } from "../components/ui.tsx";
 import { TaskQuestionsPanel } from "../controller/task-questions.tsx";
+import { AgentPanelSection } from "../agents/panel.tsx";
 import { LogPanel } from "./logs.tsx";
 
 const ACTIVE = ["running", "waiting_input"];
@@ -120,6 +121,7 @@ export const TaskMain: FC<{ detail: TaskDetail; selectedExecution: string | null
         </div>
       ) : null}
       <TaskQuestionsPanel questions={detail.questions} canAnswer={detail.questions.canAnswer} />
+      {detail.agent ? <AgentPanelSection panel={detail.agent} canAct={detail.questions.canAnswer} /> : null}
       <div class="grid gap-4 lg:grid-cols-3">
         <section class="card p-4 lg:col-span-2" aria-labelledby="facts-title">
           <h2 id="facts-title" class="sr-only">
@@ -269,7 +271,7 @@ export interface TaskLiveProps {
 /** The live region: one event stream for the task, its new attempts and the shown attempt's log. */
 export const TaskLive: FC<TaskLiveProps> = ({ detail, log, level, version, pinned }) => {
   const id = detail.task.id;
-  const topics = [`task:${id}`, `exec:${id}`, ...(log.executionId && log.running ? [`log:${log.executionId}`] : []), `questions:${id}`];
+  const topics = [`task:${id}`, `exec:${id}`, ...(log.executionId && log.running ? [`log:${log.executionId}`] : []), `questions:${id}`, ...(detail.agent ? [`steps:${id}`] : [])];
   const after = log.lines.at(-1)?.seq ?? 0;
   const self = `/tasks/${id}/live${pinned && log.executionId ? `?execution=${log.executionId}` : ""}`;
   return (

@@ -17,10 +17,11 @@ import { encodeSseFrame } from "../../http/sse.ts";
  * - `requests`       → `requests`   (a question was asked, changed hands or was resolved: the Inbox, the nav badge)
  * - `answers`        → `answers`    (a model's answer to a question is streaming in)
  * - `questions:<task id>` → `questions` (a question of that task was asked, changed, resolved, or its answer streams)
+ * - `steps:<task id>` → `steps`     (a coding agent's transcript grew, or it was paused or resumed)
  */
-export type Topic = "dashboard" | "tasks" | "plans" | "workers" | "chat" | "context" | "requests" | "answers" | `task:${string}` | `exec:${string}` | `log:${string}` | `questions:${string}`;
+export type Topic = "dashboard" | "tasks" | "plans" | "workers" | "chat" | "context" | "requests" | "answers" | `task:${string}` | `exec:${string}` | `log:${string}` | `questions:${string}` | `steps:${string}`;
 
-export const TOPIC_PATTERN = /^(dashboard|tasks|plans|workers|chat|context|requests|answers|(task|exec|log|questions):[A-Za-z0-9._-]{1,100})$/;
+export const TOPIC_PATTERN = /^(dashboard|tasks|plans|workers|chat|context|requests|answers|(task|exec|log|questions|steps):[A-Za-z0-9._-]{1,100})$/;
 
 export interface Subscriber {
   write(frame: Uint8Array): void;
@@ -29,7 +30,7 @@ export interface Subscriber {
 }
 
 /** How often (at most) each kind of topic is sent: the first change goes out at once, a burst is folded into one. */
-const WINDOW_MS: Record<string, number> = { dashboard: 1000, tasks: 500, plans: 500, workers: 1000, task: 150, exec: 0, log: 50, chat: 500, context: 300, requests: 50, answers: 150, questions: 100 };
+const WINDOW_MS: Record<string, number> = { dashboard: 1000, tasks: 500, plans: 500, workers: 1000, task: 150, exec: 0, log: 50, chat: 500, context: 300, requests: 50, answers: 150, questions: 100, steps: 150 };
 const EVENT_OF: Record<string, string> = {
   dashboard: "dashboard",
   tasks: "tasks",
@@ -43,6 +44,7 @@ const EVENT_OF: Record<string, string> = {
   requests: "requests",
   answers: "answers",
   questions: "questions",
+  steps: "steps",
 };
 const MAX_TRACKED_VERSIONS = 20_000;
 
@@ -110,6 +112,7 @@ export class LiveHub {
         this.#touch("answers");
         this.#touch(`questions:${e.taskId}`);
       }),
+      bus.on("agent:step", (e) => this.#touch(`steps:${e.taskId}`)),
       bus.on("queue:ready", () => this.#touch("dashboard")),
       bus.on("chat:message", () => this.#touch("chat")),
       bus.on("chat:conversation", () => this.#touch("chat")),

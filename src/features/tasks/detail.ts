@@ -1,5 +1,6 @@
 // What the task page shows besides the task: its relatives (dependencies, dependants, parent,
 // children), its executions, the questions it asked, and the tail of one execution's log.
+import { agentPanel, type AgentPanel } from "../agents/panel-data.ts";
 import { whyNoWorker } from "../workers/service.ts";
 import type { Db } from "../../db/client.ts";
 import type { TaskStatus } from "../../db/schema.ts";
@@ -33,6 +34,8 @@ export interface TaskDetail {
   waitingFor: string | null;
   /** The questions it asked (the open one answered in place), and whether the viewer may answer. */
   questions: TaskQuestions & { canAnswer: boolean };
+  /** A coding agent's work (its transcript, spend, outcome); null for other task types. */
+  agent: AgentPanel | null;
 }
 
 /** How the page is seen: the streaming answers to show, and whether the viewer may answer questions. */
@@ -81,6 +84,7 @@ export function taskDetail(deps: EngineDeps, id: string, view: DetailView = {}):
     executions: listExecutions(db, { task_id: id, page: 1, per_page: 50 }).items,
     waitingFor: task.status === "queued" ? whyNoWorker(deps, task.requires) : null,
     questions: { ...taskQuestions(db, id, view.draftOf), canAnswer: view.canAnswer ?? false },
+    agent: agentPanel(db, id),
   };
 }
 
