@@ -85,6 +85,7 @@ const EXPECTED: Record<string, Rule> = {
   "GET /metrics": "viewer",
   "GET /assets/:file": "public",
   "GET /favicon.svg": "public",
+  "GET /favicon.ico": "public",
   "GET /events": "viewer",
   // Pages
   "GET /": "viewer",

@@ -8,6 +8,7 @@ import ssePath from "htmx-ext-sse/dist/sse.min.js" with { type: "file" };
 import appJsPath from "../../public/app.js" with { type: "file" };
 import cssPath from "../../public/build/app.css" with { type: "file" };
 import faviconPath from "../../public/favicon.svg" with { type: "file" };
+import faviconIcoPath from "../../public/favicon.ico" with { type: "file" };
 
 interface Asset {
   url: string;
@@ -33,6 +34,9 @@ export const ASSETS = {
   favicon: asset("favicon.svg", faviconPath, "image/svg+xml"),
 } as const;
 
+/** Served at /favicon.ico only (no page links it: browsers ask for it by themselves). */
+const FAVICON_ICO = asset("favicon.ico", faviconIcoPath, "image/x-icon");
+
 const byUrl = new Map<string, Asset>(Object.values(ASSETS).map((a) => [a.url, a]));
 
 function serve(a: Asset, acceptEncoding: string | undefined, cache: string): Response {
@@ -50,4 +54,6 @@ export const assetRoutes = new Hono()
     if (c.req.header("if-none-match") === a.etag) return c.body(null, 304);
     return serve(a, c.req.header("accept-encoding"), "public, max-age=31536000, immutable");
   })
-  .get("/favicon.svg", (c) => serve(ASSETS.favicon, c.req.header("accept-encoding"), "public, max-age=86400"));
+  .get("/favicon.svg", (c) => serve(ASSETS.favicon, c.req.header("accept-encoding"), "public, max-age=86400"))
+  // Browsers ask for /favicon.ico whatever the page links: answer it rather than log a 404.
+  .get("/favicon.ico", (c) => serve(FAVICON_ICO, c.req.header("accept-encoding"), "public, max-age=86400"));
