@@ -2,6 +2,7 @@
 // The CLI entry: `agentvine serve|migrate|healthcheck|version|task|plan|user|apikey|worker …` — parse, load config, start.
 import { parseArgs } from "node:util";
 import { apikeyCommand } from "./cli/apikey.ts";
+import { backupCommand, restoreCommand } from "./cli/backup.ts";
 import { planCommand } from "./cli/plan.ts";
 import { taskCommand } from "./cli/task.ts";
 import { userCommand } from "./cli/user.ts";
@@ -27,6 +28,8 @@ Commands:
   user           create accounts, change roles, deactivate, print a password-reset link —
                  offline, on --data-dir (agentvine user help)
   apikey         create, list and revoke API keys offline, on --data-dir (agentvine apikey help)
+  backup FILE    copy the database and its keys into FILE, safe while the server runs
+  restore FILE   check a backup and put it in place (the server stopped; --check only checks)
   worker         run a remote worker against --server with a worker key; \`worker status\` says what
                  it is doing (agentvine worker help)
   version        print the version
@@ -141,6 +144,10 @@ export async function main(argv: string[]): Promise<number> {
         return await apikeyCommand(args);
       case "worker":
         return await workerCommand(args);
+      case "backup":
+        return await backupCommand(args);
+      case "restore":
+        return await restoreCommand(args);
       case "version":
       case "--version":
         console.log(VERSION);
