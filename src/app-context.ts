@@ -55,6 +55,8 @@ export interface RateLimits {
 /** Per request, besides the services. */
 export interface RequestVariables {
   requestId: string;
+  /** X-Correlation-Id as sent (or the request id): tasks submitted by the request carry it. */
+  correlationId: string;
   /** Lifts Bun's idle timeout for this request (long-polls and event streams). */
   holdOpen: () => void;
   /** Who the request is: set by authenticate(); absent on routes that do not authenticate. */

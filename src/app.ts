@@ -42,22 +42,16 @@ import { accessOf } from "./http/openapi.ts";
 import { htmlError, htmlNotFound } from "./pages/render.tsx";
 import { securityHeaders } from "./http/security-headers.ts";
 import { renderLogLines } from "../views/tasks/logs.tsx";
-import { enabled, logger } from "./log.ts";
-
-const log = logger("http");
+import { requestContext } from "./http/request-context.ts";
 
 export function createApp(services: AppServices) {
   const app = new Hono();
 
   app.use(requestId({ headerName: "X-Request-Id" }));
+  // Every log line of a request carries its req_id and correlation_id; an access line when it is answered.
+  app.use(requestContext());
   app.use(securityHeaders({ trustProxy: services.auth.settings.trustProxy }));
   app.use("/api/v1/*", corsAllowList(services.corsOrigins));
-  app.use(async function accessLog(c, next) {
-    if (!enabled("debug")) return next();
-    const started = performance.now();
-    await next();
-    log.debug(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - started).toFixed(1)}ms id=${c.get("requestId")}`);
-  });
   app.use(async function provideServices(c, next) {
     for (const [key, value] of Object.entries(services)) c.set(key as keyof AppServices, value as never);
     c.set("holdOpen", () => (c.env as Server<unknown> | undefined)?.timeout?.(c.req.raw, 0));

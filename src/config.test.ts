@@ -54,6 +54,7 @@ describe("loadServeConfig", () => {
       budgetRunTokens: 0,
       budgetDailyUsd: 0,
       budgetDailyTokens: 0,
+      logFormat: "auto",
     });
   });
 
@@ -99,6 +100,7 @@ describe("loadServeConfig", () => {
       AGENTVINE_PUBLIC_URL: "https://vine.example.com",
       AGENTVINE_WEBHOOK_URL: "https://chat.example.com/hooks/agentvine",
       AGENTVINE_WEBHOOK_SECRET: "whsec",
+      AGENTVINE_LOG_FORMAT: "json",
     });
     expect(config).toEqual({
       port: 9000,
@@ -142,6 +144,7 @@ describe("loadServeConfig", () => {
       publicUrl: "https://vine.example.com",
       webhookUrl: "https://chat.example.com/hooks/agentvine",
       webhookSecret: "whsec",
+      logFormat: "json",
     });
   });
 

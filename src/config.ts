@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { parseSecretsKey } from "./data-dir/key-files.ts";
+import { LOG_FORMATS } from "./log.ts";
 
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
@@ -46,6 +47,8 @@ export const ServeConfigSchema = z.object({
   dataDir: z.string().min(1).default("./data"),
   workers: int(0, 256).default(Math.max(1, availableParallelism())),
   logLevel: z.enum(LOG_LEVELS).default("info"),
+  /** `auto`: readable lines on a terminal, JSON (one object a line) otherwise. */
+  logFormat: z.enum(LOG_FORMATS).default("auto"),
   /** How long SIGTERM waits for running tasks before putting them back in the queue. */
   shutdownGraceSeconds: int(0, 3600).default(30),
   maxBodyBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
@@ -151,6 +154,7 @@ const SERVE_FLAGS = {
   "budget-daily-tokens": ["budgetDailyTokens", "AGENTVINE_BUDGET_DAILY_TOKENS"],
   "public-url": ["publicUrl", "AGENTVINE_PUBLIC_URL"],
   "webhook-url": ["webhookUrl", "AGENTVINE_WEBHOOK_URL"],
+  "log-format": ["logFormat", "AGENTVINE_LOG_FORMAT"],
 } as const;
 
 /** Keys read from the environment only: a flag's value would show in `ps` to every user of the machine. */

@@ -13,7 +13,7 @@ import { countUsers } from "./features/auth/users.ts";
 import { migrate } from "./db/migrate.ts";
 import { startServer } from "./server.ts";
 import { VERSION } from "./version.ts";
-import { enabled, setLogLevel } from "./log.ts";
+import { configureLogging, enabled, flushLogs } from "./log.ts";
 
 const HELP = `AgentVine ${VERSION} — control plane for automated work and AI coding agents
 
@@ -40,6 +40,7 @@ serve options (each also an environment variable):
   --data-dir DIR        AGENTVINE_DATA_DIR (./data)
   --workers N           AGENTVINE_WORKERS (one per core; 0 = no local threads)
   --log-level L         AGENTVINE_LOG_LEVEL (debug|info|warn|error)
+  --log-format F        AGENTVINE_LOG_FORMAT (auto|json|pretty; auto: readable on a terminal, JSON otherwise)
   --shutdown-grace S    AGENTVINE_SHUTDOWN_GRACE (30)
   --max-body-bytes N    AGENTVINE_MAX_BODY_BYTES (1048576)
   --default-timeout S   AGENTVINE_DEFAULT_TIMEOUT (3600)
@@ -59,8 +60,8 @@ serve options (each also an environment variable):
 
 async function serve(argv: string[]): Promise<number> {
   const config = loadServeConfig(argv);
+  configureLogging({ level: config.logLevel, format: config.logFormat });
   const server = await startServer(config);
-  setLogLevel(config.logLevel);
   // The banner is what a newcomer reads first: it shows unless the level is warn or error.
   const log = (msg: string) => enabled("info") && console.log(msg);
   log(`AgentVine ${VERSION} listening on ${server.url}`);
@@ -174,5 +175,6 @@ export async function main(argv: string[]): Promise<number> {
 
 if (import.meta.main) {
   const code = await main(process.argv.slice(2));
+  flushLogs();
   process.exit(code);
 }

@@ -27,7 +27,8 @@ import { LocalRunner } from "./engine/local-runner.ts";
 import { VERSION } from "./version.ts";
 import { Controller } from "./features/controller/controller.ts";
 import { effectiveBudgets, effectiveLlm, effectiveWebhook, type ControllerConfig } from "./features/controller/controller-settings.ts";
-import { logger } from "./log.ts";
+import { logger, setLogMasker } from "./log.ts";
+import { TaskTrail } from "./engine/task-trail.ts";
 
 const log = logger("server");
 
@@ -91,12 +92,15 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   if (secretsKey === null) throw new Error("AGENTVINE_SECRETS_KEY must be 32 bytes as base64 or 64 hex digits");
   // Before the engine: submissions check `{{secrets.NAME}}` names, the pool resolves them, the logger masks values.
   const secrets = SecretStore.open({ db, dataDir: config.dataDir, key: secretsKey, clock });
+  // The server's own log masks secret values too, wherever one turns up in a message.
+  setLogMasker((text) => secrets.maskSecrets(text));
   const checkpointer = startCheckpointer(db);
   const bus = new EventBus();
   const deps: EngineDeps = { db, bus, secrets };
   const logger = new TaskLogger({ db, bus, secrets, logDir: join(config.dataDir, "logs") });
   const workerId = localWorkerId();
   const startedAt = Date.now();
+  const trail = new TaskTrail(db, bus, workerId);
 
   // Whatever this server's threads held when it last died is not running anymore: run it again.
   const recovered = releaseWorker(deps, workerId, "the server stopped while the task ran; requeued at restart");
@@ -238,6 +242,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
         await server?.stop(true);
         waiters.close();
         await logger.stop();
+        trail.close();
         await checkpointer.stop();
         db.close();
         return { requeued };

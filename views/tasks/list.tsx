@@ -13,6 +13,8 @@ export interface TaskFilters {
   task_type?: string;
   priority?: string;
   q?: string;
+  /** Only the tasks one request made (its X-Correlation-Id). */
+  correlation_id?: string;
   page: number;
   per_page: number;
 }
@@ -20,7 +22,7 @@ export interface TaskFilters {
 /** `/tasks?…` with only the filters that are set (and the page when not the first). */
 export function tasksHref(f: Partial<TaskFilters>, page = f.page ?? 1): string {
   const params = new URLSearchParams();
-  for (const key of ["status", "task_type", "priority", "q"] as const) if (f[key]) params.set(key, f[key]!);
+  for (const key of ["status", "task_type", "priority", "q", "correlation_id"] as const) if (f[key]) params.set(key, f[key]!);
   if (f.per_page && f.per_page !== 20) params.set("per_page", String(f.per_page));
   if (page > 1) params.set("page", String(page));
   const qs = params.toString();
@@ -33,7 +35,7 @@ export interface TaskListProps {
   total: number;
 }
 
-const filtered = (f: TaskFilters) => Boolean(f.status || f.task_type || f.priority || f.q);
+const filtered = (f: TaskFilters) => Boolean(f.status || f.task_type || f.priority || f.q || f.correlation_id);
 
 export const TaskList: FC<TaskListProps> = ({ filters, items, total }) => {
   const self = tasksHref(filters);
@@ -137,6 +139,12 @@ export const TasksPage: FC<TasksPageProps> = ({ taskTypes, version, newTask, ...
         <FilterSelect name="status" label="Status" any="Any status" values={TASK_STATUSES} selected={f.status} show={label} />
         <FilterSelect name="task_type" label="Type" any="Any type" values={taskTypes} selected={f.task_type} />
         <FilterSelect name="priority" label="Priority" any="Any priority" values={PRIORITIES} selected={f.priority} />
+        {f.correlation_id ? (
+          <p class="col-span-2 text-sm text-muted" data-correlation-filter="">
+            <input type="hidden" name="correlation_id" value={f.correlation_id} />
+            Correlation <code class="break-all">{f.correlation_id}</code>
+          </p>
+        ) : null}
         <FilterActions clearHref={filtered(f) ? "/tasks" : null} spinnerId="filters-spinner" />
       </form>
       <div sse-close="bye" sse-connect={`/events?topics=tasks&v=${version}`}>

@@ -30,6 +30,7 @@ function filtersOf(c: Ctx): TaskFilters {
     task_type: q.task_type && q.task_type.length <= 100 ? q.task_type : undefined,
     priority: (PRIORITIES as readonly string[]).includes(q.priority ?? "") ? q.priority : undefined,
     q: q.q?.trim() ? q.q.trim().slice(0, 200) : undefined,
+    correlation_id: q.correlation_id && q.correlation_id.length <= 128 ? q.correlation_id : undefined,
     page: int(q.page, 1, 1_000_000),
     per_page: int(q.per_page, 20, 100),
   };
