@@ -15,6 +15,7 @@ import type { TaskWaiters } from "./features/tasks/service.ts";
 import type { LocalRunner } from "./engine/local-runner.ts";
 import type { AppError } from "./errors.ts";
 import type { TokenBuckets } from "./http/rate-limit.ts";
+import type { ServerMetrics } from "./features/metrics/server-metrics.ts";
 
 export type AppConfig = Pick<ServeConfig, "defaultTimeoutSeconds" | "defaultMaxRetries" | "maxBodyBytes" | "dataDir" | "shellRole">;
 
@@ -42,6 +43,8 @@ export interface AppServices {
   corsOrigins: readonly string[];
   /** Token buckets of the rate limits; null where the limit is off. */
   limits: RateLimits;
+  /** Prometheus metrics: counted from the bus and the requests, read from the database at scrape. */
+  metrics: ServerMetrics;
 }
 
 export interface RateLimits {

@@ -37,7 +37,6 @@ import { corsAllowList } from "./http/cors.ts";
 import type { AppServices } from "./app-context.ts";
 import { errorBody, jsonError } from "./http/errors.ts";
 import { AppError } from "./errors.ts";
-import { metricsText } from "./features/system/metrics.ts";
 import { accessOf } from "./http/openapi.ts";
 import { htmlError, htmlNotFound } from "./pages/render.tsx";
 import { securityHeaders } from "./http/security-headers.ts";
@@ -48,8 +47,8 @@ export function createApp(services: AppServices) {
   const app = new Hono();
 
   app.use(requestId({ headerName: "X-Request-Id" }));
-  // Every log line of a request carries its req_id and correlation_id; an access line when it is answered.
-  app.use(requestContext());
+  // Every log line of a request carries its req_id and correlation_id; one access line when it is answered.
+  app.use(requestContext({ onAnswered: (a) => services.metrics.observeHttp(a) }));
   app.use(securityHeaders({ trustProxy: services.auth.settings.trustProxy }));
   app.use("/api/v1/*", corsAllowList(services.corsOrigins));
   app.use(async function provideServices(c, next) {
@@ -90,7 +89,7 @@ export function createApp(services: AppServices) {
 
   app.route("/api/v1", api);
 
-  app.get("/metrics", authenticate(), requireRole("viewer"), (c) => c.text(metricsText(services), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+  app.get("/metrics", authenticate(), requireRole("viewer"), async (c) => c.body(await services.metrics.scrape(), 200, { "content-type": services.metrics.contentType }));
 
   // The web UI: server-rendered pages, their live-update stream, and the embedded static assets.
   const live = new LiveHub(services.deps.bus, renderLogLines);

@@ -29,6 +29,7 @@ import { Controller } from "./features/controller/controller.ts";
 import { effectiveBudgets, effectiveLlm, effectiveWebhook, type ControllerConfig } from "./features/controller/controller-settings.ts";
 import { logger, setLogMasker } from "./log.ts";
 import { TaskTrail } from "./engine/task-trail.ts";
+import { ServerMetrics } from "./features/metrics/server-metrics.ts";
 
 const log = logger("server");
 
@@ -101,6 +102,8 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   const workerId = localWorkerId();
   const startedAt = Date.now();
   const trail = new TaskTrail(db, bus, workerId);
+  let pool: LocalRunner | null = null;
+  const metrics = new ServerMetrics({ deps, localWorkerId: workerId, pool: () => pool, startedAt, version: VERSION });
 
   // Whatever this server's threads held when it last died is not running anymore: run it again.
   const recovered = releaseWorker(deps, workerId, "the server stopped while the task ran; requeued at restart");
@@ -144,7 +147,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   });
   controller.start();
 
-  const pool =
+  pool =
     config.workers > 0
       ? new LocalRunner({
           ...deps,
@@ -195,6 +198,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     secrets,
     limits: rateLimits(config.rateLimit ?? 3000, config.authRateLimit ?? 20, clock),
     corsOrigins: config.corsOrigins ?? [],
+    metrics,
   };
   const app = createApp(services);
   const server = config.listen === false ? null : Bun.serve({
@@ -243,6 +247,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
         waiters.close();
         await logger.stop();
         trail.close();
+        metrics.close();
         await checkpointer.stop();
         db.close();
         return { requeued };
