@@ -16,6 +16,8 @@ import type { LocalRunner } from "./engine/local-runner.ts";
 import type { AppError } from "./errors.ts";
 import type { TokenBuckets } from "./http/rate-limit.ts";
 import type { ServerMetrics } from "./features/metrics/server-metrics.ts";
+import type { DataDirUsage } from "./features/retention/data-dir-usage.ts";
+import type { RunningSinks } from "./features/log-sinks/sinks.ts";
 
 export type AppConfig = Pick<ServeConfig, "defaultTimeoutSeconds" | "defaultMaxRetries" | "maxBodyBytes" | "dataDir" | "shellRole">;
 
@@ -45,6 +47,10 @@ export interface AppServices {
   limits: RateLimits;
   /** Prometheus metrics: counted from the bus and the requests, read from the database at scrape. */
   metrics: ServerMetrics;
+  /** The data dir's size by part and its disk's free space, measured every few minutes. */
+  dataDirUsage: DataDirUsage;
+  /** External sinks of task log lines (OTLP, W&B), if configured. */
+  logSinks: RunningSinks;
 }
 
 export interface RateLimits {

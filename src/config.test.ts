@@ -55,6 +55,13 @@ describe("loadServeConfig", () => {
       budgetDailyUsd: 0,
       budgetDailyTokens: 0,
       logFormat: "auto",
+      otlpServiceName: "agentvine",
+      wandbBaseUrl: "https://api.wandb.ai",
+      sinkBuffer: 10_000,
+      retainLogsDays: 30,
+      retainTasksDays: 90,
+      retainAuditDays: 365,
+      retentionInterval: 60,
     });
   });
 
@@ -101,6 +108,18 @@ describe("loadServeConfig", () => {
       AGENTVINE_WEBHOOK_URL: "https://chat.example.com/hooks/agentvine",
       AGENTVINE_WEBHOOK_SECRET: "whsec",
       AGENTVINE_LOG_FORMAT: "json",
+      AGENTVINE_OTLP_ENDPOINT: "http://127.0.0.1:4318/v1/logs",
+      AGENTVINE_OTLP_HEADERS: "x-api-key=k1",
+      AGENTVINE_OTLP_SERVICE_NAME: "vine-prod",
+      AGENTVINE_WANDB_PROJECT: "agents",
+      AGENTVINE_WANDB_ENTITY: "acme",
+      AGENTVINE_WANDB_BASE_URL: "http://127.0.0.1:9090",
+      AGENTVINE_WANDB_API_KEY: "wk",
+      AGENTVINE_SINK_BUFFER: "500",
+      AGENTVINE_RETAIN_LOGS_DAYS: "7",
+      AGENTVINE_RETAIN_TASKS_DAYS: "0",
+      AGENTVINE_RETAIN_AUDIT_DAYS: "730",
+      AGENTVINE_RETENTION_INTERVAL: "15",
     });
     expect(config).toEqual({
       port: 9000,
@@ -145,6 +164,18 @@ describe("loadServeConfig", () => {
       webhookUrl: "https://chat.example.com/hooks/agentvine",
       webhookSecret: "whsec",
       logFormat: "json",
+      otlpEndpoint: "http://127.0.0.1:4318/v1/logs",
+      otlpHeaders: "x-api-key=k1",
+      otlpServiceName: "vine-prod",
+      wandbProject: "agents",
+      wandbEntity: "acme",
+      wandbBaseUrl: "http://127.0.0.1:9090",
+      wandbApiKey: "wk",
+      sinkBuffer: 500,
+      retainLogsDays: 7,
+      retainTasksDays: 0,
+      retainAuditDays: 730,
+      retentionInterval: 15,
     });
   });
 

@@ -56,7 +56,16 @@ serve options (each also an environment variable):
   --cors-origins LIST   AGENTVINE_CORS_ORIGINS (none; browser origins allowed to call /api/v1 with a Bearer token)
   --tls-cert PATH       AGENTVINE_TLS_CERT (with --tls-key: serve HTTPS)
   --tls-key PATH        AGENTVINE_TLS_KEY (unencrypted PEM key of --tls-cert)
-  environment only:     AGENTVINE_JWT_SECRET, AGENTVINE_SECRETS_KEY (generated in the data dir by default)`;
+  --otlp-endpoint URL   AGENTVINE_OTLP_ENDPOINT (send task log lines as OTLP/HTTP logs, e.g. http://collector:4318/v1/logs)
+  --wandb-project NAME  AGENTVINE_WANDB_PROJECT (with AGENTVINE_WANDB_API_KEY: a Weights & Biases run per execution;
+                        --wandb-entity, --wandb-base-url)
+  --sink-buffer N       AGENTVINE_SINK_BUFFER (10000 lines a sink keeps while its backend is down; beyond: dropped, counted)
+  --retain-logs-days N  AGENTVINE_RETAIN_LOGS_DAYS (30; execution log lines and files; 0 = forever)
+  --retain-tasks-days N AGENTVINE_RETAIN_TASKS_DAYS (90; finished tasks; 0 = forever)
+  --retain-audit-days N AGENTVINE_RETAIN_AUDIT_DAYS (365; audit events; 0 = forever)
+  --retention-interval M AGENTVINE_RETENTION_INTERVAL (60 minutes between retention passes)
+  environment only:     AGENTVINE_JWT_SECRET, AGENTVINE_SECRETS_KEY (generated in the data dir by default),
+                        AGENTVINE_OTLP_HEADERS (k=v,k2=v2), AGENTVINE_WANDB_API_KEY`;
 
 async function serve(argv: string[]): Promise<number> {
   const config = loadServeConfig(argv);

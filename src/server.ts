@@ -28,8 +28,11 @@ import { VERSION } from "./version.ts";
 import { Controller } from "./features/controller/controller.ts";
 import { effectiveBudgets, effectiveLlm, effectiveWebhook, type ControllerConfig } from "./features/controller/controller-settings.ts";
 import { logger, setLogMasker } from "./log.ts";
-import { TaskTrail } from "./engine/task-trail.ts";
 import { ServerMetrics } from "./features/metrics/server-metrics.ts";
+import { startLogSinks, type LogSinkConfig } from "./features/log-sinks/sinks.ts";
+import { TaskTrail } from "./engine/task-trail.ts";
+import { Retention } from "./features/retention/retention.ts";
+import { DataDirUsage } from "./features/retention/data-dir-usage.ts";
 
 const log = logger("server");
 
@@ -51,7 +54,9 @@ export type StartOptions = Pick<
   "port" | "host" | "dataDir" | "dbPath" | "workers" | "shutdownGraceSeconds" | "maxBodyBytes" | "defaultTimeoutSeconds" | "defaultMaxRetries" | "dbSynchronous"
 > &
   Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl">> &
-  Partial<ControllerConfig> & {
+  Partial<ControllerConfig> &
+  Partial<Pick<ServeConfig, "retainLogsDays" | "retainTasksDays" | "retainAuditDays" | "retentionInterval">> &
+  LogSinkConfig & {
     /** The automated handler's first retry wait (tests make it tiny). */
     controllerRetryBaseMs?: number;
     capabilities?: string[];
@@ -98,12 +103,20 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   const checkpointer = startCheckpointer(db);
   const bus = new EventBus();
   const deps: EngineDeps = { db, bus, secrets };
-  const logger = new TaskLogger({ db, bus, secrets, logDir: join(config.dataDir, "logs") });
   const workerId = localWorkerId();
   const startedAt = Date.now();
-  const trail = new TaskTrail(db, bus, workerId);
   let pool: LocalRunner | null = null;
-  const metrics = new ServerMetrics({ deps, localWorkerId: workerId, pool: () => pool, startedAt, version: VERSION });
+  const usage = new DataDirUsage(config.dataDir);
+  const metrics = new ServerMetrics({ deps, localWorkerId: workerId, pool: () => pool, startedAt, version: VERSION, dataDir: () => usage.figures() });
+  const sinks = startLogSinks(config, { deps, version: VERSION, instanceId: workerId, counters: (sink) => metrics.sinkCounters(sink) });
+  const logger = new TaskLogger({ db, bus, secrets, logDir: join(config.dataDir, "logs"), sinks: sinks.sinks });
+  const trail = new TaskTrail(db, bus, workerId);
+  const retention = new Retention({
+    deps,
+    logDir: join(config.dataDir, "logs"),
+    policy: { logsDays: config.retainLogsDays ?? 30, tasksDays: config.retainTasksDays ?? 90, auditDays: config.retainAuditDays ?? 365 },
+    onDeleted: (kind, n) => metrics.retentionDeleted.inc({ kind }, n),
+  });
 
   // Whatever this server's threads held when it last died is not running anymore: run it again.
   const recovered = releaseWorker(deps, workerId, "the server stopped while the task ran; requeued at restart");
@@ -199,6 +212,8 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     limits: rateLimits(config.rateLimit ?? 3000, config.authRateLimit ?? 20, clock),
     corsOrigins: config.corsOrigins ?? [],
     metrics,
+    dataDirUsage: usage,
+    logSinks: sinks,
   };
   const app = createApp(services);
   const server = config.listen === false ? null : Bun.serve({
@@ -213,6 +228,8 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   });
 
   pool?.start();
+  usage.start();
+  retention.start((config.retentionInterval ?? 60) * 60_000);
   const reaper = setInterval(() => {
     try {
       reap(deps, { exceptWorkerId: workerId });
@@ -245,7 +262,11 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
         await new Promise((resolve) => setImmediate(resolve));
         await server?.stop(true);
         waiters.close();
+        await retention.stop();
+        await usage.stop();
         await logger.stop();
+        // Lines already handed to the sinks get a few seconds to arrive; the rest are counted as dropped.
+        await sinks.stop(5000);
         trail.close();
         metrics.close();
         await checkpointer.stop();

@@ -18,12 +18,13 @@ export const dashboardRoutes = new Hono().get("/", (c) => {
   const version = c.get("live").version;
   const snap = c.get("dashboard").snapshot();
   const workers = { threads: c.get("pool")?.size ?? 0, busy: c.get("pool")?.busyCount ?? 0 };
-  if (htmxTarget(c) === "dash-live") return fragment(c, <DashboardLive snap={snap} workers={workers} />);
+  const storage = c.get("dataDirUsage").figures();
+  if (htmxTarget(c) === "dash-live") return fragment(c, <DashboardLive snap={snap} workers={workers} storage={storage} />);
   const types = formTaskTypes();
   const selected = types.find((t) => t.name === "hello")?.name ?? types[0]?.name ?? "";
   return page(
     c,
     { title: "Dashboard", active: "dashboard" },
-    <DashboardPage snap={snap} workers={workers} version={version} newTask={{ types, selected, fields: paramFieldsOf(selected) }} />,
+    <DashboardPage snap={snap} workers={workers} storage={storage} version={version} newTask={{ types, selected, fields: paramFieldsOf(selected) }} />,
   );
 });
