@@ -92,8 +92,9 @@ function queueCheck(s: HealthSources) {
 
 function threadsCheck(pool: LocalRunner | null) {
   const fields = { configured: pool?.size ?? 0, ready: pool?.readyCount ?? 0, busy: pool?.busyCount ?? 0 };
-  // Threads that cannot start (a broken build) leave the server unable to run anything it claims.
-  if (pool && pool.readyCount === 0) return result("failing", fields, "no task thread could start");
+  // No thread ready — still loading just after start, or unable to start (a broken build): the server
+  // cannot run what it claims, so a load balancer should not send it work yet.
+  if (pool && pool.readyCount === 0) return result("failing", fields, "no task thread is ready (starting, or failing to start: see the log)");
   return result("ok", fields);
 }
 
