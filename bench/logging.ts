@@ -1,19 +1,21 @@
 // What structured logging costs on GET /api/v1/tasks/:id (target < 5 %): this code against the commit
-// before it (checked out into a temp worktree and loaded into the same process, so both run on the same
-// runtime, machine and moment), through app.fetch with no sockets — so only the server's own work shows,
-// which makes the relative cost look larger than over a network. Three variants, interleaved round by round:
+// before it (checked out into a temp worktree), measured two ways, the variants interleaved round by round:
+//   1. through app.fetch, both versions loaded into this process (no sockets: only the server's own work
+//      shows, so the relative cost looks larger than it is for a client);
+//   2. over HTTP: each version its own `serve` process, loaded by autocannon (node) over 127.0.0.1.
+// The variants:
 //   before   — the commit before operations (its logger wrote nothing per request at info)
 //   info     — this code at the default level: request id, correlation id, log context, request metrics
 //              (access lines are `debug`: none written)
 //   debug    — this code at --log-level debug: also one JSON access line per request (to /dev/null, async)
-//   bun bench/logging.ts [--requests 20000] [--rounds 5] [--base REV]
+//   bun bench/logging.ts [--requests 20000] [--rounds 5] [--seconds 5] [--connections 32] [--base REV]
 import { symlinkSync, copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import pino from "pino";
 import { configureLogging } from "../src/log.ts";
 import { adminKey } from "./accounts.ts";
-import { hardLimit, machineNote, median, table, tempDir } from "./lib.ts";
+import { freePort, hardLimit, machineNote, median, table, tempDir } from "./lib.ts";
 
 const root = join(import.meta.dir, "..");
 const git = (...a: string[]) => {
@@ -23,7 +25,15 @@ const git = (...a: string[]) => {
 };
 // The commit before operations: the parent of the one that added their migration.
 const added = git("log", "--diff-filter=A", "--format=%H", "-1", "--", "migrations/0008_ops.sql");
-const { values: args } = parseArgs({ options: { requests: { type: "string", default: "20000" }, rounds: { type: "string", default: "5" }, base: { type: "string", default: added ? `${added}^` : "HEAD" } } });
+const { values: args } = parseArgs({
+  options: {
+    requests: { type: "string", default: "20000" },
+    rounds: { type: "string", default: "5" },
+    seconds: { type: "string", default: "5" },
+    connections: { type: "string", default: "32" },
+    base: { type: "string", default: added ? `${added}^` : "HEAD" },
+  },
+});
 const REQUESTS = Number(args.requests);
 const ROUNDS = Number(args.rounds);
 hardLimit(8 * 60_000, "logging");
@@ -82,4 +92,56 @@ console.log(`\ntarget: under 5 % → ${overhead < 5 ? "met" : "NOT met"} (${over
 configureLogging({ level: "warn", format: "json" });
 await before.server.stop(0);
 await after.server.stop(0);
+
+// ---- 2. over HTTP: each version its own process ----
+const SECONDS = Math.min(30, Number(args.seconds));
+const children: Bun.Subprocess[] = [];
+process.on("exit", () => children.forEach((c) => c.exitCode === null && c.kill("SIGKILL")));
+async function serve(dir: string, level: string): Promise<{ url: string; key: string }> {
+  const dataDir = tempDir();
+  const cli = (...a: string[]) => {
+    const r = Bun.spawnSync(["bun", join(dir, "src/main.ts"), ...a, "--data-dir", dataDir], { stdin: new TextEncoder().encode("violet tractor umbrella 42\n") });
+    if (r.exitCode !== 0) throw new Error(`${a.join(" ")}: ${r.stderr.toString()}`);
+    return r.stdout.toString().trim();
+  };
+  cli("user", "create", "admin", "--admin");
+  const key = cli("apikey", "create", "bench", "--scope", "api", "--user", "admin");
+  const port = await freePort();
+  const proc = Bun.spawn(["bun", join(dir, "src/main.ts"), "serve", "--port", String(port), "--data-dir", dataDir, "--workers", "0", "--rate-limit", "0", "--log-level", level], {
+    stdout: "ignore",
+    stderr: "ignore",
+  });
+  children.push(proc);
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`${base}/api/v1/health`).then((r) => r.status < 600, () => false);
+    if (ok) break;
+    if (i > 500 || proc.exitCode !== null) throw new Error("server did not start");
+    await Bun.sleep(20);
+  }
+  const task = (await (await fetch(`${base}/api/v1/tasks`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: JSON.stringify({ title: "bench", task_type: "hello", params: { name: "x" } }) })).json()) as { id: string };
+  return { url: `${base}/api/v1/tasks/${task.id}`, key };
+}
+async function autocannon(target: { url: string; key: string }): Promise<number> {
+  const opts = { url: target.url, connections: Number(args.connections), duration: SECONDS, headers: { authorization: `Bearer ${target.key}` } };
+  const proc = Bun.spawn(["node", join(import.meta.dir, "autocannon-run.mjs"), JSON.stringify(opts)], { stdout: "pipe", stderr: "inherit" });
+  const out = await new Response(proc.stdout).text();
+  if ((await proc.exited) !== 0) throw new Error("autocannon failed");
+  const r = JSON.parse(out.trim().split("\n").at(-1)!) as { rps: number; non2xx: number };
+  if (r.non2xx > 0) throw new Error(`${r.non2xx} answers were not 2xx`);
+  return r.rps;
+}
+const targets = { before: await serve(baseDir, "info"), info: await serve(root, "info"), debug: await serve(root, "debug") };
+const rps: Record<string, number[]> = { before: [], info: [], debug: [] };
+for (let r = 0; r < Math.max(2, Math.ceil(ROUNDS / 2)); r++) for (const [name, t] of Object.entries(targets)) rps[name]!.push(await autocannon(t));
+const baseRps = median(rps.before!);
+console.log(`\n## the same over HTTP: autocannon, ${args.connections} connections, ${SECONDS} s a run, each version its own serve process (--log-level info / debug, stdout to /dev/null)\n`);
+table(
+  ["variant", "req/s (median)", "min", "max", "vs before"],
+  Object.entries(rps).map(([name, xs]) => [name, median(xs), Math.min(...xs), Math.max(...xs), name === "before" ? "—" : `${(((baseRps - median(xs)) / baseRps) * 100).toFixed(1)} % fewer`]),
+);
+const httpCost = ((baseRps - median(rps.info!)) / baseRps) * 100;
+console.log(`\ntarget over HTTP: under 5 % → ${httpCost < 5 ? "met" : "NOT met"} (${httpCost.toFixed(1)} % fewer requests a second at the default level)`);
+for (const c of children) c.kill("SIGTERM");
+await Promise.all(children.map((c) => c.exited));
 process.exit(0);
