@@ -2,6 +2,7 @@
 // system unless the user picked one), the small reset, and the shortcuts the views share.
 import type { UserConfig } from "@unocss/core";
 import presetWind3 from "@unocss/preset-wind3";
+import { markdownCss } from "./uno-markdown.ts";
 
 const light = {
   bg: "#f6f7f6",
@@ -110,5 +111,5 @@ export const unoConfig: UserConfig = {
     "th": "px-3 py-2 text-left text-xs font-semibold uppercase tracking-wide text-muted",
     "td": "px-3 py-2 align-top",
   },
-  preflights: [{ getCSS: () => base }],
+  preflights: [{ getCSS: () => base + markdownCss }],
 };

@@ -4,7 +4,9 @@
 import type { ServeConfig } from "./config.ts";
 import type { EngineDeps } from "./engine/engine-deps.ts";
 import type { ClaimWaiters } from "./features/worker-api/claim-waiters.ts";
+import type { WorkerMailboxes } from "./features/worker-api/mailboxes.ts";
 import type { Controller } from "./features/controller/controller.ts";
+import type { AgentGateway } from "./features/agents/gateway.ts";
 import type { ControllerConfig } from "./features/controller/controller-settings.ts";
 import type { SubmitBatcher } from "./engine/submit-batcher.ts";
 import type { TaskLogger } from "./engine/task-logger.ts";
@@ -18,6 +20,7 @@ import type { TokenBuckets } from "./http/rate-limit.ts";
 import type { ServerMetrics } from "./features/metrics/server-metrics.ts";
 import type { DataDirUsage } from "./features/retention/data-dir-usage.ts";
 import type { RunningSinks } from "./features/log-sinks/sinks.ts";
+import type { ChatFeature } from "./features/chat/api.ts";
 
 export type AppConfig = Pick<ServeConfig, "defaultTimeoutSeconds" | "defaultMaxRetries" | "maxBodyBytes" | "dataDir" | "shellRole">;
 
@@ -30,8 +33,12 @@ export interface AppServices {
   submitter: SubmitBatcher;
   /** Remote workers' parked long-poll claims. */
   claimWaiters: ClaimWaiters;
+  /** Messages for tasks remote workers run, waiting to be fetched. */
+  mailboxes: WorkerMailboxes;
   /** Questions from running tasks: routing, deadlines, the automated handler. */
   controller: Controller;
+  /** What coding agents call for their loop (model steps, the transcript, budgets). */
+  agents: AgentGateway;
   /** The model, budgets and webhook as configured (the Settings pages save over them). */
   controllerConfig: ControllerConfig;
   pool: LocalRunner | null;
@@ -51,6 +58,8 @@ export interface AppServices {
   dataDirUsage: DataDirUsage;
   /** External sinks of task log lines (OTLP, W&B), if configured. */
   logSinks: RunningSinks;
+  /** Conversations and messages: the service, the WebSockets, the attachment limit. */
+  chat: ChatFeature;
 }
 
 export interface RateLimits {

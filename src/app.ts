@@ -22,6 +22,7 @@ import { plansApi } from "./features/plans/api.ts";
 import { planRoutes } from "./features/plans/routes.tsx";
 import { workerApi } from "./features/worker-api/api.ts";
 import { controllerApi } from "./features/controller/api.ts";
+import { agentsApi } from "./features/agents/api.ts";
 import { secretsApi } from "./features/secrets/api.ts";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
@@ -32,6 +33,10 @@ import { userRoutes } from "./features/auth/users-routes.tsx";
 import { apiKeyRoutes } from "./features/auth/api-keys-routes.tsx";
 import { auditRoutes } from "./features/audit/routes.tsx";
 import { secretRoutes } from "./features/secrets/routes.tsx";
+import { chatApi } from "./features/chat/api.ts";
+import { chatRoutes } from "./features/chat/routes.tsx";
+import { contextApi } from "./features/context/api.ts";
+import { contextRoutes } from "./features/context/routes.tsx";
 import { assetRoutes } from "./http/assets.ts";
 import { corsAllowList } from "./http/cors.ts";
 import type { AppServices } from "./app-context.ts";
@@ -59,14 +64,22 @@ export function createApp(services: AppServices) {
   app.use(sameOriginWrites);
 
   const api = new Hono();
-  api.use(
-    bodyLimit({
-      maxSize: services.config.maxBodyBytes,
-      onError: () => {
-        throw new AppError(413, "payload_too_large", `Request body exceeds the limit of ${services.config.maxBodyBytes} bytes`);
-      },
-    }),
-  );
+  const apiBodyLimit = bodyLimit({
+    maxSize: services.config.maxBodyBytes,
+    onError: () => {
+      throw new AppError(413, "payload_too_large", `Request body exceeds the limit of ${services.config.maxBodyBytes} bytes`);
+    },
+  });
+  // Chat attachments have their own limit per file (checked by the route); the body may hold up to 10.
+  const attachmentsBodyLimit = bodyLimit({
+    maxSize: services.chat.attachmentMaxBytes * 10 + 64 * 1024,
+    onError: () => {
+      throw new AppError(413, "payload_too_large", `Attachments may be at most ${services.chat.attachmentMaxBytes} bytes each, 10 per message`);
+    },
+  });
+  api.use(function limitBodies(c, next) {
+    return c.req.method === "POST" && /\/chat\/conversations\/[^/]+\/attachments$/.test(c.req.path) ? attachmentsBodyLimit(c, next) : apiBodyLimit(c, next);
+  });
   // Who is calling, then whether the matched route's declared rule lets them: every route has one.
   // Signed-in callers are limited per account; the rest (anonymous, or with credentials that failed)
   // per address.
@@ -79,6 +92,7 @@ export function createApp(services: AppServices) {
   api.route("/", executionsApi);
   api.route("/", workerApi);
   api.route("/", controllerApi);
+  api.route("/", agentsApi);
   api.route("/", workersApi);
   api.route("/", plansApi);
   api.route("/", authApi);
@@ -86,6 +100,8 @@ export function createApp(services: AppServices) {
   api.route("/", apiKeysApi);
   api.route("/", auditApi);
   api.route("/", secretsApi);
+  api.route("/", chatApi);
+  api.route("/", contextApi);
 
   app.route("/api/v1", api);
 
@@ -132,6 +148,8 @@ export function createApp(services: AppServices) {
   ui.route("/api-keys", apiKeyRoutes);
   ui.route("/audit", auditRoutes);
   ui.route("/secrets", secretRoutes);
+  ui.route("/chat", chatRoutes);
+  ui.route("/context", contextRoutes);
   ui.route("/", authPages);
   app.route("/", ui);
 

@@ -33,6 +33,7 @@ describe("loadServeConfig", () => {
       logLevel: "info",
       shutdownGraceSeconds: 30,
       maxBodyBytes: 1024 * 1024,
+      attachmentMaxBytes: 10 * 1024 * 1024,
       defaultTimeoutSeconds: 3600,
       defaultMaxRetries: 0,
       dbSynchronous: "NORMAL",
@@ -62,6 +63,8 @@ describe("loadServeConfig", () => {
       retainTasksDays: 90,
       retainAuditDays: 365,
       retentionInterval: 60,
+      agentWorkspaceTtlHours: 24,
+      agentFailedWorkspaceTtlHours: 168,
     });
   });
 
@@ -120,6 +123,8 @@ describe("loadServeConfig", () => {
       AGENTVINE_RETAIN_TASKS_DAYS: "0",
       AGENTVINE_RETAIN_AUDIT_DAYS: "730",
       AGENTVINE_RETENTION_INTERVAL: "15",
+      AGENTVINE_AGENT_WORKSPACE_TTL: "2",
+      AGENTVINE_AGENT_FAILED_WORKSPACE_TTL: "48",
     });
     expect(config).toEqual({
       port: 9000,
@@ -130,6 +135,7 @@ describe("loadServeConfig", () => {
       logLevel: "debug",
       shutdownGraceSeconds: 5,
       maxBodyBytes: 2048,
+      attachmentMaxBytes: 10 * 1024 * 1024,
       defaultTimeoutSeconds: 60,
       defaultMaxRetries: 3,
       dbSynchronous: "FULL",
@@ -176,6 +182,8 @@ describe("loadServeConfig", () => {
       retainTasksDays: 0,
       retainAuditDays: 730,
       retentionInterval: 15,
+      agentWorkspaceTtlHours: 2,
+      agentFailedWorkspaceTtlHours: 48,
     });
   });
 

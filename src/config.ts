@@ -52,6 +52,8 @@ export const ServeConfigSchema = z.object({
   /** How long SIGTERM waits for running tasks before putting them back in the queue. */
   shutdownGraceSeconds: int(0, 3600).default(30),
   maxBodyBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  /** The largest chat attachment (each file), in bytes. */
+  attachmentMaxBytes: int(1024, 1024 * 1024 * 1024).default(10 * 1024 * 1024),
   defaultTimeoutSeconds: int(1, 7 * 24 * 3600).default(3600),
   defaultMaxRetries: int(0, 100).default(0),
   /** `FULL` fsyncs every commit (power-loss safe); `NORMAL` is crash safe and much faster. */
@@ -126,6 +128,9 @@ export const ServeConfigSchema = z.object({
   retainAuditDays: int(0, 36_500).default(365),
   /** Minutes between retention passes. */
   retentionInterval: int(1, 7 * 24 * 60).default(60),
+  /** Hours a coding agent's worktree is kept after its task succeeded / failed (for inspection). */
+  agentWorkspaceTtlHours: z.coerce.number().min(0).max(100_000).default(24),
+  agentFailedWorkspaceTtlHours: z.coerce.number().min(0).max(100_000).default(168),
   /** PEM certificate (chain) and private key: with both, the server speaks HTTPS itself. */
   tlsCert: readableFile.optional(),
   tlsKey: readableFile.optional(),
@@ -141,6 +146,7 @@ const SERVE_FLAGS = {
   "log-level": ["logLevel", "AGENTVINE_LOG_LEVEL"],
   "shutdown-grace": ["shutdownGraceSeconds", "AGENTVINE_SHUTDOWN_GRACE"],
   "max-body-bytes": ["maxBodyBytes", "AGENTVINE_MAX_BODY_BYTES"],
+  "attachment-max-bytes": ["attachmentMaxBytes", "AGENTVINE_ATTACHMENT_MAX_BYTES"],
   "default-timeout": ["defaultTimeoutSeconds", "AGENTVINE_DEFAULT_TIMEOUT"],
   "default-max-retries": ["defaultMaxRetries", "AGENTVINE_DEFAULT_MAX_RETRIES"],
   "db-synchronous": ["dbSynchronous", "AGENTVINE_DB_SYNCHRONOUS"],
@@ -181,6 +187,8 @@ const SERVE_FLAGS = {
   "retain-tasks-days": ["retainTasksDays", "AGENTVINE_RETAIN_TASKS_DAYS"],
   "retain-audit-days": ["retainAuditDays", "AGENTVINE_RETAIN_AUDIT_DAYS"],
   "retention-interval": ["retentionInterval", "AGENTVINE_RETENTION_INTERVAL"],
+  "agent-workspace-ttl": ["agentWorkspaceTtlHours", "AGENTVINE_AGENT_WORKSPACE_TTL"],
+  "agent-failed-workspace-ttl": ["agentFailedWorkspaceTtlHours", "AGENTVINE_AGENT_FAILED_WORKSPACE_TTL"],
 } as const;
 
 /** Keys read from the environment only: a flag's value would show in `ps` to every user of the machine. */

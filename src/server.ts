@@ -11,6 +11,7 @@ import { migrate } from "./db/migrate.ts";
 import { reap, releaseWorker } from "./engine/control.ts";
 import { type EngineDeps } from "./engine/engine-deps.ts";
 import { ClaimWaiters } from "./features/worker-api/claim-waiters.ts";
+import { WorkerMailboxes } from "./features/worker-api/mailboxes.ts";
 import { SubmitBatcher } from "./engine/submit-batcher.ts";
 import { transact } from "./engine/transact.ts";
 import { settleAllParents } from "./engine/parent-status.ts";
@@ -26,6 +27,9 @@ import { perMinute, TokenBuckets } from "./http/rate-limit.ts";
 import { LocalRunner } from "./engine/local-runner.ts";
 import { VERSION } from "./version.ts";
 import { Controller } from "./features/controller/controller.ts";
+import { AgentGateway } from "./features/agents/gateway.ts";
+import { seedBuiltinPlans } from "./features/plans/builtin.ts";
+import { sweepWorktrees } from "./task-types/agent/janitor.ts";
 import { effectiveBudgets, effectiveLlm, effectiveWebhook, type ControllerConfig } from "./features/controller/controller-settings.ts";
 import { logger, setLogMasker } from "./log.ts";
 import { ServerMetrics } from "./features/metrics/server-metrics.ts";
@@ -33,6 +37,11 @@ import { startLogSinks, type LogSinkConfig } from "./features/log-sinks/sinks.ts
 import { TaskTrail } from "./engine/task-trail.ts";
 import { Retention } from "./features/retention/retention.ts";
 import { DataDirUsage } from "./features/retention/data-dir-usage.ts";
+import { websocket } from "hono/bun";
+import { ChatService } from "./features/chat/service.ts";
+import { ChatRecorder } from "./features/chat/recorder.ts";
+import { ChatSockets } from "./features/chat/sockets.ts";
+import { socketRenderer } from "./features/chat/render.ts";
 
 const log = logger("server");
 
@@ -53,12 +62,14 @@ export type StartOptions = Pick<
   ServeConfig,
   "port" | "host" | "dataDir" | "dbPath" | "workers" | "shutdownGraceSeconds" | "maxBodyBytes" | "defaultTimeoutSeconds" | "defaultMaxRetries" | "dbSynchronous"
 > &
-  Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl">> &
+  Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl" | "agentWorkspaceTtlHours" | "agentFailedWorkspaceTtlHours" | "attachmentMaxBytes">> &
   Partial<ControllerConfig> &
   Partial<Pick<ServeConfig, "retainLogsDays" | "retainTasksDays" | "retainAuditDays" | "retentionInterval">> &
   LogSinkConfig & {
     /** The automated handler's first retry wait (tests make it tiny). */
     controllerRetryBaseMs?: number;
+    /** Create the ready-made agent plans on a fresh server (default true; tests that count plans turn it off). */
+    builtinPlans?: boolean;
     capabilities?: string[];
     reapIntervalMs?: number;
     threadUrl?: URL;
@@ -159,6 +170,20 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     retryBaseMs: config.controllerRetryBaseMs,
   });
   controller.start();
+  if (config.builtinPlans !== false) seedBuiltinPlans(deps);
+  const agents = new AgentGateway({
+    ...deps,
+    clock,
+    llm: () => effectiveLlm(settingsDeps),
+    budgets: () => effectiveBudgets(settingsDeps),
+    masker: secrets,
+    retryBaseMs: config.controllerRetryBaseMs,
+  });
+  // The chat: a task's questions, answers and status changes are recorded in its conversation.
+  const chatService = new ChatService({ db, bus, clock, dataDir: config.dataDir, responder: controller });
+  const chatRecorder = new ChatRecorder(chatService);
+  chatRecorder.start();
+  const chatSockets = new ChatSockets(bus, socketRenderer(db));
 
   pool =
     config.workers > 0
@@ -166,6 +191,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
           ...deps,
           secrets,
           asker: controller,
+          calls: agents,
           size: config.workers,
           workerId,
           logger,
@@ -201,8 +227,10 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     waiters,
     submitter: new SubmitBatcher(deps),
     claimWaiters: new ClaimWaiters(deps),
+    mailboxes: new WorkerMailboxes(deps),
     controller,
     controllerConfig,
+    agents,
     pool,
     workerId,
     version: VERSION,
@@ -214,6 +242,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     metrics,
     dataDirUsage: usage,
     logSinks: sinks,
+    chat: { service: chatService, sockets: chatSockets, attachmentMaxBytes: config.attachmentMaxBytes ?? 10 * 1024 * 1024 },
   };
   const app = createApp(services);
   const server = config.listen === false ? null : Bun.serve({
@@ -222,14 +251,31 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     // With a certificate the server speaks HTTPS itself: the session cookie gets Secure, responses HSTS.
     tls,
     fetch: app.fetch,
+    // The chat's WebSockets (GET /api/v1/chat/ws/:id), through Hono's Bun adapter.
+    websocket,
     idleTimeout: 60,
     // The API's own limit (413 with a clear message) is enforced by the app; this is the hard stop.
-    maxRequestBodySize: Math.max(config.maxBodyBytes * 4, 16 * 1024 * 1024),
+    maxRequestBodySize: Math.max(config.maxBodyBytes * 4, 16 * 1024 * 1024, (config.attachmentMaxBytes ?? 0) * 2 + 1024 * 1024),
   });
 
   pool?.start();
   usage.start();
   retention.start((config.retentionInterval ?? 60) * 60_000);
+  // Coding agents' worktrees: kept a while after their task (longer after a failure), then removed.
+  const sweep = () => {
+    try {
+      const removed = sweepWorktrees(join(config.dataDir, "workspaces"), {
+        successTtlMs: (config.agentWorkspaceTtlHours ?? 24) * 3_600_000,
+        failureTtlMs: (config.agentFailedWorkspaceTtlHours ?? 168) * 3_600_000,
+      });
+      if (removed.length) log.info(`removed ${removed.length} agent worktree(s) past their time`);
+    } catch (err) {
+      log.warn("sweeping agent worktrees failed:", err);
+    }
+  };
+  sweep();
+  const janitor = setInterval(sweep, 3_600_000);
+  janitor.unref();
   const reaper = setInterval(() => {
     try {
       reap(deps, { exceptWorkerId: workerId });
@@ -254,11 +300,15 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     stop(graceSeconds = config.shutdownGraceSeconds) {
       stopping ??= (async () => {
         clearInterval(reaper);
+        clearInterval(janitor);
         localWorker.stop();
         const requeued = pool ? await pool.stop(graceSeconds * 1000) : 0;
         // Parked long-polls answer 204 (no work) before the connections close, rather than being reset.
         services.claimWaiters.close();
+        services.mailboxes.close();
         controller.stop();
+        chatRecorder.stop();
+        chatSockets.close();
         await new Promise((resolve) => setImmediate(resolve));
         await server?.stop(true);
         waiters.close();

@@ -74,6 +74,8 @@ export async function startTestServer(overrides: Partial<StartOptions> & { admin
       workers: 2,
       shutdownGraceSeconds: 5,
       threadUrl: TEST_THREAD_URL,
+      // A fresh server's ready-made plans would be in every plan list; their own test turns them on.
+      builtinPlans: false,
       ...options,
     }),
   );

@@ -5,7 +5,7 @@
 import type { Child, FC } from "hono/jsx";
 import { raw } from "hono/html";
 
-export type NavKey = "dashboard" | "tasks" | "plans" | "workers" | "users" | "api-keys" | "audit" | "secrets" | "settings";
+export type NavKey = "dashboard" | "tasks" | "plans" | "workers" | "chat" | "context" | "users" | "api-keys" | "audit" | "secrets" | "settings";
 /** Who is signed in, as the header shows them. */
 export interface LayoutUser {
   username: string;
@@ -34,8 +34,12 @@ const NAV: Array<{ key: NavKey; href: string; label: string }> = [
   { key: "tasks", href: "/tasks", label: "Tasks" },
   { key: "plans", href: "/plans", label: "Plans" },
   { key: "workers", href: "/workers", label: "Workers" },
+  { key: "chat", href: "/chat", label: "Chat" },
+  { key: "context", href: "/context", label: "Context" },
 ];
-/** Admins only: in the header from wide screens up, and always in the user menu. */
+/** In the header from md up; below it, in the user menu (a phone's header has no room for them). */
+const WIDE_ONLY_NAV: NavKey[] = ["chat", "context"];
+/** Admins only: in the header on very wide screens (2xl), and always in the user menu. */
 const ADMIN_NAV: Array<{ key: NavKey; href: string; label: string }> = [
   { key: "users", href: "/users", label: "Users" },
   { key: "api-keys", href: "/api-keys", label: "API keys" },
@@ -81,6 +85,11 @@ const UserMenu: FC<{ user: LayoutUser; active?: NavKey }> = ({ user, active }) =
       <a href="/settings" role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === "settings" ? "font-semibold" : ""}`}>
         Settings
       </a>
+      {NAV.filter((item) => WIDE_ONLY_NAV.includes(item.key)).map((item) => (
+        <a href={item.href} role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 md:hidden ${active === item.key ? "font-semibold" : ""}`}>
+          {item.label}
+        </a>
+      ))}
       {user.role === "admin"
         ? ADMIN_NAV.map((item) => (
             <a href={item.href} role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === item.key ? "font-semibold" : ""}`}>
@@ -174,8 +183,8 @@ export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets,
             {user ? (
               <nav class="flex min-w-0 items-center gap-0.5 sm:gap-1" aria-label="Main">
                 {/* Below md the logo is the way home: four links do not fit beside the header's buttons. */}
-                {NAV.map((item) => navLink(item, active, item.key === "dashboard" ? "hidden md:inline" : ""))}
-                {user.role === "admin" ? ADMIN_NAV.map((item) => navLink(item, active, "hidden lg:inline")) : null}
+                {NAV.map((item) => navLink(item, active, item.key === "dashboard" || WIDE_ONLY_NAV.includes(item.key) ? "hidden md:inline" : ""))}
+                {user.role === "admin" ? ADMIN_NAV.map((item) => navLink(item, active, "hidden 2xl:inline")) : null}
               </nav>
             ) : null}
             <span class="flex-1" />

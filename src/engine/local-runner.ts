@@ -19,8 +19,14 @@ export interface QuestionAsker {
   askAndWait(taskId: string, executionId: string, input: AskInput, signal: AbortSignal): Promise<AskAnswer>;
 }
 
+/** The server services tasks may call (ctx.call): the coding agents' model steps. */
+export interface TaskCalls {
+  call(taskId: string, executionId: string, method: string, params: unknown, signal: AbortSignal): Promise<unknown>;
+}
+
 export interface LocalRunnerOptions extends EngineDeps {
   asker?: QuestionAsker;
+  calls?: TaskCalls;
   secrets?: TaskSecrets;
   size: number;
   workerId: string;
@@ -71,7 +77,23 @@ export class LocalRunner {
       done: (claim, outcome) => this.#onDone(claim, outcome),
       available: () => this.schedule(),
       ask: (claim, askId, input) => this.#ask(claim, askId, input),
+      call: (claim, callId, method, params) => this.#call(claim, callId, method, params),
     });
+  }
+
+  #call(claim: Claim, callId: number, method: string, params: unknown) {
+    const calls = this.opts.calls;
+    if (!calls) {
+      this.#pool.reply(claim.executionId, callId, { ok: false, error: `no '${method}' on this server` });
+      return;
+    }
+    this.#flushStarts();
+    let ac = this.#asking.get(claim.executionId);
+    if (!ac) this.#asking.set(claim.executionId, (ac = new AbortController()));
+    calls.call(claim.taskId, claim.executionId, method, params, ac.signal).then(
+      (value) => this.#pool.reply(claim.executionId, callId, { ok: true, value }),
+      (err) => this.#pool.reply(claim.executionId, callId, { ok: false, error: (err as Error).message, retryable: (err as { retryable?: boolean }).retryable }),
+    );
   }
 
   #ask(claim: Claim, askId: number, input: AskInput) {
@@ -80,6 +102,9 @@ export class LocalRunner {
       this.#pool.answer(claim.executionId, askId, { ok: false, error: "no controller runs on this server" });
       return;
     }
+    // The thread may ask before its start is in the database (starts are group-committed): record it now,
+    // so the question belongs to a running task.
+    this.#flushStarts();
     let ac = this.#asking.get(claim.executionId);
     if (!ac) this.#asking.set(claim.executionId, (ac = new AbortController()));
     asker.askAndWait(claim.taskId, claim.executionId, input, ac.signal).then(
@@ -122,6 +147,11 @@ export class LocalRunner {
       }),
       bus.on("task:cancel_requested", (e) => {
         if (e.claimedBy === this.opts.workerId) this.#cancel(e.taskId);
+      }),
+      // A message for a task one of these threads runs (a human steering it): straight to its thread.
+      bus.on("task:message", (m) => {
+        const claim = this.running().find((c) => c.taskId === m.taskId);
+        if (claim) this.#pool.deliver(claim.executionId, { id: m.messageId, text: m.text, sender: m.sender, senderType: m.senderType, at: m.at });
       }),
     );
     this.schedule();

@@ -91,3 +91,15 @@ export function dependenciesOfMany(db: Db, taskIds: string[]): Map<string, strin
   for (const r of rows) map.get(r.task_id)?.push(r.depends_on_id);
   return map;
 }
+
+/** The plan run (the root parent of type `plan`) a task with this parent belongs to, if any. */
+export function planRunOf(db: Db, parentTaskId: string | null): string | null {
+  let run: string | null = null;
+  for (let id = parentTaskId, depth = 0; id && depth < 16; depth++) {
+    const row = db.sqlite.query<{ task_type: string; parent_task_id: string | null }, [string]>("SELECT task_type, parent_task_id FROM tasks WHERE id = ?").get(id);
+    if (!row) break;
+    if (row.task_type === "plan") run = id;
+    id = row.parent_task_id;
+  }
+  return run;
+}

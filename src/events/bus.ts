@@ -41,6 +41,29 @@ export interface RequestEvent {
   at: number;
 }
 
+export interface TaskMessage {
+  taskId: string;
+  /** The chat message's id (a task may see the same message once only). */
+  messageId: string;
+  senderType: "human" | "worker" | "controller" | "system";
+  senderId: string | null;
+  /** Who it is from, for people (a username). */
+  sender: string | null;
+  text: string;
+  at: number;
+}
+
+/** A chat message as it was stored or edited (the API's shape: see features/chat). */
+export interface ChatMessageEvent {
+  kind: "created" | "edited";
+  conversationId: string;
+  /** The conversation a step's conversation belongs to (its plan run's): it shows the message too. */
+  parentConversationId: string | null;
+  taskId: string | null;
+  message: { id: string; seq: number; sender_type: string; sender_id: string | null; message_type: string } & Record<string, unknown>;
+  at: number;
+}
+
 export interface EventMap {
   /** A task row changed status (created, queued, started, finished, cancelled, retried). */
   "task:changed": TaskEvent;
@@ -66,6 +89,19 @@ export interface EventMap {
   "request:resolved": RequestEvent;
   /** A piece of the LLM's answer as it streams in. */
   "request:delta": { requestId: string; taskId: string; text: string };
+  /** A coding agent's transcript grew (a note, a model step, a tool result), or it was paused or resumed. */
+  "agent:step": { taskId: string; seq: number; kind: "note" | "model" | "tool" | "paused" | "resumed"; at: number };
+  /**
+   * A message for a running task (a human steering it in the task's conversation): the runner holding
+   * the task delivers it to the task's thread (ctx.messages() / ctx.onMessage), locally or to a remote worker.
+   */
+  "task:message": TaskMessage;
+  /** A chat message was posted or edited (by a person, or recorded for a task: questions, answers, status). */
+  "chat:message": ChatMessageEvent;
+  /** A conversation was started (a general one; a task's comes with the task). */
+  "chat:conversation": { conversationId: string; at: number };
+  /** A context document was created, edited, restored or deleted. */
+  "context:changed": { documentId: string; action: "created" | "updated" | "deleted"; at: number };
   /** A worker registered, or its derived status changed (idle, busy, offline, error), or it was drained. */
   "worker:changed": { workerId: string; status: WorkerStatus; previous: WorkerStatus | null; draining: boolean; at: number };
 }

@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import htmxPath from "htmx.org/dist/htmx.min.js" with { type: "file" };
 import ssePath from "htmx-ext-sse/dist/sse.min.js" with { type: "file" };
 import appJsPath from "../../public/app.js" with { type: "file" };
+import chatJsPath from "../../public/chat.js" with { type: "file" };
 import cssPath from "../../public/build/app.css" with { type: "file" };
 import faviconPath from "../../public/favicon.svg" with { type: "file" };
 import faviconIcoPath from "../../public/favicon.ico" with { type: "file" };
@@ -30,6 +31,8 @@ export const ASSETS = {
   htmx: asset("htmx.js", htmxPath, "text/javascript; charset=utf-8"),
   sse: asset("htmx-sse.js", ssePath, "text/javascript; charset=utf-8"),
   app: asset("app.js", appJsPath, "text/javascript; charset=utf-8"),
+  /** The Chat page's script (its WebSocket, the composer); only that page loads it. */
+  chat: asset("chat.js", chatJsPath, "text/javascript; charset=utf-8"),
   css: asset("app.css", cssPath, "text/css; charset=utf-8"),
   favicon: asset("favicon.svg", faviconPath, "image/svg+xml"),
 } as const;

@@ -1,6 +1,7 @@
 // The remote worker's side of the HTTP contract (/api/v1/workers, /api/v1/queue/*): one method per
 // endpoint, and errors sorted by what the worker must do about them (retry, drop, or give up).
 import type { LogLevel } from "../db/schema.ts";
+import type { AskAnswer, AskInput, TaskMessageIn } from "../task-types/types.ts";
 
 export interface RegisterBody {
   name: string;
@@ -121,6 +122,22 @@ export interface ReportAnswer {
   logs: { accepted: number; refused: string[] };
 }
 
+/** POST /requests: a question of a task this worker runs (its current execution). */
+export interface AskBody extends AskInput {
+  id: string;
+  task_id: string;
+  execution_id: string;
+}
+
+/** A question as the server answers it (the fields the worker reads). */
+export interface RequestAnswer {
+  id: string;
+  status: "open" | "answered" | "timed_out" | "cancelled";
+  answer: string | null;
+  denied: boolean;
+  answered_by: AskAnswer["answered_by"];
+}
+
 /** The server's limits per report (400 past them). */
 export const MAX_REPORT_LOG_LINES = 1000;
 export const MAX_REPORT_OUTCOMES = 256;
@@ -191,14 +208,39 @@ export class WorkerClient {
     await this.#post("/queue/logs", { worker_id: workerId, lines });
   }
 
-  async #post<T>(path: string, body: unknown, o: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<T | null> {
+  /** Messages for the tasks it runs after `after` (acknowledging those), long-polling up to `waitSeconds`. */
+  async messages(workerId: string, after: number, epoch: string | undefined, waitSeconds: number, signal?: AbortSignal): Promise<{ items: Array<{ seq: number; execution_id: string; message: TaskMessageIn }>; dropped: number; epoch: string }> {
+    return (await this.#post("/queue/messages", { worker_id: workerId, after, epoch, wait_seconds: waitSeconds }, { timeoutMs: (waitSeconds + 15) * 1000, signal }))!;
+  }
+
+  /** A service call of a task it runs (a coding agent's model step). */
+  async call(workerId: string, executionId: string, method: string, params: unknown, signal?: AbortSignal): Promise<unknown> {
+    const res = await this.#post<{ value: unknown }>("/queue/call", { worker_id: workerId, execution_id: executionId, method, params }, { timeoutMs: 15 * 60_000, signal });
+    return res?.value;
+  }
+
+  /** Asks a question for a task it runs; `id` makes a resend after a lost answer return the same question. */
+  async ask(body: AskBody): Promise<RequestAnswer> {
+    return (await this.#post<RequestAnswer>("/requests", body))!;
+  }
+
+  /** Long-polls until the question is resolved, or `timeoutSeconds` passed (then as it is). */
+  async waitRequest(id: string, timeoutSeconds: number, signal?: AbortSignal): Promise<RequestAnswer> {
+    return (await this.#request<RequestAnswer>("GET", `/requests/${encodeURIComponent(id)}/wait?timeout=${timeoutSeconds}`, undefined, { timeoutMs: (timeoutSeconds + 15) * 1000, signal }))!;
+  }
+
+  #post<T>(path: string, body: unknown, o: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<T | null> {
+    return this.#request<T>("POST", path, body, o);
+  }
+
+  async #request<T>(method: "GET" | "POST", path: string, body: unknown, o: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<T | null> {
     const timeout = AbortSignal.timeout(o.timeoutMs ?? REQUEST_TIMEOUT_MS);
     let res: Response;
     try {
       res = await fetch(this.base + path, {
-        method: "POST",
-        headers: { authorization: `Bearer ${this.token}`, "content-type": "application/json", "user-agent": this.userAgent },
-        body: JSON.stringify(body),
+        method,
+        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }), "user-agent": this.userAgent },
+        body: body === undefined ? undefined : JSON.stringify(body),
         signal: o.signal ? AbortSignal.any([o.signal, timeout]) : timeout,
       });
     } catch (err) {

@@ -7,13 +7,15 @@ import { join } from "node:path";
 import { logger } from "../log.ts";
 import type { LogTuple } from "../thread-pool/protocol.ts";
 import { VERSION } from "../version.ts";
-import { WorkerApiError, type ClaimItem, type WorkerClient } from "./api-client.ts";
+import { WorkerApiError, type ClaimItem, type RequestAnswer, type WorkerClient } from "./api-client.ts";
+import type { AskInput } from "../task-types/types.ts";
 import { Backoff, sleep, type BackoffOptions } from "./backoff.ts";
 import { ClaimLoop } from "./claim-loop.ts";
 import { ReportOutbox, type OutboxSender } from "./report-outbox.ts";
 import { ServerLink } from "./server-link.ts";
 import { TaskRunner, type TaskOutcome } from "./task-runner.ts";
 import { writeStatus, type WorkerStatus } from "./status-file.ts";
+import { sweepWorktrees } from "../task-types/agent/janitor.ts";
 
 const log = logger("worker");
 
@@ -60,6 +62,7 @@ export class RemoteWorker {
   #startedAt = Date.now();
   #statusTimer: ReturnType<typeof setTimeout> | null = null;
   #cpu = { usage: process.cpuUsage(), at: performance.now() };
+  #janitor: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly opts: RemoteWorkerOptions) {
     this.name = opts.name ?? hostname();
@@ -82,6 +85,8 @@ export class RemoteWorker {
       threadUrl: opts.threadUrl,
       onLog: (item, lines) => this.#onLog(item, lines),
       onDone: (item, outcome) => this.#onDone(item, outcome),
+      onAsk: (item, askId, input) => void this.#ask(item, askId, input),
+      onCall: (item, callId, method, params) => void this.#call(item, callId, method, params),
     });
     this.#claims = new ClaimLoop({
       link: this.#link,
@@ -125,7 +130,20 @@ export class RemoteWorker {
     if (this.#finished) return;
     log.info(`registered as '${this.name}' (${this.id}) with ${this.opts.server}: ${this.concurrency} slot(s), capabilities ${this.capabilities.join(", ") || "none"}`);
     this.#writeStatus("running");
-    for (const loop of [this.#heartbeatLoop(), this.#claims.run(), this.#deliveryLoop()]) void loop.catch((err) => this.#fatal(err));
+    this.#sweepWorktrees();
+    this.#janitor = setInterval(() => this.#sweepWorktrees(), 3_600_000);
+    this.#janitor.unref();
+    for (const loop of [this.#heartbeatLoop(), this.#claims.run(), this.#deliveryLoop(), this.#messageLoop()]) void loop.catch((err) => this.#fatal(err));
+  }
+
+  /** Coding agents' worktrees on this machine: removed a day after success, a week after failure. */
+  #sweepWorktrees() {
+    try {
+      const removed = sweepWorktrees(join(this.opts.stateDir, "workspaces"), { successTtlMs: 24 * 3_600_000, failureTtlMs: 7 * 24 * 3_600_000 });
+      if (removed.length) log.info(`removed ${removed.length} agent worktree(s) past their time`);
+    } catch (err) {
+      log.warn(`sweeping agent worktrees failed: ${(err as Error).message}`);
+    }
   }
 
   // ---- heartbeats ----
@@ -202,6 +220,84 @@ export class RemoteWorker {
     }
     this.#claims.slotFreed();
     this.#scheduleStatus();
+  }
+
+  /**
+   * A task's question, over HTTP: POST /requests (with an id of our own, so a resend after a lost answer
+   * is the same question), then long-polls GET /requests/:id/wait until it is resolved — riding out server
+   * outages with backoff, while heartbeats keep the task's lease. Ends when the task is no longer held.
+   */
+  async #ask(item: ClaimItem, askId: number, input: AskInput): Promise<void> {
+    const backoff = new Backoff(this.opts.backoff);
+    const held = () => this.#runner.held().some((i) => i.execution_id === item.execution_id) && !this.#stopAll.signal.aborted;
+    const body = { id: crypto.randomUUID(), task_id: item.task_id, execution_id: item.execution_id, ...input };
+    let r: RequestAnswer | null = null;
+    while (held()) {
+      try {
+        r = r === null ? await this.client.ask(body) : await this.client.waitRequest(r.id, 60, this.#stopAll.signal);
+        backoff.reset();
+        this.#link.online();
+        if (r.status !== "open") break;
+      } catch (err) {
+        if (!(err instanceof WorkerApiError) || !err.transient) {
+          this.#runner.answer(item.execution_id, askId, { ok: false, error: (err as Error).message });
+          return;
+        }
+        this.#link.offline(err);
+        await sleep(backoff.next(), this.#stopAll.signal);
+      }
+    }
+    if (r && r.status !== "open") {
+      this.#runner.answer(item.execution_id, askId, { ok: true, answer: { request_id: r.id, status: r.status, answer: r.answer, denied: r.denied, answered_by: r.answered_by } });
+    }
+  }
+
+  /**
+   * A task's service call, over HTTP. Resent while the server is unreachable (a model step carries its own
+   * key, so a resend after a lost answer is the same step); any other refusal goes to the task as an error.
+   */
+  async #call(item: ClaimItem, callId: number, method: string, params: unknown): Promise<void> {
+    const backoff = new Backoff(this.opts.backoff);
+    for (;;) {
+      try {
+        const value = await this.client.call(this.id!, item.execution_id, method, params, this.#stopAll.signal);
+        this.#runner.reply(item.execution_id, callId, { ok: true, value });
+        return;
+      } catch (err) {
+        const transient = err instanceof WorkerApiError && err.transient && err.status !== 503;
+        if (!transient || this.#stopAll.signal.aborted || !this.#runner.held().some((i) => i.execution_id === item.execution_id)) {
+          this.#runner.reply(item.execution_id, callId, { ok: false, error: (err as Error).message, retryable: err instanceof WorkerApiError && err.transient });
+          return;
+        }
+        this.#link.offline(err as WorkerApiError);
+        await sleep(backoff.next(), this.#stopAll.signal);
+      }
+    }
+  }
+
+  /** Messages people send to the tasks this worker runs: long-polled, handed to each task's thread. */
+  async #messageLoop(): Promise<void> {
+    const backoff = new Backoff(this.opts.backoff);
+    let after = 0;
+    let epoch: string | undefined;
+    while (!this.#stopAll.signal.aborted) {
+      try {
+        const res = await this.client.messages(this.id!, after, epoch, this.opts.claimWaitSeconds ?? 30, this.#stopAll.signal);
+        backoff.reset();
+        if (res.epoch !== epoch) after = 0; // the server restarted: its numbers start again
+        epoch = res.epoch;
+        for (const item of res.items) {
+          after = Math.max(after, item.seq);
+          this.#runner.deliver(item.execution_id, item.message);
+        }
+      } catch (err) {
+        if (this.#stopAll.signal.aborted) return;
+        if (!(err instanceof WorkerApiError)) throw err;
+        if (err.auth) throw err;
+        // A server without the endpoint, or that forgot this worker: not worth dying over; try again later.
+        await sleep(backoff.next(), this.#stopAll.signal);
+      }
+    }
   }
 
   async #deliveryLoop(): Promise<void> {
@@ -323,6 +419,7 @@ export class RemoteWorker {
     this.#stopClaiming.abort();
     this.#stopAll.abort();
     if (this.#statusTimer) clearTimeout(this.#statusTimer);
+    if (this.#janitor) clearInterval(this.#janitor);
     this.#writeStatus("stopped");
     this.#resolveDone(code);
     return code;

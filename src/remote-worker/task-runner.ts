@@ -1,7 +1,8 @@
 // Runs claimed work on the remote worker with the same ThreadPool, thread entry and task types as the
 // server, so logs and outcomes are the same wherever a task runs. Claimed items wait here for a ready
 // thread (threads may still be loading when the first claim arrives).
-import type { LogTuple } from "../thread-pool/protocol.ts";
+import type { AskReply, CallReply, LogTuple } from "../thread-pool/protocol.ts";
+import type { AskInput, TaskMessageIn } from "../task-types/types.ts";
 import { ThreadPool, type ThreadOutcome } from "../thread-pool/thread-pool.ts";
 import type { ClaimItem } from "./api-client.ts";
 
@@ -11,6 +12,10 @@ export interface RunnerEvents {
   onLog(item: ClaimItem, lines: LogTuple[]): void;
   /** Called once per started item, unless it was stopped with `stop()` (its lease is gone: nobody wants the outcome). */
   onDone(item: ClaimItem, outcome: TaskOutcome): void;
+  /** The task asks a question: answer it with `answer(executionId, askId, reply)`. */
+  onAsk?(item: ClaimItem, askId: number, input: AskInput): void;
+  /** The task calls a server service (ctx.call): reply with `reply(executionId, callId, …)`. */
+  onCall?(item: ClaimItem, callId: number, method: string, params: unknown): void;
 }
 
 export interface RunnerOptions extends RunnerEvents {
@@ -36,7 +41,24 @@ export class TaskRunner {
         this.#notifyIfIdle();
       },
       available: () => this.#dispatch(),
+      ask: opts.onAsk ? (item, askId, input) => opts.onAsk!(item, askId, input) : undefined,
+      call: opts.onCall ? (item, callId, method, params) => opts.onCall!(item, callId, method, params) : undefined,
     });
+  }
+
+  /** The reply to a task's call (false when the task is gone). */
+  reply(executionId: string, callId: number, reply: CallReply): boolean {
+    return this.#pool.reply(executionId, callId, reply);
+  }
+
+  /** Hands a message to a running task (false when it is not running here). */
+  deliver(executionId: string, message: TaskMessageIn): boolean {
+    return this.#pool.deliver(executionId, message);
+  }
+
+  /** The answer to a task's question (false when the task is gone). */
+  answer(executionId: string, askId: number, reply: AskReply): boolean {
+    return this.#pool.answer(executionId, askId, reply);
   }
 
   start(): void {

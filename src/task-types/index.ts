@@ -1,12 +1,14 @@
 // The registry of task types. Adding a type: write one module in this folder and add one line here.
 import type { TaskType } from "./types.ts";
+import { bugfixAgent, docsAgent, featureAgent, testAgent } from "./agent/index.ts";
+import publish from "./agent/publish.ts";
 import ask from "./ask.ts";
 import hello from "./hello.ts";
 import http from "./http.ts";
 import plan from "./plan.ts";
 import shell from "./shell.ts";
 
-const registry = new Map<string, TaskType>([hello, shell, http, plan, ask].map((t) => [t.name, t as TaskType]));
+const registry = new Map<string, TaskType>([hello, shell, http, plan, ask, featureAgent, bugfixAgent, testAgent, docsAgent, publish].map((t) => [t.name, t as TaskType]));
 
 export const TASK_TYPES: ReadonlyMap<string, TaskType> = registry;
 

@@ -15,6 +15,16 @@ export interface SpawnOptions {
   cwd?: string;
   env?: Record<string, string>;
   stdin?: string;
+  /** Inside the sandbox: reach the network (default off). */
+  network?: boolean;
+  /** Inside the sandbox: extra paths readable (e.g. a worktree's shared .git dir) or writable. */
+  readOnlyPaths?: string[];
+  writablePaths?: string[];
+  /**
+   * The task type's own command (git for a coding agent's checkout and commit), not one a user or a model
+   * chose: run as the task's thread itself would, outside the sandbox — still killed with the task.
+   */
+  trusted?: boolean;
 }
 
 /** A question a task asks (ctx.ask): the controller routes it by policy to the LLM or a human. */
@@ -43,6 +53,17 @@ export interface AskAnswer {
   answered_by: { type: "human" | "automated" | "auto_approve" | "timeout"; id: string | null } | null;
 }
 
+/** A message sent to the running task (a human steering it in its conversation). */
+export interface TaskMessageIn {
+  id: string;
+  text: string;
+  /** Who sent it, for people (a username), if known. */
+  sender: string | null;
+  senderType: "human" | "worker" | "controller" | "system";
+  /** ms since the epoch. */
+  at: number;
+}
+
 export interface TaskContext<P> {
   taskId: string;
   executionId: string;
@@ -64,6 +85,18 @@ export interface TaskContext<P> {
    * timed out with nothing to go on (the policy's `fail_task`) or could not be asked at all.
    */
   ask(input: AskInput): Promise<AskAnswer>;
+  /**
+   * Messages sent to this task while it runs, in order, each once: an async iterator that waits for the
+   * next (it ends when the task ends). Messages that arrive before anyone reads are kept (the last 1,000).
+   */
+  messages(): AsyncIterableIterator<TaskMessageIn>;
+  /** Calls `handler` for each message as it arrives (those already waiting first); returns the unsubscribe. */
+  onMessage(handler: (message: TaskMessageIn) => void): () => void;
+  /**
+   * Calls a service of the server the task runs for (over HTTP from a remote worker): what the coding
+   * agents use for model steps, so keys and budgets stay on the server. Throws a TaskFailure when refused.
+   */
+  call<T = unknown>(method: string, params: unknown): Promise<T>;
 }
 
 /** Throw from run() to fail with a result attached (exit code, captured output). */

@@ -1,6 +1,6 @@
 // The typed messages between the main thread (which owns the database) and a task thread.
 import type { LogLevel } from "../db/schema.ts";
-import type { AskAnswer, AskInput } from "../task-types/types.ts";
+import type { AskAnswer, AskInput, TaskMessageIn } from "../task-types/types.ts";
 
 export interface Job {
   taskId: string;
@@ -12,6 +12,9 @@ export interface Job {
   workspaceRoot: string;
 }
 
+/** A call's outcome: its value, or an error to throw in the thread (`retryable`: the attempt may be retried). */
+export type CallReply = { ok: true; value: unknown } | { ok: false; error: string; retryable?: boolean };
+
 /** How an ask ended for the thread: the answer, or why it could not be asked at all. */
 export type AskReply = { ok: true; answer: AskAnswer } | { ok: false; error: string };
 
@@ -20,6 +23,10 @@ export type ToThread =
   | { type: "cancel"; executionId: string }
   /** The answer to the thread's `ask` number `askId`. */
   | { type: "answer"; executionId: string; askId: number; reply: AskReply }
+  /** The result of the thread's `call` number `callId` (a server service, e.g. a coding agent's model step). */
+  | { type: "reply"; executionId: string; callId: number; reply: CallReply }
+  /** A message for the running task (ctx.messages / ctx.onMessage). */
+  | { type: "message"; executionId: string; message: TaskMessageIn }
   /** The thread is being retired: kill every process it started, answer `children-gone` once they exited. */
   | { type: "kill-children" };
 
@@ -56,6 +63,8 @@ export type FromThread =
   | { type: "children-gone" }
   | { type: "log"; executionId: string; lines: LogTuple[] }
   | { type: "pid"; executionId: string; pid: number; exited: boolean }
+  /** The task calls a server service (ctx.call); the thread waits for `reply` with the same callId. */
+  | { type: "call"; executionId: string; callId: number; method: string; params: unknown }
   /** The task asks the controller (ctx.ask); the thread waits for `answer` with the same askId. */
   | { type: "ask"; executionId: string; askId: number; input: AskInput }
   | DoneOk

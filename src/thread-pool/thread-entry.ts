@@ -3,8 +3,8 @@ import { mkdirSync, rmSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import type { LogLevel } from "../db/schema.ts";
 import { getTaskType } from "../task-types/index.ts";
-import { isOutput, TaskFailure, type AskAnswer, type AskInput, type SpawnOptions, type TaskContext, type TaskLog } from "../task-types/types.ts";
-import type { AskReply, DoneFailed, DoneOk, FromThread, Job, LogTuple, ToThread } from "./protocol.ts";
+import { isOutput, TaskFailure, type AskAnswer, type AskInput, type SpawnOptions, type TaskMessageIn, type TaskContext, type TaskLog } from "../task-types/types.ts";
+import type { AskReply, CallReply, DoneFailed, DoneOk, FromThread, Job, LogTuple, ToThread } from "./protocol.ts";
 
 declare const self: Worker;
 
@@ -14,6 +14,67 @@ const send = (msg: FromThread) => self.postMessage(msg);
 const BASE_ENV_KEYS = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "SHELL", "TERM"];
 
 let current: { executionId: string; abort: AbortController } | null = null;
+
+/**
+ * The current job's inbox: messages sent to it, kept until read (bounded), for the iterators and handlers
+ * of ctx.messages() / ctx.onMessage. Closed when the job ends, which ends every iterator.
+ */
+class Inbox {
+  #queue: TaskMessageIn[] = [];
+  #waiting: Array<(r: IteratorResult<TaskMessageIn>) => void> = [];
+  #handlers = new Set<(m: TaskMessageIn) => void>();
+  #closed = false;
+  static readonly LIMIT = 1000;
+
+  push(m: TaskMessageIn) {
+    if (this.#closed) return;
+    for (const h of this.#handlers) {
+      try {
+        h(m);
+      } catch {
+        // a task's handler that throws must not stop delivery to the others
+      }
+    }
+    const waiter = this.#waiting.shift();
+    if (waiter) waiter({ value: m, done: false });
+    else if (this.#handlers.size === 0) {
+      this.#queue.push(m);
+      if (this.#queue.length > Inbox.LIMIT) this.#queue.shift();
+    }
+  }
+
+  onMessage(handler: (m: TaskMessageIn) => void): () => void {
+    for (const m of this.#queue.splice(0)) handler(m);
+    this.#handlers.add(handler);
+    return () => this.#handlers.delete(handler);
+  }
+
+  iterator(): AsyncIterableIterator<TaskMessageIn> {
+    const it: AsyncIterableIterator<TaskMessageIn> = {
+      next: () => {
+        const m = this.#queue.shift();
+        if (m) return Promise.resolve({ value: m, done: false });
+        if (this.#closed) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => this.#waiting.push(resolve));
+      },
+      return: () => Promise.resolve({ value: undefined, done: true }),
+      [Symbol.asyncIterator]: () => it,
+    };
+    return it;
+  }
+
+  close() {
+    this.#closed = true;
+    this.#handlers.clear();
+    for (const w of this.#waiting.splice(0)) w({ value: undefined, done: true });
+  }
+}
+
+let inbox = new Inbox();
+
+/** The current job's calls waiting for their reply, by callId. */
+const calling = new Map<number, (reply: CallReply) => void>();
+let nextCallId = 1;
 
 /** The current job's questions waiting for their answer, by askId. */
 const asking = new Map<number, (reply: AskReply) => void>();
@@ -75,11 +136,15 @@ function workspaceOf(job: Job): string {
 async function runJob(job: Job) {
   const abort = new AbortController();
   current = { executionId: job.executionId, abort };
+  inbox = new Inbox();
+  const jobInbox = inbox;
   const { log, flush } = makeLogger(job.executionId);
   let workspace: string | null = null;
   const finish = (msg: DoneOk | DoneFailed) => {
     flush();
     asking.clear();
+    calling.clear();
+    jobInbox.close();
     if (workspace && msg.ok) rmSync(workspace, { recursive: true, force: true });
     current = null;
     send(msg);
@@ -139,6 +204,24 @@ async function runJob(job: Job) {
       });
       return proc as any;
     },
+    call<T>(method: string, params: unknown): Promise<T> {
+      const callId = nextCallId++;
+      return new Promise<T>((resolve, reject) => {
+        const onAbort = () => {
+          calling.delete(callId);
+          reject(new TaskFailure("cancelled while waiting for the server", { retryable: false }));
+        };
+        abort.signal.addEventListener("abort", onAbort, { once: true });
+        calling.set(callId, (reply) => {
+          abort.signal.removeEventListener("abort", onAbort);
+          if (reply.ok) resolve(reply.value as T);
+          else reject(new TaskFailure(reply.error, { retryable: reply.retryable ?? false }));
+        });
+        send({ type: "call", executionId: job.executionId, callId, method, params });
+      });
+    },
+    messages: () => jobInbox.iterator(),
+    onMessage: (handler) => jobInbox.onMessage(handler),
     ask(input: AskInput): Promise<AskAnswer> {
       flush(); // the lines before the question are in the log before it is
       const askId = nextAskId++;
@@ -196,6 +279,12 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
   if (msg.type === "run") void runJob(msg.job);
   else if (msg.type === "cancel" && current?.executionId === msg.executionId) current.abort.abort(new Error("cancelled"));
   else if (msg.type === "kill-children") killChildren();
+  else if (msg.type === "message" && current?.executionId === msg.executionId) inbox.push(msg.message);
+  else if (msg.type === "reply" && current?.executionId === msg.executionId) {
+    const settle = calling.get(msg.callId);
+    calling.delete(msg.callId);
+    settle?.(msg.reply);
+  }
   else if (msg.type === "answer" && current?.executionId === msg.executionId) {
     const settle = asking.get(msg.askId);
     asking.delete(msg.askId);

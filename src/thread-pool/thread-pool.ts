@@ -5,8 +5,8 @@
 // with an outcome, is the caller's policy: it hears `available`, `log` and `done`.
 import { logger } from "../log.ts";
 import { threadEntryUrl } from "./entry-url.ts";
-import type { AskInput } from "../task-types/types.ts";
-import type { AskReply, FromThread, Job, LogTuple, ToThread } from "./protocol.ts";
+import type { AskInput, TaskMessageIn } from "../task-types/types.ts";
+import type { AskReply, CallReply, FromThread, Job, LogTuple, ToThread } from "./protocol.ts";
 import { killProcessGroups, retireThread, startTaskThread } from "./thread-lifecycle.ts";
 
 const log = logger("threads");
@@ -28,6 +28,8 @@ export interface ThreadPoolEvents<T> {
    * any question of a job is unanswered its timeout is paused (the question's deadline governs the wait).
    */
   ask?(item: T, askId: number, input: AskInput): void;
+  /** The job calls a server service (ctx.call): the owner answers with `reply(executionId, callId, …)`. */
+  call?(item: T, callId: number, method: string, params: unknown): void;
 }
 
 export interface ThreadPoolOptions<T> extends ThreadPoolEvents<T> {
@@ -141,6 +143,22 @@ export class ThreadPool<T> {
       slot.remainingMs = null;
       this.#armTimeout(slot, slot.item, left);
     }
+    return true;
+  }
+
+  /** The reply to a job's call (false when the job is gone). */
+  reply(executionId: string, callId: number, reply: CallReply): boolean {
+    const slot = this.#slotOf(executionId);
+    if (!slot) return false;
+    slot.thread.postMessage({ type: "reply", executionId, callId, reply } satisfies ToThread);
+    return true;
+  }
+
+  /** Hands a message to a running job (ctx.messages / ctx.onMessage); false when it is not running here. */
+  deliver(executionId: string, message: TaskMessageIn): boolean {
+    const slot = this.#slotOf(executionId);
+    if (!slot) return false;
+    slot.thread.postMessage({ type: "message", executionId, message } satisfies ToThread);
     return true;
   }
 
@@ -259,6 +277,13 @@ export class ThreadPool<T> {
       case "pid":
         if (msg.exited) slot.pids.delete(msg.pid);
         else slot.pids.add(msg.pid);
+        return;
+      case "call":
+        if (!this.opts.call) {
+          slot.thread.postMessage({ type: "reply", executionId: msg.executionId, callId: msg.callId, reply: { ok: false, error: `this runner offers no '${msg.method}'` } } satisfies ToThread);
+          return;
+        }
+        this.opts.call(item, msg.callId, msg.method, msg.params);
         return;
       case "ask": {
         if (!this.opts.ask) {

@@ -37,6 +37,10 @@ const Fact: FC<{ term: string; children: Child }> = ({ term, children }) => (
 
 export const TaskActions: FC<{ task: TaskDetail["task"] }> = ({ task }) => (
   <div class="flex flex-wrap gap-2" id="task-actions">
+    {/* The task's conversation: its questions, answers and status changes; a message to a running task reaches it. */}
+    <a class="btn" href={`/chat/${task.id}`} data-task-conversation="">
+      Conversation
+    </a>
     {UNFINISHED.includes(task.status) ? (
       <form
         method="post"

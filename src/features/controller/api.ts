@@ -100,8 +100,8 @@ export const controllerApi = new Hono()
     const body = c.req.valid("json");
     const db = c.get("deps").db;
     assertWorkerHolds(c, db, body.task_id, body.execution_id);
-    const { task_id, execution_id, ...input } = body;
-    return c.json(c.get("controller").ask(task_id, execution_id ?? null, input), 201);
+    const { task_id, execution_id, id, ...input } = body;
+    return c.json(c.get("controller").ask(task_id, execution_id ?? null, input, id), 201);
   })
   .get(list.spec.path, list.query, (c) => {
     const q = c.req.valid("query");

@@ -4,19 +4,16 @@
 // they survive restarts (overdue ones are resolved at start, unanswered automated ones asked again), and a
 // task that asks again under the same key gets the recorded answer.
 import type { AnsweredBy, RequestHandler } from "../../db/schema.ts";
-import type { EngineDeps } from "../../engine/engine-deps.ts";
-import type { TaskLogger } from "../../engine/task-logger.ts";
 import { getTaskRecord, type TaskRecord } from "../../engine/task-record.ts";
+import type { AskInput, ControllerDeps } from "./controller-deps.ts";
 import { transact } from "../../engine/transact.ts";
 import { markRunningAgain, markWaitingInput } from "../../engine/waiting-input.ts";
 import { conflict, invalid, notFound } from "../../errors.ts";
-import type { LlmSettings } from "../../llm/index.ts";
 import type { AskAnswer } from "../../task-types/types.ts";
 import { logger } from "../../log.ts";
-import { audited, type Acting } from "../audit/service.ts";
-import { answerAutomatically } from "./automated.ts";
-import { releaseStaleReservations, type BudgetLimits } from "./budgets.ts";
-import type { ContextSource, Masker } from "./context-manager.ts";
+import { audited, recordAudit, SYSTEM_ACTOR, type Acting } from "../audit/service.ts";
+import { dispatchAutomated } from "./automated-dispatch.ts";
+import { releaseStaleReservations } from "./budgets.ts";
 import { listPolicies, routeQuestion, seedDefaultPolicies, type QuestionFacts, type RouteDecision } from "./policies.ts";
 import {
   cancelOpenRequests,
@@ -24,11 +21,8 @@ import {
   handOver,
   insertRequest,
   keyedRequest,
-  nextDeadline,
   openAutomatedRequests,
   openRequestCount,
-  overdueRequests,
-  recordLlm,
   resolveRequestRow,
   answerOf,
   toRequestJson,
@@ -36,37 +30,10 @@ import {
   type RequestRow,
   type Resolution,
 } from "./requests.ts";
-import { deliverWebhook, type WebhookSettings } from "./webhook.ts";
+import { DeadlineTimer } from "./deadline-timer.ts";
+import { questionWaiting } from "./webhook.ts";
 
 const log = logger("controller");
-
-/** What a task asks: `ctx.ask(…)`, `POST /requests`, or an `ask` step. */
-export interface AskInput {
-  question: string;
-  category?: string | null;
-  options?: string[];
-  context?: unknown;
-  /** How long the question may stay open; default: the matching policy's timeout. */
-  deadline_seconds?: number | null;
-  /** The task's own name for the question: asked again under it (a retry), the recorded answer comes back. */
-  key?: string | null;
-}
-
-export interface ControllerDeps extends EngineDeps {
-  clock: () => number;
-  /** The model the automated handler uses; null: none configured (automated questions go to a human). */
-  llm: () => LlmSettings | null;
-  budgets: () => BudgetLimits;
-  webhook: () => WebhookSettings | null;
-  masker?: Masker;
-  /** Questions and answers are written to the asking execution's log too. */
-  logger?: TaskLogger;
-  /** The server's address for links in webhooks. */
-  publicUrl?: () => string | null;
-  sources?: ContextSource[];
-  /** The automated handler's first backoff (tests make it tiny). */
-  retryBaseMs?: number;
-}
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled", "timed_out"]);
 const since = (ms: number) => new Date(ms).toISOString();
@@ -74,12 +41,13 @@ const since = (ms: number) => new Date(ms).toISOString();
 export class Controller {
   #waiters = new Map<string, Set<() => void>>();
   #inflight = new Map<string, AbortController>();
-  #timer: ReturnType<typeof setTimeout> | null = null;
-  #timerAt = 0;
+  #deadlines: DeadlineTimer;
   #off: Array<() => void> = [];
   #started = false;
 
-  constructor(private readonly deps: ControllerDeps) {}
+  constructor(private readonly deps: ControllerDeps) {
+    this.#deadlines = new DeadlineTimer(deps.db, deps.clock, (row) => this.#timeout(row));
+  }
 
   /** Seeds the default rules once, resolves what fell due while the server was down, re-asks the LLM, arms the deadline timer. */
   start(): void {
@@ -96,15 +64,14 @@ export class Controller {
       // stay open for the next attempt, which asks again under the same key).
       bus.on("execution:finished", (e) => this.#cancelOpen({ executionId: e.executionId, unkeyedOnly: true }, "the attempt ended")),
     );
-    this.#fireDeadlines();
+    this.#deadlines.start();
     for (const row of openAutomatedRequests(db)) this.#dispatchAutomated(row);
   }
 
   stop(): void {
     for (const off of this.#off) off();
     this.#off = [];
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#deadlines.stop();
     for (const ac of this.#inflight.values()) ac.abort(new Error("server stopping"));
     this.#inflight.clear();
     for (const set of this.#waiters.values()) for (const fn of set) fn();
@@ -120,8 +87,16 @@ export class Controller {
    * A running task asks. Returns the request as stored: already resolved when the policy answers at once
    * (or the key was answered before), else open with the handler it went to.
    */
-  ask(taskId: string, executionId: string | null, input: AskInput): RequestJson {
+  ask(taskId: string, executionId: string | null, input: AskInput, requestId?: string): RequestJson {
     const { db } = this.deps;
+    if (requestId) {
+      // The asker's own id, sent again (its first answer was lost): the same question, not a second one.
+      const existing = getRequestRow(db, requestId);
+      if (existing) {
+        if (existing.task_id !== taskId) throw conflict(`request '${requestId}' exists for another task`);
+        return toRequestJson(existing);
+      }
+    }
     const task = getTaskRecord(db, taskId);
     if (!task) throw notFound("task", taskId);
     if (task.status !== "running" && task.status !== "waiting_input") {
@@ -164,7 +139,7 @@ export class Controller {
         handler = "human";
         break;
     }
-    const id = Bun.randomUUIDv7();
+    const id = requestId ?? Bun.randomUUIDv7();
     const row = {
       id,
       task_id: taskId,
@@ -215,7 +190,7 @@ export class Controller {
     }
     if (handler === "automated") this.#dispatchAutomated(stored);
     else this.#notifyHuman(stored, task);
-    this.#arm();
+    this.#deadlines.arm();
     return toRequestJson(stored);
   }
 
@@ -318,7 +293,9 @@ export class Controller {
     const resolved = transact(this.deps, (tx) => {
       const row = resolveRequestRow(db, id, r, tx.at);
       if (!row) return null;
-      within?.(tx);
+      // A person's answer is audited by its caller (with who and from where); the rest here, as the system.
+      if (within) within(tx);
+      else recordAudit(this.deps, { actor: SYSTEM_ACTOR, action: "request.resolved", resource: { type: "request", id }, details: { task_id: row.task_id, status: row.status, answered_by: row.answered_by_type, answer: row.answer, denied: row.denied === 1 } });
       if (openRequestCount(db, row.task_id) === 0) markRunningAgain(this.deps, tx, row.task_id);
       return row;
     });
@@ -336,7 +313,7 @@ export class Controller {
     const what =
       row.status === "cancelled" ? "cancelled" : row.denied ? "denied" : row.answer == null ? `${row.status} with no answer` : `answered (${row.answered_by_type}): ${row.answer}`;
     this.#log(row, row.status === "answered" ? "info" : "warn", `question ${what}`);
-    this.#arm();
+    this.#deadlines.arm();
   }
 
   #cancelOpen(scope: { taskId: string } | { executionId: string; unkeyedOnly: true }, why: string) {
@@ -348,34 +325,6 @@ export class Controller {
   }
 
   // ---- deadlines ----
-
-  /** One timer at the earliest open deadline; every resolution or hand-over re-arms it. */
-  #arm() {
-    if (!this.#started) return;
-    const at = nextDeadline(this.deps.db);
-    if (at === null) {
-      if (this.#timer) clearTimeout(this.#timer);
-      this.#timer = null;
-      return;
-    }
-    if (this.#timer && this.#timerAt === at) return;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timerAt = at;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#fireDeadlines();
-    }, Math.min(Math.max(0, at - this.deps.clock()), 2 ** 31 - 1));
-  }
-
-  /** Applies the on-timeout action of every open request whose deadline has passed. */
-  #fireDeadlines() {
-    for (;;) {
-      const due = overdueRequests(this.deps.db, this.deps.clock());
-      if (due.length === 0) break;
-      for (const row of due) this.#timeout(row);
-    }
-    this.#arm();
-  }
 
   #timeout(row: RequestRow) {
     const by = { type: "timeout" as const, id: row.policy_id ? `policy:${row.policy_id}` : null };
@@ -413,78 +362,16 @@ export class Controller {
       const task = getTaskRecord(this.deps.db, row.task_id);
       if (task) this.#notifyHuman(row, task);
     }
-    this.#arm();
+    this.#deadlines.arm();
   }
 
   // ---- the automated handler ----
 
   #dispatchAutomated(row: RequestRow) {
-    const { db, clock } = this.deps;
-    const settings = this.deps.llm();
-    const task = getTaskRecord(db, row.task_id);
-    if (!task) return;
-    if (!settings) {
-      const moved = handOver(db, row.id, { handler: "human", reason: "no model is configured: a human answers instead", deadlineAt: row.deadline_at, onTimeout: row.on_timeout, from: "automated" }, clock());
-      if (moved) this.#handedOver(moved);
-      return;
-    }
-    const ac = new AbortController();
-    this.#inflight.set(row.id, ac);
-    let contextUsed: unknown = null;
-    answerAutomatically(
-      {
-        db,
-        clock,
-        settings,
-        budgets: this.deps.budgets(),
-        masker: this.deps.masker,
-        sources: this.deps.sources,
-        runOf: (t) => this.#runOf(t),
-        retryBaseMs: this.deps.retryBaseMs,
-        onDelta: (text) => this.deps.bus.emit("request:delta", { requestId: row.id, taskId: row.task_id, text }),
-        onContext: (used) => {
-          contextUsed = used;
-          recordLlm(db, row.id, { provider: settings.provider, model: settings.model, state: "asking" }, used, clock());
-          this.deps.bus.emit("request:updated", { requestId: row.id, taskId: row.task_id, status: "open", handler: "automated", at: clock() });
-        },
-      },
-      row,
-      task,
-      ac.signal,
-    )
-      .then((outcome) => {
-        if (ac.signal.aborted) return;
-        recordLlm(db, row.id, outcome.llm, contextUsed, clock());
-        if (outcome.kind === "answer") {
-          this.#resolve(row.id, { status: "answered", answer: outcome.answer, answeredBy: { type: "automated", id: settings.model }, handler: "automated" });
-          return;
-        }
-        const current = getRequestRow(db, row.id);
-        if (!current || current.status !== "open") return;
-        const window = current.deadline_at != null ? Math.max(current.deadline_at - current.created_at, 0) : null;
-        const moved = handOver(db, row.id, { handler: "human", reason: outcome.reason, deadlineAt: window === null ? null : clock() + window, onTimeout: current.on_timeout === "escalate" ? "fail_task" : current.on_timeout, from: "automated" }, clock());
-        if (moved) this.#handedOver(moved);
-      })
-      .catch((err) => {
-        if (ac.signal.aborted) return;
-        log.error(`the automated handler failed on request ${row.id}:`, err);
-        const moved = handOver(db, row.id, { handler: "human", reason: `the automated handler failed: ${(err as Error).message}`, deadlineAt: row.deadline_at, onTimeout: row.on_timeout, from: "automated" }, clock());
-        if (moved) this.#handedOver(moved);
-      })
-      .finally(() => {
-        if (this.#inflight.get(row.id) === ac) this.#inflight.delete(row.id);
-      });
-  }
-
-  /** The plan run a task belongs to: its root parent of type `plan`, if any. */
-  #runOf(task: TaskRecord): string | null {
-    let current: TaskRecord | undefined = task;
-    let run: string | null = null;
-    for (let depth = 0; current?.parent_task_id && depth < 16; depth++) {
-      current = getTaskRecord(this.deps.db, current.parent_task_id);
-      if (current?.task_type === "plan") run = current.id;
-    }
-    return run;
+    dispatchAutomated(this.deps, row, this.#inflight, {
+      resolve: (id, r) => this.#resolve(id, r),
+      handedOver: (moved) => this.#handedOver(moved),
+    });
   }
 
   // ---- humans ----
@@ -492,13 +379,7 @@ export class Controller {
   #notifyHuman(row: RequestRow, task: TaskRecord) {
     const settings = this.deps.webhook();
     if (!settings) return;
-    const base = this.deps.publicUrl?.() ?? null;
-    const json = toRequestJson(row);
-    void deliverWebhook(settings, "question.waiting", {
-      request: { id: json.id, question: json.question, options: json.options, category: json.category, deadline_at: json.deadline_at, route: json.route, escalation_reason: json.escalation_reason },
-      task: { id: task.id, title: task.title, task_type: task.task_type, repository_url: task.repository_url },
-      url: base ? `${base}/inbox#request-${row.id}` : null,
-    });
+    void questionWaiting(settings, toRequestJson(row), task, this.deps.publicUrl?.() ?? null);
   }
 
   #log(row: RequestRow, level: "info" | "warn", message: string) {

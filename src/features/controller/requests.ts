@@ -98,10 +98,18 @@ export function getRequestRow(db: Db, id: string): RequestRow | null {
   return db.sqlite.query<RequestRow, [string]>("SELECT * FROM worker_requests WHERE id = ?").get(id);
 }
 
-/** The request a task already asked under `key` that still counts (open, or answered): asked again, it is reused. */
+/**
+ * The request a task already asked under `key` that still counts — open, answered, or timed out with a
+ * resolution (an automatic answer or a denial): asked again, it is reused. One that timed out with nothing
+ * (the task failed) or was cancelled is asked afresh.
+ */
 export function keyedRequest(db: Db, taskId: string, key: string): RequestRow | null {
   return db.sqlite
-    .query<RequestRow, [string, string]>("SELECT * FROM worker_requests WHERE task_id = ? AND request_key = ? AND status IN ('open', 'answered')")
+    .query<RequestRow, [string, string]>(
+      `SELECT * FROM worker_requests WHERE task_id = ? AND request_key = ?
+          AND (status IN ('open', 'answered') OR (status = 'timed_out' AND (answer IS NOT NULL OR denied = 1)))
+        ORDER BY created_at DESC LIMIT 1`,
+    )
     .get(taskId, key);
 }
 

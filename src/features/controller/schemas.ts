@@ -22,6 +22,7 @@ export const AskFields = {
 export const AskInputSchema = z.strictObject(AskFields);
 
 export const CreateRequestBody = z.strictObject({
+  id: z.uuid().optional().describe("The asker's own id for the question: sending it again (a lost answer) returns the same question"),
   task_id: id,
   execution_id: id.optional().describe("The attempt that asks (required with a worker key: it must be running on a worker of that key)"),
   ...AskFields,

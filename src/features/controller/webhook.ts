@@ -3,6 +3,7 @@
 // question (delivery runs on its own; failures are logged).
 import { createHmac } from "node:crypto";
 import { logger } from "../../log.ts";
+import type { RequestJson } from "./requests.ts";
 
 const log = logger("webhook");
 
@@ -50,4 +51,13 @@ export async function deliverWebhook(settings: WebhookSettings, event: string, p
   }
   if (!last.ok) log.warn(`webhook ${event} to ${settings.url} failed after ${last.attempts} attempt(s): ${last.error ?? `status ${last.status}`}`);
   return last;
+}
+
+/** The webhook of a question that waits for a human: what it asks, its route, its task and the Inbox link. */
+export function questionWaiting(settings: WebhookSettings, request: Pick<RequestJson, "id" | "question" | "options" | "category" | "deadline_at" | "route" | "escalation_reason">, task: { id: string; title: string; task_type: string; repository_url: string | null }, baseUrl: string | null) {
+  return deliverWebhook(settings, "question.waiting", {
+    request: { id: request.id, question: request.question, options: request.options, category: request.category, deadline_at: request.deadline_at, route: request.route, escalation_reason: request.escalation_reason },
+    task: { id: task.id, title: task.title, task_type: task.task_type, repository_url: task.repository_url },
+    url: baseUrl ? `${baseUrl}/inbox#request-${request.id}` : null,
+  });
 }

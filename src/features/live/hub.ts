@@ -12,10 +12,12 @@ import { encodeSseFrame } from "../../http/sse.ts";
  * - `task:<id>`      → `task`       (that task or one of its children changed)
  * - `exec:<id>`      → `execution`  (an execution of that task started or finished)
  * - `log:<exec id>`  → `log`        (new log lines of that execution, as HTML; the SSE id is the last seq)
+ * - `chat`           → `chat`       (a chat message was posted, recorded or edited, or a conversation started)
+ * - `context`        → `context`    (a context document was created, edited or deleted)
  */
-export type Topic = "dashboard" | "tasks" | "plans" | "workers" | `task:${string}` | `exec:${string}` | `log:${string}`;
+export type Topic = "dashboard" | "tasks" | "plans" | "workers" | "chat" | "context" | `task:${string}` | `exec:${string}` | `log:${string}`;
 
-export const TOPIC_PATTERN = /^(dashboard|tasks|plans|workers|(task|exec|log):[A-Za-z0-9._-]{1,100})$/;
+export const TOPIC_PATTERN = /^(dashboard|tasks|plans|workers|chat|context|(task|exec|log):[A-Za-z0-9._-]{1,100})$/;
 
 export interface Subscriber {
   write(frame: Uint8Array): void;
@@ -24,8 +26,8 @@ export interface Subscriber {
 }
 
 /** How often (at most) each kind of topic is sent: the first change goes out at once, a burst is folded into one. */
-const WINDOW_MS: Record<string, number> = { dashboard: 1000, tasks: 500, plans: 500, workers: 1000, task: 150, exec: 0, log: 50 };
-const EVENT_OF: Record<string, string> = { dashboard: "dashboard", tasks: "tasks", plans: "plans", workers: "workers", task: "task", exec: "execution", log: "log" };
+const WINDOW_MS: Record<string, number> = { dashboard: 1000, tasks: 500, plans: 500, workers: 1000, task: 150, exec: 0, log: 50, chat: 500, context: 300 };
+const EVENT_OF: Record<string, string> = { dashboard: "dashboard", tasks: "tasks", plans: "plans", workers: "workers", task: "task", exec: "execution", log: "log", chat: "chat", context: "context" };
 const MAX_TRACKED_VERSIONS = 20_000;
 
 const kindOf = (topic: string) => {
@@ -81,6 +83,9 @@ export class LiveHub {
       }),
       bus.on("worker:changed", () => this.#touch("workers")),
       bus.on("queue:ready", () => this.#touch("dashboard")),
+      bus.on("chat:message", () => this.#touch("chat")),
+      bus.on("chat:conversation", () => this.#touch("chat")),
+      bus.on("context:changed", () => this.#touch("context")),
       bus.on("log:appended", (e) => {
         const topic = `log:${e.executionId}`;
         if (!this.#subs.has(topic)) return;

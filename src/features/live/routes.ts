@@ -1,6 +1,6 @@
 // GET /events — the pages' live-update stream (SSE), fed by the event bus through the LiveHub.
 //
-//   GET /events?topics=dashboard,tasks,plans,workers,task:<id>,exec:<id>,log:<execution id>&v=<version>&after=<seq>
+//   GET /events?topics=dashboard,tasks,plans,workers,chat,context,task:<id>,exec:<id>,log:<execution id>&v=<version>&after=<seq>
 //
 // Events (see hub.ts): `dashboard`, `tasks`, `plans`, `workers`, `task`, `execution` carry only the topic name: the page
 // refreshes a container (`hx-trigger="sse:tasks"`), which is race-free. Bursts are folded: the first
@@ -34,7 +34,7 @@ export const liveRoutes = new Hono().get("/events", (c) => {
   const hub = c.get("live");
   const topics = (c.req.query("topics") ?? "").split(",").filter(Boolean);
   if (topics.length === 0 || topics.length > MAX_TOPICS || !topics.every((t) => TOPIC_PATTERN.test(t))) {
-    throw invalid("topics: a comma-separated list of dashboard, tasks, plans, workers, task:<id>, exec:<id>, log:<execution id>", [
+    throw invalid("topics: a comma-separated list of dashboard, tasks, plans, workers, chat, context, task:<id>, exec:<id>, log:<execution id>", [
       { field: "topics", message: "unknown or missing topic" },
     ]);
   }

@@ -1,6 +1,6 @@
 // The zod schemas of plans: they validate requests and generate the OpenAPI document.
 import { z } from "zod";
-import { PRIORITIES } from "../../db/schema.ts";
+import { PERMISSION_LEVELS, PRIORITIES } from "../../db/schema.ts";
 import { TaskOut } from "../tasks/schemas.ts";
 
 export const STEP_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
@@ -13,6 +13,9 @@ export const StepBody = z.strictObject({
   timeout_seconds: z.number().int().min(1).max(7 * 24 * 3600).optional(),
   max_retries: z.number().int().min(0).max(100).optional(),
   priority: z.enum(PRIORITIES).optional(),
+  repository_url: z.string().min(1).max(2048).optional().describe("The step task's repository (coding agents); may be {{inputs.NAME}}"),
+  branch_name: z.string().min(1).max(500).optional().describe("The step task's branch; may hold {{inputs.NAME}} — steps naming the same branch continue it"),
+  permission_level: z.enum(PERMISSION_LEVELS).optional().describe("What the step task may do to its repository (default write)"),
 });
 export type StepBody = z.infer<typeof StepBody>;
 
@@ -42,6 +45,9 @@ export const StepOut = z.object({
   timeout_seconds: z.number().optional(),
   max_retries: z.number().optional(),
   priority: z.enum(PRIORITIES).optional(),
+  repository_url: z.string().optional(),
+  branch_name: z.string().optional(),
+  permission_level: z.enum(PERMISSION_LEVELS).optional(),
 });
 
 export const PlanOut = z.object({

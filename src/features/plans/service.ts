@@ -185,7 +185,7 @@ export function runPlan(deps: EngineDeps, idOrName: string, body: RunBody, defau
 
   const missing: ErrorDetail[] = [];
   for (const step of steps) {
-    for (const ref of findTemplates(step.params)) {
+    for (const ref of findTemplates([step.params, step.repository_url ?? null, step.branch_name ?? null])) {
       if (ref.root === "inputs" && ref.path[0] && !Object.hasOwn(inputs, ref.path[0])) {
         missing.push({ field: `inputs.${ref.path[0]}`, message: `required by step '${step.name}'` });
       }
@@ -198,8 +198,10 @@ export function runPlan(deps: EngineDeps, idOrName: string, body: RunBody, defau
 
   const rendered = steps.map((step, i) => {
     let params: Record<string, unknown>;
+    let fields: { repository_url?: unknown; branch_name?: unknown };
     try {
       params = renderTemplates(step.params, ["inputs"], (ref) => dig(inputs, ref.path)) as Record<string, unknown>;
+      fields = renderTemplates({ repository_url: step.repository_url, branch_name: step.branch_name }, ["inputs"], (ref) => dig(inputs, ref.path)) as typeof fields;
     } catch (err) {
       if (err instanceof TemplateError) throw invalid(`step '${step.name}': ${err.message}`, [{ field: `inputs`, message: err.message }]);
       throw err;
@@ -208,7 +210,8 @@ export function runPlan(deps: EngineDeps, idOrName: string, body: RunBody, defau
     if (issues.length) {
       throw invalid(`with these inputs step '${step.name}' has invalid params: ${issues[0]!.field}: ${issues[0]!.message}`, issues);
     }
-    return { ...step, params };
+    const text = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
+    return { ...step, params, repository_url: text(fields.repository_url), branch_name: text(fields.branch_name) };
   });
 
   const parentId = Bun.randomUUIDv7();
@@ -237,6 +240,9 @@ export function runPlan(deps: EngineDeps, idOrName: string, body: RunBody, defau
     parent_task_id: parentId,
     timeout_seconds: s.timeout_seconds ?? defaults.timeoutSeconds,
     max_retries: s.max_retries ?? defaults.maxRetries,
+    repository_url: s.repository_url ?? null,
+    branch_name: s.branch_name ?? null,
+    permission_level: s.permission_level,
     metadata: { plan_id: plan.id, plan_run_id: parentId, plan_step: s.name },
     created_by: createdBy,
   }));

@@ -99,6 +99,7 @@ export const TaskOut = z.object({
   updated_at: z.string(),
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
+  conversation_id: z.string().nullable().optional().describe("The task's conversation (GET /chat/conversations/:id/messages): its questions, answers, status changes; post to steer it"),
 });
 
 export const EnqueueBody = z.strictObject({ tasks: z.array(CreateTaskBody).min(1).max(1000) });

@@ -65,7 +65,7 @@ export async function createTask(submitter: SubmitBatcher, deps: EngineDeps, bod
   const task = await submitter.submit(toNewTask(body, defaults, acting?.userId ?? null, acting?.correlationId), (id) =>
     audited(deps, acting, "task.created", { type: "task", id }, { title: body.title, task_type: body.task_type }),
   );
-  return taskToJson(task, [...new Set(body.depends_on ?? [])]);
+  return withConversation(deps, taskToJson(task, [...new Set(body.depends_on ?? [])]));
 }
 
 /** Cancels the task (and its subtasks) on someone's behalf: the audit record commits with the change. */
@@ -78,10 +78,16 @@ export function retryTaskAs(deps: EngineDeps, id: string, acting?: Acting): Task
   return retryTask(deps, id, () => audited(deps, acting, "task.retried", { type: "task", id }));
 }
 
-export function getTask(deps: EngineDeps, id: string): TaskJson {
+/** A task's conversation (made with it): where its questions, answers and status changes are, and where to steer it. */
+function withConversation(deps: EngineDeps, task: TaskJson): TaskJson & { conversation_id: string | null } {
+  const conversation = deps.db.sqlite.query<{ id: string }, [string]>("SELECT id FROM conversations WHERE task_id = ?").get(task.id);
+  return { ...task, conversation_id: conversation?.id ?? null };
+}
+
+export function getTask(deps: EngineDeps, id: string): TaskJson & { conversation_id: string | null } {
   const task = getTaskRecord(deps.db, id);
   if (!task) throw notFound("task", id);
-  return taskToJson(task, dependenciesOf(deps.db, id));
+  return withConversation(deps, taskToJson(task, dependenciesOf(deps.db, id)));
 }
 
 export function listTasks(deps: EngineDeps, q: ListTasksQuery) {
@@ -153,7 +159,7 @@ export function updateTask(deps: EngineDeps, id: string, patch: UpdateTaskBody):
     })
     .immediate();
   deps.bus.emit("task:updated", { taskId: id, at });
-  return taskToJson(task, dependenciesOf(db, id));
+  return withConversation(deps, taskToJson(task, dependenciesOf(db, id)));
 }
 
 const ACTIVE: TaskStatus[] = ["running", "waiting_input"];

@@ -11,7 +11,8 @@ import type { QueueCaller, WorkerApiDeps } from "./acting-worker.ts";
 import { claimForWorker } from "./claims.ts";
 import { completeExecution, failExecution } from "./outcomes.ts";
 import { appendRemoteLogs, reportBeforeClaim, reportForWorker } from "./reports.ts";
-import { AcceptedOut, ClaimBody, ClaimOut, CompleteBody, FailBody, FailOut, LogsBody, LogsOut, MAX_REPORT_LOG_LINES, MAX_REPORT_OUTCOMES, ReportBody, ReportOut } from "./schemas.ts";
+import { actingWorker } from "./acting-worker.ts";
+import { AcceptedOut, ClaimBody, ClaimOut, CompleteBody, FailBody, FailOut, LogsBody, LogsOut, MAX_REPORT_LOG_LINES, MAX_REPORT_OUTCOMES, MessagesBody, MessagesOut, ReportBody, ReportOut, CallBody, CallOut } from "./schemas.ts";
 
 const tags = ["queue"];
 
@@ -75,6 +76,30 @@ const report = route({
   responses: { 200: ReportOut },
 });
 
+const messages = route({
+  method: "post",
+  path: "/queue/messages",
+  access: "worker",
+  summary: "Messages for the tasks this worker runs (long-poll)",
+  description:
+    "Messages people send to a running task's conversation, for the tasks this worker holds, numbered per worker. `after` " +
+    "acknowledges every message up to that number; with `wait_seconds` the call waits for the next one.",
+  tags,
+  body: MessagesBody,
+  responses: { 200: MessagesOut },
+});
+
+const call = route({
+  method: "post",
+  path: "/queue/call",
+  access: "worker",
+  summary: "A service call of a task this worker runs (a coding agent's model step, its transcript)",
+  description: "The execution must be running on this worker under a live lease (409 otherwise). Answers the call's value, or its error in the documented shape.",
+  tags,
+  body: CallBody,
+  responses: { 200: CallOut },
+});
+
 /** The services a remote-worker call needs. */
 const remoteOf = (c: Context): WorkerApiDeps => ({ deps: c.get("deps"), logger: c.get("logger"), secrets: c.get("secrets"), claimWaiters: c.get("claimWaiters") });
 
@@ -111,4 +136,23 @@ export const workerApi = new Hono()
   .post(complete.spec.path, ...complete.json, (c) => c.json(completeExecution(remoteOf(c), c.req.valid("json"), callerOf(c))))
   .post(fail.spec.path, ...fail.json, (c) => c.json(failExecution(remoteOf(c), c.req.valid("json"), callerOf(c))))
   .post(logs.spec.path, ...logs.json, (c) => c.json(appendRemoteLogs(remoteOf(c), c.req.valid("json"), callerOf(c)), 202))
+  .post(call.spec.path, ...call.json, async (c) => {
+    const { worker_id, execution_id, method, params } = c.req.valid("json");
+    actingWorker(c.get("deps"), worker_id, callerOf(c));
+    const held = c.get("deps").db.sqlite
+      .query<{ task_id: string }, [string, string]>(
+        `SELECT e.task_id FROM executions e JOIN work_orders w ON w.id = e.work_order_id
+          WHERE e.id = ? AND e.worker_id = ? AND e.status = 'running' AND w.status = 'claimed' AND w.claimed_by = e.worker_id`,
+      )
+      .get(execution_id, worker_id);
+    if (!held) throw new AppError(409, "conflict", `execution '${execution_id}' is not running on worker '${worker_id}' (finished, or its lease moved on)`);
+    c.get("holdOpen")();
+    return c.json({ value: await c.get("agents").call(held.task_id, execution_id, method, params, c.req.raw.signal) });
+  })
+  .post(messages.spec.path, ...messages.json, async (c) => {
+    const { worker_id, after, wait_seconds, epoch } = c.req.valid("json");
+    actingWorker(c.get("deps"), worker_id, callerOf(c));
+    if (wait_seconds > 0) c.get("holdOpen")();
+    return c.json(await c.get("mailboxes").take(worker_id, after, wait_seconds * 1000, c.req.raw.signal, epoch));
+  })
   .post(report.spec.path, ...report.json, (c) => c.json(reportForWorker(remoteOf(c), c.req.valid("json"), callerOf(c))));

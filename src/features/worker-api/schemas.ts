@@ -137,3 +137,29 @@ export const LogsOut = z.object({ accepted: z.number() });
 export const EnqueueBody = z.strictObject({ tasks: z.array(CreateTaskBody).min(1).max(1000) });
 export type EnqueueBody = z.infer<typeof EnqueueBody>;
 export const EnqueueOut = z.object({ items: z.array(TaskOut) });
+
+export const MessagesBody = z.strictObject({
+  worker_id: workerId,
+  after: z.number().int().min(0).default(0).describe("The last message number this worker has: everything up to it is acknowledged"),
+  wait_seconds: z.number().min(0).max(MAX_WAIT_SECONDS).default(0).describe("Long-poll: wait up to this long for a message"),
+  epoch: z.string().max(100).optional().describe("The `epoch` of the last answer: when the server restarted since, `after` counts from 0 again"),
+});
+export const MessagesOut = z.object({
+  items: z.array(
+    z.object({
+      seq: z.number(),
+      execution_id: z.string(),
+      message: z.object({ id: z.string(), text: z.string(), sender: z.string().nullable(), senderType: z.string(), at: z.number() }),
+    }),
+  ),
+  dropped: z.number().describe("Messages this worker's mailbox had to drop (it holds the newest 1,000 unacknowledged)"),
+  epoch: z.string().describe("Changes with every server start (message numbers start again)"),
+});
+
+export const CallBody = z.strictObject({
+  worker_id: workerId,
+  execution_id: id.describe("The attempt that calls: running on this worker"),
+  method: z.string().min(1).max(100),
+  params: z.unknown().optional(),
+});
+export const CallOut = z.object({ value: z.unknown() });
