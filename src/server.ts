@@ -118,7 +118,15 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   const startedAt = Date.now();
   let pool: LocalRunner | null = null;
   const usage = new DataDirUsage(config.dataDir);
-  const metrics = new ServerMetrics({ deps, localWorkerId: workerId, pool: () => pool, startedAt, version: VERSION, dataDir: () => usage.figures() });
+  const metrics = new ServerMetrics({
+    deps,
+    localWorkerId: workerId,
+    pool: () => pool,
+    startedAt,
+    version: VERSION,
+    dataDir: () => usage.figures(),
+    websockets: () => chatSockets.size,
+  });
   const sinks = startLogSinks(config, { deps, version: VERSION, instanceId: workerId, counters: (sink) => metrics.sinkCounters(sink) });
   const logger = new TaskLogger({ db, bus, secrets, logDir: join(config.dataDir, "logs"), sinks: sinks.sinks });
   const trail = new TaskTrail(db, bus, workerId);

@@ -81,6 +81,14 @@ describe("GET /metrics", () => {
     const { sse } = await openSse(`${server.url}/events?topics=tasks`, { token: server.token });
     expect((await scrape(server)).value("agentvine_sse_connections")).toBe(1);
     await sse.close();
+    // A chat WebSocket: counted once its first frame arrived.
+    const conversation = (await (await server.api("/chat/conversations", json({ title: "ops" }))).json()) as { id: string };
+    const ws = new WebSocket(`${server.url.replace(/^http/, "ws")}/api/v1/chat/ws/${conversation.id}`, { headers: { authorization: `Bearer ${server.token}` } } as never);
+    await new Promise((resolve, reject) => ((ws.onmessage = resolve), (ws.onerror = reject)));
+    expect((await scrape(server)).value("agentvine_websocket_connections")).toBe(1);
+    const closed = new Promise((resolve) => (ws.onclose = resolve));
+    ws.close();
+    await closed;
 
     // A question for a human, answered over the API.
     const ask = await submit(server, { title: "gate", task_type: "ask", params: { question: "Ship it?", options: ["yes", "no"] } });
@@ -115,6 +123,7 @@ describe("GET /metrics", () => {
 
     m = await scrape(server);
     expect(m.value("agentvine_sse_connections")).toBe(0);
+    expect(m.value("agentvine_websocket_connections")).toBe(0);
     expect(m.value('agentvine_questions{status="answered",handler="human"}')).toBe(1);
     expect(m.value('agentvine_questions_resolved_total{status="answered",handler="human"}')).toBe(1);
     expect(m.value('agentvine_question_answer_seconds_count{handler="human",status="answered"}')).toBe(1);

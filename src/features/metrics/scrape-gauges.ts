@@ -16,6 +16,8 @@ export interface ScrapeSources {
   version: string;
   /** The data dir's size and free space, as last measured (retention measures it on its passes). */
   dataDir?: () => DataDirFigures | null;
+  /** Open WebSockets (the chat's). */
+  websockets?: () => number;
 }
 
 /** A gauge whose every label set is recomputed at each scrape (so a label set that vanished goes too). */
@@ -71,6 +73,7 @@ export function registerScrapeGauges(r: Registry, deps: EngineDeps, s: ScrapeSou
     set({ state: "busy" }, pool?.busyCount ?? 0);
   });
   scraped(r, "agentvine_sse_connections", "Open Server-Sent Events streams (pages, task and log tails).", [], (set) => set({}, openSseStreams()));
+  scraped(r, "agentvine_websocket_connections", "Open WebSockets (chat conversations).", [], (set) => set({}, s.websockets?.() ?? 0));
   scraped(r, "agentvine_questions", "Questions from tasks by status (open, answered, timed_out, cancelled) and handler (automated, human, none).", ["status", "handler"], (set) => {
     for (const row of questions.all()) set({ status: row.status, handler: row.handler }, row.n);
   });
