@@ -4,7 +4,8 @@
 //      shows, so the relative cost looks larger than it is for a client);
 //   2. over HTTP: each version its own `serve` process, loaded by autocannon (node) over 127.0.0.1.
 // The variants:
-//   before   — the commit before operations (its logger wrote nothing per request at info)
+//   before   — the code without operations (its logger wrote nothing per request at info): main's side of
+//              the last merge while on the ops branch, else the parent of the commit that added them
 //   info     — this code at the default level: request id, correlation id, log context, request metrics
 //              (access lines are `debug`: none written)
 //   debug    — this code at --log-level debug: also one JSON access line per request (to /dev/null, async)
@@ -23,15 +24,19 @@ const git = (...a: string[]) => {
   if (r.exitCode !== 0) throw new Error(`git ${a.join(" ")}: ${r.stderr.toString()}`);
   return r.stdout.toString().trim();
 };
-// The commit before operations: the parent of the one that added their migration.
+// The code without operations: on the ops branch, main (their merge base, when main was merged in);
+// once merged, the parent of the commit that added their migration.
 const added = git("log", "--diff-filter=A", "--format=%H", "-1", "--", "migrations/0008_ops.sql");
+const mergeBase = Bun.spawnSync(["git", "merge-base", "HEAD", "main"], { cwd: root }).stdout.toString().trim();
+const ancestor = (a: string, b: string) => Bun.spawnSync(["git", "merge-base", "--is-ancestor", a, b], { cwd: root }).exitCode === 0;
+const defaultBase = mergeBase && mergeBase !== git("rev-parse", "HEAD") && added && !ancestor(added, mergeBase) ? mergeBase : added ? `${added}^` : "HEAD";
 const { values: args } = parseArgs({
   options: {
     requests: { type: "string", default: "20000" },
     rounds: { type: "string", default: "5" },
     seconds: { type: "string", default: "5" },
     connections: { type: "string", default: "32" },
-    base: { type: "string", default: added ? `${added}^` : "HEAD" },
+    base: { type: "string", default: defaultBase },
   },
 });
 const REQUESTS = Number(args.requests);
