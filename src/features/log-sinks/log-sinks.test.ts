@@ -2,7 +2,9 @@
 // an OTLP/HTTP logs receiver and a Weights & Biases API. Lines arrive batched, masked and attributed;
 // a sink that is down never holds up or fails a task, and what it could not take is counted.
 import { afterEach, describe, expect, test } from "bun:test";
+import { Writable } from "node:stream";
 import type { TaskJson } from "../../engine/task-record.ts";
+import { configureLogging } from "../../log.ts";
 import { cleanup, json, startTestServer, type TestServer } from "../../../test/helpers.ts";
 import { startFakeOtlp, type FakeOtlp } from "../../../test/fake-otlp.ts";
 import { startFakeWandb, type FakeWandb } from "../../../test/fake-wandb.ts";
@@ -10,6 +12,7 @@ import { startFakeWandb, type FakeWandb } from "../../../test/fake-wandb.ts";
 const fakes: Array<FakeOtlp | FakeWandb> = [];
 afterEach(async () => {
   await cleanup();
+  configureLogging({ level: "warn", format: "json" });
   while (fakes.length) fakes.pop()!.stop();
 });
 
@@ -85,12 +88,19 @@ describe("the OTLP sink", () => {
     expect(dropped).toBe(300);
   });
 
-  test("unreachable (nothing listens): the task succeeds all the same", async () => {
+  test("unreachable (nothing listens): the task succeeds all the same; the log names the endpoint without its credentials", async () => {
     const otlp = startFakeOtlp();
     otlp.stop(); // its port is now closed
-    const server = await startTestServer({ ...FAST, otlpEndpoint: otlp.url, sinkBuffer: 100 });
+    let log = "";
+    configureLogging({ level: "warn", format: "json", destination: new Writable({ write: (chunk, _e, done) => ((log += String(chunk)), done()) }) });
+    const server = await startTestServer({ ...FAST, otlpEndpoint: otlp.url.replace("http://", "http://collector:pa55word@"), otlpHeaders: "x-api-key=hdr-secret-1", sinkBuffer: 100 });
     const task = await submit(server, { title: "hello", task_type: "hello", params: { name: "x" } });
     expect((await waitTask(server, task.id)).status).toBe("succeeded");
+    await server.services.logSinks.flush(); // five tries, then dropped with a warning
+    expect(log).toContain("otlp: dropped");
+    expect(log).toContain(`cannot reach ${otlp.url}/v1/logs`);
+    expect(log).not.toContain("pa55word");
+    expect(log).not.toContain("hdr-secret-1");
   });
 });
 

@@ -66,10 +66,14 @@ export class OtlpLogSink implements LogSink {
   readonly name = "otlp";
   readonly buffer: SinkBuffer<LogEvent>;
   readonly #endpoint: string;
+  /** The endpoint as messages name it: no credentials a URL might carry (user:password@, a query). */
+  readonly #shown: string;
   readonly #resource: { attributes: KeyValue[] };
 
   constructor(private readonly opts: OtlpSinkOptions) {
     this.#endpoint = logsEndpoint(opts.endpoint);
+    const u = new URL(this.#endpoint);
+    this.#shown = `${u.origin}${u.pathname}`;
     this.#resource = {
       attributes: [
         kv("service.name", opts.serviceName ?? "agentvine"),
@@ -140,11 +144,11 @@ export class OtlpLogSink implements LogSink {
         signal: AbortSignal.timeout(this.opts.timeoutMs ?? 10_000),
       });
     } catch (err) {
-      throw new SinkError(`cannot reach ${this.#endpoint}: ${(err as Error).message}`, true);
+      throw new SinkError(`cannot reach ${this.#shown}: ${(err as Error).message}`, true);
     }
     await res.arrayBuffer().catch(() => undefined); // free the connection
     if (res.ok) return;
-    throw new SinkError(`${this.#endpoint} answered ${res.status}`, RETRYABLE.has(res.status));
+    throw new SinkError(`${this.#shown} answered ${res.status}`, RETRYABLE.has(res.status));
   }
 }
 
