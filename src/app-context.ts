@@ -81,6 +81,8 @@ export interface RequestVariables {
   principal?: Principal;
   /** Why the credentials the request sent were refused (set by an optional authenticate()). */
   authFailure?: AppError;
+  /** Questions waiting for a person: the nav's Inbox badge on every page (set for the pages by createApp). */
+  waitingForHumans?: () => number;
 }
 
 declare module "hono" {

@@ -23,9 +23,16 @@ import { planRoutes } from "./features/plans/routes.tsx";
 import { workerApi } from "./features/worker-api/api.ts";
 import { controllerApi } from "./features/controller/api.ts";
 import { agentsApi } from "./features/agents/api.ts";
+import { AnswerDrafts } from "./features/controller/answer-drafts.ts";
+import { waitingForHumans } from "./features/controller/inbox-data.ts";
+import { inboxRoutes } from "./features/controller/inbox-routes.tsx";
+import { policyRoutes } from "./features/controller/policy-routes.tsx";
+import { modelRoutes } from "./features/controller/model-routes.tsx";
 import { secretsApi } from "./features/secrets/api.ts";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
+import { queueApi } from "./features/queue-control/api.ts";
+import { queueRoutes } from "./features/queue-control/routes.tsx";
 import { taskRoutes } from "./features/tasks/routes.tsx";
 import { workersApi } from "./features/workers/api.ts";
 import { workerRoutes } from "./features/workers/routes.tsx";
@@ -39,6 +46,7 @@ import { contextApi } from "./features/context/api.ts";
 import { contextRoutes } from "./features/context/routes.tsx";
 import { assetRoutes } from "./http/assets.ts";
 import { corsAllowList } from "./http/cors.ts";
+import { jsonNewline } from "./http/json-newline.ts";
 import type { AppServices } from "./app-context.ts";
 import { errorBody, jsonError } from "./http/errors.ts";
 import { AppError } from "./errors.ts";
@@ -56,6 +64,7 @@ export function createApp(services: AppServices) {
   app.use(requestContext({ onAnswered: (a) => services.metrics.observeHttp(a) }));
   app.use(securityHeaders({ trustProxy: services.auth.settings.trustProxy }));
   app.use("/api/v1/*", corsAllowList(services.corsOrigins));
+  app.use("/api/v1/*", jsonNewline);
   app.use(async function provideServices(c, next) {
     for (const [key, value] of Object.entries(services)) c.set(key as keyof AppServices, value as never);
     c.set("holdOpen", () => (c.env as Server<unknown> | undefined)?.timeout?.(c.req.raw, 0));
@@ -89,6 +98,7 @@ export function createApp(services: AppServices) {
   api.use(authorize(accessOf, "/api/v1"));
   api.route("/", systemApi);
   api.route("/", tasksApi);
+  api.route("/", queueApi);
   api.route("/", executionsApi);
   api.route("/", workerApi);
   api.route("/", controllerApi);
@@ -110,10 +120,14 @@ export function createApp(services: AppServices) {
   // The web UI: server-rendered pages, their live-update stream, and the embedded static assets.
   const live = new LiveHub(services.deps.bus, renderLogLines);
   const dashboard = new DashboardStats(services.deps);
+  const drafts = new AnswerDrafts(services.deps.bus);
+  const waiting = () => waitingForHumans(services.deps.db);
   const ui = new Hono();
   ui.use(async function uiServices(c, next) {
     c.set("live", live);
     c.set("dashboard", dashboard);
+    c.set("drafts", drafts);
+    c.set("waitingForHumans", waiting);
     await next();
   });
   // Pages and fragments are gzipped; the event stream (no-transform) and the pre-gzipped assets are not.
@@ -142,8 +156,12 @@ export function createApp(services: AppServices) {
   ui.route("/", liveRoutes);
   ui.route("/", dashboardRoutes);
   ui.route("/tasks", taskRoutes);
+  ui.route("/queue", queueRoutes);
   ui.route("/plans", planRoutes);
   ui.route("/workers", workerRoutes);
+  ui.route("/inbox", inboxRoutes);
+  ui.route("/policies", policyRoutes);
+  ui.route("/settings/models", modelRoutes);
   ui.route("/users", userRoutes);
   ui.route("/api-keys", apiKeyRoutes);
   ui.route("/audit", auditRoutes);

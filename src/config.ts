@@ -4,6 +4,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { flagProblem } from "./cli/flags.ts";
 import { parseSecretsKey } from "./data-dir/key-files.ts";
 import { LOG_FORMATS } from "./log.ts";
 
@@ -214,7 +215,7 @@ export function loadServeConfig(argv: string[], env: Env = process.env): ServeCo
   try {
     ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
   } catch (err) {
-    throw new ConfigError((err as Error).message);
+    throw new ConfigError(flagProblem(err));
   }
   const raw: Record<string, unknown> = {};
   for (const [flag, [key, envName]] of Object.entries(SERVE_FLAGS)) {

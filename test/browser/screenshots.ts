@@ -101,8 +101,8 @@ try {
   const allShots: Array<{ file: string; name: string; options: PageOptions }> = [
     { file: "login-phone", name: "login", options: { width: 375, height: 740, signIn: false } },
     ...pages.filter((p) => p.name !== "login").map((p) => ({ file: p.name, name: p.name, options: { width: 1280, height: 800 } })),
-    ...["dashboard", "task-detail", "plan-run"].map((name) => ({ file: `${name}-dark`, name, options: { width: 1280, height: 800, dark: true } })),
-    ...["dashboard", "tasks", "plan-run"].map((name) => ({ file: `${name}-phone`, name, options: { width: 375, height: 740 } })),
+    ...["dashboard", "task-detail", "plan-run", "inbox"].map((name) => ({ file: `${name}-dark`, name, options: { width: 1280, height: 800, dark: true } })),
+    ...["dashboard", "tasks", "plan-run", "inbox"].map((name) => ({ file: `${name}-phone`, name, options: { width: 375, height: 740 } })),
     { file: "task-detail-phone-dark", name: "task-detail", options: { width: 375, height: 740, dark: true } },
     { file: "chat-dark", name: "chat", options: { width: 1280, height: 800, dark: true } },
     { file: "chat-phone", name: "chat", options: { width: 375, height: 740 } },

@@ -18,6 +18,8 @@ const num = (n: number) => n.toLocaleString("en-US");
 export interface DashboardLiveProps {
   snap: DashboardSnapshot;
   workers: { threads: number; busy: number };
+  /** Questions waiting for a person: the "waiting input" card says so and leads to the Inbox. */
+  waitingForHumans: number;
   /** The data dir's size by part and its disk's free space (null until first measured). */
   storage?: DataDirFigures | null;
 }
@@ -45,7 +47,7 @@ const Storage: FC<{ storage: DataDirFigures }> = ({ storage }) => {
   );
 };
 
-export const DashboardLive: FC<DashboardLiveProps> = ({ snap, workers, storage }) => (
+export const DashboardLive: FC<DashboardLiveProps> = ({ snap, workers, waitingForHumans, storage }) => (
   <div id="dash-live" class="live-region flex flex-col gap-4" hx-get="/" hx-trigger="sse:dashboard, every 60s" hx-swap="outerHTML">
     <section aria-labelledby="counts-title">
       <h2 id="counts-title" class="sr-only">
@@ -54,9 +56,14 @@ export const DashboardLive: FC<DashboardLiveProps> = ({ snap, workers, storage }
       <ul class="grid grid-cols-2 gap-2 sm:grid-cols-4 lg:grid-cols-8">
         {TASK_STATUSES.map((s) => (
           <li>
-            <a href={`/tasks?status=${s}`} class="card block px-3 py-2 hover:bg-surface-2" data-count={s}>
+            <a href={s === "waiting_input" ? "/inbox" : `/tasks?status=${s}`} class="card block h-full px-3 py-2 hover:bg-surface-2" data-count={s}>
               <span class={`badge ${toneClass(STATUS_TONE[s] ?? "neutral")}`}>{label(s)}</span>
               <span class="mt-1 block text-xl font-semibold tabular-nums sm:text-2xl">{num(snap.counts[s])}</span>
+              {s === "waiting_input" ? (
+                <span class={`block text-xs ${waitingForHumans ? "font-medium text-violet" : "text-muted"}`} data-waiting-for-you={waitingForHumans}>
+                  {waitingForHumans === 1 ? "1 waits for you" : `${num(waitingForHumans)} wait for you`}
+                </span>
+              ) : null}
             </a>
           </li>
         ))}

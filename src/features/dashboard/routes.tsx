@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { fragment, htmxTarget, page } from "../../pages/render.tsx";
 import { DashboardLive, DashboardPage } from "../../../views/dashboard/page.tsx";
 import { formTaskTypes, paramFieldsOf } from "../tasks/form.ts";
+import { waitingForHumans } from "../controller/inbox-data.ts";
 import type { DashboardStats } from "./stats.ts";
 
 declare module "hono" {
@@ -18,13 +19,14 @@ export const dashboardRoutes = new Hono().get("/", (c) => {
   const version = c.get("live").version;
   const snap = c.get("dashboard").snapshot();
   const workers = { threads: c.get("pool")?.size ?? 0, busy: c.get("pool")?.busyCount ?? 0 };
+  const waiting = waitingForHumans(c.get("deps").db);
   const storage = c.get("dataDirUsage").figures();
-  if (htmxTarget(c) === "dash-live") return fragment(c, <DashboardLive snap={snap} workers={workers} storage={storage} />);
+  if (htmxTarget(c) === "dash-live") return fragment(c, <DashboardLive snap={snap} workers={workers} waitingForHumans={waiting} storage={storage} />);
   const types = formTaskTypes();
   const selected = types.find((t) => t.name === "hello")?.name ?? types[0]?.name ?? "";
   return page(
     c,
     { title: "Dashboard", active: "dashboard" },
-    <DashboardPage snap={snap} workers={workers} storage={storage} version={version} newTask={{ types, selected, fields: paramFieldsOf(selected) }} />,
+    <DashboardPage snap={snap} workers={workers} waitingForHumans={waiting} storage={storage} version={version} newTask={{ types, selected, fields: paramFieldsOf(selected) }} />,
   );
 });
