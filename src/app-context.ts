@@ -17,6 +17,9 @@ import type { TaskWaiters } from "./features/tasks/service.ts";
 import type { LocalRunner } from "./engine/local-runner.ts";
 import type { AppError } from "./errors.ts";
 import type { TokenBuckets } from "./http/rate-limit.ts";
+import type { ServerMetrics } from "./features/metrics/server-metrics.ts";
+import type { DataDirUsage } from "./features/retention/data-dir-usage.ts";
+import type { RunningSinks } from "./features/log-sinks/sinks.ts";
 import type { ChatFeature } from "./features/chat/api.ts";
 
 export type AppConfig = Pick<ServeConfig, "defaultTimeoutSeconds" | "defaultMaxRetries" | "maxBodyBytes" | "dataDir" | "shellRole">;
@@ -49,6 +52,12 @@ export interface AppServices {
   corsOrigins: readonly string[];
   /** Token buckets of the rate limits; null where the limit is off. */
   limits: RateLimits;
+  /** Prometheus metrics: counted from the bus and the requests, read from the database at scrape. */
+  metrics: ServerMetrics;
+  /** The data dir's size by part and its disk's free space, measured every few minutes. */
+  dataDirUsage: DataDirUsage;
+  /** External sinks of task log lines (OTLP, W&B), if configured. */
+  logSinks: RunningSinks;
   /** Conversations and messages: the service, the WebSockets, the attachment limit. */
   chat: ChatFeature;
 }
@@ -64,6 +73,8 @@ export interface RateLimits {
 /** Per request, besides the services. */
 export interface RequestVariables {
   requestId: string;
+  /** X-Correlation-Id as sent (or the request id): tasks submitted by the request carry it. */
+  correlationId: string;
   /** Lifts Bun's idle timeout for this request (long-polls and event streams). */
   holdOpen: () => void;
   /** Who the request is: set by authenticate(); absent on routes that do not authenticate. */

@@ -51,28 +51,21 @@ import { jsonNewline } from "./http/json-newline.ts";
 import type { AppServices } from "./app-context.ts";
 import { errorBody, jsonError } from "./http/errors.ts";
 import { AppError } from "./errors.ts";
-import { metricsText } from "./features/system/metrics.ts";
 import { accessOf } from "./http/openapi.ts";
 import { htmlError, htmlNotFound } from "./pages/render.tsx";
 import { securityHeaders } from "./http/security-headers.ts";
 import { renderLogLines } from "../views/tasks/logs.tsx";
-import { enabled, logger } from "./log.ts";
-
-const log = logger("http");
+import { requestContext } from "./http/request-context.ts";
 
 export function createApp(services: AppServices) {
   const app = new Hono();
 
   app.use(requestId({ headerName: "X-Request-Id" }));
+  // Every log line of a request carries its req_id and correlation_id; one access line when it is answered.
+  app.use(requestContext({ onAnswered: (a) => services.metrics.observeHttp(a) }));
   app.use(securityHeaders({ trustProxy: services.auth.settings.trustProxy }));
   app.use("/api/v1/*", corsAllowList(services.corsOrigins));
   app.use("/api/v1/*", jsonNewline);
-  app.use(async function accessLog(c, next) {
-    if (!enabled("debug")) return next();
-    const started = performance.now();
-    await next();
-    log.debug(`${c.req.method} ${c.req.path} ${c.res.status} ${(performance.now() - started).toFixed(1)}ms id=${c.get("requestId")}`);
-  });
   app.use(async function provideServices(c, next) {
     for (const [key, value] of Object.entries(services)) c.set(key as keyof AppServices, value as never);
     c.set("holdOpen", () => (c.env as Server<unknown> | undefined)?.timeout?.(c.req.raw, 0));
@@ -123,7 +116,7 @@ export function createApp(services: AppServices) {
 
   app.route("/api/v1", api);
 
-  app.get("/metrics", authenticate(), requireRole("viewer"), (c) => c.text(metricsText(services), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+  app.get("/metrics", authenticate(), requireRole("viewer"), async (c) => c.body(await services.metrics.scrape(), 200, { "content-type": services.metrics.contentType }));
 
   // The web UI: server-rendered pages, their live-update stream, and the embedded static assets.
   const live = new LiveHub(services.deps.bus, renderLogLines);

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { flagProblem } from "./cli/flags.ts";
 import { parseSecretsKey } from "./data-dir/key-files.ts";
+import { LOG_FORMATS } from "./log.ts";
 
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
@@ -47,6 +48,8 @@ export const ServeConfigSchema = z.object({
   dataDir: z.string().min(1).default("./data"),
   workers: int(0, 256).default(Math.max(1, availableParallelism())),
   logLevel: z.enum(LOG_LEVELS).default("info"),
+  /** `auto`: readable lines on a terminal, JSON (one object a line) otherwise. */
+  logFormat: z.enum(LOG_FORMATS).default("auto"),
   /** How long SIGTERM waits for running tasks before putting them back in the queue. */
   shutdownGraceSeconds: int(0, 3600).default(30),
   maxBodyBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
@@ -110,6 +113,22 @@ export const ServeConfigSchema = z.object({
   /** POSTed (JSON, HMAC-signed with AGENTVINE_WEBHOOK_SECRET) when a question waits for a human. */
   webhookUrl: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).optional(),
   webhookSecret: z.string().min(1).optional(),
+  /** External sinks of task log lines: OTLP/HTTP logs (JSON) and Weights & Biases (a run per execution). */
+  otlpEndpoint: z.url({ protocol: /^https?$/, message: "must be an http(s) URL, e.g. http://collector:4318/v1/logs" }).optional(),
+  otlpHeaders: z.string().optional(),
+  otlpServiceName: z.string().trim().min(1).max(200).default("agentvine"),
+  wandbProject: z.string().trim().regex(/^[A-Za-z0-9._-]{1,128}$/, "letters, digits, . _ - (at most 128)").optional(),
+  wandbEntity: z.string().trim().regex(/^[A-Za-z0-9._-]{1,128}$/, "letters, digits, . _ - (at most 128)").optional(),
+  wandbBaseUrl: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).default("https://api.wandb.ai"),
+  wandbApiKey: z.string().min(1).optional(),
+  /** Lines each sink keeps while its backend is slow or down; beyond, lines are dropped and counted. */
+  sinkBuffer: int(100, 1_000_000).default(10_000),
+  /** Retention, in days (0 keeps forever): execution log lines and files, finished tasks, audit events. */
+  retainLogsDays: int(0, 36_500).default(30),
+  retainTasksDays: int(0, 36_500).default(90),
+  retainAuditDays: int(0, 36_500).default(365),
+  /** Minutes between retention passes. */
+  retentionInterval: int(1, 7 * 24 * 60).default(60),
   /** Hours a coding agent's worktree is kept after its task succeeded / failed (for inspection). */
   agentWorkspaceTtlHours: z.coerce.number().min(0).max(100_000).default(24),
   agentFailedWorkspaceTtlHours: z.coerce.number().min(0).max(100_000).default(168),
@@ -158,6 +177,17 @@ const SERVE_FLAGS = {
   "budget-daily-tokens": ["budgetDailyTokens", "AGENTVINE_BUDGET_DAILY_TOKENS"],
   "public-url": ["publicUrl", "AGENTVINE_PUBLIC_URL"],
   "webhook-url": ["webhookUrl", "AGENTVINE_WEBHOOK_URL"],
+  "log-format": ["logFormat", "AGENTVINE_LOG_FORMAT"],
+  "otlp-endpoint": ["otlpEndpoint", "AGENTVINE_OTLP_ENDPOINT"],
+  "otlp-service-name": ["otlpServiceName", "AGENTVINE_OTLP_SERVICE_NAME"],
+  "wandb-project": ["wandbProject", "AGENTVINE_WANDB_PROJECT"],
+  "wandb-entity": ["wandbEntity", "AGENTVINE_WANDB_ENTITY"],
+  "wandb-base-url": ["wandbBaseUrl", "AGENTVINE_WANDB_BASE_URL"],
+  "sink-buffer": ["sinkBuffer", "AGENTVINE_SINK_BUFFER"],
+  "retain-logs-days": ["retainLogsDays", "AGENTVINE_RETAIN_LOGS_DAYS"],
+  "retain-tasks-days": ["retainTasksDays", "AGENTVINE_RETAIN_TASKS_DAYS"],
+  "retain-audit-days": ["retainAuditDays", "AGENTVINE_RETAIN_AUDIT_DAYS"],
+  "retention-interval": ["retentionInterval", "AGENTVINE_RETENTION_INTERVAL"],
   "agent-workspace-ttl": ["agentWorkspaceTtlHours", "AGENTVINE_AGENT_WORKSPACE_TTL"],
   "agent-failed-workspace-ttl": ["agentFailedWorkspaceTtlHours", "AGENTVINE_AGENT_FAILED_WORKSPACE_TTL"],
 } as const;
@@ -168,6 +198,8 @@ const ENV_ONLY = {
   secretsKey: "AGENTVINE_SECRETS_KEY",
   llmApiKey: "AGENTVINE_LLM_API_KEY",
   webhookSecret: "AGENTVINE_WEBHOOK_SECRET",
+  otlpHeaders: "AGENTVINE_OTLP_HEADERS",
+  wandbApiKey: "AGENTVINE_WANDB_API_KEY",
 } as const;
 
 export class ConfigError extends Error {
@@ -212,6 +244,13 @@ export function loadServeConfig(argv: string[], env: Env = process.env): ServeCo
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
     const [given, missing] = tlsCert === undefined ? ["--tls-key", "--tls-cert (AGENTVINE_TLS_CERT)"] : ["--tls-cert", "--tls-key (AGENTVINE_TLS_KEY)"];
     throw new ConfigError(`missing ${missing}: ${given} needs it — give both the certificate and its key, or neither`);
+  }
+  if ((parsed.data.wandbProject === undefined) !== (parsed.data.wandbApiKey === undefined)) {
+    throw new ConfigError(
+      parsed.data.wandbProject === undefined
+        ? "AGENTVINE_WANDB_API_KEY is set but --wandb-project (AGENTVINE_WANDB_PROJECT) is not: the Weights & Biases sink needs both"
+        : "--wandb-project needs AGENTVINE_WANDB_API_KEY (environment only): the Weights & Biases sink needs both",
+    );
   }
   const dataDir = resolve(parsed.data.dataDir);
   return { ...parsed.data, dataDir, dbPath: resolve(dataDir, "agentvine.db") };

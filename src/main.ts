@@ -14,7 +14,8 @@ import { flagProblem, isFlagError } from "./cli/common.ts";
 import { migrate } from "./db/migrate.ts";
 import { startServer } from "./server.ts";
 import { VERSION } from "./version.ts";
-import { enabled, setLogLevel } from "./log.ts";
+import { configureLogging, enabled, flushLogs } from "./log.ts";
+import { BACKUP_USAGE, backupCommand, RESTORE_USAGE, restoreCommand } from "./cli/backup.ts";
 
 const SERVE_OPTIONS = `serve options (each also an environment variable):
   --port N              AGENTVINE_PORT (8080)
@@ -22,6 +23,7 @@ const SERVE_OPTIONS = `serve options (each also an environment variable):
   --data-dir DIR        AGENTVINE_DATA_DIR (./data)
   --workers N           AGENTVINE_WORKERS (one per core; 0 = no local threads)
   --log-level L         AGENTVINE_LOG_LEVEL (debug|info|warn|error)
+  --log-format F        AGENTVINE_LOG_FORMAT (auto|json|pretty; auto: readable on a terminal, JSON otherwise)
   --shutdown-grace S    AGENTVINE_SHUTDOWN_GRACE (30)
   --max-body-bytes N    AGENTVINE_MAX_BODY_BYTES (1048576)
   --default-timeout S   AGENTVINE_DEFAULT_TIMEOUT (3600)
@@ -37,7 +39,16 @@ const SERVE_OPTIONS = `serve options (each also an environment variable):
   --cors-origins LIST   AGENTVINE_CORS_ORIGINS (none; browser origins allowed to call /api/v1 with a Bearer token)
   --tls-cert PATH       AGENTVINE_TLS_CERT (with --tls-key: serve HTTPS)
   --tls-key PATH        AGENTVINE_TLS_KEY (unencrypted PEM key of --tls-cert)
-  environment only:     AGENTVINE_JWT_SECRET, AGENTVINE_SECRETS_KEY (generated in the data dir by default)`;
+  --otlp-endpoint URL   AGENTVINE_OTLP_ENDPOINT (send task log lines as OTLP/HTTP logs, e.g. http://collector:4318/v1/logs)
+  --wandb-project NAME  AGENTVINE_WANDB_PROJECT (with AGENTVINE_WANDB_API_KEY: a Weights & Biases run per execution;
+                        --wandb-entity, --wandb-base-url)
+  --sink-buffer N       AGENTVINE_SINK_BUFFER (10000 lines a sink keeps while its backend is down; beyond: dropped, counted)
+  --retain-logs-days N  AGENTVINE_RETAIN_LOGS_DAYS (30; execution log lines and files; 0 = forever)
+  --retain-tasks-days N AGENTVINE_RETAIN_TASKS_DAYS (90; finished tasks; 0 = forever)
+  --retain-audit-days N AGENTVINE_RETAIN_AUDIT_DAYS (365; audit events; 0 = forever)
+  --retention-interval M AGENTVINE_RETENTION_INTERVAL (60 minutes between retention passes)
+  environment only:     AGENTVINE_JWT_SECRET, AGENTVINE_SECRETS_KEY (generated in the data dir by default),
+                        AGENTVINE_OTLP_HEADERS (k=v,k2=v2), AGENTVINE_WANDB_API_KEY`;
 
 const HELP = `AgentVine ${VERSION} — control plane for automated work and AI coding agents
 
@@ -52,6 +63,8 @@ Commands:
   user           create accounts, change roles, deactivate, print a password-reset link —
                  offline, on --data-dir (agentvine user help)
   apikey         create, list and revoke API keys offline, on --data-dir (agentvine apikey help)
+  backup FILE    copy the database and its keys into FILE, safe while the server runs
+  restore FILE   check a backup and put it in place (the server stopped; --check only checks)
   worker         run a remote worker against --server with a worker key; \`worker status\` says what
                  it is doing, \`worker stop\` drains it (agentvine worker help)
   version        print the version
@@ -88,8 +101,8 @@ const wantsHelp = (argv: string[]) => {
 async function serve(argv: string[]): Promise<number> {
   if (wantsHelp(argv)) return usage(SERVE_USAGE);
   const config = loadServeConfig(argv);
+  configureLogging({ level: config.logLevel, format: config.logFormat });
   const server = await startServer(config);
-  setLogLevel(config.logLevel);
   // The banner is what a newcomer reads first: it shows unless the level is warn or error.
   const log = (msg: string) => enabled("info") && console.log(msg);
   log(`AgentVine ${VERSION} listening on ${server.url}`);
@@ -166,6 +179,8 @@ const COMMAND_HELP: Record<string, () => Promise<number> | number> = {
   user: () => userCommand(["help"]),
   apikey: () => apikeyCommand(["help"]),
   worker: () => workerCommand(["--help"]),
+  backup: () => usage(BACKUP_USAGE),
+  restore: () => usage(RESTORE_USAGE),
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -199,6 +214,10 @@ export async function main(argv: string[]): Promise<number> {
         return await userCommand(args);
       case "apikey":
         return await apikeyCommand(args);
+      case "backup":
+        return await backupCommand(args);
+      case "restore":
+        return await restoreCommand(args);
       case "worker":
         return await workerCommand(args);
       case "version":
@@ -239,5 +258,6 @@ function unknown(command: string): number {
 
 if (import.meta.main) {
   const code = await main(process.argv.slice(2));
+  flushLogs();
   process.exit(code);
 }

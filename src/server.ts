@@ -31,7 +31,12 @@ import { AgentGateway } from "./features/agents/gateway.ts";
 import { seedBuiltinPlans } from "./features/plans/builtin.ts";
 import { sweepWorktrees } from "./task-types/agent/janitor.ts";
 import { effectiveBudgets, effectiveLlm, effectiveWebhook, type ControllerConfig } from "./features/controller/controller-settings.ts";
-import { logger } from "./log.ts";
+import { logger, setLogMasker } from "./log.ts";
+import { ServerMetrics } from "./features/metrics/server-metrics.ts";
+import { startLogSinks, type LogSinkConfig } from "./features/log-sinks/sinks.ts";
+import { TaskTrail } from "./engine/task-trail.ts";
+import { Retention } from "./features/retention/retention.ts";
+import { DataDirUsage } from "./features/retention/data-dir-usage.ts";
 import { websocket } from "hono/bun";
 import { ChatService } from "./features/chat/service.ts";
 import { ChatRecorder } from "./features/chat/recorder.ts";
@@ -58,7 +63,9 @@ export type StartOptions = Pick<
   "port" | "host" | "dataDir" | "dbPath" | "workers" | "shutdownGraceSeconds" | "maxBodyBytes" | "defaultTimeoutSeconds" | "defaultMaxRetries" | "dbSynchronous"
 > &
   Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl" | "agentWorkspaceTtlHours" | "agentFailedWorkspaceTtlHours" | "attachmentMaxBytes">> &
-  Partial<ControllerConfig> & {
+  Partial<ControllerConfig> &
+  Partial<Pick<ServeConfig, "retainLogsDays" | "retainTasksDays" | "retainAuditDays" | "retentionInterval">> &
+  LogSinkConfig & {
     /** The automated handler's first retry wait (tests make it tiny). */
     controllerRetryBaseMs?: number;
     /** Create the ready-made agent plans on a fresh server (default true; tests that count plans turn it off). */
@@ -102,12 +109,33 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   if (secretsKey === null) throw new Error("AGENTVINE_SECRETS_KEY must be 32 bytes as base64 or 64 hex digits");
   // Before the engine: submissions check `{{secrets.NAME}}` names, the pool resolves them, the logger masks values.
   const secrets = SecretStore.open({ db, dataDir: config.dataDir, key: secretsKey, clock });
+  // The server's own log masks secret values too, wherever one turns up in a message.
+  setLogMasker((text) => secrets.maskSecrets(text));
   const checkpointer = startCheckpointer(db);
   const bus = new EventBus();
   const deps: EngineDeps = { db, bus, secrets };
-  const logger = new TaskLogger({ db, bus, secrets, logDir: join(config.dataDir, "logs") });
   const workerId = localWorkerId();
   const startedAt = Date.now();
+  let pool: LocalRunner | null = null;
+  const usage = new DataDirUsage(config.dataDir);
+  const metrics = new ServerMetrics({
+    deps,
+    localWorkerId: workerId,
+    pool: () => pool,
+    startedAt,
+    version: VERSION,
+    dataDir: () => usage.figures(),
+    websockets: () => chatSockets.size,
+  });
+  const sinks = startLogSinks(config, { deps, version: VERSION, instanceId: workerId, counters: (sink) => metrics.sinkCounters(sink) });
+  const logger = new TaskLogger({ db, bus, secrets, logDir: join(config.dataDir, "logs"), sinks: sinks.sinks });
+  const trail = new TaskTrail(db, bus, workerId);
+  const retention = new Retention({
+    deps,
+    logDir: join(config.dataDir, "logs"),
+    policy: { logsDays: config.retainLogsDays ?? 30, tasksDays: config.retainTasksDays ?? 90, auditDays: config.retainAuditDays ?? 365 },
+    onDeleted: (kind, n) => metrics.retentionDeleted.inc({ kind }, n),
+  });
 
   // Whatever this server's threads held when it last died is not running anymore: run it again.
   const recovered = releaseWorker(deps, workerId, "the server stopped while the task ran; requeued at restart");
@@ -165,7 +193,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   chatRecorder.start();
   const chatSockets = new ChatSockets(bus, socketRenderer(db));
 
-  const pool =
+  pool =
     config.workers > 0
       ? new LocalRunner({
           ...deps,
@@ -219,6 +247,9 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     secrets,
     limits: rateLimits(config.rateLimit ?? 3000, config.authRateLimit ?? 20, clock),
     corsOrigins: config.corsOrigins ?? [],
+    metrics,
+    dataDirUsage: usage,
+    logSinks: sinks,
     chat: { service: chatService, sockets: chatSockets, attachmentMaxBytes: config.attachmentMaxBytes ?? 10 * 1024 * 1024 },
   };
   const app = createApp(services);
@@ -236,6 +267,8 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   });
 
   pool?.start();
+  usage.start();
+  retention.start((config.retentionInterval ?? 60) * 60_000);
   // Coding agents' worktrees: kept a while after their task (longer after a failure), then removed.
   const sweep = () => {
     try {
@@ -287,7 +320,13 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
         await new Promise((resolve) => setImmediate(resolve));
         await server?.stop(true);
         waiters.close();
+        await retention.stop();
+        await usage.stop();
         await logger.stop();
+        // Lines already handed to the sinks get a few seconds to arrive; the rest are counted as dropped.
+        await sinks.stop(5000);
+        trail.close();
+        metrics.close();
         await checkpointer.stop();
         db.close();
         return { requeued };

@@ -13,3 +13,8 @@ declare module "*.txt" {
   const text: string;
   export default text;
 }
+
+declare module "*.ico" {
+  const path: string;
+  export default path;
+}

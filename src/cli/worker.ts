@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, watch } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { setLogLevel, type LogLevel } from "../log.ts";
+import { configureLogging, LOG_FORMATS, type LogFormat, type LogLevel } from "../log.ts";
 import { RemoteWorker } from "../remote-worker/remote-worker.ts";
 import { describeStatus, readStatus } from "../remote-worker/status-file.ts";
 import { flagProblem, tokenFrom, UsageError, type Out } from "./common.ts";
@@ -25,6 +25,7 @@ Options (each also an environment variable):
   --state-dir DIR       AGENTVINE_WORKER_STATE_DIR (./data/worker: status file and task workspaces)
   --shutdown-grace S    AGENTVINE_SHUTDOWN_GRACE (30: how long running tasks may finish after SIGTERM)
   --log-level L         AGENTVINE_LOG_LEVEL (debug|info|warn|error)
+  --log-format F        AGENTVINE_LOG_FORMAT (auto|json|pretty; auto: readable on a terminal, JSON otherwise)
   --timeout S           worker stop: how long to wait for the drain (60; the worker's --shutdown-grace
                         bounds its running tasks)
 
@@ -41,6 +42,7 @@ const options = {
   "state-dir": { type: "string" },
   "shutdown-grace": { type: "string" },
   "log-level": { type: "string" },
+  "log-format": { type: "string" },
   timeout: { type: "string" },
   json: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
@@ -96,6 +98,8 @@ export async function workerCommand(argv: string[], env: Record<string, string |
   if (!(Number.isFinite(grace) && grace >= 0)) problems.push(`--shutdown-grace ${graceText}: expected seconds (0 or more)`);
   const level = o["log-level"] ?? env.AGENTVINE_LOG_LEVEL ?? "info";
   if (!["debug", "info", "warn", "error"].includes(level)) problems.push(`--log-level ${level}: expected debug, info, warn or error`);
+  const format = o["log-format"] ?? env.AGENTVINE_LOG_FORMAT ?? "auto";
+  if (!(LOG_FORMATS as readonly string[]).includes(format)) problems.push(`--log-format ${format}: expected auto, json or pretty`);
   const capabilities = (o.capabilities ?? env.AGENTVINE_CAPABILITIES ?? "")
     .split(",")
     .map((c) => c.trim())
@@ -104,7 +108,7 @@ export async function workerCommand(argv: string[], env: Record<string, string |
     out.error(problems.map((p) => `agentvine worker: ${p}`).join("\n"));
     return 2;
   }
-  setLogLevel(level as LogLevel);
+  configureLogging({ level: level as LogLevel, format: format as LogFormat });
 
   const worker = new RemoteWorker({
     server: server!,

@@ -11,6 +11,7 @@ import m0006 from "../../migrations/0006_controller.sql" with { type: "text" };
 import m0011 from "../../migrations/0011_chat.sql" with { type: "text" };
 import m0012 from "../../migrations/0012_agents.sql" with { type: "text" };
 import m0010 from "../../migrations/0010_newcomer.sql" with { type: "text" };
+import m0008 from "../../migrations/0008_ops.sql" with { type: "text" };
 
 export const MIGRATIONS: ReadonlyArray<{ tag: string; sql: string }> = [
   { tag: "0000_init", sql: m0000 },
@@ -23,4 +24,5 @@ export const MIGRATIONS: ReadonlyArray<{ tag: string; sql: string }> = [
   { tag: "0011_chat", sql: m0011 },
   { tag: "0012_agents", sql: m0012 },
   { tag: "0010_newcomer", sql: m0010 },
+  { tag: "0008_ops", sql: m0008 },
 ];

@@ -68,6 +68,8 @@ export const tasks = sqliteTable(
     created_by: text("created_by"),
     assigned_to: text("assigned_to"),
     permission_level: text("permission_level").$type<PermissionLevel>().notNull().default("write"),
+    /** Follows the task from the request that made it (X-Correlation-Id) through queue, threads, workers and questions. */
+    correlation_id: text("correlation_id"),
     created_at: integer("created_at").notNull(),
     updated_at: integer("updated_at").notNull(),
     started_at: integer("started_at"),
@@ -85,6 +87,9 @@ export const tasks = sqliteTable(
     index("tasks_priority_created_idx").on(t.priority, t.created_at),
     index("tasks_parent_idx").on(t.parent_task_id),
     index("tasks_permission_level_created_idx").on(t.permission_level, t.created_at),
+    index("tasks_correlation_idx").on(t.correlation_id, t.created_at).where(sql`correlation_id IS NOT NULL`),
+    index("tasks_status_type_idx").on(t.status, t.task_type),
+    index("tasks_retention_idx").on(t.finished_at).where(sql`finished_at IS NOT NULL AND parent_task_id IS NULL`),
   ],
 );
 
@@ -245,6 +250,8 @@ export const executions = sqliteTable(
     log_count: integer("log_count").notNull().default(0),
     started_at: integer("started_at").notNull(),
     finished_at: integer("finished_at"),
+    /** Retention removed its log lines at this time (the row and its figures stay). */
+    logs_purged_at: integer("logs_purged_at"),
   },
   (t) => [
     check("executions_status_check", sql`${t.status} IN (${inList(EXECUTION_STATUSES)})`),
@@ -252,6 +259,7 @@ export const executions = sqliteTable(
     index("executions_worker_idx").on(t.worker_id, t.started_at),
     index("executions_status_idx").on(t.status, t.started_at),
     index("executions_started_idx").on(t.started_at),
+    index("executions_logs_kept_idx").on(t.started_at).where(sql`logs_purged_at IS NULL`),
   ],
 );
 
@@ -458,6 +466,18 @@ export const auditEvents = sqliteTable(
     index("audit_events_resource_idx").on(t.resource_type, t.resource_id, t.at),
   ],
 );
+
+/**
+ * What each retention pass over the audit log may delete (events up to `through_id` older than
+ * `cutoff_at`): triggers make these rows permanent and refuse any other DELETE of an audit event.
+ */
+export const auditRetention = sqliteTable("audit_retention", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  through_id: integer("through_id").notNull(),
+  cutoff_at: integer("cutoff_at").notNull(),
+  created_at: integer("created_at").notNull(),
+  actor: text("actor").notNull(),
+});
 
 /** name → value, encrypted with AES-256-GCM (the name is the additional authenticated data). */
 export const secrets = sqliteTable("secrets", {

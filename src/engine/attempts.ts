@@ -21,6 +21,8 @@ export interface Claim {
   params: Record<string, unknown>;
   timeoutSeconds: number;
   claimedAt: number;
+  /** The task's correlation id, from the work order's payload (null for orders queued before it existed). */
+  correlationId: string | null;
 }
 
 export interface ClaimRequest {
@@ -54,6 +56,7 @@ function leaseOrders(deps: EngineDeps, req: ClaimRequest, at: number): Claim[] {
       params: (order.payload.params ?? {}) as Record<string, unknown>,
       timeoutSeconds: order.timeout_seconds,
       claimedAt: at,
+      correlationId: typeof order.payload.correlation_id === "string" ? order.payload.correlation_id : null,
     });
   }
   return out;
@@ -172,6 +175,7 @@ export function finishExecutions(deps: EngineDeps, outcomes: Outcome[]): FinishR
         };
         let taskStatus: TaskStatus;
         let error: string | null = null;
+        let retryAt = at;
         if (o.kind === "succeeded") {
           if (!completeWorkOrder(db, ref, o.result ?? null, at)) {
             out.push(refused(db, o, at, events));
@@ -181,10 +185,11 @@ export function finishExecutions(deps: EngineDeps, outcomes: Outcome[]): FinishR
           finishExecution.run({ ...execBase, status: "succeeded", error: null });
         } else {
           error = o.error ?? (o.kind === "timed_out" ? "timed out" : "failed");
+          retryAt = at + backoffMs(o.claim.attempt);
           const failed = failWorkOrder(db, ref, {
             error,
             now: at,
-            retryAt: at + backoffMs(o.claim.attempt),
+            retryAt,
             retryable: o.retryable !== false,
           });
           if (!failed) {
@@ -208,6 +213,9 @@ export function finishExecutions(deps: EngineDeps, outcomes: Outcome[]): FinishR
           at,
         });
         if (task) events.taskChanged({ ...task, status: taskStatus }, at, error);
+        if (taskStatus === "queued" && task) {
+          events.add("task:retrying", { taskId: task.id, taskType: task.task_type, attempt: o.claim.attempt, runAt: retryAt, at });
+        }
         if (taskStatus === "succeeded") queueReadyDependants(deps, o.claim.taskId, tx);
         else if (taskStatus === "queued") events.ready(1);
         else failDependants(deps, o.claim.taskId, `dependency ${o.claim.taskId} ${taskStatus}: ${error}`, tx);

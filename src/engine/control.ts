@@ -142,7 +142,9 @@ function startIfReady(deps: EngineDeps, task: TaskRecord, tx: Tx): "queued" | "p
     return queuePending(deps, row, tx) ? "queued" : "failed";
   }
   db.sqlite.query("UPDATE tasks SET status = 'queued', updated_at = ? WHERE id = ?").run(tx.at, task.id);
-  const payload = { task_type: task.task_type, params: task.params };
+  const payload = task.correlation_id
+    ? { task_type: task.task_type, params: task.params, correlation_id: task.correlation_id }
+    : { task_type: task.task_type, params: task.params };
   if (!resetWorkOrder(db, task.id, PRIORITY_QUEUE[task.priority], payload, tx.at)) {
     insertWorkOrders(db, [workOrderFor(task.id, task)], tx.at);
   }
@@ -194,6 +196,7 @@ export function reap(deps: EngineDeps, opts: { exceptWorkerId?: string } = {}): 
   return transact(deps, (tx) => {
     const released = releaseExpiredLeases(deps.db, tx.at, opts.exceptWorkerId ?? null);
     requeueReleased(deps, released, "lease expired: the worker stopped responding", tx);
+    if (released.length > 0) tx.events.add("lease:expired", { count: released.length, at: tx.at });
     const expired = expireUnclaimed(deps.db, tx.at);
     const failTask = deps.db.sqlite.query<{ id: string; task_type: string; parent_task_id: string | null }, Record<string, string | number>>(
       `UPDATE tasks SET status = 'failed', error = $error, finished_at = $now, updated_at = $now

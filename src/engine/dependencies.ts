@@ -16,13 +16,15 @@ interface OrderSource {
   timeout_seconds: number;
   max_retries: number;
   expires_at?: number | null;
+  correlation_id?: string | null;
 }
 
 export function workOrderFor(taskId: string, t: OrderSource): EnqueueInput {
   return {
     taskId,
     queue: PRIORITY_QUEUE[t.priority ?? "default"],
-    payload: { task_type: t.task_type, params: t.params },
+    // The correlation id rides the queue with the work, to whichever worker claims it.
+    payload: t.correlation_id ? { task_type: t.task_type, params: t.params, correlation_id: t.correlation_id } : { task_type: t.task_type, params: t.params },
     maxRetries: t.max_retries,
     timeoutSeconds: t.timeout_seconds,
     requires: t.requires ?? [],
@@ -85,6 +87,7 @@ export function queuePending(deps: EngineDeps, row: Record<string, any>, tx: Tx)
         requires: JSON.parse(row.requires),
         timeout_seconds: row.timeout_seconds,
         max_retries: row.max_retries,
+        correlation_id: row.correlation_id,
       }),
     ],
     tx.at,

@@ -2,6 +2,7 @@
 // transaction; a `{{secrets.NAME}}` that cannot be resolved is refused before anything is written.
 import type { PermissionLevel, Priority, TaskStatus } from "../db/schema.ts";
 import { invalid, type ErrorDetail } from "../errors.ts";
+import { logContext } from "../log.ts";
 import { insertWorkOrders } from "../queue/work-orders.ts";
 import { getTaskType } from "../task-types/index.ts";
 import { workOrderFor } from "./dependencies.ts";
@@ -32,6 +33,8 @@ export interface NewTask {
   assigned_to?: string | null;
   permission_level?: PermissionLevel;
   expires_at?: number | null;
+  /** The request's correlation id; by default the parent's, else the log context's, else the task's own id. */
+  correlation_id?: string | null;
 }
 
 const FAILED_STATES: TaskStatus[] = ["failed", "cancelled", "timed_out"];
@@ -46,14 +49,17 @@ export function submitTasks(deps: EngineDeps, inputs: NewTask[], within?: (tx: T
   const ids = transact(deps, (tx) => {
       const { events, at } = tx;
       const inBatch = new Map<string, TaskStatus>();
-      const statusOf = db.sqlite.query<{ status: TaskStatus; title: string }, [string]>("SELECT status, title FROM tasks WHERE id = ?");
+      const correlationInBatch = new Map<string, string>();
+      const statusOf = db.sqlite.query<{ status: TaskStatus; title: string; correlation_id: string | null }, [string]>(
+        "SELECT status, title, correlation_id FROM tasks WHERE id = ?",
+      );
       const insertTask = db.sqlite.query(`INSERT INTO tasks
           (id, title, description, task_type, params, priority, status, error, repository_url, branch_name, issue_number,
            pr_number, context, metadata, parent_task_id, requires, timeout_seconds, max_retries, created_by, assigned_to,
-           permission_level, created_at, updated_at, started_at, finished_at)
+           permission_level, correlation_id, created_at, updated_at, started_at, finished_at)
         VALUES ($id, $title, $description, $task_type, $params, $priority, $status, $error, $repository_url, $branch_name,
            $issue_number, $pr_number, $context, $metadata, $parent_task_id, $requires, $timeout_seconds, $max_retries,
-           $created_by, $assigned_to, $permission_level, $now, $now, $started_at, $finished_at)`);
+           $created_by, $assigned_to, $permission_level, $correlation_id, $now, $now, $started_at, $finished_at)`);
       const insertDep = db.sqlite.query("INSERT INTO task_dependencies (task_id, depends_on_id) VALUES (?, ?)");
       const created: string[] = [];
       inputs.forEach((input, index) => {
@@ -64,6 +70,12 @@ export function submitTasks(deps: EngineDeps, inputs: NewTask[], within?: (tx: T
             { field: `${prefix}parent_task_id`, message: `no task with id '${input.parent_task_id}'` },
           ]);
         }
+        const parent = input.parent_task_id ?? null;
+        const correlationId =
+          input.correlation_id ??
+          (parent ? (correlationInBatch.get(parent) ?? statusOf.get(parent)?.correlation_id) : null) ??
+          logContext()?.correlation_id ??
+          id;
         const dependsOn = [...new Set(input.depends_on ?? [])];
         // A parent (a plan run) never runs itself: it is running from the start, its children do the work.
         const isParent = getTaskType(input.task_type)?.kind === "parent";
@@ -103,16 +115,18 @@ export function submitTasks(deps: EngineDeps, inputs: NewTask[], within?: (tx: T
           created_by: input.created_by ?? null,
           assigned_to: input.assigned_to ?? null,
           permission_level: input.permission_level ?? "write",
+          correlation_id: correlationId,
           now: at,
           started_at: isParent ? at : null,
           finished_at: status === "failed" ? at : null,
         });
         for (const depId of dependsOn) insertDep.run(id, depId);
         if (status === "queued") {
-          insertWorkOrders(db, [workOrderFor(id, input)], at);
+          insertWorkOrders(db, [workOrderFor(id, { ...input, correlation_id: correlationId })], at);
           events.ready(1);
         }
         inBatch.set(id, status);
+        correlationInBatch.set(id, correlationId);
         created.push(id);
         events.taskChanged({ id, status, task_type: input.task_type, parent_task_id: input.parent_task_id ?? null }, at, error);
       });

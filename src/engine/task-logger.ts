@@ -30,6 +30,15 @@ export interface SecretMasker {
   maskSecretsDeep<T>(value: T): T;
 }
 
+/**
+ * An external destination for task log lines (OpenTelemetry, Weights & Biases): it gets every line as
+ * stored (masked), synchronously, and must only buffer it — never block, never throw into the task.
+ */
+export interface LogSink {
+  readonly name: string;
+  write(line: LogEvent): void;
+}
+
 export interface TaskLoggerOptions {
   db: Db;
   bus: EventBus;
@@ -39,6 +48,8 @@ export interface TaskLoggerOptions {
   logDir: string;
   flushIntervalMs?: number;
   maxBuffered?: number;
+  /** External sinks: each line is handed to them as it is published. */
+  sinks?: readonly LogSink[];
 }
 
 export class TaskLogger {
@@ -76,11 +87,22 @@ export class TaskLogger {
       events.push(event);
       this.#buffer.push(event);
       this.opts.bus.emit("log:appended", event);
+      if (this.opts.sinks) this.#toSinks(event);
     }
     this.#nextSeq.set(executionId, seq);
     if (this.#buffer.length >= this.#maxBuffered) this.flush();
     else if (!this.#timer) this.#timer = setTimeout(() => this.flush(), this.#flushIntervalMs);
     return events;
+  }
+
+  #toSinks(event: LogEvent) {
+    for (const sink of this.opts.sinks!) {
+      try {
+        sink.write(event);
+      } catch (err) {
+        log.error(`log sink ${sink.name} refused a line: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Runs before every flush: the pool records executions that started, so their lines have a row to join. */

@@ -27,6 +27,8 @@ export interface TaskRecord {
   assigned_to: string | null;
   /** What the task may do to its repository: read, write (commit on its branch), push (and open a PR). */
   permission_level: PermissionLevel;
+  /** Follows the task from the request that made it through the queue, workers and questions (logs carry it). */
+  correlation_id: string | null;
   created_at: number;
   updated_at: number;
   started_at: number | null;

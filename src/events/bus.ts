@@ -75,6 +75,10 @@ export interface EventMap {
   "execution:started": ExecutionEvent;
   "execution:finished": ExecutionEvent;
   "log:appended": LogEvent;
+  /** A failed attempt will be tried again (after `runAt`): the task went back to `queued`. */
+  "task:retrying": { taskId: string; taskType: string; attempt: number; runAt: number; at: number };
+  /** The reaper returned `count` work orders whose lease ran out (their worker stopped responding). */
+  "lease:expired": { count: number; at: number };
   /** Work became claimable (enqueue, retry, lease reaped, dependency satisfied). */
   "queue:ready": { count: number; requires?: string[] };
   /** A running task asked a question (the controller routed it: `handler` is who has it now). */

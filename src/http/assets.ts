@@ -9,6 +9,7 @@ import appJsPath from "../../public/app.js" with { type: "file" };
 import chatJsPath from "../../public/chat.js" with { type: "file" };
 import cssPath from "../../public/build/app.css" with { type: "file" };
 import faviconPath from "../../public/favicon.svg" with { type: "file" };
+import faviconIcoPath from "../../public/favicon.ico" with { type: "file" };
 
 interface Asset {
   url: string;
@@ -36,6 +37,9 @@ export const ASSETS = {
   favicon: asset("favicon.svg", faviconPath, "image/svg+xml"),
 } as const;
 
+/** Served at /favicon.ico only (no page links it: browsers ask for it by themselves). */
+const FAVICON_ICO = asset("favicon.ico", faviconIcoPath, "image/x-icon");
+
 const byUrl = new Map<string, Asset>(Object.values(ASSETS).map((a) => [a.url, a]));
 
 function serve(a: Asset, acceptEncoding: string | undefined, cache: string): Response {
@@ -54,5 +58,5 @@ export const assetRoutes = new Hono()
     return serve(a, c.req.header("accept-encoding"), "public, max-age=31536000, immutable");
   })
   .get("/favicon.svg", (c) => serve(ASSETS.favicon, c.req.header("accept-encoding"), "public, max-age=86400"))
-  // Browsers still ask for /favicon.ico now and then, whatever the page links: the same icon, not a 404.
-  .get("/favicon.ico", (c) => serve(ASSETS.favicon, c.req.header("accept-encoding"), "public, max-age=86400"));
+  // Browsers ask for /favicon.ico whatever the page links: answer it rather than log a 404.
+  .get("/favicon.ico", (c) => serve(FAVICON_ICO, c.req.header("accept-encoding"), "public, max-age=86400"));

@@ -23,6 +23,12 @@ export interface StreamGuard {
 
 const encoder = new TextEncoder();
 
+/** Streams open in this process now (the metrics' `agentvine_sse_connections`). */
+let openStreams = 0;
+export function openSseStreams(): number {
+  return openStreams;
+}
+
 /** One SSE frame as bytes: encode it once, then `sendRaw` it to every subscriber. */
 export function encodeSseFrame(event: string, data: string, id?: string | number): Uint8Array {
   let frame = `event: ${event}\n`;
@@ -55,6 +61,7 @@ export function sseResponse(
       const finish = () => {
         if (closed) return;
         closed = true;
+        openStreams--;
         clearInterval(heartbeat);
         unwatch?.();
         signal.removeEventListener("abort", finish);
@@ -86,6 +93,7 @@ export function sseResponse(
           return closed;
         },
       };
+      openStreams++;
       controller.enqueue(encoder.encode(`retry: ${opts.retryMs ?? 2000}\n\n`));
       // Access withdrawn: say so first (`bye`, which the pages' `sse-close="bye"` closes the EventSource
       // on, so the browser neither reports an error nor reconnects), then end the stream.
@@ -115,6 +123,7 @@ export function sseResponse(
       if (closed) cleanup?.();
     },
     cancel() {
+      if (!closed) openStreams--;
       closed = true;
       clearInterval(heartbeat);
       unwatch?.();

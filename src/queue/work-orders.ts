@@ -1,7 +1,7 @@
 // Work orders: the durable priority queue. One exported function per SQL operation; every state
 // transition is one guarded statement, so a stale holder can never move an order it lost.
 import type { Db } from "../db/client.ts";
-import type { QueueName, WorkOrderStatus } from "../db/schema.ts";
+import { QUEUES, type QueueName, type WorkOrderStatus } from "../db/schema.ts";
 
 export const QUEUE_PRIORITY: Record<QueueName, number> = { high_priority: 0, default: 1, low_priority: 2 };
 
@@ -319,6 +319,23 @@ export function nextRunAt(db: Db, now: number): number | null {
     )
     .get({ now });
   return row?.at ?? null;
+}
+
+/**
+ * When the oldest claimable order of each queue became claimable (its run_at; null: none waiting): one
+ * seek per priority on the claim index, so health checks and scrapes stay cheap at any depth.
+ */
+export function oldestClaimable(db: Db, now: number): Record<QueueName, number | null> {
+  const rows = db.sqlite
+    .query<{ p: number; at: number | null }, { now: number }>(
+      `SELECT p.value AS p, (SELECT run_at FROM work_orders INDEXED BY work_orders_claim_idx
+                  WHERE status = 'queued' AND priority = p.value AND run_at <= $now ORDER BY run_at LIMIT 1) AS at
+         FROM json_each('[0,1,2]') p`,
+    )
+    .all({ now });
+  const out: Record<QueueName, number | null> = { high_priority: null, default: null, low_priority: null };
+  for (const r of rows) out[QUEUES[r.p]!] = r.at;
+  return out;
 }
 
 export interface QueueCounts {

@@ -49,6 +49,8 @@ export interface ClaimItem {
   task_type: string;
   params: Record<string, unknown>;
   timeout_seconds: number;
+  /** The task's correlation id (servers before 0.2 do not send it). */
+  correlation_id?: string | null;
 }
 
 /** The ids a claim item may carry: they name files (the execution's workspace) and go back in requests. */

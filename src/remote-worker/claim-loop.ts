@@ -119,7 +119,10 @@ export class ClaimLoop {
           if (this.#state !== "pause") this.#state = "ready";
         }
         // Claimed just as a drain began: run them anyway within the grace rather than leave them to expire.
-        for (const item of items) runner.run(item);
+        for (const item of items) {
+          log.debug(`running ${item.task_type} task ${item.task_id} (attempt ${item.attempt})`, { task_id: item.task_id, execution_id: item.execution_id, correlation_id: item.correlation_id ?? undefined });
+          runner.run(item);
+        }
         this.#settleQuickClaim();
         if (items.length) this.opts.changed();
       }

@@ -4,6 +4,7 @@
 import type { FC } from "hono/jsx";
 import { QUEUES, TASK_STATUSES } from "../../src/db/schema.ts";
 import type { DashboardSnapshot } from "../../src/features/dashboard/stats.ts";
+import type { DataDirFigures } from "../../src/features/retention/data-dir-usage.ts";
 import { StackedBars, Sparkline } from "./charts.tsx";
 import { EmptyState, PageHeader, RelTime, STATUS_TONE, StatusBadge, label, toneClass } from "../components/ui.tsx";
 import { NewTaskDialog, type NewTaskFormProps } from "../tasks/new-task.tsx";
@@ -19,9 +20,34 @@ export interface DashboardLiveProps {
   workers: { threads: number; busy: number };
   /** Questions waiting for a person: the "waiting input" card says so and leads to the Inbox. */
   waitingForHumans: number;
+  /** The data dir's size by part and its disk's free space (null until first measured). */
+  storage?: DataDirFigures | null;
 }
 
-export const DashboardLive: FC<DashboardLiveProps> = ({ snap, workers, waitingForHumans }) => (
+/** 1536 → "1.5 KB" (powers of 1024, as `du -h` counts). */
+export function bytes(n: number): string {
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i === 0 ? n : n.toFixed(n >= 10 ? 0 : 1)} ${units[i]}`;
+}
+
+const Storage: FC<{ storage: DataDirFigures }> = ({ storage }) => {
+  const total = Object.values(storage.bytes).reduce((a, b) => a + b, 0);
+  const parts = Object.entries(storage.bytes).filter(([, n]) => n > 0);
+  return (
+    <p class="text-xs text-muted" data-storage="">
+      Data dir <strong class="font-semibold text-fg" data-storage-total="">{bytes(total)}</strong>
+      {parts.length ? ` (${parts.map(([part, n]) => `${part} ${bytes(n)}`).join(" · ")})` : ""}
+      {storage.freeBytes !== null ? ` · ${bytes(storage.freeBytes)} free on its disk` : ""}
+    </p>
+  );
+};
+
+export const DashboardLive: FC<DashboardLiveProps> = ({ snap, workers, waitingForHumans, storage }) => (
   <div id="dash-live" class="live-region flex flex-col gap-4" hx-get="/" hx-trigger="sse:dashboard, every 60s" hx-swap="outerHTML">
     <section aria-labelledby="counts-title">
       <h2 id="counts-title" class="sr-only">
@@ -155,6 +181,7 @@ export const DashboardLive: FC<DashboardLiveProps> = ({ snap, workers, waitingFo
         )}
       </section>
     </div>
+    {storage ? <Storage storage={storage} /> : null}
   </div>
 );
 

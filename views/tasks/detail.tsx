@@ -147,6 +147,13 @@ export const TaskMain: FC<{ detail: TaskDetail; selectedExecution: string | null
             {task.repository_url ? <Fact term="Repository">{task.repository_url}</Fact> : null}
             {task.branch_name ? <Fact term="Branch">{task.branch_name}</Fact> : null}
             {task.assigned_to ? <Fact term="Assigned to">{task.assigned_to}</Fact> : null}
+            {task.correlation_id ? (
+              <Fact term="Correlation">
+                <a href={`/tasks?correlation_id=${encodeURIComponent(task.correlation_id)}`} class="break-all font-mono text-xs" title="Every task of the same request; the server log's lines about it carry this id" data-correlation-id="">
+                  {task.correlation_id}
+                </a>
+              </Fact>
+            ) : null}
           </dl>
           {task.description ? <p class="mt-4 whitespace-pre-wrap break-words text-sm">{task.description}</p> : null}
           <h3 class="mb-1 mt-4 text-sm font-semibold">Params</h3>

@@ -21,11 +21,13 @@ export interface TaskFilters {
   /** Created on or before this day (YYYY-MM-DD, UTC): the whole day counts. */
   to?: string;
   sort?: string;
+  /** Only the tasks one request made (its X-Correlation-Id). */
+  correlation_id?: string;
   page: number;
   per_page: number;
 }
 
-const FILTER_KEYS = ["status", "task_type", "priority", "permission_level", "q", "from", "to", "sort"] as const;
+const FILTER_KEYS = ["status", "task_type", "priority", "permission_level", "q", "from", "to", "sort", "correlation_id"] as const;
 
 /** `/tasks?…` with only the filters that are set (and the page when not the first). */
 export function tasksHref(f: Partial<TaskFilters>, page = f.page ?? 1): string {
@@ -57,7 +59,7 @@ export interface TaskListProps {
   canAct?: boolean;
 }
 
-const filtered = (f: TaskFilters) => Boolean(f.status || f.task_type || f.priority || f.permission_level || f.q || f.from || f.to);
+const filtered = (f: TaskFilters) => Boolean(f.status || f.task_type || f.priority || f.permission_level || f.q || f.from || f.to || f.correlation_id);
 
 /** How long a task ran (its latest run), or how long it has been running. */
 const TaskDuration: FC<{ t: TaskJson }> = ({ t }) =>
@@ -269,6 +271,12 @@ export const TasksPage: FC<TasksPageProps> = ({ taskTypes, version, newTask, que
             </option>
           ))}
         </select>
+        {f.correlation_id ? (
+          <p class="col-span-2 text-sm text-muted" data-correlation-filter="">
+            <input type="hidden" name="correlation_id" value={f.correlation_id} />
+            Correlation <code class="break-all">{f.correlation_id}</code>
+          </p>
+        ) : null}
         <FilterActions clearHref={filtered(f) || f.sort ? "/tasks" : null} spinnerId="filters-spinner" />
       </form>
       {list.canAct ? <BulkBar f={f} failedCount={failedCount} /> : null}

@@ -36,6 +36,8 @@ export interface Acting {
   ip: string | null;
   /** May submit task types that run commands on the server's host (`shell`); absent = no limit (system, CLI). */
   hostCommands?: boolean;
+  /** The request's correlation id: tasks submitted on its behalf carry it. */
+  correlationId?: string;
 }
 
 /** Records `action` on `resource` by `acting`, if someone is acting (engine-internal calls pass nothing). */

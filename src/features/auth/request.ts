@@ -15,6 +15,7 @@ export function actingOf(c: Context): Acting {
     userId: principal?.userId ?? null,
     ip: clientIp(c, c.get("auth").settings.trustProxy),
     hostCommands: hasRole(principal, c.get("config").shellRole),
+    correlationId: c.get("correlationId"),
   };
 }
 

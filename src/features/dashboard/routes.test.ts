@@ -35,6 +35,16 @@ describe("GET /", () => {
     expect(res.text.match(/<svg viewBox="0 0 240 48"[^>]*role="img"/g)?.length).toBe(4);
   });
 
+  test("shows the data dir's size by part and the free space of its disk", async () => {
+    const server = await startTestApp();
+    const figures = await server.services.dataDirUsage.measure();
+    expect(figures.bytes.database).toBeGreaterThan(0);
+    const res = await uiClient(server)("/");
+    expect(res.text).toContain("data-storage");
+    expect(res.text).toMatch(/Data dir <strong[^>]*>\d+(\.\d)? (KB|MB)<\/strong> \(database \d+(\.\d)? (KB|MB)/);
+    expect(res.text).toContain("free on its disk");
+  });
+
   test("counts tasks by status, shows queue depth, throughput and the recent activity (escaped)", async () => {
     const server = await startTestServer();
     const ui = uiClient(server); // its figures come from the events it sees from now on
@@ -146,6 +156,17 @@ describe("signed out", () => {
 });
 
 describe("static assets", () => {
+  test("/favicon.ico (browsers ask for it on their own): an ICO, to anyone, cached for a day", async () => {
+    const server = await startTestApp();
+    const res = await server.request("/favicon.ico");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("image/x-icon");
+    expect(res.headers.get("cache-control")).toBe("public, max-age=86400");
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    expect([...bytes.subarray(0, 4)]).toEqual([0, 0, 1, 0]); // ICONDIR: reserved 0, type 1 (icon)
+    expect(bytes[4]).toBe(3); // 16, 32 and 48 px
+  });
+
   // Anonymous on purpose: the sign-in page needs its styles and scripts before anyone is signed in.
   test("served at their hashed URL, immutable, gzipped when accepted, 304 on a matching ETag", async () => {
     const server = await startTestServer();

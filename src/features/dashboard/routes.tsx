@@ -20,12 +20,13 @@ export const dashboardRoutes = new Hono().get("/", (c) => {
   const snap = c.get("dashboard").snapshot();
   const workers = { threads: c.get("pool")?.size ?? 0, busy: c.get("pool")?.busyCount ?? 0 };
   const waiting = waitingForHumans(c.get("deps").db);
-  if (htmxTarget(c) === "dash-live") return fragment(c, <DashboardLive snap={snap} workers={workers} waitingForHumans={waiting} />);
+  const storage = c.get("dataDirUsage").figures();
+  if (htmxTarget(c) === "dash-live") return fragment(c, <DashboardLive snap={snap} workers={workers} waitingForHumans={waiting} storage={storage} />);
   const types = formTaskTypes();
   const selected = types.find((t) => t.name === "hello")?.name ?? types[0]?.name ?? "";
   return page(
     c,
     { title: "Dashboard", active: "dashboard" },
-    <DashboardPage snap={snap} workers={workers} waitingForHumans={waiting} version={version} newTask={{ types, selected, fields: paramFieldsOf(selected) }} />,
+    <DashboardPage snap={snap} workers={workers} waitingForHumans={waiting} storage={storage} version={version} newTask={{ types, selected, fields: paramFieldsOf(selected) }} />,
   );
 });

@@ -25,6 +25,7 @@ export const ExecutionOut = z.object({
   log_file: z.string().optional(),
   started_at: z.string(),
   finished_at: z.string().nullable(),
+  logs_purged_at: z.string().nullable().describe("When retention removed its log lines (log_count still says how many there were)"),
 });
 
 export const LogLineOut = z.object({
@@ -37,7 +38,7 @@ export const LogLineOut = z.object({
 });
 
 function toJson(row: ExecutionRow, logFile?: string) {
-  return { ...row, started_at: iso(row.started_at)!, finished_at: iso(row.finished_at), ...(logFile ? { log_file: logFile } : {}) };
+  return { ...row, started_at: iso(row.started_at)!, finished_at: iso(row.finished_at), logs_purged_at: iso(row.logs_purged_at), ...(logFile ? { log_file: logFile } : {}) };
 }
 
 export function getExecution(db: Db, logger: TaskLogger, id: string) {

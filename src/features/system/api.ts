@@ -3,22 +3,22 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { openApiDocument, route } from "../../http/openapi.ts";
 import { TASK_TYPES } from "../../task-types/index.ts";
+import { effectiveLlm } from "../controller/controller-settings.ts";
+import { checkHealth, HealthOut } from "./health.ts";
 import { QueueStatusOut, queueStatus } from "./queue-status.ts";
 
 const tags = ["system"];
 
-const HealthOut = z.object({
-  status: z.enum(["ok", "degraded"]),
-  version: z.string(),
-  uptime_seconds: z.number(),
-  checks: z.object({
-    db: z.object({ ok: z.boolean(), latency_ms: z.number(), error: z.string().optional() }),
-    queue: z.object({ ok: z.boolean(), queued: z.number(), claimed: z.number() }),
-    workers: z.object({ ok: z.boolean(), local_threads: z.number(), busy: z.number() }),
-  }),
+const health = route({
+  method: "get",
+  path: "/health",
+  access: "public",
+  summary: "Health of each part, for load balancers (no auth)",
+  description:
+    "Checks the database, the data dir's free disk space, the queue, the local threads, the controller and the workers online. `status` is `ok` or `warning` with 200, `degraded` with 503 (a failing check: the database does not answer, the disk is full, no task thread can start).",
+  tags,
+  responses: { 200: HealthOut, 503: HealthOut },
 });
-
-const health = route({ method: "get", path: "/health", access: "public", summary: "Liveness and readiness (no auth)", tags, responses: { 200: HealthOut, 503: HealthOut } });
 const about = route({ method: "get", path: "/about", access: "viewer", summary: "Version and build facts", tags, responses: { 200: z.record(z.string(), z.unknown()) } });
 const types = route({
   method: "get",
@@ -34,31 +34,15 @@ const spec = route({ method: "get", path: "/openapi.json", access: "public", sum
 export const systemApi = new Hono()
   .get(health.spec.path, (c) => {
     const s = c.var;
-    const started = performance.now();
-    let db: { ok: boolean; latency_ms: number; error?: string };
-    try {
-      s.deps.db.sqlite.query("SELECT 1").get();
-      db = { ok: true, latency_ms: +(performance.now() - started).toFixed(3) };
-    } catch (err) {
-      db = { ok: false, latency_ms: +(performance.now() - started).toFixed(3), error: (err as Error).message };
-    }
-    let queue = { ok: false, queued: 0, claimed: 0 };
-    if (db.ok) {
-      const q = queueStatus(s);
-      queue = { ok: true, queued: q.totals.queued, claimed: q.totals.claimed };
-    }
-    // Threads that cannot start (a broken build) make the server unable to run anything: not healthy.
-    const workers = { ok: !s.pool || s.pool.readyCount > 0, local_threads: s.pool?.readyCount ?? 0, busy: s.pool?.busyCount ?? 0 };
-    const ok = db.ok && queue.ok && workers.ok;
-    return c.json(
-      {
-        status: ok ? ("ok" as const) : ("degraded" as const),
-        version: s.version,
-        uptime_seconds: Math.round((Date.now() - s.startedAt) / 1000),
-        checks: { db, queue, workers },
-      },
-      ok ? 200 : 503,
-    );
+    const { health, httpStatus } = checkHealth({
+      deps: s.deps,
+      dataDir: s.config.dataDir,
+      pool: s.pool,
+      version: s.version,
+      startedAt: s.startedAt,
+      controllerModel: () => effectiveLlm({ db: s.deps.db, config: s.controllerConfig, secrets: s.secrets }),
+    });
+    return c.json(health, httpStatus);
   })
   .get(about.spec.path, (c) =>
     c.json({

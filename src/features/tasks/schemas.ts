@@ -68,6 +68,7 @@ export const ListTasksQuery = z.strictObject({
   permission_level: z.enum(PERMISSION_LEVELS).optional(),
   q: z.string().max(200).optional().describe("Search in title and description"),
   parent_task_id: id.optional(),
+  correlation_id: z.string().max(128).optional().describe("Tasks of one correlation id (the X-Correlation-Id of the request that made them)"),
   id: z
     .string()
     .transform((s) => s.replace(/^(…|\.\.\.)/, ""))
@@ -112,6 +113,7 @@ export const TaskOut = z.object({
   created_by: z.string().nullable(),
   assigned_to: z.string().nullable(),
   permission_level: z.enum(PERMISSION_LEVELS),
+  correlation_id: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
   started_at: z.string().nullable(),

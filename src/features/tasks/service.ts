@@ -46,7 +46,7 @@ export function validateTaskParams(taskType: string, params: unknown, fieldPrefi
   return parsed.data as Record<string, unknown>;
 }
 
-export function toNewTask(body: CreateTaskBody, defaults: TaskDefaults, createdBy: string | null = null): NewTask {
+export function toNewTask(body: CreateTaskBody, defaults: TaskDefaults, createdBy: string | null = null, correlationId?: string): NewTask {
   const { expires_at, ...rest } = body;
   return {
     ...rest,
@@ -55,13 +55,14 @@ export function toNewTask(body: CreateTaskBody, defaults: TaskDefaults, createdB
     max_retries: body.max_retries ?? defaults.maxRetries,
     expires_at: expires_at ? Date.parse(expires_at) : null,
     created_by: createdBy,
+    ...(correlationId ? { correlation_id: correlationId } : {}),
   };
 }
 
 /** Validates and submits one task; concurrent submissions share one commit (resolves after it). */
 export async function createTask(submitter: SubmitBatcher, deps: EngineDeps, body: CreateTaskBody, defaults: TaskDefaults, acting?: Acting): Promise<TaskJson> {
   assertMayRun(acting, body.task_type, getTaskType(body.task_type)?.runsOnHost === true);
-  const task = await submitter.submit(toNewTask(body, defaults, acting?.userId ?? null), (id) =>
+  const task = await submitter.submit(toNewTask(body, defaults, acting?.userId ?? null, acting?.correlationId), (id) =>
     audited(deps, acting, "task.created", { type: "task", id }, { title: body.title, task_type: body.task_type }),
   );
   return withConversation(deps, taskToJson(task, [...new Set(body.depends_on ?? [])]));
@@ -118,6 +119,7 @@ export function listTasks(deps: EngineDeps, q: Omit<ListTasksQuery, "sort"> & { 
     q.priority ? eq(tasks.priority, q.priority) : undefined,
     q.permission_level ? eq(tasks.permission_level, q.permission_level) : undefined,
     q.parent_task_id ? eq(tasks.parent_task_id, q.parent_task_id) : undefined,
+    q.correlation_id ? eq(tasks.correlation_id, q.correlation_id) : undefined,
   ];
   if (q.q) {
     const pattern = `%${q.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
@@ -279,7 +281,7 @@ export function enqueueTasks(deps: EngineDeps, body: EnqueueBody, defaults: Task
   const inputs = body.tasks.map((task, i) => {
     assertMayRun(acting, task.task_type, getTaskType(task.task_type)?.runsOnHost === true, `tasks[${i}]: `);
     try {
-      return toNewTask(task, defaults, acting?.userId ?? null);
+      return toNewTask(task, defaults, acting?.userId ?? null, acting?.correlationId);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       // Name the task of the batch the error is about.

@@ -48,6 +48,7 @@ export function claimOnce(s: WorkerApiDeps, workerId: string, limit: number, cal
       task_type: claim.taskType,
       params: run.params,
       timeout_seconds: claim.timeoutSeconds,
+      correlation_id: claim.correlationId,
     });
   }
   if (unresolvable.length > 0) recordFailures(s, unresolvable);

@@ -85,6 +85,7 @@ export const ClaimItem = z.object({
   task_type: z.string(),
   params: z.record(z.string(), z.unknown()).describe("With {{secrets.NAME}} resolved"),
   timeout_seconds: z.number(),
+  correlation_id: z.string().nullable().describe("The task's correlation id: the worker's log lines about it carry it"),
 });
 export type ClaimItem = z.infer<typeof ClaimItem>;
 export const ClaimOut = z.object({ items: z.array(ClaimItem), report: ReportOut.optional().describe("The answer to the `report` the claim carried") });

@@ -154,6 +154,15 @@ export function getWorker(deps: WorkerDeps, id: string): WorkerJson {
   return toJson(row);
 }
 
+/** How many workers of each type are in each status now (the metrics). */
+export function countWorkers(deps: WorkerDeps): Array<{ worker_type: WorkerType; status: WorkerStatus; count: number }> {
+  return deps.db.sqlite
+    .query<{ worker_type: WorkerType; status: WorkerStatus; count: number }, Record<string, number>>(
+      `SELECT worker_type, status, count(*) AS count FROM (SELECT w.worker_type, ${STATUS_SQL} AS status FROM workers w) GROUP BY worker_type, status`,
+    )
+    .all({ now: now(deps) });
+}
+
 export function listWorkers(deps: WorkerDeps, q: ListWorkersQuery) {
   const where: string[] = [];
   const params: Record<string, string | number> = { now: now(deps) };
