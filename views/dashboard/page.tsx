@@ -22,6 +22,8 @@ export interface DashboardLiveProps {
   waitingForHumans: number;
   /** The data dir's size by part and its disk's free space (null until first measured). */
   storage?: DataDirFigures | null;
+  /** What models cost today (UTC), the daily budget if one is set, and whether the reader may open the cost view. */
+  spend?: { usd: number; tokens: number; dailyUsd?: number; costsHref?: string };
 }
 
 /** 1536 → "1.5 KB" (powers of 1024, as `du -h` counts). */
@@ -47,7 +49,29 @@ const Storage: FC<{ storage: DataDirFigures }> = ({ storage }) => {
   );
 };
 
-export const DashboardLive: FC<DashboardLiveProps> = ({ snap, workers, waitingForHumans, storage }) => (
+const Spend: FC<{ spend: NonNullable<DashboardLiveProps["spend"]> }> = ({ spend }) => {
+  const over = spend.dailyUsd !== undefined && spend.usd >= spend.dailyUsd;
+  const text = (
+    <>
+      Models today <strong class={`font-semibold ${over ? "text-err" : "text-fg"}`} data-spend-usd={spend.usd.toFixed(4)}>${spend.usd.toFixed(spend.usd && spend.usd < 0.01 ? 4 : 2)}</strong>
+      {` · ${num(spend.tokens)} tokens`}
+      {spend.dailyUsd !== undefined ? ` · daily budget $${spend.dailyUsd.toFixed(2)}${over ? " reached: calls go to a person" : ""}` : ""}
+    </>
+  );
+  return (
+    <p class="text-xs text-muted" data-spend="">
+      {spend.costsHref ? (
+        <a class="hover:underline" href={spend.costsHref}>
+          {text}
+        </a>
+      ) : (
+        text
+      )}
+    </p>
+  );
+};
+
+export const DashboardLive: FC<DashboardLiveProps> = ({ snap, workers, waitingForHumans, storage, spend }) => (
   <div id="dash-live" class="live-region flex flex-col gap-4" hx-get="/" hx-trigger="sse:dashboard, every 60s" hx-swap="outerHTML">
     <section aria-labelledby="counts-title">
       <h2 id="counts-title" class="sr-only">
@@ -181,7 +205,10 @@ export const DashboardLive: FC<DashboardLiveProps> = ({ snap, workers, waitingFo
         )}
       </section>
     </div>
-    {storage ? <Storage storage={storage} /> : null}
+    <div class="flex flex-wrap justify-between gap-x-4 gap-y-1">
+      {storage ? <Storage storage={storage} /> : null}
+      {spend ? <Spend spend={spend} /> : null}
+    </div>
   </div>
 );
 

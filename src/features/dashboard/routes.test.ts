@@ -5,6 +5,7 @@ import type { TaskJson } from "../../engine/task-record.ts";
 import { ASSETS } from "../../http/assets.ts";
 import { cleanup, json, startTestServer, startTestApp } from "../../../test/helpers.ts";
 import { HOSTILE, HOSTILE_ESCAPED, hxTrigger, isFullPage, uiClient } from "../../../test/html.ts";
+import { reserve, settle } from "../controller/budgets.ts";
 import { DashboardStats } from "./stats.ts";
 
 afterEach(cleanup);
@@ -43,6 +44,17 @@ describe("GET /", () => {
     expect(res.text).toContain("data-storage");
     expect(res.text).toMatch(/Data dir <strong[^>]*>\d+(\.\d)? (KB|MB)<\/strong> \(database \d+(\.\d)? (KB|MB)/);
     expect(res.text).toContain("free on its disk");
+  });
+
+  test("says what models cost today against the daily budget; the figure leads admins to the cost view", async () => {
+    const server = await startTestApp({ budgetDailyUsd: 0.5 });
+    const ui = uiClient(server);
+    expect((await ui("/")).text).toMatch(/Models today <strong[^>]*>\$0\.00<\/strong> · 0 tokens · daily budget \$0\.50/);
+    const id = reserve(server.db, {}, { taskId: null, runId: null, purpose: "question", model: "m", usd: 1, tokens: 5000 }, Date.now());
+    settle(server.db, id, { inputTokens: 1200, outputTokens: 300, costUsd: 0.6 }, Date.now());
+    const res = await ui("/");
+    expect(res.text).toContain('href="/settings/models#costs"');
+    expect(res.text).toMatch(/Models today <strong class="font-semibold text-err"[^>]*>\$0\.60<\/strong> · 1,500 tokens · daily budget \$0\.50 reached: calls go to a person/);
   });
 
   test("counts tasks by status, shows queue depth, throughput and the recent activity (escaped)", async () => {

@@ -5,6 +5,8 @@ import { fragment, htmxTarget, page } from "../../pages/render.tsx";
 import { DashboardLive, DashboardPage } from "../../../views/dashboard/page.tsx";
 import { formTaskTypes, paramFieldsOf } from "../tasks/form.ts";
 import { waitingForHumans } from "../controller/inbox-data.ts";
+import { spendOf, utcDay } from "../controller/budgets.ts";
+import { effectiveBudgets } from "../controller/controller-settings.ts";
 import type { DashboardStats } from "./stats.ts";
 
 declare module "hono" {
@@ -21,12 +23,18 @@ export const dashboardRoutes = new Hono().get("/", (c) => {
   const workers = { threads: c.get("pool")?.size ?? 0, busy: c.get("pool")?.busyCount ?? 0 };
   const waiting = waitingForHumans(c.get("deps").db);
   const storage = c.get("dataDirUsage").figures();
-  if (htmxTarget(c) === "dash-live") return fragment(c, <DashboardLive snap={snap} workers={workers} waitingForHumans={waiting} storage={storage} />);
+  const db = c.get("deps").db;
+  const spend = {
+    ...spendOf(db, { day: utcDay(c.get("auth").clock()) }),
+    dailyUsd: effectiveBudgets({ db, config: c.get("controllerConfig") }).dailyUsd,
+    costsHref: c.get("principal")?.role === "admin" ? "/settings/models#costs" : undefined,
+  };
+  if (htmxTarget(c) === "dash-live") return fragment(c, <DashboardLive snap={snap} workers={workers} waitingForHumans={waiting} storage={storage} spend={spend} />);
   const types = formTaskTypes();
   const selected = types.find((t) => t.name === "hello")?.name ?? types[0]?.name ?? "";
   return page(
     c,
     { title: "Dashboard", active: "dashboard" },
-    <DashboardPage snap={snap} workers={workers} waitingForHumans={waiting} storage={storage} version={version} newTask={{ types, selected, fields: paramFieldsOf(selected) }} />,
+    <DashboardPage snap={snap} workers={workers} waitingForHumans={waiting} storage={storage} spend={spend} version={version} newTask={{ types, selected, fields: paramFieldsOf(selected) }} />,
   );
 });
