@@ -8,6 +8,7 @@ import m0003 from "../../migrations/0003_password_resets.sql" with { type: "text
 import m0004 from "../../migrations/0004_audit_no_delete.sql" with { type: "text" };
 import m0005 from "../../migrations/0005_workers.sql" with { type: "text" };
 import m0006 from "../../migrations/0006_controller.sql" with { type: "text" };
+import m0007 from "../../migrations/0007_security.sql" with { type: "text" };
 
 export const MIGRATIONS: ReadonlyArray<{ tag: string; sql: string }> = [
   { tag: "0000_init", sql: m0000 },
@@ -17,4 +18,5 @@ export const MIGRATIONS: ReadonlyArray<{ tag: string; sql: string }> = [
   { tag: "0004_audit_no_delete", sql: m0004 },
   { tag: "0005_workers", sql: m0005 },
   { tag: "0006_controller", sql: m0006 },
+  { tag: "0007_security", sql: m0007 },
 ];

@@ -301,6 +301,10 @@ export const planVersions = sqliteTable(
     description: text("description"),
     steps: text("steps", { mode: "json" }).notNull().$type<unknown[]>(),
     created_at: integer("created_at").notNull(),
+    /** The user who saved this version (null: the system, or saved before it was recorded). */
+    saved_by: text("saved_by"),
+    /** 1: its author had the shell role when saving it; 0: did not; null: saved before it was recorded. */
+    host_commands: integer("host_commands"),
   },
   (t) => [primaryKey({ columns: [t.plan_id, t.version] })],
 );

@@ -1,0 +1,6 @@
+-- Issue 10 (security and reliability). Hand-written (no drizzle-kit generate).
+-- A plan version records who saved it and whether they had the shell role then: a version with a step that
+-- runs commands on the host runs only when its author had that role (1). NULL: saved before this was recorded.
+ALTER TABLE `plan_versions` ADD `saved_by` text;
+--> statement-breakpoint
+ALTER TABLE `plan_versions` ADD `host_commands` integer;
