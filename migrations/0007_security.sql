@@ -4,3 +4,6 @@
 ALTER TABLE `plan_versions` ADD `saved_by` text;
 --> statement-breakpoint
 ALTER TABLE `plan_versions` ADD `host_commands` integer;
+--> statement-breakpoint
+-- Each secret's allow-list (JSON: roles, task_types, hosts, remote_workers). NULL: the default — admins' tasks only.
+ALTER TABLE `secrets` ADD `allow` text;

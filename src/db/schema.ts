@@ -469,6 +469,8 @@ export const secrets = sqliteTable("secrets", {
   ciphertext: text("ciphertext").notNull(),
   iv: text("iv").notNull(),
   tag: text("tag").notNull(),
+  /** The allow-list (JSON: roles, task_types, hosts, remote_workers); null: the default, admins' tasks only. */
+  allow: text("allow"),
   created_at: integer("created_at").notNull(),
   updated_at: integer("updated_at").notNull(),
 });

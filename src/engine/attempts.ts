@@ -21,6 +21,8 @@ export interface Claim {
   params: Record<string, unknown>;
   timeoutSeconds: number;
   claimedAt: number;
+  /** The task's author (user id), whose role the secrets' allow-lists check; null: the system. */
+  createdBy: string | null;
 }
 
 export interface ClaimRequest {
@@ -28,6 +30,8 @@ export interface ClaimRequest {
   limit: number;
   capabilities?: string[];
   leaseMs?: number | null;
+  /** Secret names the claimer may not be given: orders that name one are left for others (remote workers). */
+  exceptSecrets?: string[];
 }
 
 /** Leases up to `limit` orders (inside the caller's transaction) and describes them as claims. */
@@ -38,7 +42,9 @@ function leaseOrders(deps: EngineDeps, req: ClaimRequest, at: number): Claim[] {
     now: at,
     leaseMs: req.leaseMs,
     capabilities: req.capabilities,
+    exceptSecrets: req.exceptSecrets,
   });
+  const authorOf = deps.db.sqlite.query<{ created_by: string | null }, [string]>("SELECT created_by FROM tasks WHERE id = ?");
   const out: Claim[] = [];
   for (const order of orders) {
     if (!order.task_id) continue; // bare queue entries (POST /queue/enqueue) have no task
@@ -54,6 +60,7 @@ function leaseOrders(deps: EngineDeps, req: ClaimRequest, at: number): Claim[] {
       params: (order.payload.params ?? {}) as Record<string, unknown>,
       timeoutSeconds: order.timeout_seconds,
       claimedAt: at,
+      createdBy: authorOf.get(order.task_id)?.created_by ?? null,
     });
   }
   return out;

@@ -163,7 +163,7 @@ export class LocalRunner {
   #start(claim: Claim): boolean {
     this.#starts.push({ claim, at: Date.now() });
     this.#scheduleFlush();
-    const run = paramsForRun(this.opts.secrets, claim.params);
+    const run = paramsForRun(this.opts.secrets, claim);
     if ("error" in run) {
       // The slot stays free for the next; the attempt fails without reaching a thread.
       this.opts.logger.append(claim.executionId, claim.taskId, [["error", run.error, null, Date.now()]]);
@@ -176,6 +176,7 @@ export class LocalRunner {
       attempt: claim.attempt,
       taskType: claim.taskType,
       params: run.params,
+      secretValues: run.secretValues,
       workspaceRoot: join(this.opts.dataDir, "workspaces"),
     };
     return this.#pool.run(claim, job, claim.timeoutSeconds);

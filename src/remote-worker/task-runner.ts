@@ -80,6 +80,7 @@ export class TaskRunner {
         attempt: item.attempt,
         taskType: item.task_type,
         params: item.params,
+        secretValues: Array.isArray(item.secret_values) ? item.secret_values.filter((v) => typeof v === "string") : [],
         workspaceRoot: this.opts.workspaceRoot,
       };
       if (!this.#pool.run(item, job, item.timeout_seconds)) return;

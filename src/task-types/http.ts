@@ -66,8 +66,8 @@ export default defineTaskType({
     const result = {
       status: res.status,
       headers: responseHeaders,
-      // A cut inside a secret value leaves its start at the end: the pool masks that fragment too.
-      body: text.length > MAX_BODY_CHARS ? text.slice(0, MAX_BODY_CHARS) : text,
+      // Never cut inside one of the task's secret values: the server masks whole values only.
+      body: ctx.text.head(text, MAX_BODY_CHARS),
       truncated: text.length > MAX_BODY_CHARS,
       ...(json !== undefined ? { json } : {}),
       duration_ms: durationMs,

@@ -2,6 +2,8 @@
 // streaming stdout/stderr line by line into the task log.
 import { isAbsolute, normalize, resolve, sep } from "node:path";
 import { z } from "zod";
+import type { TextCutter } from "../masking/forms.ts";
+import { LineSplitter, StreamTail } from "./lines.ts";
 import { defineTaskType, output, TaskFailure, type TaskContext } from "./types.ts";
 
 const TAIL_BYTES = 64 * 1024;
@@ -28,36 +30,19 @@ export const ShellParams = z.strictObject({
 
 type Params = z.infer<typeof ShellParams>;
 
-/**
- * Keeps the last TAIL_BYTES characters of a stream. The cut does not know the secrets, so it can start
- * the tail inside a value: the pool masks such a leading fragment along with whole values.
- */
-class Tail {
-  text = "";
-  push(chunk: string) {
-    this.text += chunk;
-    if (this.text.length > TAIL_BYTES * 2) this.text = this.text.slice(-TAIL_BYTES);
-  }
-  value() {
-    return this.text.length > TAIL_BYTES ? this.text.slice(-TAIL_BYTES) : this.text;
-  }
-}
-
-async function pumpLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void, tail: Tail) {
+/** Streams a command's output into log lines (split at MAX_LINE_CHARS) and keeps its tail; linear in its size. */
+async function pumpLines(stream: ReadableStream<Uint8Array>, onLine: (line: string, partial: boolean) => void, tail: StreamTail, cutter: TextCutter) {
   const decoder = new TextDecoder();
-  let pending = "";
+  const lines = new LineSplitter(cutter, onLine);
   for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
     const text = decoder.decode(chunk, { stream: true });
     tail.push(text);
-    pending += text;
-    let nl: number;
-    while ((nl = pending.indexOf("\n")) >= 0) {
-      onLine(pending.slice(0, nl).replace(/\r$/, ""));
-      pending = pending.slice(nl + 1);
-    }
+    lines.push(text);
   }
-  pending += decoder.decode();
-  if (pending) onLine(pending);
+  const last = decoder.decode();
+  tail.push(last);
+  lines.push(last);
+  lines.end();
 }
 
 async function run(ctx: TaskContext<Params>) {
@@ -87,11 +72,13 @@ async function run(ctx: TaskContext<Params>) {
           }
         }, p.timeout_seconds * 1000)
       : undefined;
-  const out = new Tail();
-  const err = new Tail();
+  // The tails are cut, like long lines, never inside one of the task's secret values: the server masks whole values.
+  const out = new StreamTail(ctx.text, TAIL_BYTES);
+  const err = new StreamTail(ctx.text, TAIL_BYTES);
+  const meta = (stream: string, partial: boolean) => (partial ? { stream, partial: true } : { stream });
   await Promise.all([
-    pumpLines(proc.stdout, (line) => ctx.log.info(line, { stream: "stdout" }), out),
-    pumpLines(proc.stderr, (line) => ctx.log.warn(line, { stream: "stderr" }), err),
+    pumpLines(proc.stdout, (line, partial) => ctx.log.info(line, meta("stdout", partial)), out, ctx.text),
+    pumpLines(proc.stderr, (line, partial) => ctx.log.warn(line, meta("stderr", partial)), err, ctx.text),
   ]);
   const exitCode = await proc.exited;
   clearTimeout(timer);

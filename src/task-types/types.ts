@@ -2,6 +2,7 @@
 import type { Subprocess } from "bun";
 import type { z } from "zod";
 import type { LogLevel } from "../db/schema.ts";
+import type { TextCutter } from "../masking/forms.ts";
 
 export interface TaskLog {
   debug(message: string, metadata?: Record<string, unknown>): void;
@@ -51,6 +52,11 @@ export interface TaskContext<P> {
   /** The execution's own directory under the data dir, created on first use. */
   readonly workspace: string;
   log: TaskLog;
+  /**
+   * Cuts text that may hold this task's secret values (a tail, a head, a long line) never inside one: the
+   * server masks whole occurrences only. Keep `text.margin` characters beyond a cut for it to see them.
+   */
+  text: TextCutter;
   /** Aborted when the task is cancelled or the server shuts down. */
   signal: AbortSignal;
   /**

@@ -8,6 +8,8 @@ export interface Job {
   attempt: number;
   taskType: string;
   params: Record<string, unknown>;
+  /** The secret values resolved into `params`: text the task keeps only part of is never cut inside one (masking matches whole values). */
+  secretValues?: string[];
   /** Directory under which the thread creates this execution's workspace. */
   workspaceRoot: string;
 }

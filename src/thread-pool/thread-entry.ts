@@ -2,6 +2,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import type { LogLevel } from "../db/schema.ts";
+import { textCutter } from "../masking/forms.ts";
 import { getTaskType } from "../task-types/index.ts";
 import { isOutput, TaskFailure, type AskAnswer, type AskInput, type SpawnOptions, type TaskContext, type TaskLog } from "../task-types/types.ts";
 import type { AskReply, DoneFailed, DoneOk, FromThread, Job, LogTuple, ToThread } from "./protocol.ts";
@@ -104,6 +105,7 @@ async function runJob(job: Job) {
       return workspace;
     },
     log,
+    text: textCutter(job.secretValues ?? []),
     signal: abort.signal,
     spawn(cmd: string[], options: SpawnOptions = {}) {
       const env: Record<string, string> = {};

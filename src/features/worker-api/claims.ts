@@ -28,11 +28,12 @@ export function claimOnce(s: WorkerApiDeps, workerId: string, limit: number, cal
   if (worker.draining) throw drainingRefusal(workerId);
   const room = Math.min(limit, worker.max_concurrent_tasks - heldOrders(deps.db, workerId));
   if (room <= 0) return [];
-  const claims = claimTasks(deps, { workerId, limit: room, capabilities: worker.capabilities, leaseMs: REMOTE_LEASE_MS });
+  // Orders naming a secret that may not leave the server stay for the server's own threads.
+  const claims = claimTasks(deps, { workerId, limit: room, capabilities: worker.capabilities, leaseMs: REMOTE_LEASE_MS, exceptSecrets: secrets?.localOnly() });
   const items: ClaimItem[] = [];
   const unresolvable: Outcome[] = [];
   for (const claim of claims) {
-    const run = paramsForRun(secrets, claim.params);
+    const run = paramsForRun(secrets, claim, true);
     if ("error" in run) {
       logger.append(claim.executionId, claim.taskId, [["error", run.error, null, Date.now()]]);
       unresolvable.push({ claim, kind: "failed", error: run.error, retryable: false, durationMs: 0 });
@@ -47,6 +48,7 @@ export function claimOnce(s: WorkerApiDeps, workerId: string, limit: number, cal
       attempt: claim.attempt,
       task_type: claim.taskType,
       params: run.params,
+      ...(run.secretValues.length ? { secret_values: run.secretValues } : {}),
       timeout_seconds: claim.timeoutSeconds,
     });
   }
