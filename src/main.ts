@@ -45,6 +45,10 @@ serve options (each also an environment variable):
   --capabilities a,b    AGENTVINE_CAPABILITIES (labels of the local threads)
   --open-registration B AGENTVINE_OPEN_REGISTRATION (false; true lets anyone register as a viewer)
   --shell-role ROLE     AGENTVINE_SHELL_ROLE (admin; operator lets operators run shell tasks on this host)
+  --sandbox MODE        AGENTVINE_SANDBOX (auto|bwrap|none: task commands in bubblewrap — auto uses it when it works)
+  --sandbox-writable P  AGENTVINE_SANDBOX_WRITABLE (extra dirs task commands may write, comma separated)
+  --sandbox-hide P      AGENTVINE_SANDBOX_HIDE (extra paths task commands must not see, comma separated)
+  --shell-network B     AGENTVINE_SHELL_NETWORK (false: shell tasks reach the network only with "network": true)
   --access-token-ttl S  AGENTVINE_ACCESS_TOKEN_TTL (900)
   --rate-limit N        AGENTVINE_RATE_LIMIT (3000 API requests a minute per address and account; 0 = off)
   --auth-rate-limit N   AGENTVINE_AUTH_RATE_LIMIT (20 a minute per address on /api/v1/auth/*)
@@ -63,6 +67,8 @@ async function serve(argv: string[]): Promise<number> {
   log(`AgentVine ${VERSION} listening on ${server.url}`);
   log(`  data:    ${config.dbPath}`);
   log(`  workers: ${config.workers} local thread${config.workers === 1 ? "" : "s"}`);
+  log(`  sandbox: ${server.sandbox.description}${server.sandbox.description === "none" ? " — shell tasks are trusted like the server itself" : ""}`);
+  if (server.leftoversKilled) log(`  killed ${server.leftoversKilled} process group(s) the previous run left running`);
   if (server.recovered) log(`  recovered ${server.recovered} task(s) that were running when the server last stopped`);
   if (countUsers(server.services.auth) === 0) {
     log(`  no accounts yet: create the admin with \`agentvine user create admin --admin\`, or register —`);

@@ -1,7 +1,7 @@
 // Starts everything `agentvine serve` runs: database, recovery, the worker pool, the reaper, HTTP.
 import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { createSecureContext, type SecureContextOptions } from "node:tls";
 import { createApp } from "./app.ts";
 import { ConfigError, ServeConfigSchema, type ServeConfig } from "./config.ts";
@@ -24,6 +24,8 @@ import { startLocalWorker } from "./features/workers/local.ts";
 import type { AppServices, RateLimits } from "./app-context.ts";
 import { perMinute, TokenBuckets } from "./http/rate-limit.ts";
 import { LocalRunner } from "./engine/local-runner.ts";
+import { killRecordedLeftovers } from "./engine/live-processes.ts";
+import { setUpSandbox } from "./thread-pool/sandbox-setup.ts";
 import { VERSION } from "./version.ts";
 import { Controller } from "./features/controller/controller.ts";
 import { effectiveBudgets, effectiveLlm, effectiveWebhook, type ControllerConfig } from "./features/controller/controller-settings.ts";
@@ -38,6 +40,10 @@ export interface RunningServer {
   db: Db;
   /** Recovered work orders: claimed by this server's threads when it last stopped abruptly. */
   recovered: number;
+  /** How task commands run ("bwrap (bubblewrap 0.8.0)" or "none"), and the warning to print without a sandbox. */
+  sandbox: { description: string; warning?: string };
+  /** Process groups a previous run left alive (killed at start). */
+  leftoversKilled: number;
   /** Answers a request: over the socket when listening, straight through the app otherwise. */
   fetch(request: Request): Promise<Response>;
   /** Graceful stop: no new claims, running tasks get `graceSeconds`, the rest is requeued. */
@@ -48,6 +54,7 @@ export type StartOptions = Pick<
   ServeConfig,
   "port" | "host" | "dataDir" | "dbPath" | "workers" | "shutdownGraceSeconds" | "maxBodyBytes" | "defaultTimeoutSeconds" | "defaultMaxRetries" | "dbSynchronous"
 > &
+  Partial<Pick<ServeConfig, "sandbox" | "sandboxWritable" | "sandboxHide" | "shellNetwork">> &
   Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl">> &
   Partial<ControllerConfig> & {
     /** The automated handler's first retry wait (tests make it tiny). */
@@ -83,6 +90,14 @@ export function localWorkerId(): string {
 
 export async function startServer(config: StartOptions): Promise<RunningServer> {
   const tls = tlsFiles(config.tlsCert, config.tlsKey);
+  // Task commands never see the data dir (database, keys, other tasks' workspaces) nor the TLS key.
+  const sandbox = setUpSandbox(
+    config.sandbox ?? "auto",
+    { hidePaths: [resolve(config.dataDir), ...(config.sandboxHide ?? [])], hideFiles: config.tlsKey ? [resolve(config.tlsKey)] : [], writablePaths: config.sandboxWritable ?? [] },
+    { network: config.shellNetwork ?? false },
+  );
+  if (sandbox.error) throw new ConfigError(`--sandbox bwrap: ${sandbox.error}`);
+  if (sandbox.warning) log.warn(sandbox.warning);
   mkdirSync(config.dataDir, { recursive: true });
   const db = openDatabase(config.dbPath, { synchronous: config.dbSynchronous });
   migrate(db);
@@ -98,7 +113,14 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   const workerId = localWorkerId();
   const startedAt = Date.now();
 
-  // Whatever this server's threads held when it last died is not running anymore: run it again.
+  // What this server's task commands left running when it last died (kill -9) is killed first: the re-run
+  // below must not run beside it. Then whatever its threads held runs again.
+  const leftovers = killRecordedLeftovers(db);
+  for (const d of leftovers) {
+    const line = `process group ${d.record.pgid} of execution ${d.executionId}: ${d.action === "kill" ? "killed" : "skipped"} (${d.why})`;
+    if (d.action === "kill") log.warn(`left running by the previous run: ${line}`);
+    else log.debug(line);
+  }
   const recovered = releaseWorker(deps, workerId, "the server stopped while the task ran; requeued at restart");
   // Parents follow their children in the same transaction, so they cannot drift; this re-derives them
   // anyway, so a run whose rules changed between versions is right after an upgrade.
@@ -150,6 +172,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
           workerId,
           logger,
           dataDir: config.dataDir,
+          sandbox: sandbox.sandbox,
           capabilities: config.capabilities,
           threadUrl: config.threadUrl,
           shortTaskMs: config.shortTaskMs,
@@ -226,6 +249,8 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     services,
     db,
     recovered,
+    sandbox: { description: sandbox.description, warning: sandbox.warning },
+    leftoversKilled: leftovers.filter((d) => d.action === "kill").length,
     stop(graceSeconds = config.shutdownGraceSeconds) {
       stopping ??= (async () => {
         clearInterval(reaper);

@@ -21,6 +21,10 @@ Options (each also an environment variable):
   --state-dir DIR       AGENTVINE_WORKER_STATE_DIR (./data/worker: status file and task workspaces)
   --shutdown-grace S    AGENTVINE_SHUTDOWN_GRACE (30: how long running tasks may finish after SIGTERM)
   --log-level L         AGENTVINE_LOG_LEVEL (debug|info|warn|error)
+  --sandbox MODE        AGENTVINE_SANDBOX (auto|bwrap|none: task commands in bubblewrap — auto uses it when it works)
+  --sandbox-writable P  AGENTVINE_SANDBOX_WRITABLE (extra dirs task commands may write, comma separated)
+  --sandbox-hide P      AGENTVINE_SANDBOX_HIDE (extra paths task commands must not see, comma separated)
+  --shell-network B     AGENTVINE_SHELL_NETWORK (false: shell tasks reach the network only with "network": true)
 
 SIGTERM or SIGINT drains: no new claims, running tasks finish, their outcomes are delivered, exit 0.
 A second signal exits at once. A key the server refuses (401/403) exits 1.`;
@@ -34,6 +38,10 @@ const options = {
   "state-dir": { type: "string" },
   "shutdown-grace": { type: "string" },
   "log-level": { type: "string" },
+  sandbox: { type: "string" },
+  "sandbox-writable": { type: "string" },
+  "sandbox-hide": { type: "string" },
+  "shell-network": { type: "string" },
   json: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
@@ -77,6 +85,17 @@ export async function workerCommand(argv: string[], env: Record<string, string |
     .split(",")
     .map((c) => c.trim())
     .filter(Boolean);
+  const sandbox = o.sandbox ?? env.AGENTVINE_SANDBOX ?? "auto";
+  if (!["auto", "bwrap", "none"].includes(sandbox)) problems.push(`--sandbox ${sandbox}: expected auto, bwrap or none`);
+  const paths = (flag: string, text: string | undefined) => {
+    const list = (text ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+    for (const p of list) if (!p.startsWith("/")) problems.push(`--${flag} ${p}: expected an absolute path`);
+    return list;
+  };
+  const sandboxWritable = paths("sandbox-writable", o["sandbox-writable"] ?? env.AGENTVINE_SANDBOX_WRITABLE);
+  const sandboxHide = paths("sandbox-hide", o["sandbox-hide"] ?? env.AGENTVINE_SANDBOX_HIDE);
+  const networkText = (o["shell-network"] ?? env.AGENTVINE_SHELL_NETWORK ?? "false").trim().toLowerCase();
+  if (!["true", "1", "yes", "on", "false", "0", "no", "off"].includes(networkText)) problems.push(`--shell-network ${networkText}: expected true or false`);
   if (problems.length) {
     out.error(problems.map((p) => `agentvine worker: ${p}`).join("\n"));
     return 2;
@@ -91,7 +110,16 @@ export async function workerCommand(argv: string[], env: Record<string, string |
     concurrency,
     stateDir,
     shutdownGraceMs: grace * 1000,
+    sandbox: sandbox as "auto" | "bwrap" | "none",
+    sandboxWritable,
+    sandboxHide,
+    shellNetwork: ["true", "1", "yes", "on"].includes(networkText),
   });
+  if (worker.sandbox.error) {
+    out.error(`agentvine worker: --sandbox bwrap: ${worker.sandbox.error}`);
+    return 2;
+  }
+  if (worker.sandbox.warning) out.error(`agentvine worker: ${worker.sandbox.warning}`);
   let signals = 0;
   const onSignal = (signal: string) => {
     if (++signals > 1) {

@@ -10,6 +10,9 @@ import { releaseWorker } from "./control.ts";
 import type { EngineDeps } from "./engine-deps.ts";
 import type { TaskLogger } from "./task-logger.ts";
 import { maskOutcome, paramsForRun, type TaskSecrets } from "./task-secrets.ts";
+import type { JobSandbox } from "../thread-pool/protocol.ts";
+import type { ProcessRecord } from "../sandbox/index.ts";
+import { forgetLiveProcess, recordLiveProcess } from "./live-processes.ts";
 import { logger } from "../log.ts";
 
 const log = logger("local-runner");
@@ -26,6 +29,8 @@ export interface LocalRunnerOptions extends EngineDeps {
   workerId: string;
   logger: TaskLogger;
   dataDir: string;
+  /** How task commands run (decided at start from --sandbox and the probe); absent: no sandbox. */
+  sandbox?: JobSandbox;
   capabilities?: string[];
   /** How long a cancelled task may take to stop by itself before its thread is terminated. */
   cancelGraceMs?: number;
@@ -71,7 +76,18 @@ export class LocalRunner {
       done: (claim, outcome) => this.#onDone(claim, outcome),
       available: () => this.schedule(),
       ask: (claim, askId, input) => this.#ask(claim, askId, input),
+      process: (claim, pid, record, gone) => this.#process(claim, pid, record, gone),
     });
+  }
+
+  /** Keeps `live_processes` true: a restart after kill -9 kills what is recorded there before running anything. */
+  #process(claim: Claim, pid: number, record: ProcessRecord | null, gone: boolean) {
+    try {
+      if (gone) forgetLiveProcess(this.opts.db, pid);
+      else if (record) recordLiveProcess(this.opts.db, record, claim.executionId);
+    } catch (err) {
+      log.error(`could not ${gone ? "forget" : "record"} process ${pid} of execution ${claim.executionId}:`, err);
+    }
   }
 
   #ask(claim: Claim, askId: number, input: AskInput) {
@@ -178,6 +194,7 @@ export class LocalRunner {
       params: run.params,
       secretValues: run.secretValues,
       workspaceRoot: join(this.opts.dataDir, "workspaces"),
+      sandbox: this.opts.sandbox,
     };
     return this.#pool.run(claim, job, claim.timeoutSeconds);
   }

@@ -3,7 +3,10 @@
 // report outbox — carried by the next claim when one is about to go, else in a report of their own —
 // rides out server outages with backoff, keeps status.json current, and drains on request.
 import { cpus, hostname, loadavg } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import type { ProcessRecord, SandboxSetting } from "../sandbox/index.ts";
+import { setUpSandbox, type SandboxSetup } from "../thread-pool/sandbox-setup.ts";
+import { ProcessRecords } from "./process-records.ts";
 import { logger } from "../log.ts";
 import type { LogTuple } from "../thread-pool/protocol.ts";
 import { VERSION } from "../version.ts";
@@ -32,6 +35,13 @@ export interface RemoteWorkerOptions {
   claimWaitSeconds?: number;
   backoff?: BackoffOptions;
   threadUrl?: URL;
+  /** Where task commands run: `auto` (bubblewrap when it works here), `bwrap` (refuse to run without it), `none`. */
+  sandbox?: SandboxSetting;
+  /** Extra directories task commands may write, and extra paths they must not see. */
+  sandboxWritable?: string[];
+  sandboxHide?: string[];
+  /** Network for shell tasks that do not say (default off). */
+  shellNetwork?: boolean;
 }
 
 /** How long an outcome may wait for a claim to carry it before it goes in a report of its own. */
@@ -61,8 +71,18 @@ export class RemoteWorker {
   #startedAt = Date.now();
   #statusTimer: ReturnType<typeof setTimeout> | null = null;
   #cpu = { usage: process.cpuUsage(), at: performance.now() };
+  #processes: ProcessRecords;
+  /** How task commands run here, decided at construction (the CLI prints its warning, refuses its error). */
+  readonly sandbox: SandboxSetup;
 
   constructor(private readonly opts: RemoteWorkerOptions) {
+    // Task commands never see the state dir (status, other tasks' workspaces) nor what is configured hidden.
+    this.sandbox = setUpSandbox(
+      opts.sandbox ?? "auto",
+      { hidePaths: [resolve(opts.stateDir), ...(opts.sandboxHide ?? [])], writablePaths: opts.sandboxWritable ?? [] },
+      { network: opts.shellNetwork ?? false },
+    );
+    this.#processes = new ProcessRecords(opts.stateDir);
     this.name = opts.name ?? hostname();
     this.concurrency = opts.concurrency ?? Math.max(1, cpus().length);
     this.capabilities = opts.capabilities ?? [];
@@ -80,7 +100,9 @@ export class RemoteWorker {
     this.#runner = new TaskRunner({
       size: this.concurrency,
       workspaceRoot: join(opts.stateDir, "workspaces"),
+      sandbox: this.sandbox.sandbox,
       threadUrl: opts.threadUrl,
+      onProcess: (item, pid, record, gone) => this.#onProcess(item, pid, record, gone),
       onLog: (item, lines) => this.#onLog(item, lines),
       onDone: (item, outcome) => this.#onDone(item, outcome),
       onAsk: (item, askId, input) => void this.#ask(item, askId, input),
@@ -115,6 +137,13 @@ export class RemoteWorker {
   /** Registers (retrying while the server is unreachable), then runs until drained or refused. */
   async start(): Promise<void> {
     this.#writeStatus("starting");
+    if (this.sandbox.error) return this.#fatal(new Error(`--sandbox bwrap: ${this.sandbox.error}`));
+    // What this worker's task commands left running when it last died is killed before it claims anything.
+    for (const d of this.#processes.killLeftovers()) {
+      const line = `process group ${d.record.pgid} of execution ${d.executionId}: ${d.action === "kill" ? "killed" : "skipped"} (${d.why})`;
+      if (d.action === "kill") log.warn(`left running by the previous run: ${line}`);
+      else log.debug(line);
+    }
     this.#runner.start();
     try {
       if (!(await this.#link.register(this.#stopClaiming.signal, () => this.#draining))) {
@@ -177,6 +206,15 @@ export class RemoteWorker {
   }
 
   // ---- results ----
+
+  #onProcess(item: ClaimItem, pid: number, record: ProcessRecord | null, gone: boolean) {
+    try {
+      if (gone) this.#processes.remove(pid);
+      else if (record) this.#processes.add(record, item.execution_id);
+    } catch (err) {
+      log.warn(`could not ${gone ? "forget" : "record"} process ${pid} of execution ${item.execution_id}: ${(err as Error).message}`);
+    }
+  }
 
   #onLog(item: ClaimItem, lines: LogTuple[]) {
     for (const [level, message, metadata, ts] of lines) {

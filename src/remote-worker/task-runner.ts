@@ -1,7 +1,8 @@
 // Runs claimed work on the remote worker with the same ThreadPool, thread entry and task types as the
 // server, so logs and outcomes are the same wherever a task runs. Claimed items wait here for a ready
 // thread (threads may still be loading when the first claim arrives).
-import type { AskReply, LogTuple } from "../thread-pool/protocol.ts";
+import type { AskReply, JobSandbox, LogTuple } from "../thread-pool/protocol.ts";
+import type { ProcessRecord } from "../sandbox/index.ts";
 import type { AskInput } from "../task-types/types.ts";
 import { ThreadPool, type ThreadOutcome } from "../thread-pool/thread-pool.ts";
 import type { ClaimItem } from "./api-client.ts";
@@ -14,12 +15,16 @@ export interface RunnerEvents {
   onDone(item: ClaimItem, outcome: TaskOutcome): void;
   /** The task asks a question: answer it with `answer(executionId, askId, reply)`. */
   onAsk?(item: ClaimItem, askId: number, input: AskInput): void;
+  /** A command started (record it: a restart kills what survived) or is gone. */
+  onProcess?(item: ClaimItem, pid: number, record: ProcessRecord | null, gone: boolean): void;
 }
 
 export interface RunnerOptions extends RunnerEvents {
   size: number;
   /** Executions' workspaces are created under it. */
   workspaceRoot: string;
+  /** How task commands run (the worker decides at start); absent: no sandbox. */
+  sandbox?: JobSandbox;
   threadUrl?: URL;
 }
 
@@ -40,6 +45,7 @@ export class TaskRunner {
       },
       available: () => this.#dispatch(),
       ask: opts.onAsk ? (item, askId, input) => opts.onAsk!(item, askId, input) : undefined,
+      process: opts.onProcess ? (item, pid, record, gone) => opts.onProcess!(item, pid, record, gone) : undefined,
     });
   }
 
@@ -82,6 +88,7 @@ export class TaskRunner {
         params: item.params,
         secretValues: Array.isArray(item.secret_values) ? item.secret_values.filter((v) => typeof v === "string") : [],
         workspaceRoot: this.opts.workspaceRoot,
+        sandbox: this.opts.sandbox,
       };
       if (!this.#pool.run(item, job, item.timeout_seconds)) return;
       this.#queue.shift();

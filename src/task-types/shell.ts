@@ -3,6 +3,8 @@
 import { isAbsolute, normalize, resolve, sep } from "node:path";
 import { z } from "zod";
 import type { TextCutter } from "../masking/forms.ts";
+import { killTree } from "../sandbox/index.ts";
+import { constants } from "node:os";
 import { LineSplitter, StreamTail } from "./lines.ts";
 import { defineTaskType, output, TaskFailure, type TaskContext } from "./types.ts";
 
@@ -26,6 +28,10 @@ export const ShellParams = z.strictObject({
     .describe("Extra environment variables"),
   stdin: z.string().max(1024 * 1024).optional().describe("Text written to the command's stdin"),
   timeout_seconds: z.number().int().min(1).max(7 * 24 * 3600).optional().describe("Kill the command after this long"),
+  network: z
+    .boolean()
+    .optional()
+    .describe("Reach the network from the sandbox (default: the server's --shell-network, off: only the sandbox's own loopback). Without a sandbox a command always can"),
 });
 
 type Params = z.infer<typeof ShellParams>;
@@ -55,7 +61,7 @@ async function run(ctx: TaskContext<Params>) {
   const started = performance.now();
   let proc;
   try {
-    proc = ctx.spawn(argv, { cwd, env: p.env, stdin: p.stdin });
+    proc = ctx.spawn(argv, { cwd, env: p.env, stdin: p.stdin, network: p.network });
   } catch (err) {
     throw new TaskFailure(`could not start '${p.command}': ${(err as Error).message}`, { retryable: false });
   }
@@ -65,11 +71,7 @@ async function run(ctx: TaskContext<Params>) {
       ? setTimeout(() => {
           killedByTimeout = true;
           ctx.log.warn(`command timed out after ${p.timeout_seconds}s; killing it`);
-          try {
-            process.kill(-proc.pid, "SIGKILL");
-          } catch {
-            proc.kill("SIGKILL");
-          }
+          killTree(proc.pid);
         }, p.timeout_seconds * 1000)
       : undefined;
   // The tails are cut, like long lines, never inside one of the task's secret values: the server masks whole values.
@@ -89,7 +91,11 @@ async function run(ctx: TaskContext<Params>) {
     throw new TaskFailure(`command timed out after ${p.timeout_seconds}s`, { result, exitCode, stdout: result.stdout, stderr: result.stderr, timedOut: true });
   }
   if (exitCode !== 0) {
-    const how = proc.signalCode ? `was killed by ${proc.signalCode}` : `exited with code ${exitCode}`;
+    // In the sandbox a command killed by a signal shows as bwrap's exit 128+n.
+    const signalled = exitCode !== null && exitCode > 128 && exitCode < 160 ? signalName(exitCode - 128) : null;
+    const how = proc.signalCode
+      ? `was killed by ${proc.signalCode}`
+      : `exited with code ${exitCode}${signalled ? ` (128+${exitCode! - 128}: killed by ${signalled}, in the sandbox a signal shows as 128+n)` : ""}`;
     throw new TaskFailure(`command ${how}`, { result, exitCode, stdout: result.stdout, stderr: result.stderr });
   }
   return output({
@@ -102,10 +108,14 @@ async function run(ctx: TaskContext<Params>) {
   });
 }
 
+function signalName(n: number): string | null {
+  return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? null;
+}
+
 export default defineTaskType({
   name: "shell",
   runsOnHost: true,
-  description: "Runs a command in the execution's workspace; non-zero exit fails the task",
+  description: "Runs a command in the execution's workspace, in the sandbox (no network unless `network`); non-zero exit fails the task",
   params: ShellParams,
   run,
 });

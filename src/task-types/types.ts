@@ -16,6 +16,8 @@ export interface SpawnOptions {
   cwd?: string;
   env?: Record<string, string>;
   stdin?: string;
+  /** Reach the network (in the sandbox; without one a command always can). Default: the server's `--shell-network`. */
+  network?: boolean;
 }
 
 /** A question a task asks (ctx.ask): the controller routes it by policy to the LLM or a human. */
@@ -60,8 +62,9 @@ export interface TaskContext<P> {
   /** Aborted when the task is cancelled or the server shuts down. */
   signal: AbortSignal;
   /**
-   * Starts a subprocess in its own process group and registers it with the main thread, so a
-   * timeout or cancel kills it and everything it started.
+   * Starts a subprocess in the sandbox (bubblewrap: its own PID namespace, the data dir hidden, only the
+   * workspace writable; without bwrap its own process group) and registers it with the main thread, so a
+   * timeout or cancel kills it and everything it started — and so does its own exit.
    */
   spawn(cmd: string[], options?: SpawnOptions): Subprocess<"pipe", "pipe", "pipe">;
   /**

@@ -1,5 +1,6 @@
 // The typed messages between the main thread (which owns the database) and a task thread.
 import type { LogLevel } from "../db/schema.ts";
+import type { ProcessRecord, SandboxLimits, SandboxMode } from "../sandbox/index.ts";
 import type { AskAnswer, AskInput } from "../task-types/types.ts";
 
 export interface Job {
@@ -12,6 +13,24 @@ export interface Job {
   secretValues?: string[];
   /** Directory under which the thread creates this execution's workspace. */
   workspaceRoot: string;
+  /** How the task's commands run (absent: no sandbox, nothing hidden — tests that build jobs by hand). */
+  sandbox?: JobSandbox;
+}
+
+/** The sandbox every command of a job runs in (src/sandbox): decided once at server or worker start. */
+export interface JobSandbox {
+  mode: SandboxMode;
+  /** The helpers the start-up probe found (bwrap, prlimit). */
+  tools?: { bwrap?: string; prlimit?: string };
+  /** Directories the commands must not see: the data dir (the worker's state dir), extra ones configured. */
+  hidePaths: string[];
+  /** Files the commands must not read: a TLS key kept outside the data dir. */
+  hideFiles: string[];
+  /** Extra directories the commands may write (the workspace always is). */
+  writablePaths: string[];
+  limits?: SandboxLimits;
+  /** Network for commands that do not say (`--shell-network`); off, they see only their own loopback. */
+  network: boolean;
 }
 
 /** How an ask ended for the thread: the answer, or why it could not be asked at all. */
@@ -57,7 +76,8 @@ export type FromThread =
   | { type: "ready" }
   | { type: "children-gone" }
   | { type: "log"; executionId: string; lines: LogTuple[] }
-  | { type: "pid"; executionId: string; pid: number; exited: boolean }
+  /** A command started (`record`: what to persist so a restart can kill what is left of it) or exited. */
+  | { type: "pid"; executionId: string; pid: number; exited: boolean; record?: ProcessRecord | null }
   /** The task asks the controller (ctx.ask); the thread waits for `answer` with the same askId. */
   | { type: "ask"; executionId: string; askId: number; input: AskInput }
   | DoneOk

@@ -5,14 +5,18 @@ import type { LogLevel } from "../db/schema.ts";
 import { textCutter } from "../masking/forms.ts";
 import { getTaskType } from "../task-types/index.ts";
 import { isOutput, TaskFailure, type AskAnswer, type AskInput, type SpawnOptions, type TaskContext, type TaskLog } from "../task-types/types.ts";
-import type { AskReply, DoneFailed, DoneOk, FromThread, Job, LogTuple, ToThread } from "./protocol.ts";
+import { killTree, spawnSandboxed } from "../sandbox/index.ts";
+import type { AskReply, DoneFailed, DoneOk, FromThread, Job, JobSandbox, LogTuple, ToThread } from "./protocol.ts";
 
 declare const self: Worker;
 
 const send = (msg: FromThread) => self.postMessage(msg);
 
 /** Environment a subprocess inherits: enough to find programs, nothing of the server's secrets. */
-const BASE_ENV_KEYS = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "SHELL", "TERM"];
+const BASE_ENV_KEYS = ["PATH", "LANG", "LC_ALL", "TZ", "USER", "SHELL", "TERM"];
+/** HOME and TMPDIR point into the sandbox's private /tmp, not at the server's home or temp dir. */
+const PRIVATE_ENV = { HOME: "/tmp", TMPDIR: "/tmp" };
+const NO_SANDBOX: JobSandbox = { mode: "none", hidePaths: [], hideFiles: [], writablePaths: [], network: true };
 
 let current: { executionId: string; abort: AbortController } | null = null;
 
@@ -21,16 +25,10 @@ const asking = new Map<number, (reply: AskReply) => void>();
 let nextAskId = 1;
 
 /** Every process this thread started that has not exited: the thread knows them before the pool does. */
-const live = new Set<{ pid: number; exited: Promise<number>; kill(signal?: number | NodeJS.Signals): void }>();
+const live = new Set<{ pid: number; exited: Promise<number> }>();
 
 function killChildren() {
-  for (const proc of live) {
-    try {
-      process.kill(-proc.pid, "SIGKILL");
-    } catch {
-      proc.kill("SIGKILL");
-    }
-  }
+  for (const proc of live) killTree(proc.pid);
   void Promise.all([...live].map((p) => p.exited)).then(() => send({ type: "children-gone" }));
 }
 
@@ -108,33 +106,38 @@ async function runJob(job: Job) {
     text: textCutter(job.secretValues ?? []),
     signal: abort.signal,
     spawn(cmd: string[], options: SpawnOptions = {}) {
+      const sandbox = job.sandbox ?? NO_SANDBOX;
       const env: Record<string, string> = {};
       for (const key of BASE_ENV_KEYS) if (process.env[key]) env[key] = process.env[key]!;
-      Object.assign(env, options.env, {
+      Object.assign(env, PRIVATE_ENV, options.env, {
         AGENTVINE_TASK_ID: job.taskId,
         AGENTVINE_EXECUTION_ID: job.executionId,
         AGENTVINE_WORKSPACE: ctx.workspace,
       });
-      const proc = Bun.spawn(cmd, {
-        cwd: options.cwd ?? ctx.workspace,
-        env,
-        stdin: options.stdin !== undefined ? new TextEncoder().encode(options.stdin) : "ignore",
-        stdout: "pipe",
-        stderr: "pipe",
-        // Its own process group, so a kill reaches everything it started.
-        detached: true,
-      });
+      // Spawned from this thread: bwrap's --die-with-parent binds the sandbox to it (and so to the process).
+      const { proc, record } = spawnSandboxed(
+        cmd,
+        {
+          mode: sandbox.mode,
+          tools: sandbox.tools,
+          workspace: ctx.workspace,
+          cwd: options.cwd,
+          env,
+          network: options.network ?? sandbox.network,
+          hidePaths: sandbox.hidePaths,
+          hideFiles: sandbox.hideFiles,
+          writablePaths: sandbox.writablePaths,
+          limits: sandbox.limits,
+        },
+        options.stdin,
+      );
       live.add(proc);
-      send({ type: "pid", executionId: job.executionId, pid: proc.pid, exited: false });
-      const onAbort = () => {
-        try {
-          process.kill(-proc.pid, "SIGKILL");
-        } catch {
-          proc.kill("SIGKILL");
-        }
-      };
+      send({ type: "pid", executionId: job.executionId, pid: proc.pid, exited: false, record });
+      const onAbort = () => killTree(proc.pid);
       abort.signal.addEventListener("abort", onAbort, { once: true });
       void proc.exited.then(() => {
+        // Without a sandbox, what the command left running in its group ends with it (bwrap does this itself).
+        if (sandbox.mode === "none") killTree(proc.pid);
         live.delete(proc);
         abort.signal.removeEventListener("abort", onAbort);
         send({ type: "pid", executionId: job.executionId, pid: proc.pid, exited: true });

@@ -6,6 +6,7 @@
 import { logger } from "../log.ts";
 import { threadEntryUrl } from "./entry-url.ts";
 import type { AskInput } from "../task-types/types.ts";
+import type { ProcessRecord } from "../sandbox/index.ts";
 import type { AskReply, FromThread, Job, LogTuple, ToThread } from "./protocol.ts";
 import { killProcessGroups, retireThread, startTaskThread } from "./thread-lifecycle.ts";
 
@@ -28,6 +29,11 @@ export interface ThreadPoolEvents<T> {
    * any question of a job is unanswered its timeout is paused (the question's deadline governs the wait).
    */
   ask?(item: T, askId: number, input: AskInput): void;
+  /**
+   * A job's command started (`record`: what to persist, so a restart can kill whatever of it survived) or
+   * is gone (it exited, or its thread was retired with it). The owner keeps records between the two.
+   */
+  process?(item: T, pid: number, record: ProcessRecord | null, gone: boolean): void;
 }
 
 export interface ThreadPoolOptions<T> extends ThreadPoolEvents<T> {
@@ -47,6 +53,8 @@ interface Slot<T> {
   startedAt: number;
   startedAtMs: number;
   pids: Set<number>;
+  /** Every process started on this thread and not known to be gone, with the job it ran for (reported gone on retire). */
+  processes: Map<number, T>;
   timeout: ReturnType<typeof setTimeout> | null;
   cancelTimer: ReturnType<typeof setTimeout> | null;
   timeoutSeconds: number;
@@ -226,6 +234,7 @@ export class ThreadPool<T> {
       startedAt: 0,
       startedAtMs: 0,
       pids: new Set(),
+      processes: new Map(),
       timeout: null,
       cancelTimer: null,
       timeoutSeconds: 0,
@@ -250,6 +259,14 @@ export class ThreadPool<T> {
       return;
     }
     if (msg.type === "children-gone") return; // answered to retireThread's own listener
+    if (msg.type === "pid" && msg.exited) {
+      // Whenever it comes (its job may have finished first), a process that exited is gone for good.
+      slot.pids.delete(msg.pid);
+      const owner = slot.processes.get(msg.pid);
+      slot.processes.delete(msg.pid);
+      if (owner !== undefined) this.opts.process?.(owner, msg.pid, null, true);
+      return;
+    }
     const item = slot.item;
     if (item === null || msg.executionId !== slot.executionId) return;
     switch (msg.type) {
@@ -257,8 +274,9 @@ export class ThreadPool<T> {
         this.opts.log(item, msg.lines);
         return;
       case "pid":
-        if (msg.exited) slot.pids.delete(msg.pid);
-        else slot.pids.add(msg.pid);
+        slot.pids.add(msg.pid);
+        slot.processes.set(msg.pid, item);
+        this.opts.process?.(item, msg.pid, msg.record ?? null, false);
         return;
       case "ask": {
         if (!this.opts.ask) {
@@ -346,7 +364,12 @@ export class ThreadPool<T> {
 
   /** Kills a slot's processes and terminates its thread (see retireThread); tracked until it is gone. */
   #retire(slot: Slot<T>): Promise<void> {
-    const retired = retireThread(slot.thread, slot.pids);
+    const processes = new Map(slot.processes);
+    slot.processes.clear();
+    const retired = retireThread(slot.thread, slot.pids).then(() => {
+      // Killed with their thread (and, sandboxed, by --die-with-parent when it ended): no longer running.
+      for (const [pid, item] of processes) this.opts.process?.(item, pid, null, true);
+    });
     this.#retiring.add(retired);
     void retired.then(() => this.#retiring.delete(retired));
     return retired;

@@ -80,7 +80,8 @@ describe("remote workers from the binary", () => {
       for (const w of WORKERS) {
         const dir = mkdtempSync(join(work, `${w.name}-`));
         const proc = Bun.spawn(
-          [binary, "worker", "--server", server.url, "--token", workerKey, "--name", w.name, "--capabilities", w.capabilities.join(","), "--concurrency", "4", "--state-dir", dir],
+          // The side effects go to a directory outside their sandbox: the one it lets them write.
+          [binary, "worker", "--server", server.url, "--token", workerKey, "--name", w.name, "--capabilities", w.capabilities.join(","), "--concurrency", "4", "--state-dir", dir, "--sandbox-writable", out],
           { cwd: dir, env: { ...env, HOME: dir }, stdout: "ignore", stderr: "pipe" },
         );
         workers.set(w.name, proc);
