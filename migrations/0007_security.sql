@@ -19,3 +19,6 @@ CREATE TABLE `live_processes` (
 	`recorded_at` integer NOT NULL,
 	PRIMARY KEY(`pid`, `start_time`)
 );
+--> statement-breakpoint
+-- Log lines of an execution that were dropped (its log cap, or a write that failed): counted and shown.
+ALTER TABLE `executions` ADD `log_dropped` integer DEFAULT 0 NOT NULL;

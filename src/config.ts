@@ -74,6 +74,9 @@ export const ServeConfigSchema = z.object({
   sandboxWritable: absolutePaths,
   /** Extra host paths task commands must not see (comma separated, absolute): a home with cloud keys, say. */
   sandboxHide: absolutePaths,
+  /** One execution's log cap: beyond it lines are counted and dropped, and a last line says how many. */
+  logMaxLines: int(100, 100_000_000).default(200_000),
+  logMaxBytes: int(64 * 1024, 64 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
   /** Whether shell tasks that do not say (`network`) reach the network; off, they see only their own loopback. */
   shellNetwork: bool.default(false),
   /** After the first (admin) account, anyone may register — as a viewer. */
@@ -146,6 +149,8 @@ const SERVE_FLAGS = {
   "sandbox-writable": ["sandboxWritable", "AGENTVINE_SANDBOX_WRITABLE"],
   "sandbox-hide": ["sandboxHide", "AGENTVINE_SANDBOX_HIDE"],
   "shell-network": ["shellNetwork", "AGENTVINE_SHELL_NETWORK"],
+  "log-max-lines": ["logMaxLines", "AGENTVINE_LOG_MAX_LINES"],
+  "log-max-bytes": ["logMaxBytes", "AGENTVINE_LOG_MAX_BYTES"],
   "open-registration": ["openRegistration", "AGENTVINE_OPEN_REGISTRATION"],
   "access-token-ttl": ["accessTokenTtlSeconds", "AGENTVINE_ACCESS_TOKEN_TTL"],
   "rate-limit": ["rateLimit", "AGENTVINE_RATE_LIMIT"],

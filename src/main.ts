@@ -49,6 +49,8 @@ serve options (each also an environment variable):
   --sandbox-writable P  AGENTVINE_SANDBOX_WRITABLE (extra dirs task commands may write, comma separated)
   --sandbox-hide P      AGENTVINE_SANDBOX_HIDE (extra paths task commands must not see, comma separated)
   --shell-network B     AGENTVINE_SHELL_NETWORK (false: shell tasks reach the network only with "network": true)
+  --log-max-lines N     AGENTVINE_LOG_MAX_LINES (200000 per execution; beyond it lines are counted and dropped)
+  --log-max-bytes N     AGENTVINE_LOG_MAX_BYTES (67108864 per execution)
   --access-token-ttl S  AGENTVINE_ACCESS_TOKEN_TTL (900)
   --rate-limit N        AGENTVINE_RATE_LIMIT (3000 API requests a minute per address and account; 0 = off)
   --auth-rate-limit N   AGENTVINE_AUTH_RATE_LIMIT (20 a minute per address on /api/v1/auth/*)

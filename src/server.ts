@@ -26,6 +26,7 @@ import { perMinute, TokenBuckets } from "./http/rate-limit.ts";
 import { LocalRunner } from "./engine/local-runner.ts";
 import { killRecordedLeftovers } from "./engine/live-processes.ts";
 import { setUpSandbox } from "./thread-pool/sandbox-setup.ts";
+import { LOG_LIMITS } from "./thread-pool/protocol.ts";
 import { VERSION } from "./version.ts";
 import { Controller } from "./features/controller/controller.ts";
 import { effectiveBudgets, effectiveLlm, effectiveWebhook, type ControllerConfig } from "./features/controller/controller-settings.ts";
@@ -54,7 +55,7 @@ export type StartOptions = Pick<
   ServeConfig,
   "port" | "host" | "dataDir" | "dbPath" | "workers" | "shutdownGraceSeconds" | "maxBodyBytes" | "defaultTimeoutSeconds" | "defaultMaxRetries" | "dbSynchronous"
 > &
-  Partial<Pick<ServeConfig, "sandbox" | "sandboxWritable" | "sandboxHide" | "shellNetwork">> &
+  Partial<Pick<ServeConfig, "sandbox" | "sandboxWritable" | "sandboxHide" | "shellNetwork" | "logMaxLines" | "logMaxBytes">> &
   Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl">> &
   Partial<ControllerConfig> & {
     /** The automated handler's first retry wait (tests make it tiny). */
@@ -109,7 +110,13 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   const checkpointer = startCheckpointer(db);
   const bus = new EventBus();
   const deps: EngineDeps = { db, bus, secrets };
-  const logger = new TaskLogger({ db, bus, secrets, logDir: join(config.dataDir, "logs") });
+  const logger = new TaskLogger({
+    db,
+    bus,
+    secrets,
+    logDir: join(config.dataDir, "logs"),
+    limits: { maxLines: config.logMaxLines ?? LOG_LIMITS.maxLines, maxBytes: config.logMaxBytes ?? LOG_LIMITS.maxBytes },
+  });
   const workerId = localWorkerId();
   const startedAt = Date.now();
 

@@ -243,6 +243,8 @@ export const executions = sqliteTable(
     cpu_ms: integer("cpu_ms"),
     max_rss_bytes: integer("max_rss_bytes"),
     log_count: integer("log_count").notNull().default(0),
+    /** Lines dropped: beyond the log cap, or lost to a write that failed (a full disk). */
+    log_dropped: integer("log_dropped").notNull().default(0),
     started_at: integer("started_at").notNull(),
     finished_at: integer("finished_at"),
   },

@@ -72,7 +72,11 @@ export class LocalRunner {
       size: opts.size,
       threadUrl: opts.threadUrl,
       cancelGraceMs: opts.cancelGraceMs,
-      log: (claim, lines) => opts.logger.append(claim.executionId, claim.taskId, lines),
+      // Settles once the lines are stored: the thread sends more only then (backpressure).
+      log: (claim, lines) => {
+        opts.logger.append(claim.executionId, claim.taskId, lines);
+        return opts.logger.whenFlushed();
+      },
       done: (claim, outcome) => this.#onDone(claim, outcome),
       available: () => this.schedule(),
       ask: (claim, askId, input) => this.#ask(claim, askId, input),
@@ -195,6 +199,7 @@ export class LocalRunner {
       secretValues: run.secretValues,
       workspaceRoot: join(this.opts.dataDir, "workspaces"),
       sandbox: this.opts.sandbox,
+      logLimits: this.opts.logger.limits,
     };
     return this.#pool.run(claim, job, claim.timeoutSeconds);
   }

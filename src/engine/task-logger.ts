@@ -8,7 +8,7 @@ import type { Db } from "../db/client.ts";
 import type { LogLevel } from "../db/schema.ts";
 import type { EventBus, LogEvent } from "../events/bus.ts";
 import { logger } from "../log.ts";
-import type { LogTuple } from "../thread-pool/protocol.ts";
+import { LOG_LIMITS, type LogLimits, type LogTuple } from "../thread-pool/protocol.ts";
 
 const log = logger("task-logger");
 
@@ -39,6 +39,22 @@ export interface TaskLoggerOptions {
   logDir: string;
   flushIntervalMs?: number;
   maxBuffered?: number;
+  /** Per execution: beyond it lines are counted and dropped, and a last line says how many (default LOG_LIMITS). */
+  limits?: LogLimits;
+}
+
+/** What an execution has logged so far, and what its cap (here, or in the thread that ran it) dropped. */
+interface Usage {
+  taskId: string;
+  lines: number;
+  bytes: number;
+  /** Dropped here (a remote worker that does not cap its own threads). */
+  droppedLines: number;
+  droppedBytes: number;
+  /** Dropped by the thread that ran it, as its last line reported. */
+  reportedLines: number;
+  /** Lines about the cap let through (the thread's "cap reached" and "N dropped"). */
+  capLines: number;
 }
 
 export class TaskLogger {
@@ -48,12 +64,40 @@ export class TaskLogger {
   /** The last pending append of each JSONL file. */
   #files = new Map<string, Promise<void>>();
   #dirs = new Set<string>();
+  #usage = new Map<string, Usage>();
+  /** Resolved once the lines appended before they were asked for are stored (rows and file). */
+  #flushWaiters: Array<() => void> = [];
   readonly #flushIntervalMs: number;
   readonly #maxBuffered: number;
+  readonly limits: LogLimits;
 
   constructor(private readonly opts: TaskLoggerOptions) {
     this.#flushIntervalMs = opts.flushIntervalMs ?? 25;
     this.#maxBuffered = opts.maxBuffered ?? 2000;
+    this.limits = opts.limits ?? LOG_LIMITS;
+  }
+
+  /**
+   * Resolves once every line appended so far is stored (its rows written, its file appended): what a task
+   * thread waits for before it sends more (backpressure). At once when nothing is waiting.
+   */
+  whenFlushed(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    // Nothing buffered: only the file appends in progress, if any (a flush is scheduled whenever lines wait).
+    if (this.#buffer.length === 0) return Promise.all(this.#files.values()).then(() => undefined);
+    return new Promise((resolve) => this.#flushWaiters.push(resolve));
+  }
+
+  #usageOf(executionId: string, taskId: string, seq: number): Usage {
+    let u = this.#usage.get(executionId);
+    if (!u) this.#usage.set(executionId, (u = { taskId, lines: seq, bytes: 0, droppedLines: 0, droppedBytes: 0, reportedLines: 0, capLines: 0 }));
+    return u;
+  }
+
+  /** Lines of the execution its log cap dropped so far (here and in its thread). */
+  dropped(executionId: string): number {
+    const u = this.#usage.get(executionId);
+    return u ? u.droppedLines + u.reportedLines : 0;
   }
 
   /** Appends lines of one execution; they are published now and persisted within a flush interval. */
@@ -63,9 +107,27 @@ export class TaskLogger {
       return [];
     }
     let seq = this.#nextSeq.get(executionId) ?? this.#loadLastSeq(executionId);
+    const usage = this.#usageOf(executionId, taskId, seq);
     const events: LogEvent[] = [];
     const secrets = this.opts.secrets;
     for (const [level, raw, rawMetadata, rawTs] of lines) {
+      // The thread's own count of what its cap dropped (its last line): kept, and counted.
+      const reported = (rawMetadata?.log_dropped as { lines?: unknown } | undefined)?.lines;
+      // The thread's own lines about its cap pass this one (two per execution at most: no way around the cap).
+      const aboutCap = (rawMetadata?.log_cap !== undefined || reported !== undefined) && usage.capLines < 2;
+      if (aboutCap) {
+        usage.capLines++;
+        if (typeof reported === "number" && Number.isSafeInteger(reported) && reported > 0) usage.reportedLines += reported;
+      } else {
+        const size = Buffer.byteLength(raw);
+        if (usage.lines >= this.limits.maxLines || usage.bytes + size > this.limits.maxBytes) {
+          usage.droppedLines++;
+          usage.droppedBytes += size;
+          continue;
+        }
+        usage.lines++;
+        usage.bytes += size;
+      }
       // A time no Date can hold (a remote worker's broken clock) would break every reader: the line is kept at the server's time.
       const ts = Number.isFinite(rawTs) && Math.abs(rawTs) <= MAX_DATE_MS ? rawTs : Date.now();
       // Masked before truncating: a cut must not leave the first half of a secret readable.
@@ -94,7 +156,7 @@ export class TaskLogger {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    if (this.#buffer.length === 0) return;
+    if (this.#buffer.length === 0) return this.#settleFlushWaiters();
     const batch = this.#buffer;
     this.#buffer = [];
     const { sqlite } = this.opts.db;
@@ -134,6 +196,14 @@ export class TaskLogger {
       log.error(`could not store ${rows.length} log line(s): ${(err as Error).message}`);
     }
     for (const [id, lines] of perExecution) this.#appendToFile(this.filePath(id), `${lines.join("\n")}\n`);
+    this.#settleFlushWaiters();
+  }
+
+  /** Those waiting for the lines stored so far: released once the file appends in progress are done. */
+  #settleFlushWaiters() {
+    if (this.#flushWaiters.length === 0) return;
+    const waiters = this.#flushWaiters.splice(0);
+    void Promise.all(this.#files.values()).then(() => waiters.forEach((w) => w()));
   }
 
   /**
@@ -173,8 +243,30 @@ export class TaskLogger {
     this.#stopped = true;
   }
 
-  /** The execution is over: flush and forget its sequence counter. */
+  /**
+   * The execution is over: what its cap dropped here is said in a last line, the count of dropped lines
+   * stored with the execution (`log_dropped`), and its counters forgotten.
+   */
   close(executionId: string): void {
+    const usage = this.#usage.get(executionId);
+    if (usage && usage.droppedLines > 0) {
+      const { droppedLines, droppedBytes } = usage;
+      usage.droppedLines = 0; // counted as reported from here on: the line below passes the cap
+      usage.capLines = Math.min(usage.capLines, 1);
+      this.append(executionId, usage.taskId, [
+        ["warn", `${droppedLines} log line(s) (${droppedBytes} bytes) dropped: the execution's log cap was reached`, { log_dropped: { lines: droppedLines, bytes: droppedBytes } }, Date.now()],
+      ]);
+    }
+    const dropped = usage ? usage.droppedLines + usage.reportedLines : 0;
+    if (dropped > 0) {
+      this.flush();
+      try {
+        this.opts.db.sqlite.query("UPDATE executions SET log_dropped = ? WHERE id = ?").run(dropped, executionId);
+      } catch (err) {
+        log.error(`could not record ${dropped} dropped log line(s) of execution ${executionId}: ${(err as Error).message}`);
+      }
+    }
+    this.#usage.delete(executionId);
     this.#nextSeq.delete(executionId);
   }
 

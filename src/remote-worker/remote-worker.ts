@@ -216,10 +216,12 @@ export class RemoteWorker {
     }
   }
 
-  #onLog(item: ClaimItem, lines: LogTuple[]) {
+  /** Settles once the outbox has room again: a chatty task waits while the server is behind or away. */
+  #onLog(item: ClaimItem, lines: LogTuple[]): Promise<void> {
     for (const [level, message, metadata, ts] of lines) {
       this.#outbox.pushLog({ execution_id: item.execution_id, level, message, ts, ...(metadata ? { metadata } : {}) });
     }
+    return this.#outbox.roomForLogs(this.#stopAll.signal);
   }
 
   #onDone(item: ClaimItem, outcome: TaskOutcome) {

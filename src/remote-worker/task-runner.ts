@@ -10,7 +10,8 @@ import type { ClaimItem } from "./api-client.ts";
 export type TaskOutcome = ThreadOutcome;
 
 export interface RunnerEvents {
-  onLog(item: ClaimItem, lines: LogTuple[]): void;
+  /** A promise holds the task's next lines back until it settles (backpressure). */
+  onLog(item: ClaimItem, lines: LogTuple[]): void | Promise<void>;
   /** Called once per started item, unless it was stopped with `stop()` (its lease is gone: nobody wants the outcome). */
   onDone(item: ClaimItem, outcome: TaskOutcome): void;
   /** The task asks a question: answer it with `answer(executionId, askId, reply)`. */

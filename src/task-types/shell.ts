@@ -37,13 +37,15 @@ export const ShellParams = z.strictObject({
 type Params = z.infer<typeof ShellParams>;
 
 /** Streams a command's output into log lines (split at MAX_LINE_CHARS) and keeps its tail; linear in its size. */
-async function pumpLines(stream: ReadableStream<Uint8Array>, onLine: (line: string, partial: boolean) => void, tail: StreamTail, cutter: TextCutter) {
+async function pumpLines(stream: ReadableStream<Uint8Array>, onLine: (line: string, partial: boolean) => void, tail: StreamTail, cutter: TextCutter, ready: () => Promise<void>) {
   const decoder = new TextDecoder();
   const lines = new LineSplitter(cutter, onLine);
   for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
     const text = decoder.decode(chunk, { stream: true });
     tail.push(text);
     lines.push(text);
+    // Backpressure: while the log is behind, the command waits on its full pipe.
+    await ready();
   }
   const last = decoder.decode();
   tail.push(last);
@@ -79,8 +81,8 @@ async function run(ctx: TaskContext<Params>) {
   const err = new StreamTail(ctx.text, TAIL_BYTES);
   const meta = (stream: string, partial: boolean) => (partial ? { stream, partial: true } : { stream });
   await Promise.all([
-    pumpLines(proc.stdout, (line, partial) => ctx.log.info(line, meta("stdout", partial)), out, ctx.text),
-    pumpLines(proc.stderr, (line, partial) => ctx.log.warn(line, meta("stderr", partial)), err, ctx.text),
+    pumpLines(proc.stdout, (line, partial) => ctx.log.info(line, meta("stdout", partial)), out, ctx.text, ctx.log.ready),
+    pumpLines(proc.stderr, (line, partial) => ctx.log.warn(line, meta("stderr", partial)), err, ctx.text, ctx.log.ready),
   ]);
   const exitCode = await proc.exited;
   clearTimeout(timer);

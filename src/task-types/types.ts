@@ -10,6 +10,11 @@ export interface TaskLog {
   warn(message: string, metadata?: Record<string, unknown>): void;
   error(message: string, metadata?: Record<string, unknown>): void;
   write(level: LogLevel, message: string, metadata?: Record<string, unknown>): void;
+  /**
+   * Resolves when the log can take more: await it between chunks of a chatty command's output, so the
+   * command waits on its pipe while the server catches up (instead of the lines piling up in memory).
+   */
+  ready(): Promise<void>;
 }
 
 export interface SpawnOptions {

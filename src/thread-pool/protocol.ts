@@ -15,7 +15,21 @@ export interface Job {
   workspaceRoot: string;
   /** How the task's commands run (absent: no sandbox, nothing hidden — tests that build jobs by hand). */
   sandbox?: JobSandbox;
+  /** The execution's log cap: beyond it lines are counted and dropped (default LOG_LIMITS). */
+  logLimits?: LogLimits;
 }
+
+/** A per-execution log cap, in lines and in bytes (UTF-8 of the messages). */
+export interface LogLimits {
+  maxLines: number;
+  maxBytes: number;
+}
+
+/** The default cap of one execution's log: far more than anyone reads, far less than fills a disk. */
+export const LOG_LIMITS: LogLimits = { maxLines: 200_000, maxBytes: 64 * 1024 * 1024 };
+
+/** Log batches a thread may have on their way before its task waits (backpressure from the logger to the task). */
+export const LOG_WINDOW = 8;
 
 /** The sandbox every command of a job runs in (src/sandbox): decided once at server or worker start. */
 export interface JobSandbox {
@@ -42,7 +56,9 @@ export type ToThread =
   /** The answer to the thread's `ask` number `askId`. */
   | { type: "answer"; executionId: string; askId: number; reply: AskReply }
   /** The thread is being retired: kill every process it started, answer `children-gone` once they exited. */
-  | { type: "kill-children" };
+  | { type: "kill-children" }
+  /** Log batch `batch` of the execution was taken in (stored, or queued for delivery): the thread may send more. */
+  | { type: "log-ack"; executionId: string; batch: number };
 
 /** [level, message, metadata, ts] — compact, since a chatty command sends thousands. */
 export type LogTuple = [LogLevel, string, Record<string, unknown> | null, number];
@@ -75,7 +91,8 @@ export interface DoneFailed {
 export type FromThread =
   | { type: "ready" }
   | { type: "children-gone" }
-  | { type: "log"; executionId: string; lines: LogTuple[] }
+  /** `batch` numbers it for the `log-ack` that lets the thread send more. */
+  | { type: "log"; executionId: string; lines: LogTuple[]; batch?: number }
   /** A command started (`record`: what to persist so a restart can kill what is left of it) or exited. */
   | { type: "pid"; executionId: string; pid: number; exited: boolean; record?: ProcessRecord | null }
   /** The task asks the controller (ctx.ask); the thread waits for `answer` with the same askId. */

@@ -1,12 +1,12 @@
 // A task thread's entry: receives one job at a time, runs its task type, sends logs and the outcome back.
 import { mkdirSync, rmSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
-import type { LogLevel } from "../db/schema.ts";
 import { textCutter } from "../masking/forms.ts";
 import { getTaskType } from "../task-types/index.ts";
-import { isOutput, TaskFailure, type AskAnswer, type AskInput, type SpawnOptions, type TaskContext, type TaskLog } from "../task-types/types.ts";
+import { isOutput, TaskFailure, type AskAnswer, type AskInput, type SpawnOptions, type TaskContext } from "../task-types/types.ts";
 import { killTree, spawnSandboxed } from "../sandbox/index.ts";
-import type { AskReply, DoneFailed, DoneOk, FromThread, Job, JobSandbox, LogTuple, ToThread } from "./protocol.ts";
+import type { AskReply, DoneFailed, DoneOk, FromThread, Job, JobSandbox, ToThread } from "./protocol.ts";
+import { ThreadLog } from "./thread-log.ts";
 
 declare const self: Worker;
 
@@ -18,7 +18,7 @@ const BASE_ENV_KEYS = ["PATH", "LANG", "LC_ALL", "TZ", "USER", "SHELL", "TERM"];
 const PRIVATE_ENV = { HOME: "/tmp", TMPDIR: "/tmp" };
 const NO_SANDBOX: JobSandbox = { mode: "none", hidePaths: [], hideFiles: [], writablePaths: [], network: true };
 
-let current: { executionId: string; abort: AbortController } | null = null;
+let current: { executionId: string; abort: AbortController; log: ThreadLog } | null = null;
 
 /** The current job's questions waiting for their answer, by askId. */
 const asking = new Map<number, (reply: AskReply) => void>();
@@ -30,34 +30,6 @@ const live = new Set<{ pid: number; exited: Promise<number> }>();
 function killChildren() {
   for (const proc of live) killTree(proc.pid);
   void Promise.all([...live].map((p) => p.exited)).then(() => send({ type: "children-gone" }));
-}
-
-function makeLogger(executionId: string) {
-  let buffer: LogTuple[] = [];
-  let scheduled = false;
-  const flush = () => {
-    scheduled = false;
-    if (buffer.length === 0) return;
-    const lines = buffer;
-    buffer = [];
-    send({ type: "log", executionId, lines });
-  };
-  const write = (level: LogLevel, message: string, metadata?: Record<string, unknown>) => {
-    buffer.push([level, String(message), metadata ?? null, Date.now()]);
-    if (buffer.length >= 500) flush();
-    else if (!scheduled) {
-      scheduled = true;
-      setTimeout(flush, 0);
-    }
-  };
-  const log: TaskLog = {
-    write,
-    debug: (m, meta) => write("debug", m, meta),
-    info: (m, meta) => write("info", m, meta),
-    warn: (m, meta) => write("warn", m, meta),
-    error: (m, meta) => write("error", m, meta),
-  };
-  return { log, flush };
 }
 
 /** The execution's own directory under the workspace root; refused when the id would put it anywhere else (it is removed recursively after success). */
@@ -73,11 +45,15 @@ function workspaceOf(job: Job): string {
 
 async function runJob(job: Job) {
   const abort = new AbortController();
-  current = { executionId: job.executionId, abort };
-  const { log, flush } = makeLogger(job.executionId);
+  const threadLog = new ThreadLog(job.executionId, send, job.logLimits);
+  current = { executionId: job.executionId, abort, log: threadLog };
+  const { log } = threadLog;
+  const flush = () => threadLog.flush();
+  // A cancelled task waiting for room in the log must not wait for ever.
+  abort.signal.addEventListener("abort", () => threadLog.release(), { once: true });
   let workspace: string | null = null;
   const finish = (msg: DoneOk | DoneFailed) => {
-    flush();
+    threadLog.finish();
     asking.clear();
     if (workspace && msg.ok) rmSync(workspace, { recursive: true, force: true });
     current = null;
@@ -201,6 +177,7 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
   if (msg.type === "run") void runJob(msg.job);
   else if (msg.type === "cancel" && current?.executionId === msg.executionId) current.abort.abort(new Error("cancelled"));
   else if (msg.type === "kill-children") killChildren();
+  else if (msg.type === "log-ack" && current?.executionId === msg.executionId) current.log.acked(msg.batch);
   else if (msg.type === "answer" && current?.executionId === msg.executionId) {
     const settle = asking.get(msg.askId);
     asking.delete(msg.askId);

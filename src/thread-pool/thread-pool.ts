@@ -18,8 +18,11 @@ export type ThreadOutcome =
   | { ok: false; error: string; result?: unknown; exitCode?: number | null; stdout?: string; stderr?: string; retryable?: boolean; timedOut?: boolean; durationMs: number };
 
 export interface ThreadPoolEvents<T> {
-  /** Log lines of a running job (the pool's own lines too: a timeout, a crash). */
-  log(item: T, lines: LogTuple[]): void;
+  /**
+   * Log lines of a running job (the pool's own lines too: a timeout, a crash). A promise holds the job's
+   * next lines back until it settles (stored, or queued for delivery): backpressure from the logger to the task.
+   */
+  log(item: T, lines: LogTuple[]): void | Promise<void>;
   /** Exactly once per started job, unless it was `stop()`ped or cut off by `shutdown()`. The slot is free again. */
   done(item: T, outcome: ThreadOutcome): void;
   /** A slot became idle and ready (a thread loaded, or a job ended): the caller may `run` something. */
@@ -270,9 +273,14 @@ export class ThreadPool<T> {
     const item = slot.item;
     if (item === null || msg.executionId !== slot.executionId) return;
     switch (msg.type) {
-      case "log":
-        this.opts.log(item, msg.lines);
+      case "log": {
+        const taken = this.opts.log(item, msg.lines);
+        if (msg.batch === undefined) return;
+        const ack = () => slot.thread.postMessage({ type: "log-ack", executionId: msg.executionId, batch: msg.batch! } satisfies ToThread);
+        if (taken) void taken.then(ack, ack);
+        else ack();
         return;
+      }
       case "pid":
         slot.pids.add(msg.pid);
         slot.processes.set(msg.pid, item);

@@ -22,6 +22,7 @@ export const ExecutionOut = z.object({
   cpu_ms: z.number().nullable(),
   max_rss_bytes: z.number().nullable(),
   log_count: z.number(),
+  log_dropped: z.number().describe("Lines dropped: beyond the execution's log cap, or lost to a write that failed (a full disk)"),
   log_file: z.string().optional(),
   started_at: z.string(),
   finished_at: z.string().nullable(),

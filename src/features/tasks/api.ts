@@ -11,7 +11,8 @@ import { route } from "../../http/openapi.ts";
 import { sseResponse } from "../../http/sse.ts";
 import { CreateTaskBody, EnqueueBody, EnqueueOut, ListTasksQuery, TaskOut, UpdateTaskBody, WaitQuery } from "./schemas.ts";
 import { listOf } from "../../http/pagination.ts";
-import { cancelTaskAs, createTask, deleteTask, enqueueTasks, getTask, listTasks, retryTaskAs, updateTask } from "./service.ts";
+import { cancelTaskAs, createTask, enqueueTasks, getTask, listTasks, retryTaskAs, updateTask } from "./service.ts";
+import { deleteTask } from "./delete.ts";
 
 const tags = ["tasks"];
 
@@ -90,8 +91,8 @@ export const tasksApi = new Hono()
   .get(list.spec.path, list.query, (c) => c.json(listTasks(c.get("deps"), c.req.valid("query"))))
   .get(get.spec.path, (c) => c.json(getTask(c.get("deps"), c.req.param("id"))))
   .patch(patch.spec.path, ...patch.json, (c) => c.json(updateTask(c.get("deps"), c.req.param("id"), c.req.valid("json"))))
-  .delete(del.spec.path, (c) => {
-    deleteTask(c.get("deps"), c.req.param("id"), actingOf(c));
+  .delete(del.spec.path, async (c) => {
+    await deleteTask({ ...c.get("deps"), logFile: (id) => c.get("logger").filePath(id) }, c.req.param("id"), actingOf(c));
     return c.body(null, 204);
   })
   .post(cancel.spec.path, (c) => {

@@ -13,7 +13,8 @@ import { TaskLive, TaskMain, TaskPage } from "../../../views/tasks/detail.tsx";
 import { NewTaskForm, ParamFields, type NewTaskFormProps } from "../../../views/tasks/new-task.tsx";
 import { logTail, taskDetail } from "./detail.ts";
 import { errorsFromDetails, formTaskTypes, paramFieldsOf, parseTaskForm, type ParsedTaskForm } from "./form.ts";
-import { cancelTaskAs, createTask, deleteTask, listTasks, retryTaskAs } from "./service.ts";
+import { cancelTaskAs, createTask, listTasks, retryTaskAs } from "./service.ts";
+import { deleteTask } from "./delete.ts";
 
 type Ctx = Context;
 
@@ -137,9 +138,9 @@ export const taskRoutes = new Hono()
       body: <TaskMain detail={detail} selectedExecution={detail.executions[0]?.id ?? null} />,
     });
   })
-  .post("/:id/delete", (c) => {
+  .post("/:id/delete", async (c) => {
     const id = c.req.param("id");
     const { title } = taskDetail(c.get("deps"), id).task;
-    deleteTask(c.get("deps"), id, actingOf(c));
+    await deleteTask({ ...c.get("deps"), logFile: (e) => c.get("logger").filePath(e) }, id, actingOf(c));
     return actionDone(c, { message: `Task “${title}” deleted`, redirect: "/tasks" });
   });
