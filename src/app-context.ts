@@ -14,6 +14,7 @@ import type { SecretStore } from "./features/secrets/store.ts";
 import type { TaskWaiters } from "./features/tasks/service.ts";
 import type { LocalRunner } from "./engine/local-runner.ts";
 import type { AppError } from "./errors.ts";
+import type { DiskWatch } from "./data-dir/disk.ts";
 import type { TokenBuckets } from "./http/rate-limit.ts";
 
 export type AppConfig = Pick<ServeConfig, "defaultTimeoutSeconds" | "defaultMaxRetries" | "maxBodyBytes" | "dataDir" | "shellRole">;
@@ -42,6 +43,8 @@ export interface AppServices {
   corsOrigins: readonly string[];
   /** Token buckets of the rate limits; null where the limit is off. */
   limits: RateLimits;
+  /** The data dir's disk: free space and the last write that failed for want of it (health, 507s). */
+  disk: DiskWatch;
 }
 
 export interface RateLimits {

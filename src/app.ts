@@ -36,6 +36,7 @@ import { assetRoutes } from "./http/assets.ts";
 import { corsAllowList } from "./http/cors.ts";
 import type { AppServices } from "./app-context.ts";
 import { errorBody, jsonError } from "./http/errors.ts";
+import { isDiskFull } from "./data-dir/disk.ts";
 import { AppError } from "./errors.ts";
 import { metricsText } from "./features/system/metrics.ts";
 import { accessOf } from "./http/openapi.ts";
@@ -143,6 +144,8 @@ export function createApp(services: AppServices) {
   app.route("/", ui);
 
   app.onError((err, c) => {
+    // A write that failed for want of space: /health says so until one works again.
+    if (isDiskFull(err)) c.get("disk")?.failed(`${c.req.method} ${c.req.path}`, err);
     if (c.req.path.startsWith("/api/")) return jsonError(c, err);
     return htmlError(c, err);
   });

@@ -18,6 +18,7 @@ import { TaskLogger } from "./engine/task-logger.ts";
 import { EventBus } from "./events/bus.ts";
 import { createAuth, type AuthSettings } from "./features/auth/auth-services.ts";
 import { parseSecretsKey } from "./data-dir/key-files.ts";
+import { DiskWatch } from "./data-dir/disk.ts";
 import { SecretStore } from "./features/secrets/store.ts";
 import { TaskWaiters } from "./features/tasks/service.ts";
 import { startLocalWorker } from "./features/workers/local.ts";
@@ -109,12 +110,14 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   const secrets = SecretStore.open({ db, dataDir: config.dataDir, key: secretsKey, clock });
   const checkpointer = startCheckpointer(db);
   const bus = new EventBus();
-  const deps: EngineDeps = { db, bus, secrets };
+  const disk = new DiskWatch(config.dataDir);
+  const deps: EngineDeps = { db, bus, secrets, disk };
   const logger = new TaskLogger({
     db,
     bus,
     secrets,
     logDir: join(config.dataDir, "logs"),
+    disk,
     limits: { maxLines: config.logMaxLines ?? LOG_LIMITS.maxLines, maxBytes: config.logMaxBytes ?? LOG_LIMITS.maxBytes },
   });
   const workerId = localWorkerId();
@@ -221,6 +224,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     secrets,
     limits: rateLimits(config.rateLimit ?? 3000, config.authRateLimit ?? 20, clock),
     corsOrigins: config.corsOrigins ?? [],
+    disk,
   };
   const app = createApp(services);
   const server = config.listen === false ? null : Bun.serve({

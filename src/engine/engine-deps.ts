@@ -1,6 +1,7 @@
 // What every engine function needs: the database, the event bus and (for tests) a clock.
 import type { Db } from "../db/client.ts";
 import type { EventBus } from "../events/bus.ts";
+import type { DiskWatch } from "../data-dir/disk.ts";
 
 /** What submission asks of the secrets store: the `{{secrets.NAME}}` references in params it cannot resolve. */
 export interface SecretReferences {
@@ -22,4 +23,6 @@ export interface EngineDeps {
   clock?: () => number;
   /** When set, a task whose params name an unknown secret is refused at submission (400). */
   secrets?: SecretReferences;
+  /** Told when a write fails for want of space (and when one works again): /health reports it. */
+  disk?: DiskWatch;
 }

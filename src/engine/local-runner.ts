@@ -47,6 +47,9 @@ export interface LocalRunnerOptions extends EngineDeps {
  */
 const RESERVE_PER_THREAD = 8;
 const SHORT_TASK_MS = 50;
+/** Writing outcomes again after a failure (a full disk): first after this, doubling up to RETRY_MAX_MS. */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 5000;
 
 export class LocalRunner {
   #pool: ThreadPool<Claim>;
@@ -60,6 +63,8 @@ export class LocalRunner {
   /** Moving average of task duration, deciding whether a reserve pays off. */
   #avgTaskMs = SHORT_TASK_MS;
   #flushScheduled = false;
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
+  #retryMs = RETRY_FIRST_MS;
   #dispatchScheduled = false;
   #wakeTimer: ReturnType<typeof setTimeout> | null = null;
   #stopping = false;
@@ -90,7 +95,8 @@ export class LocalRunner {
       if (gone) forgetLiveProcess(this.opts.db, pid);
       else if (record) recordLiveProcess(this.opts.db, record, claim.executionId);
     } catch (err) {
-      log.error(`could not ${gone ? "forget" : "record"} process ${pid} of execution ${claim.executionId}:`, err);
+      this.opts.disk?.failed("recording a task's process", err);
+      log.error(`could not ${gone ? "forget" : "record"} process ${pid} of execution ${claim.executionId}: ${(err as Error).message}`);
     }
   }
 
@@ -250,26 +256,51 @@ export class LocalRunner {
     if (this.#starts.length === 0) return;
     const starts = this.#starts;
     this.#starts = [];
-    const started = new Set(startExecutions(this.opts, starts).map((c) => c.executionId));
+    let recorded: Claim[];
+    try {
+      recorded = startExecutions(this.opts, starts);
+    } catch (err) {
+      // Kept, in order, for the next flush (a full disk: the outcomes wait for them too).
+      this.#starts = [...starts, ...this.#starts];
+      throw err;
+    }
+    const started = new Set(recorded.map((c) => c.executionId));
     for (const { claim } of starts) if (!started.has(claim.executionId)) this.#cancel(claim.taskId);
   }
 
   flushOutcomes(): void {
     this.#flushScheduled = false;
-    this.#flushStarts();
     const batch = this.#pending;
     this.#pending = [];
-    if (batch.length > 0) {
-      this.opts.logger.flush();
-      try {
+    try {
+      this.#flushStarts();
+      if (batch.length > 0) {
+        this.opts.logger.flush();
         finishExecutions(this.opts, batch);
-      } catch (err) {
-        // The outcome is lost only from memory: the order's lease expires and it runs again.
-        log.error("recording outcomes failed; the leases will expire and the work run again:", err);
+        this.opts.disk?.worked();
+        for (const o of batch) this.opts.logger.close(o.claim.executionId);
       }
-      for (const o of batch) this.opts.logger.close(o.claim.executionId);
+    } catch (err) {
+      // Nothing acknowledged is lost: the outcomes stay here and are written once the disk has room
+      // (the lease of a local order is not reaped while the server runs).
+      this.#pending = [...batch, ...this.#pending];
+      const full = this.opts.disk?.failed("recording task outcomes", err) ?? false;
+      log.error(`recording ${batch.length} outcome(s) failed${full ? " (the disk is full)" : ""}; retrying in ${this.#retryMs} ms:`, (err as Error).message);
+      this.#retryFlush();
+      return;
     }
+    this.#retryMs = RETRY_FIRST_MS;
     this.dispatch();
+  }
+
+  /** Writes the kept outcomes again after a wait that doubles up to RETRY_MAX_MS. */
+  #retryFlush() {
+    if (this.#retryTimer || this.#stopping) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      this.flushOutcomes();
+    }, this.#retryMs);
+    this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
   }
 
   #cancel(taskId: string) {
@@ -292,13 +323,21 @@ export class LocalRunner {
     for (const ac of this.#asking.values()) ac.abort(new Error("server shutting down"));
     this.#asking.clear();
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
     if (this.#pool.busyCount > 0 && graceMs > 0) await this.#pool.waitIdle(graceMs);
     // Record whatever finished in the meantime (timeouts included) before giving the rest back.
     await this.#pool.settled();
     this.flushOutcomes();
     const leftover = [...(await this.#pool.shutdown()), ...this.#reserve.splice(0)];
     this.opts.logger.flush();
+    if (this.#pending.length) log.error(`${this.#pending.length} outcome(s) could not be recorded before shutdown: their tasks run again at the next start`);
     if (leftover.length === 0) return 0;
-    return releaseWorker(this.opts, this.opts.workerId, "server shut down before the task finished", leftover.map((c) => c.workOrderId));
+    try {
+      return releaseWorker(this.opts, this.opts.workerId, "server shut down before the task finished", leftover.map((c) => c.workOrderId));
+    } catch (err) {
+      // Still claimed by this server: the next start puts them back in the queue.
+      log.error(`could not requeue ${leftover.length} unfinished task(s) (${(err as Error).message}); the next start will`);
+      return 0;
+    }
   }
 }

@@ -9,6 +9,7 @@ import type { LogLevel } from "../db/schema.ts";
 import type { EventBus, LogEvent } from "../events/bus.ts";
 import { logger } from "../log.ts";
 import { LOG_LIMITS, type LogLimits, type LogTuple } from "../thread-pool/protocol.ts";
+import type { DiskWatch } from "../data-dir/disk.ts";
 
 const log = logger("task-logger");
 
@@ -41,7 +42,13 @@ export interface TaskLoggerOptions {
   maxBuffered?: number;
   /** Per execution: beyond it lines are counted and dropped, and a last line says how many (default LOG_LIMITS). */
   limits?: LogLimits;
+  /** Told when a write fails for want of space, and when one works again. */
+  disk?: DiskWatch;
 }
+
+/** Log lines kept in memory while the disk is full, waiting to be stored. */
+const MAX_UNSTORED = 20_000;
+const RETRY_UNSTORED_MS = 1000;
 
 /** What an execution has logged so far, and what its cap (here, or in the thread that ran it) dropped. */
 interface Usage {
@@ -65,6 +72,11 @@ export class TaskLogger {
   #files = new Map<string, Promise<void>>();
   #dirs = new Set<string>();
   #usage = new Map<string, Usage>();
+  /** Lines a full disk refused: written by the next flush that works. */
+  #unstored: LogEvent[] = [];
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Dropped lines per execution, added to its `log_dropped` by the next flush that works. */
+  #dropsToRecord = new Map<string, number>();
   /** Resolved once the lines appended before they were asked for are stored (rows and file). */
   #flushWaiters: Array<() => void> = [];
   readonly #flushIntervalMs: number;
@@ -148,16 +160,26 @@ export class TaskLogger {
   /** Runs before every flush: the pool records executions that started, so their lines have a row to join. */
   beforeFlush: (() => void) | null = null;
 
-  /** Writes everything buffered: one transaction for the rows, one append per execution file. */
+  /**
+   * Writes everything buffered: one transaction for the rows, one append per execution file. When the disk
+   * is full the rows are kept (up to MAX_UNSTORED lines; beyond, the oldest are dropped and counted in their
+   * execution's `log_dropped`) and written by the next flush once space is back — retried every second.
+   */
   flush(): void {
     if (this.#stopped) return;
-    this.beforeFlush?.();
+    try {
+      this.beforeFlush?.();
+    } catch (err) {
+      // Starts that could not be recorded (a full disk) are kept by their owner and tried again.
+      if (!this.opts.disk?.failed("recording task starts", err)) log.error(`before the log flush: ${(err as Error).message}`);
+    }
     if (this.#timer) {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    if (this.#buffer.length === 0) return this.#settleFlushWaiters();
-    const batch = this.#buffer;
+    if (this.#buffer.length === 0 && this.#unstored.length === 0 && this.#dropsToRecord.size === 0) return this.#settleFlushWaiters();
+    const batch = [...this.#unstored, ...this.#buffer];
+    this.#unstored = [];
     this.#buffer = [];
     const { sqlite } = this.opts.db;
     // A line whose execution was deleted meanwhile is dropped, not allowed to fail the whole batch.
@@ -166,6 +188,7 @@ export class TaskLogger {
        SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM executions WHERE id = ?1)`,
     );
     const count = sqlite.query("UPDATE executions SET log_count = log_count + ? WHERE id = ?");
+    const dropped = sqlite.query("UPDATE executions SET log_dropped = log_dropped + ? WHERE id = ?");
     // Everything that can throw on a bad line (a timestamp out of Date's range, metadata that does not
     // serialise) is computed before the transaction: that line is dropped, never the whole batch.
     const perExecution = new Map<string, string[]>();
@@ -185,18 +208,42 @@ export class TaskLogger {
       if (!lines) perExecution.set(e.executionId, (lines = []));
       lines.push(line);
     }
+    const drops = [...this.#dropsToRecord];
     try {
       sqlite.transaction(() => {
         for (const { e, metadata } of rows) insert.run(e.executionId, e.seq, e.level, e.message, metadata, e.ts);
         for (const [id, lines] of perExecution) count.run(lines.length, id);
+        for (const [id, n] of drops) dropped.run(n, id);
       })();
+      this.#dropsToRecord.clear();
+      this.opts.disk?.worked();
     } catch (err) {
-      // A flush runs in a timer and at shutdown: throwing there would crash or abort the stop. The
-      // files still get the lines (they are the readable copy).
+      // A flush runs in a timer and at shutdown: throwing there would crash or abort the stop.
+      if (this.opts.disk?.failed("storing log lines", err)) {
+        this.#keepUnstored(rows.map((r) => r.e));
+        this.#settleFlushWaiters(); // tasks go on (their lines wait here, or are counted as dropped)
+        return;
+      }
       log.error(`could not store ${rows.length} log line(s): ${(err as Error).message}`);
     }
     for (const [id, lines] of perExecution) this.#appendToFile(this.filePath(id), `${lines.join("\n")}\n`);
     this.#settleFlushWaiters();
+  }
+
+  /** Lines the full disk refused, kept for the next flush; past MAX_UNSTORED the oldest are dropped and counted. */
+  #keepUnstored(events: LogEvent[]) {
+    this.#unstored = events;
+    const over = this.#unstored.length - MAX_UNSTORED;
+    if (over > 0) {
+      for (const e of this.#unstored.splice(0, over)) this.#dropsToRecord.set(e.executionId, (this.#dropsToRecord.get(e.executionId) ?? 0) + 1);
+      log.warn(`the disk is full: dropped ${over} log line(s) (counted in their executions' log_dropped)`);
+    }
+    if (!this.#retryTimer) {
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = null;
+        this.flush();
+      }, RETRY_UNSTORED_MS);
+    }
   }
 
   /** Those waiting for the lines stored so far: released once the file appends in progress are done. */
@@ -217,9 +264,11 @@ export class TaskLogger {
       this.#dirs.add(dir);
     }
     const previous = this.#files.get(file);
-    const next = (previous ? previous.then(() => appendFile(file, text)) : appendFile(file, text)).catch((err: Error) =>
-      log.error(`could not append to ${file}: ${err.message}`),
-    );
+    const next = (previous ? previous.then(() => appendFile(file, text)) : appendFile(file, text)).catch((err: Error) => {
+      // The rows are the record; the file is the readable copy, and the lines missing from it are not counted.
+      this.opts.disk?.failed(`appending to ${file}`, err);
+      log.error(`could not append to ${file}: ${err.message}`);
+    });
     this.#files.set(file, next);
     void next.then(() => {
       if (this.#files.get(file) === next) this.#files.delete(file);
@@ -240,6 +289,8 @@ export class TaskLogger {
    */
   async stop(): Promise<void> {
     await this.drain();
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    if (this.#unstored.length) log.error(`${this.#unstored.length} log line(s) could not be stored before shutdown (the disk is full)`);
     this.#stopped = true;
   }
 
@@ -259,12 +310,9 @@ export class TaskLogger {
     }
     const dropped = usage ? usage.droppedLines + usage.reportedLines : 0;
     if (dropped > 0) {
+      // Recorded with the next flush (and kept until one works, when the disk is full).
+      this.#dropsToRecord.set(executionId, (this.#dropsToRecord.get(executionId) ?? 0) + dropped);
       this.flush();
-      try {
-        this.opts.db.sqlite.query("UPDATE executions SET log_dropped = ? WHERE id = ?").run(dropped, executionId);
-      } catch (err) {
-        log.error(`could not record ${dropped} dropped log line(s) of execution ${executionId}: ${(err as Error).message}`);
-      }
     }
     this.#usage.delete(executionId);
     this.#nextSeq.delete(executionId);
@@ -297,7 +345,7 @@ export class TaskLogger {
     const row = this.opts.db.sqlite
       .query<{ seq: number | null }, [string]>("SELECT max(seq) AS seq FROM execution_logs WHERE execution_id = ?")
       .get(executionId);
-    const pending = this.#buffer.filter((e) => e.executionId === executionId).at(-1)?.seq ?? 0;
+    const pending = [...this.#unstored, ...this.#buffer].filter((e) => e.executionId === executionId).at(-1)?.seq ?? 0;
     return Math.max(row?.seq ?? 0, pending);
   }
 }

@@ -12,6 +12,8 @@ import { Layout, type NavKey, type Theme, type Toast } from "../../views/layout.
 import { logger } from "../log.ts";
 import { ASSETS } from "../http/assets.ts";
 import { AppError } from "../errors.ts";
+import { isDiskFull } from "../data-dir/disk.ts";
+import { DISK_FULL_MESSAGE } from "../http/errors.ts";
 
 const log = logger("http");
 
@@ -126,6 +128,7 @@ export function actionDone(c: Ctx, opts: { message: string; redirect?: string; b
 function statusOf(err: unknown): ContentfulStatusCode {
   if (err instanceof AppError) return err.status;
   if (err instanceof HTTPException) return err.status as ContentfulStatusCode;
+  if (isDiskFull(err)) return 507;
   return 500;
 }
 
@@ -134,7 +137,8 @@ export function htmlError(c: Ctx, err: unknown) {
   const status = statusOf(err);
   const requestId = c.get("requestId");
   if (status >= 500) log.error(`request ${requestId} failed:`, err);
-  const message = status >= 500 ? `Internal error (request id ${requestId})` : (err as Error).message || "Request failed";
+  if (status === 507) c.get("disk")?.failed(`${c.req.method} ${c.req.path}`, err);
+  const message = status === 507 ? DISK_FULL_MESSAGE : status >= 500 ? `Internal error (request id ${requestId})` : (err as Error).message || "Request failed";
   if (isHtmx(c)) {
     toast(c, "error", message);
     // A GET refreshing a list gets an error state in place of the list (public/app.js swaps it in).

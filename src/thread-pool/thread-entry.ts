@@ -4,7 +4,7 @@ import { isAbsolute, relative, resolve, sep } from "node:path";
 import { textCutter } from "../masking/forms.ts";
 import { getTaskType } from "../task-types/index.ts";
 import { isOutput, TaskFailure, type AskAnswer, type AskInput, type SpawnOptions, type TaskContext } from "../task-types/types.ts";
-import { killTree, spawnSandboxed } from "../sandbox/index.ts";
+import { killTree, killTreeAndWait, spawnSandboxed } from "../sandbox/index.ts";
 import type { AskReply, DoneFailed, DoneOk, FromThread, Job, JobSandbox, ToThread } from "./protocol.ts";
 import { ThreadLog } from "./thread-log.ts";
 
@@ -27,9 +27,10 @@ let nextAskId = 1;
 /** Every process this thread started that has not exited: the thread knows them before the pool does. */
 const live = new Set<{ pid: number; exited: Promise<number> }>();
 
+/** Kills every tree this thread started; answers once all their processes are dead (a sandbox's pid 1 ends last). */
 function killChildren() {
-  for (const proc of live) killTree(proc.pid);
-  void Promise.all([...live].map((p) => p.exited)).then(() => send({ type: "children-gone" }));
+  const procs = [...live];
+  void Promise.all(procs.map((p) => killTreeAndWait(p.pid).then(() => p.exited))).then(() => send({ type: "children-gone" }));
 }
 
 /** The execution's own directory under the workspace root; refused when the id would put it anywhere else (it is removed recursively after success). */

@@ -15,6 +15,15 @@ const HealthOut = z.object({
     db: z.object({ ok: z.boolean(), latency_ms: z.number(), error: z.string().optional() }),
     queue: z.object({ ok: z.boolean(), queued: z.number(), claimed: z.number() }),
     workers: z.object({ ok: z.boolean(), local_threads: z.number(), busy: z.number() }),
+    disk: z
+      .object({
+        ok: z.boolean(),
+        status: z.enum(["ok", "low", "full"]).describe("low: under the free-space floor; full: a write just failed for want of space"),
+        free_bytes: z.number().nullable(),
+        total_bytes: z.number().nullable(),
+        last_failure: z.object({ at: z.string(), what: z.string(), error: z.string() }).optional(),
+      })
+      .describe("The data dir's disk"),
   }),
 });
 
@@ -49,13 +58,15 @@ export const systemApi = new Hono()
     }
     // Threads that cannot start (a broken build) make the server unable to run anything: not healthy.
     const workers = { ok: !s.pool || s.pool.readyCount > 0, local_threads: s.pool?.readyCount ?? 0, busy: s.pool?.busyCount ?? 0 };
-    const ok = db.ok && queue.ok && workers.ok;
+    // A full disk makes every write fail (507): not healthy, and said so (the data dir's check is DiskWatch.check()).
+    const disk = s.disk.check();
+    const ok = db.ok && queue.ok && workers.ok && disk.status !== "full";
     return c.json(
       {
         status: ok ? ("ok" as const) : ("degraded" as const),
         version: s.version,
         uptime_seconds: Math.round((Date.now() - s.startedAt) / 1000),
-        checks: { db, queue, workers },
+        checks: { db, queue, workers, disk },
       },
       ok ? 200 : 503,
     );
