@@ -204,7 +204,7 @@ export function openApiDocument(info: { version: string; serverUrl?: string }) {
               properties: {
                 code: {
                   type: "string",
-                  enum: ["validation_failed", "unauthorized", "forbidden", "not_found", "conflict", "payload_too_large", "rate_limited", "internal"],
+                  enum: ["validation_failed", "unauthorized", "forbidden", "not_found", "conflict", "payload_too_large", "rate_limited", "insufficient_storage", "internal"],
                 },
                 message: { type: "string" },
                 details: { type: "array", items: { type: "object" } },
