@@ -27,7 +27,8 @@ interface Remote {
 async function remoteWorker(server: TestServer, name: string, opts: { capabilities?: string[]; max_concurrent_tasks?: number } = {}): Promise<Remote> {
   const auth = server.services.auth;
   const admin = findUserByLogin(auth, "admin")!;
-  const key = createApiKey(auth, { name: `key of ${name}`, scope: "worker" }, { userId: admin.id, actor: SYSTEM_ACTOR }).key;
+  // Granted what the tests' workers declare (a worker key is trusted with its grants only).
+  const key = createApiKey(auth, { name: `key of ${name}`, scope: "worker", capabilities: ["git", "gpu", "node", "shell"], max_concurrent_tasks: 64 }, { userId: admin.id, actor: SYSTEM_ACTOR }).key;
   const worker = await expectOk(await server.api("/workers", bearer(key, json({ name, ...opts }))), 201);
   return {
     id: worker.id,
