@@ -113,6 +113,16 @@ describe.skipIf(!available)("--sandbox bwrap: what a shell task can and cannot r
     }
   });
 
+  test("with --shell-role operator, an operator's shell task cannot mint an admin key with the server's own binary", async () => {
+    const server = await startTestServer({ sandbox: "bwrap", shellRole: "operator" });
+    const dataDir = server.services.config.dataDir;
+    const keysBefore = server.db.sqlite.query<{ n: number }, []>("SELECT count(*) AS n FROM api_keys").get()!.n;
+    const main = join(import.meta.dir, "..", "src", "main.ts");
+    const done = await run(server, { command: process.execPath, args: [main, "apikey", "create", "mine", "--scope", "api", "--user", "admin", "--data-dir", dataDir] });
+    expect(done.status).toBe("failed");
+    expect(server.db.sqlite.query<{ n: number }, []>("SELECT count(*) AS n FROM api_keys").get()!.n).toBe(keysBefore);
+  });
+
   test("no network unless the task says network: true (or the server's --shell-network)", async () => {
     const server = await startTestServer({ sandbox: "bwrap" });
     const probe = sh(`curl -s -o /dev/null -w '%{http_code}' --max-time 5 ${server.url}/api/v1/health; echo " exit=$?"`);
