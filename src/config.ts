@@ -74,6 +74,8 @@ export const ServeConfigSchema = z.object({
   sandboxWritable: absolutePaths,
   /** Extra host paths task commands must not see (comma separated, absolute): a home with cloud keys, say. */
   sandboxHide: absolutePaths,
+  /** How long a failed execution's workspace is kept for inspection (a successful one's goes at once). */
+  workspaceRetentionSeconds: int(0, 10 * 365 * 24 * 3600).default(7 * 24 * 3600),
   /** One execution's log cap: beyond it lines are counted and dropped, and a last line says how many. */
   logMaxLines: int(100, 100_000_000).default(200_000),
   logMaxBytes: int(64 * 1024, 64 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
@@ -150,6 +152,7 @@ const SERVE_FLAGS = {
   "sandbox-hide": ["sandboxHide", "AGENTVINE_SANDBOX_HIDE"],
   "shell-network": ["shellNetwork", "AGENTVINE_SHELL_NETWORK"],
   "log-max-lines": ["logMaxLines", "AGENTVINE_LOG_MAX_LINES"],
+  "workspace-retention": ["workspaceRetentionSeconds", "AGENTVINE_WORKSPACE_RETENTION"],
   "log-max-bytes": ["logMaxBytes", "AGENTVINE_LOG_MAX_BYTES"],
   "open-registration": ["openRegistration", "AGENTVINE_OPEN_REGISTRATION"],
   "access-token-ttl": ["accessTokenTtlSeconds", "AGENTVINE_ACCESS_TOKEN_TTL"],

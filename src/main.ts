@@ -51,6 +51,7 @@ serve options (each also an environment variable):
   --shell-network B     AGENTVINE_SHELL_NETWORK (false: shell tasks reach the network only with "network": true)
   --log-max-lines N     AGENTVINE_LOG_MAX_LINES (200000 per execution; beyond it lines are counted and dropped)
   --log-max-bytes N     AGENTVINE_LOG_MAX_BYTES (67108864 per execution)
+  --workspace-retention S  AGENTVINE_WORKSPACE_RETENTION (604800: a failed execution's workspace is kept 7 days)
   --access-token-ttl S  AGENTVINE_ACCESS_TOKEN_TTL (900)
   --rate-limit N        AGENTVINE_RATE_LIMIT (3000 API requests a minute per address and account; 0 = off)
   --auth-rate-limit N   AGENTVINE_AUTH_RATE_LIMIT (20 a minute per address on /api/v1/auth/*)
@@ -62,6 +63,8 @@ serve options (each also an environment variable):
 
 async function serve(argv: string[]): Promise<number> {
   const config = loadServeConfig(argv);
+  // Whatever the server and its tasks create is its user's only (0600/0700), whatever umask it was started with.
+  process.umask(0o077);
   const server = await startServer(config);
   setLogLevel(config.logLevel);
   // The banner is what a newcomer reads first: it shows unless the level is warn or error.

@@ -1,5 +1,5 @@
 // Starts everything `agentvine serve` runs: database, recovery, the worker pool, the reaper, HTTP.
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { createSecureContext, type SecureContextOptions } from "node:tls";
@@ -19,6 +19,7 @@ import { EventBus } from "./events/bus.ts";
 import { createAuth, type AuthSettings } from "./features/auth/auth-services.ts";
 import { parseSecretsKey } from "./data-dir/key-files.ts";
 import { DiskWatch } from "./data-dir/disk.ts";
+import { privateDir, secureTree, sweepWorkspaces as sweep } from "./data-dir/private-files.ts";
 import { SecretStore } from "./features/secrets/store.ts";
 import { TaskWaiters } from "./features/tasks/service.ts";
 import { startLocalWorker } from "./features/workers/local.ts";
@@ -48,6 +49,8 @@ export interface RunningServer {
   leftoversKilled: number;
   /** Answers a request: over the socket when listening, straight through the app otherwise. */
   fetch(request: Request): Promise<Response>;
+  /** Removes failed executions' workspaces older than --workspace-retention (also hourly on its own); returns how many. */
+  sweepWorkspaces(): number;
   /** Graceful stop: no new claims, running tasks get `graceSeconds`, the rest is requeued. */
   stop(graceSeconds?: number): Promise<{ requeued: number }>;
 }
@@ -56,7 +59,7 @@ export type StartOptions = Pick<
   ServeConfig,
   "port" | "host" | "dataDir" | "dbPath" | "workers" | "shutdownGraceSeconds" | "maxBodyBytes" | "defaultTimeoutSeconds" | "defaultMaxRetries" | "dbSynchronous"
 > &
-  Partial<Pick<ServeConfig, "sandbox" | "sandboxWritable" | "sandboxHide" | "shellNetwork" | "logMaxLines" | "logMaxBytes">> &
+  Partial<Pick<ServeConfig, "sandbox" | "sandboxWritable" | "sandboxHide" | "shellNetwork" | "logMaxLines" | "logMaxBytes" | "workspaceRetentionSeconds">> &
   Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl">> &
   Partial<ControllerConfig> & {
     /** The automated handler's first retry wait (tests make it tiny). */
@@ -100,7 +103,9 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   );
   if (sandbox.error) throw new ConfigError(`--sandbox bwrap: ${sandbox.error}`);
   if (sandbox.warning) log.warn(sandbox.warning);
-  mkdirSync(config.dataDir, { recursive: true });
+  // The owner's only, also what an earlier version (or a loose umask) left readable by others.
+  privateDir(config.dataDir);
+  secureTree(config.dataDir);
   const db = openDatabase(config.dbPath, { synchronous: config.dbSynchronous });
   migrate(db);
   const clock = config.clock ?? Date.now;
@@ -249,6 +254,20 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   // The server's threads are the `local` worker of the registry, heartbeated (with the registry's clock) from here.
   const localWorker = startLocalWorker({ ...deps, clock }, { id: workerId, threads: config.workers, capabilities: config.capabilities ?? [], version: VERSION });
 
+  // Failed executions' workspaces are kept for inspection, then removed (a running one's never).
+  const running = db.sqlite.query<{ n: number }, [string]>("SELECT 1 AS n FROM executions WHERE id = ? AND status = 'running'");
+  const sweepWorkspaces = () => {
+    try {
+      return sweep(join(config.dataDir, "workspaces"), { olderThanMs: (config.workspaceRetentionSeconds ?? 7 * 24 * 3600) * 1000, inUse: (id) => running.get(id) !== null, now: clock() });
+    } catch (err) {
+      log.error("sweeping old workspaces failed:", err);
+      return 0;
+    }
+  };
+  sweepWorkspaces();
+  const sweeper = setInterval(sweepWorkspaces, 3600_000);
+  sweeper.unref?.();
+
   let stopping: Promise<{ requeued: number }> | null = null;
   const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
   const port = server?.port ?? 0;
@@ -260,11 +279,13 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     services,
     db,
     recovered,
+    sweepWorkspaces,
     sandbox: { description: sandbox.description, warning: sandbox.warning },
     leftoversKilled: leftovers.filter((d) => d.action === "kill").length,
     stop(graceSeconds = config.shutdownGraceSeconds) {
       stopping ??= (async () => {
         clearInterval(reaper);
+        clearInterval(sweeper);
         localWorker.stop();
         const requeued = pool ? await pool.stop(graceSeconds * 1000) : 0;
         // Parked long-polls answer 204 (no work) before the connections close, rather than being reset.

@@ -25,6 +25,7 @@ Options (each also an environment variable):
   --sandbox-writable P  AGENTVINE_SANDBOX_WRITABLE (extra dirs task commands may write, comma separated)
   --sandbox-hide P      AGENTVINE_SANDBOX_HIDE (extra paths task commands must not see, comma separated)
   --shell-network B     AGENTVINE_SHELL_NETWORK (false: shell tasks reach the network only with "network": true)
+  --workspace-retention S  AGENTVINE_WORKSPACE_RETENTION (604800: a failed execution's workspace is kept 7 days)
 
 SIGTERM or SIGINT drains: no new claims, running tasks finish, their outcomes are delivered, exit 0.
 A second signal exits at once. A key the server refuses (401/403) exits 1.`;
@@ -42,6 +43,7 @@ const options = {
   "sandbox-writable": { type: "string" },
   "sandbox-hide": { type: "string" },
   "shell-network": { type: "string" },
+  "workspace-retention": { type: "string" },
   json: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
@@ -96,11 +98,16 @@ export async function workerCommand(argv: string[], env: Record<string, string |
   const sandboxHide = paths("sandbox-hide", o["sandbox-hide"] ?? env.AGENTVINE_SANDBOX_HIDE);
   const networkText = (o["shell-network"] ?? env.AGENTVINE_SHELL_NETWORK ?? "false").trim().toLowerCase();
   if (!["true", "1", "yes", "on", "false", "0", "no", "off"].includes(networkText)) problems.push(`--shell-network ${networkText}: expected true or false`);
+  const retentionText = o["workspace-retention"] ?? env.AGENTVINE_WORKSPACE_RETENTION ?? "604800";
+  const retention = Number(retentionText);
+  if (!(Number.isInteger(retention) && retention >= 0)) problems.push(`--workspace-retention ${retentionText}: expected seconds (0 or more)`);
   if (problems.length) {
     out.error(problems.map((p) => `agentvine worker: ${p}`).join("\n"));
     return 2;
   }
   setLogLevel(level as LogLevel);
+  // What the worker and its tasks create is its user's only (0600/0700), whatever umask it was started with.
+  process.umask(0o077);
 
   const worker = new RemoteWorker({
     server: server!,
@@ -114,6 +121,7 @@ export async function workerCommand(argv: string[], env: Record<string, string |
     sandboxWritable,
     sandboxHide,
     shellNetwork: ["true", "1", "yes", "on"].includes(networkText),
+    workspaceRetentionMs: retention * 1000,
   });
   if (worker.sandbox.error) {
     out.error(`agentvine worker: --sandbox bwrap: ${worker.sandbox.error}`);

@@ -1,7 +1,7 @@
 // The TaskLogger's main-thread side: every log line of an execution goes to the event bus at once,
 // and in batches to `execution_logs` and to a JSONL file per execution under the data dir. Secret
 // values are masked (***) on the way in, so the bus, the rows and the file only ever see the mask.
-import { mkdirSync } from "node:fs";
+import { PRIVATE_FILE, privateDir } from "../data-dir/private-files.ts";
 import { appendFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Db } from "../db/client.ts";
@@ -260,11 +260,13 @@ export class TaskLogger {
   #appendToFile(file: string, text: string) {
     const dir = dirname(file);
     if (!this.#dirs.has(dir)) {
-      mkdirSync(dir, { recursive: true });
+      privateDir(dir);
       this.#dirs.add(dir);
     }
     const previous = this.#files.get(file);
-    const next = (previous ? previous.then(() => appendFile(file, text)) : appendFile(file, text)).catch((err: Error) => {
+    // 0600 however the umask is: a log holds whatever the task printed.
+    const write = () => appendFile(file, text, { mode: PRIVATE_FILE });
+    const next = (previous ? previous.then(write) : write()).catch((err: Error) => {
       // The rows are the record; the file is the readable copy, and the lines missing from it are not counted.
       this.opts.disk?.failed(`appending to ${file}`, err);
       log.error(`could not append to ${file}: ${err.message}`);

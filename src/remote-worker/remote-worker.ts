@@ -7,6 +7,7 @@ import { join, resolve } from "node:path";
 import type { ProcessRecord, SandboxSetting } from "../sandbox/index.ts";
 import { setUpSandbox, type SandboxSetup } from "../thread-pool/sandbox-setup.ts";
 import { ProcessRecords } from "./process-records.ts";
+import { privateDir, secureTree, sweepWorkspaces } from "../data-dir/private-files.ts";
 import { logger } from "../log.ts";
 import type { LogTuple } from "../thread-pool/protocol.ts";
 import { VERSION } from "../version.ts";
@@ -42,6 +43,8 @@ export interface RemoteWorkerOptions {
   sandboxHide?: string[];
   /** Network for shell tasks that do not say (default off). */
   shellNetwork?: boolean;
+  /** How long a failed execution's workspace is kept for inspection (default 7 days). */
+  workspaceRetentionMs?: number;
 }
 
 /** How long an outcome may wait for a claim to carry it before it goes in a report of its own. */
@@ -138,6 +141,10 @@ export class RemoteWorker {
   async start(): Promise<void> {
     this.#writeStatus("starting");
     if (this.sandbox.error) return this.#fatal(new Error(`--sandbox bwrap: ${this.sandbox.error}`));
+    // The state dir is the worker's only (status, workspaces with whatever tasks wrote): 0700/0600.
+    privateDir(this.opts.stateDir);
+    secureTree(this.opts.stateDir);
+    this.sweepWorkspaces();
     // What this worker's task commands left running when it last died is killed before it claims anything.
     for (const d of this.#processes.killLeftovers()) {
       const line = `process group ${d.record.pgid} of execution ${d.executionId}: ${d.action === "kill" ? "killed" : "skipped"} (${d.why})`;
@@ -159,12 +166,23 @@ export class RemoteWorker {
     for (const loop of [this.#heartbeatLoop(), this.#claims.run(), this.#deliveryLoop()]) void loop.catch((err) => this.#fatal(err));
   }
 
+  /** Removes failed executions' workspaces older than the retention (not those of tasks it holds); at start and every hour. */
+  sweepWorkspaces(): number {
+    const held = new Set(this.#runner.held().map((i) => i.execution_id));
+    return sweepWorkspaces(join(this.opts.stateDir, "workspaces"), { olderThanMs: this.opts.workspaceRetentionMs ?? 7 * 24 * 3600_000, inUse: (id) => held.has(id) });
+  }
+
   // ---- heartbeats ----
 
   async #heartbeatLoop(): Promise<void> {
     const every = this.opts.heartbeatMs ?? 5000;
+    let swept = Date.now();
     while (!this.#stopAll.signal.aborted) {
       await this.heartbeatOnce();
+      if (Date.now() - swept > 3600_000) {
+        swept = Date.now();
+        this.sweepWorkspaces();
+      }
       await sleep(every, this.#stopAll.signal);
     }
   }

@@ -1,5 +1,5 @@
 // A task thread's entry: receives one job at a time, runs its task type, sends logs and the outcome back.
-import { mkdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { textCutter } from "../masking/forms.ts";
 import { getTaskType } from "../task-types/index.ts";
@@ -75,7 +75,9 @@ async function runJob(job: Job) {
     get workspace() {
       if (!workspace) {
         workspace = workspaceOf(job);
-        mkdirSync(workspace, { recursive: true });
+        // Its owner's only: what a task writes there (secrets included) is no other local user's business.
+        mkdirSync(workspace, { recursive: true, mode: 0o700 });
+        chmodSync(workspace, 0o700);
       }
       return workspace;
     },
