@@ -15,6 +15,7 @@ import type { TaskWaiters } from "./features/tasks/service.ts";
 import type { LocalRunner } from "./engine/local-runner.ts";
 import type { AppError } from "./errors.ts";
 import type { DiskWatch } from "./data-dir/disk.ts";
+import type { StreamLimits } from "./http/stream-limits.ts";
 import type { TokenBuckets } from "./http/rate-limit.ts";
 
 export type AppConfig = Pick<ServeConfig, "defaultTimeoutSeconds" | "defaultMaxRetries" | "maxBodyBytes" | "dataDir" | "shellRole">;
@@ -45,6 +46,8 @@ export interface AppServices {
   limits: RateLimits;
   /** The data dir's disk: free space and the last write that failed for want of it (health, 507s). */
   disk: DiskWatch;
+  /** Open event streams per account and per address (--max-streams). */
+  streams: StreamLimits;
 }
 
 export interface RateLimits {

@@ -74,6 +74,8 @@ export const ServeConfigSchema = z.object({
   sandboxWritable: absolutePaths,
   /** Extra host paths task commands must not see (comma separated, absolute): a home with cloud keys, say. */
   sandboxHide: absolutePaths,
+  /** Event streams (SSE) open at once per account; per client address twice as many. */
+  maxStreams: int(1, 100_000).default(32),
   /** How long a failed execution's workspace is kept for inspection (a successful one's goes at once). */
   workspaceRetentionSeconds: int(0, 10 * 365 * 24 * 3600).default(7 * 24 * 3600),
   /** One execution's log cap: beyond it lines are counted and dropped, and a last line says how many. */
@@ -153,6 +155,7 @@ const SERVE_FLAGS = {
   "shell-network": ["shellNetwork", "AGENTVINE_SHELL_NETWORK"],
   "log-max-lines": ["logMaxLines", "AGENTVINE_LOG_MAX_LINES"],
   "workspace-retention": ["workspaceRetentionSeconds", "AGENTVINE_WORKSPACE_RETENTION"],
+  "max-streams": ["maxStreams", "AGENTVINE_MAX_STREAMS"],
   "log-max-bytes": ["logMaxBytes", "AGENTVINE_LOG_MAX_BYTES"],
   "open-registration": ["openRegistration", "AGENTVINE_OPEN_REGISTRATION"],
   "access-token-ttl": ["accessTokenTtlSeconds", "AGENTVINE_ACCESS_TOKEN_TTL"],

@@ -25,6 +25,7 @@ import { TaskWaiters } from "./features/tasks/service.ts";
 import { startLocalWorker } from "./features/workers/local.ts";
 import type { AppServices, RateLimits } from "./app-context.ts";
 import { perMinute, TokenBuckets } from "./http/rate-limit.ts";
+import { StreamLimits } from "./http/stream-limits.ts";
 import { LocalRunner } from "./engine/local-runner.ts";
 import { killRecordedLeftovers } from "./engine/live-processes.ts";
 import { setUpSandbox } from "./thread-pool/sandbox-setup.ts";
@@ -59,7 +60,7 @@ export type StartOptions = Pick<
   ServeConfig,
   "port" | "host" | "dataDir" | "dbPath" | "workers" | "shutdownGraceSeconds" | "maxBodyBytes" | "defaultTimeoutSeconds" | "defaultMaxRetries" | "dbSynchronous"
 > &
-  Partial<Pick<ServeConfig, "sandbox" | "sandboxWritable" | "sandboxHide" | "shellNetwork" | "logMaxLines" | "logMaxBytes" | "workspaceRetentionSeconds">> &
+  Partial<Pick<ServeConfig, "sandbox" | "sandboxWritable" | "sandboxHide" | "shellNetwork" | "logMaxLines" | "logMaxBytes" | "workspaceRetentionSeconds" | "maxStreams">> &
   Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl">> &
   Partial<ControllerConfig> & {
     /** The automated handler's first retry wait (tests make it tiny). */
@@ -230,6 +231,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     limits: rateLimits(config.rateLimit ?? 3000, config.authRateLimit ?? 20, clock),
     corsOrigins: config.corsOrigins ?? [],
     disk,
+    streams: new StreamLimits(config.maxStreams ?? 32, (config.maxStreams ?? 32) * 2),
   };
   const app = createApp(services);
   const server = config.listen === false ? null : Bun.serve({

@@ -335,6 +335,18 @@ export class TaskLogger {
     return rows as LogLine[];
   }
 
+  /** The newest `limit` lines after `after`, oldest first (what a stream replays: never the whole of a long log). */
+  newest(executionId: string, opts: { after?: number; limit: number }): LogLine[] {
+    this.flush();
+    const rows = this.opts.db.sqlite
+      .query<LogLine & { metadata: string | null }, [string, number, number]>(
+        "SELECT execution_id, seq, level, message, metadata, ts FROM execution_logs WHERE execution_id = ? AND seq > ? ORDER BY seq DESC LIMIT ?",
+      )
+      .all(executionId, opts.after ?? 0, opts.limit);
+    for (const r of rows) (r as LogLine).metadata = r.metadata ? JSON.parse(r.metadata) : null;
+    return (rows as LogLine[]).reverse();
+  }
+
   /** The JSONL file: dated by the execution id (a UUIDv7 carries its creation time). */
   filePath(executionId: string): string {
     const ms = Number.parseInt(executionId.replace(/-/g, "").slice(0, 12), 16);

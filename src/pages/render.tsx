@@ -138,6 +138,7 @@ export function htmlError(c: Ctx, err: unknown) {
   const requestId = c.get("requestId");
   if (status >= 500) log.error(`request ${requestId} failed:`, err);
   if (status === 507) c.get("disk")?.failed(`${c.req.method} ${c.req.path}`, err);
+  if (err instanceof AppError) for (const [k, v] of Object.entries(err.headers)) c.header(k, v); // Retry-After on a 429
   const message = status === 507 ? DISK_FULL_MESSAGE : status >= 500 ? `Internal error (request id ${requestId})` : (err as Error).message || "Request failed";
   if (isHtmx(c)) {
     toast(c, "error", message);

@@ -4,7 +4,7 @@ import { Hono } from "hono";
 
 import type { EngineDeps } from "../../engine/engine-deps.ts";
 import { accessGuard, watchAccess } from "../auth/principals.ts";
-import { actingOf } from "../auth/request.ts";
+import { actingOf, streamSlot } from "../auth/request.ts";
 import { dependenciesOf, taskToJson } from "../../engine/task-record.ts";
 import { AppError } from "../../errors.ts";
 import { route } from "../../http/openapi.ts";
@@ -124,6 +124,7 @@ export const tasksApi = new Hono()
     const { deps } = c.var;
     const id = c.req.param("id");
     const initial = getTask(deps, id); // 404 before the stream opens
+    const release = streamSlot(c); // 429 past --max-streams
     c.get("holdOpen")();
     const auth = c.get("auth");
     const guard = accessGuard(auth.principals, c.get("principal"), auth.clock);
@@ -152,6 +153,6 @@ export const tasksApi = new Hono()
         }),
       ];
       return () => offs.forEach((off) => off());
-    }, { guard }); // ends once the caller's key is revoked, user deactivated or session ended
+    }, { guard, release }); // ends once the caller's key is revoked, user deactivated or session ended
   });
 
