@@ -74,6 +74,11 @@ export const ServeConfigSchema = z.object({
   sandboxWritable: absolutePaths,
   /** Extra host paths task commands must not see (comma separated, absolute): a home with cloud keys, say. */
   sandboxHide: absolutePaths,
+  /** Internal destinations `http` tasks may reach (host names, *.example.com, IPs, CIDRs; comma separated): loopback, private and link-local addresses are refused otherwise. */
+  httpAllow: z
+    .string()
+    .default("")
+    .transform((s) => s.split(",").map((h) => h.trim()).filter(Boolean)),
   /** Event streams (SSE) open at once per account; per client address twice as many. */
   maxStreams: int(1, 100_000).default(32),
   /** How long a failed execution's workspace is kept for inspection (a successful one's goes at once). */
@@ -156,6 +161,7 @@ const SERVE_FLAGS = {
   "log-max-lines": ["logMaxLines", "AGENTVINE_LOG_MAX_LINES"],
   "workspace-retention": ["workspaceRetentionSeconds", "AGENTVINE_WORKSPACE_RETENTION"],
   "max-streams": ["maxStreams", "AGENTVINE_MAX_STREAMS"],
+  "http-allow": ["httpAllow", "AGENTVINE_HTTP_ALLOW"],
   "log-max-bytes": ["logMaxBytes", "AGENTVINE_LOG_MAX_BYTES"],
   "open-registration": ["openRegistration", "AGENTVINE_OPEN_REGISTRATION"],
   "access-token-ttl": ["accessTokenTtlSeconds", "AGENTVINE_ACCESS_TOKEN_TTL"],

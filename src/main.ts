@@ -53,6 +53,7 @@ serve options (each also an environment variable):
   --log-max-bytes N     AGENTVINE_LOG_MAX_BYTES (67108864 per execution)
   --workspace-retention S  AGENTVINE_WORKSPACE_RETENTION (604800: a failed execution's workspace is kept 7 days)
   --max-streams N       AGENTVINE_MAX_STREAMS (32 open event streams per account, twice that per address; 429 beyond)
+  --http-allow LIST     AGENTVINE_HTTP_ALLOW (internal hosts, IPs or CIDRs http tasks may reach; none by default)
   --access-token-ttl S  AGENTVINE_ACCESS_TOKEN_TTL (900)
   --rate-limit N        AGENTVINE_RATE_LIMIT (3000 API requests a minute per address and account; 0 = off)
   --auth-rate-limit N   AGENTVINE_AUTH_RATE_LIMIT (20 a minute per address on /api/v1/auth/*)

@@ -60,7 +60,7 @@ export type StartOptions = Pick<
   ServeConfig,
   "port" | "host" | "dataDir" | "dbPath" | "workers" | "shutdownGraceSeconds" | "maxBodyBytes" | "defaultTimeoutSeconds" | "defaultMaxRetries" | "dbSynchronous"
 > &
-  Partial<Pick<ServeConfig, "sandbox" | "sandboxWritable" | "sandboxHide" | "shellNetwork" | "logMaxLines" | "logMaxBytes" | "workspaceRetentionSeconds" | "maxStreams">> &
+  Partial<Pick<ServeConfig, "sandbox" | "sandboxWritable" | "sandboxHide" | "shellNetwork" | "logMaxLines" | "logMaxBytes" | "workspaceRetentionSeconds" | "maxStreams" | "httpAllow">> &
   Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl">> &
   Partial<ControllerConfig> & {
     /** The automated handler's first retry wait (tests make it tiny). */
@@ -189,6 +189,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
           logger,
           dataDir: config.dataDir,
           sandbox: sandbox.sandbox,
+          httpAllow: config.httpAllow ?? [],
           capabilities: config.capabilities,
           threadUrl: config.threadUrl,
           shortTaskMs: config.shortTaskMs,

@@ -98,6 +98,8 @@ export async function startTestServer(overrides: Partial<StartOptions> & { admin
       shutdownGraceSeconds: 5,
       threadUrl: TEST_THREAD_URL,
       sandboxWritable: [sharedTestDir()],
+      // Tests talk to servers on loopback; test/ssrf.test.ts starts its servers without this.
+      httpAllow: ["127.0.0.1", "::1", "localhost"],
       ...options,
     }),
   );

@@ -26,6 +26,7 @@ Options (each also an environment variable):
   --sandbox-hide P      AGENTVINE_SANDBOX_HIDE (extra paths task commands must not see, comma separated)
   --shell-network B     AGENTVINE_SHELL_NETWORK (false: shell tasks reach the network only with "network": true)
   --workspace-retention S  AGENTVINE_WORKSPACE_RETENTION (604800: a failed execution's workspace is kept 7 days)
+  --http-allow LIST     AGENTVINE_HTTP_ALLOW (internal hosts, IPs or CIDRs http tasks may reach; none by default)
 
 SIGTERM or SIGINT drains: no new claims, running tasks finish, their outcomes are delivered, exit 0.
 A second signal exits at once. A key the server refuses (401/403) exits 1.`;
@@ -44,6 +45,7 @@ const options = {
   "sandbox-hide": { type: "string" },
   "shell-network": { type: "string" },
   "workspace-retention": { type: "string" },
+  "http-allow": { type: "string" },
   json: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
@@ -122,6 +124,7 @@ export async function workerCommand(argv: string[], env: Record<string, string |
     sandboxHide,
     shellNetwork: ["true", "1", "yes", "on"].includes(networkText),
     workspaceRetentionMs: retention * 1000,
+    httpAllow: (o["http-allow"] ?? env.AGENTVINE_HTTP_ALLOW ?? "").split(",").map((h) => h.trim()).filter(Boolean),
   });
   if (worker.sandbox.error) {
     out.error(`agentvine worker: --sandbox bwrap: ${worker.sandbox.error}`);

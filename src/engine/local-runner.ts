@@ -31,6 +31,8 @@ export interface LocalRunnerOptions extends EngineDeps {
   dataDir: string;
   /** How task commands run (decided at start from --sandbox and the probe); absent: no sandbox. */
   sandbox?: JobSandbox;
+  /** Internal destinations http tasks may reach (--http-allow). */
+  httpAllow?: string[];
   capabilities?: string[];
   /** How long a cancelled task may take to stop by itself before its thread is terminated. */
   cancelGraceMs?: number;
@@ -206,6 +208,7 @@ export class LocalRunner {
       workspaceRoot: join(this.opts.dataDir, "workspaces"),
       sandbox: this.opts.sandbox,
       logLimits: this.opts.logger.limits,
+      httpAllow: this.opts.httpAllow,
     };
     return this.#pool.run(claim, job, claim.timeoutSeconds);
   }

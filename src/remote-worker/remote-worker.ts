@@ -45,6 +45,8 @@ export interface RemoteWorkerOptions {
   shellNetwork?: boolean;
   /** How long a failed execution's workspace is kept for inspection (default 7 days). */
   workspaceRetentionMs?: number;
+  /** Internal destinations http tasks may reach from this worker (default none). */
+  httpAllow?: string[];
 }
 
 /** How long an outcome may wait for a claim to carry it before it goes in a report of its own. */
@@ -104,6 +106,7 @@ export class RemoteWorker {
       size: this.concurrency,
       workspaceRoot: join(opts.stateDir, "workspaces"),
       sandbox: this.sandbox.sandbox,
+      httpAllow: opts.httpAllow,
       threadUrl: opts.threadUrl,
       onProcess: (item, pid, record, gone) => this.#onProcess(item, pid, record, gone),
       onLog: (item, lines) => this.#onLog(item, lines),

@@ -26,6 +26,8 @@ export interface RunnerOptions extends RunnerEvents {
   workspaceRoot: string;
   /** How task commands run (the worker decides at start); absent: no sandbox. */
   sandbox?: JobSandbox;
+  /** Internal destinations http tasks may reach from this worker (--http-allow). */
+  httpAllow?: string[];
   threadUrl?: URL;
 }
 
@@ -90,6 +92,7 @@ export class TaskRunner {
         secretValues: Array.isArray(item.secret_values) ? item.secret_values.filter((v) => typeof v === "string") : [],
         workspaceRoot: this.opts.workspaceRoot,
         sandbox: this.opts.sandbox,
+        httpAllow: this.opts.httpAllow,
       };
       if (!this.#pool.run(item, job, item.timeout_seconds)) return;
       this.#queue.shift();

@@ -64,6 +64,8 @@ export interface TaskContext<P> {
    * server masks whole occurrences only. Keep `text.margin` characters beyond a cut for it to see them.
    */
   text: TextCutter;
+  /** Internal hosts, addresses and CIDRs an admin lets `http` tasks reach (--http-allow); others are refused. */
+  httpAllow: readonly string[];
   /** Aborted when the task is cancelled or the server shuts down. */
   signal: AbortSignal;
   /**

@@ -17,6 +17,8 @@ export interface Job {
   sandbox?: JobSandbox;
   /** The execution's log cap: beyond it lines are counted and dropped (default LOG_LIMITS). */
   logLimits?: LogLimits;
+  /** Internal hosts, addresses and CIDRs `http` tasks may reach (--http-allow); default none. */
+  httpAllow?: string[];
 }
 
 /** A per-execution log cap, in lines and in bytes (UTF-8 of the messages). */

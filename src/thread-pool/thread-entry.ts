@@ -83,6 +83,7 @@ async function runJob(job: Job) {
     },
     log,
     text: textCutter(job.secretValues ?? []),
+    httpAllow: job.httpAllow ?? [],
     signal: abort.signal,
     spawn(cmd: string[], options: SpawnOptions = {}) {
       const sandbox = job.sandbox ?? NO_SANDBOX;
