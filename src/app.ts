@@ -43,6 +43,7 @@ import { accessOf } from "./http/openapi.ts";
 import { htmlError, htmlNotFound } from "./pages/render.tsx";
 import { securityHeaders } from "./http/security-headers.ts";
 import { renderLogLines } from "../views/tasks/logs.tsx";
+import { inertBidiHtml } from "./pages/bidi.ts";
 import { enabled, logger } from "./log.ts";
 
 const log = logger("http");
@@ -100,7 +101,8 @@ export function createApp(services: AppServices) {
   app.get("/metrics", authenticate(), requireRole("viewer"), (c) => c.text(metricsText(services), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
 
   // The web UI: server-rendered pages, their live-update stream, and the embedded static assets.
-  const live = new LiveHub(services.deps.bus, renderLogLines);
+  // Log lines go out as HTML: direction controls in them made inert, as in every page.
+  const live = new LiveHub(services.deps.bus, (lines) => inertBidiHtml(renderLogLines(lines)));
   const dashboard = new DashboardStats(services.deps);
   const ui = new Hono();
   ui.use(async function uiServices(c, next) {

@@ -14,6 +14,7 @@ import { ASSETS } from "../http/assets.ts";
 import { AppError } from "../errors.ts";
 import { isDiskFull } from "../data-dir/disk.ts";
 import { DISK_FULL_MESSAGE } from "../http/errors.ts";
+import { inertBidiHtml, showBidi } from "./bidi.ts";
 
 const log = logger("http");
 
@@ -74,7 +75,8 @@ export function page(c: Ctx, meta: PageMeta, body: Child) {
   c.header("cache-control", "no-store");
   const principal = c.get("principal");
   const user = principal ? { username: principal.username, role: principal.role } : undefined;
-  return c.html(
+  return html(
+    c,
     <Layout title={meta.title} active={meta.active} theme={themeOf(c)} version={c.get("version")} assets={assetUrls} toasts={takeFlash(c)} user={user}>
       {body}
     </Layout>,
@@ -85,7 +87,14 @@ export function page(c: Ctx, meta: PageMeta, body: Child) {
 /** Just the fragment an htmx request swaps in. */
 export function fragment(c: Ctx, body: Child, status: ContentfulStatusCode = 200) {
   c.header("cache-control", "no-store");
-  return c.html(<>{body}</>, status);
+  return html(c, <>{body}</>, status);
+}
+
+/** Renders, with direction controls in user text made inert (bidi.ts). */
+async function html(c: Ctx, node: Child, status: ContentfulStatusCode) {
+  // A JSX node renders to a string, or to a promise of one when a component is async.
+  const text = await (node as { toString(): string | Promise<string> }).toString();
+  return c.html(inertBidiHtml(text), status);
 }
 
 const triggers = new WeakMap<Ctx, Record<string, unknown>>();
@@ -96,7 +105,7 @@ const asciiJson = (v: unknown) => JSON.stringify(v).replace(/[\u007f-\uffff]/g, 
 /** Fires a client event after the response arrives (HX-Trigger); several calls merge. */
 export function trigger(c: Ctx, event: string, detail: unknown = true) {
   const all = triggers.get(c) ?? {};
-  all[event] = detail;
+  all[event] = typeof detail === "object" && detail !== null ? JSON.parse(showBidi(JSON.stringify(detail))) : detail; // toasts show user text too
   triggers.set(c, all);
   c.header("HX-Trigger", asciiJson(all));
 }

@@ -16,6 +16,7 @@ import { invalid } from "../../errors.ts";
 import { encodeSseFrame, sseResponse } from "../../http/sse.ts";
 import { accessGuard } from "../auth/principals.ts";
 import { renderLogLines } from "../../../views/tasks/logs.tsx";
+import { inertBidiHtml } from "../../pages/bidi.ts";
 import type { LogLine, TaskLogger } from "../../engine/task-logger.ts";
 import { streamSlot } from "../auth/request.ts";
 import { TOPIC_PATTERN, type LiveHub, type Topic } from "./hub.ts";
@@ -64,7 +65,7 @@ export const liveRoutes = new Hono().get("/events", (c) => {
       const lines = newestLines(logger, executionId, after);
       if (lines.length > 0) {
         const last = lines.at(-1)!.seq;
-        sse.sendRaw(encodeSseFrame("log", renderLogLines(lines.map((l) => ({ ...l, executionId: l.execution_id }))), last));
+        sse.sendRaw(encodeSseFrame("log", inertBidiHtml(renderLogLines(lines.map((l) => ({ ...l, executionId: l.execution_id })))), last));
         sub.after = Math.max(sub.after, last);
       }
     }
