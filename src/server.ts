@@ -27,7 +27,7 @@ import type { AppServices, RateLimits } from "./app-context.ts";
 import { perMinute, TokenBuckets } from "./http/rate-limit.ts";
 import { StreamLimits } from "./http/stream-limits.ts";
 import { LocalRunner } from "./engine/local-runner.ts";
-import { killRecordedLeftovers } from "./engine/live-processes.ts";
+import { ProcessRecordDir } from "./sandbox/index.ts";
 import { setUpSandbox } from "./thread-pool/sandbox-setup.ts";
 import { LOG_LIMITS } from "./thread-pool/protocol.ts";
 import { VERSION } from "./version.ts";
@@ -131,7 +131,8 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
 
   // What this server's task commands left running when it last died (kill -9) is killed first: the re-run
   // below must not run beside it. Then whatever its threads held runs again.
-  const leftovers = killRecordedLeftovers(db);
+  const processRecordDir = join(config.dataDir, "processes");
+  const leftovers = new ProcessRecordDir(processRecordDir).killLeftovers();
   for (const d of leftovers) {
     const line = `process group ${d.record.pgid} of execution ${d.executionId}: ${d.action === "kill" ? "killed" : "skipped"} (${d.why})`;
     if (d.action === "kill") log.warn(`left running by the previous run: ${line}`);
@@ -190,6 +191,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
           dataDir: config.dataDir,
           sandbox: sandbox.sandbox,
           httpAllow: config.httpAllow ?? [],
+          processRecordDir,
           capabilities: config.capabilities,
           threadUrl: config.threadUrl,
           shortTaskMs: config.shortTaskMs,

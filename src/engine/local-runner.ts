@@ -11,8 +11,7 @@ import type { EngineDeps } from "./engine-deps.ts";
 import type { TaskLogger } from "./task-logger.ts";
 import { maskOutcome, paramsForRun, type TaskSecrets } from "./task-secrets.ts";
 import type { JobSandbox } from "../thread-pool/protocol.ts";
-import type { ProcessRecord } from "../sandbox/index.ts";
-import { forgetLiveProcess, recordLiveProcess } from "./live-processes.ts";
+import { ProcessRecordDir, type ProcessRecord } from "../sandbox/index.ts";
 import { logger } from "../log.ts";
 
 const log = logger("local-runner");
@@ -33,6 +32,8 @@ export interface LocalRunnerOptions extends EngineDeps {
   sandbox?: JobSandbox;
   /** Internal destinations http tasks may reach (--http-allow). */
   httpAllow?: string[];
+  /** Where task threads record the processes they start (<data-dir>/processes). */
+  processRecordDir?: string;
   capabilities?: string[];
   /** How long a cancelled task may take to stop by itself before its thread is terminated. */
   cancelGraceMs?: number;
@@ -71,6 +72,8 @@ export class LocalRunner {
   #wakeTimer: ReturnType<typeof setTimeout> | null = null;
   #stopping = false;
   #unsubscribe: Array<() => void> = [];
+  /** Processes the threads started and that are not known to be gone (their records' names). */
+  #records = new Map<number, ProcessRecord>();
   /** Per execution with a question out: aborted when the attempt ends, so nobody waits for it any more. */
   #asking = new Map<string, AbortController>();
 
@@ -87,19 +90,20 @@ export class LocalRunner {
       done: (claim, outcome) => this.#onDone(claim, outcome),
       available: () => this.schedule(),
       ask: (claim, askId, input) => this.#ask(claim, askId, input),
-      process: (claim, pid, record, gone) => this.#process(claim, pid, record, gone),
+      process: (_claim, pid, record, gone) => this.#process(pid, record, gone),
     });
   }
 
-  /** Keeps `live_processes` true: a restart after kill -9 kills what is recorded there before running anything. */
-  #process(claim: Claim, pid: number, record: ProcessRecord | null, gone: boolean) {
-    try {
-      if (gone) forgetLiveProcess(this.opts.db, pid);
-      else if (record) recordLiveProcess(this.opts.db, record, claim.executionId);
-    } catch (err) {
-      this.opts.disk?.failed("recording a task's process", err);
-      log.error(`could not ${gone ? "forget" : "record"} process ${pid} of execution ${claim.executionId}: ${(err as Error).message}`);
-    }
+  /**
+   * The thread records each process it starts (ProcessRecordDir) and removes the record when it exits; a
+   * process gone with its retired thread is removed here. A restart after kill -9 kills what is recorded.
+   */
+  #process(pid: number, record: ProcessRecord | null, gone: boolean) {
+    if (record) this.#records.set(pid, record);
+    if (!gone) return;
+    const known = this.#records.get(pid);
+    this.#records.delete(pid);
+    if (known && this.opts.processRecordDir) new ProcessRecordDir(this.opts.processRecordDir).remove(known);
   }
 
   #ask(claim: Claim, askId: number, input: AskInput) {
@@ -209,6 +213,7 @@ export class LocalRunner {
       sandbox: this.opts.sandbox,
       logLimits: this.opts.logger.limits,
       httpAllow: this.opts.httpAllow,
+      processRecordDir: this.opts.processRecordDir,
     };
     return this.#pool.run(claim, job, claim.timeoutSeconds);
   }

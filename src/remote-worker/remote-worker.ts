@@ -6,7 +6,7 @@ import { cpus, hostname, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import type { ProcessRecord, SandboxSetting } from "../sandbox/index.ts";
 import { setUpSandbox, type SandboxSetup } from "../thread-pool/sandbox-setup.ts";
-import { ProcessRecords } from "./process-records.ts";
+import { ProcessRecordDir } from "../sandbox/index.ts";
 import { privateDir, secureTree, sweepWorkspaces } from "../data-dir/private-files.ts";
 import { logger } from "../log.ts";
 import type { LogTuple } from "../thread-pool/protocol.ts";
@@ -76,7 +76,9 @@ export class RemoteWorker {
   #startedAt = Date.now();
   #statusTimer: ReturnType<typeof setTimeout> | null = null;
   #cpu = { usage: process.cpuUsage(), at: performance.now() };
-  #processes: ProcessRecords;
+  #processes: ProcessRecordDir;
+  /** Processes the task threads started, not known to be gone (to remove their records when their thread is retired). */
+  #records = new Map<number, ProcessRecord>();
   /** How task commands run here, decided at construction (the CLI prints its warning, refuses its error). */
   readonly sandbox: SandboxSetup;
 
@@ -87,7 +89,7 @@ export class RemoteWorker {
       { hidePaths: [resolve(opts.stateDir), ...(opts.sandboxHide ?? [])], writablePaths: opts.sandboxWritable ?? [] },
       { network: opts.shellNetwork ?? false },
     );
-    this.#processes = new ProcessRecords(opts.stateDir);
+    this.#processes = new ProcessRecordDir(join(opts.stateDir, "processes"));
     this.name = opts.name ?? hostname();
     this.concurrency = opts.concurrency ?? Math.max(1, cpus().length);
     this.capabilities = opts.capabilities ?? [];
@@ -108,7 +110,8 @@ export class RemoteWorker {
       sandbox: this.sandbox.sandbox,
       httpAllow: opts.httpAllow,
       threadUrl: opts.threadUrl,
-      onProcess: (item, pid, record, gone) => this.#onProcess(item, pid, record, gone),
+      onProcess: (_item, pid, record, gone) => this.#onProcess(pid, record, gone),
+      processRecordDir: join(opts.stateDir, "processes"),
       onLog: (item, lines) => this.#onLog(item, lines),
       onDone: (item, outcome) => this.#onDone(item, outcome),
       onAsk: (item, askId, input) => void this.#ask(item, askId, input),
@@ -228,13 +231,13 @@ export class RemoteWorker {
 
   // ---- results ----
 
-  #onProcess(item: ClaimItem, pid: number, record: ProcessRecord | null, gone: boolean) {
-    try {
-      if (gone) this.#processes.remove(pid);
-      else if (record) this.#processes.add(record, item.execution_id);
-    } catch (err) {
-      log.warn(`could not ${gone ? "forget" : "record"} process ${pid} of execution ${item.execution_id}: ${(err as Error).message}`);
-    }
+  /** The thread records what it starts and removes it as it exits; what its retired thread took with it is removed here. */
+  #onProcess(pid: number, record: ProcessRecord | null, gone: boolean) {
+    if (record) this.#records.set(pid, record);
+    if (!gone) return;
+    const known = this.#records.get(pid);
+    this.#records.delete(pid);
+    if (known) this.#processes.remove(known);
   }
 
   /** Settles once the outbox has room again: a chatty task waits while the server is behind or away. */

@@ -28,6 +28,8 @@ export interface RunnerOptions extends RunnerEvents {
   sandbox?: JobSandbox;
   /** Internal destinations http tasks may reach from this worker (--http-allow). */
   httpAllow?: string[];
+  /** Where task threads record the processes they start (<state-dir>/processes). */
+  processRecordDir?: string;
   threadUrl?: URL;
 }
 
@@ -93,6 +95,7 @@ export class TaskRunner {
         workspaceRoot: this.opts.workspaceRoot,
         sandbox: this.opts.sandbox,
         httpAllow: this.opts.httpAllow,
+        processRecordDir: this.opts.processRecordDir,
       };
       if (!this.#pool.run(item, job, item.timeout_seconds)) return;
       this.#queue.shift();

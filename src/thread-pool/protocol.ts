@@ -19,6 +19,8 @@ export interface Job {
   logLimits?: LogLimits;
   /** Internal hosts, addresses and CIDRs `http` tasks may reach (--http-allow); default none. */
   httpAllow?: string[];
+  /** Where the thread records each process it starts, until it exits (ProcessRecordDir): what a restart kills. */
+  processRecordDir?: string;
 }
 
 /** A per-execution log cap, in lines and in bytes (UTF-8 of the messages). */

@@ -4,7 +4,7 @@ import { isAbsolute, relative, resolve, sep } from "node:path";
 import { textCutter } from "../masking/forms.ts";
 import { getTaskType } from "../task-types/index.ts";
 import { isOutput, TaskFailure, type AskAnswer, type AskInput, type SpawnOptions, type TaskContext } from "../task-types/types.ts";
-import { killTree, killTreeAndWait, spawnSandboxed } from "../sandbox/index.ts";
+import { killTree, killTreeAndWait, ProcessRecordDir, spawnSandboxed } from "../sandbox/index.ts";
 import type { AskReply, DoneFailed, DoneOk, FromThread, Job, JobSandbox, ToThread } from "./protocol.ts";
 import { ThreadLog } from "./thread-log.ts";
 
@@ -112,12 +112,24 @@ async function runJob(job: Job) {
         options.stdin,
       );
       live.add(proc);
+      // Recorded here, at once: a server killed a moment later still finds it at its next start.
+      const records = job.processRecordDir && record ? new ProcessRecordDir(job.processRecordDir) : null;
+      try {
+        records?.add(record!, job.executionId);
+      } catch (err) {
+        log.warn(`could not record process ${proc.pid} (a restart after a crash would not find it): ${(err as Error).message}`);
+      }
       send({ type: "pid", executionId: job.executionId, pid: proc.pid, exited: false, record });
       const onAbort = () => killTree(proc.pid);
       abort.signal.addEventListener("abort", onAbort, { once: true });
       void proc.exited.then(() => {
         // Without a sandbox, what the command left running in its group ends with it (bwrap does this itself).
         if (sandbox.mode === "none") killTree(proc.pid);
+        try {
+          records?.remove(record!);
+        } catch {
+          // the pool removes it when it hears the process is gone
+        }
         live.delete(proc);
         abort.signal.removeEventListener("abort", onAbort);
         send({ type: "pid", executionId: job.executionId, pid: proc.pid, exited: true });
