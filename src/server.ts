@@ -132,12 +132,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   // What this server's task commands left running when it last died (kill -9) is killed first: the re-run
   // below must not run beside it. Then whatever its threads held runs again.
   const processRecordDir = join(config.dataDir, "processes");
-  const leftovers = new ProcessRecordDir(processRecordDir).killLeftovers();
-  for (const d of leftovers) {
-    const line = `process group ${d.record.pgid} of execution ${d.executionId}: ${d.action === "kill" ? "killed" : "skipped"} (${d.why})`;
-    if (d.action === "kill") log.warn(`left running by the previous run: ${line}`);
-    else log.debug(line);
-  }
+  const leftoversKilled = new ProcessRecordDir(processRecordDir).killLeftoversAndSay(log);
   const recovered = releaseWorker(deps, workerId, "the server stopped while the task ran; requeued at restart");
   // Parents follow their children in the same transaction, so they cannot drift; this re-derives them
   // anyway, so a run whose rules changed between versions is right after an upgrade.
@@ -286,7 +281,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     recovered,
     sweepWorkspaces,
     sandbox: { description: sandbox.description, warning: sandbox.warning },
-    leftoversKilled: leftovers.filter((d) => d.action === "kill").length,
+    leftoversKilled,
     stop(graceSeconds = config.shutdownGraceSeconds) {
       stopping ??= (async () => {
         clearInterval(reaper);

@@ -11,7 +11,7 @@ import type { EngineDeps } from "./engine-deps.ts";
 import type { TaskLogger } from "./task-logger.ts";
 import { maskOutcome, paramsForRun, type TaskSecrets } from "./task-secrets.ts";
 import type { JobSandbox } from "../thread-pool/protocol.ts";
-import { ProcessRecordDir, type ProcessRecord } from "../sandbox/index.ts";
+import { ProcessRecordDir } from "../sandbox/index.ts";
 import { logger } from "../log.ts";
 
 const log = logger("local-runner");
@@ -72,12 +72,13 @@ export class LocalRunner {
   #wakeTimer: ReturnType<typeof setTimeout> | null = null;
   #stopping = false;
   #unsubscribe: Array<() => void> = [];
-  /** Processes the threads started and that are not known to be gone (their records' names). */
-  #records = new Map<number, ProcessRecord>();
+  /** Where the threads record the processes they start (a restart after kill -9 kills what is there). */
+  #records: ProcessRecordDir | null;
   /** Per execution with a question out: aborted when the attempt ends, so nobody waits for it any more. */
   #asking = new Map<string, AbortController>();
 
   constructor(private readonly opts: LocalRunnerOptions) {
+    this.#records = opts.processRecordDir ? new ProcessRecordDir(opts.processRecordDir) : null;
     this.#pool = new ThreadPool<Claim>({
       size: opts.size,
       threadUrl: opts.threadUrl,
@@ -90,20 +91,9 @@ export class LocalRunner {
       done: (claim, outcome) => this.#onDone(claim, outcome),
       available: () => this.schedule(),
       ask: (claim, askId, input) => this.#ask(claim, askId, input),
-      process: (_claim, pid, record, gone) => this.#process(pid, record, gone),
+      // The thread records each process it starts and removes it as it exits; one gone with a retired thread is removed here.
+      process: (_claim, pid, record, gone) => this.#records?.seen(pid, record, gone),
     });
-  }
-
-  /**
-   * The thread records each process it starts (ProcessRecordDir) and removes the record when it exits; a
-   * process gone with its retired thread is removed here. A restart after kill -9 kills what is recorded.
-   */
-  #process(pid: number, record: ProcessRecord | null, gone: boolean) {
-    if (record) this.#records.set(pid, record);
-    if (!gone) return;
-    const known = this.#records.get(pid);
-    this.#records.delete(pid);
-    if (known && this.opts.processRecordDir) new ProcessRecordDir(this.opts.processRecordDir).remove(known);
   }
 
   #ask(claim: Claim, askId: number, input: AskInput) {

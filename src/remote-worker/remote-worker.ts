@@ -4,10 +4,9 @@
 // rides out server outages with backoff, keeps status.json current, and drains on request.
 import { cpus, hostname, loadavg } from "node:os";
 import { join, resolve } from "node:path";
-import type { ProcessRecord, SandboxSetting } from "../sandbox/index.ts";
+import type { SandboxSetting } from "../sandbox/index.ts";
 import { setUpSandbox, type SandboxSetup } from "../thread-pool/sandbox-setup.ts";
-import { ProcessRecordDir } from "../sandbox/index.ts";
-import { privateDir, secureTree, sweepWorkspaces } from "../data-dir/private-files.ts";
+import { StateDir } from "./state-dir.ts";
 import { logger } from "../log.ts";
 import type { LogTuple } from "../thread-pool/protocol.ts";
 import { VERSION } from "../version.ts";
@@ -76,9 +75,7 @@ export class RemoteWorker {
   #startedAt = Date.now();
   #statusTimer: ReturnType<typeof setTimeout> | null = null;
   #cpu = { usage: process.cpuUsage(), at: performance.now() };
-  #processes: ProcessRecordDir;
-  /** Processes the task threads started, not known to be gone (to remove their records when their thread is retired). */
-  #records = new Map<number, ProcessRecord>();
+  #state: StateDir;
   /** How task commands run here, decided at construction (the CLI prints its warning, refuses its error). */
   readonly sandbox: SandboxSetup;
 
@@ -89,7 +86,7 @@ export class RemoteWorker {
       { hidePaths: [resolve(opts.stateDir), ...(opts.sandboxHide ?? [])], writablePaths: opts.sandboxWritable ?? [] },
       { network: opts.shellNetwork ?? false },
     );
-    this.#processes = new ProcessRecordDir(join(opts.stateDir, "processes"));
+    this.#state = new StateDir(opts.stateDir, opts.workspaceRetentionMs ?? 7 * 24 * 3600_000);
     this.name = opts.name ?? hostname();
     this.concurrency = opts.concurrency ?? Math.max(1, cpus().length);
     this.capabilities = opts.capabilities ?? [];
@@ -110,8 +107,8 @@ export class RemoteWorker {
       sandbox: this.sandbox.sandbox,
       httpAllow: opts.httpAllow,
       threadUrl: opts.threadUrl,
-      onProcess: (_item, pid, record, gone) => this.#onProcess(pid, record, gone),
-      processRecordDir: join(opts.stateDir, "processes"),
+      onProcess: (_item, pid, record, gone) => this.#state.processes.seen(pid, record, gone),
+      processRecordDir: this.#state.processes.dir,
       onLog: (item, lines) => this.#onLog(item, lines),
       onDone: (item, outcome) => this.#onDone(item, outcome),
       onAsk: (item, askId, input) => void this.#ask(item, askId, input),
@@ -147,16 +144,8 @@ export class RemoteWorker {
   async start(): Promise<void> {
     this.#writeStatus("starting");
     if (this.sandbox.error) return this.#fatal(new Error(`--sandbox bwrap: ${this.sandbox.error}`));
-    // The state dir is the worker's only (status, workspaces with whatever tasks wrote): 0700/0600.
-    privateDir(this.opts.stateDir);
-    secureTree(this.opts.stateDir);
-    this.sweepWorkspaces();
-    // What this worker's task commands left running when it last died is killed before it claims anything.
-    for (const d of this.#processes.killLeftovers()) {
-      const line = `process group ${d.record.pgid} of execution ${d.executionId}: ${d.action === "kill" ? "killed" : "skipped"} (${d.why})`;
-      if (d.action === "kill") log.warn(`left running by the previous run: ${line}`);
-      else log.debug(line);
-    }
+    // The state dir is the worker's only; what its last run's commands left running is killed before it claims.
+    this.#state.prepare(() => this.#runner.held().map((i) => i.execution_id));
     this.#runner.start();
     try {
       if (!(await this.#link.register(this.#stopClaiming.signal, () => this.#draining))) {
@@ -174,8 +163,7 @@ export class RemoteWorker {
 
   /** Removes failed executions' workspaces older than the retention (not those of tasks it holds); at start and every hour. */
   sweepWorkspaces(): number {
-    const held = new Set(this.#runner.held().map((i) => i.execution_id));
-    return sweepWorkspaces(join(this.opts.stateDir, "workspaces"), { olderThanMs: this.opts.workspaceRetentionMs ?? 7 * 24 * 3600_000, inUse: (id) => held.has(id) });
+    return this.#state.sweep(this.#runner.held().map((i) => i.execution_id));
   }
 
   // ---- heartbeats ----
@@ -230,15 +218,6 @@ export class RemoteWorker {
   }
 
   // ---- results ----
-
-  /** The thread records what it starts and removes it as it exits; what its retired thread took with it is removed here. */
-  #onProcess(pid: number, record: ProcessRecord | null, gone: boolean) {
-    if (record) this.#records.set(pid, record);
-    if (!gone) return;
-    const known = this.#records.get(pid);
-    this.#records.delete(pid);
-    if (known) this.#processes.remove(known);
-  }
 
   /** Settles once the outbox has room again: a chatty task waits while the server is behind or away. */
   #onLog(item: ClaimItem, lines: LogTuple[]): Promise<void> {

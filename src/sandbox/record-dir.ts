@@ -7,7 +7,22 @@ import { join } from "node:path";
 import { killLeftovers, type LeftoverDecision, type ProcessRecord } from "./leftovers.ts";
 
 export class ProcessRecordDir {
+  /** Processes heard of (`seen`) and not known to be gone, by pid: to remove their records when they are. */
+  #known = new Map<number, ProcessRecord>();
+
   constructor(readonly dir: string) {}
+
+  /**
+   * What the pool reports of a process: started (with its record), or gone — the thread removes the record
+   * as the process exits, but one gone with its retired thread is removed here.
+   */
+  seen(pid: number, record: ProcessRecord | null, gone: boolean): void {
+    if (record) this.#known.set(pid, record);
+    if (!gone) return;
+    const known = this.#known.get(pid);
+    this.#known.delete(pid);
+    if (known) this.remove(known);
+  }
 
   #file(record: Pick<ProcessRecord, "pid" | "startTime">): string {
     return join(this.dir, `${record.pid}-${record.startTime}.json`);
@@ -43,5 +58,18 @@ export class ProcessRecordDir {
     const decisions = found.length ? kill(found.map(({ pid, pgid, startTime, bootId }) => ({ pid, pgid, startTime, bootId }))) : [];
     for (const name of names) rmSync(join(this.dir, name), { force: true });
     return decisions.map((d, i) => ({ ...d, executionId: found[i]!.executionId }));
+  }
+
+  /** killLeftovers, saying what it killed (warn) and skipped (debug); returns how many process groups it killed. */
+  killLeftoversAndSay(log: { warn(msg: string): void; debug(msg: string): void }): number {
+    let killed = 0;
+    for (const d of this.killLeftovers()) {
+      const line = `process group ${d.record.pgid} of execution ${d.executionId}: ${d.action === "kill" ? "killed" : "skipped"} (${d.why})`;
+      if (d.action === "kill") {
+        killed++;
+        log.warn(`left running by the previous run: ${line}`);
+      } else log.debug(line);
+    }
+    return killed;
   }
 }
