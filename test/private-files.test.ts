@@ -27,7 +27,7 @@ describe("the data dir is private", () => {
     mkdirSync(join(dataDir, "logs", "2026-01-01"), { recursive: true, mode: 0o755 });
     writeFileSync(join(dataDir, "logs", "2026-01-01", "old.jsonl"), "{}\n", { mode: 0o644 });
     const server = await startTestServer({ dataDir });
-    const failed = await run(server, "echo working; echo secret-ish > notes.txt; exit 3");
+    const failed = await run(server, "echo working; echo secret-ish > notes.txt; printf 'exit 0' > tool.sh; chmod 755 tool.sh; exit 3");
     expect(failed.status).toBe("failed");
     await server.services.logger.drain();
     const [execution] = (await expectOk(await server.api(`/executions?task_id=${failed.id}`))).items;
@@ -41,6 +41,11 @@ describe("the data dir is private", () => {
     expect(mode(join(dataDir, "logs", "2026-01-01"))).toBe("700");
     expect(mode(join(dataDir, "logs", "2026-01-01", "old.jsonl"))).toBe("600");
     expect(mode(join(dataDir, "workspaces"))).toBe("700");
+    expect(mode(join(dataDir, "workspaces", execution.id))).toBe("700");
+    // Started again on the same data dir: a kept workspace's files keep the modes their task gave them.
+    await server.stop(0);
+    await startTestServer({ dataDir });
+    expect(mode(join(dataDir, "workspaces", execution.id, "tool.sh"))).toBe("755");
     expect(mode(join(dataDir, "workspaces", execution.id))).toBe("700");
   });
 

@@ -34,6 +34,7 @@ export interface DiskWatchOptions {
  */
 export class DiskWatch {
   #failure: { at: number; what: string; error: string } | null = null;
+  #waiters: Array<{ what: string; resolve: () => void }> = [];
   readonly #lowBytes: number;
   readonly #clock: () => number;
   readonly #statfs: NonNullable<DiskWatchOptions["statfs"]>;
@@ -51,7 +52,13 @@ export class DiskWatch {
   failed(what: string, err: unknown): boolean {
     if (!isDiskFull(err)) return false;
     this.#failure = { at: this.#clock(), what, error: (err as Error).message ?? String(err) };
+    this.#waiters = this.#waiters.filter((w) => (w.what === what ? (w.resolve(), false) : true));
     return true;
+  }
+
+  /** Resolves the next time a write of `what` fails for want of space (tests wait on it instead of polling). */
+  whenFailed(what: string): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push({ what, resolve }));
   }
 
   worked(): void {

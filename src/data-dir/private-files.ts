@@ -28,7 +28,9 @@ export function privateDatabaseFile(path: string): void {
 
 /**
  * Tightens a data dir made by an earlier version, or under a loose umask: the dir 0700, and below it every
- * directory 0700 and every file 0600 (symlinks are left alone). Returns how many modes it changed.
+ * directory 0700 and every file 0600 (symlinks are left alone) — except inside each workspace, whose files
+ * keep the modes their task gave them (a script stays executable; the workspace itself becomes 0700, and
+ * the data dir around it already keeps everyone else out). Returns how many modes it changed.
  */
 export function secureTree(root: string): number {
   let changed = 0;
@@ -42,8 +44,9 @@ export function secureTree(root: string): number {
       // gone meanwhile
     }
   };
-  const walk = (dir: string) => {
+  const walk = (dir: string, depth: number, inWorkspaces: boolean) => {
     fix(dir, PRIVATE_DIR);
+    if (inWorkspaces && depth > 1) return; // a workspace: its own modes stay
     let entries;
     try {
       entries = readdirSync(dir, { withFileTypes: true });
@@ -52,11 +55,11 @@ export function secureTree(root: string): number {
     }
     for (const e of entries) {
       const path = join(dir, e.name);
-      if (e.isDirectory()) walk(path);
-      else if (e.isFile()) fix(path, PRIVATE_FILE);
+      if (e.isDirectory()) walk(path, depth + 1, inWorkspaces || (depth === 0 && e.name === "workspaces"));
+      else if (e.isFile() && !(inWorkspaces && depth >= 1)) fix(path, PRIVATE_FILE);
     }
   };
-  walk(root);
+  walk(root, 0, false);
   if (changed) log.warn(`${root}: made ${changed} file(s) and folder(s) readable by their owner only (0600/0700)`);
   return changed;
 }

@@ -167,8 +167,17 @@ export class LocalRunner {
     const target = idle + (this.#avgTaskMs < (this.opts.shortTaskMs ?? SHORT_TASK_MS) ? size * RESERVE_PER_THREAD : 0);
     if (!this.#queueDrained && this.#reserve.length < target && (this.#reserve.length < idle || this.#reserve.length <= size)) {
       const limit = target - this.#reserve.length;
-      const claims = reserveTasks(this.opts, { workerId: this.opts.workerId, limit, capabilities: this.opts.capabilities });
-      if (claims.length < limit) {
+      let claims: Claim[];
+      try {
+        claims = reserveTasks(this.opts, { workerId: this.opts.workerId, limit, capabilities: this.opts.capabilities });
+      } catch (err) {
+        // A claim that cannot be written (a full disk) claims nothing: try again shortly, never crash the server.
+        const full = this.opts.disk?.failed("claiming work", err) ?? false;
+        log.error(`claiming work failed${full ? " (the disk is full)" : ""}; trying again in ${this.#retryMs} ms: ${(err as Error).message}`);
+        this.#retryFlush();
+        claims = [];
+      }
+      if (claims.length < limit && !this.#retryTimer) {
         this.#queueDrained = true;
         this.#armWakeTimer();
       }
