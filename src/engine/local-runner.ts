@@ -102,6 +102,13 @@ export class LocalRunner {
       this.#pool.answer(claim.executionId, askId, { ok: false, error: "no controller runs on this server" });
       return;
     }
+    // The thread may ask before its start is in the database (starts are group-committed): record it now,
+    // so the question belongs to a running task.
+    try {
+      this.#flushStarts();
+    } catch {
+      // a full disk: the starts are kept and written with the next flush
+    }
     let ac = this.#asking.get(claim.executionId);
     if (!ac) this.#asking.set(claim.executionId, (ac = new AbortController()));
     asker.askAndWait(claim.taskId, claim.executionId, input, ac.signal).then(
