@@ -16,6 +16,8 @@ import type { SecretStore } from "./features/secrets/store.ts";
 import type { TaskWaiters } from "./features/tasks/service.ts";
 import type { LocalRunner } from "./engine/local-runner.ts";
 import type { AppError } from "./errors.ts";
+import type { DiskWatch } from "./data-dir/disk.ts";
+import type { StreamLimits } from "./http/stream-limits.ts";
 import type { TokenBuckets } from "./http/rate-limit.ts";
 import type { ServerMetrics } from "./features/metrics/server-metrics.ts";
 import type { DataDirUsage } from "./features/retention/data-dir-usage.ts";
@@ -60,6 +62,10 @@ export interface AppServices {
   logSinks: RunningSinks;
   /** Conversations and messages: the service, the WebSockets, the attachment limit. */
   chat: ChatFeature;
+  /** The data dir's disk: free space and the last write that failed for want of it (health, 507s). */
+  disk: DiskWatch;
+  /** Open event streams per account and per address (--max-streams). */
+  streams: StreamLimits;
 }
 
 export interface RateLimits {

@@ -50,12 +50,14 @@ import { corsAllowList } from "./http/cors.ts";
 import { jsonNewline } from "./http/json-newline.ts";
 import type { AppServices } from "./app-context.ts";
 import { errorBody, jsonError } from "./http/errors.ts";
+import { isDiskFull } from "./data-dir/disk.ts";
 import { AppError } from "./errors.ts";
 import { accessOf } from "./http/openapi.ts";
 import { htmlError, htmlNotFound } from "./pages/render.tsx";
 import { securityHeaders } from "./http/security-headers.ts";
 import { renderLogLines } from "../views/tasks/logs.tsx";
 import { requestContext } from "./http/request-context.ts";
+import { inertBidiHtml } from "./pages/bidi.ts";
 
 export function createApp(services: AppServices) {
   const app = new Hono();
@@ -119,7 +121,8 @@ export function createApp(services: AppServices) {
   app.get("/metrics", authenticate(), requireRole("viewer"), async (c) => c.body(await services.metrics.scrape(), 200, { "content-type": services.metrics.contentType }));
 
   // The web UI: server-rendered pages, their live-update stream, and the embedded static assets.
-  const live = new LiveHub(services.deps.bus, renderLogLines);
+  // Log lines go out as HTML: direction controls in them made inert, as in every page.
+  const live = new LiveHub(services.deps.bus, (lines) => inertBidiHtml(renderLogLines(lines)));
   const dashboard = new DashboardStats(services.deps);
   const drafts = new AnswerDrafts(services.deps.bus);
   const waiting = () => waitingForHumans(services.deps.db);
@@ -174,6 +177,8 @@ export function createApp(services: AppServices) {
   app.route("/", ui);
 
   app.onError((err, c) => {
+    // A write that failed for want of space: /health says so until one works again.
+    if (isDiskFull(err)) c.get("disk")?.failed(`${c.req.method} ${c.req.path}`, err);
     if (c.req.path.startsWith("/api/")) return jsonError(c, err);
     return htmlError(c, err);
   });

@@ -32,6 +32,13 @@ const readableFile = z
     }
   });
 
+/** A comma-separated list of absolute paths (blank = none). */
+const absolutePaths = z
+  .string()
+  .default("")
+  .transform((s) => s.split(",").map((p) => p.trim()).filter(Boolean))
+  .pipe(z.array(z.string().refine((p) => p.startsWith("/"), "each entry is an absolute path (starting with /)")));
+
 /** A browser origin as it appears in the Origin header: scheme, host, optional port — nothing else. */
 const origin = z.string().refine((s) => {
   try {
@@ -67,6 +74,26 @@ export const ServeConfigSchema = z.object({
     .pipe(z.array(z.string().regex(/^[a-z0-9][a-z0-9._:-]{0,62}$/, "capability labels are lowercase letters, digits, . _ : -"))),
   /** The least role that may run commands on the server's host (`shell` tasks): they can read its data dir and keys. */
   shellRole: z.enum(["operator", "admin"]).default("admin"),
+  /** Where task commands run: `auto` = bubblewrap when it works here, else none (with a warning); `bwrap` = refuse to start without it. */
+  sandbox: z.enum(["auto", "bwrap", "none"]).default("auto"),
+  /** Extra host directories task commands may write to (comma separated, absolute): a shared cache, say. */
+  sandboxWritable: absolutePaths,
+  /** Extra host paths task commands must not see (comma separated, absolute): a home with cloud keys, say. */
+  sandboxHide: absolutePaths,
+  /** Internal destinations `http` tasks may reach (host names, *.example.com, IPs, CIDRs; comma separated): loopback, private and link-local addresses are refused otherwise. */
+  httpAllow: z
+    .string()
+    .default("")
+    .transform((s) => s.split(",").map((h) => h.trim()).filter(Boolean)),
+  /** Event streams (SSE) open at once per account; per client address twice as many. */
+  maxStreams: int(1, 100_000).default(32),
+  /** How long a failed execution's workspace is kept for inspection (a successful one's goes at once). */
+  workspaceRetentionSeconds: int(0, 10 * 365 * 24 * 3600).default(7 * 24 * 3600),
+  /** One execution's log cap: beyond it lines are counted and dropped, and a last line says how many. */
+  logMaxLines: int(100, 100_000_000).default(200_000),
+  logMaxBytes: int(64 * 1024, 64 * 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+  /** Whether shell tasks that do not say (`network`) reach the network; off, they see only their own loopback. */
+  shellNetwork: bool.default(false),
   /** After the first (admin) account, anyone may register — as a viewer. */
   openRegistration: bool.default(false),
   /** Lifetime of a Bearer access token. */
@@ -153,6 +180,15 @@ const SERVE_FLAGS = {
   "db-synchronous": ["dbSynchronous", "AGENTVINE_DB_SYNCHRONOUS"],
   capabilities: ["capabilities", "AGENTVINE_CAPABILITIES"],
   "shell-role": ["shellRole", "AGENTVINE_SHELL_ROLE"],
+  sandbox: ["sandbox", "AGENTVINE_SANDBOX"],
+  "sandbox-writable": ["sandboxWritable", "AGENTVINE_SANDBOX_WRITABLE"],
+  "sandbox-hide": ["sandboxHide", "AGENTVINE_SANDBOX_HIDE"],
+  "shell-network": ["shellNetwork", "AGENTVINE_SHELL_NETWORK"],
+  "log-max-lines": ["logMaxLines", "AGENTVINE_LOG_MAX_LINES"],
+  "workspace-retention": ["workspaceRetentionSeconds", "AGENTVINE_WORKSPACE_RETENTION"],
+  "max-streams": ["maxStreams", "AGENTVINE_MAX_STREAMS"],
+  "http-allow": ["httpAllow", "AGENTVINE_HTTP_ALLOW"],
+  "log-max-bytes": ["logMaxBytes", "AGENTVINE_LOG_MAX_BYTES"],
   "open-registration": ["openRegistration", "AGENTVINE_OPEN_REGISTRATION"],
   "access-token-ttl": ["accessTokenTtlSeconds", "AGENTVINE_ACCESS_TOKEN_TTL"],
   "rate-limit": ["rateLimit", "AGENTVINE_RATE_LIMIT"],

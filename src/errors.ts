@@ -13,6 +13,7 @@ export type ErrorCode =
   | "conflict"
   | "payload_too_large"
   | "rate_limited"
+  | "insufficient_storage"
   | "internal";
 
 export interface ErrorDetail {

@@ -32,6 +32,15 @@ const SERVE_OPTIONS = `serve options (each also an environment variable):
   --capabilities a,b    AGENTVINE_CAPABILITIES (labels of the local threads)
   --open-registration B AGENTVINE_OPEN_REGISTRATION (false; true lets anyone register as a viewer)
   --shell-role ROLE     AGENTVINE_SHELL_ROLE (admin; operator lets operators run shell tasks on this host)
+  --sandbox MODE        AGENTVINE_SANDBOX (auto|bwrap|none: task commands in bubblewrap — auto uses it when it works)
+  --sandbox-writable P  AGENTVINE_SANDBOX_WRITABLE (extra dirs task commands may write, comma separated)
+  --sandbox-hide P      AGENTVINE_SANDBOX_HIDE (extra paths task commands must not see, comma separated)
+  --shell-network B     AGENTVINE_SHELL_NETWORK (false: shell tasks reach the network only with "network": true)
+  --log-max-lines N     AGENTVINE_LOG_MAX_LINES (200000 per execution; beyond it lines are counted and dropped)
+  --log-max-bytes N     AGENTVINE_LOG_MAX_BYTES (67108864 per execution)
+  --workspace-retention S  AGENTVINE_WORKSPACE_RETENTION (604800: a failed execution's workspace is kept 7 days)
+  --max-streams N       AGENTVINE_MAX_STREAMS (32 open event streams per account, twice that per address; 429 beyond)
+  --http-allow LIST     AGENTVINE_HTTP_ALLOW (internal hosts, IPs or CIDRs http tasks may reach; none by default)
   --access-token-ttl S  AGENTVINE_ACCESS_TOKEN_TTL (900)
   --rate-limit N        AGENTVINE_RATE_LIMIT (3000 API requests a minute per address and account; 0 = off)
   --auth-rate-limit N   AGENTVINE_AUTH_RATE_LIMIT (20 a minute per address on /api/v1/auth/*)
@@ -102,12 +111,16 @@ async function serve(argv: string[]): Promise<number> {
   if (wantsHelp(argv)) return usage(SERVE_USAGE);
   const config = loadServeConfig(argv);
   configureLogging({ level: config.logLevel, format: config.logFormat });
+  // Whatever the server and its tasks create is its user's only (0600/0700), whatever umask it was started with.
+  process.umask(0o077);
   const server = await startServer(config);
   // The banner is what a newcomer reads first: it shows unless the level is warn or error.
   const log = (msg: string) => enabled("info") && console.log(msg);
   log(`AgentVine ${VERSION} listening on ${server.url}`);
   log(`  data:    ${config.dbPath}`);
   log(`  workers: ${config.workers} local thread${config.workers === 1 ? "" : "s"}`);
+  log(`  sandbox: ${server.sandbox.description}${server.sandbox.description === "none" ? " — shell tasks are trusted like the server itself" : ""}`);
+  if (server.leftoversKilled) log(`  killed ${server.leftoversKilled} process group(s) the previous run left running`);
   if (server.recovered) log(`  recovered ${server.recovered} task(s) that were running when the server last stopped`);
   // Where the server was last reached: what `user reset-password` prints links to.
   recordServerUrl(server.db, config.publicUrl ?? server.url);

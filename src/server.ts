@@ -1,7 +1,7 @@
 // Starts everything `agentvine serve` runs: database, recovery, the worker pool, the reaper, HTTP.
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { createSecureContext, type SecureContextOptions } from "node:tls";
 import { createApp } from "./app.ts";
 import { ConfigError, ServeConfigSchema, type ServeConfig } from "./config.ts";
@@ -19,12 +19,18 @@ import { TaskLogger } from "./engine/task-logger.ts";
 import { EventBus } from "./events/bus.ts";
 import { createAuth, type AuthSettings } from "./features/auth/auth-services.ts";
 import { parseSecretsKey } from "./data-dir/key-files.ts";
+import { DiskWatch } from "./data-dir/disk.ts";
+import { privateDir, secureTree, sweepWorkspaces as sweepOldWorkspaces } from "./data-dir/private-files.ts";
 import { SecretStore } from "./features/secrets/store.ts";
 import { TaskWaiters } from "./features/tasks/service.ts";
 import { startLocalWorker } from "./features/workers/local.ts";
 import type { AppServices, RateLimits } from "./app-context.ts";
 import { perMinute, TokenBuckets } from "./http/rate-limit.ts";
+import { StreamLimits } from "./http/stream-limits.ts";
 import { LocalRunner } from "./engine/local-runner.ts";
+import { ProcessRecordDir } from "./sandbox/index.ts";
+import { setUpSandbox } from "./thread-pool/sandbox-setup.ts";
+import { LOG_LIMITS } from "./thread-pool/protocol.ts";
 import { VERSION } from "./version.ts";
 import { Controller } from "./features/controller/controller.ts";
 import { AgentGateway } from "./features/agents/gateway.ts";
@@ -52,8 +58,14 @@ export interface RunningServer {
   db: Db;
   /** Recovered work orders: claimed by this server's threads when it last stopped abruptly. */
   recovered: number;
+  /** How task commands run ("bwrap (bubblewrap 0.8.0)" or "none"), and the warning to print without a sandbox. */
+  sandbox: { description: string; warning?: string };
+  /** Process groups a previous run left alive (killed at start). */
+  leftoversKilled: number;
   /** Answers a request: over the socket when listening, straight through the app otherwise. */
   fetch(request: Request): Promise<Response>;
+  /** Removes failed executions' workspaces older than --workspace-retention (also hourly on its own); returns how many. */
+  sweepWorkspaces(): number;
   /** Graceful stop: no new claims, running tasks get `graceSeconds`, the rest is requeued. */
   stop(graceSeconds?: number): Promise<{ requeued: number }>;
 }
@@ -62,6 +74,7 @@ export type StartOptions = Pick<
   ServeConfig,
   "port" | "host" | "dataDir" | "dbPath" | "workers" | "shutdownGraceSeconds" | "maxBodyBytes" | "defaultTimeoutSeconds" | "defaultMaxRetries" | "dbSynchronous"
 > &
+  Partial<Pick<ServeConfig, "sandbox" | "sandboxWritable" | "sandboxHide" | "shellNetwork" | "logMaxLines" | "logMaxBytes" | "workspaceRetentionSeconds" | "maxStreams" | "httpAllow">> &
   Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl" | "agentWorkspaceTtlHours" | "agentFailedWorkspaceTtlHours" | "attachmentMaxBytes">> &
   Partial<ControllerConfig> &
   Partial<Pick<ServeConfig, "retainLogsDays" | "retainTasksDays" | "retainAuditDays" | "retentionInterval">> &
@@ -101,7 +114,17 @@ export function localWorkerId(): string {
 
 export async function startServer(config: StartOptions): Promise<RunningServer> {
   const tls = tlsFiles(config.tlsCert, config.tlsKey);
-  mkdirSync(config.dataDir, { recursive: true });
+  // Task commands never see the data dir (database, keys, other tasks' workspaces) nor the TLS key.
+  const sandbox = setUpSandbox(
+    config.sandbox ?? "auto",
+    { hidePaths: [resolve(config.dataDir), ...(config.sandboxHide ?? [])], hideFiles: config.tlsKey ? [resolve(config.tlsKey)] : [], writablePaths: config.sandboxWritable ?? [] },
+    { network: config.shellNetwork ?? false },
+  );
+  if (sandbox.error) throw new ConfigError(`--sandbox bwrap: ${sandbox.error}`);
+  if (sandbox.warning) log.warn(sandbox.warning);
+  // The owner's only, also what an earlier version (or a loose umask) left readable by others.
+  privateDir(config.dataDir);
+  secureTree(config.dataDir);
   const db = openDatabase(config.dbPath, { synchronous: config.dbSynchronous });
   migrate(db);
   const clock = config.clock ?? Date.now;
@@ -113,7 +136,8 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   setLogMasker((text) => secrets.maskSecrets(text));
   const checkpointer = startCheckpointer(db);
   const bus = new EventBus();
-  const deps: EngineDeps = { db, bus, secrets };
+  const disk = new DiskWatch(config.dataDir);
+  const deps: EngineDeps = { db, bus, secrets, disk };
   const workerId = localWorkerId();
   const startedAt = Date.now();
   let pool: LocalRunner | null = null;
@@ -128,7 +152,15 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     websockets: () => chatSockets.size,
   });
   const sinks = startLogSinks(config, { deps, version: VERSION, instanceId: workerId, counters: (sink) => metrics.sinkCounters(sink) });
-  const logger = new TaskLogger({ db, bus, secrets, logDir: join(config.dataDir, "logs"), sinks: sinks.sinks });
+  const logger = new TaskLogger({
+    db,
+    bus,
+    secrets,
+    logDir: join(config.dataDir, "logs"),
+    sinks: sinks.sinks,
+    disk,
+    limits: { maxLines: config.logMaxLines ?? LOG_LIMITS.maxLines, maxBytes: config.logMaxBytes ?? LOG_LIMITS.maxBytes },
+  });
   const trail = new TaskTrail(db, bus, workerId);
   const retention = new Retention({
     deps,
@@ -137,7 +169,10 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     onDeleted: (kind, n) => metrics.retentionDeleted.inc({ kind }, n),
   });
 
-  // Whatever this server's threads held when it last died is not running anymore: run it again.
+  // What this server's task commands left running when it last died (kill -9) is killed first: the re-run
+  // below must not run beside it. Then whatever its threads held runs again.
+  const processRecordDir = join(config.dataDir, "processes");
+  const leftoversKilled = new ProcessRecordDir(processRecordDir).killLeftoversAndSay(log);
   const recovered = releaseWorker(deps, workerId, "the server stopped while the task ran; requeued at restart");
   // Parents follow their children in the same transaction, so they cannot drift; this re-derives them
   // anyway, so a run whose rules changed between versions is right after an upgrade.
@@ -204,6 +239,9 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
           workerId,
           logger,
           dataDir: config.dataDir,
+          sandbox: sandbox.sandbox,
+          httpAllow: config.httpAllow ?? [],
+          processRecordDir,
           capabilities: config.capabilities,
           threadUrl: config.threadUrl,
           shortTaskMs: config.shortTaskMs,
@@ -251,6 +289,8 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     dataDirUsage: usage,
     logSinks: sinks,
     chat: { service: chatService, sockets: chatSockets, attachmentMaxBytes: config.attachmentMaxBytes ?? 10 * 1024 * 1024 },
+    disk,
+    streams: new StreamLimits(config.maxStreams ?? 32, (config.maxStreams ?? 32) * 2),
   };
   const app = createApp(services);
   const server = config.listen === false ? null : Bun.serve({
@@ -294,6 +334,20 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   // The server's threads are the `local` worker of the registry, heartbeated (with the registry's clock) from here.
   const localWorker = startLocalWorker({ ...deps, clock }, { id: workerId, threads: config.workers, capabilities: config.capabilities ?? [], version: VERSION });
 
+  // Failed executions' workspaces are kept for inspection, then removed (a running one's never).
+  const running = db.sqlite.query<{ n: number }, [string]>("SELECT 1 AS n FROM executions WHERE id = ? AND status = 'running'");
+  const sweepWorkspaces = () => {
+    try {
+      return sweepOldWorkspaces(join(config.dataDir, "workspaces"), { olderThanMs: (config.workspaceRetentionSeconds ?? 7 * 24 * 3600) * 1000, inUse: (id) => running.get(id) !== null, now: clock() });
+    } catch (err) {
+      log.error("sweeping old workspaces failed:", err);
+      return 0;
+    }
+  };
+  sweepWorkspaces();
+  const sweeper = setInterval(sweepWorkspaces, 3600_000);
+  sweeper.unref?.();
+
   let stopping: Promise<{ requeued: number }> | null = null;
   const host = config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host;
   const port = server?.port ?? 0;
@@ -305,10 +359,14 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     services,
     db,
     recovered,
+    sweepWorkspaces,
+    sandbox: { description: sandbox.description, warning: sandbox.warning },
+    leftoversKilled,
     stop(graceSeconds = config.shutdownGraceSeconds) {
       stopping ??= (async () => {
         clearInterval(reaper);
         clearInterval(janitor);
+        clearInterval(sweeper);
         localWorker.stop();
         const requeued = pool ? await pool.stop(graceSeconds * 1000) : 0;
         // Parked long-polls answer 204 (no work) before the connections close, rather than being reset.

@@ -224,6 +224,7 @@ const EXPECTED: Record<string, Rule> = {
   "GET /secrets/new": "admin",
   "POST /secrets": "admin",
   "POST /secrets/:name/value": "admin",
+  "POST /secrets/:name/allow": "admin",
   "POST /secrets/:name/delete": "admin",
 };
 

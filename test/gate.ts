@@ -1,7 +1,7 @@
 // A gate for shell tasks: the task blocks until the test opens it, so "still running" is a fact, not a race.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir } from "./helpers.ts";
+import { sharedDir } from "./helpers.ts";
 
 export interface Gate {
   /** Pass as the shell task's `env`: the script waits for the file named by $GATE. */
@@ -10,7 +10,8 @@ export interface Gate {
 }
 
 export function gate(): Gate {
-  const path = join(tempDir("agentvine-gate-"), "open");
+  // In the test servers' writable shared dir: the task, in its sandbox, sees the file appear.
+  const path = join(sharedDir("gate-"), "open");
   return { env: { GATE: path }, open: () => writeFileSync(path, "") };
 }
 

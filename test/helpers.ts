@@ -22,6 +22,29 @@ export async function cleanup() {
   while (cleanups.length) await cleanups.pop()!();
 }
 
+let shared: string | undefined;
+
+/**
+ * One directory per test process that shell tasks may write to (the test servers give it to the sandbox as
+ * a writable path): gates and marks a test shares with its tasks live here. Task commands run in bubblewrap
+ * with a private /tmp, so a file a test makes elsewhere under /tmp is not the one the task sees.
+ */
+export function sharedTestDir(): string {
+  if (!shared) {
+    shared = mkdtempSync(join(tmpdir(), "agentvine-shared-"));
+    const dir = shared;
+    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return shared;
+}
+
+/** A fresh directory inside sharedTestDir(): tasks of a test server can write there. */
+export function sharedDir(prefix = "dir-"): string {
+  const dir = mkdtempSync(join(sharedTestDir(), prefix));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 export function tempDir(prefix = "agentvine-test-"): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -76,6 +99,9 @@ export async function startTestServer(overrides: Partial<StartOptions> & { admin
       threadUrl: TEST_THREAD_URL,
       // A fresh server's ready-made plans would be in every plan list; their own test turns them on.
       builtinPlans: false,
+      sandboxWritable: [sharedTestDir()],
+      // Tests talk to servers on loopback; test/ssrf.test.ts starts its servers without this.
+      httpAllow: ["127.0.0.1", "::1", "localhost"],
       ...options,
     }),
   );

@@ -8,7 +8,7 @@ import { SYSTEM_ACTOR } from "../src/features/audit/service.ts";
 import { createApiKey } from "../src/features/auth/api-keys.ts";
 import { findUserByLogin } from "../src/features/auth/users.ts";
 import { RemoteWorker } from "../src/remote-worker/remote-worker.ts";
-import { cleanup, startTestServer, tempDir, until } from "./helpers.ts";
+import { cleanup, sharedDir, sharedTestDir, startTestServer, tempDir, until } from "./helpers.ts";
 
 afterEach(cleanup);
 
@@ -17,7 +17,7 @@ const TASKS = 8;
 describe("a remote worker through a server outage", () => {
   test("finished work is delivered once the server is back, nothing runs twice, the rest is claimed after", async () => {
     const dataDir = tempDir();
-    const marks = tempDir();
+    const marks = sharedDir(); // the tasks write here from their sandbox
     const first = await startTestServer({ workers: 0, dataDir });
     const admin = findUserByLogin(first.services.auth, "admin")!;
     const { key } = createApiKey(first.services.auth, { name: "fleet", scope: "worker" }, { userId: admin.id, actor: SYSTEM_ACTOR });
@@ -32,7 +32,7 @@ describe("a remote worker through a server outage", () => {
       ids.push(((await res.json()) as { id: string }).id);
     }
 
-    const worker = new RemoteWorker({ server: first.url, token: key, name: "survivor", concurrency: 2, stateDir: tempDir(), shutdownGraceMs: 5000, claimWaitSeconds: 2 });
+    const worker = new RemoteWorker({ server: first.url, token: key, name: "survivor", concurrency: 2, stateDir: tempDir(), shutdownGraceMs: 5000, claimWaitSeconds: 2, sandboxWritable: [sharedTestDir()] });
     await worker.start();
     try {
       // Two tasks running on the worker: now the server goes away.

@@ -9,7 +9,9 @@ import { CLI_ACTOR, OFFLINE_HELP, offlineExitCode, offlineOptions, requireUser, 
 const USAGE = `Usage: agentvine apikey <command> [options]
 
 Commands:
-  create NAME --scope worker|api --user USERNAME
+  create NAME --scope worker|api --user USERNAME [--capabilities a,b] [--max-tasks N]
+                      a worker key's grants: the capabilities its workers may declare (default none)
+                      and the tasks they may hold at once, all together (default 8)
                  create a key owned by USERNAME and print it (shown this once, stored only as a hash):
                  worker keys serve the queue and worker endpoints, api keys act as USERNAME on the API
   list [--all]   the keys (--all: revoked ones too) with their owner and last use
@@ -19,7 +21,7 @@ Commands:
 ${OFFLINE_HELP}`;
 
 export async function apikeyCommand(argv: string[], env = process.env, out: Out = console): Promise<number> {
-  const parsed = parseSubcommand("apikey", argv, USAGE, { ...offlineOptions, scope: { type: "string" }, user: { type: "string" }, all: { type: "boolean", default: false } }, out);
+  const parsed = parseSubcommand("apikey", argv, USAGE, { ...offlineOptions, scope: { type: "string" }, user: { type: "string" }, capabilities: { type: "string" }, "max-tasks": { type: "string" }, all: { type: "boolean", default: false } }, out);
   if (typeof parsed === "number") return parsed;
   const { command, values: o, positionals } = parsed;
   const args = (n: number, names: string) => {
@@ -32,9 +34,14 @@ export async function apikeyCommand(argv: string[], env = process.env, out: Out 
         const [name] = args(1, "NAME --scope worker|api --user USERNAME");
         if (!o.scope) throw new UsageError("--scope is required: worker (queue and worker endpoints) or api (the API, as --user)");
         if (!o.user) throw new UsageError("--user USERNAME is required: the account that owns the key (an api key acts as it)");
-        const body = CreateApiKeyBody.safeParse({ name, scope: o.scope });
+        const grants = {
+          ...(o.capabilities !== undefined ? { capabilities: o.capabilities.split(",").map((c) => c.trim()).filter(Boolean) } : {}),
+          ...(o["max-tasks"] !== undefined ? { max_concurrent_tasks: Number(o["max-tasks"]) } : {}),
+        };
+        const body = CreateApiKeyBody.safeParse({ name, scope: o.scope, ...grants });
         if (!body.success) {
-          throw new UsageError(body.error.issues.map((i) => `${i.path[0] === "name" ? "NAME" : "--scope"}: ${i.message}`).join("\n"));
+          const flag = (key: unknown) => (key === "name" ? "NAME" : key === "capabilities" ? "--capabilities" : key === "max_concurrent_tasks" ? "--max-tasks" : "--scope");
+          throw new UsageError(body.error.issues.map((i) => `${flag(i.path[0])}: ${i.message}`).join("\n"));
         }
         return await withOffline(o, env, out, ({ auth }) => {
           const user = requireUser(auth, o.user!);

@@ -164,6 +164,10 @@ describe("agentvine apikey", () => {
     expect((await apikey(dir, "revoke", "no-such-id")).code).toBe(1);
     expect((await apikey(dir, "create", "w", "--scope", "root", "--user", "admin")).code).toBe(2);
     expect((await apikey(dir, "create", "w", "--scope", "worker")).code).toBe(2);
+    // A worker key's grants: what its workers may declare.
+    expect((await apikey(dir, "create", "w", "--scope", "worker", "--user", "admin", "--capabilities", "gpu,git", "--max-tasks", "12")).code).toBe(0);
+    expect(query<{ grants: string }>(dir, "SELECT grants FROM api_keys WHERE name = 'w'")[0]!.grants).toBe('{"capabilities":["gpu","git"],"max_concurrent_tasks":12}');
+    expect((await apikey(dir, "create", "w2", "--scope", "worker", "--user", "admin", "--max-tasks", "lots")).err).toContain("--max-tasks");
     // The server caches a key for up to 30 s; a new server on the same data dir sees the revocation at once.
     await server.stop(0);
     const again = await startTestApp({ dataDir: dir });

@@ -28,6 +28,12 @@ Options (each also an environment variable):
   --log-format F        AGENTVINE_LOG_FORMAT (auto|json|pretty; auto: readable on a terminal, JSON otherwise)
   --timeout S           worker stop: how long to wait for the drain (60; the worker's --shutdown-grace
                         bounds its running tasks)
+  --sandbox MODE        AGENTVINE_SANDBOX (auto|bwrap|none: task commands in bubblewrap — auto uses it when it works)
+  --sandbox-writable P  AGENTVINE_SANDBOX_WRITABLE (extra dirs task commands may write, comma separated)
+  --sandbox-hide P      AGENTVINE_SANDBOX_HIDE (extra paths task commands must not see, comma separated)
+  --shell-network B     AGENTVINE_SHELL_NETWORK (false: shell tasks reach the network only with "network": true)
+  --workspace-retention S  AGENTVINE_WORKSPACE_RETENTION (604800: a failed execution's workspace is kept 7 days)
+  --http-allow LIST     AGENTVINE_HTTP_ALLOW (internal hosts, IPs or CIDRs http tasks may reach; none by default)
 
 SIGTERM or SIGINT (or \`agentvine worker stop\`) drains: no new claims, running tasks finish, their outcomes are delivered, exit 0.
 A second signal exits at once. A key the server refuses (401/403) exits 1.`;
@@ -44,6 +50,12 @@ const options = {
   "log-level": { type: "string" },
   "log-format": { type: "string" },
   timeout: { type: "string" },
+  sandbox: { type: "string" },
+  "sandbox-writable": { type: "string" },
+  "sandbox-hide": { type: "string" },
+  "shell-network": { type: "string" },
+  "workspace-retention": { type: "string" },
+  "http-allow": { type: "string" },
   json: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
@@ -104,11 +116,27 @@ export async function workerCommand(argv: string[], env: Record<string, string |
     .split(",")
     .map((c) => c.trim())
     .filter(Boolean);
+  const sandbox = o.sandbox ?? env.AGENTVINE_SANDBOX ?? "auto";
+  if (!["auto", "bwrap", "none"].includes(sandbox)) problems.push(`--sandbox ${sandbox}: expected auto, bwrap or none`);
+  const paths = (flag: string, text: string | undefined) => {
+    const list = (text ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+    for (const p of list) if (!p.startsWith("/")) problems.push(`--${flag} ${p}: expected an absolute path`);
+    return list;
+  };
+  const sandboxWritable = paths("sandbox-writable", o["sandbox-writable"] ?? env.AGENTVINE_SANDBOX_WRITABLE);
+  const sandboxHide = paths("sandbox-hide", o["sandbox-hide"] ?? env.AGENTVINE_SANDBOX_HIDE);
+  const networkText = (o["shell-network"] ?? env.AGENTVINE_SHELL_NETWORK ?? "false").trim().toLowerCase();
+  if (!["true", "1", "yes", "on", "false", "0", "no", "off"].includes(networkText)) problems.push(`--shell-network ${networkText}: expected true or false`);
+  const retentionText = o["workspace-retention"] ?? env.AGENTVINE_WORKSPACE_RETENTION ?? "604800";
+  const retention = Number(retentionText);
+  if (!(Number.isInteger(retention) && retention >= 0)) problems.push(`--workspace-retention ${retentionText}: expected seconds (0 or more)`);
   if (problems.length) {
     out.error(problems.map((p) => `agentvine worker: ${p}`).join("\n"));
     return 2;
   }
   configureLogging({ level: level as LogLevel, format: format as LogFormat });
+  // What the worker and its tasks create is its user's only (0600/0700), whatever umask it was started with.
+  process.umask(0o077);
 
   const worker = new RemoteWorker({
     server: server!,
@@ -118,7 +146,18 @@ export async function workerCommand(argv: string[], env: Record<string, string |
     concurrency,
     stateDir,
     shutdownGraceMs: grace * 1000,
+    sandbox: sandbox as "auto" | "bwrap" | "none",
+    sandboxWritable,
+    sandboxHide,
+    shellNetwork: ["true", "1", "yes", "on"].includes(networkText),
+    workspaceRetentionMs: retention * 1000,
+    httpAllow: (o["http-allow"] ?? env.AGENTVINE_HTTP_ALLOW ?? "").split(",").map((h) => h.trim()).filter(Boolean),
   });
+  if (worker.sandbox.error) {
+    out.error(`agentvine worker: --sandbox bwrap: ${worker.sandbox.error}`);
+    return 2;
+  }
+  if (worker.sandbox.warning) out.error(`agentvine worker: ${worker.sandbox.warning}`);
   let signals = 0;
   const onSignal = (signal: string) => {
     if (++signals > 1) {

@@ -3,6 +3,7 @@ import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { drizzle, type BunSQLiteDatabase } from "drizzle-orm/bun-sqlite";
+import { privateDatabaseFile } from "../data-dir/private-files.ts";
 import * as schema from "./schema.ts";
 
 export type Drizzle = BunSQLiteDatabase<typeof schema>;
@@ -22,7 +23,11 @@ export interface OpenOptions {
 }
 
 export function openDatabase(path: string, options: OpenOptions = {}): Db {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  if (path !== ":memory:") {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // 0600 before SQLite creates it: its -wal and -shm take the database file's permissions.
+    privateDatabaseFile(path);
+  }
   const sqlite = new Database(path, { create: true, strict: true });
   // busy_timeout first, so the WAL switch itself waits for another process instead of failing.
   sqlite.run("PRAGMA busy_timeout = 5000");

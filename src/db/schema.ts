@@ -248,6 +248,8 @@ export const executions = sqliteTable(
     cpu_ms: integer("cpu_ms"),
     max_rss_bytes: integer("max_rss_bytes"),
     log_count: integer("log_count").notNull().default(0),
+    /** Lines dropped: beyond the log cap, or lost to a write that failed (a full disk). */
+    log_dropped: integer("log_dropped").notNull().default(0),
     started_at: integer("started_at").notNull(),
     finished_at: integer("finished_at"),
     /** Retention removed its log lines at this time (the row and its figures stay). */
@@ -309,6 +311,10 @@ export const planVersions = sqliteTable(
     description: text("description"),
     steps: text("steps", { mode: "json" }).notNull().$type<unknown[]>(),
     created_at: integer("created_at").notNull(),
+    /** The user who saved this version (null: the system, or saved before it was recorded). */
+    saved_by: text("saved_by"),
+    /** 1: its author had the shell role when saving it; 0: did not; null: saved before it was recorded. */
+    host_commands: integer("host_commands"),
   },
   (t) => [primaryKey({ columns: [t.plan_id, t.version] })],
 );
@@ -485,6 +491,8 @@ export const secrets = sqliteTable("secrets", {
   ciphertext: text("ciphertext").notNull(),
   iv: text("iv").notNull(),
   tag: text("tag").notNull(),
+  /** The allow-list (JSON: roles, task_types, hosts, remote_workers); null: the default, admins' tasks only. */
+  allow: text("allow"),
   created_at: integer("created_at").notNull(),
   updated_at: integer("updated_at").notNull(),
 });

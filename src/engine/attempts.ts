@@ -23,6 +23,8 @@ export interface Claim {
   claimedAt: number;
   /** The task's correlation id, from the work order's payload (null for orders queued before it existed). */
   correlationId: string | null;
+  /** The task's author (user id), whose role the secrets' allow-lists check; null: the system. */
+  createdBy: string | null;
 }
 
 export interface ClaimRequest {
@@ -30,6 +32,8 @@ export interface ClaimRequest {
   limit: number;
   capabilities?: string[];
   leaseMs?: number | null;
+  /** Secret names the claimer may not be given: orders that name one are left for others (remote workers). */
+  exceptSecrets?: string[];
 }
 
 /** Leases up to `limit` orders (inside the caller's transaction) and describes them as claims. */
@@ -40,7 +44,9 @@ function leaseOrders(deps: EngineDeps, req: ClaimRequest, at: number): Claim[] {
     now: at,
     leaseMs: req.leaseMs,
     capabilities: req.capabilities,
+    exceptSecrets: req.exceptSecrets,
   });
+  const authorOf = deps.db.sqlite.query<{ created_by: string | null }, [string]>("SELECT created_by FROM tasks WHERE id = ?");
   const out: Claim[] = [];
   for (const order of orders) {
     if (!order.task_id) continue; // bare queue entries (POST /queue/enqueue) have no task
@@ -57,6 +63,7 @@ function leaseOrders(deps: EngineDeps, req: ClaimRequest, at: number): Claim[] {
       timeoutSeconds: order.timeout_seconds,
       claimedAt: at,
       correlationId: typeof order.payload.correlation_id === "string" ? order.payload.correlation_id : null,
+      createdBy: authorOf.get(order.task_id)?.created_by ?? null,
     });
   }
   return out;

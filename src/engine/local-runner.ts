@@ -10,6 +10,8 @@ import { releaseWorker } from "./control.ts";
 import type { EngineDeps } from "./engine-deps.ts";
 import type { TaskLogger } from "./task-logger.ts";
 import { maskOutcome, paramsForRun, type TaskSecrets } from "./task-secrets.ts";
+import type { JobSandbox } from "../thread-pool/protocol.ts";
+import { ProcessRecordDir } from "../sandbox/index.ts";
 import { logger } from "../log.ts";
 
 const log = logger("local-runner");
@@ -32,6 +34,12 @@ export interface LocalRunnerOptions extends EngineDeps {
   workerId: string;
   logger: TaskLogger;
   dataDir: string;
+  /** How task commands run (decided at start from --sandbox and the probe); absent: no sandbox. */
+  sandbox?: JobSandbox;
+  /** Internal destinations http tasks may reach (--http-allow). */
+  httpAllow?: string[];
+  /** Where task threads record the processes they start (<data-dir>/processes). */
+  processRecordDir?: string;
   capabilities?: string[];
   /** How long a cancelled task may take to stop by itself before its thread is terminated. */
   cancelGraceMs?: number;
@@ -48,6 +56,9 @@ export interface LocalRunnerOptions extends EngineDeps {
  */
 const RESERVE_PER_THREAD = 8;
 const SHORT_TASK_MS = 50;
+/** Writing outcomes again after a failure (a full disk): first after this, doubling up to RETRY_MAX_MS. */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 5000;
 
 export class LocalRunner {
   #pool: ThreadPool<Claim>;
@@ -61,23 +72,34 @@ export class LocalRunner {
   /** Moving average of task duration, deciding whether a reserve pays off. */
   #avgTaskMs = SHORT_TASK_MS;
   #flushScheduled = false;
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
+  #retryMs = RETRY_FIRST_MS;
   #dispatchScheduled = false;
   #wakeTimer: ReturnType<typeof setTimeout> | null = null;
   #stopping = false;
   #unsubscribe: Array<() => void> = [];
+  /** Where the threads record the processes they start (a restart after kill -9 kills what is there). */
+  #records: ProcessRecordDir | null;
   /** Per execution with a question out: aborted when the attempt ends, so nobody waits for it any more. */
   #asking = new Map<string, AbortController>();
 
   constructor(private readonly opts: LocalRunnerOptions) {
+    this.#records = opts.processRecordDir ? new ProcessRecordDir(opts.processRecordDir) : null;
     this.#pool = new ThreadPool<Claim>({
       size: opts.size,
       threadUrl: opts.threadUrl,
       cancelGraceMs: opts.cancelGraceMs,
-      log: (claim, lines) => opts.logger.append(claim.executionId, claim.taskId, lines),
+      // Settles once the lines are stored: the thread sends more only then (backpressure).
+      log: (claim, lines) => {
+        opts.logger.append(claim.executionId, claim.taskId, lines);
+        return opts.logger.whenFlushed();
+      },
       done: (claim, outcome) => this.#onDone(claim, outcome),
       available: () => this.schedule(),
       ask: (claim, askId, input) => this.#ask(claim, askId, input),
       call: (claim, callId, method, params) => this.#call(claim, callId, method, params),
+      // The thread records each process it starts and removes it as it exits; one gone with a retired thread is removed here.
+      process: (_claim, pid, record, gone) => this.#records?.seen(pid, record, gone),
     });
   }
 
@@ -104,7 +126,11 @@ export class LocalRunner {
     }
     // The thread may ask before its start is in the database (starts are group-committed): record it now,
     // so the question belongs to a running task.
-    this.#flushStarts();
+    try {
+      this.#flushStarts();
+    } catch {
+      // a full disk: the starts are kept and written with the next flush
+    }
     let ac = this.#asking.get(claim.executionId);
     if (!ac) this.#asking.set(claim.executionId, (ac = new AbortController()));
     asker.askAndWait(claim.taskId, claim.executionId, input, ac.signal).then(
@@ -175,8 +201,17 @@ export class LocalRunner {
     const target = idle + (this.#avgTaskMs < (this.opts.shortTaskMs ?? SHORT_TASK_MS) ? size * RESERVE_PER_THREAD : 0);
     if (!this.#queueDrained && this.#reserve.length < target && (this.#reserve.length < idle || this.#reserve.length <= size)) {
       const limit = target - this.#reserve.length;
-      const claims = reserveTasks(this.opts, { workerId: this.opts.workerId, limit, capabilities: this.opts.capabilities });
-      if (claims.length < limit) {
+      let claims: Claim[];
+      try {
+        claims = reserveTasks(this.opts, { workerId: this.opts.workerId, limit, capabilities: this.opts.capabilities });
+      } catch (err) {
+        // A claim that cannot be written (a full disk) claims nothing: try again shortly, never crash the server.
+        const full = this.opts.disk?.failed("claiming work", err) ?? false;
+        log.error(`claiming work failed${full ? " (the disk is full)" : ""}; trying again in ${this.#retryMs} ms: ${(err as Error).message}`);
+        this.#retryFlush();
+        claims = [];
+      }
+      if (claims.length < limit && !this.#retryTimer) {
         this.#queueDrained = true;
         this.#armWakeTimer();
       }
@@ -193,7 +228,7 @@ export class LocalRunner {
   #start(claim: Claim): boolean {
     this.#starts.push({ claim, at: Date.now() });
     this.#scheduleFlush();
-    const run = paramsForRun(this.opts.secrets, claim.params);
+    const run = paramsForRun(this.opts.secrets, claim);
     if ("error" in run) {
       // The slot stays free for the next; the attempt fails without reaching a thread.
       this.opts.logger.append(claim.executionId, claim.taskId, [["error", run.error, null, Date.now()]]);
@@ -206,7 +241,12 @@ export class LocalRunner {
       attempt: claim.attempt,
       taskType: claim.taskType,
       params: run.params,
+      secretValues: run.secretValues,
       workspaceRoot: join(this.opts.dataDir, "workspaces"),
+      sandbox: this.opts.sandbox,
+      logLimits: this.opts.logger.limits,
+      httpAllow: this.opts.httpAllow,
+      processRecordDir: this.opts.processRecordDir,
     };
     return this.#pool.run(claim, job, claim.timeoutSeconds);
   }
@@ -257,26 +297,51 @@ export class LocalRunner {
     if (this.#starts.length === 0) return;
     const starts = this.#starts;
     this.#starts = [];
-    const started = new Set(startExecutions(this.opts, starts).map((c) => c.executionId));
+    let recorded: Claim[];
+    try {
+      recorded = startExecutions(this.opts, starts);
+    } catch (err) {
+      // Kept, in order, for the next flush (a full disk: the outcomes wait for them too).
+      this.#starts = [...starts, ...this.#starts];
+      throw err;
+    }
+    const started = new Set(recorded.map((c) => c.executionId));
     for (const { claim } of starts) if (!started.has(claim.executionId)) this.#cancel(claim.taskId);
   }
 
   flushOutcomes(): void {
     this.#flushScheduled = false;
-    this.#flushStarts();
     const batch = this.#pending;
     this.#pending = [];
-    if (batch.length > 0) {
-      this.opts.logger.flush();
-      try {
+    try {
+      this.#flushStarts();
+      if (batch.length > 0) {
+        this.opts.logger.flush();
         finishExecutions(this.opts, batch);
-      } catch (err) {
-        // The outcome is lost only from memory: the order's lease expires and it runs again.
-        log.error("recording outcomes failed; the leases will expire and the work run again:", err);
+        this.opts.disk?.worked();
+        for (const o of batch) this.opts.logger.close(o.claim.executionId);
       }
-      for (const o of batch) this.opts.logger.close(o.claim.executionId);
+    } catch (err) {
+      // Nothing acknowledged is lost: the outcomes stay here and are written once the disk has room
+      // (the lease of a local order is not reaped while the server runs).
+      this.#pending = [...batch, ...this.#pending];
+      const full = this.opts.disk?.failed("recording task outcomes", err) ?? false;
+      log.error(`recording ${batch.length} outcome(s) failed${full ? " (the disk is full)" : ""}; retrying in ${this.#retryMs} ms:`, (err as Error).message);
+      this.#retryFlush();
+      return;
     }
+    this.#retryMs = RETRY_FIRST_MS;
     this.dispatch();
+  }
+
+  /** Writes the kept outcomes again after a wait that doubles up to RETRY_MAX_MS. */
+  #retryFlush() {
+    if (this.#retryTimer || this.#stopping) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      this.flushOutcomes();
+    }, this.#retryMs);
+    this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
   }
 
   #cancel(taskId: string) {
@@ -299,13 +364,21 @@ export class LocalRunner {
     for (const ac of this.#asking.values()) ac.abort(new Error("server shutting down"));
     this.#asking.clear();
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
     if (this.#pool.busyCount > 0 && graceMs > 0) await this.#pool.waitIdle(graceMs);
     // Record whatever finished in the meantime (timeouts included) before giving the rest back.
     await this.#pool.settled();
     this.flushOutcomes();
     const leftover = [...(await this.#pool.shutdown()), ...this.#reserve.splice(0)];
     this.opts.logger.flush();
+    if (this.#pending.length) log.error(`${this.#pending.length} outcome(s) could not be recorded before shutdown: their tasks run again at the next start`);
     if (leftover.length === 0) return 0;
-    return releaseWorker(this.opts, this.opts.workerId, "server shut down before the task finished", leftover.map((c) => c.workOrderId));
+    try {
+      return releaseWorker(this.opts, this.opts.workerId, "server shut down before the task finished", leftover.map((c) => c.workOrderId));
+    } catch (err) {
+      // Still claimed by this server: the next start puts them back in the queue.
+      log.error(`could not requeue ${leftover.length} unfinished task(s) (${(err as Error).message}); the next start will`);
+      return 0;
+    }
   }
 }

@@ -1,7 +1,7 @@
 // Submission: tasks, their dependency edges and the work orders of those ready to run, in one
 // transaction; a `{{secrets.NAME}}` that cannot be resolved is refused before anything is written.
 import type { PermissionLevel, Priority, TaskStatus } from "../db/schema.ts";
-import { invalid, type ErrorDetail } from "../errors.ts";
+import { AppError, invalid, type ErrorDetail } from "../errors.ts";
 import { logContext } from "../log.ts";
 import { insertWorkOrders } from "../queue/work-orders.ts";
 import { getTaskType } from "../task-types/index.ts";
@@ -137,11 +137,13 @@ export function submitTasks(deps: EngineDeps, inputs: NewTask[], within?: (tx: T
 }
 
 /**
- * 400 naming each param that refers to a secret that does not exist (or cannot be decrypted). The
- * params keep the template; the value is resolved when a thread is given the task.
+ * 400 naming each param that refers to a secret that does not exist (or cannot be decrypted); 403 naming
+ * each one whose allow-list refuses this task (its author's role, its type, an http task's host). The
+ * params keep the template; the value is resolved when a thread is given the task (and checked again then).
  */
 function refuseUnknownSecrets(secrets: SecretReferences, inputs: NewTask[]) {
   const details: ErrorDetail[] = [];
+  const refused: ErrorDetail[] = [];
   inputs.forEach((input, index) => {
     const prefix = inputs.length > 1 ? `tasks[${index}].` : "";
     const step = typeof input.metadata?.plan_step === "string" ? `step '${input.metadata.plan_step}': ` : "";
@@ -149,9 +151,12 @@ function refuseUnknownSecrets(secrets: SecretReferences, inputs: NewTask[]) {
       const why = ref.unreadable ? `secret '${ref.name}' cannot be decrypted with this server's secrets key` : `unknown secret '${ref.name}'`;
       details.push({ field: `${prefix}params.${ref.path}`, message: `${step}${why}` });
     }
+    if (getTaskType(input.task_type)?.kind === "parent") return;
+    for (const ref of secrets.refusedSecretUses(input.params, { userId: input.created_by ?? null, taskType: input.task_type })) {
+      refused.push({ field: `${prefix}params.${ref.path}`, message: `${step}${ref.message}` });
+    }
   });
-  if (details.length === 0) return;
-  const first = details[0]!;
-  const more = details.length > 1 ? ` (and ${details.length - 1} more)` : "";
-  throw invalid(`${first.field}: ${first.message}${more}`, details);
+  const summary = (list: ErrorDetail[]) => `${list[0]!.field}: ${list[0]!.message}${list.length > 1 ? ` (and ${list.length - 1} more)` : ""}`;
+  if (details.length > 0) throw invalid(summary(details), details);
+  if (refused.length > 0) throw new AppError(403, "forbidden", summary(refused), refused);
 }

@@ -85,6 +85,27 @@ async function utf8Body(c: Context): Promise<string> {
   }
 }
 
+/**
+ * Where a JSON value holds a string (or key) with a lone surrogate (`"\ud800"`: valid JSON, not valid
+ * Unicode), or null. Stored as UTF-8 it would silently become U+FFFD: refused like invalid UTF-8 instead.
+ */
+export function loneSurrogateAt(value: unknown, path = ""): string | null {
+  if (typeof value === "string") return value.isWellFormed() ? null : path || "body";
+  if (value === null || typeof value !== "object") return null;
+  for (const [k, v] of Array.isArray(value) ? value.entries() : Object.entries(value)) {
+    const here = Array.isArray(value) ? `${path}[${k}]` : path ? `${path}.${k}` : String(k);
+    if (typeof k === "string" && !k.isWellFormed()) return here;
+    const found = loneSurrogateAt(v, here);
+    if (found) return found;
+  }
+  return null;
+}
+
+function refuseLoneSurrogates(value: unknown) {
+  const at = loneSurrogateAt(value);
+  if (at) throw invalid(`Request body is not valid Unicode: a lone surrogate (a \\uD800–\\uDFFF escape without its pair) at ${at}`, [{ field: at, message: "lone surrogate: not valid Unicode" }]);
+}
+
 const limitJsonDepth: MiddlewareHandler = async (c, next) => {
   let body: unknown;
   try {
@@ -97,6 +118,7 @@ const limitJsonDepth: MiddlewareHandler = async (c, next) => {
   if (jsonDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
     throw invalid(`JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`, [{ message: `nesting deeper than ${MAX_JSON_DEPTH} levels` }]);
   }
+  refuseLoneSurrogates(body);
   await next();
 };
 
@@ -118,6 +140,7 @@ export async function optionalJsonBody<S extends z.ZodType>(c: Context, schema: 
     throw invalid("Malformed JSON in request body");
   }
   if (jsonDepth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw invalid(`JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  refuseLoneSurrogates(value);
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw validationError(parsed.error);
   return parsed.data;
@@ -222,7 +245,7 @@ export function openApiDocument(info: { version: string; serverUrl?: string }) {
               properties: {
                 code: {
                   type: "string",
-                  enum: ["validation_failed", "unauthorized", "forbidden", "not_found", "conflict", "payload_too_large", "rate_limited", "internal"],
+                  enum: ["validation_failed", "unauthorized", "forbidden", "not_found", "conflict", "payload_too_large", "rate_limited", "insufficient_storage", "internal"],
                 },
                 message: { type: "string" },
                 details: { type: "array", items: { type: "object" } },

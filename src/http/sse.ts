@@ -38,10 +38,16 @@ export function encodeSseFrame(event: string, data: string, id?: string | number
   return encoder.encode(`${frame}\n`);
 }
 
+/**
+ * What a stream may hold queued for a reader that does not keep up: past it the stream ends (the
+ * EventSource reconnects and resumes with Last-Event-ID) instead of buffering without bound.
+ */
+export const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+
 export function sseResponse(
   signal: AbortSignal,
   start: (sse: SseWriter) => (() => void) | void,
-  opts: { heartbeatMs?: number; retryMs?: number; guard?: StreamGuard } = {},
+  opts: { heartbeatMs?: number; retryMs?: number; guard?: StreamGuard; /** Called once when the stream ends (a StreamLimits slot). */ release?: () => void; maxQueuedBytes?: number } = {},
 ): Response {
   const { guard } = opts;
   // Fails closed: a check that throws (the database going away at shutdown) ends the stream too.
@@ -64,6 +70,7 @@ export function sseResponse(
         openStreams--;
         clearInterval(heartbeat);
         unwatch?.();
+        opts.release?.();
         signal.removeEventListener("abort", finish);
         try {
           cleanup?.();
@@ -85,8 +92,10 @@ export function sseResponse(
           try {
             controller.enqueue(frame);
           } catch {
-            finish();
+            return finish();
           }
+          // A reader this far behind gets the stream ended rather than the server's memory.
+          if ((controller.desiredSize ?? 0) < -(opts.maxQueuedBytes ?? MAX_QUEUED_BYTES)) finish();
         },
         close: finish,
         get closed() {
@@ -127,9 +136,10 @@ export function sseResponse(
       closed = true;
       clearInterval(heartbeat);
       unwatch?.();
+      opts.release?.();
       cleanup?.();
     },
-  });
+  }, new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }));
   return new Response(stream, {
     headers: {
       "content-type": "text/event-stream; charset=utf-8",

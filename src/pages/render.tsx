@@ -12,6 +12,9 @@ import { Layout, type NavKey, type Theme, type Toast } from "../../views/layout.
 import { logger } from "../log.ts";
 import { ASSETS } from "../http/assets.ts";
 import { AppError } from "../errors.ts";
+import { isDiskFull } from "../data-dir/disk.ts";
+import { DISK_FULL_MESSAGE } from "../http/errors.ts";
+import { inertBidiHtml, showBidi } from "./bidi.ts";
 
 const log = logger("http");
 
@@ -75,7 +78,8 @@ export function page(c: Ctx, meta: PageMeta, body: Child) {
   // The nav's Inbox badge: counted at the live version the page's stream catches up from.
   const waiting = user ? c.get("waitingForHumans") : undefined;
   const inbox = waiting ? { version: c.get("live").version, count: waiting() } : undefined;
-  return c.html(
+  return html(
+    c,
     <Layout title={meta.title} active={meta.active} theme={themeOf(c)} version={c.get("version")} assets={assetUrls} toasts={takeFlash(c)} user={user} inbox={inbox}>
       {body}
     </Layout>,
@@ -93,7 +97,14 @@ const triggers = new WeakMap<Ctx, Record<string, unknown>>();
 export function fragment(c: Ctx, body: Child, status: ContentfulStatusCode = 200) {
   c.header("cache-control", "no-store");
   if (status === 422 && isHtmx(c) && !triggers.get(c)?.toast) toast(c, "error", "Not saved: please fix the fields marked in the form");
-  return c.html(<>{body}</>, status);
+  return html(c, <>{body}</>, status);
+}
+
+/** Renders, with direction controls in user text made inert (bidi.ts). */
+async function html(c: Ctx, node: Child, status: ContentfulStatusCode) {
+  // A JSX node renders to a string, or to a promise of one when a component is async.
+  const text = await (node as { toString(): string | Promise<string> }).toString();
+  return c.html(inertBidiHtml(text), status);
 }
 
 /** Header values must be ASCII: escape the rest as JSON \u sequences (htmx JSON-parses the header). */
@@ -102,7 +113,7 @@ const asciiJson = (v: unknown) => JSON.stringify(v).replace(/[\u007f-\uffff]/g, 
 /** Fires a client event after the response arrives (HX-Trigger); several calls merge. */
 export function trigger(c: Ctx, event: string, detail: unknown = true) {
   const all = triggers.get(c) ?? {};
-  all[event] = detail;
+  all[event] = typeof detail === "object" && detail !== null ? JSON.parse(showBidi(JSON.stringify(detail))) : detail; // toasts show user text too
   triggers.set(c, all);
   c.header("HX-Trigger", asciiJson(all));
 }
@@ -143,6 +154,7 @@ export function actionDone(c: Ctx, opts: { message: string; redirect?: string; b
 function statusOf(err: unknown): ContentfulStatusCode {
   if (err instanceof AppError) return err.status;
   if (err instanceof HTTPException) return err.status as ContentfulStatusCode;
+  if (isDiskFull(err)) return 507;
   return 500;
 }
 
@@ -151,7 +163,9 @@ export function htmlError(c: Ctx, err: unknown) {
   const status = statusOf(err);
   const requestId = c.get("requestId");
   if (status >= 500) log.error(`request ${requestId} failed:`, err);
-  const message = status >= 500 ? `Internal error (request id ${requestId})` : (err as Error).message || "Request failed";
+  if (status === 507) c.get("disk")?.failed(`${c.req.method} ${c.req.path}`, err);
+  if (err instanceof AppError) for (const [k, v] of Object.entries(err.headers)) c.header(k, v); // Retry-After on a 429
+  const message = status === 507 ? DISK_FULL_MESSAGE : status >= 500 ? `Internal error (request id ${requestId})` : (err as Error).message || "Request failed";
   if (isHtmx(c)) {
     toast(c, "error", message);
     // A GET refreshing a list gets an error state in place of the list (public/app.js swaps it in).

@@ -331,7 +331,7 @@ describe("the claim's query plan", () => {
     const planOf = () =>
       db.sqlite
         .query<{ detail: string }, Record<string, string | number | null>>(`EXPLAIN QUERY PLAN ${CLAIM_SQL}`)
-        .all({ worker: "w", now, lease_ms: null, caps: "[]", limit: 10 })
+        .all({ worker: "w", now, lease_ms: null, caps: "[]", except: "[]", limit: 10 })
         .map((r) => r.detail)
         .join("\n");
     // Without statistics (a fresh database) the planner would pick work_orders_status_idx and sort.

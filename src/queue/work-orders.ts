@@ -72,6 +72,11 @@ export interface ClaimOptions {
   leaseMs?: number | null;
   /** Capabilities of the claimer; an order is claimable only when it requires a subset of them. */
   capabilities?: string[];
+  /**
+   * Secret names the claimer may not be given: an order whose payload mentions `secrets.NAME` is skipped
+   * (a plain substring test: it may skip an order that only looks like it uses one, never miss one that does).
+   */
+  exceptSecrets?: string[];
 }
 
 /** The claim statement (exported so a test can check its query plan). */
@@ -91,6 +96,8 @@ export const CLAIM_SQL = `UPDATE work_orders
              AND (requires = '[]' OR NOT EXISTS (
                    SELECT 1 FROM json_each(work_orders.requires) r
                     WHERE r.value NOT IN (SELECT value FROM json_each($caps))))
+             AND ($except = '[]' OR NOT EXISTS (
+                   SELECT 1 FROM json_each($except) s WHERE instr(work_orders.payload, 'secrets.' || s.value) > 0))
            ORDER BY priority, run_at, id
            LIMIT $limit)
       RETURNING id, task_id, queue, payload, retry_count, max_retries, timeout_seconds,
@@ -112,6 +119,7 @@ export function claimWorkOrders(db: Db, opts: ClaimOptions): ClaimedWorkOrder[] 
       now: opts.now,
       lease_ms: opts.leaseMs ?? null,
       caps: JSON.stringify(opts.capabilities ?? []),
+      except: JSON.stringify(opts.exceptSecrets ?? []),
       limit: opts.limit,
     });
   for (const row of rows) (row as ClaimedWorkOrder).payload = JSON.parse(row.payload);

@@ -48,6 +48,8 @@ export interface ClaimItem {
   attempt: number;
   task_type: string;
   params: Record<string, unknown>;
+  /** The secret values resolved into params (the task thread never cuts output inside one). */
+  secret_values?: string[];
   timeout_seconds: number;
   /** The task's correlation id (servers before 0.2 do not send it). */
   correlation_id?: string | null;

@@ -3,7 +3,10 @@
 // report outbox — carried by the next claim when one is about to go, else in a report of their own —
 // rides out server outages with backoff, keeps status.json current, and drains on request.
 import { cpus, hostname, loadavg } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import type { SandboxSetting } from "../sandbox/index.ts";
+import { setUpSandbox, type SandboxSetup } from "../thread-pool/sandbox-setup.ts";
+import { StateDir } from "./state-dir.ts";
 import { logger } from "../log.ts";
 import type { LogTuple } from "../thread-pool/protocol.ts";
 import { VERSION } from "../version.ts";
@@ -33,6 +36,17 @@ export interface RemoteWorkerOptions {
   claimWaitSeconds?: number;
   backoff?: BackoffOptions;
   threadUrl?: URL;
+  /** Where task commands run: `auto` (bubblewrap when it works here), `bwrap` (refuse to run without it), `none`. */
+  sandbox?: SandboxSetting;
+  /** Extra directories task commands may write, and extra paths they must not see. */
+  sandboxWritable?: string[];
+  sandboxHide?: string[];
+  /** Network for shell tasks that do not say (default off). */
+  shellNetwork?: boolean;
+  /** How long a failed execution's workspace is kept for inspection (default 7 days). */
+  workspaceRetentionMs?: number;
+  /** Internal destinations http tasks may reach from this worker (default none). */
+  httpAllow?: string[];
 }
 
 /** How long an outcome may wait for a claim to carry it before it goes in a report of its own. */
@@ -63,8 +77,18 @@ export class RemoteWorker {
   #statusTimer: ReturnType<typeof setTimeout> | null = null;
   #cpu = { usage: process.cpuUsage(), at: performance.now() };
   #janitor: ReturnType<typeof setInterval> | null = null;
+  #state: StateDir;
+  /** How task commands run here, decided at construction (the CLI prints its warning, refuses its error). */
+  readonly sandbox: SandboxSetup;
 
   constructor(private readonly opts: RemoteWorkerOptions) {
+    // Task commands never see the state dir (status, other tasks' workspaces) nor what is configured hidden.
+    this.sandbox = setUpSandbox(
+      opts.sandbox ?? "auto",
+      { hidePaths: [resolve(opts.stateDir), ...(opts.sandboxHide ?? [])], writablePaths: opts.sandboxWritable ?? [] },
+      { network: opts.shellNetwork ?? false },
+    );
+    this.#state = new StateDir(opts.stateDir, opts.workspaceRetentionMs ?? 7 * 24 * 3600_000);
     this.name = opts.name ?? hostname();
     this.concurrency = opts.concurrency ?? Math.max(1, cpus().length);
     this.capabilities = opts.capabilities ?? [];
@@ -82,7 +106,11 @@ export class RemoteWorker {
     this.#runner = new TaskRunner({
       size: this.concurrency,
       workspaceRoot: join(opts.stateDir, "workspaces"),
+      sandbox: this.sandbox.sandbox,
+      httpAllow: opts.httpAllow,
       threadUrl: opts.threadUrl,
+      onProcess: (_item, pid, record, gone) => this.#state.processes.seen(pid, record, gone),
+      processRecordDir: this.#state.processes.dir,
       onLog: (item, lines) => this.#onLog(item, lines),
       onDone: (item, outcome) => this.#onDone(item, outcome),
       onAsk: (item, askId, input) => void this.#ask(item, askId, input),
@@ -118,6 +146,9 @@ export class RemoteWorker {
   /** Registers (retrying while the server is unreachable), then runs until drained or refused. */
   async start(): Promise<void> {
     this.#writeStatus("starting");
+    if (this.sandbox.error) return this.#fatal(new Error(`--sandbox bwrap: ${this.sandbox.error}`));
+    // The state dir is the worker's only; what its last run's commands left running is killed before it claims.
+    this.#state.prepare(() => this.#runner.held().map((i) => i.execution_id));
     this.#runner.start();
     try {
       if (!(await this.#link.register(this.#stopClaiming.signal, () => this.#draining))) {
@@ -146,12 +177,22 @@ export class RemoteWorker {
     }
   }
 
+  /** Removes failed executions' workspaces older than the retention (not those of tasks it holds); at start and every hour. */
+  sweepWorkspaces(): number {
+    return this.#state.sweep(this.#runner.held().map((i) => i.execution_id));
+  }
+
   // ---- heartbeats ----
 
   async #heartbeatLoop(): Promise<void> {
     const every = this.opts.heartbeatMs ?? 5000;
+    let swept = Date.now();
     while (!this.#stopAll.signal.aborted) {
       await this.heartbeatOnce();
+      if (Date.now() - swept > 3600_000) {
+        swept = Date.now();
+        this.sweepWorkspaces();
+      }
       await sleep(every, this.#stopAll.signal);
     }
   }
@@ -194,10 +235,12 @@ export class RemoteWorker {
 
   // ---- results ----
 
-  #onLog(item: ClaimItem, lines: LogTuple[]) {
+  /** Settles once the outbox has room again: a chatty task waits while the server is behind or away. */
+  #onLog(item: ClaimItem, lines: LogTuple[]): Promise<void> {
     for (const [level, message, metadata, ts] of lines) {
       this.#outbox.pushLog({ execution_id: item.execution_id, level, message, ts, ...(metadata ? { metadata } : {}) });
     }
+    return this.#outbox.roomForLogs(this.#stopAll.signal);
   }
 
   #onDone(item: ClaimItem, outcome: TaskOutcome) {

@@ -105,6 +105,25 @@ export class ReportOutbox {
     if (tail?.kind !== "logs" || tail.lines.length >= this.#maxLines) this.#notify();
   }
 
+  /**
+   * Resolves while at most half the pending-line budget is used, else once deliveries bring it under:
+   * the task thread waits on it (backpressure) rather than the outbox dropping its lines.
+   */
+  roomForLogs(signal?: AbortSignal): Promise<void> {
+    const room = () => this.#pendingLines <= this.#maxPending / 2 || signal?.aborted === true;
+    if (room()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!room()) return;
+        this.#wake.delete(check);
+        signal?.removeEventListener("abort", check);
+        resolve();
+      };
+      this.#wake.add(check);
+      signal?.addEventListener("abort", check, { once: true });
+    });
+  }
+
   pushOutcome(entry: { kind: "complete"; body: CompleteBody } | { kind: "fail"; body: FailBody }): void {
     this.#entries.push({ ...entry, pushedAt: this.#clock() } as OutboxEntry);
     this.#notify();

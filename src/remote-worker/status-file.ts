@@ -33,10 +33,10 @@ export const statusPath = (stateDir: string) => join(stateDir, "status.json");
 
 /** Atomic: a reader never sees half a file. */
 export function writeStatus(stateDir: string, status: WorkerStatus): void {
-  mkdirSync(stateDir, { recursive: true });
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const path = statusPath(stateDir);
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(status, null, 2));
+  writeFileSync(tmp, JSON.stringify(status, null, 2), { mode: 0o600 });
   renameSync(tmp, path);
 }
 

@@ -1,7 +1,8 @@
 // Runs claimed work on the remote worker with the same ThreadPool, thread entry and task types as the
 // server, so logs and outcomes are the same wherever a task runs. Claimed items wait here for a ready
 // thread (threads may still be loading when the first claim arrives).
-import type { AskReply, CallReply, LogTuple } from "../thread-pool/protocol.ts";
+import type { AskReply, CallReply, JobSandbox, LogTuple } from "../thread-pool/protocol.ts";
+import type { ProcessRecord } from "../sandbox/index.ts";
 import type { AskInput, TaskMessageIn } from "../task-types/types.ts";
 import { ThreadPool, type ThreadOutcome } from "../thread-pool/thread-pool.ts";
 import type { ClaimItem } from "./api-client.ts";
@@ -9,19 +10,28 @@ import type { ClaimItem } from "./api-client.ts";
 export type TaskOutcome = ThreadOutcome;
 
 export interface RunnerEvents {
-  onLog(item: ClaimItem, lines: LogTuple[]): void;
+  /** A promise holds the task's next lines back until it settles (backpressure). */
+  onLog(item: ClaimItem, lines: LogTuple[]): void | Promise<void>;
   /** Called once per started item, unless it was stopped with `stop()` (its lease is gone: nobody wants the outcome). */
   onDone(item: ClaimItem, outcome: TaskOutcome): void;
   /** The task asks a question: answer it with `answer(executionId, askId, reply)`. */
   onAsk?(item: ClaimItem, askId: number, input: AskInput): void;
   /** The task calls a server service (ctx.call): reply with `reply(executionId, callId, …)`. */
   onCall?(item: ClaimItem, callId: number, method: string, params: unknown): void;
+  /** A command started (record it: a restart kills what survived) or is gone. */
+  onProcess?(item: ClaimItem, pid: number, record: ProcessRecord | null, gone: boolean): void;
 }
 
 export interface RunnerOptions extends RunnerEvents {
   size: number;
   /** Executions' workspaces are created under it. */
   workspaceRoot: string;
+  /** How task commands run (the worker decides at start); absent: no sandbox. */
+  sandbox?: JobSandbox;
+  /** Internal destinations http tasks may reach from this worker (--http-allow). */
+  httpAllow?: string[];
+  /** Where task threads record the processes they start (<state-dir>/processes). */
+  processRecordDir?: string;
   threadUrl?: URL;
 }
 
@@ -43,6 +53,7 @@ export class TaskRunner {
       available: () => this.#dispatch(),
       ask: opts.onAsk ? (item, askId, input) => opts.onAsk!(item, askId, input) : undefined,
       call: opts.onCall ? (item, callId, method, params) => opts.onCall!(item, callId, method, params) : undefined,
+      process: opts.onProcess ? (item, pid, record, gone) => opts.onProcess!(item, pid, record, gone) : undefined,
     });
   }
 
@@ -93,7 +104,11 @@ export class TaskRunner {
         attempt: item.attempt,
         taskType: item.task_type,
         params: item.params,
+        secretValues: Array.isArray(item.secret_values) ? item.secret_values.filter((v) => typeof v === "string") : [],
         workspaceRoot: this.opts.workspaceRoot,
+        sandbox: this.opts.sandbox,
+        httpAllow: this.opts.httpAllow,
+        processRecordDir: this.opts.processRecordDir,
       };
       if (!this.#pool.run(item, job, item.timeout_seconds)) return;
       this.#queue.shift();

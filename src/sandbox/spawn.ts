@@ -1,8 +1,8 @@
 // Starting a planned command with Bun.spawn, the record to persist for it, and killing its whole tree.
-import { accessSync, constants, realpathSync, statSync } from "node:fs";
+import { accessSync, constants, readFileSync, realpathSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
-import { recordProcess, type ProcessRecord } from "./leftovers.ts";
+import { isDead, procHost, recordProcess, type ProcessRecord } from "./leftovers.ts";
 import { sandboxPlan, type SandboxOptions, type SpawnPlan } from "./plan.ts";
 
 export interface SandboxedProcess {
@@ -44,6 +44,37 @@ export function killTree(pid: number): void {
     } catch {
       // already gone
     }
+  }
+}
+
+/**
+ * killTree, then waits (bounded by `guardMs`) until every process of the tree is dead, so "killed" means
+ * gone: in bwrap mode the sandbox's pid 1 (the kernel ends its pid 1 only once every other process of the
+ * namespace is gone), without a sandbox each member of the group. Resolves false when the guard ran out.
+ */
+export async function killTreeAndWait(pid: number, guardMs = 2000): Promise<boolean> {
+  if (!Number.isInteger(pid) || pid <= 1) return true;
+  // Looked up before the kill: afterwards the tree is no longer reachable from its leader.
+  const group = procHost.all().filter((p) => p.pgrp === pid && !isDead(p));
+  const inner = group.flatMap((p) => childrenOf(p.pid));
+  killTree(pid);
+  const watched = [...new Set([...group.map((p) => p.pid), ...inner])];
+  const deadline = performance.now() + guardMs;
+  for (const p of watched) {
+    // No event says a process that is not our child died: look at /proc, briefly, only while killing.
+    while (!isDead(procHost.stat(p))) {
+      if (performance.now() > deadline) return false;
+      await Bun.sleep(2);
+    }
+  }
+  return true;
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
   }
 }
 

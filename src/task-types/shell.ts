@@ -2,6 +2,10 @@
 // streaming stdout/stderr line by line into the task log.
 import { isAbsolute, normalize, resolve, sep } from "node:path";
 import { z } from "zod";
+import type { TextCutter } from "../masking/forms.ts";
+import { killTree } from "../sandbox/index.ts";
+import { constants } from "node:os";
+import { LineSplitter, StreamTail } from "./lines.ts";
 import { defineTaskType, output, TaskFailure, type TaskContext } from "./types.ts";
 
 const TAIL_BYTES = 64 * 1024;
@@ -24,40 +28,29 @@ export const ShellParams = z.strictObject({
     .describe("Extra environment variables"),
   stdin: z.string().max(1024 * 1024).optional().describe("Text written to the command's stdin"),
   timeout_seconds: z.number().int().min(1).max(7 * 24 * 3600).optional().describe("Kill the command after this long"),
+  network: z
+    .boolean()
+    .optional()
+    .describe("Reach the network from the sandbox (default: the server's --shell-network, off: only the sandbox's own loopback). Without a sandbox a command always can"),
 });
 
 type Params = z.infer<typeof ShellParams>;
 
-/**
- * Keeps the last TAIL_BYTES characters of a stream. The cut does not know the secrets, so it can start
- * the tail inside a value: the pool masks such a leading fragment along with whole values.
- */
-class Tail {
-  text = "";
-  push(chunk: string) {
-    this.text += chunk;
-    if (this.text.length > TAIL_BYTES * 2) this.text = this.text.slice(-TAIL_BYTES);
-  }
-  value() {
-    return this.text.length > TAIL_BYTES ? this.text.slice(-TAIL_BYTES) : this.text;
-  }
-}
-
-async function pumpLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void, tail: Tail) {
+/** Streams a command's output into log lines (split at MAX_LINE_CHARS) and keeps its tail; linear in its size. */
+async function pumpLines(stream: ReadableStream<Uint8Array>, onLine: (line: string, partial: boolean) => void, tail: StreamTail, cutter: TextCutter, ready: () => Promise<void>) {
   const decoder = new TextDecoder();
-  let pending = "";
+  const lines = new LineSplitter(cutter, onLine);
   for await (const chunk of stream as unknown as AsyncIterable<Uint8Array>) {
     const text = decoder.decode(chunk, { stream: true });
     tail.push(text);
-    pending += text;
-    let nl: number;
-    while ((nl = pending.indexOf("\n")) >= 0) {
-      onLine(pending.slice(0, nl).replace(/\r$/, ""));
-      pending = pending.slice(nl + 1);
-    }
+    lines.push(text);
+    // Backpressure: while the log is behind, the command waits on its full pipe.
+    await ready();
   }
-  pending += decoder.decode();
-  if (pending) onLine(pending);
+  const last = decoder.decode();
+  tail.push(last);
+  lines.push(last);
+  lines.end();
 }
 
 async function run(ctx: TaskContext<Params>) {
@@ -70,7 +63,7 @@ async function run(ctx: TaskContext<Params>) {
   const started = performance.now();
   let proc;
   try {
-    proc = ctx.spawn(argv, { cwd, env: p.env, stdin: p.stdin });
+    proc = ctx.spawn(argv, { cwd, env: p.env, stdin: p.stdin, network: p.network });
   } catch (err) {
     throw new TaskFailure(`could not start '${p.command}': ${(err as Error).message}`, { retryable: false });
   }
@@ -80,18 +73,16 @@ async function run(ctx: TaskContext<Params>) {
       ? setTimeout(() => {
           killedByTimeout = true;
           ctx.log.warn(`command timed out after ${p.timeout_seconds}s; killing it`);
-          try {
-            process.kill(-proc.pid, "SIGKILL");
-          } catch {
-            proc.kill("SIGKILL");
-          }
+          killTree(proc.pid);
         }, p.timeout_seconds * 1000)
       : undefined;
-  const out = new Tail();
-  const err = new Tail();
+  // The tails are cut, like long lines, never inside one of the task's secret values: the server masks whole values.
+  const out = new StreamTail(ctx.text, TAIL_BYTES);
+  const err = new StreamTail(ctx.text, TAIL_BYTES);
+  const meta = (stream: string, partial: boolean) => (partial ? { stream, partial: true } : { stream });
   await Promise.all([
-    pumpLines(proc.stdout, (line) => ctx.log.info(line, { stream: "stdout" }), out),
-    pumpLines(proc.stderr, (line) => ctx.log.warn(line, { stream: "stderr" }), err),
+    pumpLines(proc.stdout, (line, partial) => ctx.log.info(line, meta("stdout", partial)), out, ctx.text, ctx.log.ready),
+    pumpLines(proc.stderr, (line, partial) => ctx.log.warn(line, meta("stderr", partial)), err, ctx.text, ctx.log.ready),
   ]);
   const exitCode = await proc.exited;
   clearTimeout(timer);
@@ -102,7 +93,11 @@ async function run(ctx: TaskContext<Params>) {
     throw new TaskFailure(`command timed out after ${p.timeout_seconds}s`, { result, exitCode, stdout: result.stdout, stderr: result.stderr, timedOut: true });
   }
   if (exitCode !== 0) {
-    const how = proc.signalCode ? `was killed by ${proc.signalCode}` : `exited with code ${exitCode}`;
+    // In the sandbox a command killed by a signal shows as bwrap's exit 128+n.
+    const signalled = exitCode !== null && exitCode > 128 && exitCode < 160 ? signalName(exitCode - 128) : null;
+    const how = proc.signalCode
+      ? `was killed by ${proc.signalCode}`
+      : `exited with code ${exitCode}${signalled ? ` (128+${exitCode! - 128}: killed by ${signalled}, in the sandbox a signal shows as 128+n)` : ""}`;
     throw new TaskFailure(`command ${how}`, { result, exitCode, stdout: result.stdout, stderr: result.stderr });
   }
   return output({
@@ -117,10 +112,14 @@ async function run(ctx: TaskContext<Params>) {
   });
 }
 
+function signalName(n: number): string | null {
+  return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? null;
+}
+
 export default defineTaskType({
   name: "shell",
   runsOnHost: true,
-  description: "Runs a command in the execution's workspace; non-zero exit fails the task",
+  description: "Runs a command in the execution's workspace, in the sandbox (no network unless `network`); non-zero exit fails the task",
   params: ShellParams,
   run,
 });

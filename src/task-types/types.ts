@@ -2,6 +2,7 @@
 import type { Subprocess } from "bun";
 import type { z } from "zod";
 import type { LogLevel } from "../db/schema.ts";
+import type { TextCutter } from "../masking/forms.ts";
 
 export interface TaskLog {
   debug(message: string, metadata?: Record<string, unknown>): void;
@@ -9,13 +10,18 @@ export interface TaskLog {
   warn(message: string, metadata?: Record<string, unknown>): void;
   error(message: string, metadata?: Record<string, unknown>): void;
   write(level: LogLevel, message: string, metadata?: Record<string, unknown>): void;
+  /**
+   * Resolves when the log can take more: await it between chunks of a chatty command's output, so the
+   * command waits on its pipe while the server catches up (instead of the lines piling up in memory).
+   */
+  ready(): Promise<void>;
 }
 
 export interface SpawnOptions {
   cwd?: string;
   env?: Record<string, string>;
   stdin?: string;
-  /** Inside the sandbox: reach the network (default off). */
+  /** Reach the network (in the sandbox; without one a command always can). Default: the server's `--shell-network`. */
   network?: boolean;
   /** Inside the sandbox: extra paths readable (e.g. a worktree's shared .git dir) or writable. */
   readOnlyPaths?: string[];
@@ -72,11 +78,19 @@ export interface TaskContext<P> {
   /** The execution's own directory under the data dir, created on first use. */
   readonly workspace: string;
   log: TaskLog;
+  /**
+   * Cuts text that may hold this task's secret values (a tail, a head, a long line) never inside one: the
+   * server masks whole occurrences only. Keep `text.margin` characters beyond a cut for it to see them.
+   */
+  text: TextCutter;
+  /** Internal hosts, addresses and CIDRs an admin lets `http` tasks reach (--http-allow); others are refused. */
+  httpAllow: readonly string[];
   /** Aborted when the task is cancelled or the server shuts down. */
   signal: AbortSignal;
   /**
-   * Starts a subprocess in its own process group and registers it with the main thread, so a
-   * timeout or cancel kills it and everything it started.
+   * Starts a subprocess in the sandbox (bubblewrap: its own PID namespace, the data dir hidden, only the
+   * workspace writable; without bwrap its own process group) and registers it with the main thread, so a
+   * timeout or cancel kills it and everything it started — and so does its own exit.
    */
   spawn(cmd: string[], options?: SpawnOptions): Subprocess<"pipe", "pipe", "pipe">;
   /**

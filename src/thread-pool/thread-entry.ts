@@ -1,19 +1,24 @@
 // A task thread's entry: receives one job at a time, runs its task type, sends logs and the outcome back.
-import { mkdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { isAbsolute, relative, resolve, sep } from "node:path";
-import type { LogLevel } from "../db/schema.ts";
+import { textCutter } from "../masking/forms.ts";
 import { getTaskType } from "../task-types/index.ts";
-import { isOutput, TaskFailure, type AskAnswer, type AskInput, type SpawnOptions, type TaskMessageIn, type TaskContext, type TaskLog } from "../task-types/types.ts";
-import type { AskReply, CallReply, DoneFailed, DoneOk, FromThread, Job, LogTuple, ToThread } from "./protocol.ts";
+import { isOutput, TaskFailure, type AskAnswer, type AskInput, type SpawnOptions, type TaskMessageIn, type TaskContext } from "../task-types/types.ts";
+import { killTree, killTreeAndWait, ProcessRecordDir, spawnSandboxed } from "../sandbox/index.ts";
+import type { AskReply, CallReply, DoneFailed, DoneOk, FromThread, Job, JobSandbox, ToThread } from "./protocol.ts";
+import { ThreadLog } from "./thread-log.ts";
 
 declare const self: Worker;
 
 const send = (msg: FromThread) => self.postMessage(msg);
 
 /** Environment a subprocess inherits: enough to find programs, nothing of the server's secrets. */
-const BASE_ENV_KEYS = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "SHELL", "TERM"];
+const BASE_ENV_KEYS = ["PATH", "LANG", "LC_ALL", "TZ", "USER", "SHELL", "TERM"];
+/** HOME and TMPDIR point into the sandbox's private /tmp, not at the server's home or temp dir. */
+const PRIVATE_ENV = { HOME: "/tmp", TMPDIR: "/tmp" };
+const NO_SANDBOX: JobSandbox = { mode: "none", hidePaths: [], hideFiles: [], writablePaths: [], network: true };
 
-let current: { executionId: string; abort: AbortController } | null = null;
+let current: { executionId: string; abort: AbortController; log: ThreadLog } | null = null;
 
 /**
  * The current job's inbox: messages sent to it, kept until read (bounded), for the iterators and handlers
@@ -81,45 +86,12 @@ const asking = new Map<number, (reply: AskReply) => void>();
 let nextAskId = 1;
 
 /** Every process this thread started that has not exited: the thread knows them before the pool does. */
-const live = new Set<{ pid: number; exited: Promise<number>; kill(signal?: number | NodeJS.Signals): void }>();
+const live = new Set<{ pid: number; exited: Promise<number> }>();
 
+/** Kills every tree this thread started; answers once all their processes are dead (a sandbox's pid 1 ends last). */
 function killChildren() {
-  for (const proc of live) {
-    try {
-      process.kill(-proc.pid, "SIGKILL");
-    } catch {
-      proc.kill("SIGKILL");
-    }
-  }
-  void Promise.all([...live].map((p) => p.exited)).then(() => send({ type: "children-gone" }));
-}
-
-function makeLogger(executionId: string) {
-  let buffer: LogTuple[] = [];
-  let scheduled = false;
-  const flush = () => {
-    scheduled = false;
-    if (buffer.length === 0) return;
-    const lines = buffer;
-    buffer = [];
-    send({ type: "log", executionId, lines });
-  };
-  const write = (level: LogLevel, message: string, metadata?: Record<string, unknown>) => {
-    buffer.push([level, String(message), metadata ?? null, Date.now()]);
-    if (buffer.length >= 500) flush();
-    else if (!scheduled) {
-      scheduled = true;
-      setTimeout(flush, 0);
-    }
-  };
-  const log: TaskLog = {
-    write,
-    debug: (m, meta) => write("debug", m, meta),
-    info: (m, meta) => write("info", m, meta),
-    warn: (m, meta) => write("warn", m, meta),
-    error: (m, meta) => write("error", m, meta),
-  };
-  return { log, flush };
+  const procs = [...live];
+  void Promise.all(procs.map((p) => killTreeAndWait(p.pid).then(() => p.exited))).then(() => send({ type: "children-gone" }));
 }
 
 /** The execution's own directory under the workspace root; refused when the id would put it anywhere else (it is removed recursively after success). */
@@ -135,13 +107,17 @@ function workspaceOf(job: Job): string {
 
 async function runJob(job: Job) {
   const abort = new AbortController();
-  current = { executionId: job.executionId, abort };
+  const threadLog = new ThreadLog(job.executionId, send, job.logLimits);
+  current = { executionId: job.executionId, abort, log: threadLog };
   inbox = new Inbox();
   const jobInbox = inbox;
-  const { log, flush } = makeLogger(job.executionId);
+  const { log } = threadLog;
+  const flush = () => threadLog.flush();
+  // A cancelled task waiting for room in the log must not wait for ever.
+  abort.signal.addEventListener("abort", () => threadLog.release(), { once: true });
   let workspace: string | null = null;
   const finish = (msg: DoneOk | DoneFailed) => {
-    flush();
+    threadLog.finish();
     asking.clear();
     calling.clear();
     jobInbox.close();
@@ -164,40 +140,63 @@ async function runJob(job: Job) {
     get workspace() {
       if (!workspace) {
         workspace = workspaceOf(job);
-        mkdirSync(workspace, { recursive: true });
+        // Its owner's only: what a task writes there (secrets included) is no other local user's business.
+        mkdirSync(workspace, { recursive: true, mode: 0o700 });
+        chmodSync(workspace, 0o700);
       }
       return workspace;
     },
     log,
+    text: textCutter(job.secretValues ?? []),
+    httpAllow: job.httpAllow ?? [],
     signal: abort.signal,
     spawn(cmd: string[], options: SpawnOptions = {}) {
+      const sandbox = job.sandbox ?? NO_SANDBOX;
       const env: Record<string, string> = {};
       for (const key of BASE_ENV_KEYS) if (process.env[key]) env[key] = process.env[key]!;
-      Object.assign(env, options.env, {
+      Object.assign(env, PRIVATE_ENV, options.env, {
         AGENTVINE_TASK_ID: job.taskId,
         AGENTVINE_EXECUTION_ID: job.executionId,
         AGENTVINE_WORKSPACE: ctx.workspace,
       });
-      const proc = Bun.spawn(cmd, {
-        cwd: options.cwd ?? ctx.workspace,
-        env,
-        stdin: options.stdin !== undefined ? new TextEncoder().encode(options.stdin) : "ignore",
-        stdout: "pipe",
-        stderr: "pipe",
-        // Its own process group, so a kill reaches everything it started.
-        detached: true,
-      });
+      // Spawned from this thread: bwrap's --die-with-parent binds the sandbox to it (and so to the process).
+      const { proc, record } = spawnSandboxed(
+        cmd,
+        {
+          // A task type's own command (git for an agent's checkout): no sandbox, still recorded and killed with the task.
+          mode: options.trusted ? "none" : sandbox.mode,
+          tools: sandbox.tools,
+          workspace: ctx.workspace,
+          cwd: options.cwd,
+          env,
+          network: options.network ?? sandbox.network,
+          hidePaths: sandbox.hidePaths,
+          hideFiles: sandbox.hideFiles,
+          readOnlyPaths: options.readOnlyPaths,
+          writablePaths: [...sandbox.writablePaths, ...(options.writablePaths ?? [])],
+          limits: sandbox.limits,
+        },
+        options.stdin,
+      );
       live.add(proc);
-      send({ type: "pid", executionId: job.executionId, pid: proc.pid, exited: false });
-      const onAbort = () => {
-        try {
-          process.kill(-proc.pid, "SIGKILL");
-        } catch {
-          proc.kill("SIGKILL");
-        }
-      };
+      // Recorded here, at once: a server killed a moment later still finds it at its next start.
+      const records = job.processRecordDir && record ? new ProcessRecordDir(job.processRecordDir) : null;
+      try {
+        records?.add(record!, job.executionId);
+      } catch (err) {
+        log.warn(`could not record process ${proc.pid} (a restart after a crash would not find it): ${(err as Error).message}`);
+      }
+      send({ type: "pid", executionId: job.executionId, pid: proc.pid, exited: false, record });
+      const onAbort = () => killTree(proc.pid);
       abort.signal.addEventListener("abort", onAbort, { once: true });
       void proc.exited.then(() => {
+        // Without a sandbox, what the command left running in its group ends with it (bwrap does this itself).
+        if (sandbox.mode === "none" || options.trusted) killTree(proc.pid);
+        try {
+          records?.remove(record!);
+        } catch {
+          // the pool removes it when it hears the process is gone
+        }
         live.delete(proc);
         abort.signal.removeEventListener("abort", onAbort);
         send({ type: "pid", executionId: job.executionId, pid: proc.pid, exited: true });
@@ -285,6 +284,7 @@ self.onmessage = (event: MessageEvent<ToThread>) => {
     calling.delete(msg.callId);
     settle?.(msg.reply);
   }
+  else if (msg.type === "log-ack" && current?.executionId === msg.executionId) current.log.acked(msg.batch);
   else if (msg.type === "answer" && current?.executionId === msg.executionId) {
     const settle = asking.get(msg.askId);
     asking.delete(msg.askId);

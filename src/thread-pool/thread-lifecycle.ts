@@ -1,5 +1,6 @@
 // Starting a task thread and ending it without leaving its processes behind: the mechanics under the
 // ThreadPool (thread-pool.ts), which the server and the remote worker both run tasks with.
+import { killTreeAndWait } from "../sandbox/index.ts";
 import type { FromThread, ToThread } from "./protocol.ts";
 
 /** How long a retired thread may take to reap the processes it started before it is terminated anyway. */
@@ -49,12 +50,18 @@ export function killProcessGroups(pids: Set<number>): void {
  */
 export function retireThread(thread: Worker, pids: Set<number>): Promise<void> {
   const graceMs = pids.size > 0 ? REAP_GRACE_MS : NO_CHILDREN_GRACE_MS;
-  killProcessGroups(pids);
+  // Every process of each tree, not only its leader, is gone before the thread is reported retired (a
+  // task reported timed out runs nothing any more): in a sandbox, its pid 1 ends last.
+  const dying = Promise.all([...pids].map((pid) => killTreeAndWait(pid, REAP_GRACE_MS)));
+  pids.clear();
   return new Promise<void>((resolve) => {
+    let done = false;
     const terminate = () => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
       thread.terminate();
-      resolve();
+      void dying.then(() => resolve());
     };
     const timer = setTimeout(terminate, graceMs);
     thread.addEventListener("message", (event: MessageEvent<FromThread>) => {

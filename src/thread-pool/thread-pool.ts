@@ -6,6 +6,7 @@
 import { logger } from "../log.ts";
 import { threadEntryUrl } from "./entry-url.ts";
 import type { AskInput, TaskMessageIn } from "../task-types/types.ts";
+import type { ProcessRecord } from "../sandbox/index.ts";
 import type { AskReply, CallReply, FromThread, Job, LogTuple, ToThread } from "./protocol.ts";
 import { killProcessGroups, retireThread, startTaskThread } from "./thread-lifecycle.ts";
 
@@ -17,8 +18,11 @@ export type ThreadOutcome =
   | { ok: false; error: string; result?: unknown; exitCode?: number | null; stdout?: string; stderr?: string; retryable?: boolean; timedOut?: boolean; durationMs: number };
 
 export interface ThreadPoolEvents<T> {
-  /** Log lines of a running job (the pool's own lines too: a timeout, a crash). */
-  log(item: T, lines: LogTuple[]): void;
+  /**
+   * Log lines of a running job (the pool's own lines too: a timeout, a crash). A promise holds the job's
+   * next lines back until it settles (stored, or queued for delivery): backpressure from the logger to the task.
+   */
+  log(item: T, lines: LogTuple[]): void | Promise<void>;
   /** Exactly once per started job, unless it was `stop()`ped or cut off by `shutdown()`. The slot is free again. */
   done(item: T, outcome: ThreadOutcome): void;
   /** A slot became idle and ready (a thread loaded, or a job ended): the caller may `run` something. */
@@ -30,6 +34,11 @@ export interface ThreadPoolEvents<T> {
   ask?(item: T, askId: number, input: AskInput): void;
   /** The job calls a server service (ctx.call): the owner answers with `reply(executionId, callId, …)`. */
   call?(item: T, callId: number, method: string, params: unknown): void;
+  /**
+   * A job's command started (`record`: what to persist, so a restart can kill whatever of it survived) or
+   * is gone (it exited, or its thread was retired with it). The owner keeps records between the two.
+   */
+  process?(item: T, pid: number, record: ProcessRecord | null, gone: boolean): void;
 }
 
 export interface ThreadPoolOptions<T> extends ThreadPoolEvents<T> {
@@ -49,6 +58,8 @@ interface Slot<T> {
   startedAt: number;
   startedAtMs: number;
   pids: Set<number>;
+  /** Every process started on this thread and not known to be gone, with the job it ran for (reported gone on retire). */
+  processes: Map<number, T>;
   timeout: ReturnType<typeof setTimeout> | null;
   cancelTimer: ReturnType<typeof setTimeout> | null;
   timeoutSeconds: number;
@@ -244,6 +255,7 @@ export class ThreadPool<T> {
       startedAt: 0,
       startedAtMs: 0,
       pids: new Set(),
+      processes: new Map(),
       timeout: null,
       cancelTimer: null,
       timeoutSeconds: 0,
@@ -268,15 +280,29 @@ export class ThreadPool<T> {
       return;
     }
     if (msg.type === "children-gone") return; // answered to retireThread's own listener
+    if (msg.type === "pid" && msg.exited) {
+      // Whenever it comes (its job may have finished first), a process that exited is gone for good.
+      slot.pids.delete(msg.pid);
+      const owner = slot.processes.get(msg.pid);
+      slot.processes.delete(msg.pid);
+      if (owner !== undefined) this.opts.process?.(owner, msg.pid, null, true);
+      return;
+    }
     const item = slot.item;
     if (item === null || msg.executionId !== slot.executionId) return;
     switch (msg.type) {
-      case "log":
-        this.opts.log(item, msg.lines);
+      case "log": {
+        const taken = this.opts.log(item, msg.lines);
+        if (msg.batch === undefined) return;
+        const ack = () => slot.thread.postMessage({ type: "log-ack", executionId: msg.executionId, batch: msg.batch! } satisfies ToThread);
+        if (taken) void taken.then(ack, ack);
+        else ack();
         return;
+      }
       case "pid":
-        if (msg.exited) slot.pids.delete(msg.pid);
-        else slot.pids.add(msg.pid);
+        slot.pids.add(msg.pid);
+        slot.processes.set(msg.pid, item);
+        this.opts.process?.(item, msg.pid, msg.record ?? null, false);
         return;
       case "call":
         if (!this.opts.call) {
@@ -371,7 +397,12 @@ export class ThreadPool<T> {
 
   /** Kills a slot's processes and terminates its thread (see retireThread); tracked until it is gone. */
   #retire(slot: Slot<T>): Promise<void> {
-    const retired = retireThread(slot.thread, slot.pids);
+    const processes = new Map(slot.processes);
+    slot.processes.clear();
+    const retired = retireThread(slot.thread, slot.pids).then(() => {
+      // Killed with their thread (and, sandboxed, by --die-with-parent when it ended): no longer running.
+      for (const [pid, item] of processes) this.opts.process?.(item, pid, null, true);
+    });
     this.#retiring.add(retired);
     void retired.then(() => this.#retiring.delete(retired));
     return retired;

@@ -46,7 +46,7 @@ try {
   await ok(await api("/api-keys", { method: "POST", body: JSON.stringify({ name: "build-runner-1", scope: "worker" }) }));
   await ok(await api("/secrets", { method: "POST", body: JSON.stringify({ name: "GITHUB_TOKEN", value: "ghp_example_not_a_real_token" }) }));
   // Two remote workers with a few heartbeats (for the sparklines), one of them running a task.
-  const workerKey = createApiKey(server.services.auth, { name: "fleet", scope: "worker" }, { userId: admin.id, actor: SYSTEM_ACTOR }).key;
+  const workerKey = createApiKey(server.services.auth, { name: "fleet", scope: "worker", capabilities: ["git", "gpu", "node", "python"], max_concurrent_tasks: 8 }, { userId: admin.id, actor: SYSTEM_ACTOR }).key;
   const asWorker = (path: string, body: unknown) =>
     fetch(`${server.url}/api/v1${path}`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${workerKey}` }, body: JSON.stringify(body) });
   const fleet: string[] = [];

@@ -71,7 +71,8 @@ describe("remote workers from the binary", () => {
       await waitHealthy(server.url);
       const env = { PATH: "/usr/bin:/bin" };
       const admin = createAdminKey([binary], { cwd, env });
-      const keyRun = Bun.spawnSync([binary, "apikey", "create", "workers", "--scope", "worker", "--user", "admin"], { cwd, env: { ...env, HOME: cwd } });
+      // Granted what the three workers declare: git and node, 4 slots each.
+      const keyRun = Bun.spawnSync([binary, "apikey", "create", "workers", "--scope", "worker", "--user", "admin", "--capabilities", "git,node", "--max-tasks", "12"], { cwd, env: { ...env, HOME: cwd } });
       const workerKey = keyRun.stdout.toString().trim();
       expect(workerKey).toStartWith("avk_");
       const api = (path: string, init: RequestInit = {}) =>
@@ -80,7 +81,8 @@ describe("remote workers from the binary", () => {
       for (const w of WORKERS) {
         const dir = mkdtempSync(join(work, `${w.name}-`));
         const proc = Bun.spawn(
-          [binary, "worker", "--server", server.url, "--token", workerKey, "--name", w.name, "--capabilities", w.capabilities.join(","), "--concurrency", "4", "--state-dir", dir],
+          // The side effects go to a directory outside their sandbox: the one it lets them write.
+          [binary, "worker", "--server", server.url, "--token", workerKey, "--name", w.name, "--capabilities", w.capabilities.join(","), "--concurrency", "4", "--state-dir", dir, "--sandbox-writable", out],
           { cwd: dir, env: { ...env, HOME: dir }, stdout: "ignore", stderr: "pipe" },
         );
         workers.set(w.name, proc);

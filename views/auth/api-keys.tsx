@@ -55,6 +55,11 @@ export const KeyRow: FC<{ k: KeyRowData }> = ({ k }) => (
     </td>
     <td class="td hidden sm:table-cell">
       <span class={`badge ${k.scope === "api" ? "tone-violet" : "tone-info"}`}>{k.scope}</span>
+      {k.grants ? (
+        <span class="mt-1 block text-xs text-muted" data-grants="">
+          {k.grants.capabilities.length ? k.grants.capabilities.join(", ") : "no capabilities"} · {k.grants.max_concurrent_tasks} at once
+        </span>
+      ) : null}
     </td>
     <td class="td hidden break-all md:table-cell">{k.owner ?? <span class="text-muted">deleted user</span>}</td>
     <td class="td hidden whitespace-nowrap text-muted lg:table-cell">
@@ -141,7 +146,7 @@ export const NewKeyForm: FC<NewKeyFormProps> = ({ values = {}, errors = {}, inDi
   return (
     <form id="new-key-form" method="post" action="/api-keys" hx-post="/api-keys" hx-target="this" hx-swap="outerHTML" class="flex flex-col gap-4" novalidate>
       {inDialog ? <input type="hidden" name="_dialog" value="1" /> : null}
-      <ErrorsBanner errors={errors} fields={["name", "scope"]} />
+      <ErrorsBanner errors={errors} fields={["name", "scope", "capabilities", "max_concurrent_tasks"]} />
       <Field form="nk" name="name" label="Name" value={values.name} error={errors.name} required autofocus maxlength={100} autocomplete="off" hint="What uses it, e.g. “build server worker”." />
       <fieldset>
         <legend class="label">Scope</legend>
@@ -161,6 +166,27 @@ export const NewKeyForm: FC<NewKeyFormProps> = ({ values = {}, errors = {}, inDi
             {errors.scope}
           </p>
         ) : null}
+      </fieldset>
+      <fieldset class="flex flex-col gap-2" data-worker-grants="">
+        <legend class="label">What its workers may declare (worker keys)</legend>
+        <Field
+          form="nk"
+          name="capabilities"
+          label="Capabilities"
+          value={values.capabilities}
+          error={errors.capabilities}
+          mono
+          placeholder="git, node"
+          hint="Comma separated. A worker declaring any other is refused; empty: none."
+        />
+        <Field
+          form="nk"
+          name="max_concurrent_tasks"
+          label="Tasks at once, all its workers together"
+          value={values.max_concurrent_tasks ?? "8"}
+          error={errors.max_concurrent_tasks}
+          hint="A worker asking for more slots is refused; claims never go past it."
+        />
       </fieldset>
       <FormButtons inDialog={inDialog} cancelHref="/api-keys" submit="Create key" />
     </form>

@@ -169,7 +169,13 @@ export const PlanPage: FC<PlanPageProps> = ({ plan, nodes, run, runs, version })
         <h2 id="run-title" class="mb-3 font-semibold">
           Run
         </h2>
-        <RunForm {...run} />
+        {plan.run_blocked ? (
+          <p class="rounded-md tone-warn px-3 py-2 text-sm break-words" role="alert" data-run-blocked="">
+            This plan cannot run: {plan.run_blocked}.
+          </p>
+        ) : (
+          <RunForm {...run} />
+        )}
       </section>
     </div>
     <section class="card mt-4 min-w-0" aria-labelledby="runs-title">

@@ -16,6 +16,8 @@ export interface PlanEditorProps {
   errors?: DraftErrors;
   taskTypes: string[];
   paramsOf: (taskType: string) => ParamField[];
+  /** Task types this user may not save steps of (they run commands on the host and the user lacks the shell role). */
+  hostTypesRefused?: string[];
 }
 
 const stepField = (i: number, f: string) => `steps[${i}].${f}`;
@@ -187,7 +189,7 @@ export const StepEditor: FC<{ index: number; step: StepDraft; steps: StepDraft[]
   );
 };
 
-export const PlanEditor: FC<PlanEditorProps> = ({ planId, draft, errors = {}, taskTypes, paramsOf }) => {
+export const PlanEditor: FC<PlanEditorProps> = ({ planId, draft, errors = {}, taskTypes, paramsOf, hostTypesRefused = [] }) => {
   const saveUrl = planId ? `/plans/${planId}` : "/plans";
   const stepKeys = new Set(draft.steps.flatMap((_, i) => ["name", "task_type", "params", "depends_on", "timeout_seconds", "max_retries", "priority", "key"].map((f) => stepField(i, f))));
   const shownAtField = (k: string) => stepKeys.has(k) || draft.steps.some((s, i) => paramsOf(s.task_type).some((f) => k === `${stepField(i, "params")}.${f.name}`));
@@ -206,6 +208,12 @@ export const PlanEditor: FC<PlanEditorProps> = ({ planId, draft, errors = {}, ta
             </ul>
           ) : null}
         </div>
+      ) : null}
+      {hostTypesRefused.length > 0 ? (
+        <p class="rounded-md tone-info px-3 py-2 text-sm" role="status" data-host-steps-refused="">
+          {hostTypesRefused.map((t) => `“${t}”`).join(", ")} steps run commands on the server's host, which can read its database and keys: only
+          someone with the shell role (set by --shell-role; admin by default) can save a plan that has one.
+        </p>
       ) : null}
       <div class="card grid gap-3 p-3 sm:p-4">
         <div>

@@ -4,9 +4,12 @@
 import type { FC } from "hono/jsx";
 import { EmptyState, PageHeader, RelTime } from "../components/ui.tsx";
 import { AdminDialog, ErrorsBanner, Field, FormButtons, type FormErrors, type FormValues } from "../components/form.tsx";
+import type { SecretAllow } from "../../src/features/secrets/allow-list.ts";
+import { AllowFields, AllowForm, allowSummary } from "./allow.tsx";
 
 export interface SecretRowData {
   name: string;
+  allow: SecretAllow;
   created_at: string;
   updated_at: string;
   /** Who last created or replaced it, from the audit log (null when the log has no entry). */
@@ -74,8 +77,12 @@ export const SecretRow: FC<{ s: SecretRowData }> = ({ s }) => (
         ) : null}
         {s.by ? ` · by ${s.by}` : null}
       </p>
-      <div class="mt-2">
+      <p class="text-xs" data-allow-summary="">
+        may be used by: {allowSummary(s.allow)}
+      </p>
+      <div class="mt-2 flex flex-wrap gap-2">
         <ReplaceForm name={s.name} />
+        <AllowForm name={s.name} allow={s.allow} />
       </div>
     </div>
     <form
@@ -115,11 +122,12 @@ export const SecretList: FC<{ items: SecretRowData[] }> = ({ items }) => (
 
 export interface NewSecretFormProps {
   values?: FormValues;
+  allow?: SecretAllow;
   errors?: FormErrors;
   inDialog?: boolean;
 }
 
-export const NewSecretForm: FC<NewSecretFormProps> = ({ values = {}, errors = {}, inDialog }) => (
+export const NewSecretForm: FC<NewSecretFormProps> = ({ values = {}, allow = { roles: ["admin"], task_types: null, hosts: null, remote_workers: false }, errors = {}, inDialog }) => (
   <form id="new-secret-form" method="post" action="/secrets" hx-post="/secrets" hx-target="this" hx-swap="outerHTML" class="flex flex-col gap-4" novalidate>
     {inDialog ? <input type="hidden" name="_dialog" value="1" /> : null}
     <ErrorsBanner errors={errors} fields={["name", "value"]} />
@@ -138,6 +146,7 @@ export const NewSecretForm: FC<NewSecretFormProps> = ({ values = {}, errors = {}
       hint="Letters, digits and _, not starting with a digit."
     />
     <Field form="ns" name="value" label="Value" type="password" error={errors.value} required autocomplete="new-password" mono hint={VALUE_HINT} />
+    <AllowFields id="ns-allow" allow={allow} errors={errors} />
     <FormButtons inDialog={inDialog} cancelHref="/secrets" submit="Store secret" />
   </form>
 );

@@ -243,6 +243,11 @@ export const TaskMain: FC<{ detail: TaskDetail; selectedExecution: string | null
                       >
                         {e.id === selectedExecution ? "shown" : "show"} (<span data-log-count={e.id}>{e.log_count}</span>)
                       </a>
+                      {e.log_dropped > 0 ? (
+                        <span class="ml-1 text-xs text-warn" data-log-dropped={String(e.log_dropped)} title="lines beyond the log cap, or lost to a failed write">
+                          {e.log_dropped} dropped
+                        </span>
+                      ) : null}
                     </td>
                   </tr>
                 ))}

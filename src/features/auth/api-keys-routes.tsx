@@ -47,6 +47,14 @@ async function formValues(c: Ctx): Promise<FormValues> {
   return values;
 }
 
+/** A worker key's grants from the form; nothing for an api key (its form leaves the fields as they are). */
+function grantsFromForm(values: FormValues) {
+  if (values.scope !== "worker") return {};
+  const capabilities = (values.capabilities ?? "").split(",").map((c) => c.trim()).filter(Boolean);
+  const max = (values.max_concurrent_tasks ?? "").trim();
+  return { capabilities, ...(max ? { max_concurrent_tasks: /^\d+$/.test(max) ? Number(max) : max } : {}) };
+}
+
 const NewKeyPage = (props: NewKeyFormProps) => (
   <FormPage title="New API key">
     <NewKeyForm {...props} />
@@ -63,7 +71,7 @@ export const apiKeyRoutes = new Hono()
   .post("/", async (c) => {
     const values = await formValues(c);
     const inDialog = values._dialog === "1";
-    const parsed = CreateApiKeyBody.safeParse({ name: values.name ?? "", scope: values.scope ?? "" });
+    const parsed = CreateApiKeyBody.safeParse({ name: values.name ?? "", scope: values.scope ?? "", ...grantsFromForm(values) });
     if (!parsed.success) {
       const props = { values, errors: errorsOf(zodDetails(parsed.error)), inDialog };
       if (isHtmx(c)) return fragment(c, <NewKeyForm {...props} />, 422);

@@ -15,6 +15,8 @@ describe("/api-keys", () => {
     expect(res.headers.get("cache-control")).toBe("no-store");
     const created = await expectOk(res, 201);
     expect(created).toMatchObject({ name: "ci runner", scope: "worker", user_id: admin.user.id, last_used_at: null, revoked_at: null });
+    // A worker key without grants: its workers may declare no capability and hold 8 tasks at once, all together.
+    expect(created.grants).toEqual({ capabilities: [], max_concurrent_tasks: 8 });
     expect(created.key).toMatch(/^avk_[A-Za-z0-9_-]{43}$/);
     expect(created.prefix).toBe(created.key.slice(0, 12));
 
@@ -29,7 +31,7 @@ describe("/api-keys", () => {
     expect(JSON.stringify(listed)).not.toContain(created.key);
 
     const audit = server.db.sqlite.query<{ actor: string; resource_id: string; details: string }, []>("SELECT actor, resource_id, details FROM audit_events WHERE action = 'api_key.created'").all();
-    expect(audit).toEqual([{ actor: admin.user.id, resource_id: created.id, details: JSON.stringify({ name: "ci runner", scope: "worker" }) }]);
+    expect(audit).toEqual([{ actor: admin.user.id, resource_id: created.id, details: JSON.stringify({ name: "ci runner", scope: "worker", grants: created.grants }) }]);
     expect(JSON.stringify(server.db.sqlite.query("SELECT * FROM audit_events").all())).not.toContain(created.key);
   });
 

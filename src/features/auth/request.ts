@@ -23,6 +23,16 @@ export function clientMeta(c: Context): ClientMeta & { ip: string } {
   return { ip: clientIp(c, c.get("auth").settings.trustProxy), userAgent: c.req.header("user-agent") ?? null };
 }
 
+/**
+ * A slot for one more open event stream of this caller (its account and its address), or 429 when either
+ * has as many open as --max-streams allows. Pass the release to sseResponse: the slot frees when it ends.
+ */
+export function streamSlot(c: Context): () => void {
+  const p = c.get("principal");
+  const account = p ? (p.kind === "api_key" ? `key:${p.keyId}` : `user:${p.userId}`) : null;
+  return c.get("streams").acquire(account, clientIp(c, c.get("auth").settings.trustProxy));
+}
+
 /** /api/v1/auth/*: AGENTVINE_AUTH_RATE_LIMIT requests a minute per client address (20). */
 export const authRateLimit = rateLimit<Context>(
   (c) => ({ buckets: c.get("limits").auth, key: clientIp(c, c.get("auth").settings.trustProxy) }),

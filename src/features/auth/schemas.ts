@@ -1,5 +1,6 @@
 // The zod schemas of the auth, users and API-key endpoints: they validate requests and feed the OpenAPI document.
 import { z } from "zod";
+import { WorkerGrantsFields, WorkerGrantsOut } from "./key-grants.ts";
 import { API_KEY_SCOPES, ROLES } from "../../db/schema.ts";
 import { Pagination } from "../../http/pagination.ts";
 import { MAX_PASSWORD_LENGTH } from "./passwords.ts";
@@ -101,6 +102,7 @@ export const ListUsersQuery = z.strictObject({ ...Pagination, role: z.enum(ROLES
 export const CreateApiKeyBody = z.strictObject({
   name: z.string().trim().min(1, "must not be empty").max(100),
   scope: z.enum(API_KEY_SCOPES).describe("`worker`: the queue and worker endpoints; `api`: the JSON API, acting as the creating user"),
+  ...WorkerGrantsFields,
 });
 
 export const ApiKeyOut = z.object({
@@ -112,6 +114,7 @@ export const ApiKeyOut = z.object({
   created_at: z.string(),
   last_used_at: z.string().nullable(),
   revoked_at: z.string().nullable(),
+  grants: WorkerGrantsOut.describe("Worker keys: the capabilities its workers may declare and the tasks they may hold at once, all together"),
 });
 
 export const CreatedApiKeyOut = ApiKeyOut.extend({ key: z.string().describe("The key itself: shown this once, stored only as a hash") });

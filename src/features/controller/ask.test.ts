@@ -104,7 +104,7 @@ describe("asking from a remote worker", () => {
   test("the worker asks over HTTP for its task, waits on /requests/:id/wait, and the task resumes with the human's answer", async () => {
     const server = await startTestServer({ workers: 0 });
     const admin = findUserByLogin(server.services.auth, "admin")!;
-    const { key } = createApiKey(server.services.auth, { name: "remote", scope: "worker" }, { userId: admin.id, actor: SYSTEM_ACTOR });
+    const { key } = createApiKey(server.services.auth, { name: "remote", scope: "worker", capabilities: ["git", "gpu", "node", "shell", "Has Space"], max_concurrent_tasks: 64 }, { userId: admin.id, actor: SYSTEM_ACTOR });
     const worker = new RemoteWorker({ server: server.url, token: key, name: "asker", concurrency: 1, stateDir: tempDir(), shutdownGraceMs: 5000, claimWaitSeconds: 5 });
     await worker.start();
     try {
@@ -125,7 +125,7 @@ describe("asking from a remote worker", () => {
   test("a worker key may only ask for an attempt running on its own workers", async () => {
     const server = await startTestServer({ workers: 0 });
     const admin = findUserByLogin(server.services.auth, "admin")!;
-    const { key } = createApiKey(server.services.auth, { name: "other", scope: "worker" }, { userId: admin.id, actor: SYSTEM_ACTOR });
+    const { key } = createApiKey(server.services.auth, { name: "other", scope: "worker", capabilities: ["git", "gpu", "node", "shell", "Has Space"], max_concurrent_tasks: 64 }, { userId: admin.id, actor: SYSTEM_ACTOR });
     const task = await submitAsk(server, { question: "x?" });
     const asWorker = { headers: { authorization: `Bearer ${key}` } };
     const noExecution = await server.api("/requests", { ...json({ task_id: task.id, question: "y?" }), ...asWorker });

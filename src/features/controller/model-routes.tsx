@@ -56,7 +56,7 @@ function storeSecret(c: Ctx, name: string, value: string) {
   const store = c.get("secrets");
   const actor = actorOf(c.get("principal"));
   const ip = clientMeta(c).ip;
-  if (store.list().some((s) => s.name === name)) store.update(name, value, actor, ip);
+  if (store.list().some((s) => s.name === name)) store.update(name, { value }, actor, ip);
   else store.create(name, value, actor, ip);
 }
 

@@ -6,6 +6,7 @@ import { levelAtLeast } from "../../engine/task-logger.ts";
 import { route } from "../../http/openapi.ts";
 import { sseResponse } from "../../http/sse.ts";
 import { accessGuard } from "../auth/principals.ts";
+import { streamSlot } from "../auth/request.ts";
 import { listOf, Pagination } from "../../http/pagination.ts";
 import { ExecutionOut, getExecution, listExecutions, LogLineOut } from "./service.ts";
 
@@ -54,6 +55,7 @@ export const executionsApi = new Hono()
       const items = logger.history(id, { after, level: q.level, limit: q.limit }).map(toJsonLine);
       return c.json({ items, next_after: items.at(-1)?.seq ?? after, finished: execution.status !== "running" });
     }
+    const release = streamSlot(c); // 429 past --max-streams
     c.get("holdOpen")();
     const auth = c.get("auth");
     const guard = accessGuard(auth.principals, c.get("principal"), auth.clock);
@@ -79,17 +81,18 @@ export const executionsApi = new Hono()
           sse.close();
         });
       });
-      let cursor = after;
-      for (;;) {
-        const page = logger.history(id, { after: cursor, limit: 5000 });
-        for (const line of page) {
-          if (line.seq > last) {
-            last = line.seq;
-            if (!q.level || levelAtLeast(line.level, q.level)) sse.send("log", toJsonLine(line), line.seq);
-          }
+      // The replay is bounded (the newest lines, MAX_REPLAY_LINES and MAX_REPLAY_BYTES at most): older ones
+      // are announced as `skipped`, to be read page by page with the JSON form of this endpoint.
+      const replay = boundedReplay(logger.newest(id, { after, limit: MAX_REPLAY_LINES }));
+      const first = replay[0]?.seq;
+      if (first !== undefined && first > after + 1) {
+        sse.send("skipped", { after, before: first, message: `older lines: GET /api/v1/executions/${id}/logs?after=${after} (JSON, paged)` });
+      }
+      for (const line of replay) {
+        if (line.seq > last) {
+          last = line.seq;
+          if (!q.level || levelAtLeast(line.level, q.level)) sse.send("log", toJsonLine(line), line.seq);
         }
-        if (page.length < 5000) break;
-        cursor = page.at(-1)!.seq;
       }
       replaying = false;
       for (const l of live) l.send();
@@ -101,8 +104,20 @@ export const executionsApi = new Hono()
         offLog();
         offEnd();
       };
-    }, { guard }); // ends once the caller's key is revoked, user deactivated or session ended
+    }, { guard, release }); // ends once the caller's key is revoked, user deactivated or session ended
   });
+
+/** What a log stream replays at most when it opens: every open stream holds it once more. */
+const MAX_REPLAY_LINES = 5000;
+const MAX_REPLAY_BYTES = 256 * 1024;
+
+/** The newest of `lines` that fit in MAX_REPLAY_BYTES. */
+function boundedReplay<L extends { message: string }>(lines: L[]): L[] {
+  let bytes = 0;
+  let from = lines.length;
+  while (from > 0 && bytes + lines[from - 1]!.message.length <= MAX_REPLAY_BYTES) bytes += lines[--from]!.message.length;
+  return lines.slice(from);
+}
 
 function toJsonLine(l: { execution_id?: string; executionId?: string; seq: number; level: string; message: string; metadata: unknown; ts: number }) {
   return {

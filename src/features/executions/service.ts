@@ -22,6 +22,7 @@ export const ExecutionOut = z.object({
   cpu_ms: z.number().nullable().describe("CPU time of a shell command that succeeded (user + system); null otherwise"),
   max_rss_bytes: z.number().nullable().describe("Peak memory, when a worker can measure it (remote workers may report it); null otherwise"),
   log_count: z.number(),
+  log_dropped: z.number().describe("Lines dropped: beyond the execution's log cap, or lost to a write that failed (a full disk)"),
   log_file: z.string().optional(),
   started_at: z.string(),
   finished_at: z.string().nullable(),

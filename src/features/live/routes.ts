@@ -18,7 +18,9 @@ import { invalid } from "../../errors.ts";
 import { encodeSseFrame, sseResponse } from "../../http/sse.ts";
 import { accessGuard } from "../auth/principals.ts";
 import { renderLogLines } from "../../../views/tasks/logs.tsx";
-import type { LogLine } from "../../engine/task-logger.ts";
+import { inertBidiHtml } from "../../pages/bidi.ts";
+import type { LogLine, TaskLogger } from "../../engine/task-logger.ts";
+import { streamSlot } from "../auth/request.ts";
 import { TOPIC_PATTERN, type LiveHub, type Topic } from "./hub.ts";
 
 declare module "hono" {
@@ -29,8 +31,9 @@ declare module "hono" {
 }
 
 const MAX_TOPICS = 10;
-/** A reconnect after a long gap replays at most this many lines (the newest). */
+/** A reconnect after a long gap replays at most this many lines (the newest), and at most this much text. */
 const MAX_REPLAY = 5000;
+export const MAX_REPLAY_BYTES = 256 * 1024;
 
 export const liveRoutes = new Hono().get("/events", (c) => {
   const hub = c.get("live");
@@ -49,6 +52,7 @@ export const liveRoutes = new Hono().get("/events", (c) => {
   let after = Number.isSafeInteger(afterParam) && afterParam > 0 ? afterParam : 0;
   if (Number.isSafeInteger(lastEventId) && lastEventId > after) after = lastEventId;
 
+  const release = streamSlot(c); // 429 past --max-streams
   c.get("holdOpen")();
   const { logger } = c.var;
   const auth = c.get("auth");
@@ -60,20 +64,32 @@ export const liveRoutes = new Hono().get("/events", (c) => {
     const logTopic = logTopics[0];
     if (logTopic) {
       const executionId = logTopic.slice(4);
-      let lines: LogLine[] = [];
-      for (let cursor = after; ; ) {
-        const chunk = logger.history(executionId, { after: cursor, limit: 1000 });
-        lines.push(...chunk);
-        if (lines.length > MAX_REPLAY) lines = lines.slice(-MAX_REPLAY);
-        if (chunk.length < 1000) break;
-        cursor = chunk.at(-1)!.seq;
-      }
+      const lines = newestLines(logger, executionId, after);
       if (lines.length > 0) {
         const last = lines.at(-1)!.seq;
-        sse.sendRaw(encodeSseFrame("log", renderLogLines(lines.map((l) => ({ ...l, executionId: l.execution_id }))), last));
+        sse.sendRaw(encodeSseFrame("log", inertBidiHtml(renderLogLines(lines.map((l) => ({ ...l, executionId: l.execution_id })))), last));
         sub.after = Math.max(sub.after, last);
       }
     }
     return off;
-  }, { guard });
+  }, { guard, release });
 });
+
+/**
+ * The lines after `after` a (re)connecting stream replays: the newest, at most MAX_REPLAY of them and
+ * MAX_REPLAY_BYTES of text — what every open page would otherwise hold in memory once more.
+ */
+function newestLines(logger: TaskLogger, executionId: string, after: number): LogLine[] {
+  let lines: LogLine[] = [];
+  for (let cursor = after; ; ) {
+    const chunk = logger.history(executionId, { after: cursor, limit: 1000 });
+    lines.push(...chunk);
+    if (lines.length > MAX_REPLAY) lines = lines.slice(-MAX_REPLAY);
+    if (chunk.length < 1000) break;
+    cursor = chunk.at(-1)!.seq;
+  }
+  let bytes = 0;
+  let from = lines.length;
+  while (from > 0 && bytes + lines[from - 1]!.message.length <= MAX_REPLAY_BYTES) bytes += lines[--from]!.message.length;
+  return lines.slice(from);
+}

@@ -18,6 +18,7 @@ import { logTail } from "../tasks/detail.ts";
 import { paramFieldsOf } from "../tasks/form.ts";
 import { applyOp, bodyFromDraft, draftFromForm, draftFromPlan, errorsFromPlanDetails, runInputsOf, stepTaskTypes, type DraftErrors, type PlanDraft } from "./form.ts";
 import { autoStep, runView } from "./run-view.ts";
+import { hostSteps, mayRunHostCommands } from "./host-steps.ts";
 import { createPlan, deletePlan, getPlan, listPlanRuns, listPlans, runPlan, updatePlan, type PlanJson } from "./service.ts";
 
 type Ctx = Context;
@@ -27,9 +28,11 @@ const pageOf = (v: string | undefined) => {
   return Number.isInteger(n) && n >= 1 && n <= 1_000_000 ? n : 1;
 };
 
-function editorPage(c: Ctx, planId: string | null, draft: PlanDraft, errors: DraftErrors = {}, status: 200 | 422 = 200) {
-  if (status === 422 && isHtmx(c)) toast(c, "error", `The plan was not saved: ${firstProblem(errors)}`);
-  const editor = <PlanEditor planId={planId} draft={draft} errors={errors} taskTypes={stepTaskTypes()} paramsOf={paramFieldsOf} />;
+function editorPage(c: Ctx, planId: string | null, draft: PlanDraft, errors: DraftErrors = {}, status: 200 | 403 | 422 = 200) {
+  if (status !== 200 && isHtmx(c)) toast(c, "error", `The plan was not saved: ${firstProblem(errors)}`);
+  const types = stepTaskTypes();
+  const refused = mayRunHostCommands(actingOf(c)) ? [] : hostSteps(types.map((t) => ({ name: t, task_type: t }))).map((s) => s.task_type);
+  const editor = <PlanEditor planId={planId} draft={draft} errors={errors} taskTypes={types} paramsOf={paramFieldsOf} hostTypesRefused={refused} />;
   if (isHtmx(c)) return fragment(c, editor, status);
   const title = planId ? `Edit ${draft.name || "plan"}` : "New plan";
   return page(
@@ -51,7 +54,8 @@ async function save(c: Ctx, planId: string | null) {
   try {
     plan = planId ? updatePlan(c.get("deps"), planId, body, actingOf(c)) : createPlan(c.get("deps"), body, actingOf(c));
   } catch (err) {
-    if (!(err instanceof AppError) || (err.status !== 400 && err.status !== 409)) throw err;
+    if (!(err instanceof AppError) || (err.status !== 400 && err.status !== 403 && err.status !== 409)) throw err;
+    if (err.status === 403) return editorPage(c, planId, draft, { _form: err.message }, 403);
     return editorPage(c, planId, draft, errorsFromPlanDetails(err.details, err.message), 422);
   }
   return actionDone(c, { message: `Plan “${plan.name}” saved (version ${plan.version})`, redirect: `/plans/${plan.id}` });

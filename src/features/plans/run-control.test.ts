@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gate } from "../../../test/gate.ts";
-import { cleanup, startTestServer, tempDir } from "../../../test/helpers.ts";
+import { cleanup, sharedDir, startTestServer } from "../../../test/helpers.ts";
 import { createPlan, getTask, helloStep, runPlan, statusOf, statusTrail, stepsOf, untilStep, waitTask, heldStep as held } from "../../../test/plans.ts";
 import type { TaskJson } from "../../engine/task-record.ts";
 
@@ -46,7 +46,7 @@ describe("failures", () => {
 
   test("POST /tasks/:run/retry re-runs the failed step and its dependants; the run ends succeeded", async () => {
     const server = await startTestServer();
-    const mark = join(tempDir(), "ready");
+    const mark = join(sharedDir(), "ready");
     const plan = await createPlan(server, {
       name: "flaky",
       steps: [

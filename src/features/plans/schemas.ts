@@ -59,6 +59,7 @@ export const PlanOut = z.object({
   steps: z.array(StepOut),
   steps_count: z.number(),
   last_run: z.object({ id: z.string(), status: z.string(), created_at: z.string() }).nullable(),
+  run_blocked: z.string().nullable().describe("Why this version will not run (a step that runs host commands, saved by someone without the shell role), or null"),
   created_at: z.string(),
   updated_at: z.string(),
 });

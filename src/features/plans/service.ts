@@ -7,10 +7,11 @@ import { submitTasks, type NewTask } from "../../engine/submit.ts";
 import { type EngineDeps } from "../../engine/engine-deps.ts";
 import { iso, parseTaskRow, taskToJson, type TaskJson } from "../../engine/task-record.ts";
 import { findTemplates, renderTemplates, dig, TemplateError } from "../../engine/templates.ts";
-import { conflict, invalid, notFound, type ErrorDetail } from "../../errors.ts";
+import { AppError, conflict, invalid, notFound, type ErrorDetail } from "../../errors.ts";
 import { getTaskType } from "../../task-types/index.ts";
 import type { PlanBody, RunBody, StepBody } from "./schemas.ts";
 import { effectiveDependencies, paramIssues, validatePlan } from "./validate.ts";
+import { assertMaySaveHostSteps, mayRunHostCommands, runBlockedReason } from "./host-steps.ts";
 
 export interface PlanJson {
   id: string;
@@ -20,6 +21,8 @@ export interface PlanJson {
   steps: StepBody[];
   steps_count: number;
   last_run: { id: string; status: string; created_at: string } | null;
+  /** Why this version will not run (a host step its author was not allowed to save), or null. */
+  run_blocked: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -52,12 +55,18 @@ function requirePlan(db: Db, idOrName: string): PlanRow {
   return plan;
 }
 
-function stepsOf(db: Db, planId: string, version: number): StepBody[] | undefined {
+/** A saved version: its steps and description as they were, and whether its author could run host commands. */
+function versionOf(db: Db, planId: string, version: number): { steps: StepBody[]; description: string | null; hostCommands: number | null } | undefined {
   const row = db.sqlite
-    .query<{ steps: string }, [string, number]>("SELECT steps FROM plan_versions WHERE plan_id = ? AND version = ?")
+    .query<{ steps: string; description: string | null; host_commands: number | null }, [string, number]>(
+      "SELECT steps, description, host_commands FROM plan_versions WHERE plan_id = ? AND version = ?",
+    )
     .get(planId, version);
-  return row ? (JSON.parse(row.steps) as StepBody[]) : undefined;
+  return row ? { steps: JSON.parse(row.steps) as StepBody[], description: row.description, hostCommands: row.host_commands } : undefined;
 }
+
+const INSERT_VERSION = `INSERT INTO plan_versions (plan_id, version, description, steps, created_at, saved_by, host_commands)
+  VALUES (?, ?, ?, ?, ?, ?, ?)`;
 
 function lastRun(db: Db, planId: string): PlanJson["last_run"] {
   const row = db.sqlite
@@ -70,13 +79,11 @@ function lastRun(db: Db, planId: string): PlanJson["last_run"] {
 }
 
 function toJson(db: Db, plan: PlanRow, version = plan.version): PlanJson {
-  const steps = stepsOf(db, plan.id, version);
-  if (!steps) throw notFound("version", `${plan.name} v${version}`);
+  const saved = versionOf(db, plan.id, version);
+  if (!saved) throw notFound("version", `${plan.name} v${version}`);
+  const { steps } = saved;
   // An older version reads as it was saved, its description too.
-  const description =
-    version === plan.version
-      ? plan.description
-      : (db.sqlite.query<{ description: string | null }, [string, number]>("SELECT description FROM plan_versions WHERE plan_id = ? AND version = ?").get(plan.id, version)?.description ?? null);
+  const description = version === plan.version ? plan.description : saved.description;
   return {
     id: plan.id,
     name: plan.name,
@@ -85,6 +92,7 @@ function toJson(db: Db, plan: PlanRow, version = plan.version): PlanJson {
     steps,
     steps_count: steps.length,
     last_run: lastRun(db, plan.id),
+    run_blocked: runBlockedReason(version, steps, saved.hostCommands),
     created_at: iso(plan.created_at)!,
     updated_at: iso(plan.updated_at)!,
   };
@@ -100,6 +108,7 @@ function normalize(body: PlanBody): { description: string | null; steps: StepBod
 
 export function createPlan(deps: EngineDeps, body: PlanBody, acting?: Acting): PlanJson {
   validatePlan(body);
+  assertMaySaveHostSteps(acting, body.steps);
   const { db } = deps;
   const { description, steps } = normalize(body);
   const at = (deps.clock ?? Date.now)();
@@ -111,9 +120,7 @@ export function createPlan(deps: EngineDeps, body: PlanBody, acting?: Acting): P
         .query("INSERT INTO plans (id, name, description, version, created_by, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?, ?)")
         .run(id, body.name, description, acting?.userId ?? null, at, at);
       audited(deps, acting, "plan.created", { type: "plan", id }, { name: body.name });
-      db.sqlite
-        .query("INSERT INTO plan_versions (plan_id, version, description, steps, created_at) VALUES (?, 1, ?, ?, ?)")
-        .run(id, description, JSON.stringify(steps), at);
+      db.sqlite.query(INSERT_VERSION).run(id, 1, description, JSON.stringify(steps), at, acting?.userId ?? null, mayRunHostCommands(acting) ? 1 : 0);
     })
     .immediate();
   return getPlan(deps, id);
@@ -122,6 +129,7 @@ export function createPlan(deps: EngineDeps, body: PlanBody, acting?: Acting): P
 /** Saves a plan; a change of description or steps makes a new version (runs keep theirs). */
 export function updatePlan(deps: EngineDeps, idOrName: string, body: PlanBody, acting?: Acting): PlanJson {
   validatePlan(body);
+  assertMaySaveHostSteps(acting, body.steps);
   const { db } = deps;
   const { description, steps } = normalize(body);
   const at = (deps.clock ?? Date.now)();
@@ -130,14 +138,12 @@ export function updatePlan(deps: EngineDeps, idOrName: string, body: PlanBody, a
       const plan = requirePlan(db, idOrName);
       const other = findPlan(db, body.name);
       if (other && other.id !== plan.id) throw conflict(`a plan named '${body.name}' already exists`, [{ field: "name", message: "already taken" }]);
-      const current = stepsOf(db, plan.id, plan.version);
-      const changed = JSON.stringify(current) !== JSON.stringify(steps) || plan.description !== description;
+      const current = versionOf(db, plan.id, plan.version);
+      const hostCommands = mayRunHostCommands(acting) ? 1 : 0;
+      // Saving the same steps again is a review too: a version blocked for its author's role becomes a new one.
+      const changed = JSON.stringify(current?.steps) !== JSON.stringify(steps) || plan.description !== description || (current?.hostCommands !== 1 && hostCommands === 1);
       const version = changed ? plan.version + 1 : plan.version;
-      if (changed) {
-        db.sqlite
-          .query("INSERT INTO plan_versions (plan_id, version, description, steps, created_at) VALUES (?, ?, ?, ?, ?)")
-          .run(plan.id, version, description, JSON.stringify(steps), at);
-      }
+      if (changed) db.sqlite.query(INSERT_VERSION).run(plan.id, version, description, JSON.stringify(steps), at, acting?.userId ?? null, hostCommands);
       if (changed || plan.name !== body.name) {
         db.sqlite.query("UPDATE plans SET name = ?, description = ?, version = ?, updated_at = ? WHERE id = ?").run(body.name, description, version, at, plan.id);
         audited(deps, acting, "plan.updated", { type: "plan", id: plan.id }, { name: body.name, version });
@@ -186,10 +192,14 @@ export function runPlan(deps: EngineDeps, idOrName: string, body: RunBody, defau
   const latest = requirePlan(db, idOrName);
   // An older version runs as it was saved (a run again "as it ran"); by default, the latest.
   const plan = { ...latest, version: body.version ?? latest.version };
-  const steps = stepsOf(db, plan.id, plan.version);
-  if (!steps) throw invalid(`plan '${latest.name}' has no version ${plan.version} (its latest is ${latest.version})`, [{ field: "version", message: `no such version (latest: ${latest.version})` }]);
+  const saved = versionOf(db, plan.id, plan.version);
+  if (!saved) throw invalid(`plan '${latest.name}' has no version ${plan.version} (its latest is ${latest.version})`, [{ field: "version", message: `no such version (latest: ${latest.version})` }]);
+  const { steps, hostCommands } = saved;
   const inputs = body.inputs ?? {};
   for (const step of steps) assertMayRun(acting, step.task_type, getTaskType(step.task_type)?.runsOnHost === true, `step '${step.name}': `);
+  // A run executes only what someone allowed to run host commands saved, whoever starts it.
+  const blocked = runBlockedReason(plan.version, steps, hostCommands);
+  if (blocked) throw new AppError(403, "forbidden", `plan '${plan.name}' ${blocked}`);
 
   const missing: ErrorDetail[] = [];
   for (const step of steps) {

@@ -11,6 +11,8 @@ import { actorOf, listAudit } from "../audit/service.ts";
 import { clientMeta } from "../auth/request.ts";
 import { CreateSecretBody, UpdateSecretBody } from "./api.ts";
 import { MIN_SECRET_LENGTH } from "./store.ts";
+import type { SecretAllow } from "./allow-list.ts";
+import { AllowForm } from "../../../views/secrets/allow.tsx";
 
 type Ctx = Context;
 
@@ -23,10 +25,22 @@ function secretRows(c: Ctx): SecretRowData[] {
   });
 }
 
-async function formValues(c: Ctx): Promise<FormValues> {
-  const values: FormValues = {};
-  for (const [k, v] of Object.entries(await c.req.parseBody())) if (typeof v === "string") values[k] = v;
+async function formValues(c: Ctx): Promise<FormValues & { allow_roles?: string[] }> {
+  const values: FormValues & { allow_roles?: string[] } = {};
+  for (const [k, v] of Object.entries(await c.req.parseBody({ all: true }))) {
+    if (k === "allow_roles") values.allow_roles = [v].flat().filter((x): x is string => typeof x === "string");
+    else if (typeof v === "string") values[k] = v;
+  }
   return values;
+}
+
+/** The allow-list fields of a form as the API's shape (the schema then checks it like a JSON request's). */
+function allowFromForm(values: FormValues & { allow_roles?: string[] }) {
+  const list = (text: string | undefined) => {
+    const items = (text ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    return items.length ? items : null;
+  };
+  return { roles: values.allow_roles ?? [], task_types: list(values.allow_task_types), hosts: list(values.allow_hosts), remote_workers: values.allow_remote === "1" };
 }
 
 const NewSecretPage = (props: NewSecretFormProps) => (
@@ -36,8 +50,9 @@ const NewSecretPage = (props: NewSecretFormProps) => (
 );
 
 /** The form again with the name kept and the value cleared (it is never sent back), errors inline. */
-function formAgain(c: Ctx, values: FormValues, errors: Record<string, string>, inDialog: boolean) {
-  const props = { values: { name: values.name ?? "" }, errors, inDialog };
+function formAgain(c: Ctx, values: FormValues & { allow_roles?: string[] }, errors: Record<string, string>, inDialog: boolean) {
+  const allow = allowFromForm(values);
+  const props = { values: { name: values.name ?? "" }, allow: { ...allow, roles: allow.roles as SecretAllow["roles"] }, errors, inDialog };
   if (isHtmx(c)) return fragment(c, <NewSecretForm {...props} />, 422);
   return page(c, { title: "New secret", active: "secrets", status: 422 }, <NewSecretPage {...props} />);
 }
@@ -53,14 +68,15 @@ export const secretRoutes = new Hono()
     const values = await formValues(c);
     const inDialog = values._dialog === "1";
     const name = (values.name ?? "").trim();
-    const parsed = CreateSecretBody.safeParse({ name, value: values.value ?? "" });
+    const parsed = CreateSecretBody.safeParse({ name, value: values.value ?? "", allow: allowFromForm(values) });
     if (!parsed.success) {
       // The store checks the value's length only once the name is good: name both problems at once.
       const short = (values.value ?? "").length < MIN_SECRET_LENGTH ? [{ field: "value", message: `at least ${MIN_SECRET_LENGTH} characters` }] : [];
-      return formAgain(c, values, errorsOf([...zodDetails(parsed.error), ...short]), inDialog);
+      const details = zodDetails(parsed.error).map((d) => ({ ...d, field: d.field?.replace(/^allow\.(\w+).*$/, "$1") }));
+      return formAgain(c, values, errorsOf([...details, ...short]), inDialog);
     }
     try {
-      c.get("secrets").create(parsed.data.name, parsed.data.value, actorOf(c.get("principal")), clientMeta(c).ip);
+      c.get("secrets").create(parsed.data.name, parsed.data.value, actorOf(c.get("principal")), clientMeta(c).ip, parsed.data.allow);
     } catch (err) {
       if (!(err instanceof AppError) || (err.status !== 400 && err.status !== 409)) throw err;
       const errors = err.status === 409 ? { name: `a secret named ${name} exists: use “Replace value” on its row` } : errorsOf(err.details, err.message);
@@ -79,13 +95,29 @@ export const secretRoutes = new Hono()
     };
     if (!parsed.success) return again(errorsOf(zodDetails(parsed.error)).value ?? "not a valid value");
     try {
-      c.get("secrets").update(name, parsed.data.value, actorOf(c.get("principal")), clientMeta(c).ip);
+      c.get("secrets").update(name, { value: parsed.data.value }, actorOf(c.get("principal")), clientMeta(c).ip);
     } catch (err) {
       if (!(err instanceof AppError) || err.status !== 400) throw err;
       return again(errorsOf(err.details, err.message).value ?? err.message);
     }
     trigger(c, "secrets:changed");
     return actionDone(c, { message: `Secret ${name} replaced`, redirect: "/secrets", body: <ReplaceForm name={name} /> });
+  })
+  .post("/:name/allow", async (c) => {
+    const name = c.req.param("name");
+    const current = c.get("secrets").allowOf(name);
+    if (!current) throw new AppError(404, "not_found", `secret '${name}' not found`);
+    const raw = allowFromForm(await formValues(c));
+    const parsed = UpdateSecretBody.safeParse({ allow: raw });
+    if (!parsed.success) {
+      const errors = errorsOf(zodDetails(parsed.error).map((d) => ({ ...d, field: d.field?.replace(/^allow\.(\w+).*$/, "$1") })));
+      const shown = { ...raw, roles: raw.roles as SecretAllow["roles"] };
+      if (isHtmx(c)) return fragment(c, <AllowForm name={name} allow={shown} errors={errors} open />, 422);
+      return actionDone(c, { message: `${name}: ${Object.values(errors)[0] ?? "invalid allow-list"}`, redirect: "/secrets", level: "error" });
+    }
+    const saved = c.get("secrets").update(name, { allow: parsed.data.allow }, actorOf(c.get("principal")), clientMeta(c).ip);
+    trigger(c, "secrets:changed");
+    return actionDone(c, { message: `Allow-list of ${name} saved`, redirect: "/secrets", body: <AllowForm name={name} allow={saved.allow} /> });
   })
   .post("/:name/delete", (c) => {
     const name = c.req.param("name");

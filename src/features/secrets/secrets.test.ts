@@ -28,7 +28,9 @@ describe("/secrets", () => {
     const server = await startTestApp({ admin: false, workers: 0 });
     const admin = await registerAdmin(server);
     const created = await expectOk(await server.api("/secrets", bearer(admin.access_token, json({ name: "GITHUB_TOKEN", value: VALUE }))), 201);
-    expect(Object.keys(created).sort()).toEqual(["created_at", "name", "updated_at"]);
+    expect(Object.keys(created).sort()).toEqual(["allow", "created_at", "name", "updated_at"]);
+    // By default only admins' tasks may use it, of any type, to any host, and it never leaves the server.
+    expect(created.allow).toEqual({ roles: ["admin"], task_types: null, hosts: null, remote_workers: false });
     const list = await expectOk(await server.api("/secrets", bearer(admin.access_token)));
     expect(list.items.map((s: { name: string }) => s.name)).toEqual(["GITHUB_TOKEN"]);
     expect(JSON.stringify(list)).not.toContain(VALUE);
@@ -45,7 +47,7 @@ describe("/secrets", () => {
     const keyFile = join(server.services.config.dataDir, "secrets.key");
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     const audit = server.db.sqlite.query<{ action: string; resource_id: string; details: string | null }, []>("SELECT action, resource_id, details FROM audit_events WHERE resource_type = 'secret'").all();
-    expect(audit).toEqual([{ action: "secret.created", resource_id: "GITHUB_TOKEN", details: null }]);
+    expect(audit).toEqual([{ action: "secret.created", resource_id: "GITHUB_TOKEN", details: JSON.stringify({ allow: created.allow }) }]);
   });
 
   test("create is 409 on a taken name, PUT replaces the value, DELETE removes; bad input is 400", async () => {

@@ -1,31 +1,23 @@
-// Secrets at rest: name → value, AES-256-GCM under a key from config or the data dir; `{{secrets.NAME}}`
-// resolved in task params at run time, and every known value masked as *** in text and JSON.
+// Secrets at rest: name → value, AES-256-GCM under a key from config or the data dir, each with an
+// allow-list saying which tasks may use it; `{{secrets.NAME}}` resolved in task params at run time, and
+// every known value (in its common encodings) masked as *** in text and JSON — whole occurrences only.
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import { join } from "node:path";
 import type { Db } from "../../db/client.ts";
-import { conflict, invalid, notFound } from "../../errors.ts";
+import type { Role } from "../../db/schema.ts";
+import { AppError, conflict, invalid, notFound, type ErrorDetail } from "../../errors.ts";
 import { logger } from "../../log.ts";
+import { FormMatcher, MIN_SECRET_LENGTH, secretForms } from "../../masking/forms.ts";
 import { recordAudit, type AuditActor } from "../audit/service.ts";
 import { loadOrCreateKeyFile } from "../../data-dir/key-files.ts";
+import { defaultAllowFor, httpHost, parseAllow, refusal, type SecretAllow } from "./allow-list.ts";
 
 const log = logger("secrets");
 
 export const SECRETS_KEY_FILE = "secrets.key";
 export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-/** Shorter values would mask ordinary text all over the logs (and are no secret anyway). */
-export const MIN_SECRET_LENGTH = 4;
+export { MIN_SECRET_LENGTH };
 export const MASK = "***";
-
-/** How masking treats text that may have been cut (see `maskSecrets`). */
-export interface MaskOptions {
-  /**
-   * The text may be a tail or a head of something longer (a command's last 64 KiB, a response body's
-   * first 1 MiB), so the cut can have landed inside a value: also mask a leading fragment that ends a
-   * value (or one of its forms) and a trailing fragment that starts one, of at least MIN_SECRET_LENGTH
-   * characters. Text that merely happens to begin or end that way is masked as well; that is the price.
-   */
-  edges?: boolean;
-}
 
 const TEMPLATE = /\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
 
@@ -34,29 +26,37 @@ interface SecretRow {
   ciphertext: string;
   iv: string;
   tag: string;
+  allow: string | null;
   created_at: number;
   updated_at: number;
 }
 
 export interface SecretJson {
   name: string;
+  allow: SecretAllow;
   created_at: string;
   updated_at: string;
 }
 
-const toJson = (r: { name: string; created_at: number; updated_at: number }): SecretJson => ({
+const toJson = (r: { name: string; allow: string | null; created_at: number; updated_at: number }): SecretJson => ({
   name: r.name,
+  allow: parseAllow(r.allow, r.name),
   created_at: new Date(r.created_at).toISOString(),
   updated_at: new Date(r.updated_at).toISOString(),
 });
 
+/** What a run needs: the params with values filled in, and those values (task threads never cut text inside one). */
+export interface ResolvedParams<T> {
+  params: T;
+  values: string[];
+}
+
 export class SecretStore {
   /** Decrypted values, by name: what templates resolve to and what the masker hides. */
   #values = new Map<string, string>();
+  #allow = new Map<string, SecretAllow>();
   #unreadable = new Set<string>();
-  #masker: RegExp | null = null;
-  /** Every form the masker matches (longest first): what a fragment at a cut edge is compared with. */
-  #forms: string[] = [];
+  #masker = new FormMatcher([]);
 
   constructor(
     private readonly db: Db,
@@ -89,6 +89,7 @@ export class SecretStore {
 
   #load() {
     for (const row of this.db.sqlite.query<SecretRow, []>("SELECT * FROM secrets").all()) {
+      this.#allow.set(row.name, parseAllow(row.allow, row.name));
       try {
         this.#values.set(row.name, this.#decrypt(row));
       } catch {
@@ -102,23 +103,13 @@ export class SecretStore {
   }
 
   /**
-   * One regex over every value ever known to this process (deleted and replaced ones too), rebuilt when
-   * secrets change, so masking a line costs one scan. Besides each value it matches the forms a value
-   * is commonly printed in: JSON-escaped, URL-encoded, and each line of a multi-line value (log lines
-   * are masked one at a time, so a PEM key printed by `cat` arrives line by line).
+   * One matcher over every value ever known to this process (deleted and replaced ones too), rebuilt when
+   * secrets change, so masking a line costs one scan: each value and the forms it is commonly printed in
+   * (masking/forms.ts). Only whole occurrences are masked: a string that merely starts or ends like a
+   * value is left alone, so masking tells a prober nothing about a value they have not guessed whole.
    */
   #rebuildMasker() {
-    const patterns = new Set<string>();
-    for (const value of this.#values.values()) {
-      for (const form of [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)]) patterns.add(form);
-      if (/[\r\n]/.test(value)) {
-        for (const line of value.split(/\r?\n|\r/)) if (line.trim().length >= MIN_SECRET_LENGTH) patterns.add(line);
-      }
-    }
-    // Longest first, so a secret containing another is masked whole.
-    const sorted = [...patterns].filter((p) => p.length > 0).sort((a, b) => b.length - a.length);
-    this.#forms = sorted;
-    this.#masker = sorted.length ? new RegExp(sorted.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g") : null;
+    this.#masker = new FormMatcher([...this.#values.values()].flatMap(secretForms));
   }
 
   #check(name: string, value: string) {
@@ -130,45 +121,64 @@ export class SecretStore {
   }
 
   list(): SecretJson[] {
-    return this.db.sqlite.query<SecretRow, []>("SELECT name, created_at, updated_at FROM secrets ORDER BY name").all().map(toJson);
+    return this.db.sqlite.query<SecretRow, []>("SELECT name, allow, created_at, updated_at FROM secrets ORDER BY name").all().map(toJson);
   }
 
-  /** Stores a new secret; 409 when the name exists (use `update`). */
-  create(name: string, value: string, actor: AuditActor, ip: string | null = null): SecretJson {
+  /** Stores a new secret (allow-list: as given, else the default — admins' tasks only); 409 when the name exists. */
+  create(name: string, value: string, actor: AuditActor, ip: string | null = null, allow?: SecretAllow): SecretJson {
     this.#check(name, value);
     const now = this.clock();
+    const rules = allow ?? defaultAllowFor(name);
     const { ciphertext, iv, tag } = this.#encrypt(name, value);
     this.db.sqlite
       .transaction(() => {
         if (this.db.sqlite.query("SELECT 1 FROM secrets WHERE name = ?").get(name)) throw conflict(`A secret named '${name}' exists: PUT /api/v1/secrets/${name} replaces its value`);
-        this.db.sqlite.query("INSERT INTO secrets (name, ciphertext, iv, tag, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)").run(name, ciphertext, iv, tag, now, now);
-        recordAudit({ db: this.db, clock: this.clock }, { actor, action: "secret.created", resource: { type: "secret", id: name }, ip });
+        this.db.sqlite
+          .query("INSERT INTO secrets (name, ciphertext, iv, tag, allow, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+          .run(name, ciphertext, iv, tag, JSON.stringify(rules), now, now);
+        recordAudit({ db: this.db, clock: this.clock }, { actor, action: "secret.created", resource: { type: "secret", id: name }, ip, details: { allow: rules } });
       })
       .immediate();
     this.#values.set(name, value);
+    this.#allow.set(name, rules);
     this.#unreadable.delete(name);
     this.#rebuildMasker();
-    return toJson({ name, created_at: now, updated_at: now });
+    return toJson({ name, allow: JSON.stringify(rules), created_at: now, updated_at: now });
   }
 
-  /** Replaces a secret's value (the old value stays masked until the server restarts: it may still be in flight). */
-  update(name: string, value: string, actor: AuditActor, ip: string | null = null): SecretJson {
-    this.#check(name, value);
+  /**
+   * Replaces a secret's value and/or its allow-list (the old value stays masked until the server restarts:
+   * it may still be in flight).
+   */
+  update(name: string, change: { value?: string; allow?: SecretAllow }, actor: AuditActor, ip: string | null = null): SecretJson {
+    const { value, allow } = change;
+    if (value !== undefined) this.#check(name, value);
     const now = this.clock();
-    const { ciphertext, iv, tag } = this.#encrypt(name, value);
+    const sealed = value === undefined ? null : this.#encrypt(name, value);
     const row = this.db.sqlite
       .transaction(() => {
-        const changed = this.db.sqlite.query("UPDATE secrets SET ciphertext = ?, iv = ?, tag = ?, updated_at = ? WHERE name = ?").run(ciphertext, iv, tag, now, name).changes;
+        const sets = ["updated_at = $now"];
+        if (sealed) sets.push("ciphertext = $ciphertext", "iv = $iv", "tag = $tag");
+        if (allow) sets.push("allow = $allow");
+        const changed = this.db.sqlite
+          .query(`UPDATE secrets SET ${sets.join(", ")} WHERE name = $name`)
+          .run({ now, name, ...(sealed ?? {}), ...(allow ? { allow: JSON.stringify(allow) } : {}) }).changes;
         if (!changed) throw notFound("secret", name);
-        recordAudit({ db: this.db, clock: this.clock }, { actor, action: "secret.updated", resource: { type: "secret", id: name }, ip });
-        return this.db.sqlite.query<SecretRow, [string]>("SELECT name, created_at, updated_at FROM secrets WHERE name = ?").get(name)!;
+        recordAudit(
+          { db: this.db, clock: this.clock },
+          { actor, action: "secret.updated", resource: { type: "secret", id: name }, ip, details: { value_changed: value !== undefined, ...(allow ? { allow } : {}) } },
+        );
+        return this.db.sqlite.query<SecretRow, [string]>("SELECT name, allow, created_at, updated_at FROM secrets WHERE name = ?").get(name)!;
       })
       .immediate();
-    const old = this.#values.get(name);
-    this.#values.set(name, value);
-    if (old !== undefined && old !== value) this.#values.set(`\0previous:${name}:${now}`, old);
-    this.#unreadable.delete(name);
-    this.#rebuildMasker();
+    if (allow) this.#allow.set(name, allow);
+    if (value !== undefined) {
+      const old = this.#values.get(name);
+      this.#values.set(name, value);
+      if (old !== undefined && old !== value) this.#values.set(`\0previous:${name}:${now}`, old);
+      this.#unreadable.delete(name);
+      this.#rebuildMasker();
+    }
     return toJson(row);
   }
 
@@ -182,6 +192,7 @@ export class SecretStore {
     // Its value stays in the masker: tasks that already resolved it may still print it.
     const value = this.#values.get(name);
     this.#values.delete(name);
+    this.#allow.delete(name);
     if (value !== undefined) this.#values.set(`\0deleted:${name}`, value);
     this.#unreadable.delete(name);
   }
@@ -212,11 +223,51 @@ export class SecretStore {
     return !name.startsWith("\0") && this.#values.has(name) && !this.#unreadable.has(name);
   }
 
+  /** The allow-list of a stored secret (undefined when there is none of that name). */
+  allowOf(name: string): SecretAllow | undefined {
+    return this.#allow.get(name);
+  }
+
+  /** Names of secrets that may not leave the server: orders naming one are not handed to remote workers. */
+  localOnly(): string[] {
+    return [...this.#allow].filter(([, a]) => !a.remote_workers).map(([name]) => name);
+  }
+
   /**
-   * `params` with every `{{secrets.NAME}}` replaced by the value (always as text). Throws 400 naming the
-   * secrets that do not exist. Call it when the task is handed to a worker, never before storing params.
+   * Each `{{secrets.NAME}}` in `params` that a task of `taskType` written by `userId` may not use (its
+   * allow-list's roles, task types and, for http, hosts), with where it is and the rule that refuses it.
+   * `userId` null is the system (engine-internal, the offline CLI), which any role rule lets through.
    */
-  resolveSecretTemplates<T>(params: T): T {
+  refusedSecretUses(params: unknown, use: { userId: string | null; taskType: string; remote?: boolean }): Array<{ path: string; name: string; message: string }> {
+    const out: Array<{ path: string; name: string; message: string }> = [];
+    let role: Role | null | undefined;
+    walkStrings(params, (s, path) => {
+      for (const m of s.matchAll(TEMPLATE)) {
+        const allow = this.#allow.get(m[1]!);
+        if (!allow) continue; // unknown: missingSecretRefs names it
+        role ??= this.#roleOf(use.userId);
+        const host = use.taskType === "http" && params && typeof params === "object" ? httpHost(params as Record<string, unknown>) : null;
+        const why = refusal(m[1]!, allow, { role, taskType: use.taskType, host, remote: use.remote });
+        if (why) out.push({ path, name: m[1]!, message: why });
+      }
+    });
+    return out;
+  }
+
+  /** The current role of a task's author; a deactivated or deleted author has none that allows anything. */
+  #roleOf(userId: string | null): Role | null {
+    if (userId === null) return null;
+    const row = this.db.sqlite.query<{ role: Role; is_active: number }, [string]>("SELECT role, is_active FROM users WHERE id = ?").get(userId);
+    return row && row.is_active ? row.role : ("viewer" as Role);
+  }
+
+  /**
+   * `params` with every `{{secrets.NAME}}` replaced by the value (always as text), and those values. Throws
+   * 400 naming secrets that do not exist, and 403 naming the rule when the secret's allow-list refuses this
+   * use (checked again at run time: an http step's URL may only now be known, an author's role may have
+   * changed). Call it when the task is handed to a worker, never before storing params.
+   */
+  resolveForRun<T>(params: T, use: { userId: string | null; taskType: string; remote?: boolean } | null): ResolvedParams<T> {
     const missing = this.missingSecrets(params);
     const unreadable = missing.filter((name) => this.#unreadable.has(name));
     if (unreadable.length) {
@@ -225,75 +276,38 @@ export class SecretStore {
     if (missing.length) {
       throw invalid(`Unknown secret${missing.length > 1 ? "s" : ""}: ${missing.join(", ")}`, missing.map((name) => ({ field: `secrets.${name}`, message: "no such secret" })));
     }
+    const refused = use ? this.refusedSecretUses(params, use) : [];
+    if (refused.length) throw new AppError(403, "forbidden", refused[0]!.message, refused.map((r): ErrorDetail => ({ field: r.path, message: r.message })));
+    const values = new Set<string>();
     // Values only: a key is a name (an env variable, a header), not a place for a secret.
-    return mapStrings(params, (s) => s.replace(TEMPLATE, (_, name: string) => this.#values.get(name)!), null) as T;
+    const resolved = mapStrings(
+      params,
+      (s) =>
+        s.replace(TEMPLATE, (_, name: string) => {
+          const value = this.#values.get(name)!;
+          values.add(value);
+          return value;
+        }),
+      null,
+    ) as T;
+    return { params: resolved, values: [...values] };
   }
 
-  /**
-   * `text` with every secret value replaced by ***. With `edges`, the text may have been cut inside a
-   * value: a fragment at either end that could only be part of one is masked too (see MaskOptions).
-   */
-  maskSecrets(text: string, options: MaskOptions = {}): string {
-    if (!this.#masker || !text) return text;
-    if (!options.edges) return text.replace(this.#masker, MASK);
-    // Every range to hide, found in the original text (masking first could turn a cut value that overlaps
-    // a whole one into a fragment no longer recognisable), then replaced together.
-    const ranges: Array<[number, number]> = [];
-    const lead = Math.max(0, ...this.#forms.map((f) => leadingFragment(text, f)));
-    if (lead) ranges.push([0, lead]);
-    for (const m of text.matchAll(this.#masker)) ranges.push([m.index, m.index + m[0].length]);
-    const trail = Math.max(0, ...this.#forms.map((f) => trailingFragment(text, f)));
-    if (trail) ranges.push([text.length - trail, text.length]);
-    if (!ranges.length) return text;
-    ranges.sort((a, b) => a[0] - b[0]);
-    let out = "";
-    let at = 0;
-    let open: [number, number] | null = null;
-    for (const [start, end] of ranges) {
-      if (open && start < open[1]) {
-        open[1] = Math.max(open[1], end);
-        continue;
-      }
-      if (open) {
-        out += MASK;
-        at = open[1];
-      }
-      out += text.slice(at, start);
-      open = [start, end];
-    }
-    return out + MASK + text.slice(open![1]);
+  /** `params` with every `{{secrets.NAME}}` replaced by its value, whatever the allow-lists say (tests, the server's own use). */
+  resolveSecretTemplates<T>(params: T): T {
+    return this.resolveForRun(params, null).params;
   }
 
-  /**
-   * A JSON value with every string masked (keys included): for results, metadata and the like. With
-   * `edges`, string values (not keys: nothing cuts those) are treated as possibly cut (see MaskOptions).
-   */
-  maskSecretsDeep<T>(value: T, options: MaskOptions = {}): T {
-    if (!this.#masker) return value;
-    return mapStrings(value, (s) => this.maskSecrets(s, options), (k) => this.maskSecrets(k)) as T;
+  /** `text` with every whole occurrence of a secret value (or one of its forms) replaced by ***. */
+  maskSecrets(text: string): string {
+    return this.#masker.replace(text, MASK);
   }
-}
 
-/** How many leading characters of `text` (at least MIN_SECRET_LENGTH) are the end of `form`; 0 if none. */
-function leadingFragment(text: string, form: string): number {
-  if (text.length < MIN_SECRET_LENGTH) return 0;
-  const head = text.slice(0, MIN_SECRET_LENGTH);
-  // The first place the head occurs in the form gives the longest fragment.
-  for (let i = form.indexOf(head); i >= 0; i = form.indexOf(head, i + 1)) {
-    if (text.startsWith(form.slice(i))) return form.length - i;
+  /** A JSON value with every string masked (keys included): for results, metadata and the like. */
+  maskSecretsDeep<T>(value: T): T {
+    if (this.#masker.empty) return value;
+    return mapStrings(value, (s) => this.maskSecrets(s), (k) => this.maskSecrets(k)) as T;
   }
-  return 0;
-}
-
-/** How many trailing characters of `text` (at least MIN_SECRET_LENGTH) are the start of `form`; 0 if none. */
-function trailingFragment(text: string, form: string): number {
-  if (text.length < MIN_SECRET_LENGTH) return 0;
-  const tail = text.slice(-MIN_SECRET_LENGTH);
-  // The last place the tail occurs in the form gives the longest fragment.
-  for (let j = form.lastIndexOf(tail); j >= 0; j = j > 0 ? form.lastIndexOf(tail, j - 1) : -1) {
-    if (text.endsWith(form.slice(0, j + MIN_SECRET_LENGTH))) return j + MIN_SECRET_LENGTH;
-  }
-  return 0;
 }
 
 /** Visits every string value (not keys) with its path: `command`, `args[1]`, `env.TOKEN`. */

@@ -36,7 +36,7 @@ export const systemApi = new Hono()
     const s = c.var;
     const { health, httpStatus } = checkHealth({
       deps: s.deps,
-      dataDir: s.config.dataDir,
+      disk: s.disk,
       pool: s.pool,
       version: s.version,
       startedAt: s.startedAt,

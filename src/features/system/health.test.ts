@@ -5,6 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openDatabase } from "../../db/client.ts";
 import { migrate } from "../../db/migrate.ts";
+import { DiskWatch } from "../../data-dir/disk.ts";
 import { EventBus } from "../../events/bus.ts";
 import { SYSTEM_ACTOR } from "../audit/service.ts";
 import { createApiKey } from "../auth/api-keys.ts";
@@ -85,7 +86,7 @@ describe("GET /api/v1/health", () => {
     const db = openDatabase(join(dir, "agentvine.db"));
     migrate(db);
     db.close();
-    const { health: h, httpStatus } = checkHealth({ deps: { db, bus: new EventBus() }, dataDir: dir, pool: null, version: "t", startedAt: Date.now(), controllerModel: () => null });
+    const { health: h, httpStatus } = checkHealth({ deps: { db, bus: new EventBus() }, disk: new DiskWatch(dir), pool: null, version: "t", startedAt: Date.now(), controllerModel: () => null });
     expect(httpStatus).toBe(503);
     expect(h.status).toBe("degraded");
     expect(h.checks.db).toMatchObject({ status: "failing", ok: false, message: "the database does not answer" });

@@ -1,8 +1,8 @@
 // GET /api/v1/health: each part of the server checked — database, disk space in the data dir, queue,
 // local threads, controller, workers online — and one overall status a load balancer can act on:
 // `ok` and `warning` answer 200, `degraded` answers 503 (the server cannot do its job: take it out).
-import { statfsSync } from "node:fs";
 import { z } from "zod";
+import type { DiskWatch } from "../../data-dir/disk.ts";
 import type { EngineDeps } from "../../engine/engine-deps.ts";
 import type { LocalRunner } from "../../engine/local-runner.ts";
 import { logger } from "../../log.ts";
@@ -11,7 +11,7 @@ import { countWorkers } from "../workers/service.ts";
 
 const log = logger("health");
 
-/** Below this the database cannot be trusted to take writes (a full disk fails commits): 503. */
+/** Below this (or 5% of a small disk) the database cannot be trusted to take writes (a full disk fails commits): 503. */
 export const DISK_FAILING_BYTES = 100 * 1024 * 1024;
 /** Below this (or 5% of the disk) the health says `warning`. */
 export const DISK_WARNING_BYTES = 1024 * 1024 * 1024;
@@ -21,7 +21,8 @@ type CheckStatus = (typeof CHECK_STATUSES)[number];
 
 export interface HealthSources {
   deps: EngineDeps;
-  dataDir: string;
+  /** The data dir's disk: its free space, and the last write that failed for want of it. */
+  disk: DiskWatch;
   pool: LocalRunner | null;
   version: string;
   startedAt: number;
@@ -37,7 +38,15 @@ export const HealthOut = z.object({
   uptime_seconds: z.number(),
   checks: z.object({
     db: check({ latency_ms: z.number() }),
-    disk: check({ free_bytes: z.number().nullable(), total_bytes: z.number().nullable(), free_ratio: z.number().nullable() }),
+    disk: check({
+      free_bytes: z.number().nullable(),
+      total_bytes: z.number().nullable(),
+      free_ratio: z.number().nullable(),
+      last_failure: z
+        .object({ at: z.string(), what: z.string(), error: z.string() })
+        .optional()
+        .describe("A write that failed for want of space, while none has worked since: the server answers 507 to writes"),
+    }),
     queue: check({ queued: z.number(), claimed: z.number(), oldest_queued_seconds: z.number() }),
     threads: check({ configured: z.number(), ready: z.number(), busy: z.number() }),
     controller: check({ open_questions: z.number(), waiting_for_human: z.number(), model_configured: z.boolean(), model: z.string().nullable() }),
@@ -61,20 +70,20 @@ function dbCheck(s: HealthSources) {
   }
 }
 
-function diskCheck(dataDir: string) {
-  try {
-    const fs = statfsSync(dataDir);
-    const free = fs.bavail * fs.bsize;
-    const total = fs.blocks * fs.bsize;
-    const ratio = total > 0 ? +(free / total).toFixed(4) : null;
-    const fields = { free_bytes: free, total_bytes: total, free_ratio: ratio };
-    if (free < DISK_FAILING_BYTES) return result("failing", fields, `less than ${DISK_FAILING_BYTES / 1024 / 1024} MiB free in the data dir: writes will fail`);
-    if (free < DISK_WARNING_BYTES || (ratio !== null && ratio < 0.05)) return result("warning", fields, "the data dir's disk is nearly full");
-    return result("ok", fields);
-  } catch (err) {
-    log.warn("health: cannot read the data dir's disk space", err as Error);
+function diskCheck(disk: DiskWatch) {
+  const d = disk.check();
+  if (d.free_bytes === null || d.total_bytes === null) {
+    if (d.last_failure) return result("failing", { free_bytes: null, total_bytes: null, free_ratio: null, last_failure: d.last_failure }, "a write failed for want of space");
     return result("warning", { free_bytes: null, total_bytes: null, free_ratio: null }, "cannot read the disk's free space");
   }
+  const free = d.free_bytes;
+  const ratio = d.total_bytes > 0 ? +(free / d.total_bytes).toFixed(4) : null;
+  const fields = { free_bytes: free, total_bytes: d.total_bytes, free_ratio: ratio, ...(d.last_failure ? { last_failure: d.last_failure } : {}) };
+  if (d.last_failure) return result("failing", fields, `a write failed for want of space (${d.last_failure.what}): writes answer 507 until there is room`);
+  const floor = Math.min(DISK_FAILING_BYTES, d.total_bytes * 0.05);
+  if (free < floor) return result("failing", fields, `less than ${Math.round(floor / 1024 / 1024)} MiB free in the data dir: writes will fail`);
+  if (free < DISK_WARNING_BYTES || (ratio !== null && ratio < 0.05)) return result("warning", fields, "the data dir's disk is nearly full");
+  return result("ok", fields);
 }
 
 function queueCheck(s: HealthSources) {
@@ -123,7 +132,7 @@ function workersCheck(s: HealthSources, threads: number) {
 
 export function checkHealth(s: HealthSources): { health: Health; httpStatus: 200 | 503 } {
   const db = dbCheck(s);
-  const disk = diskCheck(s.dataDir);
+  const disk = diskCheck(s.disk);
   const threads = threadsCheck(s.pool);
   const rest = db.ok
     ? { queue: queueCheck(s), controller: controllerCheck(s), workers: workersCheck(s, threads.ready) }

@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TaskJson } from "../../engine/task-record.ts";
 import { AWAIT_GATE, gate } from "../../../test/gate.ts";
-import { cleanup, json, startTestServer, tempDir, until, startTestApp } from "../../../test/helpers.ts";
+import { cleanup, json, sharedDir, startTestServer, until, startTestApp } from "../../../test/helpers.ts";
 import { dataOf, openSse } from "../../../test/sse.ts";
 
 afterEach(cleanup);
@@ -371,7 +371,7 @@ describe("POST /tasks/:id/cancel and /retry", () => {
 
   test("retry puts a failed task back in the queue and it runs again", async () => {
     const server = await startTestServer();
-    const marker = join(tempDir(), "ready");
+    const marker = join(sharedDir(), "ready");
     const task = await create(server, { title: "needs marker", task_type: "shell", params: { command: 'test -e "$MARKER"', shell: true, env: { MARKER: marker } } });
     const failed = await waitDone(server, task.id);
     expect(failed.status).toBe("failed");

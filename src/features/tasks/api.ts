@@ -4,7 +4,7 @@ import { Hono } from "hono";
 
 import type { EngineDeps } from "../../engine/engine-deps.ts";
 import { accessGuard, watchAccess } from "../auth/principals.ts";
-import { actingOf } from "../auth/request.ts";
+import { actingOf, streamSlot } from "../auth/request.ts";
 import { dependenciesOf, taskToJson } from "../../engine/task-record.ts";
 import { TERMINAL_TASK_STATUSES } from "../../db/schema.ts";
 import { AppError } from "../../errors.ts";
@@ -13,7 +13,8 @@ import { sseResponse } from "../../http/sse.ts";
 import { CreateTaskBody, EnqueueBody, EnqueueOut, ListTasksQuery, TaskOut, UpdateTaskBody, WaitQuery } from "./schemas.ts";
 import { listOf } from "../../http/pagination.ts";
 import { BulkBody, BulkOut, bulkTasks } from "./bulk.ts";
-import { cancelTaskAs, createTask, deleteTask, enqueueTasks, getTask, listTasks, retryTaskAs, updateTask } from "./service.ts";
+import { cancelTaskAs, createTask, enqueueTasks, getTask, listTasks, retryTaskAs, updateTask } from "./service.ts";
+import { deleteTask } from "./delete.ts";
 
 const tags = ["tasks"];
 const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_TASK_STATUSES);
@@ -104,12 +105,12 @@ export const tasksApi = new Hono()
     const defaults = { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries };
     return c.json({ items: enqueueTasks(c.get("deps"), c.req.valid("json"), defaults, actingOf(c)) }, 201);
   })
-  .post(bulk.spec.path, ...bulk.json, (c) => c.json(bulkTasks(c.get("deps"), c.req.valid("json"), actingOf(c))))
+  .post(bulk.spec.path, ...bulk.json, async (c) => c.json(await bulkTasks({ ...c.get("deps"), logFile: (e) => c.get("logger").filePath(e) }, c.req.valid("json"), actingOf(c))))
   .get(list.spec.path, list.query, (c) => c.json(listTasks(c.get("deps"), c.req.valid("query"))))
   .get(get.spec.path, (c) => c.json(getTask(c.get("deps"), c.req.param("id"))))
   .patch(patch.spec.path, ...patch.json, (c) => c.json(updateTask(c.get("deps"), c.req.param("id"), c.req.valid("json"))))
-  .delete(del.spec.path, (c) => {
-    deleteTask(c.get("deps"), c.req.param("id"), actingOf(c));
+  .delete(del.spec.path, async (c) => {
+    await deleteTask({ ...c.get("deps"), logFile: (id) => c.get("logger").filePath(id) }, c.req.param("id"), actingOf(c));
     return c.body(null, 204);
   })
   .post(cancel.spec.path, (c) => {
@@ -141,6 +142,7 @@ export const tasksApi = new Hono()
     const { deps } = c.var;
     const id = c.req.param("id");
     const initial = getTask(deps, id); // 404 before the stream opens
+    const release = streamSlot(c); // 429 past --max-streams
     c.get("holdOpen")();
     const auth = c.get("auth");
     const guard = accessGuard(auth.principals, c.get("principal"), auth.clock);
@@ -177,6 +179,6 @@ export const tasksApi = new Hono()
         }),
       ];
       return () => offs.forEach((off) => off());
-    }, { guard }); // ends once the caller's key is revoked, user deactivated or session ended
+    }, { guard, release }); // ends once the caller's key is revoked, user deactivated or session ended
   });
 

@@ -6,7 +6,8 @@ import { TASK_STATUSES, PRIORITIES } from "../../db/schema.ts";
 import type { EngineDeps } from "../../engine/engine-deps.ts";
 import { AppError } from "../../errors.ts";
 import type { Acting } from "../audit/service.ts";
-import { cancelTaskAs, deleteTask, listTasks, retryTaskAs } from "./service.ts";
+import { cancelTaskAs, listTasks, retryTaskAs } from "./service.ts";
+import { deleteTask } from "./delete.ts";
 
 export const BULK_ACTIONS = ["cancel", "retry", "delete"] as const;
 export type BulkAction = (typeof BULK_ACTIONS)[number];
@@ -59,7 +60,8 @@ function matching(deps: EngineDeps, filter: BulkFilter): string[] {
   }
 }
 
-export function bulkTasks(deps: EngineDeps, body: BulkBody, acting?: Acting): BulkResult {
+/** Deleting also removes the tasks' JSONL log files when `logFile` says where they are. */
+export async function bulkTasks(deps: EngineDeps & { logFile?: (executionId: string) => string }, body: BulkBody, acting?: Acting): Promise<BulkResult> {
   // A filter is resolved once, first: retrying a failed task must not make it match again, nor deleting shift pages.
   const ids = body.ids ? [...new Set(body.ids)] : matching(deps, body.filter!);
   const skipped: BulkResult["skipped"] = [];
@@ -68,7 +70,7 @@ export function bulkTasks(deps: EngineDeps, body: BulkBody, acting?: Acting): Bu
     try {
       if (body.action === "cancel") cancelTaskAs(deps, id, acting);
       else if (body.action === "retry") retryTaskAs(deps, id, acting);
-      else deleteTask(deps, id, acting);
+      else await deleteTask(deps, id, acting);
       done++;
     } catch (err) {
       // The state does not allow it (finished, running, gone with its parent): skipped, with the reason.

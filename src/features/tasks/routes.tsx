@@ -19,7 +19,8 @@ import { NewTaskForm, ParamFields, type NewTaskFormProps } from "../../../views/
 import { canAnswer, draftsOf, taskQuestionsPanel } from "../controller/inbox-routes.tsx";
 import { logTail, taskDetail } from "./detail.ts";
 import { errorsFromDetails, formTaskTypes, paramFieldsOf, parseTaskForm, valuesFromTask, type ParsedTaskForm } from "./form.ts";
-import { cancelTaskAs, createTask, deleteTask, getTask, listTasks, retryTaskAs } from "./service.ts";
+import { cancelTaskAs, createTask, getTask, listTasks, retryTaskAs } from "./service.ts";
+import { deleteTask } from "./delete.ts";
 
 type Ctx = Context;
 
@@ -144,7 +145,7 @@ export const taskRoutes = new Hono()
       body = BulkBody.safeParse({ action, ids });
     }
     if (!body.success) throw validationError(body.error);
-    const result = bulkTasks(c.get("deps"), body.data, actingOf(c));
+    const result = await bulkTasks({ ...c.get("deps"), logFile: (e) => c.get("logger").filePath(e) }, body.data, actingOf(c));
     const past = { cancel: "cancelled", retry: "queued again", delete: "deleted" }[body.data.action];
     const skipped = result.skipped_total ? `; ${result.skipped_total} skipped (${result.skipped[0]!.reason}${result.skipped_total > 1 ? ", …" : ""})` : "";
     trigger(c, "tasks:changed");
@@ -258,10 +259,10 @@ export const taskRoutes = new Hono()
       body: <TaskMain detail={detail} selectedExecution={detail.executions[0]?.id ?? null} />,
     });
   })
-  .post("/:id/delete", (c) => {
+  .post("/:id/delete", async (c) => {
     const id = c.req.param("id");
     const { title } = taskDetail(c.get("deps"), id).task;
-    deleteTask(c.get("deps"), id, actingOf(c));
+    await deleteTask({ ...c.get("deps"), logFile: (e) => c.get("logger").filePath(e) }, id, actingOf(c));
     return actionDone(c, { message: `Task “${title}” deleted`, redirect: "/tasks" });
   });
 

@@ -14,7 +14,7 @@ import {
   type TaskJson,
   type TaskRecord,
 } from "../../engine/task-record.ts";
-import { AppError, conflict, invalid, notFound, zodDetails } from "../../errors.ts";
+import { AppError, invalid, notFound, zodDetails } from "../../errors.ts";
 import { requeueWithPriority } from "../../queue/work-orders.ts";
 import { getTaskType, TASK_TYPES } from "../../task-types/index.ts";
 import { assertMayRun, audited, type Acting } from "../audit/service.ts";
@@ -186,49 +186,6 @@ export function updateTask(deps: EngineDeps, id: string, patch: UpdateTaskBody):
     .immediate();
   deps.bus.emit("task:updated", { taskId: id, at });
   return withConversation(deps, taskToJson(task, dependenciesOf(db, id)));
-}
-
-const ACTIVE: TaskStatus[] = ["running", "waiting_input"];
-
-/**
- * Deletes a task that is not running (cancel it first) with its executions, logs and subtasks.
- * Refused while anything in that subtree runs, or while a task outside it still waits on one inside.
- */
-export function deleteTask(deps: EngineDeps, id: string, acting?: Acting): void {
-  const { db } = deps;
-  const removed = db.sqlite
-    .transaction(() => {
-      const task = getTaskRecord(db, id);
-      if (!task) throw notFound("task", id);
-      // The title goes into the record: the audit log can still name the task once it is gone.
-      audited(deps, acting, "task.deleted", { type: "task", id }, { title: task.title });
-      if (ACTIVE.includes(task.status)) throw conflict(`task '${id}' is ${task.status}; cancel it before deleting it`);
-      const subtree = db.sqlite
-        .query<{ id: string; status: TaskStatus }, [string]>(
-          `WITH RECURSIVE sub(id) AS (SELECT ? UNION SELECT t.id FROM tasks t JOIN sub ON t.parent_task_id = sub.id)
-           SELECT tasks.id, tasks.status FROM tasks JOIN sub ON sub.id = tasks.id`,
-        )
-        .all(id);
-      const running = subtree.find((t) => ACTIVE.includes(t.status));
-      if (running) throw conflict(`subtask '${running.id}' is still ${running.status}; cancel the task before deleting it`);
-      const ids = JSON.stringify(subtree.map((t) => t.id));
-      const waiting = db.sqlite
-        .query<{ task_id: string; depends_on_id: string }, [string, string]>(
-          `SELECT d.task_id, d.depends_on_id FROM task_dependencies d JOIN tasks t ON t.id = d.task_id
-            WHERE d.depends_on_id IN (SELECT value FROM json_each(?1))
-              AND d.task_id NOT IN (SELECT value FROM json_each(?2))
-              AND t.status IN ('pending', 'queued', 'running', 'waiting_input') LIMIT 1`,
-        )
-        .get(ids, ids);
-      if (waiting) {
-        throw conflict(`task '${waiting.task_id}' still depends on '${waiting.depends_on_id}'; cancel or delete that task first`);
-      }
-      db.sqlite.query("DELETE FROM tasks WHERE id = ?").run(id);
-      return subtree.map((t) => t.id);
-    })
-    .immediate();
-  const at = Date.now();
-  for (const taskId of removed) deps.bus.emit("task:deleted", { taskId, at });
 }
 
 export const isTerminal = (status: TaskStatus) => TERMINAL_TASK_STATUSES.includes(status);

@@ -13,6 +13,8 @@ import type { ClaimItem } from "./schemas.ts";
 afterEach(cleanup);
 
 const SECRET = "tok_5b4a39281706f9e8d7c6";
+/** Secrets stay on the server unless their allow-list lets remote workers have them. */
+const REMOTE_OK = { roles: ["admin"], remote_workers: true };
 
 interface Remote {
   id: string;
@@ -25,7 +27,8 @@ interface Remote {
 async function remoteWorker(server: TestServer, name: string, opts: { capabilities?: string[]; max_concurrent_tasks?: number } = {}): Promise<Remote> {
   const auth = server.services.auth;
   const admin = findUserByLogin(auth, "admin")!;
-  const key = createApiKey(auth, { name: `key of ${name}`, scope: "worker" }, { userId: admin.id, actor: SYSTEM_ACTOR }).key;
+  // Granted what the tests' workers declare (a worker key is trusted with its grants only).
+  const key = createApiKey(auth, { name: `key of ${name}`, scope: "worker", capabilities: ["git", "gpu", "node", "shell"], max_concurrent_tasks: 64 }, { userId: admin.id, actor: SYSTEM_ACTOR }).key;
   const worker = await expectOk(await server.api("/workers", bearer(key, json({ name, ...opts }))), 201);
   return {
     id: worker.id,
@@ -48,7 +51,7 @@ const leaseOf = (item: ClaimItem) => ({ work_order_id: item.work_order_id, lease
 describe("POST /queue/claim", () => {
   test("hands out a queued task with its secrets resolved, leased to the worker and running", async () => {
     const server = await startTestApp({ workers: 0 });
-    await expectOk(await server.api("/secrets", json({ name: "TOKEN", value: SECRET })), 201);
+    await expectOk(await server.api("/secrets", json({ name: "TOKEN", value: SECRET, allow: REMOTE_OK })), 201);
     const w = await remoteWorker(server, "alpha");
     const task = await submit(server, { title: "with a secret", task_type: "shell", params: { command: "echo", args: ["{{secrets.TOKEN}}"] }, timeout_seconds: 90 });
 
@@ -57,6 +60,8 @@ describe("POST /queue/claim", () => {
     expect(rest).toEqual([]);
     expect(item).toMatchObject({ task_id: task.id, attempt: 1, task_type: "shell", timeout_seconds: 90 });
     expect(item!.params).toMatchObject({ command: "echo", args: [SECRET] });
+    // The values resolved into params: the worker's thread never cuts output inside one.
+    expect(item!.secret_values).toEqual([SECRET]);
     expect(item!.lease_until).toBeGreaterThanOrEqual(before + 30_000);
     expect(item!.lease_until).toBeLessThan(Date.now() + 31_000);
 
@@ -70,9 +75,21 @@ describe("POST /queue/claim", () => {
     expect((await w.call("claim")).status).toBe(204);
   });
 
+  test("a task naming a secret that may not leave the server is not handed to a remote worker until its allow-list says so", async () => {
+    const server = await startTestApp({ workers: 0 });
+    await expectOk(await server.api("/secrets", json({ name: "LOCAL", value: "stays-on-the-server" })), 201);
+    const w = await remoteWorker(server, "alpha");
+    const task = await submit(server, { title: "local only", task_type: "shell", params: { command: "echo", args: ["{{secrets.LOCAL}}"] } });
+    expect((await w.call("claim")).status).toBe(204);
+    expect((await taskOf(server, task.id)).status).toBe("queued"); // left for the server's own threads
+    await expectOk(await server.api("/secrets/LOCAL", send("PUT", { allow: REMOTE_OK })));
+    const [item] = await claimed(await w.call("claim"));
+    expect(item).toMatchObject({ task_id: task.id, params: { args: ["stays-on-the-server"] } });
+  });
+
   test("a task whose secret was deleted fails at the claim and is not handed out", async () => {
     const server = await startTestApp({ workers: 0 });
-    await expectOk(await server.api("/secrets", json({ name: "GONE", value: "soon-deleted-value" })), 201);
+    await expectOk(await server.api("/secrets", json({ name: "GONE", value: "soon-deleted-value", allow: REMOTE_OK })), 201);
     const w = await remoteWorker(server, "alpha");
     const task = await submit(server, { title: "secret gone", task_type: "shell", params: { command: "echo", args: ["{{secrets.GONE}}"] } });
     expect((await server.api("/secrets/GONE", send("DELETE"))).status).toBe(204);
@@ -186,7 +203,7 @@ describe("POST /queue/claim", () => {
 describe("POST /queue/complete and /queue/fail", () => {
   test("complete: the task succeeds with the result, secrets masked in result and output", async () => {
     const server = await startTestApp({ workers: 0 });
-    await expectOk(await server.api("/secrets", json({ name: "TOKEN", value: SECRET })), 201);
+    await expectOk(await server.api("/secrets", json({ name: "TOKEN", value: SECRET, allow: REMOTE_OK })), 201);
     const w = await remoteWorker(server, "alpha");
     const task = await submit(server, { title: "done remotely", task_type: "shell", params: { command: "echo", args: ["{{secrets.TOKEN}}"] } });
     const [item] = await claimed(await w.call("claim"));
@@ -195,7 +212,7 @@ describe("POST /queue/complete and /queue/fail", () => {
       result: { echoed: SECRET, n: 1 },
       exit_code: 0,
       stdout: `token=${SECRET}\n`,
-      stderr: SECRET.slice(4), // a cut value (the tail of the secret) is masked too
+      stderr: SECRET.slice(4), // not the value: workers cut output only between whole values, so this is left as it is
       duration_ms: 12,
     });
     expect(await expectOk(res)).toEqual({ accepted: true });
@@ -204,7 +221,7 @@ describe("POST /queue/complete and /queue/fail", () => {
     expect(done.result).toEqual({ echoed: "***", n: 1 });
     const execution = await expectOk(await server.api(`/executions/${item!.execution_id}`));
     expect(execution).toMatchObject({ status: "succeeded", exit_code: 0, stdout: "token=***\n", duration_ms: 12 });
-    expect(execution.stderr).not.toContain(SECRET.slice(4));
+    expect(execution.stderr).toBe(SECRET.slice(4));
     // A second completion of the same attempt is refused: the task is not marked twice.
     expect((await w.call("complete", { ...leaseOf(item!), result: { n: 2 } })).status).toBe(409);
     expect((await taskOf(server, task.id)).result).toEqual({ echoed: "***", n: 1 });
@@ -338,7 +355,7 @@ describe("POST /queue/complete and /queue/fail", () => {
 describe("POST /queue/logs", () => {
   test("lines go to the execution's log, masked; lines of an execution not held refuse the whole batch", async () => {
     const server = await startTestApp({ workers: 0 });
-    await expectOk(await server.api("/secrets", json({ name: "TOKEN", value: SECRET })), 201);
+    await expectOk(await server.api("/secrets", json({ name: "TOKEN", value: SECRET, allow: REMOTE_OK })), 201);
     const a = await remoteWorker(server, "alpha");
     const b = await remoteWorker(server, "beta");
     await submit(server, { title: "one" });
@@ -422,7 +439,7 @@ describe("POST /queue/report", () => {
 
   test("logs first, then every outcome in one go: a moved lease is refused with its reason, the others recorded; masked", async () => {
     const server = await startTestApp({ workers: 0 });
-    await expectOk(await server.api("/secrets", json({ name: "TOKEN", value: SECRET })), 201);
+    await expectOk(await server.api("/secrets", json({ name: "TOKEN", value: SECRET, allow: REMOTE_OK })), 201);
     const a = await remoteWorker(server, "alpha", { max_concurrent_tasks: 4 });
     const b = await remoteWorker(server, "beta");
     const ok = await submit(server, { title: "ok" });

@@ -8,12 +8,22 @@ import { REMOTE_LEASE_MS } from "../workers/service.ts";
 import { actingWorker, drainingRefusal, type QueueCaller, type WorkerApiDeps } from "./acting-worker.ts";
 import { recordFailures } from "./outcomes.ts";
 import type { ClaimItem } from "./schemas.ts";
+import { grantsOf } from "../auth/key-grants.ts";
 
 /** Orders the worker holds now (claimed, lease not returned): they count against its max_concurrent_tasks. */
 function heldOrders(db: Db, workerId: string): number {
   return db.sqlite
     .query<{ n: number }, [string]>("SELECT count(*) AS n FROM work_orders WHERE status = 'claimed' AND claimed_by = ?")
     .get(workerId)!.n;
+}
+
+/** Orders every worker registered with key `keyId` holds: together they count against the key's granted slots. */
+function heldByKey(db: Db, keyId: string): number {
+  return db.sqlite
+    .query<{ n: number }, [string]>(
+      "SELECT count(*) AS n FROM work_orders WHERE status = 'claimed' AND claimed_by IN (SELECT id FROM workers WHERE registered_by = ?)",
+    )
+    .get(keyId)!.n;
 }
 
 /**
@@ -26,13 +36,19 @@ export function claimOnce(s: WorkerApiDeps, workerId: string, limit: number, cal
   const { deps, logger, secrets } = s;
   const worker = actingWorker(deps, workerId, caller);
   if (worker.draining) throw drainingRefusal(workerId);
-  const room = Math.min(limit, worker.max_concurrent_tasks - heldOrders(deps.db, workerId));
+  // Within what the worker's key was granted (checked at registration, and again here: an admin may have
+  // narrowed it since): its capabilities, and its slots across all of the key's workers.
+  const grants = grantsOf(deps.db, worker.registered_by);
+  const capabilities = grants ? worker.capabilities.filter((c) => grants.capabilities.includes(c)) : worker.capabilities;
+  const keyRoom = grants && worker.registered_by ? grants.max_concurrent_tasks - heldByKey(deps.db, worker.registered_by) : Infinity;
+  const room = Math.min(limit, worker.max_concurrent_tasks - heldOrders(deps.db, workerId), keyRoom);
   if (room <= 0) return [];
-  const claims = claimTasks(deps, { workerId, limit: room, capabilities: worker.capabilities, leaseMs: REMOTE_LEASE_MS });
+  // Orders naming a secret that may not leave the server stay for the server's own threads.
+  const claims = claimTasks(deps, { workerId, limit: room, capabilities, leaseMs: REMOTE_LEASE_MS, exceptSecrets: secrets?.localOnly() });
   const items: ClaimItem[] = [];
   const unresolvable: Outcome[] = [];
   for (const claim of claims) {
-    const run = paramsForRun(secrets, claim.params);
+    const run = paramsForRun(secrets, claim, true);
     if ("error" in run) {
       logger.append(claim.executionId, claim.taskId, [["error", run.error, null, Date.now()]]);
       unresolvable.push({ claim, kind: "failed", error: run.error, retryable: false, durationMs: 0 });
@@ -47,6 +63,7 @@ export function claimOnce(s: WorkerApiDeps, workerId: string, limit: number, cal
       attempt: claim.attempt,
       task_type: claim.taskType,
       params: run.params,
+      ...(run.secretValues.length ? { secret_values: run.secretValues } : {}),
       timeout_seconds: claim.timeoutSeconds,
       correlation_id: claim.correlationId,
     });

@@ -83,7 +83,8 @@ export const ClaimItem = z.object({
   lease_until: z.number().describe("ms since the epoch; heartbeats listing the order extend it"),
   attempt: z.number(),
   task_type: z.string(),
-  params: z.record(z.string(), z.unknown()).describe("With {{secrets.NAME}} resolved"),
+  params: z.record(z.string(), z.unknown()).describe("With {{secrets.NAME}} resolved (only secrets whose allow-list lets remote workers have them)"),
+  secret_values: z.array(z.string()).optional().describe("The secret values resolved into params: the worker never cuts output inside one (the server masks whole values)"),
   timeout_seconds: z.number(),
   correlation_id: z.string().nullable().describe("The task's correlation id: the worker's log lines about it carry it"),
 });

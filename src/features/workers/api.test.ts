@@ -21,7 +21,7 @@ async function setup(overrides: { capabilities?: string[] } = {}) {
   const server = await startTestApp({ workers: 0, clock: () => now, ...overrides });
   const auth = server.services.auth;
   const admin = auth.db.sqlite.query<{ id: string }, []>("SELECT id FROM users WHERE username = 'admin'").get()!;
-  const workerKey = createApiKey(auth, { name: "runner", scope: "worker" }, { userId: admin.id, actor: SYSTEM_ACTOR });
+  const workerKey = createApiKey(auth, { name: "runner", scope: "worker", capabilities: ["git", "gpu", "node", "shell", "Has Space"], max_concurrent_tasks: 64 }, { userId: admin.id, actor: SYSTEM_ACTOR });
   const asWorker = (path: string, init: RequestInit = {}) => server.api(path, bearer(workerKey.key, init));
   return {
     server,
@@ -91,7 +91,7 @@ describe("workers registry", () => {
     const { server, asWorker } = await setup();
     const worker = await expectOk(await asWorker("/workers", json(registration())), 201);
     const admin = server.services.auth.db.sqlite.query<{ id: string }, []>("SELECT id FROM users WHERE username = 'admin'").get()!;
-    const other = createApiKey(server.services.auth, { name: "other", scope: "worker" }, { userId: admin.id, actor: SYSTEM_ACTOR }).key;
+    const other = createApiKey(server.services.auth, { name: "other", scope: "worker", capabilities: ["git", "gpu", "node", "shell", "Has Space"], max_concurrent_tasks: 64 }, { userId: admin.id, actor: SYSTEM_ACTOR }).key;
     const taken = await server.api("/workers", bearer(other, json(registration())));
     expect(await errorOf(taken)).toMatchObject({ status: 409, code: "conflict" });
     const beat = await server.api(`/workers/${worker.id}/heartbeat`, bearer(other, json({})));
@@ -102,7 +102,7 @@ describe("workers registry", () => {
     const { server, asWorker, workerKey } = await setup();
     const worker = await expectOk(await asWorker("/workers", json(registration())), 201);
     const admin = server.services.auth.db.sqlite.query<{ id: string }, []>("SELECT id FROM users WHERE username = 'admin'").get()!;
-    const rotated = createApiKey(server.services.auth, { name: "runner, rotated", scope: "worker" }, { userId: admin.id, actor: SYSTEM_ACTOR });
+    const rotated = createApiKey(server.services.auth, { name: "runner, rotated", scope: "worker", capabilities: ["git", "gpu", "node", "shell", "Has Space"], max_concurrent_tasks: 64 }, { userId: admin.id, actor: SYSTEM_ACTOR });
     expect((await server.api("/workers", bearer(rotated.key, json(registration())))).status).toBe(409);
     revokeApiKey(server.services.auth, workerKey.id, SYSTEM_ACTOR);
     const taken = await expectOk(await server.api("/workers", bearer(rotated.key, json(registration()))), 200);

@@ -17,7 +17,7 @@ type Server = Awaited<ReturnType<typeof startTestServer>>;
 
 function workerKey(server: Server): string {
   const admin = findUserByLogin(server.services.auth, "admin")!;
-  return createApiKey(server.services.auth, { name: "worker", scope: "worker" }, { userId: admin.id, actor: SYSTEM_ACTOR }).key;
+  return createApiKey(server.services.auth, { name: "worker", scope: "worker", capabilities: ["git", "gpu", "node", "shell", "Has Space"], max_concurrent_tasks: 64 }, { userId: admin.id, actor: SYSTEM_ACTOR }).key;
 }
 
 async function register(server: Server, key: string, body: Record<string, unknown>): Promise<WorkerJson> {

@@ -7,6 +7,7 @@ import type { EngineDeps } from "../../engine/engine-deps.ts";
 import { AppError, conflict, notFound } from "../../errors.ts";
 import { extendLeases } from "../../queue/work-orders.ts";
 import { heartbeatHistory } from "./history.ts";
+import { assertWithinGrants, grantsOf } from "../auth/key-grants.ts";
 import type { HeartbeatBody, ListWorkersQuery, RegisterWorkerBody, SignOffBody } from "./schemas.ts";
 
 /** How often a worker (and the server, for its own threads) is expected to heartbeat. */
@@ -208,6 +209,9 @@ export function registerWorker(
 ): Registration {
   const { db } = deps;
   const at = now(deps);
+  // A worker key is trusted with what its admin granted, not with what the worker says it has.
+  const grants = caller.admin ? null : grantsOf(db, caller.keyId);
+  if (grants) assertWithinGrants(grants, { capabilities: body.capabilities ?? [], max_concurrent_tasks: body.max_concurrent_tasks });
   const created = db.sqlite
     .transaction(() => {
       const existing = db.sqlite
