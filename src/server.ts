@@ -28,7 +28,7 @@ import type { AppServices, RateLimits } from "./app-context.ts";
 import { perMinute, TokenBuckets } from "./http/rate-limit.ts";
 import { StreamLimits } from "./http/stream-limits.ts";
 import { LocalRunner } from "./engine/local-runner.ts";
-import { ProcessRecordDir } from "./sandbox/index.ts";
+import { ProcessRecordDir, type SandboxProbe } from "./sandbox/index.ts";
 import { setUpSandbox } from "./thread-pool/sandbox-setup.ts";
 import { LOG_LIMITS } from "./thread-pool/protocol.ts";
 import { VERSION } from "./version.ts";
@@ -81,6 +81,8 @@ export type StartOptions = Pick<
   LogSinkConfig & {
     /** The automated handler's first retry wait (tests make it tiny). */
     controllerRetryBaseMs?: number;
+    /** What the bubblewrap probe found (tests stand in a host without it); default: probe this host. */
+    sandboxProbe?: SandboxProbe;
     /** Create the ready-made agent plans on a fresh server (default true; tests that count plans turn it off). */
     builtinPlans?: boolean;
     capabilities?: string[];
@@ -118,7 +120,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   const sandbox = setUpSandbox(
     config.sandbox ?? "auto",
     { hidePaths: [resolve(config.dataDir), ...(config.sandboxHide ?? [])], hideFiles: config.tlsKey ? [resolve(config.tlsKey)] : [], writablePaths: config.sandboxWritable ?? [] },
-    { network: config.shellNetwork ?? false },
+    { network: config.shellNetwork ?? false, probe: config.sandboxProbe },
   );
   if (sandbox.error) throw new ConfigError(`--sandbox bwrap: ${sandbox.error}`);
   if (sandbox.warning) log.warn(sandbox.warning);

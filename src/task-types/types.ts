@@ -3,6 +3,7 @@ import type { Subprocess } from "bun";
 import type { z } from "zod";
 import type { LogLevel } from "../db/schema.ts";
 import type { TextCutter } from "../masking/forms.ts";
+import type { SandboxLimits } from "../sandbox/index.ts";
 
 export interface TaskLog {
   debug(message: string, metadata?: Record<string, unknown>): void;
@@ -23,9 +24,21 @@ export interface SpawnOptions {
   stdin?: string;
   /** Reach the network (in the sandbox; without one a command always can). Default: the server's `--shell-network`. */
   network?: boolean;
+  /**
+   * The directory the command is confined to: writable, its default cwd (a `cwd` must be inside it).
+   * Default: the execution's workspace; a coding agent's commands get its worktree.
+   */
+  workspace?: string;
   /** Inside the sandbox: extra paths readable (e.g. a worktree's shared .git dir) or writable. */
   readOnlyPaths?: string[];
   writablePaths?: string[];
+  /** prlimit caps for this command (CPU time, address space, processes, file size), over the server's. */
+  limits?: SandboxLimits;
+  /**
+   * Refuse to run it unconfined: without a working sandbox the command fails, unless an admin chose
+   * `--sandbox none` (a coding agent's commands, which a model chooses).
+   */
+  requireSandbox?: boolean;
   /**
    * The task type's own command (git for a coding agent's checkout and commit), not one a user or a model
    * chose: run as the task's thread itself would, outside the sandbox — still killed with the task.

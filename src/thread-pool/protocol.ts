@@ -49,6 +49,10 @@ export interface JobSandbox {
   limits?: SandboxLimits;
   /** Network for commands that do not say (`--shell-network`); off, they see only their own loopback. */
   network: boolean;
+  /** An admin chose `--sandbox none`: commands that require a sandbox may run without one (else they fail). */
+  unconfinedChosen?: boolean;
+  /** Why there is no sandbox, when there is none (the start-up warning's reason). */
+  unconfinedReason?: string;
 }
 
 /** A call's outcome: its value, or an error to throw in the thread (`retryable`: the attempt may be retried). */

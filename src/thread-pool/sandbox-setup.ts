@@ -29,6 +29,8 @@ export function setUpSandbox(
     // A crashing command must not hand its memory to the host's core handler. (prlimit is checked by the probe.)
     limits: mode === "bwrap" ? { coreBytes: 0 } : undefined,
     network: options.network ?? false,
+    unconfinedChosen: setting === "none",
+    ...(mode === "none" && setting !== "none" ? { unconfinedReason: probe.reason ?? "bubblewrap does not work here" } : {}),
   };
   return { sandbox, warning, error, description: mode === "bwrap" ? `bwrap${probe.version ? ` (${probe.version})` : ""}` : "none" };
 }

@@ -152,6 +152,12 @@ async function runJob(job: Job) {
     signal: abort.signal,
     spawn(cmd: string[], options: SpawnOptions = {}) {
       const sandbox = job.sandbox ?? NO_SANDBOX;
+      if (options.requireSandbox && !options.trusted && sandbox.mode === "none" && !sandbox.unconfinedChosen) {
+        throw new TaskFailure(
+          `refused to run a command without a sandbox: ${sandbox.unconfinedReason ?? "none is set up"}. Install bubblewrap (apt install bubblewrap), or have an admin start with --sandbox none to run such commands unconfined`,
+          { retryable: false },
+        );
+      }
       const env: Record<string, string> = {};
       for (const key of BASE_ENV_KEYS) if (process.env[key]) env[key] = process.env[key]!;
       Object.assign(env, PRIVATE_ENV, options.env, {
@@ -166,7 +172,8 @@ async function runJob(job: Job) {
           // A task type's own command (git for an agent's checkout): no sandbox, still recorded and killed with the task.
           mode: options.trusted ? "none" : sandbox.mode,
           tools: sandbox.tools,
-          workspace: ctx.workspace,
+          // A trusted command (git) runs where it says; anything else in its workspace (an agent's: its worktree).
+          workspace: options.workspace ?? (options.trusted && options.cwd ? options.cwd : ctx.workspace),
           cwd: options.cwd,
           env,
           network: options.network ?? sandbox.network,
@@ -174,7 +181,7 @@ async function runJob(job: Job) {
           hideFiles: sandbox.hideFiles,
           readOnlyPaths: options.readOnlyPaths,
           writablePaths: [...sandbox.writablePaths, ...(options.writablePaths ?? [])],
-          limits: sandbox.limits,
+          limits: options.limits ? { ...sandbox.limits, ...options.limits } : sandbox.limits,
         },
         options.stdin,
       );

@@ -51,6 +51,31 @@ export const ParamInput: FC<{ field: ParamField; value?: string; error?: string;
   const hint = paramHint(field);
   const described = [hint ? hintId : null, error ? errId : null].filter(Boolean).join(" ") || undefined;
   const aria = { "aria-invalid": error ? "true" : undefined, "aria-describedby": described };
+  if (field.kind === "boolean" && field.default === undefined && !field.required) {
+    // Yes, no — or left to the server (shell's `network`: its --shell-network): a checkbox cannot say the third.
+    return (
+      <div>
+        <label class="label" for={id}>
+          {field.name}
+        </label>
+        <select id={id} name={name} class={cls} {...aria}>
+          <option value="">default</option>
+          <option value="true" selected={value === "true"}>
+            yes
+          </option>
+          <option value="false" selected={value === "false"}>
+            no
+          </option>
+        </select>
+        {hint ? (
+          <p class="hint" id={hintId}>
+            {hint}
+          </p>
+        ) : null}
+        <FieldError error={error} id={errId} />
+      </div>
+    );
+  }
   if (field.kind === "boolean") {
     const checked = value !== undefined ? value === "true" || value === "on" : field.default === true;
     return (

@@ -1,6 +1,7 @@
 // Coding agents on real git repositories made in the test, driven by a scripted fake model on loopback
 // that replays tool calls in the provider's real wire format, through the real server and task threads.
 import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, json, startTestServer, tempDir, until, type TestServer } from "../../../test/helpers.ts";
 import { createAdminKey, spawnServer, waitHealthy, type ServerProcess } from "../../../test/process.ts";
@@ -8,6 +9,7 @@ import { startFakeLlm, type FakeLlm } from "../../../test/fake-llm/server.ts";
 import { FAKE_API_KEY } from "../../../test/fake-llm/settings.ts";
 import { git, makeBareRepo, makeRepo, NODE_PROJECT, PYTHON_PROJECT } from "../../../test/git-repos.ts";
 import { RemoteWorker } from "../../remote-worker/remote-worker.ts";
+import { probeSandbox } from "../../sandbox/index.ts";
 import type { StartOptions } from "../../server.ts";
 import { SYSTEM_ACTOR } from "../audit/service.ts";
 import { createApiKey } from "../auth/api-keys.ts";
@@ -213,6 +215,82 @@ describe("agents and what they may do", () => {
     expect(done.result.summary).toBe("heard you");
     const steps = (await (await server.api(`/tasks/${task.id}/steps`)).json()).items;
     expect(steps.some((s: { kind: string; name: string; input: string }) => s.kind === "note" && s.name === "steering" && s.input.includes("use tabs"))).toBe(true);
+  }, 60_000);
+});
+
+/** A run_command step's output, by the command's start. */
+async function commandOutputs(server: TestServer, taskId: string): Promise<string[]> {
+  const steps = (await (await server.api(`/tasks/${taskId}/steps`)).json()).items as Array<{ name: string; output: string }>;
+  return steps.filter((s) => s.name === "run_command").map((s) => String(s.output));
+}
+
+const bwrap = probeSandbox();
+describe("the sandbox of the model's commands", () => {
+  if (!bwrap.available) console.warn(`SKIPPED: the agent sandbox test needs bubblewrap, which does not work here: ${bwrap.reason} (apt install bubblewrap)`);
+  test.skipIf(!bwrap.available)("a command trying the network or writing outside the worktree fails inside the sandbox; its worktree and /tmp are its own", async () => {
+    const repo = makeRepo(NODE_PROJECT);
+    const fake = fakeModel();
+    const server = await startTestServer(llm(fake));
+    const dataDir = server.services.config.dataDir;
+    const port = new URL(fake.anthropicBaseUrl).port;
+    // Writable on this host (outside the sandbox), read-only in it like the rest of the root.
+    const outside = `/var/tmp/agentvine-escaped-${Bun.randomUUIDv7()}`;
+    fake.script(
+      {
+        toolCalls: [
+          // The model server is on this host's loopback: the sandbox has a loopback of its own.
+          call("run_command", { command: `python3 -c "import socket; socket.create_connection(('127.0.0.1', ${port}), timeout=5); print('REACHED')"` }),
+          call("run_command", { command: `echo x > ${join(dataDir, "escaped.txt")}` }),
+          call("run_command", { command: `echo x > ${outside}` }),
+          call("run_command", { command: `ls -A ${dataDir}; test -e ${join(dataDir, "agentvine.db")} && echo DB-VISIBLE; true` }),
+          call("run_command", { command: "git commit --allow-empty -q -m sneaky" }),
+          call("run_command", { command: "echo scratch > /tmp/s && cat /tmp/s && echo kept > inside.txt && env | grep -c AGENTVINE_LLM || true" }),
+        ],
+      },
+      { toolCalls: [call("finish", { summary: "tried the walls" })] },
+    );
+    const task = await submit(server, { title: "walls", task_type: "feature", repository_url: repo, params: { instruction: "Try the walls." } });
+    const done = await finished(server, task.id);
+    expect(done.status).toBe("succeeded");
+    const [network, dataWrite, outsideWrite, dataList, gitWrite, inside] = await commandOutputs(server, task.id);
+    expect(network).not.toContain("REACHED");
+    expect(network).toMatch(/^exit code [1-9]/);
+    expect(network).toContain("Connection refused");
+    expect(dataWrite).toMatch(/^exit code [1-9]/);
+    expect(existsSync(join(dataDir, "escaped.txt"))).toBe(false);
+    expect(outsideWrite).toMatch(/^exit code [1-9][^]*Read-only file system/);
+    const escaped = existsSync(outside);
+    rmSync(outside, { force: true });
+    expect(escaped).toBe(false);
+    // The data dir is hidden (no database, no keys): only the path down to the worktree is in there.
+    expect(dataList).toMatch(/^exit code 0\nstdout:\nworkspaces\n$/);
+    // The clone's .git is read-only to the model: only the runner commits.
+    expect(gitWrite).toMatch(/^exit code [1-9]/);
+    expect(inside).toMatch(/^exit code 0\nstdout:\nscratch\n0\n/);
+    // What it wrote in its worktree is committed by the runner, on the task's branch.
+    expect(git(worktreeOf(server, task.id), "show", "HEAD:inside.txt")).toBe("kept");
+    expect(git(worktreeOf(server, task.id), "log", "--format=%s")).not.toContain("sneaky");
+  }, 60_000);
+
+  test("without bubblewrap the model's commands are refused — unless an admin chose --sandbox none", async () => {
+    const repo = makeRepo(NODE_PROJECT);
+    const script = (fake: FakeLlm) =>
+      fake.script({ toolCalls: [call("run_command", { command: "echo ran" })] }, { toolCalls: [call("finish", { summary: "done" })] });
+    const missing = { available: false, reason: "bubblewrap is not installed (no bwrap on PATH)" };
+    const refusing = fakeModel();
+    script(refusing);
+    const auto = await startTestServer(llm(refusing, { sandbox: "auto", sandboxProbe: missing }));
+    const refused = await finished(auto, (await submit(auto, { title: "no sandbox", task_type: "feature", repository_url: repo, params: { instruction: "Run it." } })).id);
+    expect(refused.status).toBe("failed");
+    expect(refused.error).toContain("refused to run a command without a sandbox: bubblewrap is not installed");
+    expect(refused.error).toContain("--sandbox none");
+
+    const chosen = fakeModel();
+    script(chosen);
+    const none = await startTestServer(llm(chosen, { sandbox: "none" }));
+    const ran = await finished(none, (await submit(none, { title: "unconfined", task_type: "feature", repository_url: repo, params: { instruction: "Run it." } })).id);
+    expect(ran.status).toBe("succeeded");
+    expect((await commandOutputs(none, ran.id as string))[0]).toContain("stdout:\nran");
   }, 60_000);
 });
 

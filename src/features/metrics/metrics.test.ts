@@ -113,7 +113,7 @@ describe("GET /metrics", () => {
 
     // A remote worker's claim whose lease runs out.
     const admin = findUserByLogin(server.services.auth, "admin")!;
-    const key = createApiKey(server.services.auth, { name: "w", scope: "worker" }, { userId: admin.id, actor: SYSTEM_ACTOR }).key;
+    const key = createApiKey(server.services.auth, { name: "w", scope: "worker", capabilities: ["gpu"] }, { userId: admin.id, actor: SYSTEM_ACTOR }).key;
     const auth = { authorization: `Bearer ${key}` };
     const worker = (await (await server.api("/workers", { ...json({ name: "gpu-box", capabilities: ["gpu"] }), headers: auth })).json()) as { id: string };
     await submit(server, { title: "on the gpu", task_type: "hello", params: { name: "g" }, requires: ["gpu"] });

@@ -77,7 +77,7 @@ describe("saving a plan with a step that runs host commands needs the shell role
     expect(editor.text).toContain("only someone with the shell role");
     const res = await ui(
       "/plans",
-      formPost({ name: "mine", description: "", "steps[0].key": "k", "steps[0].name": "build", "steps[0].task_type": "shell", "steps[0].params": '{"command": "id"}' }),
+      formPost({ name: "mine", description: "", "steps[0].key": "k", "steps[0].name": "build", "steps[0].task_type": "shell", "steps[0].params.command": "id" }),
     );
     expect(res.status).toBe(403);
     expect(res.text).toContain("The plan was not saved");

@@ -120,7 +120,8 @@ export function readParam(field: ParamField, text: string, opts: { templates?: b
   if (opts.templates && /\{\{[^}]+\}\}/.test(t) && (field.kind === "number" || field.kind === "integer" || field.kind === "boolean")) return { value: t };
   switch (field.kind) {
     case "boolean":
-      return { value: text === "true" || text === "on" };
+      // "" is a yes/no without a default left at "the server's default" (a select): not sent.
+      return t === "" ? {} : { value: t === "true" || t === "on" };
     case "integer":
     case "number": {
       if (t === "") return {};

@@ -5,7 +5,8 @@
 import { mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { PermissionLevel } from "../../db/schema.ts";
-import type { TaskContext } from "../types.ts";
+import { TaskFailure, type TaskContext } from "../types.ts";
+import { killTree } from "../../sandbox/index.ts";
 
 export const TOOL_DEFS = {
   list_files: {
@@ -116,6 +117,8 @@ export async function runTool(env: ToolEnv, name: string, input: Record<string, 
     const output = await dispatch(env, name, input ?? {});
     return { output, isError: false };
   } catch (err) {
+    // The task's own failure (no sandbox for the model's commands): it ends the task, the model cannot fix it.
+    if (err instanceof TaskFailure) throw err;
     return { output: (err as Error).message, isError: true };
   }
 }
@@ -186,24 +189,37 @@ async function dispatch(env: ToolEnv, name: string, input: Record<string, any>):
   }
 }
 
-/** The model's command, in the sandbox: the worktree writable, its shared .git read-only, the network as allowed. */
+/** Caps of one model command, beside its wall-clock timeout: a runaway build or test run cannot take the host down. */
+export const COMMAND_LIMITS = {
+  /** Enough for a JavaScript runtime, which reserves far more address space than it uses. */
+  addressSpaceBytes: 16 * 1024 ** 3,
+  /** Processes of the sandbox's user (the kernel does not apply it to root). */
+  processes: 512,
+  fileSizeBytes: 1024 ** 3,
+  openFiles: 4096,
+} as const;
+
+/**
+ * The model's command, in the sandbox: its worktree the one writable place, the clone's shared .git
+ * read-only, private /tmp, no network unless allowed, a cleared environment, CPU time capped at the
+ * timeout and its whole tree killed at the wall-clock timeout. Refused without a sandbox unless an admin
+ * chose `--sandbox none`.
+ */
 export async function runCommand(env: ToolEnv, command: string, timeoutSeconds: number): Promise<string> {
   if (!command.trim()) throw new Error("empty command");
   const proc = env.ctx.spawn(["/bin/sh", "-c", command], {
+    workspace: env.root,
     cwd: env.root,
     env: { HOME: "/tmp", CI: "1", LANG: "C.UTF-8" },
     network: env.network,
     readOnlyPaths: [env.gitDir],
-    writablePaths: [env.root],
+    limits: { ...COMMAND_LIMITS, cpuSeconds: timeoutSeconds },
+    requireSandbox: true,
   });
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    try {
-      process.kill(-proc.pid, "SIGKILL");
-    } catch {
-      proc.kill("SIGKILL");
-    }
+    killTree(proc.pid);
   }, timeoutSeconds * 1000);
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(timer);
