@@ -16,6 +16,7 @@ import type { SecretStore } from "./features/secrets/store.ts";
 import type { TaskWaiters } from "./features/tasks/service.ts";
 import type { LocalRunner } from "./engine/local-runner.ts";
 import type { AppError } from "./errors.ts";
+import type { Scheduler } from "./features/schedules/scheduler.ts";
 import type { TokenBuckets } from "./http/rate-limit.ts";
 
 export type AppConfig = Pick<ServeConfig, "defaultTimeoutSeconds" | "defaultMaxRetries" | "maxBodyBytes" | "dataDir" | "shellRole">;
@@ -48,6 +49,8 @@ export interface AppServices {
   corsOrigins: readonly string[];
   /** Token buckets of the rate limits; null where the limit is off. */
   limits: RateLimits;
+  /** Cron schedules of tasks and plans: its passes start what is due (runNow for the pages' Run now). */
+  scheduler: Scheduler;
 }
 
 export interface RateLimits {

@@ -24,6 +24,8 @@ import { workerApi } from "./features/worker-api/api.ts";
 import { controllerApi } from "./features/controller/api.ts";
 import { agentsApi } from "./features/agents/api.ts";
 import { secretsApi } from "./features/secrets/api.ts";
+import { schedulesApi } from "./features/schedules/api.ts";
+import { scheduleRoutes } from "./features/schedules/routes.tsx";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
 import { taskRoutes } from "./features/tasks/routes.tsx";
@@ -95,6 +97,7 @@ export function createApp(services: AppServices) {
   api.route("/", apiKeysApi);
   api.route("/", auditApi);
   api.route("/", secretsApi);
+  api.route("/", schedulesApi);
 
   app.route("/api/v1", api);
 
@@ -141,6 +144,7 @@ export function createApp(services: AppServices) {
   ui.route("/api-keys", apiKeyRoutes);
   ui.route("/audit", auditRoutes);
   ui.route("/secrets", secretRoutes);
+  ui.route("/schedules", scheduleRoutes);
   ui.route("/", authPages);
   app.route("/", ui);
 

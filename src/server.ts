@@ -32,6 +32,7 @@ import { seedBuiltinPlans } from "./features/plans/builtin.ts";
 import { sweepWorktrees } from "./task-types/agent/janitor.ts";
 import { effectiveBudgets, effectiveLlm, effectiveWebhook, type ControllerConfig } from "./features/controller/controller-settings.ts";
 import { logger } from "./log.ts";
+import { Scheduler } from "./features/schedules/scheduler.ts";
 
 const log = logger("server");
 
@@ -63,6 +64,8 @@ export type StartOptions = Pick<
     threadUrl?: URL;
     /** The pool's short-task threshold for its reserve (tests set it to make the reserve certain). */
     shortTaskMs?: number;
+    /** How often the scheduler and the alert evaluator run a pass (ms); 0: never — tests call runOnce(now). */
+    opsIntervalMs?: number;
     /** The clock of auth, rate limits and secrets (tests move it instead of sleeping). */
     clock?: () => number;
     /** Overrides of the auth numbers (lockout, TTLs, password cost), for tests and benchmarks. */
@@ -209,6 +212,10 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     secrets,
     limits: rateLimits(config.rateLimit ?? 3000, config.authRateLimit ?? 20, clock),
     corsOrigins: config.corsOrigins ?? [],
+    scheduler: new Scheduler(
+      { ...deps, defaults: { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries } },
+      { intervalMs: config.opsIntervalMs === 0 ? 0 : 1000 },
+    ),
   };
   const app = createApp(services);
   const server = config.listen === false ? null : Bun.serve({
@@ -223,6 +230,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   });
 
   pool?.start();
+  services.scheduler.start();
   // Coding agents' worktrees: kept a while after their task (longer after a failure), then removed.
   const sweep = () => {
     try {
@@ -263,6 +271,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
       stopping ??= (async () => {
         clearInterval(reaper);
         clearInterval(janitor);
+        services.scheduler.stop();
         localWorker.stop();
         const requeued = pool ? await pool.stop(graceSeconds * 1000) : 0;
         // Parked long-polls answer 204 (no work) before the connections close, rather than being reset.

@@ -5,7 +5,9 @@
 import type { Child, FC } from "hono/jsx";
 import { raw } from "hono/html";
 
-export type NavKey = "dashboard" | "tasks" | "plans" | "workers" | "users" | "api-keys" | "audit" | "secrets" | "settings";
+export type NavKey = "dashboard" | "tasks" | "plans" | "workers" | "users" | "api-keys" | "audit" | "secrets" | "settings" | OpsNavKey;
+/** Operations pages, linked from the user menu. */
+export type OpsNavKey = "schedules" | "alerts" | "notifications" | "email";
 /** Who is signed in, as the header shows them. */
 export interface LayoutUser {
   username: string;
@@ -26,6 +28,10 @@ export interface LayoutProps {
   toasts?: Toast[];
   /** The signed-in user; absent on the signed-out pages (minimal header). */
   user?: LayoutUser;
+  /** Firing alerts (and those just resolved), above every page's content. */
+  banner?: Child;
+  /** Unread in-app notifications of the signed-in user (the user menu's count). */
+  unread?: number;
   children?: Child;
 }
 
@@ -58,8 +64,14 @@ export const RoleBadge: FC<{ role: LayoutUser["role"] }> = ({ role }) => (
 const VIEWER_HIDES =
   "[&[data-role=viewer]_[data-action]]:!hidden [&[data-role=viewer]_[data-dialog-open=new-task]]:!hidden [&[data-role=viewer]_a[href$=new]]:!hidden [&[data-role=viewer]_a[href$=edit]]:!hidden";
 
+/** Operations: every signed-in user reads them (an operator changes schedules, an admin alerts). */
+const OPS_NAV: Array<{ key: OpsNavKey; href: string; label: string }> = [
+  { key: "schedules", href: "/schedules", label: "Schedules" },
+  { key: "alerts", href: "/alerts", label: "Alerts" },
+];
+
 /** The user menu: a <details> (works without JS; public/app.js closes it on an outside click or Escape). */
-const UserMenu: FC<{ user: LayoutUser; active?: NavKey }> = ({ user, active }) => (
+const UserMenu: FC<{ user: LayoutUser; active?: NavKey; unread?: number }> = ({ user, active, unread }) => (
   <details class="relative" data-menu="">
     <summary class="btn-ghost btn-sm cursor-pointer list-none" aria-label={`Account menu for ${user.username}`} data-user-menu="">
       <svg width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">
@@ -81,6 +93,15 @@ const UserMenu: FC<{ user: LayoutUser; active?: NavKey }> = ({ user, active }) =
       <a href="/settings" role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === "settings" ? "font-semibold" : ""}`}>
         Settings
       </a>
+      <a href="/notifications" role="menuitem" class={`flex items-center justify-between rounded-md px-3 py-2 hover:bg-surface-2 ${active === "notifications" ? "font-semibold" : ""}`} data-notifications-link="">
+        Notifications
+        {unread ? <span class="badge tone-info" data-unread={unread}>{unread > 99 ? "99+" : unread}</span> : null}
+      </a>
+      {OPS_NAV.map((item) => (
+        <a href={item.href} role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === item.key ? "font-semibold" : ""}`}>
+          {item.label}
+        </a>
+      ))}
       {user.role === "admin"
         ? ADMIN_NAV.map((item) => (
             <a href={item.href} role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === item.key ? "font-semibold" : ""}`}>
@@ -144,7 +165,7 @@ const navLink = (item: { key: NavKey; href: string; label: string }, active: Nav
   </a>
 );
 
-export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets, toasts, user, children }) => (
+export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets, toasts, user, banner, unread, children }) => (
   <>
     {raw("<!doctype html>")}
     <html lang="en" data-theme={theme ?? undefined} data-role={user?.role} class={user ? VIEWER_HIDES : undefined}>
@@ -195,10 +216,11 @@ export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets,
                 {THEME_LABEL[theme ?? "system"]}
               </span>
             </button>
-            {user ? <UserMenu user={user} active={active} /> : null}
+            {user ? <UserMenu user={user} active={active} unread={unread} /> : null}
           </div>
         </header>
         <main id="main" class="mx-auto max-w-6xl px-3 py-5 sm:px-5">
+          {banner}
           {children}
         </main>
         <footer class="mx-auto max-w-6xl px-3 pb-8 pt-2 text-xs text-muted sm:px-5">

@@ -9,6 +9,7 @@ import m0004 from "../../migrations/0004_audit_no_delete.sql" with { type: "text
 import m0005 from "../../migrations/0005_workers.sql" with { type: "text" };
 import m0006 from "../../migrations/0006_controller.sql" with { type: "text" };
 import m0012 from "../../migrations/0012_agents.sql" with { type: "text" };
+import m0009 from "../../migrations/0009_ops2.sql" with { type: "text" };
 
 export const MIGRATIONS: ReadonlyArray<{ tag: string; sql: string }> = [
   { tag: "0000_init", sql: m0000 },
@@ -19,4 +20,5 @@ export const MIGRATIONS: ReadonlyArray<{ tag: string; sql: string }> = [
   { tag: "0005_workers", sql: m0005 },
   { tag: "0006_controller", sql: m0006 },
   { tag: "0012_agents", sql: m0012 },
+  { tag: "0009_ops2", sql: m0009 },
 ];

@@ -27,6 +27,8 @@ export interface RouteSpec<B extends z.ZodType | undefined = undefined, Q extend
   /** status → response schema (or a description for non-JSON answers). */
   responses: Record<number, z.ZodType | string>;
   description?: string;
+  /** Error statuses the route answers besides those its shape implies (400, 401, 403, 404, 413, 429): e.g. 409. */
+  errors?: number[];
 }
 
 const registry: RouteSpec<any, any, string>[] = [];
