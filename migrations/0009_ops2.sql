@@ -97,13 +97,14 @@ CREATE TABLE `outbox` (
 	`attempts` integer DEFAULT 0 NOT NULL,
 	`response_status` integer,
 	`last_error` text,
+	`next_attempt_at` integer DEFAULT 0 NOT NULL,
 	`created_at` integer NOT NULL,
 	`sent_at` integer,
 	CONSTRAINT "outbox_channel_check" CHECK("outbox"."channel" IN ('webhook', 'email')),
 	CONSTRAINT "outbox_status_check" CHECK("outbox"."status" IN ('pending', 'sent', 'failed'))
 );
 --> statement-breakpoint
-CREATE INDEX `outbox_pending_idx` ON `outbox` (`created_at`) WHERE `status` = 'pending';--> statement-breakpoint
+CREATE INDEX `outbox_pending_idx` ON `outbox` (`next_attempt_at`,`created_at`) WHERE `status` = 'pending';--> statement-breakpoint
 CREATE INDEX `outbox_source_idx` ON `outbox` (`source`,`created_at`);--> statement-breakpoint
 CREATE TABLE `notifications` (
 	`id` text PRIMARY KEY NOT NULL,

@@ -17,6 +17,8 @@ import type { TaskWaiters } from "./features/tasks/service.ts";
 import type { LocalRunner } from "./engine/local-runner.ts";
 import type { AppError } from "./errors.ts";
 import type { Scheduler } from "./features/schedules/scheduler.ts";
+import type { OpsServices } from "./ops-services.ts";
+import type { Child } from "hono/jsx";
 import type { TokenBuckets } from "./http/rate-limit.ts";
 
 export type AppConfig = Pick<ServeConfig, "defaultTimeoutSeconds" | "defaultMaxRetries" | "maxBodyBytes" | "dataDir" | "shellRole">;
@@ -51,6 +53,14 @@ export interface AppServices {
   limits: RateLimits;
   /** Cron schedules of tasks and plans: its passes start what is due (runNow for the pages' Run now). */
   scheduler: Scheduler;
+  /** Alert rules evaluated in process; firing ones show in the banner and go to webhooks. */
+  alerts: OpsServices["alerts"];
+  /** Webhook posts and emails, delivered durably. */
+  outbox: OpsServices["outbox"];
+  /** People's notifications (in-app, email, their webhook). */
+  notifier: OpsServices["notifier"];
+  /** SMTP settings, the mailer, account mail (password reset, verification). */
+  email: OpsServices["email"];
 }
 
 export interface RateLimits {
@@ -70,6 +80,8 @@ export interface RequestVariables {
   principal?: Principal;
   /** Why the credentials the request sent were refused (set by an optional authenticate()). */
   authFailure?: AppError;
+  /** The alert banner and the unread count of the signed-in user, for every page (set for the pages by createApp). */
+  opsChrome?: (userId: string) => { banner: Child; unread: number };
 }
 
 declare module "hono" {

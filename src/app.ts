@@ -25,7 +25,12 @@ import { controllerApi } from "./features/controller/api.ts";
 import { agentsApi } from "./features/agents/api.ts";
 import { secretsApi } from "./features/secrets/api.ts";
 import { schedulesApi } from "./features/schedules/api.ts";
+import { alertsApi } from "./features/alerts/api.ts";
+import { emailApi } from "./features/email/api.ts";
+import { notificationsApi } from "./features/notifications/api.ts";
 import { scheduleRoutes } from "./features/schedules/routes.tsx";
+import { alertBanner, alertRoutes } from "./features/alerts/routes.tsx";
+import { unreadCount } from "./features/notifications/notifier.ts";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
 import { taskRoutes } from "./features/tasks/routes.tsx";
@@ -98,6 +103,9 @@ export function createApp(services: AppServices) {
   api.route("/", auditApi);
   api.route("/", secretsApi);
   api.route("/", schedulesApi);
+  api.route("/", alertsApi);
+  api.route("/", emailApi);
+  api.route("/", notificationsApi);
 
   app.route("/api/v1", api);
 
@@ -110,6 +118,7 @@ export function createApp(services: AppServices) {
   ui.use(async function uiServices(c, next) {
     c.set("live", live);
     c.set("dashboard", dashboard);
+    c.set("opsChrome", (userId: string) => ({ banner: alertBanner(c), unread: unreadCount(services.deps.db, userId) }));
     await next();
   });
   // Pages and fragments are gzipped; the event stream (no-transform) and the pre-gzipped assets are not.
@@ -145,6 +154,7 @@ export function createApp(services: AppServices) {
   ui.route("/audit", auditRoutes);
   ui.route("/secrets", secretRoutes);
   ui.route("/schedules", scheduleRoutes);
+  ui.route("/alerts", alertRoutes);
   ui.route("/", authPages);
   app.route("/", ui);
 

@@ -110,6 +110,14 @@ export const ServeConfigSchema = z.object({
   /** Hours a coding agent's worktree is kept after its task succeeded / failed (for inspection). */
   agentWorkspaceTtlHours: z.coerce.number().min(0).max(100_000).default(24),
   agentFailedWorkspaceTtlHours: z.coerce.number().min(0).max(100_000).default(168),
+  /** SMTP for email (password resets, verification, notifications); the Email settings page saves over these. */
+  smtpHost: z.string().trim().min(1).max(255).optional(),
+  smtpPort: int(1, 65535).optional(),
+  /** `starttls` (upgrade on 587, required), `tls` (implicit TLS, 465) or `none` (plain: a relay on localhost only). */
+  smtpSecure: z.enum(["starttls", "tls", "none"]).optional(),
+  smtpUser: z.string().min(1).max(500).optional(),
+  smtpFrom: z.string().trim().min(3).max(500).optional(),
+  smtpPassword: z.string().min(1).optional(),
   /** PEM certificate (chain) and private key: with both, the server speaks HTTPS itself. */
   tlsCert: readableFile.optional(),
   tlsKey: readableFile.optional(),
@@ -156,6 +164,11 @@ const SERVE_FLAGS = {
   "webhook-url": ["webhookUrl", "AGENTVINE_WEBHOOK_URL"],
   "agent-workspace-ttl": ["agentWorkspaceTtlHours", "AGENTVINE_AGENT_WORKSPACE_TTL"],
   "agent-failed-workspace-ttl": ["agentFailedWorkspaceTtlHours", "AGENTVINE_AGENT_FAILED_WORKSPACE_TTL"],
+  "smtp-host": ["smtpHost", "AGENTVINE_SMTP_HOST"],
+  "smtp-port": ["smtpPort", "AGENTVINE_SMTP_PORT"],
+  "smtp-secure": ["smtpSecure", "AGENTVINE_SMTP_SECURE"],
+  "smtp-user": ["smtpUser", "AGENTVINE_SMTP_USER"],
+  "smtp-from": ["smtpFrom", "AGENTVINE_SMTP_FROM"],
 } as const;
 
 /** Keys read from the environment only: a flag's value would show in `ps` to every user of the machine. */
@@ -164,6 +177,7 @@ const ENV_ONLY = {
   secretsKey: "AGENTVINE_SECRETS_KEY",
   llmApiKey: "AGENTVINE_LLM_API_KEY",
   webhookSecret: "AGENTVINE_WEBHOOK_SECRET",
+  smtpPassword: "AGENTVINE_SMTP_PASSWORD",
 } as const;
 
 export class ConfigError extends Error {

@@ -32,7 +32,7 @@ import { seedBuiltinPlans } from "./features/plans/builtin.ts";
 import { sweepWorktrees } from "./task-types/agent/janitor.ts";
 import { effectiveBudgets, effectiveLlm, effectiveWebhook, type ControllerConfig } from "./features/controller/controller-settings.ts";
 import { logger } from "./log.ts";
-import { Scheduler } from "./features/schedules/scheduler.ts";
+import { createOpsServices } from "./ops-services.ts";
 
 const log = logger("server");
 
@@ -53,7 +53,7 @@ export type StartOptions = Pick<
   ServeConfig,
   "port" | "host" | "dataDir" | "dbPath" | "workers" | "shutdownGraceSeconds" | "maxBodyBytes" | "defaultTimeoutSeconds" | "defaultMaxRetries" | "dbSynchronous"
 > &
-  Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl" | "agentWorkspaceTtlHours" | "agentFailedWorkspaceTtlHours">> &
+  Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl" | "agentWorkspaceTtlHours" | "agentFailedWorkspaceTtlHours" | "smtpHost" | "smtpPort" | "smtpSecure" | "smtpUser" | "smtpFrom" | "smtpPassword">> &
   Partial<ControllerConfig> & {
     /** The automated handler's first retry wait (tests make it tiny). */
     controllerRetryBaseMs?: number;
@@ -66,6 +66,9 @@ export type StartOptions = Pick<
     shortTaskMs?: number;
     /** How often the scheduler and the alert evaluator run a pass (ms); 0: never — tests call runOnce(now). */
     opsIntervalMs?: number;
+    /** The outbox's time between delivery rounds and its webhooks' first retry wait (tests make them tiny). */
+    outboxRetryMs?: number;
+    outboxBaseMs?: number;
     /** The clock of auth, rate limits and secrets (tests move it instead of sleeping). */
     clock?: () => number;
     /** Overrides of the auth numbers (lockout, TTLs, password cost), for tests and benchmarks. */
@@ -187,6 +190,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
       ...config.authSettings,
     }),
   });
+  const ops = createOpsServices({ ...deps, secrets }, auth, config, () => publicUrl, { intervalMs: config.opsIntervalMs, outboxRetryMs: config.outboxRetryMs, outboxBaseMs: config.outboxBaseMs });
   const services: AppServices = {
     deps,
     config: {
@@ -212,10 +216,11 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     secrets,
     limits: rateLimits(config.rateLimit ?? 3000, config.authRateLimit ?? 20, clock),
     corsOrigins: config.corsOrigins ?? [],
-    scheduler: new Scheduler(
-      { ...deps, defaults: { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries } },
-      { intervalMs: config.opsIntervalMs === 0 ? 0 : 1000 },
-    ),
+    scheduler: ops.scheduler,
+    alerts: ops.alerts,
+    outbox: ops.outbox,
+    notifier: ops.notifier,
+    email: ops.email,
   };
   const app = createApp(services);
   const server = config.listen === false ? null : Bun.serve({
@@ -230,7 +235,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   });
 
   pool?.start();
-  services.scheduler.start();
+  ops.start();
   // Coding agents' worktrees: kept a while after their task (longer after a failure), then removed.
   const sweep = () => {
     try {
@@ -271,7 +276,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
       stopping ??= (async () => {
         clearInterval(reaper);
         clearInterval(janitor);
-        services.scheduler.stop();
+        const opsStopped = ops.stop();
         localWorker.stop();
         const requeued = pool ? await pool.stop(graceSeconds * 1000) : 0;
         // Parked long-polls answer 204 (no work) before the connections close, rather than being reset.
@@ -281,6 +286,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
         await new Promise((resolve) => setImmediate(resolve));
         await server?.stop(true);
         waiters.close();
+        await opsStopped;
         await logger.stop();
         await checkpointer.stop();
         db.close();

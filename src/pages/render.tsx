@@ -72,8 +72,10 @@ export function page(c: Ctx, meta: PageMeta, body: Child) {
   c.header("cache-control", "no-store");
   const principal = c.get("principal");
   const user = principal ? { username: principal.username, role: principal.role } : undefined;
+  // Firing alerts and the unread count (set for the pages by createApp).
+  const ops = principal ? c.get("opsChrome")?.(principal.userId) : undefined;
   return c.html(
-    <Layout title={meta.title} active={meta.active} theme={themeOf(c)} version={c.get("version")} assets={assetUrls} toasts={takeFlash(c)} user={user}>
+    <Layout title={meta.title} active={meta.active} theme={themeOf(c)} version={c.get("version")} assets={assetUrls} toasts={takeFlash(c)} user={user} banner={ops?.banner} unread={ops?.unread}>
       {body}
     </Layout>,
     meta.status ?? 200,

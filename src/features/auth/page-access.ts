@@ -18,6 +18,8 @@ const under = (path: string, base: string) => path === base || path.startsWith(`
 export function pageAccess(method: string, path: string): Access {
   if (PUBLIC_PAGES.some((p) => (p.endsWith("/*") ? path.startsWith(p.slice(0, -1)) : path === p))) return "public";
   if (ADMIN_PAGES.some((p) => under(path, p))) return "admin";
+  // Alert rules and webhooks, and the SMTP settings, are the admins' (everyone reads the alerts).
+  if ((under(path, "/alerts") && method !== "GET" && method !== "HEAD") || under(path, "/settings/email")) return "admin";
   if (OWN_PAGES.some((p) => under(path, p))) return "viewer";
   // Draining a worker is the admin-only DELETE /api/v1/workers/:id of the JSON API.
   if (path.startsWith("/workers/") && method !== "GET" && method !== "HEAD") return "admin";
