@@ -31,6 +31,8 @@ import { notificationsApi } from "./features/notifications/api.ts";
 import { scheduleRoutes } from "./features/schedules/routes.tsx";
 import { alertBanner, alertRoutes } from "./features/alerts/routes.tsx";
 import { unreadCount } from "./features/notifications/notifier.ts";
+import { notificationPages } from "./features/notifications/routes.tsx";
+import { emailPages } from "./features/email/routes.tsx";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
 import { taskRoutes } from "./features/tasks/routes.tsx";
@@ -155,6 +157,8 @@ export function createApp(services: AppServices) {
   ui.route("/secrets", secretRoutes);
   ui.route("/schedules", scheduleRoutes);
   ui.route("/alerts", alertRoutes);
+  ui.route("/", notificationPages);
+  ui.route("/", emailPages);
   ui.route("/", authPages);
   app.route("/", ui);
 
