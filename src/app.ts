@@ -33,6 +33,7 @@ import { alertBanner, alertRoutes } from "./features/alerts/routes.tsx";
 import { unreadCount } from "./features/notifications/notifier.ts";
 import { notificationPages } from "./features/notifications/routes.tsx";
 import { emailPages } from "./features/email/routes.tsx";
+import { docsRoutes } from "./features/docs/routes.tsx";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
 import { taskRoutes } from "./features/tasks/routes.tsx";
@@ -159,6 +160,7 @@ export function createApp(services: AppServices) {
   ui.route("/alerts", alertRoutes);
   ui.route("/", notificationPages);
   ui.route("/", emailPages);
+  ui.route("/", docsRoutes);
   ui.route("/", authPages);
   app.route("/", ui);
 

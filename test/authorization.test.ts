@@ -176,6 +176,7 @@ const EXPECTED: Record<string, Rule> = {
   "GET /settings/email": "admin",
   "POST /settings/email": "admin",
   "POST /settings/email/test": "admin",
+  "GET /docs": "public",
   // Signing in and out, and one's own settings
   "GET /login": "public",
   "POST /login": "public",

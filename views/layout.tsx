@@ -224,7 +224,7 @@ export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets,
           {children}
         </main>
         <footer class="mx-auto max-w-6xl px-3 pb-8 pt-2 text-xs text-muted sm:px-5">
-          AgentVine {version} · <a class="link" href="/api/v1/openapi.json">API</a> · <a class="link" href="/api/v1/health">Health</a>
+          AgentVine {version} · <a class="link" href="/docs">API docs</a> · <a class="link" href="/api/v1/health">Health</a>
           {user ? (
             <>
               {" "}

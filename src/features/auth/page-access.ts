@@ -8,7 +8,7 @@ import { isHtmx } from "../../pages/render.tsx";
 import { requireRole } from "./middleware.ts";
 
 /** /logout too: signing out with a session that already ended should still land on /login, not an error. */
-const PUBLIC_PAGES = ["/login", "/register", "/reset-password", "/logout", "/assets/*", "/favicon.svg", "/forgot-password", "/verify-email"];
+const PUBLIC_PAGES = ["/login", "/register", "/reset-password", "/logout", "/assets/*", "/favicon.svg", "/forgot-password", "/verify-email", "/docs"];
 const ADMIN_PAGES = ["/users", "/api-keys", "/audit", "/secrets"];
 /** The signed-in user's own things: any role may change them. */
 const OWN_PAGES = ["/settings", "/notifications"];
