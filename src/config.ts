@@ -180,6 +180,10 @@ const ENV_ONLY = {
   smtpPassword: "AGENTVINE_SMTP_PASSWORD",
 } as const;
 
+/** Every `serve` flag (without `--`) and every AGENTVINE_* variable `serve` reads: what .env.example and compose.yaml are checked against. */
+export const SERVE_FLAG_NAMES: readonly string[] = Object.keys(SERVE_FLAGS);
+export const SERVE_ENV_NAMES: readonly string[] = [...Object.values(SERVE_FLAGS).map(([, env]) => env), ...Object.values(ENV_ONLY)];
+
 export class ConfigError extends Error {
   override name = "ConfigError";
 }

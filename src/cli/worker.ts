@@ -25,7 +25,11 @@ Options (each also an environment variable):
 SIGTERM or SIGINT drains: no new claims, running tasks finish, their outcomes are delivered, exit 0.
 A second signal exits at once. A key the server refuses (401/403) exits 1.`;
 
-const options = {
+/** Every AGENTVINE_* variable `agentvine worker` reads. */
+export const WORKER_ENV_NAMES = ["AGENTVINE_SERVER", "AGENTVINE_TOKEN", "AGENTVINE_WORKER_NAME", "AGENTVINE_CAPABILITIES", "AGENTVINE_CONCURRENCY", "AGENTVINE_WORKER_STATE_DIR", "AGENTVINE_SHUTDOWN_GRACE", "AGENTVINE_LOG_LEVEL"] as const;
+
+/** The worker's flags (exported for the compose file's test). */
+export const WORKER_OPTIONS = {
   server: { type: "string" },
   token: { type: "string" },
   name: { type: "string" },
@@ -41,7 +45,7 @@ const options = {
 export async function workerCommand(argv: string[], env: Record<string, string | undefined> = process.env, out: Out = console): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options });
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: WORKER_OPTIONS });
   } catch (err) {
     out.error(`agentvine worker: ${(err as Error).message}\n\n${WORKER_USAGE}`);
     return 2;
