@@ -52,7 +52,15 @@ serve options (each also an environment variable):
   --cors-origins LIST   AGENTVINE_CORS_ORIGINS (none; browser origins allowed to call /api/v1 with a Bearer token)
   --tls-cert PATH       AGENTVINE_TLS_CERT (with --tls-key: serve HTTPS)
   --tls-key PATH        AGENTVINE_TLS_KEY (unencrypted PEM key of --tls-cert)
-  environment only:     AGENTVINE_JWT_SECRET, AGENTVINE_SECRETS_KEY (generated in the data dir by default)`;
+  --public-url URL      AGENTVINE_PUBLIC_URL (the address people reach the server at: links in mail and webhooks)
+  --smtp-host H         AGENTVINE_SMTP_HOST (with --smtp-from: email for password resets, verification, notifications)
+  --smtp-port N         AGENTVINE_SMTP_PORT (587; 465 with --smtp-secure tls)
+  --smtp-secure M       AGENTVINE_SMTP_SECURE (starttls|tls|none)
+  --smtp-user U         AGENTVINE_SMTP_USER
+  --smtp-from ADDR      AGENTVINE_SMTP_FROM (e.g. "AgentVine <vine@example.com>")
+  environment only:     AGENTVINE_JWT_SECRET, AGENTVINE_SECRETS_KEY (generated in the data dir by default),
+                        AGENTVINE_SMTP_PASSWORD (or set it on the Email settings page)
+  every variable:       .env.example`;
 
 async function serve(argv: string[]): Promise<number> {
   const config = loadServeConfig(argv);
