@@ -102,6 +102,11 @@ const UserMenu: FC<{ user: LayoutUser; active?: NavKey; unread?: number }> = ({ 
           {item.label}
         </a>
       ))}
+      {user.role === "admin" ? (
+        <a href="/settings/email" role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === "email" ? "font-semibold" : ""}`}>
+          Email
+        </a>
+      ) : null}
       {user.role === "admin"
         ? ADMIN_NAV.map((item) => (
             <a href={item.href} role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === item.key ? "font-semibold" : ""}`}>
