@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 
-const BENCHMARKS = ["queue-cycle", "e2e-hello", "http", "remote-workers", "startup", "sse-fanout", "plan-run", "page-weight", "auth"] as const;
+const BENCHMARKS = ["queue-cycle", "e2e-hello", "http", "remote-workers", "startup", "sse-fanout", "plan-run", "page-weight", "auth", "chat"] as const;
 const LIMIT_MS = 12 * 60_000; // per benchmark; each also stops itself well before this
 
 const { values } = parseArgs({ options: { only: { type: "string" } } });

@@ -1,6 +1,7 @@
 // AgentVine's small UI script (served from the binary, no inline script anywhere): theme toggle, menus,
 // toasts from HX-Trigger, a confirm dialog for hx-confirm, dialogs, the request progress bar, error states,
-// the live-connection badge, relative times, the log level filter and log auto-scroll.
+// the live-connection badge, relative times, deadline countdowns, the Inbox badge, the log level filter
+// and log auto-scroll.
 (function () {
   "use strict";
   var doc = document;
@@ -110,9 +111,7 @@
       var dialog = doc.getElementById(opener.getAttribute("data-dialog-open"));
       if (dialog && dialog.showModal) {
         e.preventDefault();
-        dialog.showModal();
-        var first = dialog.querySelector("[autofocus], input, select, textarea");
-        if (first) first.focus();
+        openDialog(dialog, opener);
       }
       return;
     }
@@ -120,6 +119,57 @@
     if (closer) {
       var d = closer.closest("dialog");
       if (d) d.close();
+    }
+  });
+
+  // The server opens a dialog once htmx loaded its content (HX-Trigger {"dialog:open": "<id>"}).
+  doc.addEventListener("dialog:open", function (e) {
+    var id = e.detail && e.detail.value;
+    var dialog = id && doc.getElementById(id);
+    if (!dialog || !dialog.showModal) return;
+    if (!dialog.open) dialog.showModal();
+    // After the swap settles, so the field exists.
+    setTimeout(function () {
+      var first = dialog.querySelector("[autofocus], input:not([type=hidden]), select, textarea");
+      if (first) first.focus();
+    }, 0);
+  });
+
+  // A modal dialog keeps focus inside it (showModal makes the rest of the page inert) and gives it back
+  // to what opened it when it closes.
+  function openDialog(dialog, opener) {
+    dialog.showModal();
+    var first = dialog.querySelector("[autofocus]") || dialog.querySelector("input:not([type=hidden]), select, textarea, button");
+    if (first) first.focus();
+    dialog.addEventListener(
+      "close",
+      function () {
+        if (opener && opener.isConnected) opener.focus();
+      },
+      { once: true },
+    );
+  }
+
+  // Tab and Shift+Tab wrap around inside an open modal dialog (the browser would step out to its own UI).
+  doc.addEventListener("keydown", function (e) {
+    if (e.key !== "Tab") return;
+    var dialog = doc.querySelector("dialog[open]");
+    if (!dialog) return;
+    var stops = Array.prototype.filter.call(
+      dialog.querySelectorAll("a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), summary, [tabindex]:not([tabindex='-1'])"),
+      function (el) {
+        return el.getClientRects().length > 0 && !el.closest("details:not([open]) > :not(summary)");
+      },
+    );
+    if (stops.length === 0) return;
+    var first = stops[0];
+    var last = stops[stops.length - 1];
+    if (!e.shiftKey && doc.activeElement === last) {
+      e.preventDefault();
+      first.focus();
+    } else if (e.shiftKey && doc.activeElement === first) {
+      e.preventDefault();
+      last.focus();
     }
   });
 
@@ -149,7 +199,7 @@
       },
       { once: true },
     );
-    dialog.showModal();
+    openDialog(dialog, doc.activeElement instanceof HTMLElement ? doc.activeElement : null);
   });
 
   // ---- GET filters: leave empty fields out of the URL (it is pushed to the history)
@@ -190,6 +240,29 @@
       e.detail.isError = false;
     }
   });
+  // ---- a form that came back with errors (422): bring the first field in error into view and focus it
+  // (the error toast, an alert, says what happened; the field's message is tied to it by aria-describedby)
+  function firstInvalid(scope) {
+    var candidates = scope.querySelectorAll('[aria-invalid="true"], .field-error, [data-invalid]');
+    for (var i = 0; i < candidates.length; i++) {
+      var el = candidates[i];
+      if (el.matches("fieldset, [data-invalid]")) el = el.querySelector("input:not([type=hidden]), select, textarea, button") || el;
+      if (el.getClientRects().length > 0) return el;
+    }
+    return null;
+  }
+  doc.addEventListener("htmx:afterSettle", function (e) {
+    var xhr = e.detail && e.detail.xhr;
+    if (!xhr || xhr.status !== 422) return;
+    var dialog = doc.querySelector("dialog[open]");
+    var field = firstInvalid(dialog || doc);
+    if (!field) return;
+    // Closed <details> (a step's "Timeout, retries, priority") open so the field can be seen.
+    for (var d = field.closest("details"); d; d = d.parentElement && d.parentElement.closest("details")) d.open = true;
+    field.scrollIntoView({ block: "center" });
+    field.focus({ preventScroll: true });
+  });
+
   doc.addEventListener("htmx:responseError", function (e) {
     var xhr = e.detail.xhr;
     if (!xhr.getResponseHeader("HX-Trigger")) showToast("error", "Request failed (" + xhr.status + " " + xhr.statusText + ")");
@@ -234,6 +307,70 @@
     });
   }, 15000);
 
+  // ---- deadline countdowns ("in 3 min 12 s", then "overdue") tick every second
+  function countdown(iso) {
+    var ms = Date.parse(iso) - Date.now();
+    if (!(ms > 0)) return "overdue";
+    var s = Math.ceil(ms / 1000);
+    if (s < 60) return "in " + s + " s";
+    var m = Math.floor(s / 60);
+    if (m < 60) return "in " + m + " min " + (s % 60) + " s";
+    var h = Math.floor(m / 60);
+    if (h < 48) return "in " + h + " h " + (m % 60) + " min";
+    return "in " + Math.floor(h / 24) + " d " + (h % 24) + " h";
+  }
+  setInterval(function () {
+    doc.querySelectorAll("time[data-countdown]").forEach(function (el) {
+      var text = countdown(el.getAttribute("datetime"));
+      if (el.textContent !== text) el.textContent = text;
+    });
+  }, 1000);
+
+  // ---- the nav's Inbox badge: every page's event stream also carries the `requests` topic, and its event
+  // refreshes the count (GET /inbox/badge); a page with no stream of its own opens one for the badge.
+  function refreshBadge() {
+    var slot = doc.querySelector("[data-inbox-slot]");
+    if (slot && window.htmx) window.htmx.trigger(slot, "inbox:refresh");
+  }
+  function withRequestsTopic(url) {
+    if (!doc.querySelector("[data-inbox-slot]") || url.indexOf("/events?") !== 0) return url;
+    return url.replace(/([?&]topics=)([^&]*)/, function (all, key, topics) {
+      return topics.split(",").indexOf("requests") >= 0 ? all : key + topics + ",requests";
+    });
+  }
+  if (window.htmx) {
+    var createSource = window.htmx.createEventSource;
+    window.htmx.createEventSource = function (url) {
+      var source = createSource ? createSource(withRequestsTopic(url)) : new EventSource(withRequestsTopic(url), { withCredentials: true });
+      source.addEventListener("requests", refreshBadge);
+      return source;
+    };
+  }
+  function badgeStream() {
+    var slot = doc.querySelector("[data-inbox-slot]");
+    if (!slot || doc.querySelector("[sse-connect]") || !window.EventSource) return;
+    var source = new EventSource("/events?topics=requests&v=" + encodeURIComponent(slot.getAttribute("data-v") || ""));
+    source.addEventListener("requests", refreshBadge);
+    window.addEventListener("pagehide", function () {
+      source.close();
+    });
+  }
+
+  // ---- running durations ("12.3 s…") count up while the page is open (the same format as the server's)
+  function duration(ms) {
+    if (ms < 1000) return Math.round(ms) + " ms";
+    if (ms < 60000) return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + " s";
+    var m = Math.floor(ms / 60000);
+    var s = Math.round((ms % 60000) / 1000);
+    if (m < 60) return m + " min " + s + " s";
+    return Math.floor(m / 60) + " h " + (m % 60) + " min";
+  }
+  setInterval(function () {
+    doc.querySelectorAll("time[data-since]").forEach(function (el) {
+      el.textContent = duration(Math.max(0, Date.now() - Date.parse(el.getAttribute("datetime")))) + "…";
+    });
+  }, 1000);
+
   // ---- log level filter (CSS hides lower levels, so switching needs no request) and auto-scroll
   doc.addEventListener("change", function (e) {
     var sel = e.target;
@@ -244,18 +381,132 @@
   doc.addEventListener("submit", function (e) {
     if (e.target instanceof HTMLFormElement && e.target.hasAttribute("data-log-filter")) e.preventDefault();
   });
-  var stick = new WeakMap();
-  doc.addEventListener("htmx:sseBeforeMessage", function (e) {
-    var el = e.target;
-    if (el.classList && el.classList.contains("logs")) stick.set(el, el.scrollHeight - el.scrollTop - el.clientHeight < 40);
-  });
+  // Follow: the checkbox (on while the attempt runs) keeps the newest line in view; unticked, new lines
+  // arrive without moving what you are reading.
+  function following(list) {
+    var box = doc.querySelector('[data-log-follow][aria-controls="' + list.id + '"]');
+    return box ? box.checked : false;
+  }
   doc.addEventListener("htmx:sseMessage", function (e) {
     var el = e.target;
     if (el.classList && el.classList.contains("logs")) {
       var empty = el.querySelector("[data-log-empty]");
       if (empty && el.children.length > 1) empty.remove();
-      if (stick.get(el)) el.scrollTop = el.scrollHeight;
+      // The execution's line count in the attempts table follows the stream (seq numbers the lines from 1).
+      var last = el.querySelector("li[data-seq]:last-child");
+      var exec = el.getAttribute("data-execution");
+      if (last && exec) {
+        doc.querySelectorAll('[data-log-count="' + exec + '"]').forEach(function (c) {
+          c.textContent = last.getAttribute("data-seq");
+        });
+      }
+      filterLog(el);
+      if (following(el)) el.scrollTop = el.scrollHeight;
     }
+  });
+
+  // ---- the plan editor: "Runs after" says a step's new name as it is typed (no request, so a box ticked
+  // meanwhile is never overwritten by a late answer)
+  doc.addEventListener("input", function (e) {
+    var t = e.target;
+    if (!(t instanceof HTMLInputElement) || !t.hasAttribute("data-step-name")) return;
+    var name = t.value.trim() || "(unnamed)";
+    doc.querySelectorAll('[data-dep-name="' + t.getAttribute("data-step-name") + '"]').forEach(function (label) {
+      label.textContent = name;
+    });
+  });
+
+  // ---- selecting rows for a bulk action (the Tasks page): the count, "select all", the buttons that need
+  // a selection; kept across the list's live refreshes (a task finishing elsewhere must not clear it)
+  function selection(kind) {
+    return doc.querySelectorAll('input[data-select="' + kind + '"]');
+  }
+  function updateSelection(kind) {
+    var boxes = selection(kind);
+    var n = 0;
+    boxes.forEach(function (b) {
+      if (b.checked) n++;
+    });
+    doc.querySelectorAll("[data-selected-count]").forEach(function (el) {
+      el.textContent = n === 0 ? "None selected" : n === 1 ? "1 selected" : n + " selected";
+    });
+    doc.querySelectorAll("[data-needs-selection]").forEach(function (b) {
+      b.disabled = n === 0;
+    });
+    doc.querySelectorAll('[data-select-all="' + kind + '"]').forEach(function (all) {
+      all.checked = n > 0 && n === boxes.length;
+      all.indeterminate = n > 0 && n < boxes.length;
+    });
+  }
+  doc.addEventListener("change", function (e) {
+    var t = e.target;
+    if (!(t instanceof HTMLInputElement)) return;
+    var all = t.getAttribute("data-select-all");
+    if (all) {
+      selection(all).forEach(function (b) {
+        b.checked = t.checked;
+      });
+      updateSelection(all);
+    } else if (t.hasAttribute("data-select")) updateSelection(t.getAttribute("data-select"));
+  });
+  var keptSelection = null;
+  doc.addEventListener("htmx:beforeSwap", function (e) {
+    var target = e.detail && e.detail.target;
+    if (!target || !target.querySelector || !target.querySelector("input[data-select]")) return;
+    keptSelection = [];
+    target.querySelectorAll("input[data-select]:checked").forEach(function (b) {
+      keptSelection.push(b.value);
+    });
+  });
+  doc.addEventListener("htmx:afterSwap", function () {
+    if (keptSelection === null) return;
+    var kept = keptSelection;
+    keptSelection = null;
+    var kind = null;
+    doc.querySelectorAll("input[data-select]").forEach(function (b) {
+      kind = b.getAttribute("data-select");
+      if (kept.indexOf(b.value) !== -1) b.checked = true;
+    });
+    if (kind) updateSelection(kind);
+  });
+  // After a bulk action the server says tasks changed: nothing stays selected.
+  doc.addEventListener("tasks:changed", function () {
+    keptSelection = null;
+    selection("task").forEach(function (b) {
+      b.checked = false;
+    });
+    updateSelection("task");
+  });
+
+  // Search within the log: lines without the text are hidden (as you type; new lines are checked as they arrive).
+  function filterLog(list) {
+    var input = doc.querySelector('[data-log-search][aria-controls="' + list.id + '"]');
+    var needle = input ? input.value.trim().toLowerCase() : "";
+    var shown = 0;
+    var total = 0;
+    list.querySelectorAll("li[data-seq]").forEach(function (li) {
+      total++;
+      var hit = !needle || li.textContent.toLowerCase().indexOf(needle) !== -1;
+      li.hidden = !hit;
+      if (hit) shown++;
+    });
+    var note = list.parentElement && list.parentElement.querySelector("[data-log-matches]");
+    if (note) {
+      note.classList.toggle("hidden", !needle);
+      note.textContent = needle ? shown + " of " + total + " lines contain “" + input.value.trim() + "”" : "";
+    }
+  }
+  doc.addEventListener("input", function (e) {
+    var t = e.target;
+    if (!(t instanceof HTMLInputElement) || !t.hasAttribute("data-log-search")) return;
+    var list = doc.getElementById(t.getAttribute("aria-controls"));
+    if (list) filterLog(list);
+  });
+  doc.addEventListener("change", function (e) {
+    var t = e.target;
+    if (!(t instanceof HTMLInputElement) || !t.hasAttribute("data-log-follow") || !t.checked) return;
+    var list = doc.getElementById(t.getAttribute("aria-controls"));
+    if (list) list.scrollTop = list.scrollHeight;
   });
   function scrollLogs(scope) {
     (scope || doc).querySelectorAll(".logs").forEach(function (el) {
@@ -265,13 +516,21 @@
 
   // ---- on load and after every swap: auto-dismiss server-rendered toasts, scroll logs to the end
   function init(scope) {
+    if (!scope && doc.querySelector("[data-needs-selection]")) updateSelection("task");
     (scope || doc).querySelectorAll("#toasts [data-toast]").forEach(function (el) {
       dismissLater(el, el.getAttribute("data-toast"));
     });
     scrollLogs(scope);
   }
-  if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", function () { init(); });
-  else init();
+  if (doc.readyState === "loading")
+    doc.addEventListener("DOMContentLoaded", function () {
+      init();
+      badgeStream();
+    });
+  else {
+    init();
+    badgeStream();
+  }
   doc.addEventListener("htmx:load", function (e) {
     if (e.target && e.target.querySelectorAll && e.target !== doc.body) scrollLogs(e.target);
   });

@@ -11,7 +11,7 @@ export const CSS_OUTPUT = join(root, "public/build/app.css");
 const SOURCES = ["views/**/*.tsx", "src/features/**/*.tsx", "src/http/**/*.tsx", "public/*.js"];
 
 function sourceFiles(): string[] {
-  const files = [join(root, "scripts/uno.config.ts")];
+  const files = [join(root, "scripts/uno.config.ts"), join(root, "scripts/uno-markdown.ts")];
   for (const pattern of SOURCES) {
     for (const file of new Bun.Glob(pattern).scanSync({ cwd: root, absolute: true })) {
       if (!file.endsWith(".test.tsx")) files.push(file);

@@ -2,6 +2,7 @@
 // system unless the user picked one), the small reset, and the shortcuts the views share.
 import type { UserConfig } from "@unocss/core";
 import presetWind3 from "@unocss/preset-wind3";
+import { markdownCss } from "./uno-markdown.ts";
 
 const light = {
   bg: "#f6f7f6",
@@ -10,14 +11,15 @@ const light = {
   fg: "#16201a",
   muted: "#5b675f",
   line: "#d9dfda",
-  accent: "#15803d",
+  // Text colours dark enough for 4.5:1 on their own 14–16 % tints (badges) and on surface-2 (WCAG AA).
+  accent: "#166534",
   "accent-fg": "#ffffff",
-  ok: "#15803d",
-  err: "#c81e1e",
-  warn: "#b45309",
+  ok: "#166534",
+  err: "#b91c1c",
+  warn: "#92400e",
   info: "#1d4ed8",
   violet: "#6d28d9",
-  neutral: "#6b7280",
+  neutral: "#4b5563",
   overlay: "rgb(15 23 18 / 0.45)",
   shadow: "0 1px 2px rgb(0 0 0 / 0.06), 0 1px 3px rgb(0 0 0 / 0.08)",
 };
@@ -31,10 +33,10 @@ const dark: typeof light = {
   accent: "#4ade80",
   "accent-fg": "#06240f",
   ok: "#4ade80",
-  err: "#f87171",
+  err: "#fca5a5",
   warn: "#fbbf24",
   info: "#60a5fa",
-  violet: "#a78bfa",
+  violet: "#c4b5fd",
   neutral: "#9ca3af",
   overlay: "rgb(0 0 0 / 0.6)",
   shadow: "0 1px 2px rgb(0 0 0 / 0.5)",
@@ -106,9 +108,10 @@ export const unoConfig: UserConfig = {
     hint: "mt-1 text-xs text-muted",
     "error-text": "mt-1 text-xs text-err",
     badge: "inline-flex items-center gap-1 whitespace-nowrap rounded-full px-2 py-0.5 text-xs font-medium",
-    "link": "text-accent hover:underline",
+    // Underlined: a link in a sentence must not be told apart by its colour alone.
+    "link": "text-accent underline underline-offset-2 hover:decoration-2",
     "th": "px-3 py-2 text-left text-xs font-semibold uppercase tracking-wide text-muted",
     "td": "px-3 py-2 align-top",
   },
-  preflights: [{ getCSS: () => base }],
+  preflights: [{ getCSS: () => base + markdownCss }],
 };

@@ -20,6 +20,7 @@ import type { Scheduler } from "./features/schedules/scheduler.ts";
 import type { OpsServices } from "./ops-services.ts";
 import type { Child } from "hono/jsx";
 import type { TokenBuckets } from "./http/rate-limit.ts";
+import type { ChatFeature } from "./features/chat/api.ts";
 
 export type AppConfig = Pick<ServeConfig, "defaultTimeoutSeconds" | "defaultMaxRetries" | "maxBodyBytes" | "dataDir" | "shellRole">;
 
@@ -51,6 +52,8 @@ export interface AppServices {
   corsOrigins: readonly string[];
   /** Token buckets of the rate limits; null where the limit is off. */
   limits: RateLimits;
+  /** Conversations and messages: the service, the WebSockets, the attachment limit. */
+  chat: ChatFeature;
   /** Cron schedules of tasks and plans: its passes start what is due (runNow for the pages' Run now). */
   scheduler: Scheduler;
   /** Alert rules evaluated in process; firing ones show in the banner and go to webhooks. */
@@ -80,6 +83,8 @@ export interface RequestVariables {
   principal?: Principal;
   /** Why the credentials the request sent were refused (set by an optional authenticate()). */
   authFailure?: AppError;
+  /** Questions waiting for a person: the nav's Inbox badge on every page (set for the pages by createApp). */
+  waitingForHumans?: () => number;
   /** The alert banner and the unread count of the signed-in user, for every page (set for the pages by createApp). */
   opsChrome?: (userId: string) => { banner: Child; unread: number };
 }

@@ -23,6 +23,11 @@ import { planRoutes } from "./features/plans/routes.tsx";
 import { workerApi } from "./features/worker-api/api.ts";
 import { controllerApi } from "./features/controller/api.ts";
 import { agentsApi } from "./features/agents/api.ts";
+import { AnswerDrafts } from "./features/controller/answer-drafts.ts";
+import { waitingForHumans } from "./features/controller/inbox-data.ts";
+import { inboxRoutes } from "./features/controller/inbox-routes.tsx";
+import { policyRoutes } from "./features/controller/policy-routes.tsx";
+import { modelRoutes } from "./features/controller/model-routes.tsx";
 import { secretsApi } from "./features/secrets/api.ts";
 import { schedulesApi } from "./features/schedules/api.ts";
 import { alertsApi } from "./features/alerts/api.ts";
@@ -36,15 +41,23 @@ import { emailPages } from "./features/email/routes.tsx";
 import { docsRoutes } from "./features/docs/routes.tsx";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
+import { queueApi } from "./features/queue-control/api.ts";
+import { queueRoutes } from "./features/queue-control/routes.tsx";
 import { taskRoutes } from "./features/tasks/routes.tsx";
+import { agentRoutes } from "./features/agents/routes.tsx";
 import { workersApi } from "./features/workers/api.ts";
 import { workerRoutes } from "./features/workers/routes.tsx";
 import { userRoutes } from "./features/auth/users-routes.tsx";
 import { apiKeyRoutes } from "./features/auth/api-keys-routes.tsx";
 import { auditRoutes } from "./features/audit/routes.tsx";
 import { secretRoutes } from "./features/secrets/routes.tsx";
+import { chatApi } from "./features/chat/api.ts";
+import { chatRoutes } from "./features/chat/routes.tsx";
+import { contextApi } from "./features/context/api.ts";
+import { contextRoutes } from "./features/context/routes.tsx";
 import { assetRoutes } from "./http/assets.ts";
 import { corsAllowList } from "./http/cors.ts";
+import { jsonNewline } from "./http/json-newline.ts";
 import type { AppServices } from "./app-context.ts";
 import { errorBody, jsonError } from "./http/errors.ts";
 import { AppError } from "./errors.ts";
@@ -63,6 +76,7 @@ export function createApp(services: AppServices) {
   app.use(requestId({ headerName: "X-Request-Id" }));
   app.use(securityHeaders({ trustProxy: services.auth.settings.trustProxy }));
   app.use("/api/v1/*", corsAllowList(services.corsOrigins));
+  app.use("/api/v1/*", jsonNewline);
   app.use(async function accessLog(c, next) {
     if (!enabled("debug")) return next();
     const started = performance.now();
@@ -77,14 +91,22 @@ export function createApp(services: AppServices) {
   app.use(sameOriginWrites);
 
   const api = new Hono();
-  api.use(
-    bodyLimit({
-      maxSize: services.config.maxBodyBytes,
-      onError: () => {
-        throw new AppError(413, "payload_too_large", `Request body exceeds the limit of ${services.config.maxBodyBytes} bytes`);
-      },
-    }),
-  );
+  const apiBodyLimit = bodyLimit({
+    maxSize: services.config.maxBodyBytes,
+    onError: () => {
+      throw new AppError(413, "payload_too_large", `Request body exceeds the limit of ${services.config.maxBodyBytes} bytes`);
+    },
+  });
+  // Chat attachments have their own limit per file (checked by the route); the body may hold up to 10.
+  const attachmentsBodyLimit = bodyLimit({
+    maxSize: services.chat.attachmentMaxBytes * 10 + 64 * 1024,
+    onError: () => {
+      throw new AppError(413, "payload_too_large", `Attachments may be at most ${services.chat.attachmentMaxBytes} bytes each, 10 per message`);
+    },
+  });
+  api.use(function limitBodies(c, next) {
+    return c.req.method === "POST" && /\/chat\/conversations\/[^/]+\/attachments$/.test(c.req.path) ? attachmentsBodyLimit(c, next) : apiBodyLimit(c, next);
+  });
   // Who is calling, then whether the matched route's declared rule lets them: every route has one.
   // Signed-in callers are limited per account; the rest (anonymous, or with credentials that failed)
   // per address.
@@ -94,6 +116,7 @@ export function createApp(services: AppServices) {
   api.use(authorize(accessOf, "/api/v1"));
   api.route("/", systemApi);
   api.route("/", tasksApi);
+  api.route("/", queueApi);
   api.route("/", executionsApi);
   api.route("/", workerApi);
   api.route("/", controllerApi);
@@ -105,6 +128,8 @@ export function createApp(services: AppServices) {
   api.route("/", apiKeysApi);
   api.route("/", auditApi);
   api.route("/", secretsApi);
+  api.route("/", chatApi);
+  api.route("/", contextApi);
   api.route("/", schedulesApi);
   api.route("/", alertsApi);
   api.route("/", emailApi);
@@ -117,10 +142,14 @@ export function createApp(services: AppServices) {
   // The web UI: server-rendered pages, their live-update stream, and the embedded static assets.
   const live = new LiveHub(services.deps.bus, renderLogLines);
   const dashboard = new DashboardStats(services.deps);
+  const drafts = new AnswerDrafts(services.deps.bus);
+  const waiting = () => waitingForHumans(services.deps.db);
   const ui = new Hono();
   ui.use(async function uiServices(c, next) {
     c.set("live", live);
     c.set("dashboard", dashboard);
+    c.set("drafts", drafts);
+    c.set("waitingForHumans", waiting);
     c.set("opsChrome", (userId: string) => ({ banner: alertBanner(c), unread: unreadCount(services.deps.db, userId) }));
     await next();
   });
@@ -150,12 +179,19 @@ export function createApp(services: AppServices) {
   ui.route("/", liveRoutes);
   ui.route("/", dashboardRoutes);
   ui.route("/tasks", taskRoutes);
+  ui.route("/tasks", agentRoutes);
+  ui.route("/queue", queueRoutes);
   ui.route("/plans", planRoutes);
   ui.route("/workers", workerRoutes);
+  ui.route("/inbox", inboxRoutes);
+  ui.route("/policies", policyRoutes);
+  ui.route("/settings/models", modelRoutes);
   ui.route("/users", userRoutes);
   ui.route("/api-keys", apiKeyRoutes);
   ui.route("/audit", auditRoutes);
   ui.route("/secrets", secretRoutes);
+  ui.route("/chat", chatRoutes);
+  ui.route("/context", contextRoutes);
   ui.route("/schedules", scheduleRoutes);
   ui.route("/alerts", alertRoutes);
   ui.route("/", notificationPages);

@@ -4,6 +4,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { flagProblem } from "./cli/flags.ts";
 import { parseSecretsKey } from "./data-dir/key-files.ts";
 
 const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -49,6 +50,8 @@ export const ServeConfigSchema = z.object({
   /** How long SIGTERM waits for running tasks before putting them back in the queue. */
   shutdownGraceSeconds: int(0, 3600).default(30),
   maxBodyBytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  /** The largest chat attachment (each file), in bytes. */
+  attachmentMaxBytes: int(1024, 1024 * 1024 * 1024).default(10 * 1024 * 1024),
   defaultTimeoutSeconds: int(1, 7 * 24 * 3600).default(3600),
   defaultMaxRetries: int(0, 100).default(0),
   /** `FULL` fsyncs every commit (power-loss safe); `NORMAL` is crash safe and much faster. */
@@ -133,6 +136,7 @@ const SERVE_FLAGS = {
   "log-level": ["logLevel", "AGENTVINE_LOG_LEVEL"],
   "shutdown-grace": ["shutdownGraceSeconds", "AGENTVINE_SHUTDOWN_GRACE"],
   "max-body-bytes": ["maxBodyBytes", "AGENTVINE_MAX_BODY_BYTES"],
+  "attachment-max-bytes": ["attachmentMaxBytes", "AGENTVINE_ATTACHMENT_MAX_BYTES"],
   "default-timeout": ["defaultTimeoutSeconds", "AGENTVINE_DEFAULT_TIMEOUT"],
   "default-max-retries": ["defaultMaxRetries", "AGENTVINE_DEFAULT_MAX_RETRIES"],
   "db-synchronous": ["dbSynchronous", "AGENTVINE_DB_SYNCHRONOUS"],
@@ -197,7 +201,7 @@ export function loadServeConfig(argv: string[], env: Env = process.env): ServeCo
   try {
     ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
   } catch (err) {
-    throw new ConfigError((err as Error).message);
+    throw new ConfigError(flagProblem(err));
   }
   const raw: Record<string, unknown> = {};
   for (const [flag, [key, envName]] of Object.entries(SERVE_FLAGS)) {

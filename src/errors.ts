@@ -47,7 +47,9 @@ export function zodDetails(error: ZodError, prefix = ""): ErrorDetail[] {
       // One detail per unknown field, named, so a typo is obvious.
       return issue.keys.map((key) => ({ field: path ? `${path}.${key}` : key, message: "unknown field", code: issue.code }));
     }
-    return [{ field: path || undefined, message: issue.message, code: issue.code }];
+    // zod says "Invalid input: expected string, received undefined" for a field that is simply missing.
+    const missing = issue.code === "invalid_type" && /received undefined$/.test(issue.message);
+    return [{ field: path || undefined, message: missing ? `required (${issue.message.replace(/^Invalid input: /, "").replace(/, received undefined$/, "")})` : issue.message, code: issue.code }];
   });
 }
 

@@ -8,30 +8,15 @@ import { userCommand } from "./cli/user.ts";
 import { workerCommand } from "./cli/worker.ts";
 import { ConfigError, loadServeConfig } from "./config.ts";
 import { openDatabase } from "./db/client.ts";
-import { countUsers } from "./features/auth/users.ts";
+import { firstAdmin, recordServerUrl } from "./cli/server-record.ts";
+import { nextSteps } from "./cli/invocation.ts";
+import { flagProblem, isFlagError } from "./cli/common.ts";
 import { migrate } from "./db/migrate.ts";
 import { startServer } from "./server.ts";
 import { VERSION } from "./version.ts";
 import { enabled, setLogLevel } from "./log.ts";
 
-const HELP = `AgentVine ${VERSION} — control plane for automated work and AI coding agents
-
-Usage: agentvine [command] [options]
-
-Commands:
-  serve          start the server, UI, controller and local worker threads (default)
-  migrate        apply database migrations and exit
-  healthcheck    exit 0 when the server at --url answers healthy
-  task           submit, inspect and wait for tasks (agentvine task help)
-  plan           list, show and run plans (agentvine plan help)
-  user           create accounts, change roles, deactivate, print a password-reset link —
-                 offline, on --data-dir (agentvine user help)
-  apikey         create, list and revoke API keys offline, on --data-dir (agentvine apikey help)
-  worker         run a remote worker against --server with a worker key; \`worker status\` says what
-                 it is doing (agentvine worker help)
-  version        print the version
-
-serve options (each also an environment variable):
+const SERVE_OPTIONS = `serve options (each also an environment variable):
   --port N              AGENTVINE_PORT (8080)
   --host ADDR           AGENTVINE_HOST (127.0.0.1; use 0.0.0.0 to listen on every interface)
   --data-dir DIR        AGENTVINE_DATA_DIR (./data)
@@ -62,7 +47,54 @@ serve options (each also an environment variable):
                         AGENTVINE_SMTP_PASSWORD (or set it on the Email settings page)
   every variable:       .env.example`;
 
+const HELP = `AgentVine ${VERSION} — control plane for automated work and AI coding agents
+
+Usage: agentvine <command> [options]      (agentvine <command> --help for its options)
+
+Commands:
+  serve          start the server, UI, controller and local worker threads
+  migrate        apply database migrations and exit
+  healthcheck    exit 0 when the server at --url answers healthy
+  task           submit, inspect and wait for tasks (agentvine task help)
+  plan           list, show and run plans (agentvine plan help)
+  user           create accounts, change roles, deactivate, print a password-reset link —
+                 offline, on --data-dir (agentvine user help)
+  apikey         create, list and revoke API keys offline, on --data-dir (agentvine apikey help)
+  worker         run a remote worker against --server with a worker key; \`worker status\` says what
+                 it is doing, \`worker stop\` drains it (agentvine worker help)
+  version        print the version
+  help           this text (agentvine help COMMAND: that command's)
+
+Start here: agentvine serve (agentvine serve --help lists its options).`;
+
+const SERVE_USAGE = `Usage: agentvine serve [options]
+
+Starts the server: the web UI and JSON API, the controller and the local worker threads, on one SQLite
+database in --data-dir (created on first start, migrations applied). SIGTERM or Ctrl-C stops it gently.
+
+${SERVE_OPTIONS}`;
+
+const MIGRATE_USAGE = `Usage: agentvine migrate [--data-dir DIR]
+
+Applies the database migrations to DIR/agentvine.db (AGENTVINE_DATA_DIR, default ./data) and exits;
+\`serve\` does this at every start too.`;
+
+const HEALTHCHECK_USAGE = `Usage: agentvine healthcheck [--url URL] [--timeout S]
+
+Asks GET /api/v1/health of the server at --url (AGENTVINE_URL; default http://127.0.0.1:$AGENTVINE_PORT
+or :8080) and exits 0 when it answers healthy, 1 otherwise (the Docker HEALTHCHECK). --timeout: seconds (5).`;
+
+const VERSION_USAGE = `Usage: agentvine version\n\nPrints the version (also: agentvine --version).`;
+
+
+/** `--help` / `-h` anywhere among a command's arguments (before a `--`). */
+const wantsHelp = (argv: string[]) => {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).some((a) => a === "--help" || a === "-h");
+};
+
 async function serve(argv: string[]): Promise<number> {
+  if (wantsHelp(argv)) return usage(SERVE_USAGE);
   const config = loadServeConfig(argv);
   const server = await startServer(config);
   setLogLevel(config.logLevel);
@@ -72,13 +104,9 @@ async function serve(argv: string[]): Promise<number> {
   log(`  data:    ${config.dbPath}`);
   log(`  workers: ${config.workers} local thread${config.workers === 1 ? "" : "s"}`);
   if (server.recovered) log(`  recovered ${server.recovered} task(s) that were running when the server last stopped`);
-  if (countUsers(server.services.auth) === 0) {
-    log(`  no accounts yet: create the admin with \`agentvine user create admin --admin\`, or register —`);
-    log(`           curl -s -X POST ${server.url}/api/v1/auth/register -H 'content-type: application/json' \\`);
-    log(`             -d '{"username":"admin","password":"<at least 12 characters>"}'`);
-  }
-  log(`  try:     curl -s -X POST ${server.url}/api/v1/tasks -H 'content-type: application/json' \\`);
-  log(`             -d '{"title":"hi","task_type":"hello","params":{"name":"world"}}'`);
+  // Where the server was last reached: what `user reset-password` prints links to.
+  recordServerUrl(server.db, config.publicUrl ?? server.url);
+  for (const line of nextSteps({ url: server.url, dataDir: config.dataDir, admin: firstAdmin(server.db) })) log(line);
   return new Promise((resolve) => {
     let signals = 0;
     const shutdown = (signal: string) => {
@@ -104,6 +132,7 @@ async function serve(argv: string[]): Promise<number> {
 }
 
 function migrateCommand(argv: string[]): number {
+  if (wantsHelp(argv)) return usage(MIGRATE_USAGE);
   const config = loadServeConfig(argv);
   const db = openDatabase(config.dbPath);
   const { applied, current } = migrate(db);
@@ -113,11 +142,14 @@ function migrateCommand(argv: string[]): number {
 }
 
 async function healthcheck(argv: string[], env = process.env): Promise<number> {
-  const { values } = parseArgs({ args: argv, strict: true, options: { url: { type: "string" }, timeout: { type: "string" } } });
+  const { values } = parseArgs({ args: argv, strict: true, options: { url: { type: "string" }, timeout: { type: "string" }, help: { type: "boolean", short: "h" } } });
+  if (values.help) return usage(HEALTHCHECK_USAGE);
+  const seconds = Number(values.timeout ?? 5);
+  if (!(Number.isFinite(seconds) && seconds > 0)) throw new ConfigError(`invalid --timeout: expected seconds (got ${JSON.stringify(values.timeout)})`);
   const port = env.AGENTVINE_PORT ?? "8080";
   const url = values.url ?? env.AGENTVINE_URL ?? `http://127.0.0.1:${port}`;
   try {
-    const res = await fetch(`${url.replace(/\/+$/, "")}/api/v1/health`, { signal: AbortSignal.timeout(Number(values.timeout ?? 5) * 1000) });
+    const res = await fetch(`${url.replace(/\/+$/, "")}/api/v1/health`, { signal: AbortSignal.timeout(seconds * 1000) });
     const body = (await res.json().catch(() => ({}))) as { status?: string };
     console.log(`${res.status} ${body.status ?? ""}`.trim());
     return res.ok ? 0 : 1;
@@ -127,12 +159,40 @@ async function healthcheck(argv: string[], env = process.env): Promise<number> {
   }
 }
 
+function usage(text: string): number {
+  console.log(text);
+  return 0;
+}
+
+const COMMAND_HELP: Record<string, () => Promise<number> | number> = {
+  serve: () => usage(SERVE_USAGE),
+  migrate: () => usage(MIGRATE_USAGE),
+  healthcheck: () => usage(HEALTHCHECK_USAGE),
+  version: () => usage(VERSION_USAGE),
+  task: () => taskCommand(["help"]),
+  plan: () => planCommand(["help"]),
+  user: () => userCommand(["help"]),
+  apikey: () => apikeyCommand(["help"]),
+  worker: () => workerCommand(["--help"]),
+};
+
 export async function main(argv: string[]): Promise<number> {
-  const [first, ...rest] = argv;
-  const command = !first || first.startsWith("-") ? "serve" : first;
-  const args = command === "serve" && first !== "serve" ? argv : rest;
+  const [command, ...args] = argv;
   try {
     switch (command) {
+      case undefined:
+        // No command is a question, not an order to start a server.
+        console.log(HELP);
+        return 2;
+      case "help":
+      case "--help":
+      case "-h": {
+        const topic = args[0];
+        if (topic && COMMAND_HELP[topic]) return await COMMAND_HELP[topic]();
+        if (topic) return unknown(topic);
+        console.log(HELP);
+        return 0;
+      }
       case "serve":
         return await serve(args);
       case "migrate":
@@ -151,18 +211,21 @@ export async function main(argv: string[]): Promise<number> {
         return await workerCommand(args);
       case "version":
       case "--version":
+      case "-v":
+        if (wantsHelp(args)) return usage(VERSION_USAGE);
+        if (args.length) throw new ConfigError(`unexpected argument '${args[0]}'`);
         console.log(VERSION);
         return 0;
-      case "help":
-        console.log(HELP);
-        return 0;
       default:
-        console.error(`unknown command '${command}'\n\n${HELP}`);
-        return 2;
+        return unknown(command);
     }
   } catch (err) {
     if (err instanceof ConfigError) {
-      console.error(`agentvine: ${err.message}`);
+      console.error(`agentvine ${command}: ${err.message}${err.message.includes("\n") ? "" : ` (see agentvine ${command} --help)`}`);
+      return 2;
+    }
+    if (isFlagError(err)) {
+      console.error(`agentvine ${command}: ${flagProblem(err)} (see agentvine ${command} --help)`);
       return 2;
     }
     if ((err as { code?: string }).code === "EADDRINUSE") {
@@ -171,6 +234,15 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+}
+
+function unknown(command: string): number {
+  console.error(
+    command.startsWith("-")
+      ? `agentvine: unknown option '${command}': give a command first, e.g. agentvine serve ${command} (see agentvine --help)`
+      : `agentvine: unknown command '${command}' (see agentvine --help)`,
+  );
+  return 2;
 }
 
 if (import.meta.main) {

@@ -32,6 +32,11 @@ import { seedBuiltinPlans } from "./features/plans/builtin.ts";
 import { sweepWorktrees } from "./task-types/agent/janitor.ts";
 import { effectiveBudgets, effectiveLlm, effectiveWebhook, type ControllerConfig } from "./features/controller/controller-settings.ts";
 import { logger } from "./log.ts";
+import { websocket } from "hono/bun";
+import { ChatService } from "./features/chat/service.ts";
+import { ChatRecorder } from "./features/chat/recorder.ts";
+import { ChatSockets } from "./features/chat/sockets.ts";
+import { socketRenderer } from "./features/chat/render.ts";
 import { createOpsServices } from "./ops-services.ts";
 
 const log = logger("server");
@@ -53,7 +58,7 @@ export type StartOptions = Pick<
   ServeConfig,
   "port" | "host" | "dataDir" | "dbPath" | "workers" | "shutdownGraceSeconds" | "maxBodyBytes" | "defaultTimeoutSeconds" | "defaultMaxRetries" | "dbSynchronous"
 > &
-  Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl" | "agentWorkspaceTtlHours" | "agentFailedWorkspaceTtlHours" | "smtpHost" | "smtpPort" | "smtpSecure" | "smtpUser" | "smtpFrom" | "smtpPassword">> &
+  Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl" | "agentWorkspaceTtlHours" | "agentFailedWorkspaceTtlHours" | "attachmentMaxBytes" | "smtpHost" | "smtpPort" | "smtpSecure" | "smtpUser" | "smtpFrom" | "smtpPassword">> &
   Partial<ControllerConfig> & {
     /** The automated handler's first retry wait (tests make it tiny). */
     controllerRetryBaseMs?: number;
@@ -160,6 +165,11 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     masker: secrets,
     retryBaseMs: config.controllerRetryBaseMs,
   });
+  // The chat: a task's questions, answers and status changes are recorded in its conversation.
+  const chatService = new ChatService({ db, bus, clock, dataDir: config.dataDir, responder: controller });
+  const chatRecorder = new ChatRecorder(chatService);
+  chatRecorder.start();
+  const chatSockets = new ChatSockets(bus, socketRenderer(db));
 
   const pool =
     config.workers > 0
@@ -216,6 +226,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     secrets,
     limits: rateLimits(config.rateLimit ?? 3000, config.authRateLimit ?? 20, clock),
     corsOrigins: config.corsOrigins ?? [],
+    chat: { service: chatService, sockets: chatSockets, attachmentMaxBytes: config.attachmentMaxBytes ?? 10 * 1024 * 1024 },
     scheduler: ops.scheduler,
     alerts: ops.alerts,
     outbox: ops.outbox,
@@ -229,9 +240,11 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     // With a certificate the server speaks HTTPS itself: the session cookie gets Secure, responses HSTS.
     tls,
     fetch: app.fetch,
+    // The chat's WebSockets (GET /api/v1/chat/ws/:id), through Hono's Bun adapter.
+    websocket,
     idleTimeout: 60,
     // The API's own limit (413 with a clear message) is enforced by the app; this is the hard stop.
-    maxRequestBodySize: Math.max(config.maxBodyBytes * 4, 16 * 1024 * 1024),
+    maxRequestBodySize: Math.max(config.maxBodyBytes * 4, 16 * 1024 * 1024, (config.attachmentMaxBytes ?? 0) * 2 + 1024 * 1024),
   });
 
   pool?.start();
@@ -283,6 +296,8 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
         services.claimWaiters.close();
         services.mailboxes.close();
         controller.stop();
+        chatRecorder.stop();
+        chatSockets.close();
         await new Promise((resolve) => setImmediate(resolve));
         await server?.stop(true);
         waiters.close();

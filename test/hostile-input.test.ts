@@ -6,6 +6,7 @@ import { connect } from "node:net";
 import { ASSETS } from "../src/http/assets.ts";
 import { cleanup, json, startTestServer } from "./helpers.ts";
 import { openSse } from "./sse.ts";
+import { expectInert, IMG, JS_URL, SCRIPT, TEMPLATE, XSS } from "./hostile-corpus.ts";
 
 type Server = Awaited<ReturnType<typeof startTestServer>>;
 type ErrorBody = { error: { code: string; message: string; details: Array<{ field?: string; message: string }> } };
@@ -227,26 +228,6 @@ describe("SQL injection", () => {
 // ---------------------------------------------------------------------------------------------------
 // 2. Script and HTML payloads in everything the UI shows
 // ---------------------------------------------------------------------------------------------------
-
-const SCRIPT = "<script>alert(1)</script>";
-const IMG = `"><img src=x onerror=alert(1)>`;
-const SVG = "<svg/onload=alert(1)>";
-const TEMPLATE = "{{7*7}}";
-const JS_URL = "javascript:alert(1)";
-const XSS = `${SCRIPT} ${IMG} ${SVG} ${TEMPLATE} '-alert(1)-' </textarea></pre></title>`;
-
-/** No markup from user text: only escaped forms of the payloads may appear. */
-function expectInert(html: string, mustShow = true) {
-  expect(html).not.toContain("<script>alert(1)");
-  expect(html).not.toMatch(/<img src=x/i);
-  expect(html).not.toMatch(/<svg\/onload/i);
-  expect(html).not.toMatch(/onerror=alert\(1\)>/); // an unescaped `>` closing an injected tag
-  expect(html).not.toMatch(/\bhref\s*=\s*["']?\s*javascript:/i);
-  expect(html).not.toMatch(/\bsrc\s*=\s*["']?\s*javascript:/i);
-  expect(html).not.toMatch(/<\/textarea><\/pre>/);
-  expect(html).not.toContain(">49<"); // a template engine evaluating {{7*7}}
-  if (mustShow) expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
-}
 
 describe("script payloads", () => {
   let task: Task;

@@ -5,6 +5,8 @@ export interface ServerProcess {
   proc: Subprocess<"ignore", "pipe", "pipe">;
   url: string;
   output: () => string;
+  /** Resolves with the output so far once it matches `re` (stdout and stderr), bounded by `timeoutMs`. */
+  waitForOutput: (re: RegExp, timeoutMs?: number) => Promise<string>;
 }
 
 /** Starts `cmd … serve --port 0` and resolves with the URL it prints (bounded by `timeoutMs`). */
@@ -18,8 +20,13 @@ export async function spawnServer(cmd: string[], opts: { cwd: string; env?: Reco
   });
   let out = "";
   let err = "";
+  const waiters = new Set<() => void>();
+  const grew = () => waiters.forEach((w) => w());
   void (async () => {
-    for await (const chunk of proc.stderr as unknown as AsyncIterable<Uint8Array>) err += new TextDecoder().decode(chunk);
+    for await (const chunk of proc.stderr as unknown as AsyncIterable<Uint8Array>) {
+      err += new TextDecoder().decode(chunk);
+      grew();
+    }
   })();
   const reader = proc.stdout.getReader();
   const decoder = new TextDecoder();
@@ -38,9 +45,26 @@ export async function spawnServer(cmd: string[], opts: { cwd: string; env?: Reco
       const { value, done } = await reader.read();
       if (done) return;
       out += decoder.decode(value);
+      grew();
     }
   })();
-  return { proc, url, output: () => `${out}\n${err}` };
+  const output = () => `${out}\n${err}`;
+  const waitForOutput = (re: RegExp, timeoutMs = 15_000) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        if (!re.test(output())) return;
+        waiters.delete(check);
+        clearTimeout(timer);
+        resolve(output());
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`no output matching ${re} within ${timeoutMs} ms:\n${output()}`));
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
+  return { proc, url, output, waitForOutput };
 }
 
 /** The password of the admin `createAdminKey` makes: passes the rules (long, not common). */

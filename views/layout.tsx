@@ -4,8 +4,9 @@
 // and the confirm dialog. Signed out (the sign-in pages), the header is just the logo and the theme toggle.
 import type { Child, FC } from "hono/jsx";
 import { raw } from "hono/html";
+import { InboxBadge } from "./controller/inbox.tsx";
 
-export type NavKey = "dashboard" | "tasks" | "plans" | "workers" | "users" | "api-keys" | "audit" | "secrets" | "settings" | OpsNavKey;
+export type NavKey = "dashboard" | "tasks" | "plans" | "workers" | "chat" | "context" | "inbox" | "policies" | "users" | "api-keys" | "audit" | "secrets" | "settings" | "models" | OpsNavKey;
 /** Operations pages, linked from the user menu. */
 export type OpsNavKey = "schedules" | "alerts" | "notifications" | "email";
 /** Who is signed in, as the header shows them. */
@@ -28,6 +29,8 @@ export interface LayoutProps {
   toasts?: Toast[];
   /** The signed-in user; absent on the signed-out pages (minimal header). */
   user?: LayoutUser;
+  /** Questions waiting for a person (the Inbox badge), and the live version it was counted at. */
+  inbox?: { count: number; version: number };
   /** Firing alerts (and those just resolved), above every page's content. */
   banner?: Child;
   /** Unread in-app notifications of the signed-in user (the user menu's count). */
@@ -40,8 +43,14 @@ const NAV: Array<{ key: NavKey; href: string; label: string }> = [
   { key: "tasks", href: "/tasks", label: "Tasks" },
   { key: "plans", href: "/plans", label: "Plans" },
   { key: "workers", href: "/workers", label: "Workers" },
+  { key: "chat", href: "/chat", label: "Chat" },
+  { key: "context", href: "/context", label: "Context" },
+  { key: "inbox", href: "/inbox", label: "Inbox" },
+  { key: "policies", href: "/policies", label: "Policies" },
 ];
-/** Admins only: in the header from wide screens up, and always in the user menu. */
+/** Links that leave the header below a width (then in the user menu): a phone's header has room for few. */
+const MENU_BELOW: Partial<Record<NavKey, string>> = { workers: "sm:hidden", chat: "xl:hidden", context: "xl:hidden", policies: "lg:hidden" };
+/** Admins only: in the user menu (the header has no room for them beside the main links). */
 const ADMIN_NAV: Array<{ key: NavKey; href: string; label: string }> = [
   { key: "users", href: "/users", label: "Users" },
   { key: "api-keys", href: "/api-keys", label: "API keys" },
@@ -73,15 +82,17 @@ const OPS_NAV: Array<{ key: OpsNavKey; href: string; label: string }> = [
 /** The user menu: a <details> (works without JS; public/app.js closes it on an outside click or Escape). */
 const UserMenu: FC<{ user: LayoutUser; active?: NavKey; unread?: number }> = ({ user, active, unread }) => (
   <details class="relative" data-menu="">
-    <summary class="btn-ghost btn-sm cursor-pointer list-none" aria-label={`Account menu for ${user.username}`} data-user-menu="">
+    <summary class="btn-ghost btn-sm cursor-pointer list-none" data-user-menu="">
       <svg width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">
         <circle cx="12" cy="8" r="4" />
         <path d="M4 21c0-4 4-6 8-6s8 2 8 6" stroke-linecap="round" />
       </svg>
-      <span class="hidden max-w-32 truncate sm:inline" data-username="">
+      {/* The name it is read by is the text it shows (on a phone, kept for screen readers only). */}
+      <span class="sr-only">Account menu for </span>
+      <span class="sr-only max-w-32 truncate lg:not-sr-only" data-username="">
         {user.username}
       </span>
-      <span class="hidden sm:inline">
+      <span class="hidden lg:inline" aria-hidden="true">
         <RoleBadge role={user.role} />
       </span>
     </summary>
@@ -93,6 +104,11 @@ const UserMenu: FC<{ user: LayoutUser; active?: NavKey; unread?: number }> = ({ 
       <a href="/settings" role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === "settings" ? "font-semibold" : ""}`}>
         Settings
       </a>
+      {user.role === "admin" ? (
+        <a href="/settings/models" role="menuitem" class={`rounded-md px-3 py-2 pl-6 hover:bg-surface-2 ${active === "models" ? "font-semibold" : ""}`}>
+          Models
+        </a>
+      ) : null}
       <a href="/notifications" role="menuitem" class={`flex items-center justify-between rounded-md px-3 py-2 hover:bg-surface-2 ${active === "notifications" ? "font-semibold" : ""}`} data-notifications-link="">
         Notifications
         {unread ? <span class="badge tone-info" data-unread={unread}>{unread > 99 ? "99+" : unread}</span> : null}
@@ -107,6 +123,11 @@ const UserMenu: FC<{ user: LayoutUser; active?: NavKey; unread?: number }> = ({ 
           Email
         </a>
       ) : null}
+      {NAV.filter((item) => MENU_BELOW[item.key]).map((item) => (
+        <a href={item.href} role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${MENU_BELOW[item.key]} ${active === item.key ? "font-semibold" : ""}`}>
+          {item.label}
+        </a>
+      ))}
       {user.role === "admin"
         ? ADMIN_NAV.map((item) => (
             <a href={item.href} role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === item.key ? "font-semibold" : ""}`}>
@@ -123,11 +144,17 @@ const UserMenu: FC<{ user: LayoutUser; active?: NavKey; unread?: number }> = ({ 
   </details>
 );
 
-/** htmx settings: no eval (a strict CSP comes later), 422 answers (forms with errors) are swapped. */
+/**
+ * htmx settings: no eval and no injected styles (the CSP allows neither), 422 answers (forms with errors)
+ * are swapped. attributesToSettle leaves out "style": settling copies an old element's attributes onto
+ * its replacement with setAttribute, and a `style` attribute (a textarea the user resized) set that way is
+ * an inline style the CSP refuses — a console error per element, after every failed save.
+ */
 const HTMX_CONFIG = JSON.stringify({
   allowEval: false,
   allowScriptTags: false,
   includeIndicatorStyles: false,
+  attributesToSettle: ["class", "width", "height"],
   historyCacheSize: 0,
   refreshOnHistoryMiss: true,
   selfRequestsOnly: true,
@@ -160,17 +187,21 @@ export const ToastItem: FC<{ toast: Toast }> = ({ toast }) => (
   </div>
 );
 
-const navLink = (item: { key: NavKey; href: string; label: string }, active: NavKey | undefined, extra = "") => (
+const navLink = (item: { key: NavKey; href: string; label: string }, active: NavKey | undefined, extra = "", badge?: Child) => (
   <a
     href={item.href}
-    class={`rounded-md px-2 py-1.5 text-sm sm:px-3 ${extra} ${active === item.key ? "bg-surface-2 font-semibold text-fg" : "text-muted hover:text-fg"}`}
+    class={`whitespace-nowrap rounded-md px-1.5 py-1.5 text-sm sm:px-2 xl:px-3 ${extra} ${active === item.key ? "bg-surface-2 font-semibold text-fg" : "text-muted hover:text-fg"}`}
     aria-current={active === item.key ? "page" : undefined}
   >
     {item.label}
+    {badge}
   </a>
 );
 
-export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets, toasts, user, banner, unread, children }) => (
+/** On narrow screens the logo is the way home, and Workers and Policies are in the user menu: the links do not fit beside the header's buttons. */
+const NAV_HIDDEN_ON_PHONE: Partial<Record<NavKey, string>> = { dashboard: "hidden lg:inline", workers: "hidden sm:inline", chat: "hidden xl:inline", context: "hidden xl:inline", policies: "hidden lg:inline" };
+
+export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets, toasts, user, inbox, banner, unread, children }) => (
   <>
     {raw("<!doctype html>")}
     <html lang="en" data-theme={theme ?? undefined} data-role={user?.role} class={user ? VIEWER_HIDES : undefined}>
@@ -199,25 +230,26 @@ export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets,
             </a>
             {user ? (
               <nav class="flex min-w-0 items-center gap-0.5 sm:gap-1" aria-label="Main">
-                {/* Below md the logo is the way home: four links do not fit beside the header's buttons. */}
-                {NAV.map((item) => navLink(item, active, item.key === "dashboard" ? "hidden md:inline" : ""))}
-                {user.role === "admin" ? ADMIN_NAV.map((item) => navLink(item, active, "hidden lg:inline")) : null}
+                {NAV.map((item) =>
+                  navLink(item, active, NAV_HIDDEN_ON_PHONE[item.key] ?? "", item.key === "inbox" && inbox ? <InboxBadge count={inbox.count} version={inbox.version} /> : undefined),
+                )}
               </nav>
             ) : null}
             <span class="flex-1" />
             <span class="ml-1 hidden items-center gap-1 text-xs text-muted" data-live-status="" title="Live updates">
               <span class="pulse-dot" aria-hidden="true" />
               {/* On a phone the dot alone (its colour says the state): the header has no room for the word. */}
-              <span data-live-text="" class="sr-only sm:not-sr-only">
+              <span data-live-text="" class="sr-only xl:not-sr-only">
                 Live
               </span>
             </span>
-            <button type="button" class="btn-ghost btn-sm" data-theme-toggle="" aria-label="Colour theme" title="Colour theme: system, light or dark">
+            <button type="button" class="btn-ghost btn-sm" data-theme-toggle="" title="Colour theme: system, light or dark">
               <svg width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">
                 <circle cx="12" cy="12" r="8" />
                 <path d="M12 4a8 8 0 0 1 0 16z" fill="currentColor" />
               </svg>
-              <span data-theme-label="" class="hidden sm:inline">
+              <span class="sr-only">Colour theme: </span>
+              <span data-theme-label="" class="sr-only lg:not-sr-only">
                 {THEME_LABEL[theme ?? "system"]}
               </span>
             </button>

@@ -3,7 +3,7 @@
 import { createApiKey, listApiKeys, revokeApiKey } from "../features/auth/api-keys.ts";
 import { CreateApiKeyBody } from "../features/auth/schemas.ts";
 import { AppError } from "../errors.ts";
-import { UsageError, type Out, parseSubcommand } from "./common.ts";
+import { UsageError, type Out, parseSubcommand, unknownCommand } from "./common.ts";
 import { CLI_ACTOR, OFFLINE_HELP, offlineExitCode, offlineOptions, requireUser, shortIso, table, withOffline } from "./offline.ts";
 
 const USAGE = `Usage: agentvine apikey <command> [options]
@@ -94,7 +94,7 @@ export async function apikeyCommand(argv: string[], env = process.env, out: Out 
         });
       }
       default:
-        throw new UsageError(`unknown command 'apikey ${command}'\n\n${USAGE}`);
+        throw new UsageError(unknownCommand("apikey", command));
     }
   } catch (err) {
     return offlineExitCode(err, out);

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { TaskJson } from "../engine/task-record.ts";
 import type { PlanJson } from "../features/plans/service.ts";
-import { cleanup, startTestServer } from "../../test/helpers.ts";
+import { cleanup, startTestServer, tempDir } from "../../test/helpers.ts";
 import { createPlan, helloStep, stepsOf, type Server } from "../../test/plans.ts";
 import { planCommand } from "./plan.ts";
 
@@ -184,5 +184,76 @@ describe("agentvine plan usage", () => {
     const r = await run(null, "list", "--server", "http://127.0.0.1:9");
     expect(r.code).toBe(1);
     expect(r.err).toContain("cannot reach http://127.0.0.1:9/api/v1");
+  });
+});
+
+describe("plans as code: agentvine plan apply / export", () => {
+  const YAML = `# checked into a repository
+name: nightly
+description: Build, then greet
+steps:
+  - name: build
+    task_type: shell
+    params:
+      command: echo
+      args: ["built {{inputs.branch}}"]
+    timeout_seconds: 600
+  - name: greet
+    task_type: hello
+    depends_on: [build]
+    params: { name: "{{steps.build.result.stdout}}" }
+`;
+
+  test("apply creates the plan from YAML, a changed file saves a new version, the same file changes nothing; export round-trips", async () => {
+    const server = await startTestServer();
+    const dir = tempDir();
+    const file = `${dir}/nightly.yaml`;
+    await Bun.write(file, YAML);
+    const created = await run(server, "apply", file);
+    expect(created.err).toBe("");
+    expect(created.code).toBe(0);
+    expect(created.out).toBe("created plan nightly (v1, 2 steps)");
+    const stored = (await (await server.api("/plans/nightly")).json()) as PlanJson;
+    expect(stored.steps.map((s) => [s.name, s.depends_on, s.timeout_seconds])).toEqual([
+      ["build", [], 600],
+      ["greet", ["build"], undefined],
+    ]);
+
+    expect((await run(server, "apply", file)).out).toBe("plan nightly unchanged (v1)");
+    await Bun.write(file, YAML.replace("Build, then greet", "Build and greet"));
+    expect((await run(server, "apply", file)).out).toBe("updated plan nightly: v1 → v2");
+
+    // export prints what apply takes: applying it again changes nothing.
+    const exported = await run(server, "export", "nightly");
+    expect(exported.code).toBe(0);
+    expect(exported.out).toStartWith("# nightly v2: agentvine plan apply FILE\nname: nightly\n");
+    await Bun.write(`${dir}/exported.yaml`, exported.out);
+    expect((await run(server, "apply", `${dir}/exported.yaml`)).out).toBe("plan nightly unchanged (v2)");
+    const json = await run(server, "export", "nightly", "--version", "1", "--format", "json");
+    expect(JSON.parse(json.out)).toEqual({
+      name: "nightly",
+      description: "Build, then greet",
+      steps: [
+        { name: "build", task_type: "shell", params: { command: "echo", args: ["built {{inputs.branch}}"] }, timeout_seconds: 600 },
+        { name: "greet", task_type: "hello", params: { name: "{{steps.build.result.stdout}}" }, depends_on: ["build"] },
+      ],
+    });
+  });
+
+  test("a file that is not a plan is named before anything is sent; the server's refusal names the step", async () => {
+    const server = await startTestServer();
+    const dir = tempDir();
+    await Bun.write(`${dir}/bad.yaml`, "name: [unclosed");
+    await Bun.write(`${dir}/good.yaml`, YAML);
+    const bad = await run(server, "apply", `${dir}/good.yaml`, `${dir}/bad.yaml`);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("bad.yaml: not valid YAML or JSON");
+    expect(((await (await server.api("/plans")).json()) as { total: number }).total).toBe(0); // good.yaml was not applied either
+    expect((await run(server, "apply", `${dir}/missing.yaml`)).err).toContain("missing.yaml: no such file");
+    await Bun.write(`${dir}/cycle.json`, JSON.stringify({ name: "loop", steps: [helloStep("a", { depends_on: ["b"] }), helloStep("b", { depends_on: ["a"] })] }));
+    const cycle = await run(server, "apply", `${dir}/cycle.json`);
+    expect(cycle.code).toBe(1);
+    expect(cycle.err).toContain("cycle");
+    expect(cycle.err).toContain("steps[0].depends_on");
   });
 });

@@ -2,7 +2,9 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { TaskJson } from "../engine/task-record.ts";
 import { userWithRole } from "../../test/auth.ts";
-import { cleanup, json, startTestServer } from "../../test/helpers.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cleanup, json, startTestServer, tempDir } from "../../test/helpers.ts";
 import { taskCommand } from "./task.ts";
 
 afterEach(cleanup);
@@ -122,7 +124,10 @@ describe("agentvine task", () => {
     expect(r.err).toContain("  - params.name:");
     const unknown = await run(server, "get", "no-such-task");
     expect(unknown.code).toBe(1);
-    expect(unknown.err).toContain("task 'no-such-task' not found");
+    expect(unknown.err).toContain("no task id is, starts or ends with 'no-such-task'");
+    const missing = await run(server, "get", "01234567-89ab-7cde-8f01-23456789abcd");
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain("task '01234567-89ab-7cde-8f01-23456789abcd' not found");
   });
 
   test("without a token the server's 401 exits 1 and says how to pass a key", async () => {
@@ -165,6 +170,70 @@ describe("agentvine task", () => {
     const r = await run(null, "get", "some-id", "--server", "http://127.0.0.1:9");
     expect(r.code).toBe(1);
     expect(r.err).toContain("cannot reach http://127.0.0.1:9/api/v1");
+  });
+
+  test("an id may be given as the pages show it: its last (or first) characters, with or without the …", async () => {
+    const server = await startTestServer();
+    const a = await submitParked(server);
+    const b = await submitParked(server);
+    const tail = a.id.slice(-8);
+    for (const short of [tail, `…${tail}`, a.id.slice(0, 30)]) {
+      if (short === a.id.slice(0, 30) && b.id.startsWith(short)) continue; // same millisecond: the start is not unique
+      const r = await run(server, "get", short, "--json");
+      expect(r.err).toBe("");
+      expect(r.code).toBe(0);
+      expect((JSON.parse(r.out) as TaskJson).id).toBe(a.id);
+    }
+    const cancelled = await run(server, "cancel", tail, "--json");
+    expect(cancelled.code).toBe(0);
+    expect((JSON.parse(cancelled.out) as TaskJson).status).toBe("cancelled");
+    // Both ids start with the same time-ordered prefix: ambiguous, named, exit 1.
+    const common = [...a.id].findIndex((ch, i) => b.id[i] !== ch);
+    const ambiguous = await run(server, "get", a.id.slice(0, Math.max(4, Math.min(common, 8))));
+    expect(ambiguous.code).toBe(1);
+    expect(ambiguous.err).toContain("matches 2 tasks");
+    expect(ambiguous.err).toContain(a.id);
+    expect(ambiguous.err).toContain(b.id);
+    const tooShort = await run(server, "get", "ab");
+    expect(tooShort.code).toBe(1);
+    expect(tooShort.err).toContain("id: at least 4 letters");
+  });
+
+  test("executions lists a task's attempts; --quiet their ids, newest first", async () => {
+    const server = await startTestServer();
+    const id = (await run(server, "submit", "--type", "hello", "--param", "name=e", "--wait", "-q")).out;
+    const listed = await run(server, "executions", id.slice(-8));
+    expect(listed.code).toBe(0);
+    expect(listed.out).toMatch(/^[0-9a-f-]{36} {2}#1 {2}succeeded +\d+ ms {2}exit - {2}local-/);
+    const ids = await run(server, "executions", id, "--quiet");
+    expect(ids.out).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  test("--quiet prints only the id, for ID=$(agentvine task submit … -q)", async () => {
+    const server = await startTestServer();
+    const r = await run(server, "submit", "--type", "hello", "--param", "name=q", "-q");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^[0-9a-f-]{36}$/);
+    const waited = await run(server, "submit", "--type", "hello", "--param", "name=q", "--wait", "--quiet");
+    expect(waited.code).toBe(0);
+    expect(waited.out).toMatch(/^[0-9a-f-]{36}$/);
+    const stored = (await (await server.api(`/tasks/${waited.out}`)).json()) as TaskJson;
+    expect(stored.status).toBe("succeeded");
+    const listed = await run(server, "list", "--quiet");
+    expect(listed.out.split("\n").sort()).toEqual([r.out, waited.out].sort());
+  });
+
+  test("the key from a file (--token-file or AGENTVINE_TOKEN_FILE) keeps it out of ps; a missing file is named", async () => {
+    const server = await startTestServer();
+    const file = join(tempDir(), "key");
+    writeFileSync(file, `${server.token}\n`, { mode: 0o600 });
+    const viaFlag = await runWith({}, "list", "--server", server.url, "--token-file", file);
+    expect(viaFlag.code).toBe(0);
+    const viaEnv = await runWith({ AGENTVINE_SERVER: server.url, AGENTVINE_TOKEN_FILE: file }, "list");
+    expect(viaEnv.code).toBe(0);
+    const missing = await runWith({ AGENTVINE_SERVER: server.url, AGENTVINE_TOKEN_FILE: `${file}.nope` }, "list");
+    expect(missing.code).toBe(2);
+    expect(missing.err).toBe(`AGENTVINE_TOKEN_FILE ${file}.nope: no such file`);
   });
 
   test.each([

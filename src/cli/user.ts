@@ -5,7 +5,8 @@ import { ROLES, type Role } from "../db/schema.ts";
 import { createPasswordReset, DEFAULT_RESET_TTL_SECONDS } from "../features/auth/password-resets.ts";
 import { CreateUserBody } from "../features/auth/schemas.ts";
 import { createUser, listUsers, updateUser } from "../features/auth/users.ts";
-import { UsageError, type Out, parseSubcommand } from "./common.ts";
+import { UsageError, type Out, parseSubcommand, unknownCommand } from "./common.ts";
+import { recordedServerUrl } from "./server-record.ts";
 import {
   CLI_ACTOR,
   OFFLINE_HELP,
@@ -32,7 +33,8 @@ Commands:
   activate USERNAME      let a deactivated user sign in again
   reset-password USERNAME [--base-url URL]
                          print a one-time link (valid for 1 hour) to set a new password; --base-url is the
-                         server's address as users reach it (default http://localhost:PORT)
+                         server's address as users reach it (default: AGENTVINE_PUBLIC_URL, else the
+                         address the server on this data dir was last started at)
 
 ${OFFLINE_HELP}`;
 
@@ -118,8 +120,11 @@ export async function userCommand(argv: string[], env = process.env, out: Out = 
         return await withOffline(o, env, out, ({ auth, config }) => {
           const user = requireUser(auth, username!);
           const issued = createPasswordReset(auth, user.id, CLI_ACTOR, DEFAULT_RESET_TTL_SECONDS);
+          // The address users reach the server at: --base-url, AGENTVINE_PUBLIC_URL, else where the server
+          // on this data dir was last started (it records it), else this command's --port/--host.
           const host = ["0.0.0.0", "::", "[::]", "127.0.0.1"].includes(config.host) ? "localhost" : config.host;
-          const server = (base ?? `http://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${config.port}`).replace(/\/+$/, "");
+          const fallback = `http://${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${config.port}`;
+          const server = (base ?? config.publicUrl ?? recordedServerUrl(auth.db) ?? fallback).replace(/\/+$/, "");
           const link = `${server}/reset-password?token=${issued.token}`;
           const expires = new Date(issued.expiresAt).toISOString();
           if (o.json) {
@@ -135,7 +140,7 @@ export async function userCommand(argv: string[], env = process.env, out: Out = 
         });
       }
       default:
-        throw new UsageError(`unknown command 'user ${command}'\n\n${USAGE}`);
+        throw new UsageError(unknownCommand("user", command));
     }
   } catch (err) {
     return offlineExitCode(err, out);

@@ -4,6 +4,21 @@ import type { PlanJson } from "../features/plans/service.ts";
 
 export type Task = TaskJson;
 export type Plan = PlanJson;
+
+/** A plan as written in a file or sent to POST/PUT /plans: what `plan export` prints and `plan apply` reads. */
+export interface PlanDefinition {
+  name: string;
+  description?: string | null;
+  steps: Array<{
+    name: string;
+    task_type: string;
+    params?: Record<string, unknown>;
+    depends_on?: string[];
+    timeout_seconds?: number;
+    max_retries?: number;
+    priority?: "high" | "default" | "low";
+  }>;
+}
 export type TaskStatus = Task["status"];
 export const TERMINAL: ReadonlySet<TaskStatus> = new Set<TaskStatus>(["succeeded", "failed", "cancelled", "timed_out"]);
 
@@ -125,9 +140,35 @@ export class TaskClient {
   }
 
   list(
-    query: { status?: string; task_type?: string; priority?: string; q?: string; parent_task_id?: string; page?: number; per_page?: number } = {},
+    query: {
+      status?: string;
+      task_type?: string;
+      priority?: string;
+      q?: string;
+      parent_task_id?: string;
+      id?: string;
+      sort?: string;
+      created_after?: string;
+      created_before?: string;
+      page?: number;
+      per_page?: number;
+    } = {},
   ): Promise<Page<Task>> {
     return this.#request("GET", `/tasks${queryString(query)}`);
+  }
+
+  /**
+   * The whole id of a task given as the pages show it: a whole id, or its start or end (`…f81ff48c`).
+   * 404 when no task matches, 409 naming the candidates when several do.
+   */
+  async resolveId(idOrShort: string): Promise<string> {
+    const short = idOrShort.trim().replace(/^(…|\.\.\.)/, "");
+    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(short)) return short;
+    const page = await this.list({ id: short, per_page: 5 });
+    if (page.total === 1) return page.items[0]!.id;
+    if (page.total === 0) throw new TaskClientError(404, "not_found", `no task id is, starts or ends with '${short}'`);
+    const shown = page.items.map((t) => `${t.id} (${t.title})`).join(", ");
+    throw new TaskClientError(409, "conflict", `'${short}' matches ${page.total} tasks: ${shown}${page.total > page.items.length ? ", …" : ""} — give more characters`);
   }
 
   cancel(id: string): Promise<Task> {
@@ -163,8 +204,18 @@ export class TaskClient {
     return this.#request("GET", `/plans/${encodeURIComponent(idOrName)}${queryString(opts)}`);
   }
 
-  /** Starts a run of the plan's current version; answers with the run (the parent task of the steps). */
-  runPlan(idOrName: string, body: { inputs?: Record<string, unknown>; priority?: "high" | "default" | "low" } = {}): Promise<Task> {
+  /** Creates a plan (version 1). */
+  createPlan(body: PlanDefinition): Promise<Plan> {
+    return this.#request("POST", "/plans", body);
+  }
+
+  /** Saves a plan's steps and description: a new version when they changed, the same one otherwise. */
+  updatePlan(idOrName: string, body: PlanDefinition): Promise<Plan> {
+    return this.#request("PUT", `/plans/${encodeURIComponent(idOrName)}`, body);
+  }
+
+  /** Starts a run of the plan's current version (or `version`); answers with the run (the parent task of the steps). */
+  runPlan(idOrName: string, body: { inputs?: Record<string, unknown>; priority?: "high" | "default" | "low"; version?: number } = {}): Promise<Task> {
     return this.#request("POST", `/plans/${encodeURIComponent(idOrName)}/run`, body);
   }
 

@@ -8,7 +8,9 @@ import m0003 from "../../migrations/0003_password_resets.sql" with { type: "text
 import m0004 from "../../migrations/0004_audit_no_delete.sql" with { type: "text" };
 import m0005 from "../../migrations/0005_workers.sql" with { type: "text" };
 import m0006 from "../../migrations/0006_controller.sql" with { type: "text" };
+import m0011 from "../../migrations/0011_chat.sql" with { type: "text" };
 import m0012 from "../../migrations/0012_agents.sql" with { type: "text" };
+import m0010 from "../../migrations/0010_newcomer.sql" with { type: "text" };
 import m0009 from "../../migrations/0009_ops2.sql" with { type: "text" };
 
 export const MIGRATIONS: ReadonlyArray<{ tag: string; sql: string }> = [
@@ -19,6 +21,8 @@ export const MIGRATIONS: ReadonlyArray<{ tag: string; sql: string }> = [
   { tag: "0004_audit_no_delete", sql: m0004 },
   { tag: "0005_workers", sql: m0005 },
   { tag: "0006_controller", sql: m0006 },
+  { tag: "0011_chat", sql: m0011 },
   { tag: "0012_agents", sql: m0012 },
+  { tag: "0010_newcomer", sql: m0010 },
   { tag: "0009_ops2", sql: m0009 },
 ];

@@ -599,5 +599,12 @@ export const settings = sqliteTable("settings", {
   updated_at: integer("updated_at").notNull(),
 });
 
+/** The queue's pause switch: while the one row exists, nothing is claimed (queue/work-orders.ts CLAIM_SQL). */
+export const queuePause = sqliteTable("queue_pause", {
+  id: integer("id").primaryKey(),
+  paused_at: integer("paused_at").notNull(),
+  paused_by: text("paused_by"),
+});
+
 export type UserRow = typeof users.$inferSelect;
 export type AuditEventRow = typeof auditEvents.$inferSelect;

@@ -224,10 +224,10 @@ function refused(db: Db, o: Outcome, at: number, events: TxEvents): FinishResult
     .get(o.claim.workOrderId);
   const status = order?.status === "cancelled" ? "cancelled" : "failed";
   const closed = db.sqlite
-    .query<ClosedExecution, [string, string, number, string]>(
-      `UPDATE executions SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status = 'running' RETURNING ${CLOSED_COLUMNS}`,
+    .query<ClosedExecution, [string, string, number, number | null, string]>(
+      `UPDATE executions SET status = ?1, error = ?2, finished_at = ?3, duration_ms = coalesce(?4, ?3 - started_at) WHERE id = ?5 AND status = 'running' RETURNING ${CLOSED_COLUMNS}`,
     )
-    .all(status, status === "cancelled" ? "cancelled" : "result refused: the lease had expired or moved to another worker", at, o.claim.executionId);
+    .all(status, status === "cancelled" ? "cancelled" : "result refused: the lease had expired or moved to another worker", at, o.durationMs ?? null, o.claim.executionId);
   events.executionsClosed(closed, status, at);
   return { executionId: o.claim.executionId, accepted: false };
 }

@@ -64,7 +64,7 @@ function cancelOne(deps: EngineDeps, taskId: string, reason: string, tx: Tx): bo
   db.sqlite.query("UPDATE tasks SET status = 'cancelled', error = ?, finished_at = ?, updated_at = ? WHERE id = ?").run(reason, at, at, taskId);
   const closed = db.sqlite
     .query<ClosedExecution, [string, number, string]>(
-      `UPDATE executions SET status = 'cancelled', error = ?, finished_at = ? WHERE task_id = ? AND status = 'running' RETURNING ${CLOSED_COLUMNS}`,
+      `UPDATE executions SET status = 'cancelled', error = ?1, finished_at = ?2, duration_ms = ?2 - started_at WHERE task_id = ?3 AND status = 'running' RETURNING ${CLOSED_COLUMNS}`,
     )
     .all(reason, at, taskId);
   if (order) {
@@ -118,7 +118,8 @@ export function retryTask(deps: EngineDeps, taskId: string, within?: (tx: Tx) =>
 
 function retryOne(deps: EngineDeps, taskId: string, tx: Tx) {
   const { db } = deps;
-  db.sqlite.query("UPDATE tasks SET status = 'pending', error = NULL, result = NULL, finished_at = NULL, updated_at = ? WHERE id = ?").run(tx.at, taskId);
+  // Started and finished describe the run now beginning: it has not started yet.
+  db.sqlite.query("UPDATE tasks SET status = 'pending', error = NULL, result = NULL, started_at = NULL, finished_at = NULL, updated_at = ? WHERE id = ?").run(tx.at, taskId);
   const task = getTaskRecord(db, taskId)!;
   const status = startIfReady(deps, task, tx);
   if (status === "pending") tx.events.taskChanged({ ...task, status }, tx.at);
@@ -158,7 +159,7 @@ function requeueReleased(deps: EngineDeps, released: ReleasedOrder[], reason: st
       RETURNING id, task_type, parent_task_id`,
   );
   const closeExecutions = deps.db.sqlite.query<ClosedExecution, [string, number, string]>(
-    `UPDATE executions SET status = 'failed', error = ?, finished_at = ? WHERE work_order_id = ? AND status = 'running' RETURNING ${CLOSED_COLUMNS}`,
+    `UPDATE executions SET status = 'failed', error = ?1, finished_at = ?2, duration_ms = ?2 - started_at WHERE work_order_id = ?3 AND status = 'running' RETURNING ${CLOSED_COLUMNS}`,
   );
   const release = deps.db.sqlite.query(
     "UPDATE worker_assignments SET released_at = ?, outcome = 'released' WHERE work_order_id = ? AND released_at IS NULL",

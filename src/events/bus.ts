@@ -53,6 +53,17 @@ export interface TaskMessage {
   at: number;
 }
 
+/** A chat message as it was stored or edited (the API's shape: see features/chat). */
+export interface ChatMessageEvent {
+  kind: "created" | "edited";
+  conversationId: string;
+  /** The conversation a step's conversation belongs to (its plan run's): it shows the message too. */
+  parentConversationId: string | null;
+  taskId: string | null;
+  message: { id: string; seq: number; sender_type: string; sender_id: string | null; message_type: string } & Record<string, unknown>;
+  at: number;
+}
+
 export interface EventMap {
   /** A task row changed status (created, queued, started, finished, cancelled, retried). */
   "task:changed": TaskEvent;
@@ -81,6 +92,12 @@ export interface EventMap {
    * the task delivers it to the task's thread (ctx.messages() / ctx.onMessage), locally or to a remote worker.
    */
   "task:message": TaskMessage;
+  /** A chat message was posted or edited (by a person, or recorded for a task: questions, answers, status). */
+  "chat:message": ChatMessageEvent;
+  /** A conversation was started (a general one; a task's comes with the task). */
+  "chat:conversation": { conversationId: string; at: number };
+  /** A context document was created, edited, restored or deleted. */
+  "context:changed": { documentId: string; action: "created" | "updated" | "deleted"; at: number };
   /** An alert started firing or resolved (the banner, the Alerts page and people's notifications follow). */
   "alert:changed": { alertId: string; rule: string; status: "firing" | "resolved"; at: number };
   /** A person got an in-app notification (their unread count changed). */

@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import htmxPath from "htmx.org/dist/htmx.min.js" with { type: "file" };
 import ssePath from "htmx-ext-sse/dist/sse.min.js" with { type: "file" };
 import appJsPath from "../../public/app.js" with { type: "file" };
+import chatJsPath from "../../public/chat.js" with { type: "file" };
 import cssPath from "../../public/build/app.css" with { type: "file" };
 import faviconPath from "../../public/favicon.svg" with { type: "file" };
 
@@ -29,6 +30,8 @@ export const ASSETS = {
   htmx: asset("htmx.js", htmxPath, "text/javascript; charset=utf-8"),
   sse: asset("htmx-sse.js", ssePath, "text/javascript; charset=utf-8"),
   app: asset("app.js", appJsPath, "text/javascript; charset=utf-8"),
+  /** The Chat page's script (its WebSocket, the composer); only that page loads it. */
+  chat: asset("chat.js", chatJsPath, "text/javascript; charset=utf-8"),
   css: asset("app.css", cssPath, "text/css; charset=utf-8"),
   favicon: asset("favicon.svg", faviconPath, "image/svg+xml"),
 } as const;
@@ -50,4 +53,6 @@ export const assetRoutes = new Hono()
     if (c.req.header("if-none-match") === a.etag) return c.body(null, 304);
     return serve(a, c.req.header("accept-encoding"), "public, max-age=31536000, immutable");
   })
-  .get("/favicon.svg", (c) => serve(ASSETS.favicon, c.req.header("accept-encoding"), "public, max-age=86400"));
+  .get("/favicon.svg", (c) => serve(ASSETS.favicon, c.req.header("accept-encoding"), "public, max-age=86400"))
+  // Browsers still ask for /favicon.ico now and then, whatever the page links: the same icon, not a 404.
+  .get("/favicon.ico", (c) => serve(ASSETS.favicon, c.req.header("accept-encoding"), "public, max-age=86400"));

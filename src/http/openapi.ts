@@ -154,15 +154,33 @@ export async function optionalJsonBody<S extends z.ZodType>(c: Context, schema: 
   return parsed.data;
 }
 
+/**
+ * `?task_id=` with nothing after it: a filter that was meant but not filled in (an unset shell variable,
+ * a typo). Read as "no filter" it would answer everything; it is a 400 naming the parameter instead.
+ */
+function refuseEmptyParams(c: Context) {
+  const url = new URL(c.req.url);
+  const empty = [...new Set([...url.searchParams].filter(([, v]) => v.trim() === "").map(([k]) => k))];
+  if (empty.length === 0) return;
+  throw invalid(
+    `Invalid request: ${empty.map((k) => `${k}: is empty`).join("; ")} — give a value, or leave the parameter out`,
+    empty.map((field) => ({ field, message: "is empty: give a value, or leave the parameter out", code: "empty" })),
+  );
+}
+
 /** Declares a route: registers it for the OpenAPI document and returns its validators. */
 export function route<const P extends string, B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined>(
   spec: RouteSpec<B, Q, P>,
 ) {
   registry.push(spec);
+  const query = zValidator("query", (spec.query ?? z.object({})) as Exclude<Q, undefined>, hook);
   return {
     spec,
     json: [requireJson, limitJsonDepth, zValidator("json", (spec.body ?? z.unknown()) as Exclude<B, undefined>, hook)] as const,
-    query: zValidator("query", (spec.query ?? z.object({})) as Exclude<Q, undefined>, hook),
+    query: (async (c, next) => {
+      refuseEmptyParams(c);
+      return query(c, next);
+    }) as typeof query,
   };
 }
 

@@ -7,6 +7,10 @@ declare module "*/app.js" {
   const path: string;
   export default path;
 }
+declare module "*/chat.js" {
+  const path: string;
+  export default path;
+}
 declare module "htmx.org/dist/htmx.min.js" {
   const path: string;
   export default path;

@@ -72,23 +72,31 @@ export function page(c: Ctx, meta: PageMeta, body: Child) {
   c.header("cache-control", "no-store");
   const principal = c.get("principal");
   const user = principal ? { username: principal.username, role: principal.role } : undefined;
+  // The nav's Inbox badge: counted at the live version the page's stream catches up from.
+  const waiting = user ? c.get("waitingForHumans") : undefined;
+  const inbox = waiting ? { version: c.get("live").version, count: waiting() } : undefined;
   // Firing alerts and the unread count (set for the pages by createApp).
   const ops = principal ? c.get("opsChrome")?.(principal.userId) : undefined;
   return c.html(
-    <Layout title={meta.title} active={meta.active} theme={themeOf(c)} version={c.get("version")} assets={assetUrls} toasts={takeFlash(c)} user={user} banner={ops?.banner} unread={ops?.unread}>
+    <Layout title={meta.title} active={meta.active} theme={themeOf(c)} version={c.get("version")} assets={assetUrls} toasts={takeFlash(c)} user={user} inbox={inbox} banner={ops?.banner} unread={ops?.unread}>
       {body}
     </Layout>,
     meta.status ?? 200,
   );
 }
 
-/** Just the fragment an htmx request swaps in. */
+const triggers = new WeakMap<Ctx, Record<string, unknown>>();
+
+/**
+ * Just the fragment an htmx request swaps in. A form that comes back with errors (422) also says so in a
+ * toast (an error toast is an alert: screen readers announce it), unless the route chose its own words;
+ * public/app.js then scrolls to the first field in error and focuses it.
+ */
 export function fragment(c: Ctx, body: Child, status: ContentfulStatusCode = 200) {
   c.header("cache-control", "no-store");
+  if (status === 422 && isHtmx(c) && !triggers.get(c)?.toast) toast(c, "error", "Not saved: please fix the fields marked in the form");
   return c.html(<>{body}</>, status);
 }
-
-const triggers = new WeakMap<Ctx, Record<string, unknown>>();
 
 /** Header values must be ASCII: escape the rest as JSON \u sequences (htmx JSON-parses the header). */
 const asciiJson = (v: unknown) => JSON.stringify(v).replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
@@ -99,6 +107,15 @@ export function trigger(c: Ctx, event: string, detail: unknown = true) {
   all[event] = detail;
   triggers.set(c, all);
   c.header("HX-Trigger", asciiJson(all));
+}
+
+/** "field: message (and 2 more)": the first of a form's errors, for the toast that says it was not saved. */
+export function firstProblem(errors: Record<string, string>): string {
+  const entries = Object.entries(errors);
+  if (entries.length === 0) return "";
+  const [field, message] = entries[0]!;
+  const more = entries.length > 1 ? ` (and ${entries.length - 1} more)` : "";
+  return `${field === "_form" ? "" : `${field}: `}${message}${more}`;
 }
 
 /** A toast for this response (public/app.js shows it). */

@@ -87,6 +87,7 @@ export const CLAIM_SQL = `UPDATE work_orders
            WHERE status = 'queued'
              AND run_at <= $now
              AND (expires_at IS NULL OR expires_at > $now)
+             AND NOT EXISTS (SELECT 1 FROM queue_pause)
              AND (requires = '[]' OR NOT EXISTS (
                    SELECT 1 FROM json_each(work_orders.requires) r
                     WHERE r.value NOT IN (SELECT value FROM json_each($caps))))

@@ -185,6 +185,11 @@ export class WorkerClient {
   }
 
   /** Long-polls up to `waitSeconds`; no items when nothing came (204). A `report` is delivered first and answered in `report`. */
+  /** The worker is stopping: offline at once on the server (not after missed heartbeats). */
+  async offline(workerId: string, body: { instance_id?: string }): Promise<void> {
+    await this.#post(`/workers/${encodeURIComponent(workerId)}/offline`, body, { timeoutMs: 5000 });
+  }
+
   async claim(body: { worker_id: string; limit: number; wait_seconds: number; report?: Report }, signal?: AbortSignal): Promise<{ items: ClaimItem[]; report?: ReportAnswer }> {
     const res = await this.#post<{ items: ClaimItem[]; report?: ReportAnswer }>("/queue/claim", body, { timeoutMs: (body.wait_seconds + 15) * 1000, signal });
     return res ?? { items: [] };

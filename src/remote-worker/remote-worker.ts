@@ -398,6 +398,8 @@ export class RemoteWorker {
     await this.#runner.shutdown();
     while (this.#outbox.size > 0 && Date.now() < deadline + 10_000 && !this.#finished) await this.#outbox.waitForWork(50);
     if (this.#outbox.pendingOutcomes().length > 0) log.warn(`${this.#outbox.pendingOutcomes().length} outcome(s) could not be delivered: their leases expire and they run again`);
+    // Goodbye: the server shows this worker offline now, not after three missed heartbeats.
+    if (this.id) await this.client.offline(this.id, { instance_id: this.instanceId }).catch((err) => log.debug(`sign-off not delivered: ${(err as Error).message}`));
     return this.#finish(0);
   }
 

@@ -22,6 +22,8 @@ let taskId: string;
 let shellId: string;
 let planId: string;
 let runId: string;
+let conversationId: string;
+let documentId: string;
 
 beforeAll(async () => {
   server = await startTestServer({ workers: 2 });
@@ -53,6 +55,12 @@ beforeAll(async () => {
   });
   runId = await post(`/plans/${planId}/run`, { inputs: { [XSS]: XSS } });
   await server.api(`/tasks/${runId}/wait?timeout=30`);
+  // Chat and context documents: markdown with every way in (raw HTML, script links, images, autolinks).
+  const MARKDOWN = `${XSS}\n\n[click](${JS_URL}) [c2](JaVaScRiPt:alert(9)) <${JS_URL}> ![i](x" onerror="alert(10)) ![j](${JS_URL})\n\n<a href="${JS_URL}">a</a> <iframe src=//evil.example></iframe>\n\n\`\`\`html\n<script>alert(11)</script>\n\`\`\``;
+  conversationId = await post("/chat/conversations", { title: XSS });
+  await post(`/chat/conversations/${conversationId}/messages`, { message: MARKDOWN });
+  await post(`/chat/conversations/${taskId}/messages`, { message: MARKDOWN });
+  documentId = await post("/context/documents", { title: XSS, document_type: "note", content: MARKDOWN, tags: ["<script>alert(12)</script>"], repository_url: JS_URL });
 });
 afterAll(cleanup);
 
@@ -67,11 +75,20 @@ describe("script payloads in the browser", () => {
     ["plan detail", () => `/plans/${planId}`],
     ["plan editor", () => `/plans/${planId}/edit`],
     ["run view", () => `/plans/${planId}/runs/${runId}`],
+    ["chat: a general conversation", () => `/chat/${conversationId}`],
+    ["chat: the task's conversation", () => `/chat/${taskId}`],
+    ["chat list searched for the payload", () => `/chat?q=${encodeURIComponent("<script>")}`],
+    ["context list", () => "/context"],
+    ["context search for the payload", () => `/context?q=${encodeURIComponent("script alert")}`],
+    ["context document", () => `/context/${documentId}`],
+    ["context document editor", () => `/context/${documentId}/edit`],
+    ["context history", () => `/context/${documentId}/history`],
   ];
 
   test.each(pages)("%s: shown as text, nothing runs", async (_name, path) => {
-    // Start on a page with no user text, so the dialog listener is in place before the payloads load.
-    const opened = await openPage(browser(), server.url, "/favicon.svg");
+    // Start on a page with no user text, so the dialog listener is in place before the payloads load. An SVG
+    // document has no <link rel=icon>, so Chromium asks for /favicon.ico, which is not there (404): expected.
+    const opened = await openPage(browser(), server.url, "/favicon.svg", { allow: [/favicon\.ico/] });
     const { page } = opened;
     const dialogs: string[] = [];
     page.on("dialog", (d) => {

@@ -3,6 +3,7 @@
 // "forgot my password" — each without a console error, on a desktop, on a 375 px phone and in the dark.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cleanup, json, startTestServer } from "../helpers.ts";
+import { axeProblems, describeFindings } from "./axe.ts";
 import { BROWSER_TEST_TIMEOUT_MS, click, fitsWidth, openPage, useBrowser, waitForSettled, type PageOptions } from "./browser.ts";
 
 const { browser } = useBrowser();
@@ -37,7 +38,7 @@ const VARIANTS: Array<{ name: string; options: PageOptions }> = [
 
 describe("operations pages", () => {
   for (const v of VARIANTS) {
-    test(`${v.name}: each loads clean, shows the alert banner, and fits the width`, async () => {
+    test(`${v.name}: each loads clean, shows the alert banner, fits the width, and axe finds nothing serious`, async () => {
       const failures: string[] = [];
       for (const { path, ready } of PAGES()) {
         const opened = await openPage(browser(), server.url, path, v.options);
@@ -46,6 +47,7 @@ describe("operations pages", () => {
           if (!(await opened.page.$("[data-alert-banner]"))) failures.push(`${path}: no alert banner`);
           const fit = await fitsWidth(opened.page);
           if (!fit.fits) failures.push(`${path}: scrollWidth ${fit.scrollWidth} > ${fit.innerWidth}: ${fit.widest.join(", ")}`);
+          failures.push(...describeFindings(`${path} (${v.name})`, await axeProblems(opened.page)));
           if (opened.problems.length) failures.push(`${path}: ${opened.problems.join("; ")}`);
         } finally {
           await opened.close();
@@ -91,6 +93,7 @@ describe("operations pages", () => {
       try {
         await waitForSettled(opened.page, path === "/docs" ? "[data-curl]" : "#forgot-form");
         expect((await fitsWidth(opened.page)).fits).toBe(true);
+        expect(describeFindings(path, await axeProblems(opened.page))).toEqual([]);
         opened.expectNoProblems();
       } finally {
         await opened.close();

@@ -55,12 +55,15 @@ describe("plans in the browser", () => {
 
       for (const index of [0, 1, 2]) {
         const step = `#plan-editor li[data-step-index="${index}"]`;
-        // Changing the type re-renders the editor (the param hint follows the type): wait for that.
+        // Changing the type re-renders the editor with the type's fields: wait for them.
         await page.select(`${step} select[name="steps[${index}].task_type"]`, "shell");
-        await page.waitForFunction((sel) => document.querySelector(`${sel} .hint code`)?.textContent === "command", {}, step);
+        await page.waitForSelector(`${step} textarea[name="steps[${index}].params.command"]`);
         await waitForSettled(page, step);
-        const params = { command: `${AWAIT_GATE}; echo "step ${index + 1} passed its gate"`, shell: true, env: gates[index]!.env };
-        await page.$eval(`${step} textarea[name="steps[${index}].params"]`, (el, text) => ((el as HTMLTextAreaElement).value = text), JSON.stringify(params, null, 2));
+        const set = (field: string, value: string) =>
+          page.$eval(`${step} [name="steps[${index}].params.${field}"]:not([type=hidden])`, (el, v) => ((el as HTMLTextAreaElement).value = v), value);
+        await set("command", `${AWAIT_GATE}; echo "step ${index + 1} passed its gate"`);
+        await set("env", `GATE=${gates[index]!.env.GATE}`);
+        await page.$eval(`${step} input[type=checkbox][name="steps[${index}].params.shell"]`, (el) => (el as HTMLInputElement).click());
       }
 
       // Saving redirects (HX-Redirect) to the plan's page.

@@ -1,7 +1,7 @@
 // Saves the README's screenshots of the web UI to docs/screenshots/ — a real server with a seeded data
 // set, the real task types, a real browser. Run by hand after a visible UI change:
 //
-//   bun test/browser/screenshots.ts
+//   bun test/browser/screenshots.ts [--only chat,chat-phone,chat-dark,context,context-document]
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,9 @@ import { createUser } from "../../src/features/auth/users.ts";
 import { embeddedServerOptions, startServer } from "../../src/server.ts";
 import { ADMIN, launchBrowser, openPage, screenshot, waitForSettled, type PageOptions } from "./browser.ts";
 import { mainPages, seed } from "./seed.ts";
+import { parseArgs } from "node:util";
+
+const only = parseArgs({ options: { only: { type: "string" } } }).values.only?.split(",");
 
 const dataDir = mkdtempSync(join(tmpdir(), "agentvine-screenshots-"));
 const server = await startServer(
@@ -57,6 +60,36 @@ try {
       await ok(await asWorker(`/workers/${id}/heartbeat`, { load: 1 + k + Math.sin(i / 3), cpu_percent: 20 + 15 * k + 12 * Math.sin(i / 2 + k), memory_bytes: Math.round((180 + 40 * k + 25 * Math.cos(i / 4)) * 1024 * 1024) }));
     }
   }
+  // The chat and the context documents: a task that asks for approval in its conversation, people talking
+  // in it (markdown, a code block, a reply), and documents about its repository.
+  const json = async (res: Response) => {
+    await ok(res.clone());
+    return (await res.json()) as { id: string; conversation_id?: string };
+  };
+  const repo = "https://github.com/acme/checkout";
+  const docs = [
+    { title: "Checkout service design", document_type: "design", tags: ["checkout", "payments"], content: "# Checkout service\n\nThe checkout service owns the **cart → order** transition.\n\n- Payments go through the `payments` client with an idempotency key per order\n- Inventory is reserved for 15 minutes\n\n| Step | Owner |\n|---|---|\n| reserve | inventory |\n| charge | payments |" },
+    { title: "Deploying checkout", document_type: "runbook", tags: ["deploy", "checkout"], content: "## Deploy\n\n1. Merge to `main`\n2. Watch the canary for 10 minutes\n3. Roll back with `make rollback` if the error rate doubles" },
+    { title: "Use Postgres advisory locks for order numbers", document_type: "decision", tags: ["database"], content: "We use advisory locks rather than a sequence table: fewer round trips." },
+  ];
+  let docId = "";
+  for (const d of docs) {
+    const created = await json(await api("/context/documents", { method: "POST", body: JSON.stringify({ ...d, repository_url: repo }) }));
+    docId ||= created.id;
+  }
+  const asking = await json(await api("/tasks", { method: "POST", body: JSON.stringify({ title: "Ship checkout v2.4", task_type: "ask", repository_url: repo, branch_name: "release/2.4", params: { question: "Canary looks healthy (error rate 0.2%). Promote checkout v2.4 to production?", options: ["approve", "reject"], category: "approval" } }) }));
+  await Bun.sleep(1500);
+  const conv = (await json(await api(`/tasks/${asking.id}`))).conversation_id!;
+  const say = (message: string, parent?: string) => api(`/chat/conversations/${conv}/messages`, { method: "POST", body: JSON.stringify({ message, parent_message_id: parent }) });
+  await ok(await say("Before we promote: did the **payments** smoke test pass on the canary?"));
+  const olgaKey = createApiKey(server.services.auth, { name: "olga", scope: "api" }, { userId: (server.db.sqlite.query("SELECT id FROM users WHERE username = 'olga'").get() as { id: string }).id, actor: SYSTEM_ACTOR }).key;
+  await ok(await fetch(`${server.url}/api/v1/chat/conversations/${conv}/messages`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${olgaKey}` }, body: JSON.stringify({ message: "Yes — all green:\n\n```\n$ make smoke ENV=canary\n✓ checkout: 41 passed\n✓ payments: 18 passed\n```" }) }));
+  await ok(await api("/chat/conversations", { method: "POST", body: JSON.stringify({ title: "Release 2.4 coordination" }) }));
+  pages.push(
+    { name: "chat", path: `/chat/${conv}` },
+    { name: "context", path: "/context" },
+    { name: "context-document", path: `/context/${docId}` },
+  );
   pages.push(
     { name: "login", path: "/login" },
     { name: "users", path: "/users" },
@@ -65,13 +98,16 @@ try {
     { name: "workers", path: "/workers" },
     { name: "worker", path: `/workers/${fleet[1]}` },
   );
-  const shots: Array<{ file: string; name: string; options: PageOptions }> = [
+  const allShots: Array<{ file: string; name: string; options: PageOptions }> = [
     { file: "login-phone", name: "login", options: { width: 375, height: 740, signIn: false } },
     ...pages.filter((p) => p.name !== "login").map((p) => ({ file: p.name, name: p.name, options: { width: 1280, height: 800 } })),
-    ...["dashboard", "task-detail", "plan-run"].map((name) => ({ file: `${name}-dark`, name, options: { width: 1280, height: 800, dark: true } })),
-    ...["dashboard", "tasks", "plan-run"].map((name) => ({ file: `${name}-phone`, name, options: { width: 375, height: 740 } })),
+    ...["dashboard", "task-detail", "plan-run", "inbox"].map((name) => ({ file: `${name}-dark`, name, options: { width: 1280, height: 800, dark: true } })),
+    ...["dashboard", "tasks", "plan-run", "inbox"].map((name) => ({ file: `${name}-phone`, name, options: { width: 375, height: 740 } })),
     { file: "task-detail-phone-dark", name: "task-detail", options: { width: 375, height: 740, dark: true } },
+    { file: "chat-dark", name: "chat", options: { width: 1280, height: 800, dark: true } },
+    { file: "chat-phone", name: "chat", options: { width: 375, height: 740 } },
   ];
+  const shots = allShots.filter((shot) => !only || only.includes(shot.file));
   for (const shot of shots) {
     const path = pages.find((p) => p.name === shot.name)!.path;
     const opened = await openPage(browser, server.url, path, shot.options);

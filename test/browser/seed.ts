@@ -1,5 +1,6 @@
 // A small, realistic data set made through the JSON API, so pages have something to show: tasks in
-// several states with logs, a plan shaped like a diamond and a finished run of it.
+// several states with logs, a plan shaped like a diamond and a finished run of it, and questions — one
+// answered, two waiting for a person (they hold both of a two-thread server's threads, so they come last).
 type Api = (path: string, init?: RequestInit) => Promise<Response>;
 
 export interface Seeded {
@@ -7,6 +8,8 @@ export interface Seeded {
   failedTaskId: string;
   planId: string;
   runId: string;
+  /** An `ask` task waiting for its answer (options). */
+  waitingTaskId: string;
 }
 
 async function post<T = { id: string }>(api: Api, path: string, body: unknown): Promise<T> {
@@ -58,7 +61,46 @@ export async function seed(api: Api): Promise<Seeded> {
   const runStatus = await finished(api, run.id);
   if (runStatus !== "succeeded") throw new Error(`the seeded plan run ended ${runStatus}`);
 
-  return { succeededTaskId: tasks[2]!.id, failedTaskId: tasks[3]!.id, planId: plan.id, runId: run.id };
+  // Questions: one answered by a person, then two left waiting (an approval, and a clarification that a
+  // policy sends to the model — with no model configured, a person gets it, with the reason shown).
+  const answered = await post(api, "/tasks", {
+    title: "Approve the schema migration",
+    task_type: "ask",
+    params: { question: "Migration 0042 adds a nullable column to users. Run it on staging?", options: ["run it", "hold"] },
+    repository_url: "https://github.com/acme/api",
+  });
+  const first = await openQuestion(api, answered.id);
+  const res = await api(`/requests/${first}/respond`, { method: "POST", body: JSON.stringify({ answer: "run it" }) });
+  if (res.status !== 200) throw new Error(`answering the seeded question: ${res.status} ${await res.text()}`);
+  await finished(api, answered.id);
+  const deploy = await post(api, "/tasks", {
+    title: "Deploy release 0.4.2",
+    task_type: "ask",
+    params: { question: "Release 0.4.2 passed every check on staging. Deploy it to production now?", options: ["approve", "reject"] },
+    repository_url: "https://github.com/acme/api",
+    permission_level: "push",
+  });
+  const clarify = await post(api, "/tasks", {
+    title: "Clarify the upload limit",
+    task_type: "ask",
+    params: { question: "The spec says uploads are limited but gives no size. Which limit should the API enforce?", category: "clarification" },
+    repository_url: "https://github.com/acme/web",
+  });
+  await openQuestion(api, deploy.id);
+  await openQuestion(api, clarify.id);
+
+  return { succeededTaskId: tasks[2]!.id, failedTaskId: tasks[3]!.id, planId: plan.id, runId: run.id, waitingTaskId: deploy.id };
+}
+
+/** Waits (bounded) until the task's question is open; its id. */
+async function openQuestion(api: Api, taskId: string): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const res = await api(`/requests?task_id=${taskId}&status=open`);
+    const { items } = (await res.json()) as { items: Array<{ id: string }> };
+    if (items[0]) return items[0].id;
+    await Bun.sleep(50);
+  }
+  throw new Error(`task ${taskId} asked no question within 10 s`);
 }
 
 /** The main pages, named for screenshots and failure messages. */
@@ -73,5 +115,9 @@ export function mainPages(s: Seeded): Array<{ name: string; path: string }> {
     { name: "plan-run", path: `/plans/${s.planId}/runs/${s.runId}` },
     { name: "workers", path: "/workers" },
     { name: "settings", path: "/settings" },
+    { name: "inbox", path: "/inbox" },
+    { name: "task-waiting", path: `/tasks/${s.waitingTaskId}` },
+    { name: "policies", path: "/policies" },
+    { name: "models", path: "/settings/models" },
   ];
 }

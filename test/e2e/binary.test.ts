@@ -33,6 +33,18 @@ describe("the compiled binary", () => {
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr.toString()).toContain("--port");
     expect(existsSync(join(empty, "data"))).toBe(false); // nothing created on a bad config
+
+    // An unknown flag is one line naming it (no stack trace); --help answers; no command is the help, not a server.
+    const unknown = run(["healthcheck", "--bogus"], empty);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr.toString()).toBe("agentvine healthcheck: unknown option '--bogus' (see agentvine healthcheck --help)\n");
+    const help = run(["healthcheck", "--help"], empty);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout.toString()).toContain("Usage: agentvine healthcheck");
+    const nothing = run([], empty);
+    expect(nothing.exitCode).toBe(2);
+    expect(nothing.stdout.toString()).toContain("Usage: agentvine <command>");
+    expect(existsSync(join(empty, "data"))).toBe(false);
   });
 
   test("serves from an empty directory: migrations, threads, sign-in and the hello world task", async () => {
@@ -49,9 +61,10 @@ describe("the compiled binary", () => {
       body: JSON.stringify({ title: "hi", task_type: "hello", params: { name: "world" } }),
     });
     expect(anonymous.status).toBe(401);
+    // No account yet: the first visitor is sent to register (the first account is the admin).
     const dashboardSignedOut = await fetch(`${server.url}/`, { redirect: "manual" });
     expect(dashboardSignedOut.status).toBe(302);
-    expect(dashboardSignedOut.headers.get("location")).toStartWith("/login");
+    expect(dashboardSignedOut.headers.get("location")).toBe("/register");
 
     // The admin and an API key, made with the binary on the running server's data dir.
     const key = createAdminKey([binary], { cwd, env: { PATH: "/usr/bin:/bin" } });

@@ -25,8 +25,18 @@ export interface ActorLabel {
   via?: string;
 }
 
+/** What the resource is called, and its page (null: it has none, or it is gone). */
+export interface ResourceLabel {
+  name: string;
+  href: string | null;
+  /** Deleted since: the name is the one the event recorded. */
+  gone?: boolean;
+}
+
 export interface AuditRow extends AuditEventJson {
   who: ActorLabel;
+  /** Null when the resource has no name to show (only its id). */
+  what?: ResourceLabel | null;
 }
 
 const FILTER_KEYS = ["action", "actor", "resource", "since", "until"] as const;
@@ -104,7 +114,22 @@ export const AuditList: FC<AuditListProps> = ({ filters, items, total }) => (
           {e.resource_type ? (
             <span class="mt-1 block break-all text-xs text-muted sm:hidden">
               {e.resource_type}
-              {e.resource_id ? `: ${e.resource_id}` : ""}
+              {e.what ? (
+                <>
+                  :{" "}
+                  {e.what.href ? (
+                    <a class="link" href={e.what.href}>
+                      {e.what.name}
+                    </a>
+                  ) : (
+                    e.what.name
+                  )}
+                </>
+              ) : e.resource_id ? (
+                `: ${e.resource_id}`
+              ) : (
+                ""
+              )}
             </span>
           ) : null}
         </td>
@@ -116,10 +141,24 @@ export const AuditList: FC<AuditListProps> = ({ filters, items, total }) => (
         </td>
         <td class="td hidden min-w-40 break-all sm:table-cell">
           {e.resource_type ? (
-            <FilterLink filters={filters} set={{ resource: e.resource_id ? `${e.resource_type}:${e.resource_id}` : e.resource_type }} title="Only this resource">
-              <span class="font-medium">{e.resource_type}</span>
-              {e.resource_id ? <code class="block text-xs text-muted">{e.resource_id}</code> : null}
-            </FilterLink>
+            <>
+              <span class="text-xs text-muted">{e.resource_type.replace(/_/g, " ")}</span>{" "}
+              {e.what ? (
+                e.what.href ? (
+                  <a class="link font-medium" href={e.what.href} data-resource-link="">
+                    {e.what.name}
+                  </a>
+                ) : (
+                  <span class="font-medium">
+                    {e.what.name}
+                    {e.what.gone ? <span class="ml-1 text-xs font-normal text-muted">(deleted)</span> : null}
+                  </span>
+                )
+              ) : null}
+              <FilterLink filters={filters} set={{ resource: e.resource_id ? `${e.resource_type}:${e.resource_id}` : e.resource_type }} title="Only this resource">
+                {e.resource_id ? <code class="block text-xs text-muted">{e.resource_id}</code> : <span class="text-xs">only these</span>}
+              </FilterLink>
+            </>
           ) : (
             <span class="text-muted">—</span>
           )}

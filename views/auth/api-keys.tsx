@@ -186,8 +186,9 @@ export const KeyCreated: FC<{ k: ApiKeyJson & { key: string } }> = ({ k }) => (
       </button>
     </div>
     <p id="new-key-use" class="hint">
-      Copy it, then send it as <code>Authorization: Bearer …</code>, or to the command line as <code>--token</code> /{" "}
-      <code>AGENTVINE_TOKEN</code>.
+      Copy it, then send it as <code class="whitespace-nowrap">Authorization: Bearer …</code>, or give it to the command line as{" "}
+      <code class="whitespace-nowrap">AGENTVINE_TOKEN</code> or in a file named by <code class="whitespace-nowrap">--token-file</code> (a{" "}
+      <code class="whitespace-nowrap">--token</code> flag shows in <code>ps</code>).
     </p>
     <div class="flex justify-end border-t border-line pt-4">
       {/* A reload, not just closing: the key leaves the page for good. */}

@@ -21,6 +21,7 @@ export const FormError: FC<{ message?: string }> = ({ message }) =>
     </div>
   ) : null;
 
-/** The rules the server checks (src/features/auth/passwords.ts), said before the user types. */
-export const PASSWORD_RULES = "At least 12 characters and not a common password; a few unrelated words make a good one.";
+/** The rules the server checks (src/features/auth/passwords.ts passwordProblems), said before the user types. */
+export const PASSWORD_RULES =
+  "At least 12 characters, at least 5 of them different; not one of the 1,000 most common passwords (nor one with digits or symbols added), and not containing your username. A few unrelated words make a good one.";
 

@@ -185,6 +185,15 @@ export const SettingsPage: FC<SettingsPageProps> = ({ user, theme, sessions, pro
         </span>
       }
     />
+    {user.role === "admin" ? (
+      <a href="/settings/models" class="card flex items-center justify-between gap-3 p-4 hover:bg-surface-2" data-settings-models="">
+        <span class="min-w-0">
+          <span class="block font-semibold">Models</span>
+          <span class="block text-sm text-muted">The model questions go to and its API key, the budgets, the webhook, and what the model has cost.</span>
+        </span>
+        <span aria-hidden="true">→</span>
+      </a>
+    ) : null}
     <Section id="profile" title="Profile">
       <ProfileForm values={profile?.values ?? user} errors={profile?.errors} />
     </Section>

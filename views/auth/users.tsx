@@ -31,7 +31,11 @@ const ROLE_HINT: Record<Role, string> = {
   admin: "also manages users, keys, secrets",
 };
 
-export const UserRow: FC<{ user: UserJson; self: boolean }> = ({ user: u, self }) => {
+/**
+ * `lastAdmin`: the only active admin — the server refuses to deactivate or demote them, so the row does
+ * not offer it (it says why instead).
+ */
+export const UserRow: FC<{ user: UserJson; self: boolean; lastAdmin?: boolean }> = ({ user: u, self, lastAdmin }) => {
   const rowId = `user-${u.id}`;
   const row = { "hx-target": `#${rowId}`, "hx-swap": "outerHTML" };
   return (
@@ -51,7 +55,14 @@ export const UserRow: FC<{ user: UserJson; self: boolean }> = ({ user: u, self }
           <label class="sr-only" for={`role-${u.id}`}>
             Role of {u.username}
           </label>
-          <select id={`role-${u.id}`} name="role" class="field w-auto py-1" data-role={u.role}>
+          <select
+            id={`role-${u.id}`}
+            name="role"
+            class="field w-auto py-1"
+            data-role={u.role}
+            disabled={lastAdmin}
+            title={lastAdmin ? "The only active admin keeps the admin role: make another admin first" : undefined}
+          >
             {ROLES.map((r) => (
               <option value={r} selected={r === u.role}>
                 {r}
@@ -73,7 +84,11 @@ export const UserRow: FC<{ user: UserJson; self: boolean }> = ({ user: u, self }
         <RelTime at={u.created_at} />
       </td>
       <td class="td text-right">
-        {u.is_active ? (
+        {lastAdmin ? (
+          <span class="text-xs text-muted" data-last-admin="">
+            the only admin
+          </span>
+        ) : u.is_active ? (
           <form
             method="post"
             action={`/users/${u.id}/deactivate`}
@@ -112,12 +127,14 @@ export interface UserListProps {
   items: UserJson[];
   total: number;
   selfId: string;
+  /** The only active admin's id, when there is exactly one. */
+  lastAdminId?: string | null;
 }
 
 const filtered = (f: UserFilters) => Boolean(f.role || f.active !== undefined);
 
 /** The table: part of the page, and the fragment filters, pagination and `users:changed` swap in. */
-export const UserList: FC<UserListProps> = ({ filters, items, total, selfId }) => (
+export const UserList: FC<UserListProps> = ({ filters, items, total, selfId, lastAdminId }) => (
   <ListSection
     id="user-list"
     refresh={{ href: usersHref(filters), trigger: "users:changed from:body" }}
@@ -146,7 +163,7 @@ export const UserList: FC<UserListProps> = ({ filters, items, total, selfId }) =
     }
   >
       {items.map((u) => (
-        <UserRow user={u} self={u.id === selfId} />
+        <UserRow user={u} self={u.id === selfId} lastAdmin={u.id === lastAdminId} />
       ))}
   </ListSection>
 );

@@ -19,6 +19,8 @@ export interface Column {
   label: string;
   class?: string;
   srOnly?: boolean;
+  /** Rendered in the head instead of the label (a "select all" box); the label then names it for screen readers. */
+  head?: Child;
 }
 
 export interface ListSectionProps {
@@ -60,7 +62,7 @@ export const ListSection: FC<ListSectionProps> = ({ id, refresh, total, empty, c
               <thead class="border-b border-line">
                 <tr>
                   {columns.map((c) => (
-                    <th class={`th${c.class ? ` ${c.class}` : ""}`}>{c.srOnly ? <span class="sr-only">{c.label}</span> : c.label}</th>
+                    <th class={`th${c.class ? ` ${c.class}` : ""}`}>{c.head ?? (c.srOnly ? <span class="sr-only">{c.label}</span> : c.label)}</th>
                   ))}
                 </tr>
               </thead>

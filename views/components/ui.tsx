@@ -83,6 +83,16 @@ export function duration(ms: number | null | undefined): string {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
+/** Time since `since`, counting up while the page is open (public/app.js ticks `[data-since]` each second). */
+export const Elapsed: FC<{ since: string | number }> = ({ since }) => {
+  const iso = typeof since === "number" ? new Date(since).toISOString() : since;
+  return (
+    <time datetime={iso} data-since="">
+      {duration(Date.now() - Date.parse(iso))}…
+    </time>
+  );
+};
+
 export const ShortId: FC<{ id: string }> = ({ id }) => (
   <code class="text-xs text-muted" title={id}>
     {id.length > 12 ? `…${id.slice(-8)}` : id}

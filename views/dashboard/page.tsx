@@ -17,9 +17,11 @@ const num = (n: number) => n.toLocaleString("en-US");
 export interface DashboardLiveProps {
   snap: DashboardSnapshot;
   workers: { threads: number; busy: number };
+  /** Questions waiting for a person: the "waiting input" card says so and leads to the Inbox. */
+  waitingForHumans: number;
 }
 
-export const DashboardLive: FC<DashboardLiveProps> = ({ snap, workers }) => (
+export const DashboardLive: FC<DashboardLiveProps> = ({ snap, workers, waitingForHumans }) => (
   <div id="dash-live" class="live-region flex flex-col gap-4" hx-get="/" hx-trigger="sse:dashboard, every 60s" hx-swap="outerHTML">
     <section aria-labelledby="counts-title">
       <h2 id="counts-title" class="sr-only">
@@ -28,9 +30,14 @@ export const DashboardLive: FC<DashboardLiveProps> = ({ snap, workers }) => (
       <ul class="grid grid-cols-2 gap-2 sm:grid-cols-4 lg:grid-cols-8">
         {TASK_STATUSES.map((s) => (
           <li>
-            <a href={`/tasks?status=${s}`} class="card block px-3 py-2 hover:bg-surface-2" data-count={s}>
+            <a href={s === "waiting_input" ? "/inbox" : `/tasks?status=${s}`} class="card block h-full px-3 py-2 hover:bg-surface-2" data-count={s}>
               <span class={`badge ${toneClass(STATUS_TONE[s] ?? "neutral")}`}>{label(s)}</span>
               <span class="mt-1 block text-xl font-semibold tabular-nums sm:text-2xl">{num(snap.counts[s])}</span>
+              {s === "waiting_input" ? (
+                <span class={`block text-xs ${waitingForHumans ? "font-medium text-violet" : "text-muted"}`} data-waiting-for-you={waitingForHumans}>
+                  {waitingForHumans === 1 ? "1 waits for you" : `${num(waitingForHumans)} wait for you`}
+                </span>
+              ) : null}
             </a>
           </li>
         ))}

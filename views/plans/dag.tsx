@@ -79,7 +79,8 @@ export const DagSvg: FC<{ nodes: DagNode[]; selected?: string | null }> = ({ nod
       width={width}
       height={height}
       class="h-auto max-w-full"
-      role="img"
+      // A picture, unless its nodes are links (a run's steps): then a group of them, each reachable.
+      role={nodes.some((n) => n.href) ? "group" : "img"}
       aria-label={`Steps graph: ${nodes.map((n) => `${n.name}${n.status ? ` ${label(n.status)}` : ""}`).join(", ")}`}
       data-dag=""
     >

@@ -128,6 +128,11 @@ export const PlanPage: FC<PlanPageProps> = ({ plan, nodes, run, runs, version })
       }
       actions={
         <>
+          {plan.version > 1 ? (
+            <a href={`/plans/${plan.id}/compare`} class="btn-ghost btn-sm" data-compare-versions="">
+              Compare versions
+            </a>
+          ) : null}
           <a href={`/plans/${plan.id}/edit`} class="btn">
             Edit
           </a>

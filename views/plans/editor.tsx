@@ -7,6 +7,7 @@ import { PRIORITIES } from "../../src/db/schema.ts";
 import type { DraftErrors, PlanDraft, StepDraft } from "../../src/features/plans/form.ts";
 import type { ParamField } from "../../src/features/tasks/form.ts";
 import { FieldError } from "../components/ui.tsx";
+import { ParamInput } from "../tasks/new-task.tsx";
 
 export interface PlanEditorProps {
   /** null: a new plan. */
@@ -20,11 +21,11 @@ export interface PlanEditorProps {
 const stepField = (i: number, f: string) => `steps[${i}].${f}`;
 const idOf = (key: string, f: string) => `step-${key}-${f}`;
 
-/** The "runs after" checkboxes of one step: swapped alone (out of band) when a step is renamed. */
-export const StepDeps: FC<{ index: number; step: StepDraft; steps: StepDraft[]; error?: string; oob?: boolean }> = ({ index, step, steps, error, oob }) => {
+/** The "runs after" checkboxes of one step; public/app.js renames their labels as a step's name is typed. */
+export const StepDeps: FC<{ index: number; step: StepDraft; steps: StepDraft[]; error?: string }> = ({ index, step, steps, error }) => {
   const others = steps.filter((s) => s.key !== step.key);
   return (
-    <fieldset id={`deps-${step.key}`} hx-swap-oob={oob ? "true" : undefined} class="min-w-0">
+    <fieldset id={`deps-${step.key}`} class="min-w-0" data-invalid={error ? "" : undefined}>
       <legend class="label">Runs after</legend>
       {others.length === 0 ? (
         <p class="hint">No other step yet.</p>
@@ -33,7 +34,9 @@ export const StepDeps: FC<{ index: number; step: StepDraft; steps: StepDraft[]; 
           {others.map((o) => (
             <label class="flex min-w-0 items-center gap-1.5 text-sm">
               <input type="checkbox" name={stepField(index, "depends_on")} value={o.key} checked={step.depends_on.includes(o.key)} class="h-4 w-4 accent-[var(--accent)]" />
-              <span class="break-all">{o.name || "(unnamed)"}</span>
+              <span class="break-all" data-dep-name={o.key}>
+                {o.name || "(unnamed)"}
+              </span>
             </label>
           ))}
         </div>
@@ -43,22 +46,31 @@ export const StepDeps: FC<{ index: number; step: StepDraft; steps: StepDraft[]; 
   );
 };
 
-const ParamsHint: FC<{ fields: ParamField[] }> = ({ fields }) =>
-  fields.length === 0 ? (
-    <p class="hint">This type takes no params.</p>
-  ) : (
-    <p class="hint break-words">
-      Params:{" "}
-      {fields.map((f, i) => (
-        <>
-          {i > 0 ? ", " : ""}
-          <code>{f.name}</code>
-          {f.required ? "*" : ""}
-        </>
-      ))}
-      . Use <code>{"{{inputs.NAME}}"}</code> for a run input, <code>{"{{steps.STEP.result}}"}</code> for an earlier step's result.
-    </p>
-  );
+/** The step's params: the fields of its type's schema, as in the New task form; templates allowed in any. */
+const StepParams: FC<{ index: number; step: StepDraft; fields: ParamField[]; errors: DraftErrors }> = ({ index: i, step, fields, errors }) => (
+  <fieldset class="flex min-w-0 flex-col gap-3 rounded-md border border-line p-3" data-invalid={errors[stepField(i, "params")] ? "" : undefined} data-step-params="">
+    <legend class="px-1 text-sm font-medium">
+      Params <code class="text-xs font-normal text-muted">{step.task_type}</code>
+    </legend>
+    {fields.length === 0 ? <p class="hint">This type takes no params.</p> : null}
+    {fields.map((f) => (
+      <ParamInput
+        field={f}
+        value={step.params[f.name]}
+        error={errors[`${stepField(i, "params")}.${f.name}`]}
+        name={`${stepField(i, "params")}.${f.name}`}
+        id={idOf(step.key, `p-${f.name}`)}
+        templates
+      />
+    ))}
+    {fields.length > 0 ? (
+      <p class="hint break-words">
+        Any field takes <code>{"{{inputs.NAME}}"}</code> (a run input) or <code>{"{{steps.STEP.result}}"}</code> (an earlier step's result).
+      </p>
+    ) : null}
+    <FieldError error={errors[stepField(i, "params")]} />
+  </fieldset>
+);
 
 const OpButton: FC<{ op: string; label: string; text: string; disabled?: boolean; danger?: boolean }> = ({ op, label, text, disabled, danger }) => (
   <button
@@ -111,9 +123,7 @@ export const StepEditor: FC<{ index: number; step: StepDraft; steps: StepDraft[]
             value={step.name}
             class={`field font-mono${err("name") ? " field-error" : ""}`}
             maxlength={64}
-            hx-post="/plans/editor?op=deps"
-            hx-trigger="change"
-            hx-swap="none"
+            data-step-name={step.key}
           />
           <FieldError error={err("name")} />
         </div>
@@ -139,16 +149,7 @@ export const StepEditor: FC<{ index: number; step: StepDraft; steps: StepDraft[]
           <FieldError error={err("task_type")} />
         </div>
       </div>
-      <div class="min-w-0">
-        <label class="label" for={idOf(step.key, "params")}>
-          Params (JSON)
-        </label>
-        <textarea id={idOf(step.key, "params")} name={stepField(i, "params")} rows={Math.min(10, Math.max(3, step.params.split("\n").length))} class={`field font-mono text-xs${err("params") ? " field-error" : ""}`} spellcheck={false}>
-          {step.params}
-        </textarea>
-        <ParamsHint fields={fields} />
-        <FieldError error={err("params")} />
-      </div>
+      <StepParams index={i} step={step} fields={fields} errors={errors} />
       <StepDeps index={i} step={step} steps={steps} error={err("depends_on")} />
       <details open={advancedOpen}>
         <summary class="cursor-pointer text-sm">Timeout, retries, priority</summary>
@@ -189,7 +190,8 @@ export const StepEditor: FC<{ index: number; step: StepDraft; steps: StepDraft[]
 export const PlanEditor: FC<PlanEditorProps> = ({ planId, draft, errors = {}, taskTypes, paramsOf }) => {
   const saveUrl = planId ? `/plans/${planId}` : "/plans";
   const stepKeys = new Set(draft.steps.flatMap((_, i) => ["name", "task_type", "params", "depends_on", "timeout_seconds", "max_retries", "priority", "key"].map((f) => stepField(i, f))));
-  const general = Object.entries(errors).filter(([k]) => k !== "name" && k !== "description" && !stepKeys.has(k));
+  const shownAtField = (k: string) => stepKeys.has(k) || draft.steps.some((s, i) => paramsOf(s.task_type).some((f) => k === `${stepField(i, "params")}.${f.name}`));
+  const general = Object.entries(errors).filter(([k]) => k !== "name" && k !== "description" && !shownAtField(k));
   return (
     <form id="plan-editor" method="post" action={saveUrl} hx-post={saveUrl} hx-target="this" hx-swap="outerHTML" class="flex flex-col gap-4" novalidate>
       {planId ? <input type="hidden" name="plan_id" value={planId} /> : null}
@@ -233,7 +235,7 @@ export const PlanEditor: FC<PlanEditorProps> = ({ planId, draft, errors = {}, ta
         ))}
       </ol>
       <div>
-        <OpButton op="add" label="Add a step" text="+ Add step" />
+        <OpButton op="add" label="Add step" text="+ Add step" />
       </div>
       <div class="sticky bottom-0 -mx-3 flex justify-end gap-2 border-t border-line bg-bg px-3 py-3 sm:mx-0 sm:px-0">
         <a class="btn" href={planId ? `/plans/${planId}` : "/plans"}>

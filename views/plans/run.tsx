@@ -5,7 +5,7 @@
 import type { FC } from "hono/jsx";
 import type { RunStep, RunView } from "../../src/features/plans/run-view.ts";
 import type { LogTail } from "../../src/features/tasks/detail.ts";
-import { PageHeader, RelTime, ShortId, StatusBadge, duration } from "../components/ui.tsx";
+import { Elapsed, PageHeader, RelTime, ShortId, StatusBadge, duration } from "../components/ui.tsx";
 import { LogPanel } from "../tasks/logs.tsx";
 import { Dag, type DagNode } from "./dag.tsx";
 
@@ -72,6 +72,16 @@ export const RunMain: FC<RunMainProps> = ({ view, selected, pinned }) => {
             <span>
               · started <RelTime at={run.created_at} />
             </span>
+            <span data-run-duration="">
+              ·{" "}
+              {run.finished_at ? (
+                <>took {duration(Date.parse(run.finished_at) - Date.parse(run.started_at ?? run.created_at))}</>
+              ) : (
+                <>
+                  running for <Elapsed since={run.started_at ?? run.created_at} />
+                </>
+              )}
+            </span>
             <ShortId id={run.id} />
           </span>
         }
@@ -93,9 +103,18 @@ export const RunMain: FC<RunMainProps> = ({ view, selected, pinned }) => {
                 </button>
               </form>
             ) : null}
-            {view.planId ? (
-              <a class="btn" href={`/plans/${view.planId}#run`}>
-                Run again
+            {view.planId && !UNFINISHED.includes(run.status) ? (
+              // The same version with the same inputs: what "again" means. The latest is one link away.
+              <form method="post" action={`/plans/${view.planId}/run`} hx-post={`/plans/${view.planId}/run`} hx-swap="none">
+                <input type="hidden" name="rerun" value={run.id} />
+                <button type="submit" class="btn" data-action="rerun">
+                  Run again{view.version ? ` (v${view.version}, same inputs)` : " (same inputs)"}
+                </button>
+              </form>
+            ) : null}
+            {view.planId && view.latestVersion !== null && view.latestVersion !== view.version ? (
+              <a class="btn-ghost btn-sm" href={`/plans/${view.planId}#run`} data-run-latest="">
+                Run the latest (v{view.latestVersion})…
               </a>
             ) : null}
             <a class="btn-ghost btn-sm" href={`/tasks/${run.id}`}>
@@ -104,6 +123,16 @@ export const RunMain: FC<RunMainProps> = ({ view, selected, pinned }) => {
           </>
         }
       />
+      {Object.keys(view.inputs).length > 0 ? (
+        <dl class="flex flex-wrap gap-x-4 gap-y-1 text-sm" data-run-inputs="" aria-label="Inputs">
+          {Object.entries(view.inputs).map(([k, v]) => (
+            <div class="flex min-w-0 gap-1">
+              <dt class="text-muted">{k}</dt>
+              <dd class="break-all font-mono">{typeof v === "string" ? v : JSON.stringify(v)}</dd>
+            </div>
+          ))}
+        </dl>
+      ) : null}
       {run.error ? (
         <div class="rounded-md tone-err px-3 py-2 text-sm" role="status">
           <span class="whitespace-pre-wrap break-words">{run.error}</span>
@@ -134,7 +163,8 @@ export const RunLive: FC<RunLiveProps> = (props) => {
   const { view, selected, pinned, log, stepTaskId, version } = props;
   const topics = [`task:${view.run.id}`, ...(stepTaskId ? [`exec:${stepTaskId}`] : []), ...(log.executionId && log.running ? [`log:${log.executionId}`] : [])];
   const after = log.lines.at(-1)?.seq ?? 0;
-  const self = `${runBase(view)}/live${pinned && selected ? `?step=${encodeURIComponent(selected)}` : ""}`;
+  // Reloaded (a new attempt, or another step worth showing): the step shown now stays unless another runs.
+  const self = `${runBase(view)}/live${pinned && selected ? `?step=${encodeURIComponent(selected)}` : selected ? `?shown=${encodeURIComponent(selected)}` : ""}`;
   return (
     <div
       id="run-live"
@@ -146,7 +176,17 @@ export const RunLive: FC<RunLiveProps> = (props) => {
       hx-swap="outerHTML"
     >
       <RunMain {...props} />
-      {selected ? <LogPanel executionId={log.executionId} lines={log.lines} skipped={log.skipped} level="debug" running={log.running} attempt={log.attempt ?? undefined} /> : null}
+      {selected ? (
+        <LogPanel
+          executionId={log.executionId}
+          lines={log.lines}
+          skipped={log.skipped}
+          level="debug"
+          running={log.running}
+          attempt={log.attempt ?? undefined}
+          downloadHref={log.executionId && stepTaskId ? `/tasks/${stepTaskId}/log.txt?execution=${log.executionId}` : undefined}
+        />
+      ) : null}
     </div>
   );
 };

@@ -4,12 +4,15 @@
 // whole `TaskLive` region (and its stream) on `execution`, when an attempt starts or ends.
 import type { Child, FC } from "hono/jsx";
 import type { TaskDetail, TaskRef, LogTail } from "../../src/features/tasks/detail.ts";
-import { EmptyState, JsonBlock, PageHeader, PriorityBadge, RelTime, ShortId, StatusBadge, duration } from "../components/ui.tsx";
+import { Elapsed, EmptyState, JsonBlock, PageHeader, PriorityBadge, RelTime, ShortId, StatusBadge, duration } from "../components/ui.tsx";
+import { TaskQuestionsPanel } from "../controller/task-questions.tsx";
+import { AgentPanelSection } from "../agents/panel.tsx";
 import { LogPanel } from "./logs.tsx";
 
 const ACTIVE = ["running", "waiting_input"];
 const UNFINISHED = ["pending", "queued", "running", "waiting_input"];
 const RETRYABLE = ["failed", "cancelled", "timed_out"];
+const FINISHED = ["succeeded", ...RETRYABLE];
 
 const RefList: FC<{ items: TaskRef[]; empty: string }> = ({ items, empty }) =>
   items.length === 0 ? (
@@ -37,6 +40,10 @@ const Fact: FC<{ term: string; children: Child }> = ({ term, children }) => (
 
 export const TaskActions: FC<{ task: TaskDetail["task"] }> = ({ task }) => (
   <div class="flex flex-wrap gap-2" id="task-actions">
+    {/* The task's conversation: its questions, answers and status changes; a message to a running task reaches it. */}
+    <a class="btn" href={`/chat/${task.id}`} data-task-conversation="">
+      Conversation
+    </a>
     {UNFINISHED.includes(task.status) ? (
       <form
         method="post"
@@ -59,6 +66,11 @@ export const TaskActions: FC<{ task: TaskDetail["task"] }> = ({ task }) => (
           Retry
         </button>
       </form>
+    ) : null}
+    {task.task_type !== "plan" ? (
+      <a class="btn" href={`/tasks/new?from=${task.id}`} data-action="clone" title="A new task with these fields, to edit before it runs">
+        Clone…
+      </a>
     ) : null}
     {!ACTIVE.includes(task.status) ? (
       <form
@@ -108,6 +120,8 @@ export const TaskMain: FC<{ detail: TaskDetail; selectedExecution: string | null
           <strong>Error:</strong> <span class="whitespace-pre-wrap break-words">{task.error}</span>
         </div>
       ) : null}
+      <TaskQuestionsPanel questions={detail.questions} canAnswer={detail.questions.canAnswer} />
+      {detail.agent ? <AgentPanelSection panel={detail.agent} canAct={detail.questions.canAnswer} /> : null}
       <div class="grid gap-4 lg:grid-cols-3">
         <section class="card p-4 lg:col-span-2" aria-labelledby="facts-title">
           <h2 id="facts-title" class="sr-only">
@@ -123,10 +137,12 @@ export const TaskMain: FC<{ detail: TaskDetail; selectedExecution: string | null
             <Fact term="Finished">
               <RelTime at={task.finished_at} />
             </Fact>
-            <Fact term="Attempts">
-              {task.attempts} of {task.max_retries + 1}
-            </Fact>
+            <Fact term="Attempts">{task.attempts}</Fact>
+            <Fact term="Retries">{task.max_retries === 0 ? "none" : `up to ${task.max_retries} after a failure`}</Fact>
             <Fact term="Timeout">{duration(task.timeout_seconds * 1000)}</Fact>
+            <Fact term="Permission">
+              <span data-permission-level={task.permission_level}>{task.permission_level}</span>
+            </Fact>
             {task.requires.length > 0 ? <Fact term="Requires">{task.requires.join(", ")}</Fact> : null}
             {task.repository_url ? <Fact term="Repository">{task.repository_url}</Fact> : null}
             {task.branch_name ? <Fact term="Branch">{task.branch_name}</Fact> : null}
@@ -136,7 +152,7 @@ export const TaskMain: FC<{ detail: TaskDetail; selectedExecution: string | null
           <h3 class="mb-1 mt-4 text-sm font-semibold">Params</h3>
           <JsonBlock value={task.params} empty="No params." />
           <h3 class="mb-1 mt-4 text-sm font-semibold">Result</h3>
-          <JsonBlock value={task.result} empty={task.status === "succeeded" ? "No result." : "No result yet."} />
+          <JsonBlock value={task.result} empty={FINISHED.includes(task.status) ? "No result." : "No result yet."} />
         </section>
         <section class="card flex min-w-0 flex-col gap-4 p-4" aria-label="Related tasks">
           {detail.parent ? (
@@ -195,7 +211,13 @@ export const TaskMain: FC<{ detail: TaskDetail; selectedExecution: string | null
                     <td class="td">
                       <StatusBadge status={e.status} />
                     </td>
-                    <td class="td whitespace-nowrap tabular-nums">{e.status === "running" ? `${duration(Date.now() - Date.parse(e.started_at))}…` : duration(e.duration_ms)}</td>
+                    <td class="td whitespace-nowrap tabular-nums">
+                      {e.status === "running" ? (
+                        <Elapsed since={e.started_at} />
+                      ) : (
+                        duration(e.duration_ms ?? (e.finished_at ? Date.parse(e.finished_at) - Date.parse(e.started_at) : null))
+                      )}
+                    </td>
                     <td class="td hidden tabular-nums sm:table-cell">{e.exit_code ?? "—"}</td>
                     <td class="td hidden max-w-40 truncate text-muted sm:table-cell" title={e.worker_id}>
                       {e.worker_id}
@@ -212,7 +234,7 @@ export const TaskMain: FC<{ detail: TaskDetail; selectedExecution: string | null
                         hx-swap="outerHTML"
                         hx-push-url={`/tasks/${task.id}?execution=${e.id}`}
                       >
-                        {e.id === selectedExecution ? "shown" : "show"} ({e.log_count})
+                        {e.id === selectedExecution ? "shown" : "show"} (<span data-log-count={e.id}>{e.log_count}</span>)
                       </a>
                     </td>
                   </tr>
@@ -249,7 +271,7 @@ export interface TaskLiveProps {
 /** The live region: one event stream for the task, its new attempts and the shown attempt's log. */
 export const TaskLive: FC<TaskLiveProps> = ({ detail, log, level, version, pinned }) => {
   const id = detail.task.id;
-  const topics = [`task:${id}`, `exec:${id}`, ...(log.executionId && log.running ? [`log:${log.executionId}`] : [])];
+  const topics = [`task:${id}`, `exec:${id}`, ...(log.executionId && log.running ? [`log:${log.executionId}`] : []), `questions:${id}`, ...(detail.agent ? [`steps:${id}`] : [])];
   const after = log.lines.at(-1)?.seq ?? 0;
   const self = `/tasks/${id}/live${pinned && log.executionId ? `?execution=${log.executionId}` : ""}`;
   return (
@@ -263,7 +285,15 @@ export const TaskLive: FC<TaskLiveProps> = ({ detail, log, level, version, pinne
       hx-swap="outerHTML"
     >
       <TaskMain detail={detail} selectedExecution={log.executionId} />
-      <LogPanel executionId={log.executionId} lines={log.lines} skipped={log.skipped} level={level} running={log.running} attempt={log.attempt ?? undefined} />
+      <LogPanel
+        executionId={log.executionId}
+        lines={log.lines}
+        skipped={log.skipped}
+        level={level}
+        running={log.running}
+        attempt={log.attempt ?? undefined}
+        downloadHref={log.executionId ? `/tasks/${id}/log.txt?execution=${log.executionId}` : undefined}
+      />
     </div>
   );
 };

@@ -41,9 +41,11 @@ export interface LogPanelProps {
   level: string;
   running: boolean;
   attempt?: number;
+  /** Where the whole log downloads as text (absent: no download link). */
+  downloadHref?: string;
 }
 
-export const LogPanel: FC<LogPanelProps> = ({ executionId, lines, skipped, level, running, attempt }) => {
+export const LogPanel: FC<LogPanelProps> = ({ executionId, lines, skipped, level, running, attempt, downloadHref }) => {
   const listId = "log-lines";
   return (
     <section class="card min-w-0" aria-labelledby="logs-title">
@@ -57,7 +59,20 @@ export const LogPanel: FC<LogPanelProps> = ({ executionId, lines, skipped, level
             </span>
           ) : null}
         </h2>
-        <form class="flex items-center gap-2" data-log-filter="" method="get">
+        <form class="flex flex-wrap items-center gap-2" data-log-filter="" method="get" role="search" aria-label="Filter the log">
+          <label for="log-search" class="sr-only">
+            Search the log
+          </label>
+          <input
+            id="log-search"
+            type="search"
+            name="find"
+            class="field w-36 py-1 text-xs sm:w-44"
+            placeholder="Search the log…"
+            data-log-search=""
+            aria-controls={listId}
+            autocomplete="off"
+          />
           <label for="log-level" class="text-xs text-muted">
             Level
           </label>
@@ -68,11 +83,22 @@ export const LogPanel: FC<LogPanelProps> = ({ executionId, lines, skipped, level
               </option>
             ))}
           </select>
+          {running ? (
+            <label class="flex items-center gap-1 text-xs text-muted" title="Scroll to each new line as it arrives">
+              <input type="checkbox" class="h-4 w-4 accent-[var(--accent)]" data-log-follow="" aria-controls={listId} checked />
+              Follow
+            </label>
+          ) : null}
           <noscript>
             <button type="submit" class="btn btn-sm">
               Apply
             </button>
           </noscript>
+          {executionId && downloadHref ? (
+            <a class="link text-xs" href={downloadHref} download="" data-log-download="">
+              Download
+            </a>
+          ) : null}
           {executionId ? (
             <a class="link text-xs" href={`/api/v1/executions/${executionId}/logs?limit=10000`}>
               JSON
@@ -81,13 +107,17 @@ export const LogPanel: FC<LogPanelProps> = ({ executionId, lines, skipped, level
         </form>
       </div>
       {skipped > 0 ? <p class="border-b border-line px-3 py-1 text-xs text-muted">{skipped} earlier lines not shown</p> : null}
+      <p class="hidden border-b border-line px-3 py-1 text-xs text-muted" data-log-matches="" aria-live="polite"></p>
       <ol
         id={listId}
         class="logs max-h-[28rem] min-h-24 overflow-auto py-2 font-mono text-xs leading-5"
         data-min={level}
+        data-execution={executionId ?? undefined}
         sse-swap={executionId && running ? "log" : undefined}
         hx-swap="beforeend"
         aria-live="off"
+        tabindex={0}
+        aria-label="Log lines"
       >
         {lines.length === 0 ? (
           <li class="px-3 py-2 text-muted" data-log-empty="">

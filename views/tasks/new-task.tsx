@@ -2,7 +2,7 @@
 // The "New task" form: its param fields follow the chosen type's schema (swapped in when the type
 // changes); after a failed post it comes back with every value kept and the errors next to the fields.
 import type { FC } from "hono/jsx";
-import { PRIORITIES } from "../../src/db/schema.ts";
+import { PERMISSION_LEVELS, PRIORITIES } from "../../src/db/schema.ts";
 import { defaultText, type FormErrors, type FormValues, type ParamField } from "../../src/features/tasks/form.ts";
 import { FieldError } from "../components/ui.tsx";
 
@@ -20,18 +20,37 @@ const fieldId = (name: string) => `f-${name.replace(/[^A-Za-z0-9_-]/g, "-")}`;
 
 const HINT: Partial<Record<ParamField["kind"], string>> = {
   lines: "One per line.",
-  pairs: "One per line: NAME=value.",
-  json: "JSON (plain text is sent as a string where allowed).",
+  json: "Write JSON, or plain text where text is allowed.",
 };
 
-export const ParamInput: FC<{ field: ParamField; value?: string; error?: string }> = ({ field, value, error }) => {
-  const name = `params.${field.name}`;
-  const id = fieldId(name);
+/** What to type, after the field's own description — each a sentence. */
+export function paramHint(field: ParamField): string {
+  const kind = field.kind === "pairs" ? `One per line: ${field.name === "headers" ? "Name: value" : "NAME=value"}.` : HINT[field.kind];
+  const sentence = (s: string) => (/[.!?]$/.test(s) ? s : `${s}.`);
+  return [field.description ? sentence(field.description) : null, kind].filter(Boolean).join(" ");
+}
+
+/**
+ * One param's input, by its kind. `name` and `id` default to the New task form's (`params.NAME`,
+ * `f-params-NAME`); a plan step's editor gives its own (`steps[2].params.NAME`).
+ */
+export const ParamInput: FC<{ field: ParamField; value?: string; error?: string; name?: string; id?: string; templates?: boolean }> = ({
+  field,
+  value,
+  error,
+  name: nameGiven,
+  id: idGiven,
+  templates,
+}) => {
+  const name = nameGiven ?? `params.${field.name}`;
+  const id = idGiven ?? fieldId(name);
   const errId = `${id}-error`;
+  const hintId = `${id}-hint`;
   const text = value ?? defaultText(field);
   const cls = `field${error ? " field-error" : ""}`;
-  const aria = { "aria-invalid": error ? "true" : undefined, "aria-describedby": error ? errId : undefined };
-  const hint = [field.description, HINT[field.kind]].filter(Boolean).join(" ");
+  const hint = paramHint(field);
+  const described = [hint ? hintId : null, error ? errId : null].filter(Boolean).join(" ") || undefined;
+  const aria = { "aria-invalid": error ? "true" : undefined, "aria-describedby": described };
   if (field.kind === "boolean") {
     const checked = value !== undefined ? value === "true" || value === "on" : field.default === true;
     return (
@@ -41,7 +60,11 @@ export const ParamInput: FC<{ field: ParamField; value?: string; error?: string 
           <input type="checkbox" id={id} name={name} value="true" checked={checked} class="h-4 w-4 accent-[var(--accent)]" {...aria} />
           {field.name}
         </label>
-        {hint ? <p class="hint">{hint}</p> : null}
+        {hint ? (
+          <p class="hint" id={hintId}>
+            {hint}
+          </p>
+        ) : null}
         <FieldError error={error} id={errId} />
       </div>
     );
@@ -64,10 +87,12 @@ export const ParamInput: FC<{ field: ParamField; value?: string; error?: string 
         id={id}
         name={name}
         class={cls}
-        type={field.kind === "text" ? "text" : "number"}
-        step={field.kind === "integer" ? "1" : field.kind === "number" ? "any" : undefined}
-        min={field.min}
-        max={field.max}
+        // A number in a plan step may be a template ({{inputs.count}}), which a number input cannot hold.
+        type={field.kind === "text" || templates ? "text" : "number"}
+        inputmode={field.kind !== "text" && templates ? "decimal" : undefined}
+        step={templates ? undefined : field.kind === "integer" ? "1" : field.kind === "number" ? "any" : undefined}
+        min={templates ? undefined : field.min}
+        max={templates ? undefined : field.max}
         value={text}
         required={field.required}
         {...aria}
@@ -87,7 +112,11 @@ export const ParamInput: FC<{ field: ParamField; value?: string; error?: string 
         {field.required ? <span class="text-err"> *</span> : null}
       </label>
       {input}
-      {hint ? <p class="hint">{hint}</p> : null}
+      {hint ? (
+        <p class="hint" id={hintId}>
+          {hint}
+        </p>
+      ) : null}
       <FieldError error={error} id={errId} />
     </div>
   );
@@ -106,7 +135,7 @@ export const ParamFields: FC<{ description?: string; fields: ParamField[]; value
 export const NewTaskForm: FC<NewTaskFormProps> = ({ types, selected, fields, values = {}, errors = {}, inDialog }) => {
   const v = (k: string, fallback = "") => values[k] ?? fallback;
   const err = (k: string) => errors[k];
-  const known = new Set(["title", "task_type", "priority", "description", "depends_on", "timeout_seconds", "max_retries", ...fields.map((f) => `params.${f.name}`)]);
+  const known = new Set(["title", "task_type", "priority", "permission_level", "description", "depends_on", "timeout_seconds", "max_retries", ...fields.map((f) => `params.${f.name}`)]);
   const other = Object.entries(errors).filter(([k]) => !known.has(k));
   const advancedOpen = Boolean(err("depends_on") || err("timeout_seconds") || err("max_retries") || v("depends_on") || v("timeout_seconds") || v("max_retries"));
   const description = types.find((t) => t.name === selected)?.description;
@@ -129,7 +158,16 @@ export const NewTaskForm: FC<NewTaskFormProps> = ({ types, selected, fields, val
         <label class="label" for="f-title">
           Title<span class="text-err"> *</span>
         </label>
-        <input id="f-title" name="title" class={`field${err("title") ? " field-error" : ""}`} value={v("title")} maxlength={500} required autofocus aria-invalid={err("title") ? "true" : undefined} />
+        <input
+          id="f-title"
+          name="title"
+          class={`field${err("title") ? " field-error" : ""}`}
+          value={v("title")}
+          maxlength={500}
+          required
+          autofocus={Object.keys(errors).length === 0}
+          aria-invalid={err("title") ? "true" : undefined}
+        />
         <FieldError error={err("title")} />
       </div>
       <div class="grid gap-4 sm:grid-cols-2">
@@ -158,6 +196,22 @@ export const NewTaskForm: FC<NewTaskFormProps> = ({ types, selected, fields, val
             ))}
           </select>
         </div>
+      </div>
+      <div>
+        <label class="label" for="f-permission_level">
+          Permission level
+        </label>
+        <select id="f-permission_level" name="permission_level" class="field" aria-describedby="f-permission_level-hint">
+          {PERMISSION_LEVELS.map((p) => (
+            <option value={p} selected={p === v("permission_level", "write")}>
+              {p}
+            </option>
+          ))}
+        </select>
+        <p class="hint" id="f-permission_level-hint">
+          What it may do to its repository: read; write (commit on its own branch); push (also push and open a pull request). Policies can route its questions by it.
+        </p>
+        <FieldError error={err("permission_level")} />
       </div>
       <fieldset id="param-fields" class="flex flex-col gap-3 rounded-md border border-line p-3">
         <ParamFields description={description} fields={fields} values={values} errors={errors} />

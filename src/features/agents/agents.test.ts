@@ -427,3 +427,46 @@ describe("the ready-made plans", () => {
     expect(names).not.toContain("feature-with-review");
   });
 });
+
+describe("context documents", () => {
+  test("the team's design document about the repository is in the agent's instruction", async () => {
+    const repo = makeRepo(NODE_PROJECT);
+    const fake = fakeModel();
+    fake.script({ toolCalls: [call("finish", { summary: "read the docs" })] });
+    const server = await startTestServer(llm(fake));
+    const doc = await server.api("/context/documents", json({ title: "Arithmetic conventions", document_type: "decision", repository_url: repo, content: "All math helpers must reject NaN inputs with a TypeError.", tags: ["math"] }));
+    expect(doc.status).toBe(201);
+    const task = await submit(server, { title: "math helpers", task_type: "docs", permission_level: "read", repository_url: repo, params: { instruction: "Document the math helpers." } });
+    expect((await finished(server, task.id)).status).toBe("succeeded");
+    expect(fake.requests[0]!.promptText).toContain("reject NaN inputs with a TypeError");
+  }, 60_000);
+});
+
+describe("the task page", () => {
+  test("shows the agent's transcript, spend, branch, tests and diff — escaped — and lets an operator pause it", async () => {
+    const repo = makeRepo(NODE_PROJECT);
+    const fake = fakeModel();
+    fake.script(
+      { text: "Looking for <script>alert(1)</script> first.", toolCalls: [call("edit_file", { path: "math.js", old: "return a - b;", new: "return a + b; // <b>fixed</b>" })] },
+      { toolCalls: [call("finish", { summary: "add adds" })] },
+    );
+    const server = await startTestServer(llm(fake));
+    const task = await submit(server, { title: "page", task_type: "feature", repository_url: repo, params: { instruction: "Fix add." } });
+    expect((await finished(server, task.id)).status).toBe("succeeded");
+    const html = await (await server.get(`/tasks/${task.id}`)).text();
+    expect(html).toContain('id="agent-work"');
+    expect(html).toContain(`agentvine/${task.id}`);
+    expect(html).toContain("The diff");
+    expect(html).toContain("return a + b; // &lt;b&gt;fixed&lt;/b&gt;");
+    expect(html).toContain("Looking for &lt;script&gt;alert(1)&lt;/script&gt; first.");
+    expect(html).not.toContain("<script>alert(1)");
+    expect(html).toContain(`steps:${task.id}`);
+    expect(html.match(/data-kind="model"/g)).toHaveLength(2);
+
+    // A finished task has nothing to pause: the page's button is not offered, and a post is a 409.
+    expect(html).not.toContain(`/tasks/${task.id}/agent/pause`);
+    const form = (path: string) => server.get(path, { method: "POST", headers: { origin: server.url, "sec-fetch-site": "same-origin", "hx-request": "true" } });
+    const refused = await form(`/tasks/${task.id}/agent/pause`);
+    expect(refused.status).toBe(409);
+  }, 60_000);
+});

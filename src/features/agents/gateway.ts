@@ -9,6 +9,7 @@ import { getTaskRecord, planRunOf } from "../../engine/task-record.ts";
 import { AppError, conflict, invalid, notFound } from "../../errors.ts";
 import { callModel, estimateTokens, LlmError, retryWithBackoff, type LlmSettings, type LlmTools } from "../../llm/index.ts";
 import { BudgetExceeded, release, reserve, settle, spendOf, utcDay, type BudgetLimits } from "../controller/budgets.ts";
+import { documentsForContext } from "../context/for-agents.ts";
 import { appendStep, conversationOf, listSteps, pendingToolCalls, stepByKey, usageOf, type ModelOutput, type StepRow } from "./steps.ts";
 
 export interface AgentGatewayDeps {
@@ -20,6 +21,9 @@ export interface AgentGatewayDeps {
   masker?: { maskSecrets(text: string): string };
   retryBaseMs?: number;
 }
+
+/** What an agent's instruction may carry of the team's documents. */
+const DOCUMENTS_BUDGET_TOKENS = 3000;
 
 /** Fewer output tokens than this left in a budget: the step is refused rather than cut to nothing. */
 const MIN_OUTPUT_TOKENS = 64;
@@ -53,6 +57,8 @@ export class AgentGateway {
         return this.facts(taskId);
       case "agent.link_pr":
         return this.linkPullRequest(taskId, Number(p.pr_number));
+      case "agent.documents":
+        return this.documents(taskId, String(p.query ?? ""));
       default:
         throw invalid(`no call '${method}' (agent.task, agent.start, agent.note, agent.step, agent.tool, agent.extend, agent.usage, agent.link_pr)`);
     }
@@ -87,6 +93,23 @@ export class AgentGateway {
     const t = getTaskRecord(this.deps.db, taskId);
     if (!t) throw notFound("task", taskId);
     return { title: t.title, description: t.description, repository_url: t.repository_url, branch_name: t.branch_name, permission_level: t.permission_level, issue_number: t.issue_number, pr_number: t.pr_number };
+  }
+
+  /**
+   * The team's documents that match the instruction (same repository first, then by rank), within a
+   * stated token budget: the text the agent puts in its instruction, and which ones it was given.
+   */
+  documents(taskId: string, query: string) {
+    const task = getTaskRecord(this.deps.db, taskId);
+    if (!task) throw notFound("task", taskId);
+    const found = documentsForContext(this.deps.db, { query, repositoryUrl: task.repository_url, budgetTokens: DOCUMENTS_BUDGET_TOKENS });
+    const text = found.documents.map((d) => this.#mask(d.text)).join("\n\n");
+    return {
+      text: text || null,
+      used: found.documents.map((d) => ({ id: d.id, title: d.title, version: d.version, tokens: d.tokens })),
+      omitted: found.omitted,
+      budget_tokens: found.budgetTokens,
+    };
   }
 
   /** The pull request an agent opened, linked back on its task. */

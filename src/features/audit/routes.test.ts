@@ -21,6 +21,21 @@ async function server() {
 }
 
 describe("GET /audit", () => {
+  test("rows name their resource and link to it: a task by its title, a plan by its name; a deleted one by the name it had", async () => {
+    const s = await server();
+    const task = (await (await s.api("/tasks", json({ title: `Deploy ${HOSTILE}`, task_type: "hello", params: { name: "x" }, requires: ["gpu"] }))).json()) as { id: string };
+    const plan = (await (await s.api("/plans", json({ name: "release", steps: [{ name: "a", task_type: "hello", params: { name: "a" } }] }))).json()) as { id: string };
+    const gone = (await (await s.api("/tasks", json({ title: "Short-lived", task_type: "hello", params: { name: "x" }, requires: ["gpu"] }))).json()) as { id: string };
+    await s.api(`/tasks/${gone.id}`, { method: "DELETE" });
+    const res = await visit(s, "/audit");
+    const main = mainOf(res.text);
+    expect(main).toContain(`<a class="link font-medium" href="/tasks/${task.id}" data-resource-link="">Deploy ${HOSTILE_ESCAPED}</a>`);
+    expect(main).toContain(`<a class="link font-medium" href="/plans/${plan.id}" data-resource-link="">release</a>`);
+    expect(main).not.toContain(`href="/tasks/${gone.id}"`);
+    expect(main).toMatch(/<span class="font-medium">Short-lived<span class="ml-1 text-xs font-normal text-muted">\(deleted\)<\/span>/);
+    expect(main).not.toContain(HOSTILE);
+  });
+
   test("newest first, with action, actor by name, resource, IP and time", async () => {
     const s = await server();
     await s.api("/users", json({ username: "bob", password: PASSWORD, role: "viewer" }));

@@ -7,12 +7,13 @@ import { AuditList, AuditPage, type AuditFilters, type AuditRow } from "../../..
 import type { AuthDeps } from "../auth/auth-services.ts";
 import { findUserByLogin } from "../auth/users.ts";
 import { actorLabels } from "./actor-labels.ts";
+import { resourceLabels } from "./resource-labels.ts";
 import { listAudit, type AuditQuery } from "./service.ts";
 
 type Ctx = Context;
 
 const PER_PAGE = 50;
-const RESOURCE_TYPES = ["user", "api_key", "secret", "task", "plan"];
+const RESOURCE_TYPES = ["user", "api_key", "secret", "task", "plan", "worker", "queue"];
 
 /** A datetime-local value (`2026-01-31T09:30`) or a date, read as UTC; a full ISO time as written. */
 export function parseUtc(value: string): number | undefined {
@@ -57,7 +58,8 @@ function queryOf(auth: AuthDeps, f: AuditFilters): AuditQuery {
 function auditList(auth: AuthDeps, filters: AuditFilters) {
   const result = listAudit(auth, queryOf(auth, filters));
   const who = actorLabels(auth, result.items);
-  const items: AuditRow[] = result.items.map((e) => ({ ...e, who: who(e) }));
+  const what = resourceLabels(auth.db, result.items);
+  const items: AuditRow[] = result.items.map((e) => ({ ...e, who: who(e), what: what(e) }));
   return { filters, items, total: result.total };
 }
 

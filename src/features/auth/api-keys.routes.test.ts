@@ -65,6 +65,8 @@ describe("New key", () => {
     expect(res.trigger["api-keys:changed"]).toBe(true);
     expect(res.text).toContain("this is the only time it is shown");
     expect(res.text).toMatch(/<input id="new-key-value"[^>]*readonly=""/);
+    // Flag and variable names never break across lines (a `--token` once wrapped as "-" / "-token").
+    for (const name of ["AGENTVINE_TOKEN", "--token-file", "--token"]) expect(res.text).toContain(`<code class="whitespace-nowrap">${name}</code>`);
     const key = shownKey(res.text)!;
     expect(key).toMatch(/^avk_/);
     const row = keys(server).find((k) => k.name === "ci script")!;

@@ -6,10 +6,11 @@ import { AppError } from "../../errors.ts";
 import type { Access } from "../../http/openapi.ts";
 import { isHtmx } from "../../pages/render.tsx";
 import { requireRole } from "./middleware.ts";
+import { countUsers } from "./users.ts";
 
 /** /logout too: signing out with a session that already ended should still land on /login, not an error. */
-const PUBLIC_PAGES = ["/login", "/register", "/reset-password", "/logout", "/assets/*", "/favicon.svg", "/forgot-password", "/verify-email", "/docs"];
-const ADMIN_PAGES = ["/users", "/api-keys", "/audit", "/secrets"];
+const PUBLIC_PAGES = ["/login", "/register", "/reset-password", "/logout", "/assets/*", "/favicon.svg", "/favicon.ico", "/forgot-password", "/verify-email", "/docs"];
+const ADMIN_PAGES = ["/users", "/api-keys", "/audit", "/secrets", "/settings/models", "/queue"];
 /** The signed-in user's own things: any role may change them. */
 const OWN_PAGES = ["/settings", "/notifications"];
 
@@ -23,6 +24,12 @@ export function pageAccess(method: string, path: string): Access {
   if (OWN_PAGES.some((p) => under(path, p))) return "viewer";
   // Draining a worker is the admin-only DELETE /api/v1/workers/:id of the JSON API.
   if (path.startsWith("/workers/") && method !== "GET" && method !== "HEAD") return "admin";
+  // Everyone reads the routing rules and dry-runs a question (like the JSON API); admins change them.
+  if (under(path, "/policies")) {
+    if (path === "/policies/dry-run") return "viewer";
+    if (method !== "GET" && method !== "HEAD") return "admin";
+    return path === "/policies/new" || path.endsWith("/edit") ? "admin" : "viewer";
+  }
   return method === "GET" || method === "HEAD" ? "viewer" : "operator";
 }
 
@@ -49,6 +56,8 @@ export const pageGate: MiddlewareHandler = async function pageGate(c, next) {
   const access = pageAccess(c.req.method, c.req.path);
   if (access === "public") return next();
   if (!c.get("principal")) {
+    // No account exists yet: a sign-in form could not succeed; the first visitor makes the admin.
+    if ((c.req.method === "GET" || c.req.method === "HEAD") && !isHtmx(c) && countUsers(c.get("auth")) === 0) return c.redirect("/register", 302);
     const here = new URL(c.req.url);
     // htmx asks for fragments: send the whole window to the sign-in page, back to the page it was on.
     const from = isHtmx(c) ? (c.req.header("hx-current-url") ?? "") : `${here.pathname}${here.search}`;

@@ -221,6 +221,33 @@ describe("sign out", () => {
 });
 
 describe("register", () => {
+  test("with no account yet, the first visitor is sent to register (not to a sign-in that cannot succeed)", async () => {
+    const server = await startTestApp({ workers: 0, admin: false });
+    for (const path of ["/", "/tasks", "/plans/new"]) {
+      const res = await get(server, path);
+      expect(res.status).toBe(302);
+      expect(res.headers.get("location")).toBe("/register");
+    }
+    // Once an account exists, the signed-out visitor signs in.
+    const ok = await post(server, "/register", { username: "ada", password: TEST_PASSWORD, confirm: TEST_PASSWORD });
+    expect(ok.status).toBe(303);
+    const after = await get(server, "/tasks");
+    expect(after.status).toBe(302);
+    expect(after.headers.get("location")).toBe("/login?next=%2Ftasks");
+  });
+
+  test("the form states every rule the server enforces, and a password containing the username is refused by it", async () => {
+    const server = await startTestApp({ workers: 0, admin: false });
+    const html = await (await get(server, "/register")).text();
+    for (const rule of ["At least 12 characters", "at least 5 of them different", "most common passwords", "not containing your username"]) expect(html).toContain(rule);
+    const res = await post(server, "/register", { username: "marguerite", password: "marguerite-likes-tea", confirm: "marguerite-likes-tea" });
+    expect(res.status).toBe(422);
+    expect(await res.text()).toContain("must not contain the username");
+    const repetitive = await post(server, "/register", { username: "bob", password: "abababababababab", confirm: "abababababababab" });
+    expect(repetitive.status).toBe(422);
+    expect(await repetitive.text()).toContain("fewer than 5 different characters");
+  });
+
   test("the first account becomes the admin; weak passwords are explained inline; then registration closes", async () => {
     const server = await startTestApp({ workers: 0, admin: false });
     const form = await get(server, "/register");

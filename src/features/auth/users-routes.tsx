@@ -9,6 +9,7 @@ import { actionDone, fragment, htmxTarget, isHtmx, page, toast, trigger } from "
 import { NewUserForm, UserList, UserRow, UsersPage, type NewUserFormProps, type UserFilters } from "../../../views/auth/users.tsx";
 import { errorsOf, FormPage, type FormValues } from "../../../views/components/form.tsx";
 import { actorOf } from "../audit/service.ts";
+import type { AuthDeps } from "./auth-services.ts";
 import { principalOf } from "./middleware.ts";
 import { passwordProblems } from "./passwords.ts";
 import { clientMeta } from "./request.ts";
@@ -16,6 +17,12 @@ import { CreateUserBody } from "./schemas.ts";
 import { createUser, getUser, listUsers, updateUser, type AdminUserPatch } from "./users.ts";
 
 type Ctx = Context;
+
+/** The id of the only active admin, when there is exactly one (the server keeps that one an active admin). */
+function lastAdminId(auth: AuthDeps): string | null {
+  const admins = auth.db.sqlite.query<{ id: string }, []>("SELECT id FROM users WHERE role = 'admin' AND is_active = 1 LIMIT 2").all();
+  return admins.length === 1 ? admins[0]!.id : null;
+}
 
 const PER_PAGE = 50;
 
@@ -57,14 +64,16 @@ function changeUser(c: Ctx, id: string, patch: AdminUserPatch, done: (username: 
   const selfId = principalOf(c).userId;
   try {
     const user = updateUser(auth, id, patch, actorOf(principal), clientMeta(c).ip);
-    return actionDone(c, { message: done(user.username), redirect: "/users", body: <UserRow user={user} self={user.id === selfId} /> });
+    // A change can make another row the last admin's: the list refreshes itself (users:changed).
+    trigger(c, "users:changed");
+    return actionDone(c, { message: done(user.username), redirect: "/users", body: <UserRow user={user} self={user.id === selfId} lastAdmin={user.id === lastAdminId(auth)} /> });
   } catch (err) {
     if (!(err instanceof AppError) || err.status !== 409) throw err;
     const user = getUser(auth, id);
     if (!isHtmx(c)) return actionDone(c, { message: err.message, redirect: "/users", level: "error" });
     // 422 is swapped (htmx config): the row comes back as it is, so the role select shows the real role.
     toast(c, "error", err.message);
-    return fragment(c, <UserRow user={user} self={user.id === selfId} />, 422);
+    return fragment(c, <UserRow user={user} self={user.id === selfId} lastAdmin={user.id === lastAdminId(auth)} />, 422);
   }
 }
 
@@ -72,7 +81,7 @@ export const userRoutes = new Hono()
   .get("/", (c) => {
     const filters = filtersOf(c);
     const result = listUsers(c.get("auth"), filters);
-    const list = { filters, items: result.items, total: result.total, selfId: principalOf(c).userId };
+    const list = { filters, items: result.items, total: result.total, selfId: principalOf(c).userId, lastAdminId: lastAdminId(c.get("auth")) };
     if (htmxTarget(c) === "user-list") return fragment(c, <UserList {...list} />);
     return page(c, { title: "Users", active: "users" }, <UsersPage {...list} newUser={{}} />);
   })

@@ -93,7 +93,8 @@ describe("New user", () => {
     expect(res.text).toContain('value="Kept Name"');
     expect(res.text).not.toContain("xyzw");
     expect(res.text).toContain('name="_dialog"'); // still the dialog's form
-    expect(res.toast).toBeUndefined();
+    // Said aloud too: an error toast (an alert) besides the inline messages.
+    expect(res.toast).toEqual({ level: "error", message: "Not saved: please fix the fields marked in the form" });
     expect(findUserByLogin(server.services.auth, "x")).toBeNull();
   });
 
@@ -179,6 +180,25 @@ describe("per user: role, deactivate, reactivate", () => {
     const plain = await visit(server, `/users/${admin.id}/role`, { form: { role: "viewer" } });
     expect(plain.status).toBe(303);
     expect(flashOf(plain)[0]).toMatchObject({ level: "error" });
+  });
+
+  test("the only admin's row offers neither Deactivate nor another role; with a second admin, both rows do", async () => {
+    const server = await startTestApp({ workers: 0 });
+    await userWithRole(server, server.token, "olivia", "operator");
+    const admin = userRow(server, "admin");
+    const olivia = userRow(server, "olivia");
+    const page = await visit(server, "/users");
+    expect(rowOf(page.text, admin.id)).not.toContain("Deactivate");
+    expect(rowOf(page.text, admin.id)).toContain("the only admin");
+    expect(rowOf(page.text, admin.id)).toMatch(/<select[^>]*disabled/);
+    expect(rowOf(page.text, olivia.id)).toContain("Deactivate");
+    expect(rowOf(page.text, olivia.id)).not.toMatch(/<select[^>]*disabled/);
+
+    const promoted = await act(server, `/users/${olivia.id}/role`, { role: "admin" });
+    expect(promoted.status).toBe(200);
+    const after = await visit(server, "/users");
+    expect(rowOf(after.text, admin.id)).toContain("Deactivate");
+    expect(rowOf(after.text, admin.id)).not.toContain("the only admin");
   });
 
   test("an unknown user or role is an error toast", async () => {

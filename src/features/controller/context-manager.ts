@@ -1,10 +1,11 @@
 // The context manager: what the LLM is told when it answers a question for a task — one function per
-// source (the task, its plan run and upstream results, its earlier questions, the conversation), each a
-// titled section, fitted into a stated token budget with what was left out said. Secrets are masked in
+// source (the task, its plan run and upstream results, its earlier questions, the conversation, the context
+// documents), each a titled section, fitted into a stated token budget with what was left out said. Secrets are masked in
 // everything a section holds. The chat and context-documents feature adds its sources the same way.
 import type { Db } from "../../db/client.ts";
 import { getTaskRecord, type TaskRecord } from "../../engine/task-record.ts";
 import { estimateTokens } from "../../llm/index.ts";
+import { documentsForContext } from "../context/for-agents.ts";
 
 export interface Masker {
   maskSecrets(text: string): string;
@@ -74,22 +75,51 @@ export const earlierQuestionsSource: ContextSource = ({ db, task, requestId }) =
   return [{ id: `questions:${task.id}`, title: "Earlier questions of this task", text }];
 };
 
-/** The task's conversation (chat messages); empty until conversations exist. */
+/**
+ * The task's conversation: what people (and others) wrote in it, the newest 30 messages. Questions and
+ * answers come from the source above, status lines and the controller's notes are left out.
+ */
 export const conversationSource: ContextSource = ({ db, task }) => {
   const table = db.sqlite.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chat_messages'").get();
   if (!table) return [];
   const rows = db.sqlite
-    .query<{ sender_type: string; message: string }, [string]>(
-      `SELECT m.sender_type, m.message FROM chat_messages m JOIN conversations c ON c.id = m.conversation_id
-        WHERE c.task_id = ? ORDER BY m.created_at DESC LIMIT 30`,
+    .query<{ sender_type: string; sender_name: string | null; message: string }, [string]>(
+      `SELECT m.sender_type, m.sender_name, m.message FROM chat_messages m JOIN conversations c ON c.id = m.conversation_id
+        WHERE c.task_id = ? AND m.message_type = 'text' ORDER BY m.seq DESC LIMIT 30`,
     )
     .all(task.id)
     .reverse();
   if (rows.length === 0) return [];
-  return [{ id: `conversation:${task.id}`, title: "The task's conversation", text: rows.map((r) => `${r.sender_type}: ${clip(r.message, 1000)}`).join("\n") }];
+  const who = (r: (typeof rows)[number]) => (r.sender_name ? `${r.sender_type} ${r.sender_name}` : r.sender_type);
+  return [{ id: `conversation:${task.id}`, title: "The task's conversation", text: rows.map((r) => `${who(r)}: ${clip(r.message, 1000)}`).join("\n") }];
 };
 
-export const DEFAULT_SOURCES: ContextSource[] = [taskSource, planSource, earlierQuestionsSource, conversationSource];
+/** How much of the context the team's documents may take (estimated tokens). */
+export const DOCUMENTS_BUDGET_TOKENS = 2500;
+
+/**
+ * The context documents that match the question (and the task's title): the task's repository first, then
+ * by full-text rank, within DOCUMENTS_BUDGET_TOKENS. Each is a section of its own, `context-document:<id>@v<n>`,
+ * so the request's `context_used` names exactly which documents (and versions) the model was given.
+ */
+export const contextDocumentsSource: ContextSource = ({ db, task, question }) => {
+  const found = documentsForContext(db, { query: `${question} ${task.title}`, repositoryUrl: task.repository_url, budgetTokens: DOCUMENTS_BUDGET_TOKENS });
+  const sections = found.documents.map((d) => ({
+    id: `context-document:${d.id}@v${d.version}`,
+    title: `Document: ${d.title} (${d.document_type}, v${d.version})`,
+    text: d.text.slice(d.text.indexOf("\n") + 1),
+  }));
+  if (found.omitted.length) {
+    sections.push({
+      id: `context-documents-omitted:${task.id}`,
+      title: "Documents left out",
+      text: `Also matching, left out to stay within ${DOCUMENTS_BUDGET_TOKENS} tokens for documents: ${found.omitted.map((o) => `${o.title} (v${o.version})`).join(", ")}.`,
+    });
+  }
+  return sections;
+};
+
+export const DEFAULT_SOURCES: ContextSource[] = [taskSource, planSource, earlierQuestionsSource, conversationSource, contextDocumentsSource];
 
 export interface BuiltContext {
   text: string;

@@ -161,6 +161,19 @@ export function whyMatches(policy: Pick<Policy, "match" | "is_default">, q: Ques
   return reasons;
 }
 
+/** Why a rule did not match: each of its conditions the question does not meet, in words. */
+export function unmetConditions(policy: Policy, q: QuestionFacts): string[] {
+  const unmet: string[] = [];
+  const one = (match: PolicyMatch) => whyMatches({ match, is_default: false }, q) === null;
+  const m = policy.match;
+  if (m.task_type != null && one({ task_type: m.task_type })) unmet.push(`task type is ${q.task_type}, not ${m.task_type}`);
+  if (m.permission_level != null && one({ permission_level: m.permission_level })) unmet.push(`permission level is ${q.permission_level}, not ${m.permission_level}`);
+  if (m.category != null && one({ category: m.category })) unmet.push(`category is ${q.category ?? "(none)"}, not ${m.category}`);
+  if (m.repository_url != null && one({ repository_url: m.repository_url })) unmet.push(`repository is ${q.repository_url ?? "(none)"}, not ${m.repository_url}`);
+  if (m.pattern != null && one({ pattern: m.pattern })) unmet.push(`the question does not match /${m.pattern}/i`);
+  return unmet;
+}
+
 export interface RouteDecision {
   policy: Policy;
   reasons: string[];
@@ -179,7 +192,7 @@ export function routeQuestion(rules: Policy[], q: QuestionFacts): RouteDecision 
     }
     const reasons = whyMatches(policy, q);
     if (reasons) return { policy, reasons, skipped };
-    skipped.push({ policy, why: "its conditions are not met" });
+    skipped.push({ policy, why: unmetConditions(policy, q).join("; ") || "its conditions are not met" });
   }
   const fallback = rules.find((p) => p.is_default) ?? BUILT_IN_DEFAULT;
   return { policy: fallback, reasons: ["no other rule matched"], skipped };

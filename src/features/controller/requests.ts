@@ -48,7 +48,7 @@ export interface RequestJson {
   context: unknown;
   /** Who it is with now: the LLM (`automated`), a person (`human`), or nobody (resolved at once). */
   handler: RequestHandler;
-  route: { policy_id: string | null; policy_name: string | null; action: PolicyAction; reason: string | null; on_timeout: OnTimeoutAction };
+  route: { policy_id: string | null; policy_name: string | null; action: PolicyAction; reason: string | null; on_timeout: OnTimeoutAction; on_timeout_answer: string | null };
   escalation_reason: string | null;
   deadline_at: string | null;
   answer: string | null;
@@ -74,7 +74,7 @@ export function toRequestJson(r: RequestRow): RequestJson {
     category: r.category,
     context: r.context == null ? null : JSON.parse(r.context),
     handler: r.handler,
-    route: { policy_id: r.policy_id, policy_name: r.policy_name, action: r.route_action, reason: r.route_reason, on_timeout: r.on_timeout },
+    route: { policy_id: r.policy_id, policy_name: r.policy_name, action: r.route_action, reason: r.route_reason, on_timeout: r.on_timeout, on_timeout_answer: r.on_timeout_answer },
     escalation_reason: r.escalation_reason,
     deadline_at: iso(r.deadline_at),
     answer: r.answer,

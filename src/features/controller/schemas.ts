@@ -51,7 +51,7 @@ export const RequestOut = z.object({
   category: z.string().nullable(),
   context: z.unknown(),
   handler: z.enum(REQUEST_HANDLERS),
-  route: z.object({ policy_id: z.string().nullable(), policy_name: z.string().nullable(), action: z.enum(POLICY_ACTIONS), reason: z.string().nullable(), on_timeout: z.enum(ON_TIMEOUT_ACTIONS) }),
+  route: z.object({ policy_id: z.string().nullable(), policy_name: z.string().nullable(), action: z.enum(POLICY_ACTIONS), reason: z.string().nullable(), on_timeout: z.enum(ON_TIMEOUT_ACTIONS), on_timeout_answer: z.string().nullable() }),
   escalation_reason: z.string().nullable(),
   deadline_at: z.string().nullable(),
   answer: z.string().nullable(),

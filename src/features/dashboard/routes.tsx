@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { fragment, htmxTarget, page } from "../../pages/render.tsx";
 import { DashboardLive, DashboardPage } from "../../../views/dashboard/page.tsx";
 import { formTaskTypes, paramFieldsOf } from "../tasks/form.ts";
+import { waitingForHumans } from "../controller/inbox-data.ts";
 import type { DashboardStats } from "./stats.ts";
 
 declare module "hono" {
@@ -18,12 +19,13 @@ export const dashboardRoutes = new Hono().get("/", (c) => {
   const version = c.get("live").version;
   const snap = c.get("dashboard").snapshot();
   const workers = { threads: c.get("pool")?.size ?? 0, busy: c.get("pool")?.busyCount ?? 0 };
-  if (htmxTarget(c) === "dash-live") return fragment(c, <DashboardLive snap={snap} workers={workers} />);
+  const waiting = waitingForHumans(c.get("deps").db);
+  if (htmxTarget(c) === "dash-live") return fragment(c, <DashboardLive snap={snap} workers={workers} waitingForHumans={waiting} />);
   const types = formTaskTypes();
   const selected = types.find((t) => t.name === "hello")?.name ?? types[0]?.name ?? "";
   return page(
     c,
     { title: "Dashboard", active: "dashboard" },
-    <DashboardPage snap={snap} workers={workers} version={version} newTask={{ types, selected, fields: paramFieldsOf(selected) }} />,
+    <DashboardPage snap={snap} workers={workers} waitingForHumans={waiting} version={version} newTask={{ types, selected, fields: paramFieldsOf(selected) }} />,
   );
 });

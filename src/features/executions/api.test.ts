@@ -91,6 +91,21 @@ describe("GET /executions", () => {
   });
 });
 
+describe("what an execution measures", () => {
+  test("a shell command that succeeded has its CPU time; peak memory is not claimed (null); a hello task has neither", async () => {
+    const server = await startTestServer();
+    const cmd = await runToEnd(server, shell("i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo done"));
+    const hi = await runToEnd(server, { title: "hi", task_type: "hello", params: { name: "x" } });
+    const [ofCmd] = (await get<{ items: Array<Execution & { cpu_ms: number | null; max_rss_bytes: number | null }> }>(server, `/executions?task_id=${cmd.id}`)).items;
+    const [ofHi] = (await get<{ items: Array<Execution & { cpu_ms: number | null; max_rss_bytes: number | null }> }>(server, `/executions?task_id=${hi.id}`)).items;
+    expect(ofCmd!.cpu_ms).toBeGreaterThanOrEqual(0);
+    expect(ofCmd!.cpu_ms).toBeLessThanOrEqual(ofCmd!.duration_ms! + 50);
+    expect(ofCmd!.max_rss_bytes).toBeNull();
+    expect(ofHi!.cpu_ms).toBeNull();
+    expect(ofHi!.max_rss_bytes).toBeNull();
+  });
+});
+
 describe("GET /executions/:id/logs (JSON)", () => {
   test("stdout lines are info, stderr lines warn; after= and level= filter them", async () => {
     const server = await startTestServer();

@@ -12,10 +12,16 @@ import { encodeSseFrame } from "../../http/sse.ts";
  * - `task:<id>`      → `task`       (that task or one of its children changed)
  * - `exec:<id>`      → `execution`  (an execution of that task started or finished)
  * - `log:<exec id>`  → `log`        (new log lines of that execution, as HTML; the SSE id is the last seq)
+ * - `chat`           → `chat`       (a chat message was posted, recorded or edited, or a conversation started)
+ * - `context`        → `context`    (a context document was created, edited or deleted)
+ * - `requests`       → `requests`   (a question was asked, changed hands or was resolved: the Inbox, the nav badge)
+ * - `answers`        → `answers`    (a model's answer to a question is streaming in)
+ * - `questions:<task id>` → `questions` (a question of that task was asked, changed, resolved, or its answer streams)
+ * - `steps:<task id>` → `steps`     (a coding agent's transcript grew, or it was paused or resumed)
  */
-export type Topic = "dashboard" | "tasks" | "plans" | "workers" | `task:${string}` | `exec:${string}` | `log:${string}`;
+export type Topic = "dashboard" | "tasks" | "plans" | "workers" | "chat" | "context" | "requests" | "answers" | `task:${string}` | `exec:${string}` | `log:${string}` | `questions:${string}` | `steps:${string}`;
 
-export const TOPIC_PATTERN = /^(dashboard|tasks|plans|workers|(task|exec|log):[A-Za-z0-9._-]{1,100})$/;
+export const TOPIC_PATTERN = /^(dashboard|tasks|plans|workers|chat|context|requests|answers|(task|exec|log|questions|steps):[A-Za-z0-9._-]{1,100})$/;
 
 export interface Subscriber {
   write(frame: Uint8Array): void;
@@ -24,8 +30,22 @@ export interface Subscriber {
 }
 
 /** How often (at most) each kind of topic is sent: the first change goes out at once, a burst is folded into one. */
-const WINDOW_MS: Record<string, number> = { dashboard: 1000, tasks: 500, plans: 500, workers: 1000, task: 150, exec: 0, log: 50 };
-const EVENT_OF: Record<string, string> = { dashboard: "dashboard", tasks: "tasks", plans: "plans", workers: "workers", task: "task", exec: "execution", log: "log" };
+const WINDOW_MS: Record<string, number> = { dashboard: 1000, tasks: 500, plans: 500, workers: 1000, task: 150, exec: 0, log: 50, chat: 500, context: 300, requests: 50, answers: 150, questions: 100, steps: 150 };
+const EVENT_OF: Record<string, string> = {
+  dashboard: "dashboard",
+  tasks: "tasks",
+  plans: "plans",
+  workers: "workers",
+  task: "task",
+  exec: "execution",
+  log: "log",
+  chat: "chat",
+  context: "context",
+  requests: "requests",
+  answers: "answers",
+  questions: "questions",
+  steps: "steps",
+};
 const MAX_TRACKED_VERSIONS = 20_000;
 
 const kindOf = (topic: string) => {
@@ -80,7 +100,23 @@ export class LiveHub {
         this.#touch("workers");
       }),
       bus.on("worker:changed", () => this.#touch("workers")),
+      // Questions: the Inbox and the nav badge follow every one; the dashboard counts those waiting for a person.
+      ...(["request:created", "request:updated", "request:resolved"] as const).map((event) =>
+        bus.on(event, (e) => {
+          this.#touch("requests");
+          this.#touch("dashboard");
+          this.#touch(`questions:${e.taskId}`);
+        }),
+      ),
+      bus.on("request:delta", (e) => {
+        this.#touch("answers");
+        this.#touch(`questions:${e.taskId}`);
+      }),
+      bus.on("agent:step", (e) => this.#touch(`steps:${e.taskId}`)),
       bus.on("queue:ready", () => this.#touch("dashboard")),
+      bus.on("chat:message", () => this.#touch("chat")),
+      bus.on("chat:conversation", () => this.#touch("chat")),
+      bus.on("context:changed", () => this.#touch("context")),
       bus.on("log:appended", (e) => {
         const topic = `log:${e.executionId}`;
         if (!this.#subs.has(topic)) return;

@@ -155,6 +155,28 @@ describe("LiveHub", () => {
     hub.close();
   });
 
+  test("questions: `requests` and `questions:<task>` when one is asked or resolved, `answers` as the model's answer streams", async () => {
+    const bus = new EventBus();
+    const hub = new LiveHub(bus, () => "");
+    const inbox = subscriber();
+    const taskPage = subscriber();
+    const other = subscriber();
+    hub.subscribe(["requests", "answers"], inbox.sub, null);
+    hub.subscribe(["questions:t1"], taskPage.sub, null);
+    hub.subscribe(["questions:t2", "tasks"], other.sub, null);
+    bus.emit("request:created", { requestId: "r1", taskId: "t1", status: "open", handler: "human", at: Date.now() });
+    await inbox.nextFrame(1);
+    await taskPage.nextFrame(1);
+    expect(inbox.frames).toEqual(["event: requests\ndata: requests\n\n"]);
+    expect(taskPage.frames).toEqual(["event: questions\ndata: questions:t1\n\n"]);
+    bus.emit("request:delta", { requestId: "r1", taskId: "t1", text: "Yes" });
+    await inbox.nextFrame(2);
+    expect(inbox.frames[1]).toBe("event: answers\ndata: answers\n\n");
+    await taskPage.nextFrame(2);
+    expect(other.frames).toEqual([]);
+    hub.close();
+  });
+
   test("a subscriber gets at once what changed after the version its page was rendered at, and only that", () => {
     const bus = new EventBus();
     const hub = new LiveHub(bus, () => "");

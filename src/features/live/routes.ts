@@ -1,11 +1,13 @@
 // GET /events — the pages' live-update stream (SSE), fed by the event bus through the LiveHub.
 //
-//   GET /events?topics=dashboard,tasks,plans,workers,task:<id>,exec:<id>,log:<execution id>&v=<version>&after=<seq>
+//   GET /events?topics=dashboard,tasks,plans,workers,chat,context,requests,answers,task:<id>,exec:<id>,log:<execution id>,questions:<task id>,steps:<task id>&v=<version>&after=<seq>
 //
-// Events (see hub.ts): `dashboard`, `tasks`, `plans`, `workers`, `task`, `execution` carry only the topic name: the page
-// refreshes a container (`hx-trigger="sse:tasks"`), which is race-free. Bursts are folded: the first
-// change goes out at once, later ones at most once per topic window (dashboard 1 s, tasks and plans
-// 500 ms, workers 1 s, task 150 ms). `log` carries the new lines of one execution as HTML (`sse-swap="log"`, appended);
+// Events (see hub.ts): `dashboard`, `tasks`, `plans`, `workers`, `requests`, `answers`, `task`, `execution`,
+// `questions` carry only the topic name: the page refreshes a container (`hx-trigger="sse:tasks"`), which is
+// race-free. Bursts are folded: the first change goes out at once, later ones at most once per topic window
+// (dashboard 1 s, tasks and plans 500 ms, workers 1 s, requests 50 ms, questions 100 ms, task and answers 150 ms).
+// public/app.js adds `requests` to every page's stream: the nav's Inbox badge follows it.
+// `log` carries the new lines of one execution as HTML (`sse-swap="log"`, appended);
 // its SSE id is the last seq, and the stream first replays the lines after `after` (or Last-Event-ID).
 // `v` is the hub version the page was rendered at: topics that changed since are sent at once, so
 // nothing falls between rendering a page and opening its stream, nor during a reconnect.
@@ -34,7 +36,7 @@ export const liveRoutes = new Hono().get("/events", (c) => {
   const hub = c.get("live");
   const topics = (c.req.query("topics") ?? "").split(",").filter(Boolean);
   if (topics.length === 0 || topics.length > MAX_TOPICS || !topics.every((t) => TOPIC_PATTERN.test(t))) {
-    throw invalid("topics: a comma-separated list of dashboard, tasks, plans, workers, task:<id>, exec:<id>, log:<execution id>", [
+    throw invalid("topics: a comma-separated list of dashboard, tasks, plans, workers, chat, context, requests, answers, task:<id>, exec:<id>, log:<execution id>, questions:<task id>, steps:<task id>", [
       { field: "topics", message: "unknown or missing topic" },
     ]);
   }

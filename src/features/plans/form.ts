@@ -1,10 +1,12 @@
 // The plan editor's state as a form: steps with stable keys (so depends_on survives renames and
-// reordering), the add / remove / move operations done server-side, and the form turned into a
-// PlanBody — or into inline errors keyed like the fields (`name`, `steps[2].params`, …).
+// reordering), params as one field each (the New task form's fields, following the step's type), the
+// add / remove / move operations done server-side, and the form turned into a PlanBody — or into inline
+// errors keyed like the fields (`name`, `steps[2].params.command`, …).
 import { PRIORITIES } from "../../db/schema.ts";
 import { findTemplates } from "../../engine/templates.ts";
 import { zodDetails, type ErrorDetail } from "../../errors.ts";
 import { TASK_TYPES } from "../../task-types/index.ts";
+import { paramFieldsOf, readParam, valueText } from "../tasks/form.ts";
 import { PlanBody } from "./schemas.ts";
 import type { PlanJson } from "./service.ts";
 
@@ -12,8 +14,8 @@ export interface StepDraft {
   key: string;
   name: string;
   task_type: string;
-  /** JSON text, as typed. */
-  params: string;
+  /** Each param's text as typed, by name (only the step type's params are read). */
+  params: Record<string, string>;
   /** Keys of the steps this one waits for. */
   depends_on: string[];
   timeout_seconds: string;
@@ -41,7 +43,7 @@ export function emptyStep(index: number): StepDraft {
     key: newKey(),
     name: `step-${index + 1}`,
     task_type: "hello",
-    params: '{\n  "name": "world"\n}',
+    params: { name: "world" },
     depends_on: [],
     timeout_seconds: "",
     max_retries: "",
@@ -59,7 +61,7 @@ export function draftFromPlan(plan: PlanJson | null): PlanDraft {
       key: keys.get(s.name)!,
       name: s.name,
       task_type: s.task_type,
-      params: JSON.stringify(s.params ?? {}, null, 2),
+      params: paramTexts(s.task_type, s.params ?? {}),
       depends_on: (s.depends_on ?? []).map((d) => keys.get(d) ?? d),
       timeout_seconds: s.timeout_seconds?.toString() ?? "",
       max_retries: s.max_retries?.toString() ?? "",
@@ -68,9 +70,17 @@ export function draftFromPlan(plan: PlanJson | null): PlanDraft {
   };
 }
 
+/** A step's params as the texts its fields show. */
+export function paramTexts(taskType: string, params: Record<string, unknown>): Record<string, string> {
+  const texts: Record<string, string> = {};
+  for (const field of paramFieldsOf(taskType)) if (params[field.name] !== undefined) texts[field.name] = valueText(field, params[field.name]);
+  return texts;
+}
+
 type FormBody = Record<string, string | File | (string | File)[]>;
 
 const STEP_FIELD = /^steps\[(\d{1,3})\]\.([a-z_]+)$/;
+const STEP_PARAM = /^steps\[(\d{1,3})\]\.params\.([A-Za-z0-9_]{1,100})$/;
 
 export function draftFromForm(form: FormBody): PlanDraft {
   const one = (v: FormBody[string] | undefined) => {
@@ -78,19 +88,25 @@ export function draftFromForm(form: FormBody): PlanDraft {
     return typeof last === "string" ? last : "";
   };
   const byIndex = new Map<number, Partial<StepDraft>>();
+  const stepAt = (i: number) => {
+    const step = byIndex.get(i) ?? { params: {} };
+    byIndex.set(i, step);
+    return step;
+  };
   for (const [field, value] of Object.entries(form)) {
+    const param = STEP_PARAM.exec(field);
+    // A checkbox posts a hidden "false" then "true" when ticked: the last one wins.
+    if (param) stepAt(Number(param[1])).params![param[2]!] = one(value);
     const m = STEP_FIELD.exec(field);
     if (!m) continue;
-    const i = Number(m[1]);
-    const step = byIndex.get(i) ?? {};
-    byIndex.set(i, step);
+    const step = stepAt(Number(m[1]));
     const key = m[2] as keyof StepDraft;
     if (key === "depends_on") step.depends_on = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === "string" && v !== "");
-    else if (key in emptyStep(0)) (step as Record<string, string>)[key] = one(value);
+    else if (key !== "params" && key in emptyStep(0)) (step as Record<string, string>)[key] = one(value);
   }
   const steps = [...byIndex.entries()]
     .sort(([a], [b]) => a - b)
-    .map(([, s]) => ({ ...emptyStep(0), params: "{}", name: "", ...s, depends_on: s.depends_on ?? [], key: s.key || newKey() }));
+    .map(([, s]) => ({ ...emptyStep(0), name: "", ...s, params: s.params ?? {}, depends_on: s.depends_on ?? [], key: s.key || newKey() }));
   return { name: one(form.name), description: one(form.description), steps };
 }
 
@@ -116,9 +132,11 @@ export function applyOp(draft: PlanDraft, op: string): PlanDraft {
   return { ...draft, steps };
 }
 
-/** Where an API error detail shows in the editor: `steps[2].params.url` → `steps[2].params`. */
+/** Where an API error detail shows in the editor: `steps[2].params.url.host` → `steps[2].params.url`. */
 export function draftFieldOf(field: string | undefined): string {
   if (!field) return "_form";
+  const param = /^(steps\[\d+\]\.params\.[A-Za-z0-9_]+)/.exec(field);
+  if (param) return param[1]!;
   const m = /^(steps\[\d+\]\.[a-z_]+)/.exec(field);
   if (m) return m[1]!;
   return field.split(/[.[]/)[0] || "_form";
@@ -140,16 +158,14 @@ export function bodyFromDraft(draft: PlanDraft): { body: PlanBody | null; errors
   const errors: DraftErrors = {};
   const nameOfKey = new Map(draft.steps.map((s) => [s.key, s.name.trim()]));
   const steps = draft.steps.map((s, i) => {
-    let params: Record<string, unknown> = {};
-    const text = s.params.trim();
-    if (text) {
-      try {
-        const parsed = JSON.parse(text) as unknown;
-        if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) errors[`steps[${i}].params`] = "must be a JSON object, like {\"name\": \"world\"}";
-        else params = parsed as Record<string, unknown>;
-      } catch (err) {
-        errors[`steps[${i}].params`] = `not valid JSON: ${(err as Error).message}`;
-      }
+    // Only the step type's own params are read: after a change of type, the old type's are left behind.
+    const params: Record<string, unknown> = {};
+    for (const field of paramFieldsOf(s.task_type)) {
+      const text = s.params[field.name];
+      if (text === undefined) continue;
+      const { value, error } = readParam(field, text, { templates: true });
+      if (error) errors[`steps[${i}].params.${field.name}`] = error;
+      else if (value !== undefined) params[field.name] = value;
     }
     const int = (field: "timeout_seconds" | "max_retries") => {
       const t = s[field].trim();

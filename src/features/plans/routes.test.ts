@@ -19,13 +19,13 @@ async function createPlan(server: Server, body: Record<string, unknown>): Promis
 const hello = (name: string, extra: Record<string, unknown> = {}) => ({ name, task_type: "hello", params: { name }, ...extra });
 
 /** The editor's fields for steps, as the browser would post them. */
-function editorForm(name: string, steps: Array<{ key: string; name: string; params?: string; task_type?: string; depends_on?: string[] }>, extra: Record<string, string> = {}) {
+function editorForm(name: string, steps: Array<{ key: string; name: string; params?: Record<string, string>; task_type?: string; depends_on?: string[] }>, extra: Record<string, string> = {}) {
   const fields: Record<string, string | string[]> = { name, description: "", ...extra };
   steps.forEach((s, i) => {
     fields[`steps[${i}].key`] = s.key;
     fields[`steps[${i}].name`] = s.name;
     fields[`steps[${i}].task_type`] = s.task_type ?? "hello";
-    fields[`steps[${i}].params`] = s.params ?? `{"name": "${s.name}"}`;
+    for (const [param, text] of Object.entries(s.params ?? { name: s.name })) fields[`steps[${i}].params.${param}`] = text;
     if (s.depends_on) fields[`steps[${i}].depends_on`] = s.depends_on;
   });
   return fields;
@@ -104,29 +104,19 @@ describe("the plan editor", () => {
     expect(stepNames(plain.text)).toEqual(["test", "build"]);
   });
 
-  test("renaming a step swaps only the dependency lists, out of band", async () => {
-    const server = await startTestApp();
-    const res = await uiClient(server)(
-      "/plans/editor?op=deps",
-      formPost(editorForm("p", [{ key: "k1", name: "compile" }, { key: "k2", name: "test", depends_on: ["k1"] }]), { htmx: true }),
-    );
-    expect(res.text.startsWith('<fieldset id="deps-k1" hx-swap-oob="true"')).toBe(true);
-    expect(res.text).toContain('<fieldset id="deps-k2" hx-swap-oob="true"');
-    expect(res.text).toContain("compile</span>");
-    expect(res.text).not.toContain("<form");
-  });
-
   test("saving shows each problem next to its field and keeps the input (422)", async () => {
     const server = await startTestApp();
     await createPlan(server, { name: "taken", steps: [hello("a")] });
     const ui = uiClient(server);
     const save = (fields: Record<string, string | string[]>) => ui("/plans", formPost(fields, { htmx: "plan-editor" }));
 
-    const badJson = await save(editorForm("p", [{ key: "k1", name: "a", params: `{"name": "${HOSTILE}"` }]));
-    expect(badJson.status).toBe(422);
-    expect(badJson.text).toContain("The plan was not saved");
-    expect(badJson.text).toContain("not valid JSON");
-    expect(badJson.text).toContain(`{&quot;name&quot;: &quot;${HOSTILE_ESCAPED}&quot;</textarea>`);
+    const badNumber = await save(editorForm("p", [{ key: "k1", name: "a", task_type: "http", params: { url: `https://example.com/${HOSTILE}`, timeout_seconds: "soon" } }]));
+    expect(badNumber.status).toBe(422);
+    expect(badNumber.text).toContain("The plan was not saved");
+    expect(hxTrigger(badNumber).toast).toEqual({ level: "error", message: "The plan was not saved: steps[0].params.timeout_seconds: must be a number" });
+    // The error sits at its own field, which keeps what was typed (user text escaped).
+    expect(badNumber.text).toMatch(/id="step-k1-p-timeout_seconds"[^>]*value="soon"[^>]*aria-invalid="true"/);
+    expect(badNumber.text).toContain(`value="https://example.com/${HOSTILE_ESCAPED}"`);
 
     const dup = await save(editorForm("p", [{ key: "k1", name: "a" }, { key: "k2", name: "a" }]));
     expect(dup.status).toBe(422);
@@ -136,9 +126,10 @@ describe("the plan editor", () => {
     expect(cycle.status).toBe(422);
     expect(cycle.text).toContain("cycle: ");
 
-    const params = await save(editorForm("p", [{ key: "k1", name: "a", task_type: "shell", params: "{}" }]));
+    const params = await save(editorForm("p", [{ key: "k1", name: "a", task_type: "shell", params: {} }]));
     expect(params.status).toBe(422);
-    expect(params.text).toMatch(/command: /);
+    // The missing param is named at its own field.
+    expect(params.text).toMatch(/id="step-k1-p-command-error" role="alert">required \(expected string\)</);
 
     const taken = await save(editorForm("taken", [{ key: "k1", name: "a" }]));
     expect(taken.status).toBe(422);
@@ -168,9 +159,35 @@ describe("the plan editor", () => {
 
     const edit = await ui(`/plans/${plan.id}/edit`);
     expect(stepNames(edit.text)).toEqual(["build", "ship"]);
-    const updated = await ui(`/plans/${plan.id}`, formPost(editorForm("release", [{ key: "x", name: "build", params: '{"name": "v2"}' }])));
+    const updated = await ui(`/plans/${plan.id}`, formPost(editorForm("release", [{ key: "x", name: "build", params: { name: "v2" } }])));
     expect(updated.status).toBe(303);
     expect(flashOf(updated)[0]!.message).toBe("Plan “release” saved (version 2)");
+  });
+});
+
+describe("comparing versions", () => {
+  test("two versions side by side: steps added, removed, changed (saying what) or the same; a version that does not exist is a 400 page", async () => {
+    const server = await startTestApp();
+    const plan = await createPlan(server, { name: "evolving", description: "first", steps: [hello("a"), hello("b"), hello("gone")] });
+    const put = await server.api(`/plans/${plan.id}`, {
+      method: "PUT",
+      body: JSON.stringify({ name: "evolving", description: "second", steps: [hello("a"), hello("b", { params: { name: HOSTILE }, timeout_seconds: 60 }), hello("new")] }),
+    });
+    expect(put.status).toBe(200);
+    const ui = uiClient(server);
+    expect((await ui(`/plans/${plan.id}`)).text).toContain(`href="/plans/${plan.id}/compare" class="btn-ghost btn-sm" data-compare-versions=""`);
+    const res = await ui(`/plans/${plan.id}/compare`);
+    expect(res.status).toBe(200);
+    const state = (name: string) => new RegExp(`data-compare-step="${name}" data-state="([a-z]+)"`).exec(res.text)?.[1];
+    expect([state("a"), state("b"), state("new"), state("gone")]).toEqual(["same", "changed", "added", "removed"]);
+    expect(res.text).toContain("params, timeout seconds");
+    expect(res.text).toContain("data-description-changed");
+    expect(res.text).toContain(HOSTILE_ESCAPED);
+    expect(res.text).not.toContain(HOSTILE);
+    expect(res.text).toContain("3 of 4 steps differ.");
+    const bad = await ui(`/plans/${plan.id}/compare?a=1&b=7`);
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain("version 7 of &#39;evolving&#39; does not exist");
   });
 });
 
@@ -243,16 +260,63 @@ describe("a plan's page and its runs", () => {
     expect(picked.text).toContain('data-selected-step="after"');
     expect(picked.text).toContain("No attempt yet");
 
+    // While "wait" runs, a page showing another step is told to show the running one.
+    const moving = await ui(`${base}?shown=after`, { htmx: "run-main" });
+    expect(hxTrigger(moving).reselect).toBe(true);
+    expect(moving.text).toContain('data-selected-step="wait"');
+
     g.open();
     await server.api(`/tasks/${run.id}/wait?timeout=20`);
-    // The main part, refreshed by the `task` event, says when another step is now the one to show.
+    // The run ended: the step the page shows stays shown (no jump), and the run says how long it took.
     const main = await ui(`${base}?shown=wait`, { htmx: "run-main" });
     expect(main.text.startsWith('<div id="run-main"')).toBe(true);
     expect(main.text).toContain('data-step="after" data-status="succeeded"');
-    expect(hxTrigger(main).reselect).toBe(true);
+    expect(hxTrigger(main).reselect).toBeUndefined();
+    expect(main.text).toContain('data-selected-step="wait"');
+    expect(main.text).toMatch(/data-run-duration="">·\s*took \d/);
+    const kept = await ui(`${base}/live?shown=wait`, { htmx: "run-live" });
+    expect(kept.text).toContain('data-selected-step="wait"');
+    expect(kept.text).toContain(`hx-get="${base}/live?shown=wait"`);
+    // A page that showed nothing yet shows the last step that ran.
     const live = await ui(`${base}/live`, { htmx: "run-live" });
     expect(live.text.startsWith('<div id="run-live"')).toBe(true);
     expect(live.text).toContain('data-selected-step="after"');
+  });
+
+  test("run again: the same version with the same inputs, saying which version; the latest is offered apart", async () => {
+    const server = await startTestServer();
+    const plan = await createPlan(server, { name: "greeter", steps: [hello("greet", { params: { name: "{{inputs.who}}" } })] });
+    const first = (await (await server.api(`/plans/${plan.id}/run`, json({ inputs: { who: "Ada" }, priority: "high" }))).json()) as TaskJson;
+    await server.api(`/tasks/${first.id}/wait?timeout=20`);
+    // A newer version meanwhile.
+    const put = await server.api(`/plans/${plan.id}`, { method: "PUT", body: JSON.stringify({ name: "greeter", steps: [hello("greet", { params: { name: "Dr {{inputs.who}}" } })] }) });
+    expect(put.status).toBe(200);
+    const ui = uiClient(server);
+    const base = `/plans/${plan.id}/runs/${first.id}`;
+    const page = await ui(base);
+    expect(page.text).toContain("Run again (v1, same inputs)");
+    expect(page.text).toContain("Run the latest (v2)…");
+    expect(page.text).toMatch(/data-run-inputs=""[^]*<dt class="text-muted">who<\/dt><dd[^>]*>Ada<\/dd>/);
+
+    const again = await ui(`/plans/${plan.id}/run`, formPost({ rerun: first.id }, { htmx: true }));
+    expect(again.status).toBe(200);
+    expect(flashOf(again)[0]!.message).toBe("Plan “greeter” v1 started again with the same inputs");
+    const secondId = again.headers.get("hx-redirect")!.split("/").at(-1)!;
+    const second = (await (await server.api(`/tasks/${secondId}/wait?timeout=20`)).json()) as TaskJson;
+    expect(second.params).toMatchObject({ version: 1, inputs: { who: "Ada" } });
+    expect(second.priority).toBe("high");
+    const steps = (await (await server.api(`/tasks?parent_task_id=${secondId}`)).json()) as { items: TaskJson[] };
+    expect(steps.items[0]!.result).toEqual({ message: "Hello, Ada!" }); // v1's params, not v2's "Dr Ada"
+
+    // The API runs a given version too; one that does not exist is a 400 naming it.
+    const v2 = (await (await server.api(`/plans/${plan.id}/run`, json({ inputs: { who: "Bo" }, version: 2 }))).json()) as TaskJson;
+    expect(v2.title).toBe("greeter (v2)");
+    const none = await server.api(`/plans/${plan.id}/run`, json({ version: 9 }));
+    expect(none.status).toBe(400);
+    expect(((await none.json()) as { error: { details: Array<{ field: string }> } }).error.details[0]!.field).toBe("version");
+    // Another plan's run cannot be "run again" here.
+    const other = await createPlan(server, { name: "other", steps: [hello("x")] });
+    expect((await ui(`/plans/${other.id}/run`, formPost({ rerun: first.id }, { htmx: true }))).status).toBe(404);
   });
 
   test("cancel a run, delete a plan (its runs stay), unknown ones are 404 pages", async () => {

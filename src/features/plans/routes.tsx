@@ -6,11 +6,13 @@ import { PRIORITIES, type Priority } from "../../db/schema.ts";
 import { actingOf } from "../auth/request.ts";
 import { cancelTaskAs } from "../tasks/service.ts";
 import { AppError } from "../../errors.ts";
-import { actionDone, fragment, htmxTarget, isHtmx, page, trigger } from "../../pages/render.tsx";
-import { PlanEditor, StepDeps } from "../../../views/plans/editor.tsx";
+import { actionDone, firstProblem, fragment, htmxTarget, isHtmx, page, toast, trigger } from "../../pages/render.tsx";
+import { PlanEditor } from "../../../views/plans/editor.tsx";
 import { PlanPage, RunForm, RunList, type RunFormProps } from "../../../views/plans/detail.tsx";
 import { PlanCards, PlansPage } from "../../../views/plans/list.tsx";
 import { RunLive, RunMain, RunPage } from "../../../views/plans/run.tsx";
+import { PlanComparePage } from "../../../views/plans/compare.tsx";
+import { comparePlanVersions } from "./compare.ts";
 import { effectiveDependencies } from "./validate.ts";
 import { logTail } from "../tasks/detail.ts";
 import { paramFieldsOf } from "../tasks/form.ts";
@@ -26,6 +28,7 @@ const pageOf = (v: string | undefined) => {
 };
 
 function editorPage(c: Ctx, planId: string | null, draft: PlanDraft, errors: DraftErrors = {}, status: 200 | 422 = 200) {
+  if (status === 422 && isHtmx(c)) toast(c, "error", `The plan was not saved: ${firstProblem(errors)}`);
   const editor = <PlanEditor planId={planId} draft={draft} errors={errors} taskTypes={stepTaskTypes()} paramsOf={paramFieldsOf} />;
   if (isHtmx(c)) return fragment(c, editor, status);
   const title = planId ? `Edit ${draft.name || "plan"}` : "New plan";
@@ -76,10 +79,10 @@ function runFormAgain(c: Ctx, props: RunFormProps) {
 }
 
 /** The run's live region: the step shown (picked, or the one worth showing) with its log. */
-function runLiveProps(c: Ctx, runId: string, picked: string | undefined) {
+function runLiveProps(c: Ctx, runId: string, picked: string | undefined, shown?: string) {
   const version = c.get("live").version;
   const view = runView(c.get("deps"), runId);
-  const selected = picked && view.steps.some((s) => s.name === picked) ? picked : autoStep(view.steps);
+  const selected = picked && view.steps.some((s) => s.name === picked) ? picked : autoStep(view.steps, shown);
   const step = view.steps.find((s) => s.name === selected);
   const log = step ? logTail(c.get("deps"), c.get("logger"), step.taskId, undefined) : { executionId: null, attempt: null, running: false, lines: [], skipped: 0 };
   return { view, selected, pinned: Boolean(picked && picked === selected), log, stepTaskId: step?.taskId ?? null, version };
@@ -101,17 +104,6 @@ export const planRoutes = new Hono()
     const op = c.req.query("op") ?? (typeof form.op === "string" ? form.op : "refresh");
     const draft = applyOp(draftFromForm(form), op);
     const planId = typeof form.plan_id === "string" && form.plan_id ? form.plan_id : null;
-    // A renamed step: only the "runs after" lists change, swapped out of band so focus stays put.
-    if (op === "deps" && isHtmx(c)) {
-      return fragment(
-        c,
-        <>
-          {draft.steps.map((step, i) => (
-            <StepDeps index={i} step={step} steps={draft.steps} oob />
-          ))}
-        </>,
-      );
-    }
     return editorPage(c, planId, draft);
   })
   .post("/", (c) => save(c, null))
@@ -126,6 +118,14 @@ export const planRoutes = new Hono()
       <PlanPage plan={plan} nodes={planNodes(plan)} run={{ plan, inputs: runInputsOf(plan) }} runs={runs} version={version} />,
     );
   })
+  .get("/:id/compare", (c) => {
+    const plan = getPlan(c.get("deps"), c.req.param("id"));
+    const version = (v: string | undefined, fallback: number) => (v === undefined || v === "" ? fallback : Number(v));
+    const b = version(c.req.query("b"), plan.version);
+    const a = version(c.req.query("a"), Math.max(1, b - 1));
+    const comparison = comparePlanVersions(c.get("deps"), plan.id, a, b);
+    return page(c, { title: `Compare ${plan.name}`, active: "plans" }, <PlanComparePage comparison={comparison} />);
+  })
   .get("/:id/edit", (c) => {
     const plan = getPlan(c.get("deps"), c.req.param("id"));
     return editorPage(c, plan.id, draftFromPlan(plan));
@@ -139,6 +139,15 @@ export const planRoutes = new Hono()
   .post("/:id/run", async (c) => {
     const plan = getPlan(c.get("deps"), c.req.param("id"));
     const form = await c.req.parseBody();
+    const { config } = c.var;
+    const defaults = { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries };
+    if (typeof form.rerun === "string" && form.rerun) {
+      // Run again as it ran: the same version of the plan, the same inputs and priority.
+      const earlier = runView(c.get("deps"), form.rerun);
+      if (earlier.planId !== plan.id) throw new AppError(404, "not_found", `run '${form.rerun}' is not a run of plan '${plan.name}'`);
+      const run = runPlan(c.get("deps"), plan.id, { inputs: earlier.inputs, priority: earlier.run.priority, version: earlier.version ?? undefined }, defaults, actingOf(c));
+      return actionDone(c, { message: `Plan “${plan.name}” v${earlier.version ?? plan.version} started again with the same inputs`, redirect: `/plans/${plan.id}/runs/${run.id}` });
+    }
     const names = runInputsOf(plan);
     const values: Record<string, string> = {};
     const inputs: Record<string, string> = {};
@@ -150,9 +159,8 @@ export const planRoutes = new Hono()
     }
     const priority = (PRIORITIES as readonly string[]).includes(String(form.priority)) ? (form.priority as Priority) : undefined;
     if (priority) values.priority = priority;
-    const { config } = c.var;
     try {
-      const run = runPlan(c.get("deps"), plan.id, { inputs, priority }, { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries }, actingOf(c));
+      const run = runPlan(c.get("deps"), plan.id, { inputs, priority }, defaults, actingOf(c));
       return actionDone(c, { message: `Plan “${plan.name}” started`, redirect: `/plans/${plan.id}/runs/${run.id}` });
     } catch (err) {
       if (!(err instanceof AppError) || err.status !== 400) throw err;
@@ -167,7 +175,7 @@ export const planRoutes = new Hono()
     if (htmxTarget(c) === "run-main") {
       const picked = c.req.query("step") || undefined;
       const view = runView(c.get("deps"), runId);
-      const selected = picked && view.steps.some((s) => s.name === picked) ? picked : autoStep(view.steps);
+      const selected = picked && view.steps.some((s) => s.name === picked) ? picked : autoStep(view.steps, c.req.query("shown"));
       // Another step became the one worth showing: the live region reloads with it (and its log).
       if (!picked && selected !== (c.req.query("shown") || null)) trigger(c, "reselect");
       return fragment(c, <RunMain view={view} selected={selected} pinned={Boolean(picked)} />);
@@ -179,7 +187,7 @@ export const planRoutes = new Hono()
     const { id, runId } = c.req.param();
     const step = c.req.query("step") || undefined;
     if (!isHtmx(c)) return c.redirect(`/plans/${id}/runs/${runId}${step ? `?step=${encodeURIComponent(step)}` : ""}`, 303);
-    return fragment(c, <RunLive {...runLiveProps(c, runId, step)} />);
+    return fragment(c, <RunLive {...runLiveProps(c, runId, step, c.req.query("shown") || undefined)} />);
   })
   .post("/:id/runs/:runId/cancel", (c) => {
     const runId = c.req.param("runId");

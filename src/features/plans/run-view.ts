@@ -25,6 +25,10 @@ export interface RunView {
   planId: string | null;
   planName: string;
   version: number | null;
+  /** The plan's version now (null when the plan was deleted). */
+  latestVersion: number | null;
+  /** The run's inputs, as it was started with them. */
+  inputs: Record<string, unknown>;
   steps: RunStep[];
 }
 
@@ -42,12 +46,17 @@ export function runView(deps: EngineDeps, runId: string): RunView {
     .all(runId);
   const nameOf = new Map(rows.map((r) => [r.id, ((r.metadata ? JSON.parse(r.metadata) : {}) as { plan_step?: string }).plan_step ?? r.title]));
   const dependencies = dependenciesOfMany(deps.db, rows.map((r) => r.id));
-  const params = run.params as { plan_id?: string; plan_name?: string; version?: number };
+  const params = run.params as { plan_id?: string; plan_name?: string; version?: number; inputs?: Record<string, unknown> };
+  const latest = params.plan_id
+    ? (deps.db.sqlite.query<{ version: number }, [string]>("SELECT version FROM plans WHERE id = ?").get(params.plan_id)?.version ?? null)
+    : null;
   return {
     run,
     planId: params.plan_id ?? null,
     planName: params.plan_name ?? run.title,
     version: params.version ?? null,
+    latestVersion: latest,
+    inputs: params.inputs ?? {},
     steps: rows.map((r) => ({
       taskId: r.id,
       name: nameOf.get(r.id)!,
@@ -63,10 +72,18 @@ export function runView(deps: EngineDeps, runId: string): RunView {
   };
 }
 
-/** The step worth showing: one running, else the first that failed, else the last that started, else the first. */
-export function autoStep(steps: RunStep[]): string | null {
-  const running = steps.find((s) => s.status === "running" || s.status === "waiting_input");
+/**
+ * The step worth showing when the user picked none: one that is running (the one shown, if it still
+ * runs), else the one shown already — the page does not jump away when the run ends — else the first that
+ * failed, else the last that started, else the first.
+ */
+export function autoStep(steps: RunStep[], shown?: string | null): string | null {
+  const isRunning = (s: RunStep) => s.status === "running" || s.status === "waiting_input";
+  const current = shown ? steps.find((s) => s.name === shown) : undefined;
+  if (current && isRunning(current)) return current.name;
+  const running = steps.find(isRunning);
   if (running) return running.name;
+  if (current && current.startedAt !== null) return current.name;
   const failed = steps.find((s) => s.status === "failed" || s.status === "timed_out");
   if (failed) return failed.name;
   const started = steps.filter((s) => s.startedAt !== null).sort((a, b) => a.startedAt! - b.startedAt!);

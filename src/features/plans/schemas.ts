@@ -34,6 +34,7 @@ export type PlanBody = z.infer<typeof PlanBody>;
 export const RunBody = z.strictObject({
   inputs: z.record(z.string(), z.unknown()).default({}).describe("Values for {{inputs.NAME}} in step params"),
   priority: z.enum(PRIORITIES).optional().describe("Priority of steps that set none"),
+  version: z.number().int().min(1).optional().describe("Run this saved version of the plan (default: the latest)"),
 });
 export type RunBody = z.infer<typeof RunBody>;
 

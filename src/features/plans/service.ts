@@ -72,10 +72,15 @@ function lastRun(db: Db, planId: string): PlanJson["last_run"] {
 function toJson(db: Db, plan: PlanRow, version = plan.version): PlanJson {
   const steps = stepsOf(db, plan.id, version);
   if (!steps) throw notFound("version", `${plan.name} v${version}`);
+  // An older version reads as it was saved, its description too.
+  const description =
+    version === plan.version
+      ? plan.description
+      : (db.sqlite.query<{ description: string | null }, [string, number]>("SELECT description FROM plan_versions WHERE plan_id = ? AND version = ?").get(plan.id, version)?.description ?? null);
   return {
     id: plan.id,
     name: plan.name,
-    description: plan.description,
+    description,
     version,
     steps,
     steps_count: steps.length,
@@ -178,8 +183,11 @@ export function deletePlan(deps: EngineDeps, idOrName: string, acting?: Acting):
 export function runPlan(deps: EngineDeps, idOrName: string, body: RunBody, defaults: RunDefaults, acting?: Acting): TaskJson {
   const createdBy = acting?.userId ?? null;
   const { db } = deps;
-  const plan = requirePlan(db, idOrName);
-  const steps = stepsOf(db, plan.id, plan.version)!;
+  const latest = requirePlan(db, idOrName);
+  // An older version runs as it was saved (a run again "as it ran"); by default, the latest.
+  const plan = { ...latest, version: body.version ?? latest.version };
+  const steps = stepsOf(db, plan.id, plan.version);
+  if (!steps) throw invalid(`plan '${latest.name}' has no version ${plan.version} (its latest is ${latest.version})`, [{ field: "version", message: `no such version (latest: ${latest.version})` }]);
   const inputs = body.inputs ?? {};
   for (const step of steps) assertMayRun(acting, step.task_type, getTaskType(step.task_type)?.runsOnHost === true, `step '${step.name}': `);
 

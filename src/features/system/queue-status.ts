@@ -3,6 +3,7 @@ import { QUEUES, WORK_ORDER_STATUSES, type QueueName, type WorkOrderStatus } fro
 import type { EngineDeps } from "../../engine/engine-deps.ts";
 import type { LocalRunner } from "../../engine/local-runner.ts";
 import { countWorkOrders } from "../../queue/work-orders.ts";
+import { queuePause } from "../queue-control/service.ts";
 import { z } from "zod";
 
 type Counts = Record<WorkOrderStatus, number>;
@@ -19,6 +20,7 @@ export function queueStatus(s: { deps: EngineDeps; pool: LocalRunner | null; wor
     queues,
     totals,
     local_workers: { worker_id: s.workerId, threads: s.pool?.size ?? 0, busy: s.pool?.busyCount ?? 0 },
+    paused: queuePause(s.deps),
   };
 }
 
@@ -29,4 +31,5 @@ export const QueueStatusOut = z.object({
   queues: z.object(Object.fromEntries(QUEUES.map((q) => [q, counts])) as Record<(typeof QUEUES)[number], typeof counts>),
   totals: counts,
   local_workers: z.object({ worker_id: z.string(), threads: z.number(), busy: z.number() }),
+  paused: z.object({ paused_at: z.string(), paused_by: z.string().nullable() }).nullable().describe("Set while an admin has paused the queue: nothing is claimed"),
 });

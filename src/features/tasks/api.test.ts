@@ -483,14 +483,72 @@ describe("GET /tasks/:id/events (SSE)", () => {
     const { sse } = await openSse(`${server.url}/api/v1/tasks/${task.id}/events`, { token: server.token });
     try {
       expect((await sse.next())?.event).toBe("task");
-      expect((await server.api(`/tasks/${task.id}/cancel`, { method: "POST" })).status).toBe(200);
       expect((await server.api(`/tasks/${task.id}`, { method: "DELETE" })).status).toBe(204);
       const rest = await sse.rest();
-      expect(rest.map((f) => f.event)).toEqual(["task", "deleted"]);
-      expect(dataOf<TaskJson>(rest[0]!).status).toBe("cancelled");
-      expect(dataOf(rest[1]!)).toEqual({ id: task.id });
+      expect(rest.map((f) => f.event)).toEqual(["deleted"]);
+      expect(dataOf(rest[0]!)).toEqual({ id: task.id });
     } finally {
       await sse.close();
+    }
+  });
+
+  test("ends with `end` once the task finishes (cancelled here), so `curl -N` returns", async () => {
+    const server = await startTestServer();
+    const task = await create(server, parked());
+    const { sse } = await openSse(`${server.url}/api/v1/tasks/${task.id}/events`, { token: server.token });
+    try {
+      expect((await sse.next())?.event).toBe("task");
+      expect((await server.api(`/tasks/${task.id}/cancel`, { method: "POST" })).status).toBe(200);
+      const rest = await sse.rest();
+      expect(rest.map((f) => f.event)).toEqual(["task", "end"]);
+      expect(dataOf<TaskJson>(rest[0]!).status).toBe("cancelled");
+      expect(dataOf(rest[1]!)).toEqual({ status: "cancelled" });
+    } finally {
+      await sse.close();
+    }
+  });
+
+  test("of a task that already finished: the task, then `end`, and the stream closes", async () => {
+    const server = await startTestServer();
+    const task = await create(server, { title: "done", task_type: "hello", params: { name: "x" } });
+    expect(((await (await server.api(`/tasks/${task.id}/wait?timeout=20`)).json()) as TaskJson).status).toBe("succeeded");
+    const { sse } = await openSse(`${server.url}/api/v1/tasks/${task.id}/events`, { token: server.token });
+    try {
+      const frames = await sse.rest();
+      expect(frames.map((f) => f.event)).toEqual(["task", "end"]);
+      expect(dataOf(frames[1]!)).toEqual({ status: "succeeded" });
+    } finally {
+      await sse.close();
+    }
+  });
+});
+
+describe("API answers on a terminal", () => {
+  test("JSON bodies end with a newline — successes and errors alike; pages and streams are untouched", async () => {
+    const server = await startTestApp();
+    for (const res of [await server.api("/tasks"), await server.api("/tasks/nope"), await server.api("/no-such-route"), await server.api("/health")]) {
+      const text = await res.text();
+      expect(res.headers.get("content-type")).toStartWith("application/json");
+      expect(text.endsWith("}\n")).toBe(true);
+      expect(() => JSON.parse(text)).not.toThrow();
+    }
+  });
+
+  test("an empty filter (?task_id=) is a 400 naming it, never a filter that matches everything", async () => {
+    const server = await startTestApp();
+    for (const [path, field] of [
+      ["/executions?task_id=", "task_id"],
+      ["/tasks?status=", "status"],
+      ["/tasks?page=1&q=", "q"],
+      ["/executions?worker_id=%20", "worker_id"],
+      ["/audit?actor=", "actor"],
+    ] as const) {
+      const res = await server.api(path);
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: { code: string; message: string; details: Array<{ field: string }> } };
+      expect(body.error.code).toBe("validation_failed");
+      expect(body.error.message).toContain(`${field}: is empty`);
+      expect(body.error.details.map((d) => d.field)).toEqual([field]);
     }
   });
 });

@@ -6,14 +6,17 @@ import type { EngineDeps } from "../../engine/engine-deps.ts";
 import { accessGuard, watchAccess } from "../auth/principals.ts";
 import { actingOf } from "../auth/request.ts";
 import { dependenciesOf, taskToJson } from "../../engine/task-record.ts";
+import { TERMINAL_TASK_STATUSES } from "../../db/schema.ts";
 import { AppError } from "../../errors.ts";
 import { route } from "../../http/openapi.ts";
 import { sseResponse } from "../../http/sse.ts";
 import { CreateTaskBody, EnqueueBody, EnqueueOut, ListTasksQuery, TaskOut, UpdateTaskBody, WaitQuery } from "./schemas.ts";
 import { listOf } from "../../http/pagination.ts";
+import { BulkBody, BulkOut, bulkTasks } from "./bulk.ts";
 import { cancelTaskAs, createTask, deleteTask, enqueueTasks, getTask, listTasks, retryTaskAs, updateTask } from "./service.ts";
 
 const tags = ["tasks"];
+const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_TASK_STATUSES);
 
 /**
  * The task as it is after one event, read once however many streams follow it: 10,000 subscribers
@@ -45,6 +48,18 @@ const enqueue = route({
   body: EnqueueBody,
   responses: { 201: EnqueueOut },
 });
+const bulk = route({
+  method: "post",
+  path: "/tasks/bulk",
+  access: "operator",
+  summary: "Cancel, retry or delete many tasks",
+  description:
+    "The tasks named in `ids`, or every task `filter` matches (at most 10,000). Each is done alone, audited like a single action; " +
+    "one its state does not allow is listed in `skipped` with the reason.",
+  tags,
+  body: BulkBody,
+  responses: { 200: BulkOut },
+});
 const list = route({ method: "get", path: "/tasks", access: "viewer", summary: "List tasks", tags, query: ListTasksQuery, responses: { 200: listOf(TaskOut) } });
 const get = route({ method: "get", path: "/tasks/:id", access: "viewer", summary: "Get a task", tags, responses: { 200: TaskOut } });
 const patch = route({ method: "patch", path: "/tasks/:id", access: "operator", summary: "Edit a task", tags, body: UpdateTaskBody, responses: { 200: TaskOut } });
@@ -66,7 +81,9 @@ const events = route({
   path: "/tasks/:id/events",
   access: "viewer",
   summary: "Live events of a task (SSE)",
-  description: "Events: `task` (the task, on every change), `execution` (started/finished), `log` (each log line).",
+  description:
+    "Events: `task` (the task, on every change), `execution` (started/finished), `log` (each log line), then `end` " +
+    "(`{status}`) once the task is finished, and the stream closes — at once for a task that already finished.",
   tags,
   responses: { 200: "text/event-stream" },
 });
@@ -87,6 +104,7 @@ export const tasksApi = new Hono()
     const defaults = { timeoutSeconds: config.defaultTimeoutSeconds, maxRetries: config.defaultMaxRetries };
     return c.json({ items: enqueueTasks(c.get("deps"), c.req.valid("json"), defaults, actingOf(c)) }, 201);
   })
+  .post(bulk.spec.path, ...bulk.json, (c) => c.json(bulkTasks(c.get("deps"), c.req.valid("json"), actingOf(c))))
   .get(list.spec.path, list.query, (c) => c.json(listTasks(c.get("deps"), c.req.valid("query"))))
   .get(get.spec.path, (c) => c.json(getTask(c.get("deps"), c.req.param("id"))))
   .patch(patch.spec.path, ...patch.json, (c) => c.json(updateTask(c.get("deps"), c.req.param("id"), c.req.valid("json"))))
@@ -128,9 +146,17 @@ export const tasksApi = new Hono()
     const guard = accessGuard(auth.principals, c.get("principal"), auth.clock);
     return sseResponse(c.req.raw.signal, (sse) => {
       sse.send("task", initial);
+      const end = (status: string) => {
+        sse.send("end", { status });
+        sse.close();
+      };
+      if (TERMINAL.has(initial.status)) return end(initial.status);
       const offs = [
         deps.bus.on("task:changed", (e) => {
-          if (e.taskId === id) sse.send("task", renderOnce(deps, id, e));
+          if (e.taskId !== id) return;
+          sse.send("task", renderOnce(deps, id, e));
+          // After the rest of this commit's events (the attempt's `execution`): they are published together.
+          if (TERMINAL.has(e.status)) queueMicrotask(() => end(e.status));
         }),
         deps.bus.on("task:updated", (e) => {
           if (e.taskId === id) sse.send("task", renderOnce(deps, id, e));

@@ -1,5 +1,6 @@
 // What the task page shows besides the task: its relatives (dependencies, dependants, parent,
-// children), its executions, and the tail of one execution's log.
+// children), its executions, the questions it asked, and the tail of one execution's log.
+import { agentPanel, type AgentPanel } from "../agents/panel-data.ts";
 import { whyNoWorker } from "../workers/service.ts";
 import type { Db } from "../../db/client.ts";
 import type { TaskStatus } from "../../db/schema.ts";
@@ -7,6 +8,7 @@ import type { EngineDeps } from "../../engine/engine-deps.ts";
 import type { LogLine, TaskLogger } from "../../engine/task-logger.ts";
 import type { TaskJson } from "../../engine/task-record.ts";
 import { notFound } from "../../errors.ts";
+import { taskQuestions, type DraftOf, type TaskQuestions } from "../controller/inbox-data.ts";
 import { getExecution, listExecutions } from "../executions/service.ts";
 import { getTask } from "./service.ts";
 
@@ -30,6 +32,16 @@ export interface TaskDetail {
   executions: ExecutionView[];
   /** A queued task no worker can take now: why (nobody online, or nobody with its capabilities). */
   waitingFor: string | null;
+  /** The questions it asked (the open one answered in place), and whether the viewer may answer. */
+  questions: TaskQuestions & { canAnswer: boolean };
+  /** A coding agent's work (its transcript, spend, outcome); null for other task types. */
+  agent: AgentPanel | null;
+}
+
+/** How the page is seen: the streaming answers to show, and whether the viewer may answer questions. */
+export interface DetailView {
+  draftOf?: DraftOf;
+  canAnswer?: boolean;
 }
 
 const MAX_CHILDREN = 200;
@@ -43,7 +55,7 @@ function refs(db: Db, ids: string[]): TaskRef[] {
   return ids.map((id) => byId.get(id)).filter((r): r is TaskRef => r !== undefined);
 }
 
-export function taskDetail(deps: EngineDeps, id: string): TaskDetail {
+export function taskDetail(deps: EngineDeps, id: string, view: DetailView = {}): TaskDetail {
   const { db } = deps;
   const task = getTask(deps, id);
   const dependants = db.sqlite
@@ -71,6 +83,8 @@ export function taskDetail(deps: EngineDeps, id: string): TaskDetail {
     childrenTotal,
     executions: listExecutions(db, { task_id: id, page: 1, per_page: 50 }).items,
     waitingFor: task.status === "queued" ? whyNoWorker(deps, task.requires) : null,
+    questions: { ...taskQuestions(db, id, view.draftOf), canAnswer: view.canAnswer ?? false },
+    agent: agentPanel(db, id),
   };
 }
 

@@ -1,7 +1,7 @@
 // The "New task" form: fields derived from the chosen type's JSON Schema, and the posted form turned
 // back into a CreateTaskBody — or into inline errors keyed by field name, with what was typed kept.
 import { z } from "zod";
-import { PRIORITIES } from "../../db/schema.ts";
+import { PERMISSION_LEVELS, PRIORITIES } from "../../db/schema.ts";
 import { zodDetails, type ErrorDetail } from "../../errors.ts";
 import { getTaskType, TASK_TYPES } from "../../task-types/index.ts";
 import { CreateTaskBody } from "./schemas.ts";
@@ -34,6 +34,7 @@ type JsonSchema = {
   description?: string;
   default?: unknown;
   maxLength?: number;
+  format?: string;
   minimum?: number;
   maximum?: number;
   anyOf?: JsonSchema[];
@@ -43,7 +44,8 @@ function kindOf(s: JsonSchema): ParamKind {
   if (Array.isArray(s.enum) && s.enum.every((v) => typeof v === "string")) return "select";
   switch (s.type) {
     case "string":
-      return (s.maxLength ?? Infinity) > 4096 ? "textarea" : "text";
+      // A URL or an email is one line however long it may be.
+      return s.format === undefined && (s.maxLength ?? Infinity) > 4096 ? "textarea" : "text";
     case "integer":
       return "integer";
     case "number":
@@ -76,14 +78,27 @@ export function paramFieldsOf(taskType: string): ParamField[] {
   }));
 }
 
-/** The text a field shows for a default value (what the user would type to get it). */
+/** How a `pairs` field writes one pair: HTTP headers as `Name: value`, the rest (environment) as `NAME=value`. */
+export const pairSeparator = (field: Pick<ParamField, "name">) => (field.name === "headers" ? ": " : "=");
+
+/** The text a field shows for a value (what the user would type to get it). */
+export function valueText(field: ParamField, value: unknown): string {
+  if (value === undefined || value === null) return "";
+  if (field.kind === "lines" && Array.isArray(value)) return value.map(String).join("\n");
+  if (field.kind === "pairs" && typeof value === "object" && !Array.isArray(value)) {
+    return Object.entries(value as Record<string, string>).map(([k, v]) => `${k}${pairSeparator(field)}${v}`).join("\n");
+  }
+  if (field.kind === "json") {
+    if (typeof value === "string") return value;
+    return typeof value === "object" && Object.keys(value as object).length === 0 ? "" : JSON.stringify(value, null, 2);
+  }
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+/** The text a field shows for its default value. */
 export function defaultText(field: ParamField): string {
-  const d = field.default;
-  if (d === undefined || d === null) return "";
-  if (field.kind === "lines" && Array.isArray(d)) return d.join("\n");
-  if (field.kind === "pairs" && typeof d === "object") return Object.entries(d as Record<string, string>).map(([k, v]) => `${k}=${v}`).join("\n");
-  if (field.kind === "json") return Object.keys(d as object).length === 0 ? "" : JSON.stringify(d, null, 2);
-  return String(d);
+  return valueText(field, field.default);
 }
 
 export type FormValues = Record<string, string>;
@@ -95,9 +110,14 @@ export interface ParsedTaskForm {
   values: FormValues;
 }
 
-/** Reads one param from its text; a message when the text cannot be that kind of value. */
-function readParam(field: ParamField, text: string): { value?: unknown; error?: string } {
+/**
+ * Reads one param from its text; a message when the text cannot be that kind of value. With `templates`
+ * (a plan step), a number written as a `{{inputs.…}}` / `{{steps.…}}` template stays text: it is
+ * resolved, and checked, when the step runs.
+ */
+export function readParam(field: ParamField, text: string, opts: { templates?: boolean } = {}): { value?: unknown; error?: string } {
   const t = text.trim();
+  if (opts.templates && /\{\{[^}]+\}\}/.test(t) && (field.kind === "number" || field.kind === "integer" || field.kind === "boolean")) return { value: t };
   switch (field.kind) {
     case "boolean":
       return { value: text === "true" || text === "on" };
@@ -117,7 +137,7 @@ function readParam(field: ParamField, text: string): { value?: unknown; error?: 
         const line = raw.trim();
         if (!line) continue;
         const at = line.search(/[=:]/);
-        if (at <= 0) return { error: `line ${i + 1}: write NAME=value` };
+        if (at <= 0) return { error: `line ${i + 1}: write ${field.name === "headers" ? "Name: value" : "NAME=value"}` };
         out[line.slice(0, at).trim()] = line.slice(at + 1).trim();
       }
       return { value: out };
@@ -190,6 +210,7 @@ export function parseTaskForm(form: Record<string, string | File | (string | Fil
     params,
     description: values.description?.trim() ? values.description : undefined,
     priority: (PRIORITIES as readonly string[]).includes(values.priority ?? "") ? values.priority : "default",
+    permission_level: (PERMISSION_LEVELS as readonly string[]).includes(values.permission_level ?? "") ? values.permission_level : undefined,
     depends_on: (values.depends_on ?? "").split(/[\s,]+/).filter(Boolean),
     timeout_seconds: int("timeout_seconds"),
     max_retries: int("max_retries"),
@@ -198,4 +219,30 @@ export function parseTaskForm(form: Record<string, string | File | (string | Fil
   if (!parsed.success) Object.assign(errors, { ...errorsFromDetails(zodDetails(parsed.error)), ...errors });
   if (!getTaskType(taskType) || getTaskType(taskType)?.kind === "parent") errors.task_type = "choose a task type";
   return { body: parsed.success && Object.keys(errors).length === 0 ? parsed.data : null, errors, values };
+}
+
+/** A task's fields as the New task form's values: what "Clone…" opens with (its params editable). */
+export function valuesFromTask(task: {
+  title: string;
+  task_type: string;
+  priority: string;
+  description: string | null;
+  params: Record<string, unknown>;
+  timeout_seconds: number;
+  max_retries: number;
+  depends_on: string[];
+}): FormValues {
+  const values: FormValues = {
+    title: task.title,
+    task_type: task.task_type,
+    priority: task.priority,
+    description: task.description ?? "",
+    timeout_seconds: String(task.timeout_seconds),
+    max_retries: String(task.max_retries),
+    depends_on: task.depends_on.join(", "),
+  };
+  for (const field of paramFieldsOf(task.task_type)) {
+    if (task.params[field.name] !== undefined) values[`params.${field.name}`] = field.kind === "boolean" ? String(task.params[field.name] === true) : valueText(field, task.params[field.name]);
+  }
+  return values;
 }

@@ -53,6 +53,13 @@ const csvOf = <T extends string>(values: readonly [T, ...T[]]) =>
     .transform((s) => s.split(",").map((v) => v.trim()).filter(Boolean))
     .pipe(z.array(z.enum(values)).min(1));
 
+/** How a task list can be ordered: a column, descending with a leading `-`. */
+export const TASK_SORTS = ["created_at", "updated_at", "duration", "title", "status", "priority"] as const;
+export type TaskSort = (typeof TASK_SORTS)[number] | `-${(typeof TASK_SORTS)[number]}`;
+
+/** A day (`2025-01-31`, UTC) or an ISO-8601 time with its offset. */
+const moment = z.union([z.iso.datetime({ offset: true }), z.iso.date()], "expected an ISO-8601 time (2025-01-31T12:00:00Z) or a date (2025-01-31)");
+
 export const ListTasksQuery = z.strictObject({
   ...Pagination,
   status: csvOf(TASK_STATUSES).optional().describe("One status or several, comma separated"),
@@ -61,6 +68,18 @@ export const ListTasksQuery = z.strictObject({
   permission_level: z.enum(PERMISSION_LEVELS).optional(),
   q: z.string().max(200).optional().describe("Search in title and description"),
   parent_task_id: id.optional(),
+  id: z
+    .string()
+    .transform((s) => s.replace(/^(…|\.\.\.)/, ""))
+    .pipe(z.string().regex(/^[A-Za-z0-9-]{4,100}$/, "at least 4 letters, digits or '-' (a whole id, or its start or end)"))
+    .optional()
+    .describe("A whole id, or the start or end of one (at least 4 characters; the …f81ff48c the pages show works)"),
+  created_after: moment.optional().describe("Created at or after this time (a date means its start, UTC)"),
+  created_before: moment.optional().describe("Created before this time (a date means its start, UTC)"),
+  sort: z
+    .enum([...TASK_SORTS, ...TASK_SORTS.map((s) => `-${s}` as const)])
+    .default("-created_at")
+    .describe("Order: created_at, updated_at, duration, title, status or priority; a leading - sorts descending"),
 });
 export type ListTasksQuery = z.infer<typeof ListTasksQuery>;
 
@@ -97,6 +116,7 @@ export const TaskOut = z.object({
   updated_at: z.string(),
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
+  conversation_id: z.string().nullable().optional().describe("The task's conversation (GET /chat/conversations/:id/messages): its questions, answers, status changes; post to steer it"),
 });
 
 export const EnqueueBody = z.strictObject({ tasks: z.array(CreateTaskBody).min(1).max(1000) });

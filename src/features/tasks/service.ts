@@ -1,5 +1,5 @@
 // Tasks: submit (params checked against the type's schema), list, read, edit, delete, wait.
-import { and, count, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, gte, inArray, lt, sql, type SQL } from "drizzle-orm";
 import { tasks, TERMINAL_TASK_STATUSES, type TaskStatus } from "../../db/schema.ts";
 import { cancelTask, retryTask } from "../../engine/control.ts";
 import { type EngineDeps } from "../../engine/engine-deps.ts";
@@ -18,7 +18,7 @@ import { AppError, conflict, invalid, notFound, zodDetails } from "../../errors.
 import { requeueWithPriority } from "../../queue/work-orders.ts";
 import { getTaskType, TASK_TYPES } from "../../task-types/index.ts";
 import { assertMayRun, audited, type Acting } from "../audit/service.ts";
-import type { CreateTaskBody, EnqueueBody, ListTasksQuery, UpdateTaskBody } from "./schemas.ts";
+import type { CreateTaskBody, EnqueueBody, ListTasksQuery, TaskSort, UpdateTaskBody } from "./schemas.ts";
 
 export interface TaskDefaults {
   timeoutSeconds: number;
@@ -64,7 +64,7 @@ export async function createTask(submitter: SubmitBatcher, deps: EngineDeps, bod
   const task = await submitter.submit(toNewTask(body, defaults, acting?.userId ?? null), (id) =>
     audited(deps, acting, "task.created", { type: "task", id }, { title: body.title, task_type: body.task_type }),
   );
-  return taskToJson(task, [...new Set(body.depends_on ?? [])]);
+  return withConversation(deps, taskToJson(task, [...new Set(body.depends_on ?? [])]));
 }
 
 /** Cancels the task (and its subtasks) on someone's behalf: the audit record commits with the change. */
@@ -77,13 +77,41 @@ export function retryTaskAs(deps: EngineDeps, id: string, acting?: Acting): Task
   return retryTask(deps, id, () => audited(deps, acting, "task.retried", { type: "task", id }));
 }
 
-export function getTask(deps: EngineDeps, id: string): TaskJson {
-  const task = getTaskRecord(deps.db, id);
-  if (!task) throw notFound("task", id);
-  return taskToJson(task, dependenciesOf(deps.db, id));
+/** A task's conversation (made with it): where its questions, answers and status changes are, and where to steer it. */
+function withConversation(deps: EngineDeps, task: TaskJson): TaskJson & { conversation_id: string | null } {
+  const conversation = deps.db.sqlite.query<{ id: string }, [string]>("SELECT id FROM conversations WHERE task_id = ?").get(task.id);
+  return { ...task, conversation_id: conversation?.id ?? null };
 }
 
-export function listTasks(deps: EngineDeps, q: ListTasksQuery) {
+export function getTask(deps: EngineDeps, id: string): TaskJson & { conversation_id: string | null } {
+  const task = getTaskRecord(deps.db, id);
+  if (!task) throw notFound("task", id);
+  return withConversation(deps, taskToJson(task, dependenciesOf(deps.db, id)));
+}
+
+const PRIORITY_RANK = sql`CASE ${tasks.priority} WHEN 'high' THEN 0 WHEN 'default' THEN 1 ELSE 2 END`;
+/** How long the task ran (its last run: first start to finish); unfinished ones sort last. */
+const DURATION = sql`(${tasks.finished_at} - ${tasks.started_at})`;
+
+/** ORDER BY of a sort: the column, then the id so pages never overlap. */
+function orderOf(sort: TaskSort): SQL[] {
+  const descending = sort.startsWith("-");
+  const key = (descending ? sort.slice(1) : sort) as Exclude<TaskSort, `-${string}`>;
+  const dir = descending ? desc : asc;
+  switch (key) {
+    case "duration":
+      return [sql`${DURATION} IS NULL`, descending ? sql`${DURATION} DESC` : sql`${DURATION} ASC`, dir(tasks.id)];
+    case "priority":
+      // "Descending priority" is high first.
+      return [descending ? sql`${PRIORITY_RANK} ASC` : sql`${PRIORITY_RANK} DESC`, desc(tasks.created_at), dir(tasks.id)];
+    case "title":
+      return [descending ? sql`${tasks.title} COLLATE NOCASE DESC` : sql`${tasks.title} COLLATE NOCASE ASC`, dir(tasks.id)];
+    default:
+      return [dir(tasks[key]), dir(tasks.id)];
+  }
+}
+
+export function listTasks(deps: EngineDeps, q: Omit<ListTasksQuery, "sort"> & { sort?: TaskSort }) {
   const filters: (SQL | undefined)[] = [
     q.status ? inArray(tasks.status, q.status) : undefined,
     q.task_type ? eq(tasks.task_type, q.task_type) : undefined,
@@ -95,13 +123,17 @@ export function listTasks(deps: EngineDeps, q: ListTasksQuery) {
     const pattern = `%${q.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
     filters.push(sql`(${tasks.title} LIKE ${pattern} ESCAPE '\\' OR ${tasks.description} LIKE ${pattern} ESCAPE '\\')`);
   }
+  // A short id as the pages show it: the id itself, or one starting or ending with it (no wildcards in it: checked).
+  if (q.id) filters.push(sql`(${tasks.id} = ${q.id} OR ${tasks.id} LIKE ${`${q.id}%`} OR ${tasks.id} LIKE ${`%${q.id}`})`);
+  if (q.created_after) filters.push(gte(tasks.created_at, Date.parse(q.created_after)));
+  if (q.created_before) filters.push(lt(tasks.created_at, Date.parse(q.created_before)));
   const where = and(...filters);
   const orm = deps.db.orm;
   const rows = orm
     .select()
     .from(tasks)
     .where(where)
-    .orderBy(desc(tasks.created_at), desc(tasks.id))
+    .orderBy(...orderOf(q.sort ?? "-created_at"))
     .limit(q.per_page)
     .offset((q.page - 1) * q.per_page)
     .all();
@@ -151,7 +183,7 @@ export function updateTask(deps: EngineDeps, id: string, patch: UpdateTaskBody):
     })
     .immediate();
   deps.bus.emit("task:updated", { taskId: id, at });
-  return taskToJson(task, dependenciesOf(db, id));
+  return withConversation(deps, taskToJson(task, dependenciesOf(db, id)));
 }
 
 const ACTIVE: TaskStatus[] = ["running", "waiting_input"];
@@ -164,9 +196,10 @@ export function deleteTask(deps: EngineDeps, id: string, acting?: Acting): void 
   const { db } = deps;
   const removed = db.sqlite
     .transaction(() => {
-      audited(deps, acting, "task.deleted", { type: "task", id });
       const task = getTaskRecord(db, id);
       if (!task) throw notFound("task", id);
+      // The title goes into the record: the audit log can still name the task once it is gone.
+      audited(deps, acting, "task.deleted", { type: "task", id }, { title: task.title });
       if (ACTIVE.includes(task.status)) throw conflict(`task '${id}' is ${task.status}; cancel it before deleting it`);
       const subtree = db.sqlite
         .query<{ id: string; status: TaskStatus }, [string]>(

@@ -22,7 +22,7 @@ const logged = (server: TestServer, taskId: string, text: string) =>
 async function steer(server: TestServer) {
   const res = await server.api("/tasks", json({ title: "listener", task_type: "test_echo_messages", params: {} }));
   const task = (await res.json()) as { id: string };
-  await logged(server, task.id, "listening");
+  await logged(server, task.id, "listening for messages");
   const send = (text: string, i: number) =>
     server.services.deps.bus.emit("task:message", { taskId: task.id, messageId: `m${i}`, senderType: "human", senderId: null, sender: "admin", text, at: Date.now() });
   ["turn left", "now right", "done"].forEach(send);

@@ -6,8 +6,8 @@ import { audited } from "../audit/service.ts";
 import { hasRole } from "../auth/middleware.ts";
 import { actingOf } from "../auth/request.ts";
 import { listOf } from "../../http/pagination.ts";
-import { DrainOut, HeartbeatBody, HeartbeatOut, ListWorkersQuery, RegisterWorkerBody, WorkerOut } from "./schemas.ts";
-import { drainWorker, getWorker, heartbeatWorker, listWorkers, registerWorker, type WorkerCaller, type WorkerDeps } from "./service.ts";
+import { DrainOut, HeartbeatBody, HeartbeatOut, ListWorkersQuery, RegisterWorkerBody, SignOffBody, WorkerOut } from "./schemas.ts";
+import { drainWorker, getWorker, heartbeatWorker, listWorkers, registerWorker, signOffWorker, type WorkerCaller, type WorkerDeps } from "./service.ts";
 
 const tags = ["workers"];
 
@@ -32,6 +32,16 @@ const heartbeat = route({
   tags,
   body: HeartbeatBody,
   responses: { 200: HeartbeatOut },
+});
+const signOff = route({
+  method: "post",
+  path: "/workers/:id/offline",
+  access: "worker",
+  summary: "Sign off: the worker is stopping",
+  description: "A worker that stops cleanly says so: it is offline at once (not after 15 s of silence) and its name is free to start again. Anything it still holds goes back to the queue.",
+  tags,
+  body: SignOffBody,
+  responses: { 200: WorkerOut },
 });
 const drain = route({
   method: "delete",
@@ -59,6 +69,7 @@ export const workersApi = new Hono()
   .get(list.spec.path, list.query, (c) => c.json(listWorkers(registryOf(c), c.req.valid("query"))))
   .get(get.spec.path, (c) => c.json(getWorker(registryOf(c), c.req.param("id"))))
   .post(heartbeat.spec.path, ...heartbeat.json, (c) => c.json(heartbeatWorker(registryOf(c), c.req.param("id"), c.req.valid("json"), callerOf(c))))
+  .post(signOff.spec.path, ...signOff.json, (c) => c.json(signOffWorker(registryOf(c), c.req.param("id"), c.req.valid("json"), callerOf(c))))
   .delete(drain.spec.path, (c) => {
     const id = c.req.param("id");
     const result = drainWorker(registryOf(c), id);

@@ -38,6 +38,11 @@ export const HeartbeatBody = z.strictObject({
 });
 export type HeartbeatBody = z.infer<typeof HeartbeatBody>;
 
+export const SignOffBody = z.strictObject({
+  instance_id: z.string().min(1).max(100).optional().describe("The instance_id it registered with: 409 when another instance registered the worker since"),
+});
+export type SignOffBody = z.infer<typeof SignOffBody>;
+
 const csv = z
   .string()
   .max(2000)

@@ -7,7 +7,7 @@ import type { EngineDeps } from "../../engine/engine-deps.ts";
 import { AppError, conflict, notFound } from "../../errors.ts";
 import { extendLeases } from "../../queue/work-orders.ts";
 import { heartbeatHistory } from "./history.ts";
-import type { HeartbeatBody, ListWorkersQuery, RegisterWorkerBody } from "./schemas.ts";
+import type { HeartbeatBody, ListWorkersQuery, RegisterWorkerBody, SignOffBody } from "./schemas.ts";
 
 /** How often a worker (and the server, for its own threads) is expected to heartbeat. */
 export const HEARTBEAT_INTERVAL_MS = 5_000;
@@ -300,6 +300,25 @@ export function heartbeatWorker(deps: WorkerDeps, id: string, body: HeartbeatBod
   releaseUnknownClaims(deps, id, load.running_work_order_ids, at);
   announce(deps, [id]);
   return { ...getWorker(deps, id), extended, lost };
+}
+
+/**
+ * A worker that stops cleanly says so (`agentvine worker` after its drain): it is offline at once rather
+ * than after three missed heartbeats, and its name is free for the next start. Anything it still holds
+ * goes back to the queue.
+ */
+export function signOffWorker(deps: WorkerDeps, id: string, body: SignOffBody, caller: WorkerCaller): WorkerJson & { released: number } {
+  assertOwns(deps.db, id, caller);
+  const row = deps.db.sqlite.query<{ config: string; worker_type: WorkerType }, [string]>("SELECT config, worker_type FROM workers WHERE id = ?").get(id)!;
+  if (row.worker_type === "local") throw conflict(`worker '${id}' is this server's own threads: they stop with the server`);
+  const stored = instanceOf(row.config);
+  if (body.instance_id != null && stored !== null && stored !== body.instance_id) {
+    throw conflict(`worker '${id}' was registered by another running instance since: that one is still running`);
+  }
+  const released = releaseWorker(deps, id, `worker '${id}' signed off; requeued`);
+  deps.db.sqlite.query("UPDATE workers SET last_heartbeat_at = NULL, updated_at = ? WHERE id = ?").run(now(deps), id);
+  announce(deps, [id]);
+  return { ...getWorker(deps, id), released };
 }
 
 /** A claim younger than this may still be on its way to the worker: a heartbeat not listing it proves nothing. */

@@ -70,12 +70,14 @@ async function loop(kind: AgentKind, ctx: TaskContext<AgentParams>) {
     ctx.log.info(`tests before: ${testCommand} → exit ${before.exit_code}`);
   }
   const readme = ["README.md", "README", "readme.md"].map((f) => join(ws.dir, f)).find((f) => existsSync(f));
+  const docs = ws.resumed ? null : await ctx.call<{ text: string | null; used: Array<{ title: string }> }>("agent.documents", { query: `${facts.title} ${p.instruction}` });
+  if (docs?.used.length) ctx.log.info(`given ${docs.used.length} context document(s): ${docs.used.map((d) => d.title).join(", ")}`);
   const start = await ctx.call<StartAnswer>("agent.start", {
     system: SYSTEM_PROMPT,
     instruction: instructionFor(kind, p.instruction, facts, {
       readme: readme ? truncate(readFileSync(readme, "utf8"), 4000) : null,
       testCommand,
-      documents: null,
+      documents: docs?.text ?? null,
     }),
     budget: { usd: p.budget_usd, tokens: p.budget_tokens },
     question: p.instruction,
