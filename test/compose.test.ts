@@ -34,7 +34,7 @@ test("each worker's command and environment are what `agentvine worker` accepts"
     expect(w.command[0]).toBe("worker");
     const { values } = parseArgs({ args: w.command.slice(1), options: WORKER_OPTIONS, strict: true, allowPositionals: false });
     expect(values.name).toBeTruthy();
-    for (const name of Object.keys(w.environment ?? {})) expect(WORKER_ENV_NAMES as readonly string[]).toContain(name);
+    for (const name of Object.keys(w.environment ?? {})) expect(WORKER_ENV_NAMES).toContain(name);
     expect(interpolate(w.environment!.AGENTVINE_SERVER!)).toBe("http://server:8080");
     expect(w.environment!.AGENTVINE_TOKEN).toContain("AGENTVINE_TOKEN");
   }

@@ -31,8 +31,8 @@ Options (each also an environment variable):
 SIGTERM or SIGINT (or \`agentvine worker stop\`) drains: no new claims, running tasks finish, their outcomes are delivered, exit 0.
 A second signal exits at once. A key the server refuses (401/403) exits 1.`;
 
-/** Every AGENTVINE_* variable `agentvine worker` reads. */
-export const WORKER_ENV_NAMES = ["AGENTVINE_SERVER", "AGENTVINE_TOKEN", "AGENTVINE_WORKER_NAME", "AGENTVINE_CAPABILITIES", "AGENTVINE_CONCURRENCY", "AGENTVINE_WORKER_STATE_DIR", "AGENTVINE_SHUTDOWN_GRACE", "AGENTVINE_LOG_LEVEL"] as const;
+/** Every AGENTVINE_* variable `agentvine worker` reads: those its usage names (what .env.example and compose.yaml are checked against). */
+export const WORKER_ENV_NAMES: readonly string[] = [...new Set(WORKER_USAGE.match(/AGENTVINE_[A-Z_]+/g) ?? [])];
 
 /** The worker's flags (exported for the compose file's test). */
 export const WORKER_OPTIONS = {
