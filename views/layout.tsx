@@ -96,33 +96,38 @@ const UserMenu: FC<{ user: LayoutUser; active?: NavKey; unread?: number }> = ({ 
         <RoleBadge role={user.role} />
       </span>
     </summary>
-    <div class="card absolute right-0 top-full z-50 mt-1 flex w-56 flex-col p-1 text-sm shadow-lg" role="menu">
+    <div class="card absolute right-0 top-full z-50 mt-1 flex w-64 flex-col p-1 text-sm shadow-lg" role="menu">
       <div class="flex items-center justify-between gap-2 border-b border-line px-3 py-2">
         <span class="min-w-0 truncate font-medium">{user.username}</span>
         <RoleBadge role={user.role} />
       </div>
-      <a href="/settings" role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === "settings" ? "font-semibold" : ""}`}>
-        Settings
-      </a>
+      {/* Two links a row where they belong together: the menu must stay short on a phone. */}
+      <div class="flex items-center gap-1">
+        <a href="/settings" role="menuitem" class={`flex-1 rounded-md px-3 py-2 hover:bg-surface-2 ${active === "settings" ? "font-semibold" : ""}`}>
+          Settings
+        </a>
+        <a href="/notifications" role="menuitem" class={`flex items-center gap-1 rounded-md px-3 py-2 hover:bg-surface-2 ${active === "notifications" ? "font-semibold" : ""}`} data-notifications-link="">
+          Notifications
+          {unread ? <span class="badge tone-info" data-unread={unread}>{unread > 99 ? "99+" : unread}</span> : null}
+        </a>
+      </div>
       {user.role === "admin" ? (
-        <a href="/settings/models" role="menuitem" class={`rounded-md px-3 py-2 pl-6 hover:bg-surface-2 ${active === "models" ? "font-semibold" : ""}`}>
-          Models
-        </a>
+        <div class="flex items-center gap-1 pl-3">
+          <a href="/settings/models" role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === "models" ? "font-semibold" : ""}`}>
+            Models
+          </a>
+          <a href="/settings/email" role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === "email" ? "font-semibold" : ""}`}>
+            Email
+          </a>
+        </div>
       ) : null}
-      <a href="/notifications" role="menuitem" class={`flex items-center justify-between rounded-md px-3 py-2 hover:bg-surface-2 ${active === "notifications" ? "font-semibold" : ""}`} data-notifications-link="">
-        Notifications
-        {unread ? <span class="badge tone-info" data-unread={unread}>{unread > 99 ? "99+" : unread}</span> : null}
-      </a>
-      {OPS_NAV.map((item) => (
-        <a href={item.href} role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === item.key ? "font-semibold" : ""}`}>
-          {item.label}
-        </a>
-      ))}
-      {user.role === "admin" ? (
-        <a href="/settings/email" role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === "email" ? "font-semibold" : ""}`}>
-          Email
-        </a>
-      ) : null}
+      <div class="flex items-center gap-1">
+        {OPS_NAV.map((item) => (
+          <a href={item.href} role="menuitem" class={`flex-1 rounded-md px-3 py-2 hover:bg-surface-2 ${active === item.key ? "font-semibold" : ""}`}>
+            {item.label}
+          </a>
+        ))}
+      </div>
       {NAV.filter((item) => MENU_BELOW[item.key]).map((item) => (
         <a href={item.href} role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${MENU_BELOW[item.key]} ${active === item.key ? "font-semibold" : ""}`}>
           {item.label}
