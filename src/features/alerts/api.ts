@@ -67,10 +67,21 @@ const putRules = route({
   description: "Send any rule and any of its fields; the rest keep their values. `{\"disk_space\": {\"enabled\": false}}` turns one off.",
   tags,
   body: RulesPatch,
+  example: { queue_depth: { threshold: 500, for_minutes: 10 }, disk_space: { enabled: false } },
   responses: { 200: RulesOut },
 });
 const hooks = route({ method: "get", path: "/alerts/webhooks", access: "admin", summary: "The webhooks alerts go to (admin)", tags, responses: { 200: z.object({ items: z.array(WebhookOut) }) } });
-const addHook = route({ method: "post", path: "/alerts/webhooks", access: "admin", summary: "Add a webhook for alerts (admin)", tags, body: WebhookBody, responses: { 201: WebhookOut }, errors: [409] });
+const addHook = route({
+  method: "post",
+  path: "/alerts/webhooks",
+  access: "admin",
+  summary: "Add a webhook for alerts (admin)",
+  tags,
+  body: WebhookBody,
+  example: { name: "pager", url: "https://alerts.example.com/agentvine", format: "json", secret: "a-long-random-key" },
+  responses: { 201: WebhookOut },
+  errors: [409],
+});
 const patchHook = route({ method: "patch", path: "/alerts/webhooks/:id", access: "admin", summary: "Change a webhook (admin)", tags, body: WebhookPatch, responses: { 200: WebhookOut }, errors: [409] });
 const delHook = route({ method: "delete", path: "/alerts/webhooks/:id", access: "admin", summary: "Remove a webhook (admin)", tags, responses: { 204: "Removed" } });
 const testHook = route({ method: "post", path: "/alerts/webhooks/:id/test", access: "admin", summary: "Send a test alert to a webhook now (admin)", description: "Answers with what the receiver said (it is not retried later).", tags, responses: { 200: TestOut } });

@@ -19,6 +19,7 @@ const create = route({
   description: `A cron expression in a time zone that starts a task (\`task\`: the body of POST /tasks) or a plan run (\`plan\`: name and inputs). ${HOST_RULE}`,
   tags,
   body: ScheduleBody,
+  example: { name: "nightly-hello", cron: "0 2 * * *", timezone: "Europe/Berlin", task: { title: "greet", task_type: "hello", params: { name: "night" } }, overlap: "skip", catch_up: "once" },
   responses: { 201: ScheduleOut },
   errors: [409],
 });
