@@ -18,6 +18,9 @@ import type { LocalRunner } from "./engine/local-runner.ts";
 import type { AppError } from "./errors.ts";
 import type { DiskWatch } from "./data-dir/disk.ts";
 import type { StreamLimits } from "./http/stream-limits.ts";
+import type { Scheduler } from "./features/schedules/scheduler.ts";
+import type { OpsServices } from "./ops-services.ts";
+import type { Child } from "hono/jsx";
 import type { TokenBuckets } from "./http/rate-limit.ts";
 import type { ServerMetrics } from "./features/metrics/server-metrics.ts";
 import type { DataDirUsage } from "./features/retention/data-dir-usage.ts";
@@ -66,6 +69,16 @@ export interface AppServices {
   disk: DiskWatch;
   /** Open event streams per account and per address (--max-streams). */
   streams: StreamLimits;
+  /** Cron schedules of tasks and plans: its passes start what is due (runNow for the pages' Run now). */
+  scheduler: Scheduler;
+  /** Alert rules evaluated in process; firing ones show in the banner and go to webhooks. */
+  alerts: OpsServices["alerts"];
+  /** Webhook posts and emails, delivered durably. */
+  outbox: OpsServices["outbox"];
+  /** People's notifications (in-app, email, their webhook). */
+  notifier: OpsServices["notifier"];
+  /** SMTP settings, the mailer, account mail (password reset, verification). */
+  email: OpsServices["email"];
 }
 
 export interface RateLimits {
@@ -89,6 +102,8 @@ export interface RequestVariables {
   authFailure?: AppError;
   /** Questions waiting for a person: the nav's Inbox badge on every page (set for the pages by createApp). */
   waitingForHumans?: () => number;
+  /** The alert banner and the unread count of the signed-in user, for every page (set for the pages by createApp). */
+  opsChrome?: (userId: string) => { banner: Child; unread: number };
 }
 
 declare module "hono" {

@@ -29,6 +29,16 @@ import { inboxRoutes } from "./features/controller/inbox-routes.tsx";
 import { policyRoutes } from "./features/controller/policy-routes.tsx";
 import { modelRoutes } from "./features/controller/model-routes.tsx";
 import { secretsApi } from "./features/secrets/api.ts";
+import { schedulesApi } from "./features/schedules/api.ts";
+import { alertsApi } from "./features/alerts/api.ts";
+import { emailApi } from "./features/email/api.ts";
+import { notificationsApi } from "./features/notifications/api.ts";
+import { scheduleRoutes } from "./features/schedules/routes.tsx";
+import { alertBanner, alertRoutes } from "./features/alerts/routes.tsx";
+import { unreadCount } from "./features/notifications/notifier.ts";
+import { notificationPages } from "./features/notifications/routes.tsx";
+import { emailPages } from "./features/email/routes.tsx";
+import { docsRoutes } from "./features/docs/routes.tsx";
 import { systemApi } from "./features/system/api.ts";
 import { tasksApi } from "./features/tasks/api.ts";
 import { queueApi } from "./features/queue-control/api.ts";
@@ -115,6 +125,10 @@ export function createApp(services: AppServices) {
   api.route("/", secretsApi);
   api.route("/", chatApi);
   api.route("/", contextApi);
+  api.route("/", schedulesApi);
+  api.route("/", alertsApi);
+  api.route("/", emailApi);
+  api.route("/", notificationsApi);
 
   app.route("/api/v1", api);
 
@@ -132,6 +146,7 @@ export function createApp(services: AppServices) {
     c.set("dashboard", dashboard);
     c.set("drafts", drafts);
     c.set("waitingForHumans", waiting);
+    c.set("opsChrome", (userId: string) => ({ banner: alertBanner(c), unread: unreadCount(services.deps.db, userId) }));
     await next();
   });
   // Pages and fragments are gzipped; the event stream (no-transform) and the pre-gzipped assets are not.
@@ -173,6 +188,11 @@ export function createApp(services: AppServices) {
   ui.route("/secrets", secretRoutes);
   ui.route("/chat", chatRoutes);
   ui.route("/context", contextRoutes);
+  ui.route("/schedules", scheduleRoutes);
+  ui.route("/alerts", alertRoutes);
+  ui.route("/", notificationPages);
+  ui.route("/", emailPages);
+  ui.route("/", docsRoutes);
   ui.route("/", authPages);
   app.route("/", ui);
 

@@ -159,6 +159,14 @@ export const ServeConfigSchema = z.object({
   /** Hours a coding agent's worktree is kept after its task succeeded / failed (for inspection). */
   agentWorkspaceTtlHours: z.coerce.number().min(0).max(100_000).default(24),
   agentFailedWorkspaceTtlHours: z.coerce.number().min(0).max(100_000).default(168),
+  /** SMTP for email (password resets, verification, notifications); the Email settings page saves over these. */
+  smtpHost: z.string().trim().min(1).max(255).optional(),
+  smtpPort: int(1, 65535).optional(),
+  /** `starttls` (upgrade on 587, required), `tls` (implicit TLS, 465) or `none` (plain: a relay on localhost only). */
+  smtpSecure: z.enum(["starttls", "tls", "none"]).optional(),
+  smtpUser: z.string().min(1).max(500).optional(),
+  smtpFrom: z.string().trim().min(3).max(500).optional(),
+  smtpPassword: z.string().min(1).optional(),
   /** PEM certificate (chain) and private key: with both, the server speaks HTTPS itself. */
   tlsCert: readableFile.optional(),
   tlsKey: readableFile.optional(),
@@ -226,6 +234,11 @@ const SERVE_FLAGS = {
   "retention-interval": ["retentionInterval", "AGENTVINE_RETENTION_INTERVAL"],
   "agent-workspace-ttl": ["agentWorkspaceTtlHours", "AGENTVINE_AGENT_WORKSPACE_TTL"],
   "agent-failed-workspace-ttl": ["agentFailedWorkspaceTtlHours", "AGENTVINE_AGENT_FAILED_WORKSPACE_TTL"],
+  "smtp-host": ["smtpHost", "AGENTVINE_SMTP_HOST"],
+  "smtp-port": ["smtpPort", "AGENTVINE_SMTP_PORT"],
+  "smtp-secure": ["smtpSecure", "AGENTVINE_SMTP_SECURE"],
+  "smtp-user": ["smtpUser", "AGENTVINE_SMTP_USER"],
+  "smtp-from": ["smtpFrom", "AGENTVINE_SMTP_FROM"],
 } as const;
 
 /** Keys read from the environment only: a flag's value would show in `ps` to every user of the machine. */
@@ -236,7 +249,12 @@ const ENV_ONLY = {
   webhookSecret: "AGENTVINE_WEBHOOK_SECRET",
   otlpHeaders: "AGENTVINE_OTLP_HEADERS",
   wandbApiKey: "AGENTVINE_WANDB_API_KEY",
+  smtpPassword: "AGENTVINE_SMTP_PASSWORD",
 } as const;
+
+/** Every `serve` flag (without `--`) and every AGENTVINE_* variable `serve` reads: what .env.example and compose.yaml are checked against. */
+export const SERVE_FLAG_NAMES: readonly string[] = Object.keys(SERVE_FLAGS);
+export const SERVE_ENV_NAMES: readonly string[] = [...Object.values(SERVE_FLAGS).map(([, env]) => env), ...Object.values(ENV_ONLY)];
 
 export class ConfigError extends Error {
   override name = "ConfigError";

@@ -56,8 +56,16 @@ const SERVE_OPTIONS = `serve options (each also an environment variable):
   --retain-tasks-days N AGENTVINE_RETAIN_TASKS_DAYS (90; finished tasks; 0 = forever)
   --retain-audit-days N AGENTVINE_RETAIN_AUDIT_DAYS (365; audit events; 0 = forever)
   --retention-interval M AGENTVINE_RETENTION_INTERVAL (60 minutes between retention passes)
+  --public-url URL      AGENTVINE_PUBLIC_URL (the address people reach the server at: links in mail and webhooks)
+  --smtp-host H         AGENTVINE_SMTP_HOST (with --smtp-from: email for password resets, verification, notifications)
+  --smtp-port N         AGENTVINE_SMTP_PORT (587; 465 with --smtp-secure tls)
+  --smtp-secure M       AGENTVINE_SMTP_SECURE (starttls|tls|none)
+  --smtp-user U         AGENTVINE_SMTP_USER
+  --smtp-from ADDR      AGENTVINE_SMTP_FROM (e.g. "AgentVine <vine@example.com>")
   environment only:     AGENTVINE_JWT_SECRET, AGENTVINE_SECRETS_KEY (generated in the data dir by default),
-                        AGENTVINE_OTLP_HEADERS (k=v,k2=v2), AGENTVINE_WANDB_API_KEY`;
+                        AGENTVINE_OTLP_HEADERS (k=v,k2=v2), AGENTVINE_WANDB_API_KEY,
+                        AGENTVINE_SMTP_PASSWORD (or set it on the Email settings page)
+  every variable:       .env.example`;
 
 const HELP = `AgentVine ${VERSION} — control plane for automated work and AI coding agents
 

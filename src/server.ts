@@ -48,6 +48,7 @@ import { ChatService } from "./features/chat/service.ts";
 import { ChatRecorder } from "./features/chat/recorder.ts";
 import { ChatSockets } from "./features/chat/sockets.ts";
 import { socketRenderer } from "./features/chat/render.ts";
+import { createOpsServices } from "./ops-services.ts";
 
 const log = logger("server");
 
@@ -75,7 +76,7 @@ export type StartOptions = Pick<
   "port" | "host" | "dataDir" | "dbPath" | "workers" | "shutdownGraceSeconds" | "maxBodyBytes" | "defaultTimeoutSeconds" | "defaultMaxRetries" | "dbSynchronous"
 > &
   Partial<Pick<ServeConfig, "sandbox" | "sandboxWritable" | "sandboxHide" | "shellNetwork" | "logMaxLines" | "logMaxBytes" | "workspaceRetentionSeconds" | "maxStreams" | "httpAllow">> &
-  Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl" | "agentWorkspaceTtlHours" | "agentFailedWorkspaceTtlHours" | "attachmentMaxBytes">> &
+  Partial<Pick<ServeConfig, "openRegistration" | "accessTokenTtlSeconds" | "rateLimit" | "authRateLimit" | "trustProxy" | "jwtSecret" | "secretsKey" | "corsOrigins" | "tlsCert" | "tlsKey" | "shellRole" | "publicUrl" | "agentWorkspaceTtlHours" | "agentFailedWorkspaceTtlHours" | "attachmentMaxBytes" | "smtpHost" | "smtpPort" | "smtpSecure" | "smtpUser" | "smtpFrom" | "smtpPassword">> &
   Partial<ControllerConfig> &
   Partial<Pick<ServeConfig, "retainLogsDays" | "retainTasksDays" | "retainAuditDays" | "retentionInterval">> &
   LogSinkConfig & {
@@ -90,6 +91,11 @@ export type StartOptions = Pick<
     threadUrl?: URL;
     /** The pool's short-task threshold for its reserve (tests set it to make the reserve certain). */
     shortTaskMs?: number;
+    /** How often the scheduler and the alert evaluator run a pass (ms); 0: never — tests call runOnce(now). */
+    opsIntervalMs?: number;
+    /** The outbox's time between delivery rounds and its webhooks' first retry wait (tests make them tiny). */
+    outboxRetryMs?: number;
+    outboxBaseMs?: number;
     /** The clock of auth, rate limits and secrets (tests move it instead of sleeping). */
     clock?: () => number;
     /** Overrides of the auth numbers (lockout, TTLs, password cost), for tests and benchmarks. */
@@ -262,6 +268,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
       ...config.authSettings,
     }),
   });
+  const ops = createOpsServices({ ...deps, secrets }, auth, config, () => publicUrl, { intervalMs: config.opsIntervalMs, outboxRetryMs: config.outboxRetryMs, outboxBaseMs: config.outboxBaseMs });
   const services: AppServices = {
     deps,
     config: {
@@ -293,6 +300,11 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
     chat: { service: chatService, sockets: chatSockets, attachmentMaxBytes: config.attachmentMaxBytes ?? 10 * 1024 * 1024 },
     disk,
     streams: new StreamLimits(config.maxStreams ?? 32, (config.maxStreams ?? 32) * 2),
+    scheduler: ops.scheduler,
+    alerts: ops.alerts,
+    outbox: ops.outbox,
+    notifier: ops.notifier,
+    email: ops.email,
   };
   const app = createApp(services);
   const server = config.listen === false ? null : Bun.serve({
@@ -311,6 +323,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   pool?.start();
   usage.start();
   retention.start((config.retentionInterval ?? 60) * 60_000);
+  ops.start();
   // Coding agents' worktrees: kept a while after their task (longer after a failure), then removed.
   const sweep = () => {
     try {
@@ -369,6 +382,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
         clearInterval(reaper);
         clearInterval(janitor);
         clearInterval(sweeper);
+        const opsStopped = ops.stop();
         localWorker.stop();
         const requeued = pool ? await pool.stop(graceSeconds * 1000) : 0;
         // Parked long-polls answer 204 (no work) before the connections close, rather than being reset.
@@ -382,6 +396,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
         waiters.close();
         await retention.stop();
         await usage.stop();
+        await opsStopped;
         await logger.stop();
         // Lines already handed to the sinks get a few seconds to arrive; the rest are counted as dropped.
         await sinks.stop(5000);

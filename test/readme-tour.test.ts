@@ -88,6 +88,10 @@ describe("the README tour", () => {
     expect(tasks.items.map((t) => t.title)).toEqual(expect.arrayContaining(["A", "B", "hi", "ping", "uname", "hello-pipeline (v1)", "greet", "repeat", "bye"]));
     expect(out).toContain("plan hello-pipeline unchanged (v1)");
     expect(out).toContain("Hello, Grace!");
+    // Operations: the schedule's run now started a run; the rules and the webhook were saved.
+    expect(out).toContain('"trigger":"manual","outcome":"started"');
+    expect(out).toContain('"threshold":500');
+    expect(out).toContain('"url_hint":"https://alerts.example.com/agentvine/…"');
   }, 120_000);
 });
 

@@ -6,7 +6,9 @@ import type { Child, FC } from "hono/jsx";
 import { raw } from "hono/html";
 import { InboxBadge } from "./controller/inbox.tsx";
 
-export type NavKey = "dashboard" | "tasks" | "plans" | "workers" | "chat" | "context" | "inbox" | "policies" | "users" | "api-keys" | "audit" | "secrets" | "settings" | "models";
+export type NavKey = "dashboard" | "tasks" | "plans" | "workers" | "chat" | "context" | "inbox" | "policies" | "users" | "api-keys" | "audit" | "secrets" | "settings" | "models" | OpsNavKey;
+/** Operations pages, linked from the user menu. */
+export type OpsNavKey = "schedules" | "alerts" | "notifications" | "email";
 /** Who is signed in, as the header shows them. */
 export interface LayoutUser {
   username: string;
@@ -29,6 +31,10 @@ export interface LayoutProps {
   user?: LayoutUser;
   /** Questions waiting for a person (the Inbox badge), and the live version it was counted at. */
   inbox?: { count: number; version: number };
+  /** Firing alerts (and those just resolved), above every page's content. */
+  banner?: Child;
+  /** Unread in-app notifications of the signed-in user (the user menu's count). */
+  unread?: number;
   children?: Child;
 }
 
@@ -67,8 +73,14 @@ export const RoleBadge: FC<{ role: LayoutUser["role"] }> = ({ role }) => (
 const VIEWER_HIDES =
   "[&[data-role=viewer]_[data-action]]:!hidden [&[data-role=viewer]_[data-dialog-open=new-task]]:!hidden [&[data-role=viewer]_a[href$=new]]:!hidden [&[data-role=viewer]_a[href$=edit]]:!hidden";
 
+/** Operations: every signed-in user reads them (an operator changes schedules, an admin alerts). */
+const OPS_NAV: Array<{ key: OpsNavKey; href: string; label: string }> = [
+  { key: "schedules", href: "/schedules", label: "Schedules" },
+  { key: "alerts", href: "/alerts", label: "Alerts" },
+];
+
 /** The user menu: a <details> (works without JS; public/app.js closes it on an outside click or Escape). */
-const UserMenu: FC<{ user: LayoutUser; active?: NavKey }> = ({ user, active }) => (
+const UserMenu: FC<{ user: LayoutUser; active?: NavKey; unread?: number }> = ({ user, active, unread }) => (
   <details class="relative" data-menu="">
     <summary class="btn-ghost btn-sm cursor-pointer list-none" data-user-menu="">
       <svg width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">
@@ -84,19 +96,38 @@ const UserMenu: FC<{ user: LayoutUser; active?: NavKey }> = ({ user, active }) =
         <RoleBadge role={user.role} />
       </span>
     </summary>
-    <div class="card absolute right-0 top-full z-50 mt-1 flex w-56 flex-col p-1 text-sm shadow-lg" role="menu">
+    <div class="card absolute right-0 top-full z-50 mt-1 flex w-64 flex-col p-1 text-sm shadow-lg" role="menu">
       <div class="flex items-center justify-between gap-2 border-b border-line px-3 py-2">
         <span class="min-w-0 truncate font-medium">{user.username}</span>
         <RoleBadge role={user.role} />
       </div>
-      <a href="/settings" role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === "settings" ? "font-semibold" : ""}`}>
-        Settings
-      </a>
-      {user.role === "admin" ? (
-        <a href="/settings/models" role="menuitem" class={`rounded-md px-3 py-2 pl-6 hover:bg-surface-2 ${active === "models" ? "font-semibold" : ""}`}>
-          Models
+      {/* Two links a row where they belong together: the menu must stay short on a phone. */}
+      <div class="flex items-center gap-1">
+        <a href="/settings" role="menuitem" class={`flex-1 rounded-md px-3 py-2 hover:bg-surface-2 ${active === "settings" ? "font-semibold" : ""}`}>
+          Settings
         </a>
+        <a href="/notifications" role="menuitem" class={`flex items-center gap-1 rounded-md px-3 py-2 hover:bg-surface-2 ${active === "notifications" ? "font-semibold" : ""}`} data-notifications-link="">
+          Notifications
+          {unread ? <span class="badge tone-info" data-unread={unread}>{unread > 99 ? "99+" : unread}</span> : null}
+        </a>
+      </div>
+      {user.role === "admin" ? (
+        <div class="flex items-center gap-1 pl-3">
+          <a href="/settings/models" role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === "models" ? "font-semibold" : ""}`}>
+            Models
+          </a>
+          <a href="/settings/email" role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${active === "email" ? "font-semibold" : ""}`}>
+            Email
+          </a>
+        </div>
       ) : null}
+      <div class="flex items-center gap-1">
+        {OPS_NAV.map((item) => (
+          <a href={item.href} role="menuitem" class={`flex-1 rounded-md px-3 py-2 hover:bg-surface-2 ${active === item.key ? "font-semibold" : ""}`}>
+            {item.label}
+          </a>
+        ))}
+      </div>
       {NAV.filter((item) => MENU_BELOW[item.key]).map((item) => (
         <a href={item.href} role="menuitem" class={`rounded-md px-3 py-2 hover:bg-surface-2 ${MENU_BELOW[item.key]} ${active === item.key ? "font-semibold" : ""}`}>
           {item.label}
@@ -175,7 +206,7 @@ const navLink = (item: { key: NavKey; href: string; label: string }, active: Nav
 /** On narrow screens the logo is the way home, and Workers and Policies are in the user menu: the links do not fit beside the header's buttons. */
 const NAV_HIDDEN_ON_PHONE: Partial<Record<NavKey, string>> = { dashboard: "hidden lg:inline", workers: "hidden sm:inline", chat: "hidden xl:inline", context: "hidden xl:inline", policies: "hidden lg:inline" };
 
-export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets, toasts, user, inbox, children }) => (
+export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets, toasts, user, inbox, banner, unread, children }) => (
   <>
     {raw("<!doctype html>")}
     <html lang="en" data-theme={theme ?? undefined} data-role={user?.role} class={user ? VIEWER_HIDES : undefined}>
@@ -227,14 +258,15 @@ export const Layout: FC<LayoutProps> = ({ title, active, theme, version, assets,
                 {THEME_LABEL[theme ?? "system"]}
               </span>
             </button>
-            {user ? <UserMenu user={user} active={active} /> : null}
+            {user ? <UserMenu user={user} active={active} unread={unread} /> : null}
           </div>
         </header>
         <main id="main" class="mx-auto max-w-6xl px-3 py-5 sm:px-5">
+          {banner}
           {children}
         </main>
         <footer class="mx-auto max-w-6xl px-3 pb-8 pt-2 text-xs text-muted sm:px-5">
-          AgentVine {version} · <a class="link" href="/api/v1/openapi.json">API</a> · <a class="link" href="/api/v1/health">Health</a>
+          AgentVine {version} · <a class="link" href="/docs">API docs</a> · <a class="link" href="/api/v1/health">Health</a>
           {user ? (
             <>
               {" "}

@@ -38,7 +38,11 @@ Options (each also an environment variable):
 SIGTERM or SIGINT (or \`agentvine worker stop\`) drains: no new claims, running tasks finish, their outcomes are delivered, exit 0.
 A second signal exits at once. A key the server refuses (401/403) exits 1.`;
 
-const options = {
+/** Every AGENTVINE_* variable `agentvine worker` reads: those its usage names (what .env.example and compose.yaml are checked against). */
+export const WORKER_ENV_NAMES: readonly string[] = [...new Set(WORKER_USAGE.match(/AGENTVINE_[A-Z_]+/g) ?? [])];
+
+/** The worker's flags (exported for the compose file's test). */
+export const WORKER_OPTIONS = {
   server: { type: "string" },
   token: { type: "string" },
   "token-file": { type: "string" },
@@ -63,7 +67,7 @@ const options = {
 export async function workerCommand(argv: string[], env: Record<string, string | undefined> = process.env, out: Out = console): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options });
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: WORKER_OPTIONS });
   } catch (err) {
     out.error(`agentvine worker: ${flagProblem(err)} (see agentvine worker --help)`);
     return 2;

@@ -13,6 +13,7 @@ import m0012 from "../../migrations/0012_agents.sql" with { type: "text" };
 import m0010 from "../../migrations/0010_newcomer.sql" with { type: "text" };
 import m0008 from "../../migrations/0008_ops.sql" with { type: "text" };
 import m0007 from "../../migrations/0007_security.sql" with { type: "text" };
+import m0009 from "../../migrations/0009_ops2.sql" with { type: "text" };
 
 export const MIGRATIONS: ReadonlyArray<{ tag: string; sql: string }> = [
   { tag: "0000_init", sql: m0000 },
@@ -27,4 +28,5 @@ export const MIGRATIONS: ReadonlyArray<{ tag: string; sql: string }> = [
   { tag: "0010_newcomer", sql: m0010 },
   { tag: "0008_ops", sql: m0008 },
   { tag: "0007_security", sql: m0007 },
+  { tag: "0009_ops2", sql: m0009 },
 ];

@@ -102,6 +102,10 @@ export interface EventMap {
   "chat:conversation": { conversationId: string; at: number };
   /** A context document was created, edited, restored or deleted. */
   "context:changed": { documentId: string; action: "created" | "updated" | "deleted"; at: number };
+  /** An alert started firing or resolved (the banner, the Alerts page and people's notifications follow). */
+  "alert:changed": { alertId: string; rule: string; status: "firing" | "resolved"; at: number };
+  /** A person got an in-app notification (their unread count changed). */
+  "notification:created": { userId: string; kind: string; at: number };
   /** A worker registered, or its derived status changed (idle, busy, offline, error), or it was drained. */
   "worker:changed": { workerId: string; status: WorkerStatus; previous: WorkerStatus | null; draining: boolean; at: number };
 }

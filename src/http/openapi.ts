@@ -4,6 +4,7 @@ import { zValidator } from "@hono/zod-validator";
 import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import { invalid, validationError } from "../errors.ts";
+import { exampleOf } from "./openapi-examples.ts";
 
 export type Method = "get" | "post" | "put" | "patch" | "delete";
 
@@ -27,6 +28,36 @@ export interface RouteSpec<B extends z.ZodType | undefined = undefined, Q extend
   /** status → response schema (or a description for non-JSON answers). */
   responses: Record<number, z.ZodType | string>;
   description?: string;
+  /** Error statuses the route answers besides those its shape implies (400, 401, 403, 404, 413, 429): e.g. 409. */
+  errors?: number[];
+  /** The request body's example in the document and on /docs (else one made from the schema). */
+  example?: unknown;
+}
+
+/** The error answers in the one error shape, each with when it happens and an example. */
+const ERRORS: Record<number, { code: string; description: string; message: string; details?: unknown[] }> = {
+  400: { code: "validation_failed", description: "Bad input: malformed JSON, a wrong Content-Type, or a bad field (each named in details)", message: "Invalid request: title: must not be empty", details: [{ field: "title", message: "must not be empty", code: "too_small" }] },
+  401: { code: "unauthorized", description: "No key, token or session, or one that expired or was revoked", message: "Authentication required" },
+  403: { code: "forbidden", description: "The role (or the key's scope) does not allow it", message: "This needs the operator role" },
+  404: { code: "not_found", description: "No such resource", message: "task '01a1b2c3' not found" },
+  409: { code: "conflict", description: "The resource's state does not allow it, or the name is taken", message: "A schedule named 'nightly' exists" },
+  413: { code: "payload_too_large", description: "The body is over --max-body-bytes", message: "Request body exceeds the limit of 1048576 bytes" },
+  429: { code: "rate_limited", description: "Over a rate limit; Retry-After says when to try again", message: "Too many requests: try again in 2 s" },
+};
+
+/** The error statuses an operation can answer, from its shape and what it declares. */
+function errorStatuses(r: RouteSpec<any, any, string>): number[] {
+  const out = new Set<number>([429]);
+  if (r.body || r.query) out.add(400);
+  if (r.body) out.add(413);
+  if (r.access !== "public") {
+    out.add(401);
+    out.add(403);
+  }
+  if (r.path.includes(":")) out.add(404);
+  for (const e of r.errors ?? []) out.add(e);
+  for (const status of Object.keys(r.responses).map(Number)) out.delete(status);
+  return [...out].sort();
 }
 
 const registry: RouteSpec<any, any, string>[] = [];
@@ -198,12 +229,15 @@ export function openApiDocument(info: { version: string; serverUrl?: string }) {
     }
     const responses: Record<string, unknown> = {};
     for (const [status, res] of Object.entries(r.responses)) {
-      responses[status] =
-        typeof res === "string"
-          ? { description: res }
-          : { description: `HTTP ${status}`, content: { "application/json": { schema: strip(toSchema(res, "output")) } } };
+      if (typeof res === "string") {
+        responses[status] = { description: res };
+        continue;
+      }
+      const schema = strip(toSchema(res, "output"));
+      responses[status] = { description: r.summary, content: { "application/json": { schema, example: exampleOf(schema) } } };
     }
-    responses.default = { description: "Error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
+    for (const status of errorStatuses(r)) responses[status] = { $ref: `#/components/responses/E${status}` };
+    responses.default = { description: "Error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" }, example: { error: { code: "internal", message: "Internal error (request id 5f0c…)", details: [] } } } } };
     (paths[path] ??= {})[r.method] = {
       summary: r.summary,
       ...(r.description ? { description: r.description } : {}),
@@ -211,7 +245,7 @@ export function openApiDocument(info: { version: string; serverUrl?: string }) {
       ...(r.access === "public" ? { security: [] } : { "x-agentvine-access": r.access }),
       operationId: `${r.method}${r.path.replace(/[/:{}-]+(\w)?/g, (_, ch: string | undefined) => (ch ?? "").toUpperCase())}`,
       ...(params.length ? { parameters: params } : {}),
-      ...(r.body ? { requestBody: { required: true, content: { "application/json": { schema: strip(toSchema(r.body, "input")) } } } } : {}),
+      ...(r.body ? { requestBody: requestBody(r) } : {}),
       responses,
     };
   }
@@ -220,6 +254,7 @@ export function openApiDocument(info: { version: string; serverUrl?: string }) {
     info: {
       title: "AgentVine API",
       version: info.version,
+      license: { name: "Apache-2.0", identifier: "Apache-2.0" },
       description: "Control plane for automated work and AI coding agents. Errors are always {error: {code, message, details}}.",
     },
     ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
@@ -234,6 +269,15 @@ export function openApiDocument(info: { version: string; serverUrl?: string }) {
         },
         session: { type: "apiKey", in: "cookie", name: "agentvine_session", description: "The browser session set by the sign-in page." },
       },
+      responses: Object.fromEntries(
+        Object.entries(ERRORS).map(([status, e]) => [
+          `E${status}`,
+          {
+            description: e.description,
+            content: { "application/json": { schema: { $ref: "#/components/schemas/Error" }, example: { error: { code: e.code, message: e.message, details: e.details ?? [] } } } },
+          },
+        ]),
+      ),
       schemas: {
         Error: {
           type: "object",
@@ -256,6 +300,11 @@ export function openApiDocument(info: { version: string; serverUrl?: string }) {
       },
     },
   };
+}
+
+function requestBody(r: RouteSpec<any, any, string>) {
+  const schema = strip(toSchema(r.body!, "input"));
+  return { required: true, content: { "application/json": { schema, example: r.example ?? exampleOf(schema) } } };
 }
 
 /** Inline schemas carry their own $schema key, which OpenAPI does not want inside an operation. */

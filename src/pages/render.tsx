@@ -78,9 +78,11 @@ export function page(c: Ctx, meta: PageMeta, body: Child) {
   // The nav's Inbox badge: counted at the live version the page's stream catches up from.
   const waiting = user ? c.get("waitingForHumans") : undefined;
   const inbox = waiting ? { version: c.get("live").version, count: waiting() } : undefined;
+  // Firing alerts and the unread count (set for the pages by createApp).
+  const ops = principal ? c.get("opsChrome")?.(principal.userId) : undefined;
   return html(
     c,
-    <Layout title={meta.title} active={meta.active} theme={themeOf(c)} version={c.get("version")} assets={assetUrls} toasts={takeFlash(c)} user={user} inbox={inbox}>
+    <Layout title={meta.title} active={meta.active} theme={themeOf(c)} version={c.get("version")} assets={assetUrls} toasts={takeFlash(c)} user={user} inbox={inbox} banner={ops?.banner} unread={ops?.unread}>
       {body}
     </Layout>,
     meta.status ?? 200,

@@ -38,7 +38,11 @@ export const LoginPage: FC<LoginPageProps> = ({ next, username, errors = {}, can
           No account? <a class="link" href="/register">Register</a>.{" "}
         </>
       ) : null}
-      Forgot your password? Ask an admin for a reset link.
+      Forgot your password?{" "}
+      <a class="link" href="/forgot-password" data-forgot="">
+        Get a reset link by email
+      </a>{" "}
+      (or ask an admin for one).
     </p>
   </AuthCard>
 );

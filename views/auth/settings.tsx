@@ -197,6 +197,10 @@ export const SettingsPage: FC<SettingsPageProps> = ({ user, theme, sessions, pro
     <Section id="profile" title="Profile">
       <ProfileForm values={profile?.values ?? user} errors={profile?.errors} />
     </Section>
+    {/* Notification preferences (src/features/notifications/routes.tsx), loaded in place. */}
+    <div id="notification-settings" hx-get="/settings/notifications" hx-trigger="load" hx-swap="outerHTML" class="card p-4 text-sm text-muted" data-notification-settings-slot="">
+      <span class="spinner" aria-hidden="true" /> Loading notification settings… <a class="link" href="/settings/notifications">Open them</a>
+    </div>
     <Section id="password" title="Password" description="Changing it signs out every other session of your account.">
       <PasswordForm errors={passwordErrors} />
     </Section>

@@ -51,6 +51,11 @@ export interface LoginState {
 }
 
 export interface AuthDeps {
+  /**
+   * Told (after the commit) that an account got an email address it has not verified — registered, created
+   * or changed: the email feature sends the verification link. Unset offline (the CLI) and in tests.
+   */
+  onEmailSet?: (userId: string) => void;
   db: Db;
   clock: () => number;
   settings: AuthSettings;

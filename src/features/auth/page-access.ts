@@ -9,16 +9,18 @@ import { requireRole } from "./middleware.ts";
 import { countUsers } from "./users.ts";
 
 /** /logout too: signing out with a session that already ended should still land on /login, not an error. */
-const PUBLIC_PAGES = ["/login", "/register", "/reset-password", "/logout", "/assets/*", "/favicon.svg", "/favicon.ico"];
+const PUBLIC_PAGES = ["/login", "/register", "/reset-password", "/logout", "/assets/*", "/favicon.svg", "/favicon.ico", "/forgot-password", "/verify-email", "/docs"];
 const ADMIN_PAGES = ["/users", "/api-keys", "/audit", "/secrets", "/settings/models", "/queue"];
 /** The signed-in user's own things: any role may change them. */
-const OWN_PAGES = ["/settings"];
+const OWN_PAGES = ["/settings", "/notifications"];
 
 const under = (path: string, base: string) => path === base || path.startsWith(`${base}/`);
 
 export function pageAccess(method: string, path: string): Access {
   if (PUBLIC_PAGES.some((p) => (p.endsWith("/*") ? path.startsWith(p.slice(0, -1)) : path === p))) return "public";
   if (ADMIN_PAGES.some((p) => under(path, p))) return "admin";
+  // Alert rules and webhooks, and the SMTP settings, are the admins' (everyone reads the alerts).
+  if ((under(path, "/alerts") && method !== "GET" && method !== "HEAD") || under(path, "/settings/email")) return "admin";
   if (OWN_PAGES.some((p) => under(path, p))) return "viewer";
   // Draining a worker is the admin-only DELETE /api/v1/workers/:id of the JSON API.
   if (path.startsWith("/workers/") && method !== "GET" && method !== "HEAD") return "admin";

@@ -136,6 +136,7 @@ export async function registerUser(auth: AuthDeps, input: NewUser, ip: string | 
       return created;
     })
     .immediate();
+  if (user.email) auth.onEmailSet?.(user.id);
   return userToJson(user);
 }
 
@@ -150,6 +151,7 @@ export async function createUser(auth: AuthDeps, input: NewUser & { role: Role }
       return created;
     })
     .immediate();
+  if (user.email) auth.onEmailSet?.(user.id);
   return userToJson(user);
 }
 
@@ -239,6 +241,7 @@ export function updateUser(auth: AuthDeps, id: string, patch: AdminUserPatch, ac
     })
     .immediate();
   auth.principals.clear();
+  if (patch.email && user.is_verified !== 1) auth.onEmailSet?.(id);
   return userToJson(user);
 }
 
@@ -282,8 +285,9 @@ export async function updateSelf(auth: AuthDeps, id: string, patch: SelfPatch, s
         for (const [k, v] of Object.entries(patch.settings)) if (v === null) delete settings[k];
       }
       sqlite
-        .query("UPDATE users SET full_name = ?, email = ?, settings = ?, password_hash = COALESCE(?, password_hash), updated_at = ? WHERE id = ?")
-        .run(patch.full_name === undefined ? row.full_name : patch.full_name, email, JSON.stringify(settings), newHash, auth.clock(), id);
+        // A new address is not verified until its owner follows the link sent to it.
+        .query("UPDATE users SET full_name = ?, email = ?, is_verified = CASE WHEN email IS ? THEN is_verified ELSE 0 END, settings = ?, password_hash = COALESCE(?, password_hash), updated_at = ? WHERE id = ?")
+        .run(patch.full_name === undefined ? row.full_name : patch.full_name, email, email, JSON.stringify(settings), newHash, auth.clock(), id);
       if (newHash) {
         const ended = revokeUserSessions(auth, id, sessionId);
         recordAudit(auth, { actor: { type: "user", id }, action: "user.password_changed", resource: { type: "user", id }, ip, details: { other_sessions_ended: ended } });
@@ -293,5 +297,6 @@ export async function updateSelf(auth: AuthDeps, id: string, patch: SelfPatch, s
       return getUserRecord(auth, id)!;
     })
     .immediate();
+  if (user.email && user.email !== current.email) auth.onEmailSet?.(id);
   return userToJson(user);
 }

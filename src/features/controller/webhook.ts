@@ -30,9 +30,22 @@ export function signature(secret: string, body: string): string {
  * POSTs `payload` to the webhook: up to `attempts` tries, backing off 0.5 s, 1 s, 2 s … on a network
  * error, a 429 or a 5xx; a 4xx is final (the receiver refused this payload). Resolves with what happened.
  */
-export async function deliverWebhook(settings: WebhookSettings, event: string, payload: unknown, options: { attempts?: number; baseMs?: number; timeoutMs?: number } = {}): Promise<WebhookDelivery> {
-  const id = Bun.randomUUIDv7();
-  const body = JSON.stringify({ id, event, sent_at: new Date().toISOString(), ...((payload as object) ?? {}) });
+export async function deliverWebhook(
+  settings: WebhookSettings,
+  event: string,
+  payload: unknown,
+  options: {
+    attempts?: number;
+    baseMs?: number;
+    timeoutMs?: number;
+    /** The delivery's id (X-AgentVine-Delivery): a durable sender keeps it across its rounds, so receivers can drop repeats. */
+    id?: string;
+    /** Send `payload` as the whole body (a Slack message) instead of inside `{id, event, sent_at, …}`. */
+    raw?: boolean;
+  } = {},
+): Promise<WebhookDelivery> {
+  const id = options.id ?? Bun.randomUUIDv7();
+  const body = JSON.stringify(options.raw ? payload : { id, event, sent_at: new Date().toISOString(), ...((payload as object) ?? {}) });
   const headers: Record<string, string> = { "content-type": "application/json", "user-agent": "AgentVine-Webhook", "x-agentvine-event": event, "x-agentvine-delivery": id };
   if (settings.secret) headers["x-agentvine-signature"] = signature(settings.secret, body);
   const attempts = options.attempts ?? 4;

@@ -37,6 +37,7 @@ const create = route({
   description: "Validates params against the task type's schema; stores the task and its work order in one transaction.",
   tags,
   body: CreateTaskBody,
+  example: { title: "hi", task_type: "hello", params: { name: "world" } },
   responses: { 201: TaskOut },
 });
 const enqueue = route({
