@@ -226,6 +226,41 @@ const TRACK_EVENT_SOURCES = `(() => {
 })();`;
 
 /**
+ * Every toast the page shows, kept after it is dismissed: a test waits for the toast an action caused
+ * without racing its auto-dismissal (4.5 s) on a busy machine.
+ */
+const RECORD_TOASTS = `(() => {
+  if (window.__toasts) return;
+  const seen = [];
+  window.__toasts = seen;
+  const note = (node) => {
+    if (node.nodeType !== 1) return;
+    if (node.hasAttribute("data-toast")) seen.push(node);
+    node.querySelectorAll("[data-toast]").forEach((el) => seen.push(el));
+  };
+  new MutationObserver((records) => records.forEach((r) => r.addedNodes.forEach(note))).observe(document, { childList: true, subtree: true });
+})();`;
+
+/** How many toasts the page has shown so far: pass it to waitForToast to wait for a newer one. */
+export const toastMark = (page: Page): Promise<number> => page.evaluate(() => ((window as unknown as { __toasts?: Element[] }).__toasts ?? []).length);
+
+/** Waits for a toast of `level` containing `text`, shown after `since` (a toastMark) — even one already dismissed. */
+export async function waitForToast(page: Page, level: "success" | "info" | "error", text: string, since = 0): Promise<string> {
+  const handle = await page.waitForFunction(
+    (lvl, txt, from) => {
+      const all = ((window as unknown as { __toasts?: Element[] }).__toasts ?? []).slice(from);
+      const hit = all.find((el) => el.getAttribute("data-toast") === lvl && (el.textContent ?? "").includes(txt));
+      return hit ? hit.textContent : null;
+    },
+    { timeout: PAGE_TIMEOUT_MS },
+    level,
+    text,
+    since,
+  );
+  return (await handle.jsonValue()) as string;
+}
+
+/**
  * Opens a new page at `baseUrl + path`, in a context of its own, signed in (see PageOptions.signIn), with
  * problem recording on.
  */
@@ -239,6 +274,7 @@ export async function openPage(browser: Browser, baseUrl: string, path = "/", op
   await page.setViewport({ width: options.width ?? 1280, height: options.height ?? 800, deviceScaleFactor: 1 });
   if (options.dark) await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }]);
   await page.evaluateOnNewDocument(TRACK_EVENT_SOURCES);
+  await page.evaluateOnNewDocument(RECORD_TOASTS);
 
   const problems: string[] = [];
   const watchers = new Set<(problem: string) => void>();

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cleanup, json, startTestServer } from "../helpers.ts";
 import { axeProblems, describeFindings } from "./axe.ts";
-import { BROWSER_TEST_TIMEOUT_MS, click, fitsWidth, openPage, useBrowser, waitForSettled, type PageOptions } from "./browser.ts";
+import { BROWSER_TEST_TIMEOUT_MS, click, fitsWidth, openPage, toastMark, useBrowser, waitForSettled, waitForToast, type PageOptions } from "./browser.ts";
 
 const { browser } = useBrowser();
 let server: Awaited<ReturnType<typeof startTestServer>>;
@@ -75,11 +75,13 @@ describe("operations pages", () => {
       await page.waitForFunction(() => location.pathname !== "/schedules/new" || document.querySelector("#schedule-form [role=alert]"), { timeout: 20_000 });
       await waitForSettled(page, "[data-next-runs]");
       expect(await page.$$eval("[data-next-runs] li", (l) => l.length)).toBe(5);
+      let mark = await toastMark(page);
       await click(page, "[data-toggle-schedule=disable]");
       await page.waitForSelector("[data-toggle-schedule=enable]");
-      await page.waitForSelector("[data-toast=info]");
+      expect(await waitForToast(page, "info", "from-the-form disabled", mark)).toBeTruthy();
+      mark = await toastMark(page);
       await click(page, "[data-run-now]");
-      await page.waitForSelector("[data-toast=success]");
+      expect(await waitForToast(page, "success", "Run started", mark)).toBeTruthy();
       await page.waitForSelector('[data-run="started"]');
       opened.expectNoProblems();
     } finally {
