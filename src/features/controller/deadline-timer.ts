@@ -99,7 +99,7 @@ export class DeadlineTimer {
   #backOff(err: unknown, what = "the deadlines could not be read") {
     this.#retryMs = Math.min(this.#retryMs ? this.#retryMs * 2 : this.#retryBaseMs, this.#retryMaxMs);
     this.#retryAt = this.clock() + this.#retryMs;
-    log.error({ err, retry_in_ms: this.#retryMs }, `${what}; trying again in ${this.#retryMs} ms`);
+    log.error(`${what}; trying again in ${this.#retryMs} ms:`, err instanceof Error ? err : new Error(String(err)), { retry_in_ms: this.#retryMs });
     this.#setTimer(this.#retryAt);
   }
 
