@@ -160,6 +160,8 @@ export interface TaskType<S extends z.ZodType = z.ZodType> {
    * data dir (database, keys). Only roles at or above `--shell-role` (admin by default) may submit it.
    */
   runsOnHost?: boolean;
+  /** Works on the task's repository (`repository_url`, and `branch_name` where it names one): a task without one is refused at submission. */
+  needs?: { repository_url?: boolean; branch_name?: boolean };
   /** Runs in a worker thread. Return the result (or a TaskOutput via `output()`), throw to fail. */
   run(ctx: TaskContext<z.infer<S>>): Promise<unknown> | unknown;
 }

@@ -72,7 +72,10 @@ describe("the Chat page", () => {
       await olga.page.focus("#chat-message");
       await olga.page.keyboard.type("ack from olga");
       await olga.page.keyboard.press("Enter");
-      await alice.page.waitForFunction(() => document.querySelector("#msg-list")?.textContent?.includes("ack from olga"));
+      // Both pages have it once the server acknowledged it (the sender's page may see the other's copy first).
+      const hasAck = () => [...document.querySelectorAll("#msg-list .msg[data-message-type=text] [data-message-body]")].some((e) => (e as HTMLElement).innerText.includes("ack from olga"));
+      await alice.page.waitForFunction(hasAck);
+      await olga.page.waitForFunction(hasAck);
       expect(await bodies(alice.page)).toEqual(await bodies(olga.page));
 
       // Editing one's own message: the edit shows in both pages.

@@ -8,6 +8,10 @@ import { join } from "node:path";
 import { SYSTEM_ACTOR } from "../../src/features/audit/service.ts";
 import { createApiKey } from "../../src/features/auth/api-keys.ts";
 import { createUser } from "../../src/features/auth/users.ts";
+import { saveModelSettings } from "../../src/features/controller/controller-settings.ts";
+import { startFakeLlm } from "../fake-llm/server.ts";
+import { FAKE_API_KEY } from "../fake-llm/settings.ts";
+import { makeRepo, NODE_PROJECT } from "../git-repos.ts";
 import { embeddedServerOptions, startServer } from "../../src/server.ts";
 import { ADMIN, launchBrowser, openPage, screenshot, waitForSettled, type PageOptions } from "./browser.ts";
 import { mainPages, seed } from "./seed.ts";
@@ -90,6 +94,37 @@ try {
     { name: "context", path: "/context" },
     { name: "context-document", path: `/context/${docId}` },
   );
+  // A coding agent at work: a scripted model (the fake provider on loopback, put in on the Models page's
+  // settings) fixes a bug in a real git repository — its transcript, spend, tests and diff on the task page,
+  // and its cost on the Models page.
+  const fake = startFakeLlm();
+  await ok(await api("/secrets", { method: "POST", body: JSON.stringify({ name: "AGENTVINE_LLM_API_KEY", value: FAKE_API_KEY }) }));
+  saveModelSettings({ db: server.db, config: { llmMaxTokens: 1024, llmPriceInput: 0, llmPriceOutput: 0, llmTimeoutSeconds: 60, budgetTaskUsd: 0, budgetTaskTokens: 0, budgetRunUsd: 0, budgetRunTokens: 0, budgetDailyUsd: 0, budgetDailyTokens: 0 } }, {
+    provider: "anthropic",
+    baseUrl: fake.anthropicBaseUrl,
+    model: "claude-sonnet-4-5",
+    priceInputPerMTok: 3,
+    priceOutputPerMTok: 15,
+  });
+  const call = (name: string, input: unknown) => ({ name, input });
+  fake.script(
+    {
+      text: "I'll reproduce it first: a test that calls add(2, 3).",
+      toolCalls: [
+        call("read_file", { path: "math.js" }),
+        call("write_file", { path: "add.test.js", content: 'import { test } from "node:test";\nimport assert from "node:assert/strict";\nimport { add } from "./math.js";\n\ntest("add", () => assert.equal(add(2, 3), 5));\n' }),
+        call("run_command", { command: "npm test" }),
+      ],
+    },
+    { text: "The test fails as reported: add subtracts. Fixing the operator.", toolCalls: [call("edit_file", { path: "math.js", old: "return a - b;", new: "return a + b;" }), call("run_command", { command: "npm test" })] },
+    { toolCalls: [call("finish", { summary: "add() subtracted its arguments; it adds them now, and add.test.js covers it." })] },
+  );
+  const mathlib = makeRepo(NODE_PROJECT);
+  const agent = await json(await api("/tasks", { method: "POST", body: JSON.stringify({ title: "add(2, 3) returns -1", task_type: "bugfix", repository_url: mathlib, params: { instruction: "add(2, 3) returns -1; it should return 5.", budget_usd: 0.5 } }) }));
+  const agentDone = (await (await api(`/tasks/${agent.id}/wait?timeout=120`)).json()) as { status: string; error?: string };
+  if (agentDone.status !== "succeeded") throw new Error(`the agent task ${agentDone.status}: ${agentDone.error}`);
+  await fake.stop();
+  pages.push({ name: "agent-task", path: `/tasks/${agent.id}` });
   pages.push(
     { name: "login", path: "/login" },
     { name: "users", path: "/users" },
@@ -106,6 +141,7 @@ try {
     { file: "task-detail-phone-dark", name: "task-detail", options: { width: 375, height: 740, dark: true } },
     { file: "chat-dark", name: "chat", options: { width: 1280, height: 800, dark: true } },
     { file: "chat-phone", name: "chat", options: { width: 375, height: 740 } },
+    { file: "agent-task-phone-dark", name: "agent-task", options: { width: 375, height: 740, dark: true } },
   ];
   const shots = allShots.filter((shot) => !only || only.includes(shot.file));
   for (const shot of shots) {

@@ -160,7 +160,7 @@ export const ParamFields: FC<{ description?: string; fields: ParamField[]; value
 export const NewTaskForm: FC<NewTaskFormProps> = ({ types, selected, fields, values = {}, errors = {}, inDialog }) => {
   const v = (k: string, fallback = "") => values[k] ?? fallback;
   const err = (k: string) => errors[k];
-  const known = new Set(["title", "task_type", "priority", "permission_level", "description", "depends_on", "timeout_seconds", "max_retries", ...fields.map((f) => `params.${f.name}`)]);
+  const known = new Set(["title", "task_type", "priority", "permission_level", "repository_url", "branch_name", "description", "depends_on", "timeout_seconds", "max_retries", ...fields.map((f) => `params.${f.name}`)]);
   const other = Object.entries(errors).filter(([k]) => !known.has(k));
   const advancedOpen = Boolean(err("depends_on") || err("timeout_seconds") || err("max_retries") || v("depends_on") || v("timeout_seconds") || v("max_retries"));
   const description = types.find((t) => t.name === selected)?.description;
@@ -237,6 +237,46 @@ export const NewTaskForm: FC<NewTaskFormProps> = ({ types, selected, fields, val
           What it may do to its repository: read; write (commit on its own branch); push (also push and open a pull request). Policies can route its questions by it.
         </p>
         <FieldError error={err("permission_level")} />
+      </div>
+      <div class="grid gap-4 sm:grid-cols-2">
+        <div>
+          <label class="label" for="f-repository_url">
+            Repository
+          </label>
+          <input
+            id="f-repository_url"
+            name="repository_url"
+            class={`field font-mono${err("repository_url") ? " field-error" : ""}`}
+            value={v("repository_url")}
+            maxlength={2048}
+            placeholder="/srv/repos/app, or an https or ssh URL"
+            aria-describedby={err("repository_url") ? "f-repository_url-hint f-repository_url-error" : "f-repository_url-hint"}
+            aria-invalid={err("repository_url") ? "true" : undefined}
+          />
+          <p class="hint" id="f-repository_url-hint">
+            What a coding agent works on (feature, bugfix, test, docs): a local path, file://, https or ssh URL.
+          </p>
+          <FieldError error={err("repository_url")} id="f-repository_url-error" />
+        </div>
+        <div>
+          <label class="label" for="f-branch_name">
+            Branch
+          </label>
+          <input
+            id="f-branch_name"
+            name="branch_name"
+            class={`field font-mono${err("branch_name") ? " field-error" : ""}`}
+            value={v("branch_name")}
+            maxlength={500}
+            placeholder="agentvine/<task id>"
+            aria-describedby={err("branch_name") ? "f-branch_name-hint f-branch_name-error" : "f-branch_name-hint"}
+            aria-invalid={err("branch_name") ? "true" : undefined}
+          />
+          <p class="hint" id="f-branch_name-hint">
+            The agent's own branch (by default agentvine/ and the task's id).
+          </p>
+          <FieldError error={err("branch_name")} id="f-branch_name-error" />
+        </div>
       </div>
       <fieldset id="param-fields" class="flex flex-col gap-3 rounded-md border border-line p-3">
         <ParamFields description={description} fields={fields} values={values} errors={errors} />

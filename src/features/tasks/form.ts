@@ -212,6 +212,8 @@ export function parseTaskForm(form: Record<string, string | File | (string | Fil
     description: values.description?.trim() ? values.description : undefined,
     priority: (PRIORITIES as readonly string[]).includes(values.priority ?? "") ? values.priority : "default",
     permission_level: (PERMISSION_LEVELS as readonly string[]).includes(values.permission_level ?? "") ? values.permission_level : undefined,
+    repository_url: values.repository_url?.trim() || undefined,
+    branch_name: values.branch_name?.trim() || undefined,
     depends_on: (values.depends_on ?? "").split(/[\s,]+/).filter(Boolean),
     timeout_seconds: int("timeout_seconds"),
     max_retries: int("max_retries"),
@@ -219,6 +221,9 @@ export function parseTaskForm(form: Record<string, string | File | (string | Fil
   const parsed = CreateTaskBody.safeParse(candidate);
   if (!parsed.success) Object.assign(errors, { ...errorsFromDetails(zodDetails(parsed.error)), ...errors });
   if (!getTaskType(taskType) || getTaskType(taskType)?.kind === "parent") errors.task_type = "choose a task type";
+  for (const field of ["repository_url", "branch_name"] as const) {
+    if (type?.needs?.[field] && !candidate[field]) errors[field] ??= `required for ${taskType} tasks`;
+  }
   return { body: parsed.success && Object.keys(errors).length === 0 ? parsed.data : null, errors, values };
 }
 
@@ -232,6 +237,9 @@ export function valuesFromTask(task: {
   timeout_seconds: number;
   max_retries: number;
   depends_on: string[];
+  repository_url?: string | null;
+  branch_name?: string | null;
+  permission_level?: string;
 }): FormValues {
   const values: FormValues = {
     title: task.title,
@@ -241,6 +249,9 @@ export function valuesFromTask(task: {
     timeout_seconds: String(task.timeout_seconds),
     max_retries: String(task.max_retries),
     depends_on: task.depends_on.join(", "),
+    repository_url: task.repository_url ?? "",
+    branch_name: task.branch_name ?? "",
+    ...(task.permission_level ? { permission_level: task.permission_level } : {}),
   };
   for (const field of paramFieldsOf(task.task_type)) {
     if (task.params[field.name] !== undefined) values[`params.${field.name}`] = field.kind === "boolean" ? String(task.params[field.name] === true) : valueText(field, task.params[field.name]);

@@ -209,6 +209,36 @@ describe("the New task form", () => {
   });
 });
 
+describe("a coding agent from the New task form", () => {
+  test("takes the repository and branch fields; without a repository it is refused by the field, and the API says the same (400)", async () => {
+    const server = await startTestApp();
+    const ui = uiClient(server);
+    const form = await ui("/tasks/new?task_type=bugfix");
+    expect(form.text).toContain('id="f-repository_url"');
+    expect(form.text).toContain('id="f-branch_name"');
+
+    const missing = await ui("/tasks", formPost({ title: "fix add", task_type: "bugfix", "params.instruction": "add(2, 3) is -1", repository_url: "  " }, { htmx: "new-task-form" }));
+    expect(missing.status).toBe(422);
+    expect(missing.text).toMatch(/id="f-repository_url-error"[^>]*>required for bugfix tasks/);
+    expect(server.db.sqlite.query("SELECT count(*) AS n FROM tasks").get()).toEqual({ n: 0 });
+
+    const made = await ui("/tasks", formPost({ title: "fix add", task_type: "bugfix", "params.instruction": "add(2, 3) is -1", repository_url: " /srv/repos/mathlib ", branch_name: "fix/add", permission_level: "read" }, { htmx: true }));
+    expect(made.status).toBe(200);
+    const task = (await (await server.api(made.headers.get("hx-redirect")!)).json()) as TaskJson & { repository_url: string; branch_name: string; permission_level: string };
+    expect(task).toMatchObject({ task_type: "bugfix", repository_url: "/srv/repos/mathlib", branch_name: "fix/add", permission_level: "read", params: { instruction: "add(2, 3) is -1" } });
+    // Clone… keeps them.
+    const clone = await ui(`/tasks/new?from=${task.id}`);
+    expect(clone.text).toMatch(/id="f-repository_url"[^>]*value="\/srv\/repos\/mathlib"/);
+
+    const api = await server.api("/tasks", json({ title: "no repo", task_type: "feature", params: { instruction: "x" } }));
+    expect(api.status).toBe(400);
+    expect(await api.json()).toMatchObject({ error: { code: "validation_failed", message: "a feature task needs repository_url", details: [{ field: "repository_url", code: "required" }] } });
+    const publish = await server.api("/tasks", json({ title: "ship", task_type: "publish", repository_url: "/srv/repos/mathlib", permission_level: "push", params: {} }));
+    expect(publish.status).toBe(400);
+    expect((await publish.json()).error.message).toBe("a publish task needs branch_name");
+  });
+});
+
 describe("GET /tasks/:id", () => {
   test("shows params, result, the execution with duration and exit code, and the log", async () => {
     const server = await startTestServer();

@@ -61,11 +61,23 @@ export function toNewTask(body: CreateTaskBody, defaults: TaskDefaults, createdB
 
 /** Validates and submits one task; concurrent submissions share one commit (resolves after it). */
 export async function createTask(submitter: SubmitBatcher, deps: EngineDeps, body: CreateTaskBody, defaults: TaskDefaults, acting?: Acting): Promise<TaskJson> {
-  assertMayRun(acting, body.task_type, getTaskType(body.task_type)?.runsOnHost === true);
+  const type = getTaskType(body.task_type);
+  assertMayRun(acting, body.task_type, type?.runsOnHost === true);
+  assertHasWhatItNeeds(body, type?.needs);
   const task = await submitter.submit(toNewTask(body, defaults, acting?.userId ?? null, acting?.correlationId), (id) =>
     audited(deps, acting, "task.created", { type: "task", id }, { title: body.title, task_type: body.task_type }),
   );
   return withConversation(deps, taskToJson(task, [...new Set(body.depends_on ?? [])]));
+}
+
+/** A coding agent without a repository would only fail when it starts: refuse it now, naming the field. */
+function assertHasWhatItNeeds(body: CreateTaskBody, needs: { repository_url?: boolean; branch_name?: boolean } | undefined) {
+  const missing = (["repository_url", "branch_name"] as const).filter((field) => needs?.[field] && !body[field]?.trim());
+  if (missing.length === 0) return;
+  throw invalid(
+    `a ${body.task_type} task needs ${missing.join(" and ")}`,
+    missing.map((field) => ({ field, message: field === "repository_url" ? "required for this type: a local path, file://, https or ssh URL of the repository" : "required for this type: the branch to work on", code: "required" })),
+  );
 }
 
 /** Cancels the task (and its subtasks) on someone's behalf: the audit record commits with the change. */

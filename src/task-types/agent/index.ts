@@ -38,6 +38,7 @@ function agentType(kind: AgentKind) {
     name: kind,
     description: DESCRIPTIONS[kind],
     params: AgentParamsSchema,
+    needs: { repository_url: true },
     // Not a host command: the model's commands run in the sandbox (and are refused without one, unless an
     // admin runs the server with --sandbox none), the runner's own are git.
     run: (ctx) => runAgent(kind, ctx as never as Parameters<typeof runAgent>[1] & { params: AgentParams }),

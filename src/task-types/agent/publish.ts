@@ -25,6 +25,7 @@ export default defineTaskType({
   name: "publish",
   description: "Pushes a branch an agent committed on and opens a pull request for it (needs permission_level push)",
   params: PublishParams,
+  needs: { repository_url: true, branch_name: true },
   async run(ctx) {
     const facts = await ctx.call<TaskFacts>("agent.task", {});
     if (facts.permission_level !== "push") throw new TaskFailure(`publish needs permission_level push (this task has ${facts.permission_level})`, { retryable: false });
