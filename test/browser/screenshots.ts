@@ -22,7 +22,7 @@ const only = parseArgs({ options: { only: { type: "string" } } }).values.only?.s
 const dataDir = mkdtempSync(join(tmpdir(), "agentvine-screenshots-"));
 const server = await startServer(
   embeddedServerOptions(dataDir, {
-    workers: 2,
+    workers: 4, // three seeded tasks wait for answers, each holding its thread: the agent needs one more
     shutdownGraceSeconds: 1,
   }),
 );
