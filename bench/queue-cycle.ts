@@ -112,7 +112,7 @@ function rawVariant(sql: ReturnType<typeof captureSql>): Run {
   for (;;) {
     if ((done & 255) === 0 && nowMs() > deadline) break;
     const now = Date.now();
-    const [row] = claim.all({ worker: WORKER, now, lease_ms: null, caps: "[]", limit: 1 });
+    const [row] = claim.all({ worker: WORKER, now, lease_ms: null, caps: "[]", except: "[]", limit: 1 });
     if (!row) break;
     complete.run({ id: row.id, worker: WORKER, token: row.lease_token, result: "null", now });
     done++;
@@ -238,7 +238,7 @@ function rawInterleaved(sql: ReturnType<typeof captureSql>): Run {
       expires_at: null,
       now,
     });
-    const [row] = claim.all({ worker: WORKER, now, lease_ms: null, caps: "[]", limit: 1 });
+    const [row] = claim.all({ worker: WORKER, now, lease_ms: null, caps: "[]", except: "[]", limit: 1 });
     complete.run({ id: row!.id, worker: WORKER, token: row!.lease_token, result: "null", now });
   }
   const ms = nowMs() - t;
@@ -302,10 +302,10 @@ function claimAtDepth(sql: ReturnType<typeof captureSql>) {
   for (let i = 0; i < DEPTH; i += 1000) enqueueWorkOrders(db, Array.from({ length: Math.min(1000, DEPTH - i) }, () => ORDER));
   const enqMs = nowMs() - t;
 
-  const params = { worker: WORKER, now: Date.now(), lease_ms: null, caps: "[]", limit: 1 };
+  const params = { worker: WORKER, now: Date.now(), lease_ms: null, caps: "[]", except: "[]", limit: 1 };
   const inner = /SELECT id FROM work_orders[\s\S]*?LIMIT \$limit/.exec(sql.claim)?.[0];
   if (!inner) throw new Error("could not find the claim's inner SELECT");
-  const innerParams = { now: params.now, caps: params.caps, limit: params.limit };
+  const innerParams = { now: params.now, caps: params.caps, except: params.except, limit: params.limit };
   const innerPlan = planOf(db, inner, innerParams);
   const updatePlan = planOf(db, sql.claim, params);
   const usesIdx = (plan: string[]) => plan.some((d) => /work_orders_claim_idx/.test(d));

@@ -107,7 +107,7 @@ async function stop(proc: Bun.Subprocess) {
 
 /** A worker key made the way an admin would: `agentvine apikey create NAME --scope worker --user admin`. */
 function workerKey(dataDir: string): string {
-  const r = Bun.spawnSync(["bun", MAIN, "apikey", "create", "bench-workers", "--scope", "worker", "--user", "admin", "--data-dir", dataDir], { cwd: dataDir });
+  const r = Bun.spawnSync(["bun", MAIN, "apikey", "create", "bench-workers", "--scope", "worker", "--user", "admin", "--max-tasks", "64", "--data-dir", dataDir], { cwd: dataDir });
   const key = r.stdout.toString().trim();
   if (r.exitCode !== 0 || !/^avk_\S+$/.test(key)) throw new Error(`apikey create exited ${r.exitCode}: ${key} ${r.stderr}`);
   return key;
