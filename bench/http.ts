@@ -117,7 +117,7 @@ const dataDir = tempDir();
 const key = await adminKeyOn(dataDir);
 const port = await freePort();
 const server = Bun.spawn(
-  ["bun", join(ROOT, "src/main.ts"), "serve", "--port", String(port), "--data-dir", dataDir, "--workers", "2", "--log-level", "error", "--shutdown-grace", "2", "--rate-limit", "0"],
+  ["bun", ...(process.env.SERVER_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.SERVER_PROF}`] : []), join(ROOT, "src/main.ts"), "serve", "--port", String(port), "--data-dir", dataDir, "--workers", "2", "--log-level", "error", "--shutdown-grace", "2", "--rate-limit", "0"],
   { cwd: dataDir, stdout: "ignore", stderr: "inherit" },
 );
 children.push(server);

@@ -5,6 +5,7 @@
 // short window), so a busy queue pays one commit for many; a question's messages flush the batch first, so
 // the conversation keeps the order things happened in.
 import type { Db } from "../../db/client.ts";
+import { TERMINAL_TASK_STATUSES } from "../../db/schema.ts";
 import type { RequestEvent, TaskEvent } from "../../events/bus.ts";
 import { logger } from "../../log.ts";
 import { getRequestRow, type RequestRow } from "../controller/requests.ts";
@@ -38,6 +39,7 @@ export class ChatRecorder {
   #noted = new Set<string>();
   /** The last status recorded per task, so a repeated event does not repeat the line. */
   #lastStatus = new Map<string, string>();
+  #conversations = new Map<string, ConversationRow>();
 
   constructor(private readonly chat: ChatService) {}
 
@@ -99,7 +101,7 @@ export class ChatRecorder {
     if (this.#lastStatus.get(e.taskId) === e.status) return;
     this.#lastStatus.set(e.taskId, e.status);
     if (this.#lastStatus.size > 50_000) this.#lastStatus.clear();
-    const conv = conversationOfTask(this.db, e.taskId);
+    const conv = this.#conversationOf(e.taskId, (TERMINAL_TASK_STATUSES as readonly string[]).includes(e.status));
     if (!conv) return;
     const text = `${STATUS_TEXT[e.status] ?? `Task ${e.status}`}${e.error ? `: ${clip(e.error, 500)}` : ""}`;
     this.#enqueue(conv, {
@@ -113,6 +115,19 @@ export class ChatRecorder {
       metadata: { task_id: e.taskId, status: e.status, ...(e.error ? { error: e.error } : {}) },
       created_at: e.at,
     });
+  }
+
+  /** A task's conversation, remembered from its first status change to its last (one lookup per task, not per change). */
+  #conversationOf(taskId: string, last: boolean): ConversationRow | null {
+    let conv = this.#conversations.get(taskId) ?? null;
+    if (!conv) {
+      conv = conversationOfTask(this.db, taskId);
+      if (conv && !last) {
+        if (this.#conversations.size >= 10_000) this.#conversations.clear();
+        this.#conversations.set(taskId, conv);
+      }
+    } else if (last) this.#conversations.delete(taskId);
+    return conv;
   }
 
   #question(e: RequestEvent) {

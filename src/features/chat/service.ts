@@ -17,6 +17,7 @@ import {
   insertAttachment,
   insertConversation,
   insertMessage,
+  insertMessages,
   messageJson,
   toMessageJsons,
   type AttachmentRow,
@@ -156,7 +157,7 @@ export class ChatService {
   /** Records several in one transaction (the recorder's batches), then publishes each in order. */
   recordMany(items: Array<{ conv: ConversationRow; message: Omit<NewMessage, "conversation_id" | "created_at"> & { created_at: number } }>): MessageJson[] {
     const { db } = this.deps;
-    const rows = db.sqlite.transaction(() => items.map((i) => insertMessage(db, { ...i.message, conversation_id: i.conv.id })))();
+    const rows = db.sqlite.transaction(() => insertMessages(db, items.map((i) => ({ ...i.message, conversation_id: i.conv.id }))))();
     return rows.map((row, n) => {
       const json = messageJson(row);
       this.#published("created", items[n]!.conv, json);

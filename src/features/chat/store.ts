@@ -223,6 +223,27 @@ export function insertMessage(db: Db, m: NewMessage): MessageRow {
     })!;
 }
 
+const MESSAGE_COLUMNS = "id, conversation_id, sender_type, sender_id, sender_name, message, message_type, parent_message_id, metadata, created_at";
+const valuesOf = (m: NewMessage) => [m.id, m.conversation_id, m.sender_type, m.sender_id, m.sender_name, m.message, m.message_type, m.parent_message_id, m.metadata == null ? null : JSON.stringify(m.metadata), m.created_at];
+
+/**
+ * Inserts many messages with few statements (the recorder's batches: every task's status changes) — in
+ * chunks of 64, 16, 4 and 1 rows, so only four statement texts exist; the rows come back in `ms`' order.
+ */
+export function insertMessages(db: Db, ms: NewMessage[]): MessageRow[] {
+  const byId = new Map<string, MessageRow>();
+  for (let at = 0; at < ms.length; ) {
+    const size = [64, 16, 4, 1].find((n) => ms.length - at >= n)!;
+    const chunk = ms.slice(at, at + size);
+    const rows = db.sqlite
+      .query<MessageRow, Array<string | number | null>>(`INSERT INTO chat_messages (${MESSAGE_COLUMNS}) VALUES ${Array(size).fill("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")} RETURNING *`)
+      .all(...chunk.flatMap(valuesOf));
+    for (const row of rows) byId.set(row.id, row); // RETURNING's order is SQLite's, not the VALUES'
+    at += size;
+  }
+  return ms.map((m) => byId.get(m.id)!);
+}
+
 export function getMessageRow(db: Db, id: string): MessageRow | null {
   return db.sqlite.query<MessageRow, [string]>("SELECT * FROM chat_messages WHERE id = ?").get(id);
 }

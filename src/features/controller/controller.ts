@@ -42,6 +42,8 @@ export class Controller {
   #waiters = new Map<string, Set<() => void>>();
   #inflight = new Map<string, AbortController>();
   #deadlines: DeadlineTimer;
+  /** Tasks that may have open questions (asked since the start, or open at it): only their ends cancel anything. */
+  #asking = new Set<string>();
   #off: Array<() => void> = [];
   #started = false;
 
@@ -55,14 +57,15 @@ export class Controller {
     this.#started = true;
     const { db, bus } = this.deps;
     seedDefaultPolicies(this.deps);
+    for (const { task_id } of db.sqlite.query<{ task_id: string }, []>("SELECT DISTINCT task_id FROM worker_requests WHERE status = 'open'").all()) this.#asking.add(task_id);
     releaseStaleReservations(db, this.deps.clock());
     this.#off.push(
       bus.on("task:changed", (e) => {
-        if (TERMINAL.has(e.status)) this.#cancelOpen({ taskId: e.taskId }, `the task ${e.status}`);
+        if (TERMINAL.has(e.status)) this.#cancelOpen({ taskId: e.taskId }, e.taskId, `the task ${e.status}`);
       }),
       // An attempt that ended while asking: its unkeyed questions have nobody waiting any more (keyed ones
       // stay open for the next attempt, which asks again under the same key).
-      bus.on("execution:finished", (e) => this.#cancelOpen({ executionId: e.executionId, unkeyedOnly: true }, "the attempt ended")),
+      bus.on("execution:finished", (e) => this.#cancelOpen({ executionId: e.executionId, unkeyedOnly: true }, e.taskId, "the attempt ended")),
     );
     this.#deadlines.start();
     for (const row of openAutomatedRequests(db)) this.#dispatchAutomated(row);
@@ -167,6 +170,7 @@ export class Controller {
       resolved_at: resolution ? now : null,
     };
     try {
+      this.#asking.add(taskId); // before the insert commits: a cancel in between finds it
       transact(this.deps, (tx) => {
         insertRequest(db, row);
         if (!resolution) markWaitingInput(this.deps, tx, taskId);
@@ -316,8 +320,11 @@ export class Controller {
     this.#deadlines.arm();
   }
 
-  #cancelOpen(scope: { taskId: string } | { executionId: string; unkeyedOnly: true }, why: string) {
+  #cancelOpen(scope: { taskId: string } | { executionId: string; unkeyedOnly: true }, taskId: string, why: string) {
+    // Most tasks never ask: no statement for them (every task's end would otherwise be a write).
+    if (!this.#asking.has(taskId)) return;
     const rows = cancelOpenRequests(this.deps.db, scope, this.deps.clock());
+    if ("taskId" in scope) this.#asking.delete(taskId);
     for (const row of rows) {
       log.debug(`cancelled request ${row.id}: ${why}`);
       this.#resolved(row);

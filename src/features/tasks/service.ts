@@ -6,9 +6,9 @@ import { type EngineDeps } from "../../engine/engine-deps.ts";
 import { submitTasks, type NewTask } from "../../engine/submit.ts";
 import type { SubmitBatcher } from "../../engine/submit-batcher.ts";
 import {
-  dependenciesOf,
   dependenciesOfMany,
   getTaskRecord,
+  parseTaskRow,
   PRIORITY_QUEUE,
   taskToJson,
   type TaskJson,
@@ -96,10 +96,22 @@ function withConversation(deps: EngineDeps, task: TaskJson): TaskJson & { conver
   return { ...task, conversation_id: conversation?.id ?? null };
 }
 
+/**
+ * A task as the API shows it — its row, what it depends on (in the order given) and its conversation — in
+ * one statement: GET /tasks/:id is the hottest read, and three statements cost it a third of its time.
+ */
 export function getTask(deps: EngineDeps, id: string): TaskJson & { conversation_id: string | null } {
-  const task = getTaskRecord(deps.db, id);
-  if (!task) throw notFound("task", id);
-  return withConversation(deps, taskToJson(task, dependenciesOf(deps.db, id)));
+  const row = deps.db.sqlite
+    .query<Record<string, any> & { _depends_on: string; _conversation_id: string | null }, [string]>(
+      `SELECT t.*,
+              (SELECT json_group_array(depends_on_id) FROM (SELECT depends_on_id FROM task_dependencies WHERE task_id = t.id ORDER BY rowid)) AS _depends_on,
+              (SELECT c.id FROM conversations c WHERE c.task_id = t.id) AS _conversation_id
+         FROM tasks t WHERE t.id = ?`,
+    )
+    .get(id);
+  if (!row) throw notFound("task", id);
+  const { _depends_on: dependsOn, _conversation_id: conversationId, ...columns } = row;
+  return { ...taskToJson(parseTaskRow(columns), JSON.parse(dependsOn) as string[]), conversation_id: conversationId };
 }
 
 const PRIORITY_RANK = sql`CASE ${tasks.priority} WHEN 'high' THEN 0 WHEN 'default' THEN 1 ELSE 2 END`;
@@ -197,7 +209,7 @@ export function updateTask(deps: EngineDeps, id: string, patch: UpdateTaskBody):
     })
     .immediate();
   deps.bus.emit("task:updated", { taskId: id, at });
-  return withConversation(deps, taskToJson(task, dependenciesOf(db, id)));
+  return getTask(deps, task.id);
 }
 
 export const isTerminal = (status: TaskStatus) => TERMINAL_TASK_STATUSES.includes(status);
