@@ -233,9 +233,7 @@ export async function startServer(config: StartOptions): Promise<RunningServer> 
   // The chat: a task's questions, answers and status changes are recorded in its conversation.
   const chatService = new ChatService({ db, bus, clock, dataDir: config.dataDir, responder: controller });
   const chatRecorder = new ChatRecorder(chatService);
-  if (!process.env.XNOREC) chatRecorder.start();
-  if (process.env.XNOTRIG) db.sqlite.run("DROP TRIGGER tasks_conversation_insert");
-  if (process.env.XNOCTL) controller.stop();
+  chatRecorder.start();
   const chatSockets = new ChatSockets(bus, socketRenderer(db));
 
   pool =
