@@ -226,6 +226,7 @@ export class LocalRunner {
 
   /** Hands a claim to an idle thread (false: it failed before reaching one). */
   #start(claim: Claim): boolean {
+    this.opts.logger.fresh(claim.executionId); // a claim's execution is new: nothing logged under it yet
     this.#starts.push({ claim, at: Date.now() });
     this.#scheduleFlush();
     const run = paramsForRun(this.opts.secrets, claim);

@@ -123,6 +123,11 @@ export class TaskLogger {
     return u ? u.droppedLines + u.reportedLines : 0;
   }
 
+  /** An execution that has just been opened has no lines yet: its first append needs no lookup. */
+  fresh(executionId: string): void {
+    if (!this.#nextSeq.has(executionId)) this.#nextSeq.set(executionId, 0);
+  }
+
   /** Appends lines of one execution; they are published now and persisted within a flush interval. */
   append(executionId: string, taskId: string, lines: LogTuple[]): LogEvent[] {
     if (this.#stopped) {
