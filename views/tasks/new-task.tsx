@@ -4,6 +4,7 @@
 import type { FC } from "hono/jsx";
 import { PERMISSION_LEVELS, PRIORITIES } from "../../src/db/schema.ts";
 import { defaultText, type FormErrors, type FormValues, type ParamField } from "../../src/features/tasks/form.ts";
+import { Field } from "../components/form.tsx";
 import { FieldError } from "../components/ui.tsx";
 
 export interface NewTaskFormProps {
@@ -239,44 +240,26 @@ export const NewTaskForm: FC<NewTaskFormProps> = ({ types, selected, fields, val
         <FieldError error={err("permission_level")} />
       </div>
       <div class="grid gap-4 sm:grid-cols-2">
-        <div>
-          <label class="label" for="f-repository_url">
-            Repository
-          </label>
-          <input
-            id="f-repository_url"
-            name="repository_url"
-            class={`field font-mono${err("repository_url") ? " field-error" : ""}`}
-            value={v("repository_url")}
-            maxlength={2048}
-            placeholder="/srv/repos/app, or an https or ssh URL"
-            aria-describedby={err("repository_url") ? "f-repository_url-hint f-repository_url-error" : "f-repository_url-hint"}
-            aria-invalid={err("repository_url") ? "true" : undefined}
-          />
-          <p class="hint" id="f-repository_url-hint">
-            What a coding agent works on (feature, bugfix, test, docs): a local path, file://, https or ssh URL.
-          </p>
-          <FieldError error={err("repository_url")} id="f-repository_url-error" />
-        </div>
-        <div>
-          <label class="label" for="f-branch_name">
-            Branch
-          </label>
-          <input
-            id="f-branch_name"
-            name="branch_name"
-            class={`field font-mono${err("branch_name") ? " field-error" : ""}`}
-            value={v("branch_name")}
-            maxlength={500}
-            placeholder="agentvine/<task id>"
-            aria-describedby={err("branch_name") ? "f-branch_name-hint f-branch_name-error" : "f-branch_name-hint"}
-            aria-invalid={err("branch_name") ? "true" : undefined}
-          />
-          <p class="hint" id="f-branch_name-hint">
-            The agent's own branch (by default agentvine/ and the task's id).
-          </p>
-          <FieldError error={err("branch_name")} id="f-branch_name-error" />
-        </div>
+        <Field
+          name="repository_url"
+          label="Repository"
+          value={v("repository_url")}
+          error={err("repository_url")}
+          maxlength={2048}
+          mono
+          placeholder="/srv/repos/app, or an https or ssh URL"
+          hint="What a coding agent works on (feature, bugfix, test, docs): a local path, file://, https or ssh URL."
+        />
+        <Field
+          name="branch_name"
+          label="Branch"
+          value={v("branch_name")}
+          error={err("branch_name")}
+          maxlength={500}
+          mono
+          placeholder="agentvine/<task id>"
+          hint="The agent's own branch (by default agentvine/ and the task's id)."
+        />
       </div>
       <fieldset id="param-fields" class="flex flex-col gap-3 rounded-md border border-line p-3">
         <ParamFields description={description} fields={fields} values={values} errors={errors} />
