@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { userWithRole } from "../auth.ts";
 import { cleanup, startTestServer, TEST_PASSWORD } from "../helpers.ts";
-import { click, fitsWidth, openPage, sessionCookie, SESSION_COOKIE, signIn, useBrowser, waitForSettled } from "./browser.ts";
+import { click, fitsWidth, openPage, SESSION_COOKIE, sessionCookie, signIn, useBrowser, waitForSettled, waitForToast } from "./browser.ts";
 
 const { browser } = useBrowser();
 let server: Awaited<ReturnType<typeof startTestServer>>;
@@ -86,7 +86,7 @@ describe("signing in and out in the browser", () => {
       await click(page, "[data-user-menu]");
       await Promise.all([page.waitForNavigation({ waitUntil: "load" }), click(page, "[data-sign-out]")]);
       expect(path(page.url())).toBe("/login");
-      expect(await page.$eval('[data-toast="info"]', (el) => el.textContent)).toContain("You are signed out");
+      expect(await waitForToast(page, "info", "You are signed out")).toContain("You are signed out");
       expect(await sessionCookie(page.browserContext())).toBeUndefined();
       await opened.goto("/tasks");
       expect(path(page.url())).toBe("/login?next=%2Ftasks");
@@ -114,7 +114,7 @@ describe("settings in the browser", () => {
       await Promise.all([page.waitForNavigation({ waitUntil: "load" }), click(page, '#theme-form button[type="submit"]')]);
       expect(await page.evaluate(() => document.documentElement.getAttribute("data-theme"))).toBe("dark");
       expect(await page.$eval("#theme-dark", (el) => (el as HTMLInputElement).checked)).toBe(true);
-      expect(await page.$eval('[data-toast="success"]', (el) => el.textContent)).toContain("Theme: dark");
+      expect(await waitForToast(page, "success", "Theme: dark")).toContain("Theme: dark");
 
       const old = (await sessionCookie(page.browserContext()))!;
       expect(old).toBeDefined();
@@ -131,7 +131,7 @@ describe("settings in the browser", () => {
       await page.waitForSelector("#confirm-dialog[open]");
       await Promise.all([page.waitForNavigation({ waitUntil: "load" }), click(page, "[data-confirm-ok]")]);
       expect(path(page.url())).toBe("/login");
-      expect(await page.$eval('[data-toast="success"]', (el) => el.textContent)).toContain("Signed out everywhere");
+      expect(await waitForToast(page, "success", "Signed out everywhere")).toContain("Signed out everywhere");
 
       // The copied cookie is refused: a browser that still holds it is sent to sign in.
       const thief = await openPage(browser(), server.url, "/settings", { signIn: false, cookies: { [SESSION_COOKIE]: old.value } });

@@ -9,7 +9,7 @@ import { startFakeLlm, type FakeLlm } from "../fake-llm/server.ts";
 import { cleanup, json, startTestServer, TEST_PASSWORD } from "../helpers.ts";
 import { saveModelSettings } from "../../src/features/controller/controller-settings.ts";
 import { tokenOf } from "../questions.ts";
-import { click, markPage, openPage, pageWasKept, useBrowser, waitForSettled } from "./browser.ts";
+import { click, markPage, openPage, pageWasKept, useBrowser, waitForSettled, waitForToast } from "./browser.ts";
 
 const { browser } = useBrowser();
 let server: Awaited<ReturnType<typeof startTestServer>>;
@@ -57,8 +57,7 @@ describe("the Inbox in the browser", () => {
 
       await waitForSettled(mine.page, card);
       await click(mine.page, `${card} button[data-answer="approve"]`);
-      await mine.page.waitForSelector('[data-toast="success"]');
-      expect(await mine.page.$eval('[data-toast="success"]', (el) => el.textContent)).toContain("Answered “approve”");
+      expect(await waitForToast(mine.page, "success", "Answered “approve”")).toContain("Answered “approve”");
       for (const o of [mine, theirs]) {
         await o.page.waitForFunction((sel) => document.querySelector(sel) === null, {}, card);
         await o.page.waitForSelector("#inbox-human [data-state=empty]");
@@ -87,7 +86,7 @@ describe("the Inbox in the browser", () => {
       expect(await page.$eval("[data-permission-level]", (el) => el.textContent)).toBe("read");
       await page.type("#task-questions textarea[name=answer]", "config-loader");
       await click(page, "#task-questions [data-answer-send]");
-      await page.waitForSelector('[data-toast="success"]');
+      await waitForToast(page, "success", "");
       await page.waitForFunction(() => document.querySelector("#task-questions")?.textContent?.includes("Earlier questions"));
       expect(await page.$eval("#task-questions [data-answer-text]", (el) => el.textContent)).toBe("config-loader");
       await page.waitForSelector('#task-main [data-status="succeeded"]');
@@ -165,7 +164,7 @@ describe("Settings → Models in the browser", () => {
       await page.type("#m-api_key", "sk-local-not-needed");
       await click(page, '#model-form button[type="submit"]');
       await page.waitForSelector('[data-model-ready="true"]');
-      await page.waitForSelector('[data-toast="success"]');
+      await waitForToast(page, "success", "");
       expect(await page.content()).not.toContain("sk-local-not-needed");
       expect(await page.$eval('[data-secret-state="secrets"]', (el) => el.textContent)).toContain("AGENTVINE_LLM_API_KEY");
       await click(page, "[data-test-model]");

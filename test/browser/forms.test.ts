@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Page } from "puppeteer-core";
 import type { PlanJson } from "../../src/features/plans/service.ts";
 import { cleanup, startTestServer } from "../helpers.ts";
-import { click, openPage, useBrowser, waitForSettled } from "./browser.ts";
+import { click, openPage, useBrowser, waitForSettled, waitForToast } from "./browser.ts";
 
 const { browser } = useBrowser();
 let server: Awaited<ReturnType<typeof startTestServer>>;
@@ -133,7 +133,7 @@ describe("forms in the browser", () => {
       const saved = page.waitForNavigation({ waitUntil: "load" });
       await click(page, '#plan-editor button[type="submit"]:not([name])');
       await saved;
-      await page.waitForSelector('[data-toast="success"]');
+      await waitForToast(page, "success", "");
       const plan = (await (await server.api("/plans/Fields%20not%20JSON")).json()) as PlanJson;
       expect(plan.steps.map((s) => [s.name, s.task_type, s.params, s.depends_on])).toEqual([
         ["compile", "hello", { name: "world" }, []],

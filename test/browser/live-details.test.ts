@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { TaskJson } from "../../src/engine/task-record.ts";
 import { gate, AWAIT_GATE } from "../gate.ts";
 import { cleanup, startTestServer } from "../helpers.ts";
-import { click, openPage, useBrowser, waitForSettled } from "./browser.ts";
+import { click, openPage, useBrowser, waitForSettled, waitForToast } from "./browser.ts";
 
 const { browser } = useBrowser();
 let server: Awaited<ReturnType<typeof startTestServer>>;
@@ -48,8 +48,7 @@ describe("live details in the browser", () => {
       await page.waitForSelector("#confirm-dialog[open]");
       expect(await page.$eval("#confirm-title", (el) => el.textContent)).toBe("Cancel the selected tasks?");
       await click(page, "#confirm-dialog [data-confirm-ok]");
-      const toast = await page.waitForSelector('#toasts [data-toast="success"]');
-      expect(await toast!.evaluate((el) => el.textContent)).toContain("2 tasks cancelled");
+      expect(await waitForToast(page, "success", "2 tasks cancelled")).toContain("2 tasks cancelled");
       await page.waitForSelector(`tr[data-task-id="${a.id}"] [data-status="cancelled"]`);
       await page.waitForSelector(`tr[data-task-id="${b.id}"] [data-status="cancelled"]`);
       expect(await page.$eval(`tr[data-task-id="${c.id}"] [data-status]`, (el) => el.getAttribute("data-status"))).toBe("queued");

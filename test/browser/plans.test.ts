@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { gate, AWAIT_GATE } from "../gate.ts";
 import { cleanup, startTestServer } from "../helpers.ts";
-import { click, markPage, openPage, pageWasKept, useBrowser, waitForSettled } from "./browser.ts";
+import { click, markPage, openPage, pageWasKept, useBrowser, waitForSettled, waitForToast } from "./browser.ts";
 
 const { browser } = useBrowser();
 let server: Awaited<ReturnType<typeof startTestServer>>;
@@ -69,7 +69,7 @@ describe("plans in the browser", () => {
       // Saving redirects (HX-Redirect) to the plan's page.
       await Promise.all([page.waitForNavigation({ waitUntil: "load" }), click(page, '#plan-editor button[type="submit"]:not([name])')]);
       expect(page.url()).toMatch(/\/plans\/[^/]+$/);
-      await page.waitForSelector('[data-toast="success"]');
+      await waitForToast(page, "success", "");
       expect(await page.$$eval("[data-dag] g[data-step]", (gs) => gs.map((g) => g.getAttribute("data-step")))).toEqual(["step-1", "step-2", "step-3"]);
 
       // Running it redirects to the run view.
