@@ -166,6 +166,11 @@ export interface TaskType<S extends z.ZodType = z.ZodType> {
   run(ctx: TaskContext<z.infer<S>>): Promise<unknown> | unknown;
 }
 
+/** The task fields a type `needs` that `task` leaves empty (none: it may be submitted). */
+export function missingNeeds(needs: TaskType["needs"], task: { repository_url?: string | null; branch_name?: string | null }): Array<"repository_url" | "branch_name"> {
+  return (["repository_url", "branch_name"] as const).filter((field) => needs?.[field] && !task[field]?.trim());
+}
+
 export function defineTaskType<S extends z.ZodType>(t: TaskType<S>): TaskType<S> {
   return t;
 }

@@ -1,6 +1,6 @@
 // Starting a task thread and ending it without leaving its processes behind: the mechanics under the
 // ThreadPool (thread-pool.ts), which the server and the remote worker both run tasks with.
-import { killTreeAndWait } from "../sandbox/index.ts";
+import { killTree, killTreeAndWait } from "../sandbox/index.ts";
 import type { FromThread, ToThread } from "./protocol.ts";
 
 /** How long a retired thread may take to reap the processes it started before it is terminated anyway. */
@@ -27,17 +27,7 @@ export function startTaskThread(url: URL, on: { message(msg: FromThread): void; 
 
 /** SIGKILLs each process group (each task process leads its own), or the process if it has no group. Empties `pids`. */
 export function killProcessGroups(pids: Set<number>): void {
-  for (const pid of pids) {
-    try {
-      process.kill(-pid, "SIGKILL");
-    } catch {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
-  }
+  for (const pid of pids) killTree(pid);
   pids.clear();
 }
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Page } from "puppeteer-core";
 import { SYSTEM_ACTOR } from "../../src/features/audit/service.ts";
 import { createUser } from "../../src/features/auth/users.ts";
-import { cleanup, json, startTestServer, TEST_PASSWORD } from "../helpers.ts";
+import { cleanup, json, startTestServer, TEST_PASSWORD, until } from "../helpers.ts";
 import { click, fitsWidth, markPage, openPage, pageWasKept, useBrowser, waitForSettled } from "./browser.ts";
 
 const { browser } = useBrowser();
@@ -103,10 +103,10 @@ describe("the Chat page", () => {
       ],
     });
     const run = await created(`/plans/${plan.id}/run`, {});
-    const steps = async () => ((await (await server.api(`/tasks?parent_task_id=${run.id}`)).json()) as any).items as any[];
-    let approve: any;
-    for (let i = 0; i < 100 && !(approve = (await steps()).find((s) => s.title.includes("approve") && s.status === "waiting_input")); i++) await Bun.sleep(100);
-    expect(approve).toBeDefined();
+    // The approval step asks its question: it is waiting for the answer.
+    const approve = await until(server.services.deps.bus, ["task:changed"], () =>
+      server.db.sqlite.query<{ id: string }, [string]>("SELECT id FROM tasks WHERE parent_task_id = ? AND title LIKE '%approve%' AND status = 'waiting_input'").get(run.id),
+    );
     await server.api(`/tasks/${approve.id}`, { method: "PATCH", body: JSON.stringify({ repository_url: REPO }) });
     const other = await created("/chat/conversations", { title: "Other topic" });
 

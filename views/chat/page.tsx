@@ -6,7 +6,7 @@
 import type { FC } from "hono/jsx";
 import type { MessageJson } from "../../src/features/chat/store.ts";
 import { AdminDialog, Field, FormButtons } from "../components/form.tsx";
-import { EmptyState, RelTime, Spinner, StatusBadge } from "../components/ui.tsx";
+import { EmptyState, RelTime, SearchField, Spinner, StatusBadge } from "../components/ui.tsx";
 import { excerpt, MessageItem, type MessageContext } from "./message.tsx";
 
 export interface ConversationListEntry {
@@ -277,22 +277,12 @@ export const ChatPage: FC<ChatPageProps> = ({ list, pane, version, userId, conte
         </a>
       </div>
       <form class="flex flex-col gap-2 border-b border-line p-2" method="get" action="/chat" role="search">
-        <label for="chat-q" class="sr-only">
-          Search conversations
-        </label>
-        <input
+        <SearchField
           id="chat-q"
-          type="search"
-          name="q"
-          value={list.q ?? ""}
+          label="Search conversations"
+          value={list.q}
           placeholder="Search conversations…"
-          maxlength={200}
-          class="field"
-          hx-get="/chat/list"
-          hx-target="#chat-list"
-          hx-swap="outerHTML"
-          hx-trigger="input changed delay:300ms, search"
-          hx-include="[name=kind]"
+          attrs={{ "hx-get": "/chat/list", "hx-target": "#chat-list", "hx-swap": "outerHTML", "hx-trigger": "input changed delay:300ms, search", "hx-include": "[name=kind]" }}
         />
         <select name="kind" class="field" aria-label="Which conversations" hx-get="/chat/list" hx-target="#chat-list" hx-swap="outerHTML" hx-include="[name=q]">
           <option value="">All conversations</option>

@@ -222,3 +222,16 @@ export const FilterActions: FC<{ clearHref?: string | null; spinnerId: string }>
     </span>
   </div>
 );
+
+/**
+ * A search box with its label (for screen readers; the placeholder says it to the eye). `attrs` go to the
+ * input as they are: the hx-* attributes that make it search as one types.
+ */
+export const SearchField: FC<{ id: string; label: string; value?: string | null; placeholder: string; name?: string; maxlength?: number; class?: string; attrs?: Record<string, string | undefined> }> = (p) => (
+  <>
+    <label for={p.id} class="sr-only">
+      {p.label}
+    </label>
+    <input id={p.id} type="search" name={p.name ?? "q"} value={p.value ?? ""} placeholder={p.placeholder} maxlength={p.maxlength ?? 200} class={p.class ?? "field"} {...p.attrs} />
+  </>
+);

@@ -7,7 +7,7 @@ import { raw } from "hono/html";
 import type { DocumentJson, SearchHit, VersionJson } from "../../src/features/context/service.ts";
 import { ListSection, NoMatch } from "../components/list.tsx";
 import { AdminDialog, ErrorsBanner, Field, FormButtons, type FormErrors, type FormValues } from "../components/form.tsx";
-import { EmptyState, FieldError, FilterActions, FilterSelect, PageHeader, RelTime } from "../components/ui.tsx";
+import { EmptyState, FieldError, FilterActions, FilterSelect, PageHeader, RelTime, SearchField } from "../components/ui.tsx";
 
 export const DOC_TYPES = ["design", "spec", "runbook", "note", "decision"] as const;
 const TYPE_TONE: Record<string, string> = { design: "tone-violet", spec: "tone-info", runbook: "tone-warn", note: "tone-neutral", decision: "tone-ok" };
@@ -121,10 +121,7 @@ export const ContextPage: FC<DocumentListProps & { version: number; tags: Array<
       hx-trigger="input changed delay:300ms from:#context-q, search from:#context-q, change from:select"
       hx-indicator="#context-spinner"
     >
-      <label for="context-q" class="sr-only">
-        Search documents
-      </label>
-      <input id="context-q" type="search" name="q" value={list.filters.q ?? ""} placeholder="Search the documents…" maxlength={500} class="field sm:max-w-sm" />
+      <SearchField id="context-q" label="Search documents" value={list.filters.q} placeholder="Search the documents…" maxlength={500} class="field sm:max-w-sm" />
       <FilterSelect name="document_type" label="Type" any="Any type" values={DOC_TYPES} selected={list.filters.document_type} />
       <FilterSelect name="tag" label="Tag" any="Any tag" values={tags.map((t) => t.tag)} selected={list.filters.tag} show={(t) => `#${t} (${tags.find((x) => x.tag === t)?.count ?? 0})`} />
       {repositories.length ? <FilterSelect name="repository_url" label="Repository" any="Any repository" values={repositories} selected={list.filters.repository_url} class="sm:max-w-xs" /> : null}

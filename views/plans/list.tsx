@@ -4,7 +4,7 @@
 import type { FC } from "hono/jsx";
 import type { PlanJson } from "../../src/features/plans/service.ts";
 import { ListSection, NoMatch } from "../components/list.tsx";
-import { EmptyState, PageHeader, RelTime, Spinner, StatusBadge } from "../components/ui.tsx";
+import { EmptyState, PageHeader, RelTime, SearchField, Spinner, StatusBadge } from "../components/ui.tsx";
 
 export interface PlanListProps {
   q?: string;
@@ -92,23 +92,13 @@ export const PlansPage: FC<PlanListProps & { version: number }> = ({ version, ..
       }
     />
     <form class="mb-3 flex items-center gap-2" method="get" action="/plans" role="search">
-      <label for="plan-q" class="sr-only">
-        Search plans
-      </label>
-      <input
+      <SearchField
         id="plan-q"
-        type="search"
-        name="q"
-        value={list.q ?? ""}
+        label="Search plans"
+        value={list.q}
         placeholder="Search plans…"
-        maxlength={200}
         class="field sm:max-w-sm"
-        hx-get="/plans"
-        hx-target="#plan-list"
-        hx-swap="outerHTML"
-        hx-push-url="true"
-        hx-trigger="input changed delay:300ms, search"
-        hx-indicator="#plans-spinner"
+        attrs={{ "hx-get": "/plans", "hx-target": "#plan-list", "hx-swap": "outerHTML", "hx-push-url": "true", "hx-trigger": "input changed delay:300ms, search", "hx-indicator": "#plans-spinner" }}
       />
       <span id="plans-spinner" class="htmx-indicator">
         <Spinner />

@@ -6,7 +6,7 @@ import type { FC } from "hono/jsx";
 import { PERMISSION_LEVELS, PRIORITIES, TASK_STATUSES } from "../../src/db/schema.ts";
 import type { TaskJson } from "../../src/engine/task-record.ts";
 import { ListSection, NoMatch } from "../components/list.tsx";
-import { Elapsed, EmptyState, PageHeader, PriorityBadge, RelTime, FilterActions, FilterSelect, ShortId, StatusBadge, duration, label } from "../components/ui.tsx";
+import { Elapsed, EmptyState, PageHeader, PriorityBadge, RelTime, FilterActions, FilterSelect, SearchField, ShortId, StatusBadge, duration, label } from "../components/ui.tsx";
 import { NewTaskDialog, type NewTaskFormProps } from "./new-task.tsx";
 import { QueueControls, type QueueControlsProps } from "../queue-control/controls.tsx";
 
@@ -236,20 +236,12 @@ export const TasksPage: FC<TasksPageProps> = ({ taskTypes, version, newTask, que
       <QueueControls {...queue} />
       <form class="mb-3 grid grid-cols-2 gap-2 sm:flex sm:flex-wrap sm:items-end" method="get" action="/tasks" role="search" {...common} hx-trigger="change, submit">
         <div class="col-span-2 sm:min-w-56 sm:flex-1">
-          <label for="filter-q" class="sr-only">
-            Search
-          </label>
-          <input
+          <SearchField
             id="filter-q"
-            type="search"
-            name="q"
-            value={f.q ?? ""}
+            label="Search"
+            value={f.q}
             placeholder="Search title and description…"
-            maxlength={200}
-            class="field"
-            {...common}
-            hx-include="closest form"
-            hx-trigger="input changed delay:300ms, search"
+            attrs={{ ...common, "hx-include": "closest form", "hx-trigger": "input changed delay:300ms, search" }}
           />
         </div>
         <FilterSelect name="status" label="Status" any="Any status" values={TASK_STATUSES} selected={f.status} show={label} />

@@ -5,7 +5,8 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, json, startTestServer, tempDir, until, type TestServer } from "../../../test/helpers.ts";
 import { createAdminKey, spawnServer, waitHealthy, type ServerProcess } from "../../../test/process.ts";
-import { startFakeLlm, type FakeLlm } from "../../../test/fake-llm/server.ts";
+import { type FakeLlm } from "../../../test/fake-llm/server.ts";
+import { fakeModelPerTest } from "../../../test/fake-llm/per-test.ts";
 import { FAKE_API_KEY } from "../../../test/fake-llm/settings.ts";
 import { git, makeBareRepo, makeRepo, NODE_PROJECT, PYTHON_PROJECT } from "../../../test/git-repos.ts";
 import { RemoteWorker } from "../../remote-worker/remote-worker.ts";
@@ -16,16 +17,7 @@ import { createApiKey } from "../auth/api-keys.ts";
 import { findUserByLogin } from "../auth/users.ts";
 
 afterEach(cleanup);
-const fakes: FakeLlm[] = [];
-afterEach(async () => {
-  while (fakes.length) await fakes.pop()!.stop();
-});
-
-function fakeModel() {
-  const fake = startFakeLlm();
-  fakes.push(fake);
-  return fake;
-}
+const fakeModel = fakeModelPerTest();
 
 const llm = (fake: FakeLlm, extra: Partial<StartOptions> = {}): Partial<StartOptions> => ({
   llmProvider: "anthropic",

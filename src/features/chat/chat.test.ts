@@ -48,24 +48,41 @@ class Client {
   #wake() {
     for (const w of this.#waiters.splice(0)) w();
   }
-  async next(match: (f: any) => boolean, timeoutMs = 10_000): Promise<any> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.frames.find(match);
-      if (found) return found;
-      if (this.closed) throw new Error(`closed (${this.closed.code}) while waiting; frames: ${JSON.stringify(this.frames).slice(0, 500)}`);
-      if (Date.now() > deadline) throw new Error(`no matching frame within ${timeoutMs} ms; frames: ${JSON.stringify(this.frames).slice(0, 800)}`);
-      await new Promise<void>((r) => {
-        this.#waiters.push(r);
-        setTimeout(r, 100);
-      });
-    }
+  /** Resolves once `ready()` gives a value — checked on every frame and on close — or fails at the deadline. */
+  #waitFor<T>(ready: () => T | undefined, describe: () => string, timeoutMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters.splice(this.#waiters.indexOf(check) >>> 0, 1);
+        reject(new Error(`${describe()} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const check = () => {
+        try {
+          const v = ready();
+          if (v === undefined) return void this.#waiters.push(check);
+          clearTimeout(timer);
+          resolve(v);
+        } catch (err) {
+          clearTimeout(timer);
+          reject(err);
+        }
+      };
+      check();
+    });
   }
-  async closedWith(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.closed && Date.now() < deadline) await new Promise<void>((r) => this.#waiters.push(r) && setTimeout(r, 100));
-    if (!this.closed) throw new Error("still open");
-    return this.closed;
+  next(match: (f: any) => boolean, timeoutMs = 10_000): Promise<any> {
+    return this.#waitFor(
+      () => {
+        const found = this.frames.find(match);
+        if (found) return found;
+        if (this.closed) throw new Error(`closed (${this.closed.code}) while waiting; frames: ${JSON.stringify(this.frames).slice(0, 500)}`);
+        return undefined;
+      },
+      () => `no matching frame; frames: ${JSON.stringify(this.frames).slice(0, 800)}`,
+      timeoutMs,
+    );
+  }
+  closedWith(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {
+    return this.#waitFor(() => this.closed ?? undefined, () => "still open", timeoutMs);
   }
   send(frame: unknown) {
     this.ws.send(JSON.stringify(frame));

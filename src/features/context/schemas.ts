@@ -46,14 +46,18 @@ export const SearchDocumentsQuery = z.strictObject({
 });
 export type SearchDocumentsQuery = z.infer<typeof SearchDocumentsQuery>;
 
-export const DocumentOut = z.object({
-  id: z.string(),
+/** What a document and each of its versions hold alike. */
+const ContentOut = z.object({
   title: z.string(),
   document_type: z.enum(DOCUMENT_TYPES),
   content: z.string(),
   repository_url: z.string().nullable(),
   tags: z.array(z.string()),
   metadata: z.record(z.string(), z.unknown()),
+});
+
+export const DocumentOut = ContentOut.extend({
+  id: z.string(),
   version: z.number(),
   created_by: z.string().nullable(),
   updated_by: z.string().nullable(),
@@ -66,15 +70,9 @@ export const SearchHitOut = DocumentOut.extend({
   rank: z.number().nullable().describe("bm25: lower is better"),
 });
 
-export const VersionOut = z.object({
+export const VersionOut = ContentOut.extend({
   document_id: z.string(),
   version: z.number(),
-  title: z.string(),
-  document_type: z.enum(DOCUMENT_TYPES),
-  content: z.string(),
-  repository_url: z.string().nullable(),
-  tags: z.array(z.string()),
-  metadata: z.record(z.string(), z.unknown()),
   edited_by: z.string().nullable(),
   edited_by_name: z.string().nullable(),
   edited_at: z.string(),

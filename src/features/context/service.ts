@@ -18,15 +18,19 @@ export interface ContextDeps {
   clock?: () => number;
 }
 
-interface DocumentRow {
-  doc_no: number;
-  id: string;
+/** The columns a document and each of its versions share (tags and metadata as stored: JSON text). */
+interface ContentRow {
   title: string;
   document_type: DocumentType;
   content: string;
   repository_url: string | null;
   tags: string;
   metadata: string | null;
+}
+
+interface DocumentRow extends ContentRow {
+  doc_no: number;
+  id: string;
   version: number;
   created_by: string | null;
   updated_by: string | null;
@@ -34,29 +38,27 @@ interface DocumentRow {
   updated_at: number;
 }
 
-interface VersionRow {
+interface VersionRow extends ContentRow {
   document_id: string;
   version: number;
-  title: string;
-  document_type: DocumentType;
-  content: string;
-  repository_url: string | null;
-  tags: string;
-  metadata: string | null;
   edited_by: string | null;
   edited_at: number;
   restored_from: number | null;
 }
 
-/** A document as the API shows it (DESIGN: ContextDocument). */
-export interface DocumentJson {
-  id: string;
+/** The content of a document or of one of its versions, as the API shows it. */
+export interface ContentJson {
   title: string;
   document_type: DocumentType;
   content: string;
   repository_url: string | null;
   tags: string[];
   metadata: Record<string, unknown>;
+}
+
+/** A document as the API shows it (DESIGN: ContextDocument). */
+export interface DocumentJson extends ContentJson {
+  id: string;
   version: number;
   created_by: string | null;
   updated_by: string | null;
@@ -64,15 +66,9 @@ export interface DocumentJson {
   updated_at: string;
 }
 
-export interface VersionJson {
+export interface VersionJson extends ContentJson {
   document_id: string;
   version: number;
-  title: string;
-  document_type: DocumentType;
-  content: string;
-  repository_url: string | null;
-  tags: string[];
-  metadata: Record<string, unknown>;
   edited_by: string | null;
   /** Who saved it, for display. */
   edited_by_name: string | null;
@@ -109,15 +105,20 @@ export type SearchHit = DocumentJson & { snippet: string | null; rank: number | 
 
 const now = (deps: ContextDeps) => (deps.clock ?? Date.now)();
 
+/** What a document and each of its versions hold alike. */
+const contentJson = (r: ContentRow): ContentJson => ({
+  title: r.title,
+  document_type: r.document_type,
+  content: r.content,
+  repository_url: r.repository_url,
+  tags: JSON.parse(r.tags) as string[],
+  metadata: r.metadata == null ? {} : (JSON.parse(r.metadata) as Record<string, unknown>),
+});
+
 function toJson(r: DocumentRow): DocumentJson {
   return {
     id: r.id,
-    title: r.title,
-    document_type: r.document_type,
-    content: r.content,
-    repository_url: r.repository_url,
-    tags: JSON.parse(r.tags) as string[],
-    metadata: r.metadata == null ? {} : (JSON.parse(r.metadata) as Record<string, unknown>),
+    ...contentJson(r),
     version: r.version,
     created_by: r.created_by,
     updated_by: r.updated_by,
@@ -235,12 +236,7 @@ export function deleteDocument(deps: ContextDeps, id: string, acting?: Acting): 
 const versionJson = (v: VersionRow & { edited_by_name?: string | null }, current: number): VersionJson => ({
   document_id: v.document_id,
   version: v.version,
-  title: v.title,
-  document_type: v.document_type,
-  content: v.content,
-  repository_url: v.repository_url,
-  tags: JSON.parse(v.tags) as string[],
-  metadata: v.metadata == null ? {} : (JSON.parse(v.metadata) as Record<string, unknown>),
+  ...contentJson(v),
   edited_by: v.edited_by,
   edited_by_name: v.edited_by_name ?? null,
   edited_at: iso(v.edited_at)!,

@@ -2,22 +2,14 @@
 // to a scripted fake model on loopback in each provider's wire format (test/fake-llm).
 import { afterEach, describe, expect, test } from "bun:test";
 import { cleanup, json, startTestServer, until, type TestServer } from "../../../test/helpers.ts";
-import { startFakeLlm, type FakeLlm } from "../../../test/fake-llm/server.ts";
+import { type FakeLlm } from "../../../test/fake-llm/server.ts";
+import { fakeModelPerTest } from "../../../test/fake-llm/per-test.ts";
 import { FAKE_API_KEY } from "../../../test/fake-llm/settings.ts";
 import type { StartOptions } from "../../server.ts";
 
 afterEach(cleanup);
 
-const fakes: FakeLlm[] = [];
-afterEach(async () => {
-  while (fakes.length) await fakes.pop()!.stop();
-});
-
-function fakeModel() {
-  const fake = startFakeLlm();
-  fakes.push(fake);
-  return fake;
-}
+const fakeModel = fakeModelPerTest();
 
 function llmOptions(fake: FakeLlm, provider: "anthropic" | "openai", extra: Partial<StartOptions> = {}): Partial<StartOptions> {
   return {

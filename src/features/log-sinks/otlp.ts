@@ -5,10 +5,10 @@
 import { hostname } from "node:os";
 import type { LogSink } from "../../engine/task-logger.ts";
 import type { LogEvent } from "../../events/bus.ts";
-import { SinkBuffer, SinkError, type SinkCounters } from "./sink-buffer.ts";
+import { SinkBuffer, SinkError, sinkTuning, type SinkTuning } from "./sink-buffer.ts";
 import type { TaskInfoCache } from "./task-info.ts";
 
-export interface OtlpSinkOptions {
+export interface OtlpSinkOptions extends SinkTuning {
   /** The logs endpoint (…/v1/logs; a bare origin gets /v1/logs appended). */
   endpoint: string;
   /** Extra request headers (an API key of the backend): never logged. */
@@ -18,11 +18,6 @@ export interface OtlpSinkOptions {
   /** This server's worker id: `service.instance.id`. */
   instanceId: string;
   tasks: TaskInfoCache;
-  counters?: SinkCounters;
-  maxBuffered?: number;
-  batchSize?: number;
-  flushIntervalMs?: number;
-  retryBaseMs?: number;
   timeoutMs?: number;
 }
 
@@ -83,13 +78,9 @@ export class OtlpLogSink implements LogSink {
       ],
     };
     this.buffer = new SinkBuffer<LogEvent>({
+      ...sinkTuning(opts),
       name: "otlp",
       send: (batch) => this.#send(batch),
-      counters: opts.counters,
-      maxBuffered: opts.maxBuffered,
-      batchSize: opts.batchSize,
-      flushIntervalMs: opts.flushIntervalMs,
-      retryBaseMs: opts.retryBaseMs,
     });
   }
 

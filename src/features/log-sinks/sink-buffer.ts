@@ -38,6 +38,11 @@ export interface SinkBufferOptions<T> {
   retryBaseMs?: number;
 }
 
+/** What a sink's options pass on to its buffer (the sinks take them from the server's flags and tests). */
+export type SinkTuning = Pick<SinkBufferOptions<unknown>, "counters" | "maxBuffered" | "batchSize" | "flushIntervalMs" | "retryBaseMs">;
+
+export const sinkTuning = ({ counters, maxBuffered, batchSize, flushIntervalMs, retryBaseMs }: SinkTuning): SinkTuning => ({ counters, maxBuffered, batchSize, flushIntervalMs, retryBaseMs });
+
 export interface SinkStats {
   sent: number;
   dropped: number;

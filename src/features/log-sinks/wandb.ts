@@ -8,10 +8,10 @@
 import type { Db } from "../../db/client.ts";
 import type { LogSink } from "../../engine/task-logger.ts";
 import type { EventBus, LogEvent } from "../../events/bus.ts";
-import { SinkBuffer, SinkError, type SinkCounters } from "./sink-buffer.ts";
+import { SinkBuffer, SinkError, sinkTuning, type SinkTuning } from "./sink-buffer.ts";
 import type { TaskInfoCache } from "./task-info.ts";
 
-export interface WandbSinkOptions {
+export interface WandbSinkOptions extends SinkTuning {
   /** The W&B API, https://api.wandb.ai by default (or a self-hosted server). */
   baseUrl: string;
   apiKey: string;
@@ -21,11 +21,6 @@ export interface WandbSinkOptions {
   db: Db;
   bus: EventBus;
   tasks: TaskInfoCache;
-  counters?: SinkCounters;
-  maxBuffered?: number;
-  batchSize?: number;
-  flushIntervalMs?: number;
-  retryBaseMs?: number;
   timeoutMs?: number;
 }
 
@@ -81,13 +76,9 @@ export class WandbSink implements LogSink {
     this.#entity = opts.entity ?? null;
     this.#auth = `Basic ${Buffer.from(`api:${opts.apiKey}`).toString("base64")}`;
     this.buffer = new SinkBuffer<Item>({
+      ...sinkTuning(opts),
       name: "wandb",
       send: (batch) => this.#send(batch),
-      counters: opts.counters,
-      maxBuffered: opts.maxBuffered,
-      batchSize: opts.batchSize,
-      flushIntervalMs: opts.flushIntervalMs,
-      retryBaseMs: opts.retryBaseMs,
     });
     this.#off = opts.bus.on("execution:finished", (e) => this.buffer.push({ kind: "finish", executionId: e.executionId, taskId: e.taskId }));
   }

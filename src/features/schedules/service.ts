@@ -147,6 +147,9 @@ function nameTaken(deps: ScheduleDeps, name: string, exceptId: string | null) {
   if (row && row.id !== exceptId) throw conflict(`A schedule named '${name}' exists`, [{ field: "name", message: "already taken" }]);
 }
 
+/** What a schedule starts, as its columns target, task, plan, inputs. */
+const targetColumns = (t: Target) => [t.target, t.task ? JSON.stringify(t.task) : null, t.plan?.name ?? null, t.plan ? JSON.stringify(t.plan.inputs) : null] as const;
+
 export function createSchedule(deps: ScheduleDeps, body: ScheduleBody, acting?: Acting): ScheduleJson {
   const t: Target = { target: body.task ? "task" : "plan", task: body.task ?? null, plan: body.plan ? { name: body.plan.name, inputs: body.plan.inputs } : null };
   const spec = { cron: body.cron, timezone: body.timezone };
@@ -170,10 +173,7 @@ export function createSchedule(deps: ScheduleDeps, body: ScheduleBody, acting?: 
           body.description ?? null,
           body.cron,
           body.timezone,
-          t.target,
-          t.task ? JSON.stringify(t.task) : null,
-          t.plan?.name ?? null,
-          t.plan ? JSON.stringify(t.plan.inputs) : null,
+          ...targetColumns(t),
           body.overlap,
           body.catch_up,
           body.enabled ? 1 : 0,
@@ -221,10 +221,7 @@ export function updateSchedule(deps: ScheduleDeps, idOrName: string, patch: Sche
           patch.description === undefined ? row.description : (patch.description ?? null),
           spec.cron,
           spec.timezone,
-          t.target,
-          t.task ? JSON.stringify(t.task) : null,
-          t.plan?.name ?? null,
-          t.plan ? JSON.stringify(t.plan.inputs) : null,
+          ...targetColumns(t),
           patch.overlap ?? row.overlap,
           patch.catch_up ?? row.catch_up,
           enabled ? 1 : 0,

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { PERMISSION_LEVELS, PRIORITIES } from "../../db/schema.ts";
 import { zodDetails, type ErrorDetail } from "../../errors.ts";
 import { getTaskType, TASK_TYPES } from "../../task-types/index.ts";
+import { missingNeeds } from "../../task-types/types.ts";
 import { CreateTaskBody } from "./schemas.ts";
 
 export type ParamKind = "text" | "textarea" | "number" | "integer" | "boolean" | "select" | "lines" | "pairs" | "json";
@@ -221,9 +222,8 @@ export function parseTaskForm(form: Record<string, string | File | (string | Fil
   const parsed = CreateTaskBody.safeParse(candidate);
   if (!parsed.success) Object.assign(errors, { ...errorsFromDetails(zodDetails(parsed.error)), ...errors });
   if (!getTaskType(taskType) || getTaskType(taskType)?.kind === "parent") errors.task_type = "choose a task type";
-  for (const field of ["repository_url", "branch_name"] as const) {
-    if (type?.needs?.[field] && !candidate[field]) errors[field] ??= `required for ${taskType} tasks`;
-  }
+  // What the service would refuse (a repository an agent needs), shown now beside the other fields' problems.
+  for (const field of missingNeeds(type?.needs, candidate)) errors[field] ??= `required for ${taskType} tasks`;
   return { body: parsed.success && Object.keys(errors).length === 0 ? parsed.data : null, errors, values };
 }
 

@@ -17,6 +17,7 @@ import {
 import { AppError, invalid, notFound, zodDetails } from "../../errors.ts";
 import { requeueWithPriority } from "../../queue/work-orders.ts";
 import { getTaskType, TASK_TYPES } from "../../task-types/index.ts";
+import { missingNeeds, type TaskType } from "../../task-types/types.ts";
 import { assertMayRun, audited, type Acting } from "../audit/service.ts";
 import type { CreateTaskBody, EnqueueBody, ListTasksQuery, TaskSort, UpdateTaskBody } from "./schemas.ts";
 
@@ -71,8 +72,8 @@ export async function createTask(submitter: SubmitBatcher, deps: EngineDeps, bod
 }
 
 /** A coding agent without a repository would only fail when it starts: refuse it now, naming the field. */
-function assertHasWhatItNeeds(body: CreateTaskBody, needs: { repository_url?: boolean; branch_name?: boolean } | undefined) {
-  const missing = (["repository_url", "branch_name"] as const).filter((field) => needs?.[field] && !body[field]?.trim());
+function assertHasWhatItNeeds(body: CreateTaskBody, needs: TaskType["needs"]) {
+  const missing = missingNeeds(needs, body);
   if (missing.length === 0) return;
   throw invalid(
     `a ${body.task_type} task needs ${missing.join(" and ")}`,

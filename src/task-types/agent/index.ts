@@ -5,6 +5,7 @@ import { z } from "zod";
 import { defineTaskType } from "../types.ts";
 import { runAgent, type AgentParams } from "./loop.ts";
 import type { AgentKind } from "./prompts.ts";
+import { PullRequestSchema } from "./pull-request.ts";
 
 const AgentParamsSchema = z.strictObject({
   instruction: z.string().trim().min(1).max(100_000).describe("What to do, in plain words"),
@@ -14,15 +15,7 @@ const AgentParamsSchema = z.strictObject({
   budget_tokens: z.number().int().min(0).max(1_000_000_000).optional().describe("This task's LLM budget in tokens"),
   allow_network: z.boolean().optional().describe("Let the model's commands reach the network (default: no)"),
   repository_token: z.string().min(1).max(10_000).optional().describe("A token for https repositories and pull requests, as {{secrets.NAME}}"),
-  pull_request: z
-    .strictObject({
-      provider: z.enum(["github", "gitlab"]),
-      repository: z.string().min(1).max(500),
-      token: z.string().min(1).max(10_000),
-      api_url: z.url({ protocol: /^https?$/ }).optional(),
-      base: z.string().min(1).max(500).optional(),
-    })
-    .optional()
+  pull_request: PullRequestSchema.optional()
     .describe("With permission_level push: open a pull (merge) request for the branch"),
 });
 

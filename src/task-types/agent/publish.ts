@@ -3,20 +3,12 @@
 import { z } from "zod";
 import { defineTaskType, TaskFailure, type TaskContext } from "../types.ts";
 import { git, prepareWorkspace, push } from "./git.ts";
-import { openPullRequest, type PullRequestParams } from "./pull-request.ts";
+import { openPullRequest, PullRequestSchema, type PullRequestParams } from "./pull-request.ts";
 import type { TaskFacts } from "./prompts.ts";
 
 const PublishParams = z.strictObject({
   repository_token: z.string().min(1).max(10_000).optional().describe("A token for https repositories, as {{secrets.NAME}}"),
-  pull_request: z
-    .strictObject({
-      provider: z.enum(["github", "gitlab"]),
-      repository: z.string().min(1).max(500),
-      token: z.string().min(1).max(10_000),
-      api_url: z.url({ protocol: /^https?$/ }).optional(),
-      base: z.string().min(1).max(500).optional(),
-      title: z.string().min(1).max(500).optional(),
-    })
+  pull_request: PullRequestSchema.extend({ title: z.string().min(1).max(500).optional() })
     .optional()
     .describe("Open a pull (merge) request for the branch"),
 });

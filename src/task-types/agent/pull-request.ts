@@ -1,18 +1,21 @@
 // Opening a pull request (GitHub) or merge request (GitLab) for a pushed branch, with their REST APIs and
 // plain fetch; the API's base URL is configurable (GitHub Enterprise, self-hosted GitLab).
+import { z } from "zod";
 import { TaskFailure } from "../types.ts";
 
-export interface PullRequestParams {
-  provider: "github" | "gitlab";
+/** Where and how to open the request: a task's `pull_request` param (the agents' and `publish`'s). */
+export const PullRequestSchema = z.strictObject({
+  provider: z.enum(["github", "gitlab"]),
   /** owner/name on GitHub; the project id or url-encoded path on GitLab. */
-  repository: string;
+  repository: z.string().min(1).max(500),
   /** The token (`{{secrets.NAME}}`): resolved in the params handed to the task, masked in everything it prints. */
-  token: string;
+  token: z.string().min(1).max(10_000),
   /** Default https://api.github.com or https://gitlab.com/api/v4. */
-  api_url?: string;
+  api_url: z.url({ protocol: /^https?$/ }).optional(),
   /** The branch to merge into; default the repository's default branch. */
-  base?: string;
-}
+  base: z.string().min(1).max(500).optional(),
+});
+export type PullRequestParams = z.infer<typeof PullRequestSchema>;
 
 export async function openPullRequest(p: PullRequestParams, pr: { head: string; title: string; body: string }): Promise<{ number: number; url: string }> {
   const fail = (what: string) => new TaskFailure(`could not open the ${p.provider === "github" ? "pull" : "merge"} request: ${what}`, { retryable: true });
