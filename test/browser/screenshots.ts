@@ -14,7 +14,7 @@ import { FAKE_API_KEY } from "../fake-llm/settings.ts";
 import { makeRepo, NODE_PROJECT } from "../git-repos.ts";
 import { embeddedServerOptions, startServer } from "../../src/server.ts";
 import { ADMIN, launchBrowser, openPage, screenshot, waitForSettled, type PageOptions } from "./browser.ts";
-import { mainPages, seed } from "./seed.ts";
+import { mainPages, openQuestion, seed } from "./seed.ts";
 import { parseArgs } from "node:util";
 
 const only = parseArgs({ options: { only: { type: "string" } } }).values.only?.split(",");
@@ -82,7 +82,7 @@ try {
     docId ||= created.id;
   }
   const asking = await json(await api("/tasks", { method: "POST", body: JSON.stringify({ title: "Ship checkout v2.4", task_type: "ask", repository_url: repo, branch_name: "release/2.4", params: { question: "Canary looks healthy (error rate 0.2%). Promote checkout v2.4 to production?", options: ["approve", "reject"], category: "approval" } }) }));
-  await Bun.sleep(1500);
+  await openQuestion(api, asking.id); // its question is asked: the conversation shows it
   const conv = (await json(await api(`/tasks/${asking.id}`))).conversation_id!;
   const say = (message: string, parent?: string) => api(`/chat/conversations/${conv}/messages`, { method: "POST", body: JSON.stringify({ message, parent_message_id: parent }) });
   await ok(await say("Before we promote: did the **payments** smoke test pass on the canary?"));

@@ -93,7 +93,7 @@ export async function seed(api: Api): Promise<Seeded> {
 }
 
 /** Waits (bounded) until the task's question is open; its id. */
-async function openQuestion(api: Api, taskId: string): Promise<string> {
+export async function openQuestion(api: Api, taskId: string): Promise<string> {
   for (let i = 0; i < 200; i++) {
     const res = await api(`/requests?task_id=${taskId}&status=open`);
     const { items } = (await res.json()) as { items: Array<{ id: string }> };
